@@ -1,0 +1,126 @@
+// Command carrot runs an unmodified Linux program and interposes on its
+// system calls: tracing them (carrot trace), keeping its files on a storage
+// cluster (carrot up, carrot node, carrot fs) and carrying its TCP
+// connections through remote exits (carrot exit, carrot run --exit).
+//
+// main is thin: each subcommand lives in its own file and registers itself
+// with register in an init function; the work is done under internal/.
+//
+// Exit codes:
+//
+//	0     success (or, for commands that run a program, that program's status)
+//	1     the command failed (a message on stderr says why)
+//	2     bad usage: unknown subcommand, bad flag or expression
+//	127   the program to run was not found
+//	128+N the traced program was killed by signal N
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// Exit statuses shared by every subcommand.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitNotFound = 127
+)
+
+// env is what a subcommand gets from main: its arguments and standard
+// streams. Tests drive subcommands through it without a process boundary.
+type env struct {
+	Args   []string // arguments after the subcommand name
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// errorf prints "carrot: <msg>" on stderr, the one error format of the tool.
+func (e *env) errorf(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, "carrot: "+format+"\n", args...)
+}
+
+// command is one subcommand.
+type command struct {
+	Name    string
+	Summary string // one line for `carrot help`
+	// Run does the work and returns the process exit status.
+	Run func(ctx context.Context, e *env) int
+}
+
+var commands = map[string]*command{}
+
+// register adds a subcommand; called from init functions.
+func register(c *command) {
+	if _, dup := commands[c.Name]; dup {
+		panic("carrot: subcommand registered twice: " + c.Name)
+	}
+	commands[c.Name] = c
+}
+
+func main() {
+	for _, hook := range preMain {
+		hook()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// preMain holds hooks that must run before anything else in the process,
+// such as the launcher half of the tracer (see launch.go). A hook that
+// handles the process never returns.
+var preMain []func()
+
+// run dispatches to a subcommand and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	case "version", "--version":
+		fmt.Fprintln(stdout, "carrot", version)
+		return exitOK
+	}
+	c, ok := commands[name]
+	if !ok {
+		e.errorf("unknown command %q (see 'carrot help')", name)
+		return exitUsage
+	}
+	e.Args = args[1:]
+	return c.Run(ctx, e)
+}
+
+// version is set at link time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: carrot <command> [flags] [-- program args...]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	names := make([]string, 0, len(commands))
+	width := 0
+	for n := range commands {
+		names = append(names, n)
+		width = max(width, len(n))
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].Summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "'carrot <command> -h' shows a command's flags.")
+}
