@@ -1,0 +1,201 @@
+package seccomp
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"testing"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// data builds a struct seccomp_data for x/net/bpf's interpreter, which
+// loads words big-endian where the kernel loads them in host order: each
+// 32-bit field is written big-endian so the program sees the same values.
+func data(arch uint32, nr uint32, args ...uint64) []byte {
+	b := make([]byte, 64)
+	binary.BigEndian.PutUint32(b[offNr:], nr)
+	binary.BigEndian.PutUint32(b[offArch:], arch)
+	for i, a := range args {
+		binary.BigEndian.PutUint32(b[offArgs+8*i:], uint32(a))
+	}
+	return b
+}
+
+func run(t *testing.T, f *Filter, arch, nr uint32, args ...uint64) Action {
+	t.Helper()
+	raw, err := f.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns, ok := bpf.Disassemble(raw)
+	if !ok {
+		t.Fatal("program does not disassemble")
+	}
+	vm, err := bpf.NewVM(insns)
+	if err != nil {
+		t.Fatalf("interpreter refuses program: %v", err)
+	}
+	out, err := vm.Run(data(arch, nr, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Action(out)
+}
+
+// want is the action f gives nr, computed directly from the Filter's maps:
+// the reference the compiled program must agree with.
+func want(f *Filter, nr uint32, arg0 uint64) Action {
+	if f.X32Bit != 0 && nr >= f.X32Bit {
+		return orAllow(f.Foreign)
+	}
+	a, ok := f.Calls[int(nr)]
+	if !ok {
+		a = f.Default
+	}
+	for _, r := range f.Rules {
+		if uint32(r.Nr) == nr && r.Arg == 0 && uint32(arg0)&r.Mask != 0 {
+			return r.IfSet
+		}
+	}
+	return orAllow(a)
+}
+
+func TestCompileSmallSet(t *testing.T) {
+	f := &Filter{Arch: AuditArchX86_64, X32Bit: X32SyscallBit, Foreign: Errno(uint16(unix.ENOSYS)),
+		Calls: map[int]Action{unix.SYS_OPENAT: Trace(1), unix.SYS_CLOSE: Trace(0), unix.SYS_IO_URING_SETUP: Errno(uint16(unix.ENOSYS))}}
+	cases := []struct {
+		arch, nr uint32
+		want     Action
+	}{
+		{AuditArchX86_64, unix.SYS_OPENAT, Trace(1)},
+		{AuditArchX86_64, unix.SYS_CLOSE, Trace(0)},
+		{AuditArchX86_64, unix.SYS_GETPID, Allow},
+		{AuditArchX86_64, 0, Allow},
+		{AuditArchX86_64, unix.SYS_IO_URING_SETUP, Errno(uint16(unix.ENOSYS))},
+		{AuditArchX86_64, X32SyscallBit | unix.SYS_OPENAT, Errno(uint16(unix.ENOSYS))},
+		{AuditArchX86_64, 1<<32 - 1, Errno(uint16(unix.ENOSYS))},
+		{0x40000003 /* AUDIT_ARCH_I386 */, 5, Errno(uint16(unix.ENOSYS))},
+	}
+	for _, c := range cases {
+		if got := run(t, f, c.arch, c.nr); got != c.want {
+			t.Errorf("arch %#x nr %d: got %v, want %v", c.arch, c.nr, got, c.want)
+		}
+	}
+}
+
+func TestCompileArgRule(t *testing.T) {
+	const cloneUntraced = 0x00800000
+	f := &Filter{Arch: AuditArchX86_64, Calls: map[int]Action{unix.SYS_READ: Trace(0)},
+		Rules: []ArgRule{{Nr: unix.SYS_CLONE, Arg: 0, Mask: cloneUntraced, IfSet: Trace(7)}}}
+	if got := run(t, f, AuditArchX86_64, unix.SYS_CLONE, cloneUntraced|uint64(unix.SIGCHLD)); got != Trace(7) {
+		t.Errorf("clone(CLONE_UNTRACED): got %v", got)
+	}
+	if got := run(t, f, AuditArchX86_64, unix.SYS_CLONE, uint64(unix.SIGCHLD)); got != Allow {
+		t.Errorf("clone(SIGCHLD): got %v", got)
+	}
+	if got := run(t, f, AuditArchX86_64, unix.SYS_READ); got != Trace(0) {
+		t.Errorf("read: got %v", got)
+	}
+}
+
+// TestCompileAgreesWithReference checks random filters, including dense
+// ones as large as "trace everything but a few", number by number.
+func TestCompileAgreesWithReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	acts := []Action{Allow, Trace(0), Trace(1), Errno(1), Errno(38)}
+	for iter := range 40 {
+		f := &Filter{Arch: AuditArchX86_64, X32Bit: X32SyscallBit, Foreign: Errno(38),
+			Default: acts[rng.IntN(len(acts))], Calls: map[int]Action{}}
+		n := rng.IntN(470)
+		for range n {
+			f.Calls[rng.IntN(470)] = acts[rng.IntN(len(acts))]
+		}
+		if iter%3 == 0 {
+			f.Rules = []ArgRule{{Nr: rng.IntN(470), Mask: 0x800000, IfSet: Trace(9)}}
+		}
+		raw, err := f.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		insns, _ := bpf.Disassemble(raw)
+		vm, err := bpf.NewVM(insns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for nr := uint32(0); nr < 520; nr++ {
+			for _, arg := range []uint64{0, 0x800011} {
+				out, _ := vm.Run(data(AuditArchX86_64, nr, arg))
+				if Action(out) != want(f, nr, arg) {
+					t.Fatalf("iter %d nr %d arg %#x: got %v want %v", iter, nr, arg, Action(out), want(f, nr, arg))
+				}
+			}
+		}
+	}
+}
+
+func TestCompileIsShort(t *testing.T) {
+	// "Trace every file call": the cost an untraced call pays is the
+	// path from the root to a leaf.
+	f := &Filter{Arch: AuditArchX86_64, X32Bit: X32SyscallBit, Calls: map[int]Action{}}
+	for nr := 0; nr < 460; nr += 4 {
+		f.Calls[nr] = Trace(1)
+	}
+	raw, err := f.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > 2000 {
+		t.Errorf("program has %d instructions", len(raw))
+	}
+	depth := 0
+	for n := len(f.spans()); n > 1; n = (n + 1) / 2 {
+		depth++
+	}
+	if depth > 9 {
+		t.Errorf("search depth %d", depth)
+	}
+}
+
+func TestMissingArch(t *testing.T) {
+	if _, err := (&Filter{}).Compile(); err == nil {
+		t.Fatal("compiled a filter without an architecture")
+	}
+}
+
+// The child half of TestInstallForReal: it installs a filter that fails
+// getppid with EPERM and reports what getppid returned.
+func init() {
+	if os.Getenv("CARROT_SECCOMP_TEST_CHILD") != "1" {
+		return
+	}
+	runtime.LockOSThread()
+	f := &Filter{Arch: AuditArchX86_64, X32Bit: X32SyscallBit, Calls: map[int]Action{unix.SYS_GETPPID: Errno(uint16(unix.EPERM))}}
+	raw, err := f.Compile()
+	if err == nil {
+		err = Install(raw)
+	}
+	if err != nil {
+		os.Stdout.WriteString("install: " + err.Error())
+		os.Exit(1)
+	}
+	_, _, e := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+	_, _, e2 := unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0)
+	os.Stdout.WriteString(e.Error() + "|" + e2.Error())
+	os.Exit(0)
+}
+
+func TestInstallForReal(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CARROT_SECCOMP_TEST_CHILD=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v: %s", err, out)
+	}
+	if got, want := string(out), unix.EPERM.Error()+"|"+unix.Errno(0).Error(); got != want {
+		t.Fatalf("child saw %q, want %q", got, want)
+	}
+}
