@@ -1,0 +1,151 @@
+package socks5
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrNoAcceptableMethod is returned by ServerHandshake when the client
+// offers no method the server accepts (typically: a client without
+// credentials at a server that requires them). The client has been told
+// (METHOD 0xFF).
+var ErrNoAcceptableMethod = errors.New("socks5: client offers no acceptable authentication method")
+
+// ErrUnsupportedCommand is returned by ServerHandshake for BIND and UDP
+// ASSOCIATE; the client has been answered "command not supported".
+var ErrUnsupportedCommand = errors.New("socks5: command not supported")
+
+// ServerHandshake runs the server side of a connection up to, but not
+// including, the reply to the request: method selection, RFC 1929
+// authentication when auth is not nil, and reading the CONNECT request.
+// It returns the authenticated user name ("" without authentication) and the
+// request; the caller dials and then calls WriteReply.
+//
+// Where SOCKS5 has an answer for a failure, the client has been sent it
+// before the error returns: no acceptable method, bad credentials, a command
+// other than CONNECT, an unknown address type.
+func ServerHandshake(rw io.ReadWriter, auth func(user, pass string) bool) (user string, req Request, err error) {
+	methods, err := ReadGreeting(rw)
+	if err != nil {
+		return "", Request{}, err
+	}
+	want := byte(MethodNoAuth)
+	if auth != nil {
+		want = MethodUserPass
+	}
+	if bytes.IndexByte(methods, want) < 0 {
+		rw.Write([]byte{Version, MethodNoAcceptable})
+		return "", Request{}, ErrNoAcceptableMethod
+	}
+	if _, err := rw.Write([]byte{Version, want}); err != nil {
+		return "", Request{}, fmt.Errorf("socks5: writing method choice: %w", err)
+	}
+	if auth != nil {
+		u, p, err := ReadUserPass(rw)
+		if err != nil {
+			return "", Request{}, err
+		}
+		if !auth(u, p) {
+			rw.Write([]byte{authVersion, 0x01})
+			return u, Request{}, fmt.Errorf("%w for user %q", ErrAuthFailed, u)
+		}
+		if _, err := rw.Write([]byte{authVersion, 0x00}); err != nil {
+			return u, Request{}, fmt.Errorf("socks5: writing auth status: %w", err)
+		}
+		user = u
+	}
+	req, err = ReadRequest(rw)
+	if err != nil {
+		if IsAddrTypeError(err) {
+			WriteReply(rw, ReplyAddrTypeUnsupported, Addr{})
+		}
+		return user, req, err
+	}
+	if req.Cmd != CmdConnect {
+		WriteReply(rw, ReplyCmdNotSupported, Addr{})
+		return user, req, fmt.Errorf("%w: %#x", ErrUnsupportedCommand, req.Cmd)
+	}
+	return user, req, nil
+}
+
+// Auth is a client's RFC 1929 credentials.
+type Auth struct {
+	User, Pass string
+}
+
+// ClientOptions tune ClientHandshake.
+type ClientOptions struct {
+	// Auth, when not nil, offers username/password authentication only;
+	// when nil, only "no authentication" is offered.
+	Auth *Auth
+	// Pipeline sends the greeting, the credentials and the request in one
+	// write, saving two round trips. It is safe only with servers that read
+	// exactly one message at a time (carrot exit, Dante, Tor); microsocks
+	// drops the pipelined bytes.
+	Pipeline bool
+}
+
+// ClientHandshake runs the client side over rw: it asks the server to
+// CONNECT to dest and returns the address the server bound for it. A failure
+// reply is a *ReplyError (which unwraps to the matching errno); rejected
+// credentials are ErrAuthFailed.
+func ClientHandshake(rw io.ReadWriter, dest Addr, opts ClientOptions) (bound Addr, err error) {
+	method := byte(MethodNoAuth)
+	if opts.Auth != nil {
+		method = MethodUserPass
+	}
+	buf := AppendGreeting(make([]byte, 0, 600), method)
+	var auth, req []byte
+	if opts.Auth != nil {
+		if auth, err = AppendUserPass(nil, opts.Auth.User, opts.Auth.Pass); err != nil {
+			return Addr{}, err
+		}
+	}
+	if req, err = AppendRequest(nil, CmdConnect, dest); err != nil {
+		return Addr{}, err
+	}
+	if opts.Pipeline {
+		buf = append(append(buf, auth...), req...)
+	}
+	if _, err := rw.Write(buf); err != nil {
+		return Addr{}, fmt.Errorf("socks5: writing greeting: %w", err)
+	}
+	var h [2]byte
+	if _, err := io.ReadFull(rw, h[:]); err != nil {
+		return Addr{}, fmt.Errorf("socks5: reading method choice: %w", err)
+	}
+	if h[0] != Version {
+		return Addr{}, fmt.Errorf("socks5: method choice: version %#x, want 5", h[0])
+	}
+	if h[1] != method {
+		return Addr{}, fmt.Errorf("%w: server chose method %#x", ErrAuthFailed, h[1])
+	}
+	if opts.Auth != nil {
+		if !opts.Pipeline {
+			if _, err := rw.Write(auth); err != nil {
+				return Addr{}, fmt.Errorf("socks5: writing credentials: %w", err)
+			}
+		}
+		if _, err := io.ReadFull(rw, h[:]); err != nil {
+			return Addr{}, fmt.Errorf("socks5: reading auth status: %w", err)
+		}
+		if h[0] != authVersion || h[1] != 0 {
+			return Addr{}, fmt.Errorf("%w: server rejected user %q", ErrAuthFailed, opts.Auth.User)
+		}
+	}
+	if !opts.Pipeline {
+		if _, err := rw.Write(req); err != nil {
+			return Addr{}, fmt.Errorf("socks5: writing request: %w", err)
+		}
+	}
+	rep, bound, err := ReadReply(rw)
+	if err != nil {
+		return Addr{}, err
+	}
+	if rep != ReplySucceeded {
+		return Addr{}, &ReplyError{Reply: rep}
+	}
+	return bound, nil
+}
