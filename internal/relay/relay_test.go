@@ -1,0 +1,135 @@
+package relay
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		ch <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-ch
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c, s
+}
+
+// TestPipeHalfClose: the client sends a body and half-closes; the server
+// reads to EOF and only then answers; the answer must still arrive, and the
+// counts must be exact. Data goes through splice (both sides TCP).
+func TestPipeHalfClose(t *testing.T) {
+	client, relayA := tcpPair(t)
+	relayB, server := tcpPair(t)
+	body := make([]byte, 3<<20)
+	rand.Read(body)
+
+	res := make(chan Stats, 1)
+	go func() {
+		st, err := Pipe(relayA, relayB, time.Minute)
+		if err != nil {
+			t.Errorf("Pipe: %v", err)
+		}
+		res <- st
+	}()
+	go func() {
+		got, err := io.ReadAll(server)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("server got %d bytes, %v", len(got), err)
+		}
+		server.Write([]byte("answer after EOF"))
+		server.Close()
+	}()
+	client.Write(body)
+	client.(*net.TCPConn).CloseWrite()
+	ans, err := io.ReadAll(client)
+	if err != nil || string(ans) != "answer after EOF" {
+		t.Fatalf("client got %q, %v", ans, err)
+	}
+	st := <-res
+	if st.AToB != int64(len(body)) || st.BToA != int64(len(ans)) {
+		t.Fatalf("stats %+v, want %d/%d", st, len(body), len(ans))
+	}
+}
+
+func TestPipeIdle(t *testing.T) {
+	for _, kind := range []string{"tcp", "pipe"} {
+		var a, b, peerA, peerB net.Conn
+		if kind == "tcp" {
+			peerA, a = tcpPair(t)
+			b, peerB = tcpPair(t)
+		} else {
+			peerA, a = net.Pipe()
+			b, peerB = net.Pipe()
+		}
+		res := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			_, err := Pipe(a, b, 300*time.Millisecond)
+			res <- err
+		}()
+		// keep it busy for a while: activity must postpone the timeout
+		go io.Copy(io.Discard, peerB)
+		for range 6 {
+			peerA.Write([]byte("x"))
+			time.Sleep(100 * time.Millisecond)
+		}
+		select {
+		case err := <-res:
+			t.Fatalf("%s: pipe ended while active after %v: %v", kind, time.Since(start), err)
+		default:
+		}
+		select {
+		case err := <-res:
+			if !errors.Is(err, ErrIdle) {
+				t.Fatalf("%s: err = %v, want ErrIdle", kind, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: idle pipe not closed", kind)
+		}
+		peerA.Close()
+		peerB.Close()
+	}
+}
+
+// TestPipeResetEndsBoth: an abort on one side ends the whole relay.
+func TestPipeResetEndsBoth(t *testing.T) {
+	client, relayA := tcpPair(t)
+	relayB, server := tcpPair(t)
+	res := make(chan error, 1)
+	go func() {
+		_, err := Pipe(relayA, relayB, 0)
+		res <- err
+	}()
+	server.(*net.TCPConn).SetLinger(0)
+	server.Close()
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(client); err != nil {
+		t.Fatalf("client read: %v", err)
+	}
+	select {
+	case <-res:
+	case <-time.After(5 * time.Second):
+		t.Fatal("relay still running")
+	}
+}
