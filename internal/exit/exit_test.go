@@ -1,0 +1,414 @@
+package exit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+func TestPolicy(t *testing.T) {
+	p := NewPolicy(
+		[]netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("192.0.2.0/24")},
+		[]netip.Prefix{netip.MustParsePrefix("10.1.2.0/24"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("8.8.4.0/24")},
+		[]netip.Addr{netip.MustParseAddr("93.184.216.34")},
+	)
+	for addr, want := range map[string]bool{
+		"1.1.1.1":                true,
+		"2606:4700::1111":        true,
+		"127.0.0.1":              false,
+		"127.1.2.3":              false,
+		"::1":                    false,
+		"::ffff:127.0.0.1":       false,
+		"::ffff:1.1.1.1":         true,
+		"10.0.0.1":               false,
+		"10.1.0.1":               true,  // allowed more specifically than 10/8
+		"10.1.2.3":               false, // denied more specifically than the allow
+		"192.0.2.1":              false, // deny beats allow at equal length
+		"8.8.4.4":                false,
+		"169.254.169.254":        false,
+		"172.16.0.1":             false,
+		"192.168.1.1":            false,
+		"100.64.0.1":             false,
+		"198.18.0.5":             false,
+		"224.0.0.1":              false,
+		"255.255.255.255":        false,
+		"0.0.0.0":                false,
+		"fe80::1":                false,
+		"fd00::1":                false,
+		"ff02::1":                false,
+		"::":                     false,
+		"64:ff9b::7f00:1":        false, // NAT64 of 127.0.0.1
+		"64:ff9b::101:101":       true,  // NAT64 of 1.1.1.1
+		"2002:7f00:1::":          false, // 6to4 of 127.0.0.1
+		"2002:101:101::":         true,
+		"93.184.216.34":          false, // the exit's own address
+		"2001:db8::1":            false,
+		"2001:0:4136:e378::1":    false, // Teredo
+		"fe80::1%eth0":           false,
+		"2a00:1450:4001:80b::e":  true,
+		"::ffff:169.254.169.254": false,
+	} {
+		if got, why := p.Allowed(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Allowed(%s) = %v (%s), want %v", addr, got, why, want)
+		}
+	}
+	if ok, _ := p.Allowed(netip.Addr{}); ok {
+		t.Error("invalid address allowed")
+	}
+	allowAll := NewPolicy(nil, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, nil)
+	if ok, _ := allowAll.Allowed(netip.MustParseAddr("1.1.1.1")); ok {
+		t.Error("deny 0.0.0.0/0 did not deny")
+	}
+}
+
+func TestParsePrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.0/8":    "10.0.0.0/8",
+		"10.1.2.3/8":    "10.0.0.0/8",
+		"192.0.2.1":     "192.0.2.1/32",
+		"2001:db8::/32": "2001:db8::/32",
+		"2001:db8::1":   "2001:db8::1/128",
+	} {
+		got, err := ParsePrefix(in)
+		if err != nil || got.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "10.0.0.0/33", "host.test", "::ffff:10.0.0.0/104"} {
+		if _, err := ParsePrefix(bad); err == nil {
+			t.Errorf("ParsePrefix(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseUsers(t *testing.T) {
+	u, err := ParseUsers(strings.NewReader("# accounts\n\nalice:s3cret\nbob:pa:ss:word\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Check("alice", "s3cret") || !u.Check("bob", "pa:ss:word") || u.Check("alice", "s3cre") || u.Check("carol", "") || u.Check("", "") {
+		t.Errorf("Check wrong: %v", u)
+	}
+	for _, bad := range []string{"", "alice\n", ":pw\n", "alice:\n", "a:1\na:2\n"} {
+		if _, err := ParseUsers(strings.NewReader(bad)); err == nil {
+			t.Errorf("ParseUsers(%q) accepted", bad)
+		}
+	}
+}
+
+// syncBuf is a log sink safe for concurrent writers.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitLog waits until the log holds a line containing every one of parts.
+func (s *syncBuf) waitLog(t *testing.T, parts ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+	lines:
+		for _, line := range strings.Split(s.String(), "\n") {
+			for _, p := range parts {
+				if !strings.Contains(line, p) {
+					continue lines
+				}
+			}
+			return line
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no log line with %q in:\n%s", parts, s.String())
+	return ""
+}
+
+type fakeResolver map[string][]netip.Addr
+
+func (f fakeResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	if a, ok := f[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+type testExit struct {
+	addr  string
+	log   *syncBuf
+	dials atomic.Int64
+	srv   *Server
+}
+
+// startExit runs an exit on loopback whose policy allows 127.0.0.1 (the
+// echo servers) but denies the rest of 127/8.
+func startExit(t *testing.T, mod func(*Config)) *testExit {
+	t.Helper()
+	te := &testExit{log: &syncBuf{}}
+	cfg := Config{
+		Users:  Users{"alice": "s3cret"},
+		Policy: NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil, nil),
+		Resolver: fakeResolver{
+			"echo.test":   {netip.MustParseAddr("127.0.0.1")},
+			"rebind.test": {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")},
+			"local.test":  {netip.MustParseAddr("127.0.0.2")},
+		},
+		Log: slog.New(slog.NewTextHandler(te.log, nil)),
+	}
+	d := &net.Dialer{}
+	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		te.dials.Add(1)
+		return d.DialContext(ctx, network, addr)
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.srv = srv
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.addr = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ctx, ln)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return te
+}
+
+// echoServer echoes each connection until EOF, then half-closes.
+func echoServer(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				io.Copy(c, c)
+				c.(*net.TCPConn).CloseWrite()
+				c.Close()
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+func dialVia(t *testing.T, exitAddr string, dest socks5.Addr, auth *socks5.Auth) (net.Conn, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", exitAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := socks5.ClientHandshake(c, dest, socks5.ClientOptions{Auth: auth}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+var alice = &socks5.Auth{User: "alice", Pass: "s3cret"}
+
+func TestExitRelaysAndLogs(t *testing.T) {
+	te := startExit(t, nil)
+	echo := echoServer(t)
+	for _, dest := range []socks5.Addr{
+		socks5.AddrFromAddrPort(echo),
+		{Name: "echo.test", Port: echo.Port()},
+		{Name: "127.0.0.1", Port: echo.Port()}, // an IP literal sent as a name
+	} {
+		c, err := dialVia(t, te.addr, dest, alice)
+		if err != nil {
+			t.Fatalf("%v: %v", dest, err)
+		}
+		c.Write([]byte("hello exit"))
+		c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(got) != "hello exit" {
+			t.Fatalf("%v: echo %q, %v", dest, got, err)
+		}
+		te.log.waitLog(t, "user=alice", "dest="+dest.String(), "addr="+echo.String(), "up=10", "down=10", "result=ok")
+	}
+}
+
+func TestExitRefuses(t *testing.T) {
+	te := startExit(t, nil)
+	echo := echoServer(t)
+	closedPort := func() uint16 {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return netip.MustParseAddrPort(ln.Addr().String()).Port()
+	}()
+
+	// no credentials offered: method negotiation fails, nothing dialed
+	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), nil); !errors.Is(err, socks5.ErrAuthFailed) {
+		t.Errorf("unauthenticated: %v", err)
+	}
+	te.log.waitLog(t, "result=no-auth")
+	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), &socks5.Auth{User: "alice", Pass: "guess"}); !errors.Is(err, socks5.ErrAuthFailed) {
+		t.Errorf("wrong password: %v", err)
+	}
+	te.log.waitLog(t, "user=alice", "result=auth-failed")
+
+	for _, tc := range []struct {
+		dest   socks5.Addr
+		errno  syscall.Errno
+		result string
+	}{
+		{socks5.Addr{IP: netip.MustParseAddr("127.0.0.2"), Port: echo.Port()}, syscall.EPERM, "denied"},
+		{socks5.Addr{Name: "local.test", Port: echo.Port()}, syscall.EPERM, "denied"},
+		{socks5.Addr{Name: "rebind.test", Port: echo.Port()}, syscall.EPERM, "denied"},
+		{socks5.Addr{Name: "127.0.0.2", Port: echo.Port()}, syscall.EPERM, "denied"},
+		{socks5.Addr{IP: netip.MustParseAddr("::1"), Port: echo.Port()}, syscall.EPERM, "denied"},
+		{socks5.Addr{Name: "nowhere.test", Port: 80}, syscall.EHOSTUNREACH, "resolve-failed"},
+		{socks5.Addr{IP: netip.MustParseAddr("127.0.0.1"), Port: closedPort}, syscall.ECONNREFUSED, "refused"},
+	} {
+		before := te.dials.Load()
+		_, err := dialVia(t, te.addr, tc.dest, alice)
+		var errno syscall.Errno
+		if !errors.As(err, &errno) || errno != tc.errno {
+			t.Errorf("%v: err %v, want errno %v", tc.dest, err, tc.errno)
+		}
+		te.log.waitLog(t, "dest="+tc.dest.String(), "result="+tc.result)
+		if tc.result == "denied" && te.dials.Load() != before {
+			t.Errorf("%v: denied destination was dialed", tc.dest)
+		}
+	}
+}
+
+func TestExitNoAuth(t *testing.T) {
+	te := startExit(t, func(c *Config) { c.Users = nil })
+	echo := echoServer(t)
+	c, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	te.log.waitLog(t, "user=-", "result=ok")
+}
+
+func TestExitMaxConnsAndIdle(t *testing.T) {
+	te := startExit(t, func(c *Config) {
+		c.MaxConns = 1
+		c.IdleTimeout = 300 * time.Millisecond
+	})
+	echo := echoServer(t)
+	first, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice); err == nil {
+		t.Error("second connection accepted past MaxConns=1")
+	}
+	te.log.waitLog(t, "result=limit")
+	// the first one, left idle, is closed by the exit
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := first.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle connection: read %v, want EOF", err)
+	}
+	te.log.waitLog(t, "result=idle")
+}
+
+func TestExitTLS(t *testing.T) {
+	cert := selfSigned(t)
+	te := startExit(t, func(c *Config) {
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		c.HandshakeTimeout = 500 * time.Millisecond
+	})
+	echo := echoServer(t)
+	raw, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	c := tls.Client(raw, &tls.Config{ServerName: "exit.test", RootCAs: pool})
+	if _, err := socks5.ClientHandshake(c, socks5.AddrFromAddrPort(echo), socks5.ClientOptions{Auth: alice}); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("over tls"))
+	c.CloseWrite()
+	got, _ := io.ReadAll(c)
+	if string(got) != "over tls" {
+		t.Fatalf("echo %q", got)
+	}
+	// plain SOCKS5 at a TLS exit fails, and is logged as such
+	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice); err == nil {
+		t.Error("plain SOCKS5 accepted by a TLS exit")
+	}
+	te.log.waitLog(t, "result=tls-failed")
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "exit.test"},
+		DNSNames:              []string{"exit.test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}

@@ -1,0 +1,159 @@
+package exit
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// DefaultDeny is the destination ranges an exit refuses unless the operator
+// allows them with a more specific (or equally specific) --allow: loopback,
+// private, shared (CGNAT), link-local, multicast, reserved, documentation,
+// benchmarking (carrot's own fake-IP DNS range among them) and the IPv6
+// equivalents (IANA's special-purpose address registries).
+var DefaultDeny = mustPrefixes(
+	// IPv4
+	"0.0.0.0/8",       // "this network"
+	"10.0.0.0/8",      // private
+	"100.64.0.0/10",   // shared address space (CGNAT)
+	"127.0.0.0/8",     // loopback
+	"169.254.0.0/16",  // link-local (cloud metadata services live here)
+	"172.16.0.0/12",   // private
+	"192.0.0.0/24",    // IETF protocol assignments
+	"192.0.2.0/24",    // documentation
+	"192.88.99.0/24",  // 6to4 relay anycast
+	"192.168.0.0/16",  // private
+	"198.18.0.0/15",   // benchmarking; carrot's fake-IP DNS range
+	"198.51.100.0/24", // documentation
+	"203.0.113.0/24",  // documentation
+	"224.0.0.0/4",     // multicast
+	"240.0.0.0/4",     // reserved, and the limited broadcast address
+	// IPv6
+	"::/128",         // unspecified
+	"::1/128",        // loopback
+	"64:ff9b:1::/48", // local-use IPv4/IPv6 translation
+	"100::/64",       // discard-only
+	"2001::/23",      // IETF protocol assignments (Teredo among them)
+	"2001:db8::/32",  // documentation
+	"fc00::/7",       // unique local
+	"fe80::/10",      // link-local
+	"fec0::/10",      // site-local (deprecated)
+	"ff00::/8",       // multicast
+)
+
+func mustPrefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+// ParsePrefix parses a CIDR, or a bare address as a single-address prefix.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, fmt.Errorf("%q: write IPv4 ranges in IPv4 form", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Policy decides which destination addresses an exit may connect to.
+//
+// The rule is the routing table's: among the built-in denies, the
+// operator's --allow and --deny prefixes and the exit's own addresses, the
+// most specific prefix that contains the address decides; at equal length a
+// deny wins. An address no rule covers is allowed (the public Internet). So
+// `--allow 10.1.0.0/16` opens one private range while the rest of 10/8 stays
+// closed, and `--deny 0.0.0.0/0 --deny ::/0 --allow 192.0.2.0/24` turns the
+// exit into an allow-list. An IPv4-mapped IPv6 address is judged as the IPv4
+// address it carries; a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address is
+// denied if the IPv4 address it embeds is.
+type Policy struct {
+	rules []rule
+}
+
+type rule struct {
+	p     netip.Prefix
+	allow bool
+	why   string
+}
+
+// NewPolicy builds a policy from DefaultDeny, the operator's lists and the
+// exit's own addresses (self), which are denied so the exit cannot be used
+// to reach services bound on its own host or loop into itself.
+func NewPolicy(allow, deny []netip.Prefix, self []netip.Addr) *Policy {
+	p := &Policy{}
+	for _, d := range DefaultDeny {
+		p.rules = append(p.rules, rule{d, false, "default deny " + d.String()})
+	}
+	for _, a := range self {
+		a = a.Unmap().WithZone("")
+		p.rules = append(p.rules, rule{netip.PrefixFrom(a, a.BitLen()), false, "exit's own address"})
+	}
+	for _, a := range allow {
+		p.rules = append(p.rules, rule{a, true, "allow " + a.String()})
+	}
+	for _, d := range deny {
+		p.rules = append(p.rules, rule{d, false, "deny " + d.String()})
+	}
+	return p
+}
+
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
+
+// Allowed reports whether the exit may connect to ip, and the rule that
+// decided.
+func (p *Policy) Allowed(ip netip.Addr) (bool, string) {
+	ip = ip.Unmap().WithZone("")
+	if !ip.IsValid() {
+		return false, "invalid address"
+	}
+	if ip.Is6() {
+		b := ip.As16()
+		var embedded netip.Addr
+		switch {
+		case nat64.Contains(ip):
+			embedded = netip.AddrFrom4([4]byte(b[12:16]))
+		case sixTo4.Contains(ip):
+			embedded = netip.AddrFrom4([4]byte(b[2:6]))
+		}
+		if embedded.IsValid() {
+			if ok, why := p.decide(embedded); !ok {
+				return false, why + " (embedded in " + ip.String() + ")"
+			}
+		}
+	}
+	return p.decide(ip)
+}
+
+func (p *Policy) decide(ip netip.Addr) (bool, string) {
+	best := -1
+	for i, r := range p.rules {
+		if !r.p.Contains(ip) {
+			continue
+		}
+		if best < 0 || r.p.Bits() > p.rules[best].p.Bits() ||
+			r.p.Bits() == p.rules[best].p.Bits() && !r.allow {
+			best = i
+		}
+	}
+	if best < 0 {
+		return true, "no rule"
+	}
+	return p.rules[best].allow, p.rules[best].why
+}

@@ -1,0 +1,366 @@
+// Package exit is the exit node (`carrot exit`): a SOCKS5 server, optionally
+// inside TLS, that carries clients' TCP streams to the destinations they ask
+// for, and is never an open proxy.
+//
+// One connection goes through these steps, each bounded in time:
+//
+//  1. accept; past MaxConns concurrent connections the new one is closed at
+//     once (logged as result=limit);
+//  2. TLS handshake when the server has a certificate (socks5+tls://);
+//  3. the SOCKS5 handshake (internal/socks5): username/password required
+//     unless the server was built without users, which cmd/carrot allows
+//     only on loopback listen addresses;
+//  4. the destination is resolved here, at the exit, when it is a name (a
+//     name that is an IP literal is taken as that IP), so the client's DNS
+//     never sees it;
+//  5. every resolved address is checked against the Policy, and the request
+//     is refused ("not allowed by ruleset") if any one of them is denied: a
+//     name that resolves to a public and a private address is a DNS-rebinding
+//     attempt, not a name to be partly served;
+//  6. the checked addresses — and only those, never the name again, so a
+//     second resolution cannot swap in a private address — are dialed in
+//     turn within DialTimeout; the SOCKS5 reply code is chosen from the dial
+//     error (refused, network/host unreachable, TTL expired for a timeout);
+//  7. on success the stream is relayed (internal/relay: splice, half-close,
+//     an idle timeout read from the kernel's TCP counters).
+//
+// Each connection ends with exactly one log line: who (user, client
+// address), where (requested destination and the address dialed), bytes each
+// way, duration and the outcome.
+package exit
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/relay"
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+// Resolver resolves names; *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Config is an exit's configuration. The zero values of the durations and
+// limits take the defaults named beside them.
+type Config struct {
+	// Users are the accounts that may connect. Empty means no
+	// authentication, which the caller must allow only on loopback.
+	Users Users
+	// Policy decides which destinations may be reached; nil means
+	// NewPolicy(nil, nil, nil): the default denies only.
+	Policy *Policy
+	// TLS, when set, makes the server speak SOCKS5 inside TLS.
+	TLS *tls.Config
+
+	Resolver Resolver                                                          // default net.DefaultResolver
+	Dial     func(ctx context.Context, network, addr string) (net.Conn, error) // default a net.Dialer
+
+	HandshakeTimeout time.Duration // TLS + SOCKS5 handshake; default 10s
+	DialTimeout      time.Duration // resolution + dialing; default 10s
+	IdleTimeout      time.Duration // no byte either way; default 5m; <0 disables
+	MaxConns         int           // concurrent connections; default 1024
+
+	Log *slog.Logger // one line per connection; default slog.Default()
+}
+
+// Server is a running exit.
+type Server struct {
+	cfg    Config
+	active atomic.Int64
+}
+
+// New checks cfg and fills in defaults.
+func New(cfg Config) (*Server, error) {
+	if cfg.Policy == nil {
+		cfg.Policy = NewPolicy(nil, nil, nil)
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = (&net.Dialer{}).DialContext
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.IdleTimeout < 0 {
+		cfg.IdleTimeout = 0
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.TLS != nil && len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil {
+		return nil, errors.New("exit: TLS configured without a certificate")
+	}
+	return &Server{cfg: cfg}, nil
+}
+
+// Serve accepts connections on ln until ctx is done or ln fails; it then
+// closes ln and every connection still open, and waits for their handlers.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer ln.Close()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				s.cfg.Log.Warn("accept", "err", err)
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.handle(ctx, c)
+		}()
+	}
+}
+
+// Active is the number of connections being handled.
+func (s *Server) Active() int64 { return s.active.Load() }
+
+// outcome of a connection, for the log line.
+type record struct {
+	start    time.Time
+	client   string
+	user     string
+	dest     string
+	addr     string
+	up, down int64
+	result   string
+	err      error
+}
+
+func (s *Server) handle(ctx context.Context, c net.Conn) {
+	r := &record{start: time.Now(), client: c.RemoteAddr().String()}
+	defer func() { s.logRecord(r) }()
+	n := s.active.Add(1)
+	defer s.active.Add(-1)
+	if n > int64(s.cfg.MaxConns) {
+		c.Close()
+		r.result = "limit"
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+
+	c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	conn := c
+	if s.cfg.TLS != nil {
+		tc := tls.Server(c, s.cfg.TLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			r.result, r.err = "tls-failed", err
+			return
+		}
+		conn = tc
+	}
+	var auth func(u, p string) bool
+	if len(s.cfg.Users) > 0 {
+		auth = s.cfg.Users.Check
+	}
+	user, req, err := socks5.ServerHandshake(conn, auth)
+	r.user = user
+	if err != nil {
+		conn.Close()
+		r.err = err
+		switch {
+		case errors.Is(err, socks5.ErrNoAcceptableMethod):
+			r.result = "no-auth"
+		case errors.Is(err, socks5.ErrAuthFailed):
+			r.result = "auth-failed"
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			r.result = "handshake-timeout"
+		default:
+			r.result = "bad-request"
+		}
+		return
+	}
+	r.dest = req.Dest.String()
+
+	out, rep, reason := s.connect(ctx, req.Dest, r)
+	if out == nil {
+		socks5.WriteReply(conn, rep, socks5.Addr{})
+		conn.Close()
+		r.result = reason
+		return
+	}
+	bound := socks5.Addr{}
+	if ap, err := netip.ParseAddrPort(out.LocalAddr().String()); err == nil {
+		bound = socks5.AddrFromAddrPort(ap)
+	}
+	if err := socks5.WriteReply(conn, socks5.ReplySucceeded, bound); err != nil {
+		conn.Close()
+		out.Close()
+		r.result, r.err = "client-gone", err
+		return
+	}
+	c.SetDeadline(time.Time{})
+	st, err := relay.Pipe(conn, out, s.cfg.IdleTimeout)
+	r.up, r.down = st.AToB, st.BToA
+	switch {
+	case errors.Is(err, relay.ErrIdle):
+		r.result = "idle"
+	case err != nil && ctx.Err() != nil:
+		r.result = "shutdown"
+	case err != nil:
+		r.result, r.err = "ok", err // the stream ran; how it ended is in err
+	default:
+		r.result = "ok"
+	}
+}
+
+// connect resolves, checks and dials dest. On failure it returns the reply
+// code for the client and the log outcome.
+func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.Conn, socks5.Reply, string) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	defer cancel()
+	var addrs []netip.Addr
+	if dest.IsName() {
+		if ip, err := netip.ParseAddr(dest.Name); err == nil {
+			addrs = []netip.Addr{ip}
+		} else {
+			addrs, err = s.cfg.Resolver.LookupNetIP(ctx, "ip", dest.Name)
+			if err != nil || len(addrs) == 0 {
+				if err == nil {
+					err = errors.New("no addresses")
+				}
+				r.err = err
+				return nil, socks5.ReplyFor(err), "resolve-failed"
+			}
+		}
+	} else {
+		addrs = []netip.Addr{dest.IP}
+	}
+	for _, a := range addrs {
+		if ok, why := s.cfg.Policy.Allowed(a); !ok {
+			r.addr = net.JoinHostPort(a.Unmap().String(), fmt.Sprint(dest.Port))
+			r.err = fmt.Errorf("%s denied: %s", a, why)
+			return nil, socks5.ReplyNotAllowed, "denied"
+		}
+	}
+	var (
+		best    error
+		bestRep socks5.Reply
+	)
+	for i, a := range addrs {
+		// share what is left of the budget among the addresses left
+		dctx := ctx
+		if left := len(addrs) - i; left > 1 {
+			if dl, ok := ctx.Deadline(); ok {
+				var c context.CancelFunc
+				dctx, c = context.WithTimeout(ctx, time.Until(dl)/time.Duration(left))
+				defer c()
+			}
+		}
+		target := netip.AddrPortFrom(a.Unmap(), dest.Port).String()
+		out, err := s.cfg.Dial(dctx, "tcp", target)
+		if err == nil {
+			r.addr = target
+			return out, socks5.ReplySucceeded, "ok"
+		}
+		rep := socks5.ReplyFor(err)
+		if best == nil || rank(rep) > rank(bestRep) {
+			best, bestRep = err, rep
+			r.addr = target
+		}
+	}
+	r.err = best
+	return nil, bestRep, failureName(bestRep)
+}
+
+// rank orders failure replies by how much they say about the destination:
+// a refusal means the host was reached.
+func rank(r socks5.Reply) int {
+	switch r {
+	case socks5.ReplyConnRefused:
+		return 5
+	case socks5.ReplyHostUnreachable:
+		return 4
+	case socks5.ReplyNetUnreachable:
+		return 3
+	case socks5.ReplyTTLExpired:
+		return 2
+	default:
+		return 1
+	}
+}
+
+func failureName(r socks5.Reply) string {
+	switch r {
+	case socks5.ReplyConnRefused:
+		return "refused"
+	case socks5.ReplyHostUnreachable:
+		return "host-unreachable"
+	case socks5.ReplyNetUnreachable:
+		return "net-unreachable"
+	case socks5.ReplyTTLExpired:
+		return "timeout"
+	case socks5.ReplyNotAllowed:
+		return "denied"
+	default:
+		return "failed"
+	}
+}
+
+func (s *Server) logRecord(r *record) {
+	attrs := []any{
+		"client", r.client,
+		"user", orDash(r.user),
+		"dest", orDash(r.dest),
+		"addr", orDash(r.addr),
+		"up", r.up,
+		"down", r.down,
+		"dur", time.Since(r.start).Round(time.Microsecond),
+		"result", r.result,
+	}
+	if r.err != nil && !errors.Is(r.err, io.EOF) {
+		attrs = append(attrs, "err", strings.TrimPrefix(r.err.Error(), "socks5: "))
+	}
+	s.cfg.Log.Info("conn", attrs...)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,76 @@
+package exit
+
+import (
+	"bufio"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Users is the set of accounts allowed to use an exit: user name to
+// password, read from a file of "user:password" lines (blank lines and lines
+// starting with # are ignored; the password is everything after the first
+// colon and may itself contain colons).
+type Users map[string]string
+
+// LoadUsers reads a users file. It refuses a file that others can read:
+// the passwords are in clear, as RFC 1929 sends them.
+func LoadUsers(path string) (Users, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		return nil, fmt.Errorf("%s: readable by every user (mode %v); chmod o-r it", path, fi.Mode().Perm())
+	}
+	u, err := ParseUsers(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return u, nil
+}
+
+// ParseUsers parses "user:password" lines.
+func ParseUsers(r io.Reader) (Users, error) {
+	u := Users{}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		name, pass, ok := strings.Cut(line, ":")
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("line %d: want user:password", n)
+		case name == "" || len(name) > 255:
+			return nil, fmt.Errorf("line %d: user name must be 1 to 255 bytes", n)
+		case pass == "" || len(pass) > 255:
+			return nil, fmt.Errorf("line %d: password must be 1 to 255 bytes", n)
+		}
+		if _, dup := u[name]; dup {
+			return nil, fmt.Errorf("line %d: user %q listed twice", n, name)
+		}
+		u[name] = pass
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(u) == 0 {
+		return nil, fmt.Errorf("no users")
+	}
+	return u, nil
+}
+
+// Check reports whether user and pass match an account, in time that does
+// not depend on how much of the password matched.
+func (u Users) Check(user, pass string) bool {
+	want, ok := u[user]
+	if !ok {
+		want = "\x00no such user\x00"
+	}
+	return subtle.ConstantTimeCompare([]byte(want), []byte(pass)) == 1 && ok
+}
