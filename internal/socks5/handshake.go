@@ -142,10 +142,25 @@ func ClientHandshake(rw io.ReadWriter, dest Addr, opts ClientOptions) (bound Add
 	}
 	rep, bound, err := ReadReply(rw)
 	if err != nil {
-		return Addr{}, err
+		return Addr{}, &awaitingReply{err}
 	}
 	if rep != ReplySucceeded {
 		return Addr{}, &ReplyError{Reply: rep}
 	}
 	return bound, nil
+}
+
+// awaitingReply wraps a failure to read the reply to a request that was
+// sent and accepted for reading: the server is (or was) busy connecting.
+type awaitingReply struct{ err error }
+
+func (e *awaitingReply) Error() string { return e.err.Error() }
+func (e *awaitingReply) Unwrap() error { return e.err }
+
+// AwaitingReply reports whether ClientHandshake failed after the request had
+// been sent, while waiting for the server's reply: a timeout there means the
+// server was still trying to reach the destination.
+func AwaitingReply(err error) bool {
+	var e *awaitingReply
+	return errors.As(err, &e)
 }

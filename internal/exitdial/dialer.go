@@ -1,0 +1,532 @@
+// Package exitdial is the client side of carrot's exits: given a list of
+// SOCKS5 exits (socks5:// or socks5+tls://) and a mode, it opens a TCP
+// stream to a destination through them, or fails with the errno a direct
+// connect() would have given. The tracer's connect handler is a thin layer
+// over Dialer.Dial.
+//
+// Modes:
+//
+//   - race (the default): attempts start one after another, Stagger apart,
+//     and a failed attempt starts the next one at once (Happy Eyeballs,
+//     RFC 8305, applied to exits). An attempt succeeds only when its exit's
+//     SOCKS5 reply says it reached the destination; the first success wins
+//     and every other attempt is cancelled (its connection closed, or closed
+//     as soon as it arrives). Trying a blocked exit first costs at most one
+//     Stagger, not a timeout.
+//   - failover: one exit at a time, in the order given; each gets an equal
+//     share of what is left of the connect timeout.
+//   - chain: through every exit in order (multi-hop): the first exit is
+//     asked to CONNECT to the second, a new SOCKS5 (and TLS, for
+//     socks5+tls) session runs through that tunnel, and so on; the last exit
+//     connects to the destination. No hop sees both the client and the
+//     destination unless it is the only one.
+//
+// Memory (race and failover): an exit that fails on its own account —
+// unreachable, TLS or authentication failure, a broken reply — three times
+// in a row is skipped for 30 s, doubling up to 5 min while it keeps failing;
+// a success clears it. Skipped exits are still tried when every exit is
+// skipped: the dialer fails closed, it never connects directly. In race
+// mode, for each destination the exit that last reached it is tried first
+// and exits that recently failed to reach it are tried last, so a censored
+// destination pays for its blocked exits once, not on every connect.
+//
+// Errors. A failed Dial returns *Error, whose Errno is chosen from what the
+// exits reported about the destination, most informative first:
+// ECONNREFUSED (some exit reached the host and was refused), EHOSTUNREACH,
+// ENETUNREACH, ETIMEDOUT, EPERM (an exit's policy refused); when no exit
+// reported on the destination, ETIMEDOUT if the connect timeout ran out or
+// an exit could not be reached in time, else ENETUNREACH (no way out).
+// errors.As(err, &errno) with a syscall.Errno gives it.
+//
+// DNS. Destinations may be names; they are sent to the exit unresolved
+// (SOCKS5 ATYP 3). A destination IP that Names recognises as a fake-IP DNS
+// answer (internal/fakedns) is replaced by the name it stands for; a fake
+// IP with no name is refused (EHOSTUNREACH) rather than sent.
+package exitdial
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+// Mode is how several exits are used.
+type Mode int
+
+// Modes.
+const (
+	Race Mode = iota
+	Failover
+	Chain
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Race:
+		return "race"
+	case Failover:
+		return "failover"
+	case Chain:
+		return "chain"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode parses "race", "failover" or "chain".
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{Race, Failover, Chain} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("exit mode %q: want race, failover or chain", s)
+}
+
+// Names maps fake-IP DNS answers back to names; *fakedns.Pool is one.
+type Names interface {
+	// Contains reports whether ip is in the fake range at all.
+	Contains(ip netip.Addr) bool
+	// Name returns the name ip was handed out for.
+	Name(ip netip.Addr) (string, bool)
+}
+
+// Config configures a Dialer.
+type Config struct {
+	Exits []*Exit
+	Mode  Mode
+	// ConnectTimeout bounds a whole Dial, every attempt included; default
+	// 20s.
+	ConnectTimeout time.Duration
+	// Stagger is the delay between race attempts; default 100ms.
+	Stagger time.Duration
+	// Names, when set, turns fake-IP destinations back into names.
+	Names Names
+	// Dial opens the TCP connection to the first hop; default a
+	// net.Dialer. Tests use it to dial from inside a network namespace.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Dialer opens streams through exits. It is safe for concurrent use.
+type Dialer struct {
+	cfg Config
+
+	mu       sync.Mutex
+	health   map[*Exit]*exitHealth
+	lastGood map[string]*Exit       // destination -> exit that last reached it
+	lastBad  map[destExit]time.Time // (destination, exit) -> when it last failed
+}
+
+type exitHealth struct {
+	fails int
+	until time.Time
+}
+
+type destExit struct {
+	dest string
+	exit *Exit
+}
+
+// memoLimit bounds the per-destination memory; past it the memory is
+// dropped and starts again.
+const memoLimit = 4096
+
+// New makes a Dialer.
+func New(cfg Config) (*Dialer, error) {
+	if len(cfg.Exits) == 0 {
+		return nil, errors.New("exitdial: no exits")
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 20 * time.Second
+	}
+	if cfg.Stagger <= 0 {
+		cfg.Stagger = 100 * time.Millisecond
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = (&net.Dialer{}).DialContext
+	}
+	return &Dialer{
+		cfg:      cfg,
+		health:   map[*Exit]*exitHealth{},
+		lastGood: map[string]*Exit{},
+		lastBad:  map[destExit]time.Time{},
+	}, nil
+}
+
+// Result is a successful Dial.
+type Result struct {
+	Conn  net.Conn    // the stream to the destination
+	Exit  *Exit       // the exit that reached it (the last hop in a chain)
+	Dest  socks5.Addr // what was asked of the exit (a name for a fake IP)
+	Bound socks5.Addr // the address the exit bound for it, as it reported
+}
+
+// Error is a failed Dial.
+type Error struct {
+	Dest     string
+	Errno    syscall.Errno
+	Attempts []error // one per exit tried, as *AttemptError
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "connect %s through exits: %v", e.Dest, e.Errno)
+	for _, a := range e.Attempts {
+		b.WriteString("; ")
+		b.WriteString(a.Error())
+	}
+	return b.String()
+}
+
+// Unwrap gives the errno first, then each attempt's error.
+func (e *Error) Unwrap() []error { return append([]error{e.Errno}, e.Attempts...) }
+
+// Timeout reports whether the errno is ETIMEDOUT.
+func (e *Error) Timeout() bool { return e.Errno == syscall.ETIMEDOUT }
+
+// AttemptError is one exit's failure.
+type AttemptError struct {
+	Exit string
+	// Dest is true when the exit answered about the destination (a SOCKS5
+	// failure reply from the last hop); false when the exit itself failed.
+	Dest bool
+	Err  error
+}
+
+func (e *AttemptError) Error() string { return e.Exit + ": " + e.Err.Error() }
+func (e *AttemptError) Unwrap() error { return e.Err }
+
+// DialContext connects to address ("ip:port" or "name:port") through the
+// exits. network must be tcp, tcp4 or tcp6.
+func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	dest, err := socks5.ParseAddr(address)
+	if err != nil {
+		return nil, err
+	}
+	r, err := d.Dial(ctx, dest)
+	if err != nil {
+		return nil, err
+	}
+	return r.Conn, nil
+}
+
+// Dial connects to dest through the exits, by the configured mode.
+func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
+	if !dest.IsName() && d.cfg.Names != nil && d.cfg.Names.Contains(dest.IP) {
+		name, ok := d.cfg.Names.Name(dest.IP)
+		if !ok {
+			return Result{}, &Error{Dest: dest.String(), Errno: syscall.EHOSTUNREACH,
+				Attempts: []error{errors.New("fake DNS address with no name (expired, or never handed out)")}}
+		}
+		dest = socks5.Addr{Name: name, Port: dest.Port}
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+	defer cancel()
+	var (
+		r    Result
+		errs []error
+	)
+	switch d.cfg.Mode {
+	case Chain:
+		r, errs = d.chain(ctx, dest)
+	case Failover:
+		r, errs = d.failover(ctx, dest)
+	default:
+		r, errs = d.race(ctx, dest)
+	}
+	if r.Conn != nil {
+		r.Dest = dest
+		return r, nil
+	}
+	return Result{}, &Error{Dest: dest.String(), Errno: errnoFor(ctx, errs), Attempts: errs}
+}
+
+// errnoFor picks the errno for a failed Dial; see the package doc.
+func errnoFor(ctx context.Context, errs []error) syscall.Errno {
+	best, bestRank := syscall.Errno(0), 0
+	exitTimeout := false
+	for _, err := range errs {
+		var ae *AttemptError
+		if !errors.As(err, &ae) {
+			continue
+		}
+		if !ae.Dest {
+			if isTimeout(ae.Err) {
+				exitTimeout = true
+			}
+			continue
+		}
+		errno := syscall.ETIMEDOUT // waited for a reply in vain
+		var rep *socks5.ReplyError
+		if errors.As(ae.Err, &rep) {
+			errno = rep.Reply.Errno()
+		}
+		if r := errnoRank(errno); r > bestRank {
+			best, bestRank = errno, r
+		}
+	}
+	switch {
+	case best != 0:
+		return best
+	case ctx.Err() == context.Canceled:
+		return syscall.ECANCELED
+	case ctx.Err() != nil || exitTimeout:
+		return syscall.ETIMEDOUT
+	default:
+		return syscall.ENETUNREACH
+	}
+}
+
+func errnoRank(e syscall.Errno) int {
+	switch e {
+	case syscall.ECONNREFUSED:
+		return 5
+	case syscall.EHOSTUNREACH:
+		return 4
+	case syscall.ENETUNREACH:
+		return 3
+	case syscall.ETIMEDOUT:
+		return 2
+	default:
+		return 1
+	}
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.As(err, &t) && t.Timeout()
+}
+
+// attempt opens one stream through the hops (one exit, or a whole chain) to
+// dest. Cancelling ctx aborts it at any point.
+func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (Result, error) {
+	first := hops[0]
+	raw, err := d.cfg.Dial(ctx, "tcp", first.Addr)
+	if err != nil {
+		return Result{}, &AttemptError{Exit: first.Name, Err: err}
+	}
+	// Abort the handshakes when ctx ends; undone once they succeed.
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	if dl, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(dl)
+	}
+	conn := raw
+	var bound socks5.Addr
+	for i, hop := range hops {
+		if hop.TLS != nil {
+			tc := tls.Client(conn, hop.TLS)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				raw.Close()
+				return Result{}, &AttemptError{Exit: hop.Name, Err: fmt.Errorf("tls: %w", err)}
+			}
+			conn = tc
+		}
+		next, last := dest, i == len(hops)-1
+		if !last {
+			if next, err = socks5.ParseAddr(hops[i+1].Addr); err != nil {
+				raw.Close()
+				return Result{}, &AttemptError{Exit: hop.Name, Err: err}
+			}
+		}
+		bound, err = socks5.ClientHandshake(conn, next, socks5.ClientOptions{Auth: hop.Auth, Pipeline: hop.Pipeline})
+		if err != nil {
+			raw.Close()
+			var rep *socks5.ReplyError
+			// The answer is about the destination when the last hop
+			// replied, or when it timed out while trying to reach it.
+			aboutDest := last && (errors.As(err, &rep) || socks5.AwaitingReply(err) && isTimeout(err))
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+			} else if !last && errors.As(err, &rep) {
+				err = fmt.Errorf("reaching next hop %s: %w", hops[i+1].Name, err)
+			}
+			return Result{}, &AttemptError{Exit: hop.Name, Dest: aboutDest, Err: err}
+		}
+	}
+	if !stop() {
+		raw.Close()
+		return Result{}, &AttemptError{Exit: hops[len(hops)-1].Name, Err: ctx.Err()}
+	}
+	raw.SetDeadline(time.Time{})
+	return Result{Conn: conn, Exit: hops[len(hops)-1], Bound: bound}, nil
+}
+
+func (d *Dialer) chain(ctx context.Context, dest socks5.Addr) (Result, []error) {
+	r, err := d.attempt(ctx, d.cfg.Exits, dest)
+	if err != nil {
+		return Result{}, []error{err}
+	}
+	return r, nil
+}
+
+func (d *Dialer) failover(ctx context.Context, dest socks5.Addr) (Result, []error) {
+	order := d.order(dest, false)
+	var errs []error
+	for i, e := range order {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if dl, ok := ctx.Deadline(); ok && len(order)-i > 1 {
+			actx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(order)-i))
+		}
+		r, err := d.attempt(actx, []*Exit{e}, dest)
+		cancel()
+		d.record(dest, e, err)
+		if err == nil {
+			return r, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return Result{}, errs
+}
+
+func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
+	order := d.order(dest, true)
+	type outcome struct {
+		exit *Exit
+		r    Result
+		err  error
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan outcome, len(order))
+	started, pending := 0, 0
+	start := func() {
+		e := order[started]
+		started++
+		pending++
+		go func() {
+			r, err := d.attempt(rctx, []*Exit{e}, dest)
+			results <- outcome{e, r, err}
+		}()
+	}
+	start()
+	timer := time.NewTimer(d.cfg.Stagger)
+	defer timer.Stop()
+	var errs []error
+	for pending > 0 {
+		select {
+		case o := <-results:
+			pending--
+			if o.err == nil {
+				d.record(dest, o.exit, nil)
+				cancel()
+				// close the streams of attempts that still succeed
+				go func(n int) {
+					for range n {
+						if o := <-results; o.r.Conn != nil {
+							o.r.Conn.Close()
+						}
+					}
+				}(pending)
+				return o.r, nil
+			}
+			if rctx.Err() == nil {
+				d.record(dest, o.exit, o.err)
+			}
+			errs = append(errs, o.err)
+			if started < len(order) && rctx.Err() == nil {
+				start()
+				timer.Reset(d.cfg.Stagger)
+			}
+		case <-timer.C:
+			if started < len(order) {
+				start()
+				timer.Reset(d.cfg.Stagger)
+			}
+		}
+	}
+	return Result{}, errs
+}
+
+// order lists the exits to try for dest: healthy ones first (in race mode
+// the one that last reached dest at the head, those that recently failed
+// it at the tail), skipped ones only if every exit is skipped.
+func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	key := dest.String()
+	var good, tail, skipped []*Exit
+	for _, e := range d.cfg.Exits {
+		if h := d.health[e]; h != nil && now.Before(h.until) {
+			skipped = append(skipped, e)
+			continue
+		}
+		if useMemo {
+			if d.lastGood[key] == e {
+				good = append([]*Exit{e}, good...)
+				continue
+			}
+			if t, ok := d.lastBad[destExit{key, e}]; ok && now.Sub(t) < time.Minute {
+				tail = append(tail, e)
+				continue
+			}
+		}
+		good = append(good, e)
+	}
+	out := append(good, tail...)
+	if len(out) == 0 {
+		return skipped
+	}
+	return out
+}
+
+// record updates the memory with an attempt's outcome.
+func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := dest.String()
+	if len(d.lastGood)+len(d.lastBad) > memoLimit {
+		d.lastGood = map[string]*Exit{}
+		d.lastBad = map[destExit]time.Time{}
+	}
+	if err == nil {
+		delete(d.health, e)
+		d.lastGood[key] = e
+		delete(d.lastBad, destExit{key, e})
+		return
+	}
+	var ae *AttemptError
+	if errors.As(err, &ae) && ae.Dest {
+		d.lastBad[destExit{key, e}] = time.Now()
+		if d.lastGood[key] == e {
+			delete(d.lastGood, key)
+		}
+		return
+	}
+	h := d.health[e]
+	if h == nil {
+		h = &exitHealth{}
+		d.health[e] = h
+	}
+	h.fails++
+	if h.fails >= 3 {
+		backoff := 30 * time.Second << min(h.fails-3, 4)
+		h.until = time.Now().Add(min(backoff, 5*time.Minute))
+	}
+}
+
+// Skipped reports whether e is being skipped for failing.
+func (d *Dialer) Skipped(e *Exit) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.health[e]
+	return h != nil && time.Now().Before(h.until)
+}

@@ -1,0 +1,497 @@
+package exitdial
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/exit"
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+func TestParseExit(t *testing.T) {
+	creds := &Credentials{
+		machines: map[string]*socks5.Auth{
+			"exit.test:1080": {User: "bob", Pass: "netrc-pw"},
+			"other.test":     {User: "carol", Pass: "pw2"},
+		},
+		env: &socks5.Auth{User: "envuser", Pass: "envpw"},
+	}
+	for _, tc := range []struct {
+		in, name, addr, user, pass string
+		tls                        bool
+	}{
+		{"socks5://alice:s3cret@192.0.2.1:1081", "socks5://alice@192.0.2.1:1081", "192.0.2.1:1081", "alice", "s3cret", false},
+		{"socks5h://exit.test", "socks5h://bob@exit.test", "exit.test:1080", "bob", "netrc-pw", false},
+		{"socks5://other.test:9", "socks5://carol@other.test:9", "other.test:9", "carol", "pw2", false},
+		{"socks5://[2001:db8::1]:1080", "socks5://envuser@[2001:db8::1]:1080", "[2001:db8::1]:1080", "envuser", "envpw", false},
+		{"socks5+tls://a:b@exit.test:443?pin=sha256:" + strings.Repeat("ab", 32), "socks5+tls://a@exit.test:443", "exit.test:443", "a", "b", true},
+	} {
+		e, err := ParseExit(tc.in, creds)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if e.Name != tc.name || e.Addr != tc.addr || e.Auth == nil || e.Auth.User != tc.user || e.Auth.Pass != tc.pass || (e.TLS != nil) != tc.tls {
+			t.Errorf("%s: got %+v auth %+v", tc.in, e, e.Auth)
+		}
+		if strings.Contains(e.Name, tc.pass) {
+			t.Errorf("%s: name %q shows the password", tc.in, e.Name)
+		}
+	}
+	for _, bad := range []string{
+		"http://exit.test", "socks5://", "socks5://exit.test/path", "socks5://exit.test?pin=sha256:00",
+		"socks5+tls://exit.test?pin=md5:00", "socks5+tls://exit.test?pin=sha256:" + strings.Repeat("ab", 31),
+		"socks5://exit.test?color=red", "socks5+tls://exit.test?ca=/nonexistent",
+	} {
+		if _, err := ParseExit(bad, nil); err == nil {
+			t.Errorf("ParseExit(%q) accepted", bad)
+		}
+	}
+	if _, err := ParseExit("socks5://u:hunter2@exit.test:x", nil); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("bad URL error %v (must not show the password)", err)
+	}
+}
+
+func TestLoadCredentials(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "carrot", "netrc")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte("# exits\nmachine exit.test:1080 login bob password pw1\nmachine exit.test\n  login bob2 password pw2\ndefault login anyone password pw3\n"), 0o600)
+	env := map[string]string{"XDG_CONFIG_HOME": dir}
+	c, err := LoadCredentials(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for hostport, want := range map[[2]string]string{
+		{"exit.test", "1080"}:  "bob:pw1",
+		{"exit.test", "1443"}:  "bob2:pw2",
+		{"other.test", "1080"}: "anyone:pw3",
+	} {
+		a := c.Lookup(hostport[0], hostport[1])
+		if a == nil || a.User+":"+a.Pass != want {
+			t.Errorf("Lookup(%v) = %+v, want %s", hostport, a, want)
+		}
+	}
+	env["CARROT_EXIT_USER"], env["CARROT_EXIT_PASS"] = "envuser", "envpw"
+	c, _ = LoadCredentials(func(k string) string { return env[k] })
+	if a := c.Lookup("other.test", "1080"); a == nil || a.User != "envuser" {
+		t.Errorf("env must beat the netrc default: %+v", a)
+	}
+	os.Chmod(path, 0o644)
+	if _, err := LoadCredentials(func(k string) string { return env[k] }); err == nil {
+		t.Error("world-readable netrc accepted")
+	}
+	env["CARROT_EXIT_NETRC"] = filepath.Join(dir, "missing")
+	if _, err := LoadCredentials(func(k string) string { return env[k] }); err == nil {
+		t.Error("missing explicit netrc accepted")
+	}
+}
+
+// ---- in-process exits on loopback ----
+
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type testExit struct {
+	url string
+	log *logBuf
+}
+
+// startExit runs a carrot exit on loopback allowing 127.0.0.1 only.
+func startExit(t *testing.T, tlsCert *tls.Certificate, resolver exit.Resolver) *testExit {
+	t.Helper()
+	te := &testExit{log: &logBuf{}}
+	cfg := exit.Config{
+		Users:    exit.Users{"alice": "s3cret"},
+		Policy:   exit.NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil, nil),
+		Log:      slog.New(slog.NewTextHandler(te.log, nil)),
+		Resolver: resolver,
+	}
+	scheme := "socks5"
+	if tlsCert != nil {
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{*tlsCert}}
+		scheme = "socks5+tls"
+	}
+	srv, err := exit.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	te.url = scheme + "://alice:s3cret@" + ln.Addr().String()
+	return te
+}
+
+// blackhole accepts connections and never answers: an exit that hangs.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "socks5://alice:s3cret@" + ln.Addr().String()
+}
+
+// closedAddr is a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func newDialer(t *testing.T, mode Mode, timeout time.Duration, urls ...string) *Dialer {
+	t.Helper()
+	var exits []*Exit
+	for _, u := range urls {
+		e, err := ParseExit(u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exits = append(exits, e)
+	}
+	d, err := New(Config{Exits: exits, Mode: mode, ConnectTimeout: timeout, Stagger: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func mustEcho(t *testing.T, c net.Conn) {
+	t.Helper()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("ping\n"))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "ping\n" {
+		t.Fatalf("echo through exit: %q, %v", line, err)
+	}
+}
+
+func wantErrno(t *testing.T, err error, want syscall.Errno) {
+	t.Helper()
+	var errno syscall.Errno
+	if !errors.As(err, &errno) || errno != want {
+		t.Fatalf("err = %v; want errno %v (%d)", err, want, int(want))
+	}
+}
+
+func TestRaceBlockedExitFirst(t *testing.T) {
+	good := startExit(t, nil, nil)
+	echo := echoServer(t)
+	d := newDialer(t, Race, 5*time.Second, blackhole(t), blackhole(t), good.url)
+	for i := range 3 {
+		start := time.Now()
+		r, err := d.Dial(context.Background(), mustAddr(echo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Exit.Addr != strings.TrimPrefix(good.url, "socks5://alice:s3cret@") {
+			t.Fatalf("won by %s", r.Exit.Name)
+		}
+		mustEcho(t, r.Conn)
+		// The first dial pays two staggers for the blackholes; later ones
+		// go straight to the exit that reached the destination.
+		if i > 0 && time.Since(start) > 40*time.Millisecond {
+			t.Logf("dial %d took %v (memory of the good exit not used?)", i, time.Since(start))
+		}
+	}
+}
+
+func TestFailoverInOrder(t *testing.T) {
+	a, b := startExit(t, nil, nil), startExit(t, nil, nil)
+	echo := echoServer(t)
+	d := newDialer(t, Failover, 5*time.Second, "socks5://alice:s3cret@"+closedAddr(t), a.url, b.url)
+	r, err := d.Dial(context.Background(), mustAddr(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	waitFor(t, func() bool { return strings.Contains(a.log.String(), "result=ok") })
+	if strings.Contains(b.log.String(), "result=") {
+		t.Fatalf("failover did not stop at the first working exit:\nA: %s\nB: %s", a.log, b.log)
+	}
+}
+
+func TestChain(t *testing.T) {
+	cert := selfSigned(t)
+	a, b := startExit(t, nil, nil), startExit(t, &cert, nil)
+	echo := echoServer(t)
+	pinnedB := b.url + "?pin=" + Pin(cert.Certificate[0])
+	d := newDialer(t, Chain, 5*time.Second, a.url, pinnedB)
+	r, err := d.Dial(context.Background(), mustAddr(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	bAddr := strings.TrimPrefix(b.url, "socks5+tls://alice:s3cret@")
+	waitFor(t, func() bool {
+		return strings.Contains(a.log.String(), "dest="+bAddr) && strings.Contains(b.log.String(), "dest="+echo)
+	})
+	if strings.Contains(a.log.String(), echo) {
+		t.Errorf("first hop saw the destination:\n%s", a.log)
+	}
+	// a chain is broken by its broken hop: exit-level error, not the destination's
+	d = newDialer(t, Chain, 5*time.Second, a.url, "socks5://alice:s3cret@"+closedAddr(t))
+	_, err = d.Dial(context.Background(), mustAddr(echo))
+	wantErrno(t, err, syscall.ENETUNREACH)
+}
+
+func TestTLSPin(t *testing.T) {
+	cert, other := selfSigned(t), selfSigned(t)
+	b := startExit(t, &cert, nil)
+	echo := echoServer(t)
+	d := newDialer(t, Race, 5*time.Second, b.url+"?pin="+Pin(cert.Certificate[0]))
+	r, err := d.Dial(context.Background(), mustAddr(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	d = newDialer(t, Race, 5*time.Second, b.url+"?pin="+Pin(other.Certificate[0]))
+	_, err = d.Dial(context.Background(), mustAddr(echo))
+	if err == nil || !strings.Contains(err.Error(), "does not match the pin") {
+		t.Fatalf("wrong pin: %v", err)
+	}
+	// a CA file: the self-signed certificate is its own CA
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pemCert(cert.Certificate[0]), 0o644)
+	d = newDialer(t, Race, 5*time.Second, b.url+"?ca="+caFile+"&sni=exit.test")
+	if r, err = d.Dial(context.Background(), mustAddr(echo)); err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	d = newDialer(t, Race, 5*time.Second, b.url+"?ca="+caFile+"&sni=wrong.test")
+	if _, err = d.Dial(context.Background(), mustAddr(echo)); err == nil {
+		t.Fatal("certificate accepted for the wrong name")
+	}
+}
+
+func TestErrnos(t *testing.T) {
+	a, b := startExit(t, nil, nil), startExit(t, nil, nil)
+	closed := closedAddr(t)
+	down := "socks5://alice:s3cret@" + closedAddr(t)
+
+	// the destination refuses: whatever the mode, ECONNREFUSED
+	for _, mode := range []Mode{Race, Failover, Chain} {
+		_, err := newDialer(t, mode, 5*time.Second, a.url, b.url).Dial(context.Background(), mustAddr(closed))
+		wantErrno(t, err, syscall.ECONNREFUSED)
+	}
+	// a refusal beats a down exit, in any order
+	_, err := newDialer(t, Race, 5*time.Second, down, a.url).Dial(context.Background(), mustAddr(closed))
+	wantErrno(t, err, syscall.ECONNREFUSED)
+	// policy refusal at the exit: EPERM
+	_, err = newDialer(t, Race, 5*time.Second, a.url).Dial(context.Background(), mustAddr("127.0.0.2:80"))
+	wantErrno(t, err, syscall.EPERM)
+	// every exit down: no way out
+	_, err = newDialer(t, Race, 5*time.Second, down, down).Dial(context.Background(), mustAddr(closed))
+	wantErrno(t, err, syscall.ENETUNREACH)
+	// exits that hang: ETIMEDOUT at the connect timeout, not later
+	start := time.Now()
+	_, err = newDialer(t, Race, 300*time.Millisecond, blackhole(t), blackhole(t)).Dial(context.Background(), mustAddr(closed))
+	wantErrno(t, err, syscall.ETIMEDOUT)
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("timeout took %v", el)
+	}
+	// wrong password
+	_, err = newDialer(t, Race, 5*time.Second, strings.Replace(a.url, "s3cret", "nope", 1)).Dial(context.Background(), mustAddr(closed))
+	if !errors.Is(err, socks5.ErrAuthFailed) {
+		t.Errorf("bad password: %v", err)
+	}
+	wantErrno(t, err, syscall.ENETUNREACH)
+}
+
+func TestSkipFailingExits(t *testing.T) {
+	good := startExit(t, nil, nil)
+	echo := echoServer(t)
+	downURL := "socks5://alice:s3cret@" + closedAddr(t)
+	d := newDialer(t, Failover, 5*time.Second, downURL, good.url)
+	down := d.cfg.Exits[0]
+	for range 3 {
+		r, err := d.Dial(context.Background(), mustAddr(echo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Conn.Close()
+	}
+	if !d.Skipped(down) {
+		t.Fatal("exit that failed 3 times is not skipped")
+	}
+	if o := d.order(mustAddr(echo), false); len(o) != 1 || o[0] != d.cfg.Exits[1] {
+		t.Fatalf("order = %v", o)
+	}
+	// never all: with every exit skipped, all are tried again (fail closed)
+	only := newDialer(t, Race, 5*time.Second, downURL)
+	for range 4 {
+		_, err := only.Dial(context.Background(), mustAddr(echo))
+		wantErrno(t, err, syscall.ENETUNREACH)
+	}
+	if !only.Skipped(only.cfg.Exits[0]) || len(only.order(mustAddr(echo), true)) != 1 {
+		t.Fatal("the only exit must be skipped yet still tried")
+	}
+}
+
+type fakeNames map[netip.Addr]string
+
+func (f fakeNames) Contains(ip netip.Addr) bool {
+	return netip.MustParsePrefix("198.18.0.0/15").Contains(ip)
+}
+func (f fakeNames) Name(ip netip.Addr) (string, bool) { n, ok := f[ip]; return n, ok }
+
+type mapResolver map[string]netip.Addr
+
+func (m mapResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	if a, ok := m[host]; ok {
+		return []netip.Addr{a}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+func TestFakeIPBecomesName(t *testing.T) {
+	echo := mustAddr(echoServer(t))
+	ex := startExit(t, nil, mapResolver{"echo.test": netip.MustParseAddr("127.0.0.1")})
+	e, _ := ParseExit(ex.url, nil)
+	d, _ := New(Config{Exits: []*Exit{e}, Names: fakeNames{netip.MustParseAddr("198.18.0.7"): "echo.test"}})
+	r, err := d.Dial(context.Background(), socks5.Addr{IP: netip.MustParseAddr("198.18.0.7"), Port: echo.Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	waitFor(t, func() bool { return strings.Contains(ex.log.String(), "dest=echo.test:") })
+	if r.Dest.Name != "echo.test" {
+		t.Fatalf("exit was not sent the name: %+v\n%s", r.Dest, ex.log)
+	}
+	_, err = d.Dial(context.Background(), socks5.Addr{IP: netip.MustParseAddr("198.18.0.8"), Port: 80})
+	wantErrno(t, err, syscall.EHOSTUNREACH)
+	if strings.Contains(ex.log.String(), "198.18.0.8") {
+		t.Fatal("unmapped fake IP was sent to the exit")
+	}
+}
+
+func mustAddr(s string) socks5.Addr {
+	a, err := socks5.ParseAddr(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not met in 5s")
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "exit.test"},
+		DNSNames:              []string{"exit.test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}

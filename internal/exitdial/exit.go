@@ -1,0 +1,299 @@
+package exitdial
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+// Exit is one SOCKS5 server to go through.
+type Exit struct {
+	// Name is the URL without its password, for messages and logs.
+	Name string
+	// Addr is host:port of the server (host may be a name; it is resolved
+	// by the client side when it is the first hop, by the previous exit in
+	// a chain).
+	Addr string
+	// Auth is nil for servers without authentication.
+	Auth *socks5.Auth
+	// TLS is nil for plain socks5://, the client config for socks5+tls://.
+	TLS *tls.Config
+	// Pipeline sends greeting, credentials and request in one write
+	// (URL query pipeline=1); see socks5.ClientOptions.
+	Pipeline bool
+}
+
+// ParseExit parses an exit URL:
+//
+//	socks5://[user[:pass]@]host[:port][?pipeline=1]
+//	socks5h://...                      (the same: names always go to the exit)
+//	socks5+tls://[user[:pass]@]host[:port]?pin=sha256:HEX | ?ca=FILE [&sni=NAME]
+//
+// The port defaults to 1080. With pin=, the server's certificate is
+// accepted if and only if the SHA-256 of its DER encoding (what `openssl
+// x509 -noout -fingerprint -sha256` prints; colons optional) matches; with
+// ca=, it must chain to a certificate in FILE and name sni (default: the
+// host); with neither, the system's roots are used.
+//
+// Credentials missing from the URL are looked up in creds (which may be
+// nil); see Credentials.
+func ParseExit(raw string, creds *Credentials) (*Exit, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, password included
+		}
+		return nil, fmt.Errorf("exit %q: %w", redact(raw), err)
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("exit %q: "+format, append([]any{u.Redacted()}, a...)...)
+	}
+	switch u.Scheme {
+	case "socks5", "socks5h", "socks5+tls":
+	default:
+		return nil, bad("scheme must be socks5:// or socks5+tls://")
+	}
+	if u.Host == "" || u.Path != "" && u.Path != "/" || u.Fragment != "" {
+		return nil, bad("want scheme://[user:pass@]host[:port]")
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "1080"
+	}
+	e := &Exit{Addr: net.JoinHostPort(host, port)}
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "pipeline":
+		case "pin", "ca", "sni":
+			if u.Scheme != "socks5+tls" {
+				return nil, bad("%s= needs socks5+tls://", k)
+			}
+		default:
+			return nil, bad("unknown parameter %q", k)
+		}
+	}
+	e.Pipeline = q.Get("pipeline") == "1" || q.Get("pipeline") == "true"
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		e.Auth = &socks5.Auth{User: u.User.Username(), Pass: pass}
+	} else if a := creds.Lookup(host, port); a != nil {
+		e.Auth = a
+	}
+	if u.Scheme == "socks5+tls" {
+		if e.TLS, err = clientTLS(host, q.Get("pin"), q.Get("ca"), q.Get("sni")); err != nil {
+			return nil, bad("%v", err)
+		}
+	}
+	shown := *u
+	shown.User = nil
+	if e.Auth != nil {
+		shown.User = url.User(e.Auth.User)
+	}
+	shown.RawQuery = ""
+	e.Name = shown.String()
+	return e, nil
+}
+
+func redact(raw string) string {
+	if i := strings.Index(raw, "@"); i >= 0 {
+		if j := strings.Index(raw, "://"); j >= 0 && j < i {
+			return raw[:j+3] + "...@" + raw[i+1:]
+		}
+	}
+	return raw
+}
+
+// Pin is the form of a certificate pin in an exit URL: "sha256:" and the hex
+// SHA-256 of the certificate's DER encoding. `carrot exit` prints it.
+func Pin(der []byte) string {
+	sum := sha256.Sum256(der)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func clientTLS(host, pin, caFile, sni string) (*tls.Config, error) {
+	cfg := &tls.Config{
+		ServerName:         host,
+		MinVersion:         tls.VersionTLS12,
+		ClientSessionCache: tls.NewLRUClientSessionCache(32),
+	}
+	if sni != "" {
+		cfg.ServerName = sni
+	}
+	switch {
+	case pin != "" && caFile != "":
+		return nil, errors.New("give pin= or ca=, not both")
+	case pin != "":
+		h, ok := strings.CutPrefix(strings.ToLower(pin), "sha256:")
+		want, err := hex.DecodeString(strings.ReplaceAll(h, ":", ""))
+		if !ok || err != nil || len(want) != sha256.Size {
+			return nil, errors.New("pin must be sha256: and 64 hex digits")
+		}
+		// The pin replaces chain verification entirely: a self-signed
+		// certificate is the normal case for an exit.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("exit presented no certificate")
+			}
+			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if subtle.ConstantTimeCompare(got[:], want) != 1 {
+				return fmt.Errorf("exit certificate %s does not match the pin", Pin(cs.PeerCertificates[0].Raw))
+			}
+			return nil
+		}
+	case caFile != "":
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificate", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// Credentials supply exit credentials that are not in the URL, so that
+// passwords need not appear on a command line (where ps shows them).
+//
+// Lookup order for an exit host:port, first match wins:
+//
+//  1. the URL's own user:pass;
+//  2. a netrc-format file — $CARROT_EXIT_NETRC, else
+//     $XDG_CONFIG_HOME/carrot/netrc (~/.config/carrot/netrc) when it
+//     exists — "machine HOST:PORT", then "machine HOST";
+//  3. $CARROT_EXIT_USER and $CARROT_EXIT_PASS;
+//  4. the netrc file's "default" entry.
+//
+// The netrc file is the curl/ftp format ("machine M login U password P",
+// tokens separated by any white space, # comments) and must not be
+// readable by others.
+type Credentials struct {
+	machines map[string]*socks5.Auth
+	def      *socks5.Auth
+	env      *socks5.Auth
+}
+
+// Lookup returns the credentials for host:port, or nil. c may be nil.
+func (c *Credentials) Lookup(host, port string) *socks5.Auth {
+	if c == nil {
+		return nil
+	}
+	if a := c.machines[net.JoinHostPort(host, port)]; a != nil {
+		return a
+	}
+	if a := c.machines[host]; a != nil {
+		return a
+	}
+	if c.env != nil {
+		return c.env
+	}
+	return c.def
+}
+
+// LoadCredentials reads the environment (through getenv, e.g. os.Getenv)
+// and the netrc file it names or the default one.
+func LoadCredentials(getenv func(string) string) (*Credentials, error) {
+	c := &Credentials{machines: map[string]*socks5.Auth{}}
+	if u := getenv("CARROT_EXIT_USER"); u != "" {
+		c.env = &socks5.Auth{User: u, Pass: getenv("CARROT_EXIT_PASS")}
+	}
+	path, explicit := getenv("CARROT_EXIT_NETRC"), true
+	if path == "" {
+		explicit = false
+		dir := getenv("XDG_CONFIG_HOME")
+		if dir == "" {
+			if home := getenv("HOME"); home != "" {
+				dir = filepath.Join(home, ".config")
+			}
+		}
+		if dir == "" {
+			return c, nil
+		}
+		path = filepath.Join(dir, "carrot", "netrc")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if !explicit && errors.Is(err, os.ErrNotExist) {
+			return c, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s: readable by others (mode %v); chmod 600 it", path, fi.Mode().Perm())
+	}
+	if err := c.parseNetrc(bufio.NewScanner(f)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c *Credentials) parseNetrc(sc *bufio.Scanner) error {
+	var toks []string
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		toks = append(toks, strings.Fields(line)...)
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	var cur *socks5.Auth
+	for i := 0; i < len(toks); i++ {
+		arg := func() (string, error) {
+			if i+1 >= len(toks) {
+				return "", fmt.Errorf("%q needs a value", toks[i])
+			}
+			i++
+			return toks[i], nil
+		}
+		switch toks[i] {
+		case "machine":
+			m, err := arg()
+			if err != nil {
+				return err
+			}
+			cur = &socks5.Auth{}
+			c.machines[m] = cur
+		case "default":
+			cur = &socks5.Auth{}
+			c.def = cur
+		case "login", "password", "account":
+			v, err := arg()
+			if err != nil {
+				return err
+			}
+			if cur == nil {
+				return fmt.Errorf("%q before any machine", toks[i-1])
+			}
+			switch toks[i-1] {
+			case "login":
+				cur.User = v
+			case "password":
+				cur.Pass = v
+			}
+		default:
+			return fmt.Errorf("unexpected %q", toks[i])
+		}
+	}
+	return nil
+}
