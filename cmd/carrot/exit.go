@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/exit"
+	"github.com/carrot-project/carrot/internal/exitdial"
+)
+
+func init() {
+	register(&command{
+		Name:    "exit",
+		Summary: "serve as an exit: a SOCKS5 (or SOCKS5-in-TLS) server that is never an open proxy",
+		Run:     runExit,
+	})
+}
+
+// prefixList is a repeatable CIDR flag.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	s := make([]string, len(*p))
+	for i, x := range *p {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		x, err := exit.ParsePrefix(strings.TrimSpace(f))
+		if err != nil {
+			return err
+		}
+		*p = append(*p, x)
+	}
+	return nil
+}
+
+func runExit(ctx context.Context, e *env) int {
+	fs := flag.NewFlagSet("carrot exit", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	var allow, deny prefixList
+	listen := fs.String("listen", "", "address to listen on, host:port (required)")
+	users := fs.String("users", "", "file of user:password lines; required unless --no-auth")
+	noAuth := fs.Bool("no-auth", false, "accept clients without credentials (only on a loopback --listen address)")
+	fs.Var(&allow, "allow", "destination CIDR to allow, overriding a less specific deny (repeatable)")
+	fs.Var(&deny, "deny", "destination CIDR to deny (repeatable)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate: serve SOCKS5 inside TLS (socks5+tls://)")
+	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
+	maxConns := fs.Int("max-conns", 1024, "concurrent connections at most")
+	idle := fs.Duration("idle-timeout", 5*time.Minute, "close a connection after this long without a byte either way (0: never)")
+	dialTimeout := fs.Duration("dial-timeout", 10*time.Second, "resolving and connecting to a destination")
+	hsTimeout := fs.Duration("handshake-timeout", 10*time.Second, "a client's TLS and SOCKS5 handshake")
+	fs.Usage = func() {
+		fmt.Fprintln(e.Stderr, "usage: carrot exit --listen ADDR (--users FILE | --no-auth) [--allow CIDR ...] [--deny CIDR ...] [--tls-cert F --tls-key F]")
+		fmt.Fprintln(e.Stderr)
+		fmt.Fprintln(e.Stderr, "Loopback, private, link-local, multicast, documentation and other special")
+		fmt.Fprintln(e.Stderr, "ranges, and the exit's own addresses, are denied unless --allow names them;")
+		fmt.Fprintln(e.Stderr, "the most specific matching CIDR decides. One log line per connection on stderr.")
+		fmt.Fprintln(e.Stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		e.errorf("exit: "+format, a...)
+		return exitUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *listen == "":
+		return usageErr("--listen is required")
+	case *noAuth && *users != "":
+		return usageErr("--no-auth and --users exclude each other")
+	case !*noAuth && *users == "":
+		return usageErr("authentication is required: give --users FILE (or --no-auth on a loopback address)")
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return usageErr("--tls-cert and --tls-key go together")
+	case *maxConns < 1:
+		return usageErr("--max-conns must be at least 1")
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return usageErr("--listen %q: %v", *listen, err)
+	}
+	if *noAuth && !isLoopbackHost(host) {
+		return usageErr("--no-auth is allowed only on a loopback address (127.0.0.0/8, ::1, localhost), not %q: that would be an open proxy", host)
+	}
+
+	cfg := exit.Config{
+		MaxConns:         *maxConns,
+		IdleTimeout:      *idle,
+		DialTimeout:      *dialTimeout,
+		HandshakeTimeout: *hsTimeout,
+		Log:              slog.New(slog.NewTextHandler(e.Stderr, nil)),
+	}
+	if *idle == 0 {
+		cfg.IdleTimeout = -1
+	}
+	if *users != "" {
+		if cfg.Users, err = exit.LoadUsers(*users); err != nil {
+			e.errorf("exit: users: %v", err)
+			return exitFailure
+		}
+	}
+	pin := ""
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			e.errorf("exit: %v", err)
+			return exitFailure
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		pin = exitdial.Pin(cert.Certificate[0])
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		e.errorf("exit: %v", err)
+		return exitFailure
+	}
+	cfg.Policy = exit.NewPolicy(allow, deny, ownAddrs(ln.Addr()))
+	srv, err := exit.New(cfg)
+	if err != nil {
+		ln.Close()
+		e.errorf("exit: %v", err)
+		return exitFailure
+	}
+	scheme := "socks5"
+	if pin != "" {
+		scheme = "socks5+tls"
+	}
+	msg := fmt.Sprintf("carrot exit: listening on %s (%s", ln.Addr(), scheme)
+	if pin != "" {
+		msg += ", pin=" + pin
+	}
+	if *noAuth {
+		msg += ", no authentication"
+	}
+	fmt.Fprintln(e.Stderr, msg+")")
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	if err := srv.Serve(ctx, ln); err != nil {
+		e.errorf("exit: %v", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// ownAddrs are the addresses of this host's interfaces plus the listen
+// address: destinations the exit must not connect to.
+func ownAddrs(listen net.Addr) []netip.Addr {
+	var out []netip.Addr
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				out = append(out, p.Addr())
+			}
+		}
+	}
+	if ap, err := netip.ParseAddrPort(listen.String()); err == nil && !ap.Addr().IsUnspecified() {
+		out = append(out, ap.Addr())
+	}
+	return out
+}
