@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/exit"
+	"github.com/carrot-project/carrot/internal/fakedns"
 	"github.com/carrot-project/carrot/internal/socks5"
 )
 
@@ -413,13 +414,6 @@ func TestSkipFailingExits(t *testing.T) {
 	}
 }
 
-type fakeNames map[netip.Addr]string
-
-func (f fakeNames) Contains(ip netip.Addr) bool {
-	return netip.MustParsePrefix("198.18.0.0/15").Contains(ip)
-}
-func (f fakeNames) Name(ip netip.Addr) (string, bool) { n, ok := f[ip]; return n, ok }
-
 type mapResolver map[string]netip.Addr
 
 func (m mapResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
@@ -433,8 +427,10 @@ func TestFakeIPBecomesName(t *testing.T) {
 	echo := mustAddr(echoServer(t))
 	ex := startExit(t, nil, mapResolver{"echo.test": netip.MustParseAddr("127.0.0.1")})
 	e, _ := ParseExit(ex.url, nil)
-	d, _ := New(Config{Exits: []*Exit{e}, Names: fakeNames{netip.MustParseAddr("198.18.0.7"): "echo.test"}})
-	r, err := d.Dial(context.Background(), socks5.Addr{IP: netip.MustParseAddr("198.18.0.7"), Port: echo.Port})
+	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
+	v4, v6 := pool.Addrs("echo.test")
+	d, _ := New(Config{Exits: []*Exit{e}, Names: pool})
+	r, err := d.Dial(context.Background(), socks5.Addr{IP: v4, Port: echo.Port})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,9 +439,13 @@ func TestFakeIPBecomesName(t *testing.T) {
 	if r.Dest.Name != "echo.test" {
 		t.Fatalf("exit was not sent the name: %+v\n%s", r.Dest, ex.log)
 	}
-	_, err = d.Dial(context.Background(), socks5.Addr{IP: netip.MustParseAddr("198.18.0.8"), Port: 80})
+	if r, err = d.Dial(context.Background(), socks5.Addr{IP: v6, Port: echo.Port}); err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	_, err = d.Dial(context.Background(), socks5.Addr{IP: netip.MustParseAddr("198.19.0.8"), Port: 80})
 	wantErrno(t, err, syscall.EHOSTUNREACH)
-	if strings.Contains(ex.log.String(), "198.18.0.8") {
+	if strings.Contains(ex.log.String(), "198.19.0.8") {
 		t.Fatal("unmapped fake IP was sent to the exit")
 	}
 }
