@@ -27,7 +27,7 @@ import (
 
 func TestPolicy(t *testing.T) {
 	p := NewPolicy(
-		[]netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("192.0.2.0/24")},
+		[]netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("203.0.113.0/24")},
 		[]netip.Prefix{netip.MustParsePrefix("10.1.2.0/24"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("8.8.4.0/24")},
 		[]netip.Addr{netip.MustParseAddr("93.184.216.34")},
 	)
@@ -43,6 +43,7 @@ func TestPolicy(t *testing.T) {
 		"10.1.0.1":               true,  // allowed more specifically than 10/8
 		"10.1.2.3":               false, // denied more specifically than the allow
 		"192.0.2.1":              false, // deny beats allow at equal length
+		"203.0.113.9":            true,  // an allow beats a built-in deny of equal length
 		"8.8.4.4":                false,
 		"169.254.169.254":        false,
 		"172.16.0.1":             false,

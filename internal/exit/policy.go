@@ -73,8 +73,9 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 //
 // The rule is the routing table's: among the built-in denies, the
 // operator's --allow and --deny prefixes and the exit's own addresses, the
-// most specific prefix that contains the address decides; at equal length a
-// deny wins. An address no rule covers is allowed (the public Internet). So
+// most specific prefix that contains the address decides; at equal length
+// the operator's --deny beats the operator's --allow, which beats a built-in
+// deny (so --allow 10.0.0.0/8 opens exactly the default-denied 10/8). An address no rule covers is allowed (the public Internet). So
 // `--allow 10.1.0.0/16` opens one private range while the rest of 10/8 stays
 // closed, and `--deny 0.0.0.0/0 --deny ::/0 --allow 192.0.2.0/24` turns the
 // exit into an allow-list. An IPv4-mapped IPv6 address is judged as the IPv4
@@ -88,7 +89,16 @@ type rule struct {
 	p     netip.Prefix
 	allow bool
 	why   string
+	prio  int // breaks ties between prefixes of equal length
 }
+
+// Tie-break priorities: the operator's deny (and the exit's own addresses)
+// over the operator's allow over the built-in denies.
+const (
+	prioDefault = iota
+	prioAllow
+	prioDeny
+)
 
 // NewPolicy builds a policy from DefaultDeny, the operator's lists and the
 // exit's own addresses (self), which are denied so the exit cannot be used
@@ -96,17 +106,17 @@ type rule struct {
 func NewPolicy(allow, deny []netip.Prefix, self []netip.Addr) *Policy {
 	p := &Policy{}
 	for _, d := range DefaultDeny {
-		p.rules = append(p.rules, rule{d, false, "default deny " + d.String()})
+		p.rules = append(p.rules, rule{d, false, "default deny " + d.String(), prioDefault})
 	}
 	for _, a := range self {
 		a = a.Unmap().WithZone("")
-		p.rules = append(p.rules, rule{netip.PrefixFrom(a, a.BitLen()), false, "exit's own address"})
+		p.rules = append(p.rules, rule{netip.PrefixFrom(a, a.BitLen()), false, "exit's own address", prioDeny})
 	}
 	for _, a := range allow {
-		p.rules = append(p.rules, rule{a, true, "allow " + a.String()})
+		p.rules = append(p.rules, rule{a, true, "allow " + a.String(), prioAllow})
 	}
 	for _, d := range deny {
-		p.rules = append(p.rules, rule{d, false, "deny " + d.String()})
+		p.rules = append(p.rules, rule{d, false, "deny " + d.String(), prioDeny})
 	}
 	return p
 }
@@ -148,7 +158,7 @@ func (p *Policy) decide(ip netip.Addr) (bool, string) {
 			continue
 		}
 		if best < 0 || r.p.Bits() > p.rules[best].p.Bits() ||
-			r.p.Bits() == p.rules[best].p.Bits() && !r.allow {
+			r.p.Bits() == p.rules[best].p.Bits() && r.prio > p.rules[best].prio {
 			best = i
 		}
 	}

@@ -18,9 +18,11 @@
 //     name that resolves to a public and a private address is a DNS-rebinding
 //     attempt, not a name to be partly served;
 //  6. the checked addresses — and only those, never the name again, so a
-//     second resolution cannot swap in a private address — are dialed in
-//     turn within DialTimeout; the SOCKS5 reply code is chosen from the dial
-//     error (refused, network/host unreachable, TTL expired for a timeout);
+//     second resolution cannot swap in a private address — are dialed
+//     Happy-Eyeballs style (RFC 8305: staggered by 250ms, the first to
+//     connect wins) within DialTimeout; on failure the SOCKS5 reply code is
+//     chosen from the most telling dial error (refused, then host and
+//     network unreachable, then TTL expired for a timeout);
 //  7. on success the stream is relayed (internal/relay: splice, half-close,
 //     an idle timeout read from the kernel's TCP counters).
 //
@@ -266,6 +268,9 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.
 				r.err = err
 				return nil, socks5.ReplyFor(err), "resolve-failed"
 			}
+			for i := range addrs {
+				addrs[i] = addrs[i].Unmap()
+			}
 		}
 	} else {
 		addrs = []netip.Addr{dest.IP}
@@ -277,35 +282,72 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.
 			return nil, socks5.ReplyNotAllowed, "denied"
 		}
 	}
+	// Happy Eyeballs (RFC 8305) over the checked addresses: one attempt
+	// every fallbackDelay, or at once when the previous one failed; the
+	// first connection wins and the others are closed.
+	type result struct {
+		target string
+		conn   net.Conn
+		err    error
+	}
+	dctx, stop := context.WithCancel(ctx)
+	defer stop()
+	results := make(chan result, len(addrs))
+	next, pending := 0, 0
+	launch := func() {
+		target := netip.AddrPortFrom(addrs[next], dest.Port).String()
+		next++
+		pending++
+		go func() {
+			c, err := s.cfg.Dial(dctx, "tcp", target)
+			results <- result{target, c, err}
+		}()
+	}
+	launch()
+	timer := time.NewTimer(fallbackDelay)
+	defer timer.Stop()
 	var (
 		best    error
 		bestRep socks5.Reply
 	)
-	for i, a := range addrs {
-		// share what is left of the budget among the addresses left
-		dctx := ctx
-		if left := len(addrs) - i; left > 1 {
-			if dl, ok := ctx.Deadline(); ok {
-				var c context.CancelFunc
-				dctx, c = context.WithTimeout(ctx, time.Until(dl)/time.Duration(left))
-				defer c()
+	for pending > 0 {
+		select {
+		case res := <-results:
+			pending--
+			if res.err == nil {
+				r.addr = res.target
+				stop()
+				go func(n int) { // close the losers that still connect
+					for range n {
+						if l := <-results; l.conn != nil {
+							l.conn.Close()
+						}
+					}
+				}(pending)
+				return res.conn, socks5.ReplySucceeded, "ok"
 			}
-		}
-		target := netip.AddrPortFrom(a.Unmap(), dest.Port).String()
-		out, err := s.cfg.Dial(dctx, "tcp", target)
-		if err == nil {
-			r.addr = target
-			return out, socks5.ReplySucceeded, "ok"
-		}
-		rep := socks5.ReplyFor(err)
-		if best == nil || rank(rep) > rank(bestRep) {
-			best, bestRep = err, rep
-			r.addr = target
+			if rep := socks5.ReplyFor(res.err); best == nil || rank(rep) > rank(bestRep) {
+				best, bestRep = res.err, rep
+				r.addr = res.target
+			}
+			if next < len(addrs) {
+				launch()
+				timer.Reset(fallbackDelay)
+			}
+		case <-timer.C:
+			if next < len(addrs) {
+				launch()
+				timer.Reset(fallbackDelay)
+			}
 		}
 	}
 	r.err = best
 	return nil, bestRep, failureName(bestRep)
 }
+
+// fallbackDelay is the Happy Eyeballs delay between attempts at a name's
+// addresses (Go's net.Dialer uses 300ms).
+const fallbackDelay = 250 * time.Millisecond
 
 // rank orders failure replies by how much they say about the destination:
 // a refusal means the host was reached.

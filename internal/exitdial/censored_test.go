@@ -1,0 +1,405 @@
+package exitdial_test
+
+// End-to-end tests in issue 4's censored network (internal/netns): real
+// namespaces and nftables, real `carrot exit` processes built from this
+// tree, curl, microsocks and Dante as peers. They need root; CI runs them.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/exitdial"
+	"github.com/carrot-project/carrot/internal/netns"
+)
+
+var carrotBin string
+
+func TestMain(m *testing.M) {
+	var dir string
+	if os.Geteuid() == 0 {
+		var err error
+		if dir, err = os.MkdirTemp("", "carrot-bin-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		carrotBin = filepath.Join(dir, "carrot")
+		out, err := exec.Command("go", "build", "-o", carrotBin, "github.com/carrot-project/carrot/cmd/carrot").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building carrot for the namespace tests: %v\n%s", err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+const (
+	user, pass = "alice", "s3cret"
+	testLAN4   = "203.0.113.0/24"
+	testLAN6   = "2001:db8:c::/64"
+)
+
+func usersFile(t testing.TB) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(f, []byte("# test accounts\n"+user+":"+pass+"\nbob:other\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// startCarrotExit runs `carrot exit` in h, allowing the test LAN (which the
+// default policy denies: it is a documentation range), and waits until it
+// listens.
+func startCarrotExit(t testing.TB, h *netns.Host, listen string, extra ...string) *netns.Proc {
+	t.Helper()
+	args := append([]string{"exit", "--listen", listen, "--users", usersFile(t),
+		"--allow", testLAN4, "--allow", testLAN6}, extra...)
+	p := h.Start(carrotBin, args...)
+	if !p.WaitOutput("listening on", 10*time.Second) {
+		t.Fatalf("carrot exit in %s did not start:\n%s", h.Role, p.Output())
+	}
+	return p
+}
+
+// waitLog waits for a log line of p containing every part.
+func waitLog(t testing.TB, p *netns.Proc, parts ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, line := range strings.Split(p.Output(), "\n") {
+			ok := true
+			for _, part := range parts {
+				ok = ok && strings.Contains(line, part)
+			}
+			if ok {
+				return line
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q in:\n%s", parts, p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func curl(ctx context.Context, h *netns.Host, args ...string) (string, error) {
+	return h.Run(ctx, "curl", append([]string{"-sS", "--max-time", "10"}, args...)...)
+}
+
+func exitURL(c *netns.Censored, i int, port int) string {
+	return fmt.Sprintf("socks5://%s:%s@%s:%d", user, pass, c.ExitV4[i], port)
+}
+
+// newDialer makes a dialer whose first hop is dialed from the client host.
+func newDialer(t testing.TB, c *netns.Censored, mode exitdial.Mode, timeout time.Duration, urls ...string) *exitdial.Dialer {
+	t.Helper()
+	var exits []*exitdial.Exit
+	for _, u := range urls {
+		e, err := exitdial.ParseExit(u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exits = append(exits, e)
+	}
+	d, err := exitdial.New(exitdial.Config{Exits: exits, Mode: mode, ConnectTimeout: timeout, Dial: c.Client.DialContext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// get fetches url with dial as the only way out; names are never resolved
+// locally (http.Transport hands "origin.test:443" to dial as it is).
+func get(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), ca *x509.CertPool, url string) (string, error) {
+	tr := &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: ca}, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func wantErrno(t *testing.T, err error, want syscall.Errno) {
+	t.Helper()
+	var errno syscall.Errno
+	if !errors.As(err, &errno) || errno != want {
+		t.Fatalf("err = %v; want errno %v", err, want)
+	}
+}
+
+// TestCurlThroughCarrotExit: interop, curl's SOCKS5 client through carrot
+// exit, by name, HTTP and HTTPS, from the censored client; the exit logs
+// one line per connection. Without the exit curl cannot get there.
+func TestCurlThroughCarrotExit(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2})
+	ex := startCarrotExit(t, c.Exits[1], ":1080")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	if out, err := curl(ctx, c.Client, "--connect-timeout", "1", "--cacert", c.CAFile, c.HTTPSURL); err == nil {
+		t.Fatalf("censored client reached the origin without an exit: %q", out)
+	}
+	proxy := fmt.Sprintf("socks5h://%s:%s@%s:1080", user, pass, c.ExitV4[1])
+	for _, u := range []string{c.HTTPURL, c.HTTPSURL} {
+		out, err := curl(ctx, c.Client, "--proxy", proxy, "--cacert", c.CAFile, u)
+		if err != nil || out != netns.OriginBody {
+			t.Fatalf("curl %s through carrot exit: %q, %v\nexit log:\n%s", u, out, err, ex.Output())
+		}
+	}
+	waitLog(t, ex, "user=alice", "dest=origin.test:443", "result=ok", "client=203.0.113.10:")
+	line := waitLog(t, ex, "dest=origin.test:80", "result=ok")
+	if !strings.Contains(line, fmt.Sprintf("down=%d", 0)) && !strings.Contains(line, "up=") {
+		t.Fatalf("log line without byte counts: %s", line)
+	}
+	// curl's other spelling, and an IPv6 destination sent as an address
+	out, err := curl(ctx, c.Client, "--socks5-hostname", fmt.Sprintf("%s:1080", c.ExitV4[1]), "--proxy-user", user+":"+pass,
+		"-g", "http://["+c.OriginV6.String()+"]/")
+	if err != nil || out != netns.OriginBody {
+		t.Fatalf("curl to IPv6 origin through carrot exit: %q, %v", out, err)
+	}
+	waitLog(t, ex, "dest=[2001:db8:c::20]:80", "result=ok")
+}
+
+// TestCarrotExitRefuses: no credentials, a wrong password, and destinations
+// the policy denies — the exit's loopback, its own address, a name that
+// resolves to loopback at the exit — are all refused, and nothing denied is
+// ever connected to.
+func TestCarrotExitRefuses(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2})
+	c.Exits[1].SetHosts(map[string][]string{
+		c.OriginV4.String(): {c.OriginName},
+		"127.0.0.1":         {"rebind.test"},
+		"10.1.2.3":          {"private.test"},
+	})
+	ex := startCarrotExit(t, c.Exits[1], ":1080")
+	// a service on the exit's own loopback and address, which must stay out of reach
+	accepted := make(chan struct{}, 10)
+	for _, addr := range []string{"127.0.0.1:8080", c.ExitV4[1].String() + ":8080"} {
+		ln, err := c.Exits[1].Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted <- struct{}{}
+				conn.Close()
+			}
+		}()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	hostport := c.ExitV4[1].String() + ":1080"
+
+	if out, err := curl(ctx, c.Client, "--socks5-hostname", hostport, c.HTTPURL); err == nil {
+		t.Fatalf("unauthenticated client served: %q", out)
+	}
+	waitLog(t, ex, "result=no-auth", "client=203.0.113.10:")
+	if out, err := curl(ctx, c.Client, "--socks5-hostname", hostport, "--proxy-user", user+":wrong", c.HTTPURL); err == nil {
+		t.Fatalf("wrong password served: %q", out)
+	}
+	waitLog(t, ex, "user=alice", "result=auth-failed")
+
+	for _, u := range []string{
+		"http://127.0.0.1:8080/",
+		"http://localhost:8080/",
+		"http://rebind.test:8080/",
+		"http://private.test:8080/",
+		"http://" + c.ExitV4[1].String() + ":8080/",
+		"http://[::1]:8080/",
+	} {
+		out, err := curl(ctx, c.Client, "--socks5-hostname", hostport, "--proxy-user", user+":"+pass, "-g", u)
+		// curl prints the SOCKS5 reply code: 2, not allowed by ruleset
+		if err == nil || !strings.Contains(out, "(2)") {
+			t.Errorf("%s: curl said %q, %v; want reply 2 (not allowed by ruleset)", u, out, err)
+		}
+	}
+	waitLog(t, ex, "dest=rebind.test:8080", "addr=127.0.0.1:8080", "result=denied")
+	waitLog(t, ex, "dest=private.test:8080", "result=denied")
+	select {
+	case <-accepted:
+		t.Fatal("a denied destination was connected to")
+	default:
+	}
+	// the carrot dialer sees the refusal as EPERM
+	d := newDialer(t, c, exitdial.Race, 5*time.Second, exitURL(c, 1, 1080))
+	_, err := d.DialContext(ctx, "tcp", "rebind.test:8080")
+	wantErrno(t, err, syscall.EPERM)
+}
+
+// TestDialerThroughPeers: carrot's client through other SOCKS5 servers:
+// microsocks (with username/password) and Dante (no authentication),
+// by name, HTTPS end to end.
+func TestDialerThroughPeers(t *testing.T) {
+	for _, bin := range []string{"microsocks", "danted"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s missing in CI (.ci/install)", bin)
+			}
+			t.Skipf("SKIP: %s not installed (run .ci/install)", bin)
+		}
+	}
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3})
+	micro := c.Exits[1].Start("microsocks", "-i", "0.0.0.0", "-p", "1081", "-u", user, "-P", pass)
+	conf := filepath.Join(t.TempDir(), "danted.conf")
+	os.WriteFile(conf, []byte(`logoutput: stderr
+internal: 0.0.0.0 port = 1082
+external: eth0
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+}
+socks pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+	command: connect
+}
+`), 0o644)
+	dante := c.Exits[2].Start("danted", "-f", conf, "-N", "1")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name string
+		url  string
+		proc *netns.Proc
+	}{
+		{"microsocks", exitURL(c, 1, 1081), micro},
+		{"dante", fmt.Sprintf("socks5://%s:1082", c.ExitV4[2]), dante},
+	} {
+		var out string
+		var err error
+		// the peer may still be starting
+		for range 50 {
+			d := newDialer(t, c, exitdial.Race, 5*time.Second, tc.url)
+			if out, err = get(ctx, d.DialContext, c.CA, c.HTTPSURL); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil || out != netns.OriginBody {
+			t.Fatalf("through %s: %q, %v\n%s", tc.name, out, err, tc.proc.Output())
+		}
+	}
+}
+
+// TestModesWithBlockedExit: race and failover with the blocked exit listed
+// first, and a chain through two exits, all reach the origin by name.
+func TestModesWithBlockedExit(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3})
+	exits := make([]*netns.Proc, 3)
+	for i := range exits {
+		// the blocked exit gives up on the origin after 1s (TTL expired)
+		exits[i] = startCarrotExit(t, c.Exits[i], ":1080", "--dial-timeout", "1s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	urls := []string{exitURL(c, 0, 1080), exitURL(c, 1, 1080), exitURL(c, 2, 1080)}
+
+	for _, mode := range []exitdial.Mode{exitdial.Race, exitdial.Failover} {
+		d := newDialer(t, c, mode, 5*time.Second, urls...)
+		for _, u := range []string{c.HTTPURL, c.HTTPSURL} {
+			if out, err := get(ctx, d.DialContext, c.CA, u); err != nil || out != netns.OriginBody {
+				t.Fatalf("%v %s: %q, %v", mode, u, out, err)
+			}
+		}
+	}
+	// failover went to the blocked exit first, which could not reach the origin
+	waitLog(t, exits[0], "dest=origin.test:80", "result=timeout")
+
+	d := newDialer(t, c, exitdial.Chain, 5*time.Second, urls[1], urls[2])
+	if out, err := get(ctx, d.DialContext, c.CA, c.HTTPSURL); err != nil || out != netns.OriginBody {
+		t.Fatalf("chain: %q, %v", out, err)
+	}
+	waitLog(t, exits[1], "dest=203.0.113.32:1080", "result=ok", "client=203.0.113.10:")
+	waitLog(t, exits[2], "dest=origin.test:443", "result=ok", "client=203.0.113.31:")
+
+	// socks5+tls, pinned and by CA
+	cert, key, ca := netns.ExitCert(t, "exit2.test")
+	tlsExit := startCarrotExit(t, c.Exits[2], ":1443", "--tls-cert", cert, "--tls-key", key)
+	pin := tlsExit.Output()[strings.Index(tlsExit.Output(), "pin=")+4:]
+	pin = pin[:strings.IndexByte(pin, ')')]
+	for _, u := range []string{
+		fmt.Sprintf("socks5+tls://%s:%s@%s:1443?pin=%s", user, pass, c.ExitV4[2], pin),
+		fmt.Sprintf("socks5+tls://%s:%s@%s:1443?ca=%s&sni=exit2.test", user, pass, c.ExitV4[2], ca),
+	} {
+		d := newDialer(t, c, exitdial.Race, 5*time.Second, u)
+		if out, err := get(ctx, d.DialContext, c.CA, c.HTTPSURL); err != nil || out != netns.OriginBody {
+			t.Fatalf("%s: %q, %v", u, out, err)
+		}
+	}
+	// a chain whose second hop speaks TLS inside the first hop's tunnel
+	d = newDialer(t, c, exitdial.Chain, 5*time.Second, urls[1], fmt.Sprintf("socks5+tls://%s:%s@%s:1443?pin=%s", user, pass, c.ExitV4[2], pin))
+	if out, err := get(ctx, d.DialContext, c.CA, c.HTTPSURL); err != nil || out != netns.OriginBody {
+		t.Fatalf("chain into TLS exit: %q, %v", out, err)
+	}
+	// the destination refuses (nothing on port 81): ECONNREFUSED, as direct
+	_, err := newDialer(t, c, exitdial.Race, 5*time.Second, urls...).DialContext(ctx, "tcp", "origin.test:81")
+	wantErrno(t, err, syscall.ECONNREFUSED)
+}
+
+// TestEveryExitBlocked: no exit reaches the origin. With firewalls that
+// reject, the dialer fails at once with EHOSTUNREACH; with firewalls that
+// drop, it fails with ETIMEDOUT when the connect timeout runs out, not
+// later. It never tries a direct connection (the client's own firewall
+// would show it as a second error kind; the log shows only exits).
+func TestEveryExitBlocked(t *testing.T) {
+	for _, reject := range []bool{true, false} {
+		t.Run(map[bool]string{true: "reject", false: "drop"}[reject], func(t *testing.T) {
+			c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2, BlockAll: true, Reject: reject})
+			for i := range c.Exits {
+				startCarrotExit(t, c.Exits[i], ":1080", "--dial-timeout", "10s")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			// IPv6 rejects arrive after about a second (the kernel's
+			// ICMPv6 path); leave room for two of them in failover.
+			timeout := 1500 * time.Millisecond
+			if reject {
+				timeout = 3 * time.Second
+			}
+			for _, mode := range []exitdial.Mode{exitdial.Race, exitdial.Failover} {
+				d := newDialer(t, c, mode, timeout, exitURL(c, 0, 1080), exitURL(c, 1, 1080))
+				start := time.Now()
+				_, err := d.DialContext(ctx, "tcp", "origin.test:443")
+				el := time.Since(start)
+				if reject {
+					wantErrno(t, err, syscall.EHOSTUNREACH)
+				} else {
+					wantErrno(t, err, syscall.ETIMEDOUT)
+				}
+				if el > timeout+time.Second {
+					t.Errorf("%v: failed after %v, connect timeout %v", mode, el, timeout)
+				}
+				t.Logf("%v: %v after %v", mode, err, el.Round(time.Millisecond))
+			}
+		})
+	}
+}
