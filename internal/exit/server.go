@@ -290,6 +290,17 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.
 		conn   net.Conn
 		err    error
 	}
+	if len(addrs) == 1 { // the common case: no race, no goroutine
+		target := netip.AddrPortFrom(addrs[0], dest.Port).String()
+		r.addr = target
+		out, err := s.cfg.Dial(ctx, "tcp", target)
+		if err != nil {
+			r.err = err
+			rep := socks5.ReplyFor(err)
+			return nil, rep, failureName(rep)
+		}
+		return out, socks5.ReplySucceeded, "ok"
+	}
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()
 	results := make(chan result, len(addrs))
