@@ -1,0 +1,295 @@
+package chunkstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+const token = "test-token"
+
+// serve starts a real gRPC node on loopback and returns a client.
+func serve(t *testing.T, opts Options) (*Store, *Conn) {
+	t.Helper()
+	st, err := Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := NewGRPCServer(st, "n1", token)
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	c, err := Dial(ln.Addr().String(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return st, c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func pattern(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ seed
+	}
+	return b
+}
+
+func TestRoundTrip(t *testing.T) {
+	st, c := serve(t, Options{})
+	for _, n := range []int{0, 1, frameSize - 1, frameSize, frameSize + 1, MaxChunkSize} {
+		data := pattern(n, byte(n))
+		id := ID(data)
+		existed, err := c.Put(ctx(t), id, data)
+		if err != nil || existed {
+			t.Fatalf("put %d: existed=%v err=%v", n, existed, err)
+		}
+		if existed, err := c.Put(ctx(t), id, data); err != nil || !existed {
+			t.Fatalf("second put %d: existed=%v err=%v", n, existed, err)
+		}
+		got, err := c.Get(ctx(t), id, nil)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("get %d: %v (len %d)", n, err, len(got))
+		}
+	}
+	have, err := c.Has(ctx(t), []string{ID(nil), ID([]byte("nope"))})
+	if err != nil || !have[0] || have[1] {
+		t.Fatalf("has = %v %v", have, err)
+	}
+	inv, err := c.List(ctx(t))
+	if err != nil || len(inv) != 6 {
+		t.Fatalf("list: %d entries, %v", len(inv), err)
+	}
+	s, err := c.Stats(ctx(t))
+	if err != nil || s.Chunks != 6 || s.NodeId != "n1" {
+		t.Fatalf("stats %v %v", s, err)
+	}
+	// Range read through the raw RPC.
+	data := pattern(MaxChunkSize, byte(MaxChunkSize%256))
+	stream, err := c.RPC().Get(ctx(t), &chunkpb.GetRequest{Id: ID(data), Offset: 10, Length: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stream.Recv()
+	if err != nil || !bytes.Equal(m.Data, data[10:15]) || m.Size != MaxChunkSize {
+		t.Fatalf("range: %v %v", m, err)
+	}
+	// Reopening counts what is there.
+	st2, err := Open(st.Dir(), Options{})
+	if err != nil || st2.Stats().Chunks != 6 {
+		t.Fatalf("reopen: %+v %v", st2.Stats(), err)
+	}
+}
+
+func TestRefusesBadRequests(t *testing.T) {
+	_, c := serve(t, Options{})
+	data := []byte("hello")
+	// Wrong hash.
+	if _, err := c.Put(ctx(t), ID([]byte("other")), data); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("mismatched put: %v", err)
+	}
+	for _, id := range []string{"", "../../../etc/passwd", strings.Repeat("A", 64), strings.Repeat("a", 63), strings.Repeat("g", 64), "/" + strings.Repeat("a", 63)} {
+		if _, err := c.Put(ctx(t), id, data); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("put id %q: %v", id, err)
+		}
+		if _, err := c.Get(ctx(t), id, nil); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("get id %q: %v", id, err)
+		}
+		if _, err := c.Has(ctx(t), []string{id}); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("has id %q: %v", id, err)
+		}
+		if _, err := c.Delete(ctx(t), []string{id}, time.Time{}); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("delete id %q: %v", id, err)
+		}
+	}
+	// Size lies: announced more than sent, and sent more than announced.
+	id := ID(data)
+	for _, size := range []uint64{3, 9, MaxChunkSize + 1} {
+		s, err := c.RPC().Put(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Send(&chunkpb.PutRequest{Id: id, Size: size, Data: data})
+		if _, err := s.CloseAndRecv(); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("size %d: %v", size, err)
+		}
+	}
+	if _, err := c.Get(ctx(t), id, nil); status.Code(err) != codes.NotFound {
+		t.Fatalf("refused chunk stored: %v", err)
+	}
+}
+
+func TestUnauthenticatedRefused(t *testing.T) {
+	_, c := serve(t, Options{})
+	for _, tok := range []string{"", "wrong", token + "x"} {
+		bad, err := Dial(c.Addr, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bad.Stats(ctx(t)); status.Code(err) != codes.Unauthenticated {
+			t.Errorf("token %q: stats %v", tok, err)
+		}
+		if _, err := bad.Put(ctx(t), ID(nil), nil); status.Code(err) != codes.Unauthenticated {
+			t.Errorf("token %q: put %v", tok, err)
+		}
+		bad.Close()
+	}
+	// No credentials at all.
+	cc, err := grpc.NewClient(c.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := chunkpb.NewChunkStoreClient(cc).Has(ctx(t), &chunkpb.HasRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("no credentials: %v", err)
+	}
+}
+
+func TestCorruptChunkQuarantined(t *testing.T) {
+	var reported []string
+	st, c := serve(t, Options{OnCorrupt: func(id string) { reported = append(reported, id) }})
+	data := pattern(100000, 3)
+	id := ID(data)
+	if _, err := c.Put(ctx(t), id, data); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(st.Dir(), "chunks", id[:2], id)
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0xff}, 5000)
+	f.Close()
+	if _, err := c.Get(ctx(t), id, nil); status.Code(err) != codes.DataLoss {
+		t.Fatalf("corrupt get: %v", err)
+	}
+	if len(reported) != 1 || reported[0] != id {
+		t.Fatalf("reported %v", reported)
+	}
+	if st.Has(id) {
+		t.Fatal("corrupt chunk still served")
+	}
+	if s := st.Stats(); s.Corrupt != 1 || s.Chunks != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	// A good copy can be put back.
+	if _, err := c.Put(ctx(t), id, data); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Get(ctx(t), id, nil); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("after repair: %v", err)
+	}
+}
+
+func TestCapacityENOSPC(t *testing.T) {
+	_, c := serve(t, Options{Capacity: 1000})
+	if _, err := c.Put(ctx(t), ID(pattern(600, 1)), pattern(600, 1)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Put(ctx(t), ID(pattern(600, 2)), pattern(600, 2))
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("over capacity: %v", err)
+	}
+}
+
+func TestDeleteOlderThan(t *testing.T) {
+	st, c := serve(t, Options{})
+	data := []byte("gc me")
+	id := ID(data)
+	c.Put(ctx(t), id, data)
+	past := time.Now().Add(-time.Hour)
+	if n, err := c.Delete(ctx(t), []string{id}, past); err != nil || n != 0 {
+		t.Fatalf("fresh chunk deleted: %d %v", n, err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(filepath.Join(st.Dir(), "chunks", id[:2], id), old, old)
+	// A dedup Put refreshes the mtime, protecting the chunk.
+	if existed, err := c.Put(ctx(t), id, data); err != nil || !existed {
+		t.Fatal(existed, err)
+	}
+	if n, _ := c.Delete(ctx(t), []string{id}, past); n != 0 {
+		t.Fatal("touched chunk deleted")
+	}
+	os.Chtimes(filepath.Join(st.Dir(), "chunks", id[:2], id), old, old)
+	if n, err := c.Delete(ctx(t), []string{id}, past); err != nil || n != 1 {
+		t.Fatalf("old chunk kept: %d %v", n, err)
+	}
+	if st.Has(id) || st.Stats().Chunks != 0 {
+		t.Fatal("still there")
+	}
+}
+
+func FuzzValidID(f *testing.F) {
+	f.Add(ID(nil))
+	f.Add("../" + ID(nil)[3:])
+	f.Add(strings.ToUpper(ID(nil)))
+	dir := f.TempDir()
+	s := &Store{dir: dir}
+	f.Fuzz(func(t *testing.T, id string) {
+		if !ValidID(id) {
+			return
+		}
+		p := s.path(id)
+		rel, err := filepath.Rel(filepath.Join(dir, "chunks"), p)
+		if err != nil || strings.HasPrefix(rel, "..") || filepath.Clean(p) != p || strings.Count(rel, "/") != 1 {
+			t.Fatalf("valid id %q maps outside the store: %s", id, p)
+		}
+	})
+}
+
+// FuzzPutRequest decodes arbitrary bytes as a Put message and stores them:
+// nothing panics, nothing lands outside DIR, and a chunk is kept only if its
+// content hashes to its id.
+func FuzzPutRequest(f *testing.F) {
+	good, _ := proto.Marshal(&chunkpb.PutRequest{Id: ID([]byte("x")), Size: 1, Data: []byte("x")})
+	f.Add(good)
+	bad, _ := proto.Marshal(&chunkpb.PutRequest{Id: "../x", Size: 1, Data: []byte("x")})
+	f.Add(bad)
+	f.Add([]byte{0x0a, 0xff, 0xff})
+	st, err := Open(f.TempDir(), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m chunkpb.PutRequest
+		if proto.Unmarshal(b, &m) != nil {
+			return
+		}
+		existed, err := st.Put(m.Id, int64(m.Size), bytes.NewReader(m.Data))
+		if err == nil {
+			// A chunk already held is acknowledged without its data.
+			if !existed && m.Id != ID(m.Data) || !st.Has(m.Id) {
+				t.Fatalf("accepted %q for %d bytes", m.Id, len(m.Data))
+			}
+			return
+		}
+		if ValidID(m.Id) && m.Id == ID(m.Data) && int(m.Size) == len(m.Data) {
+			t.Fatalf("refused a good chunk: %v", err)
+		}
+		if !errors.Is(err, ErrBadID) && !errors.Is(err, ErrMismatch) {
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}

@@ -1,0 +1,200 @@
+package chunkstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Conn is a client of one node.
+type Conn struct {
+	Addr string
+	cc   *grpc.ClientConn
+	rpc  chunkpb.ChunkStoreClient
+}
+
+// Dial connects to the node at addr with the cluster token. The connection
+// is lazy: errors show on the first call.
+func Dial(addr, token string) (*Conn, error) {
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(TokenCredentials(token)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*frameSize), grpc.MaxCallSendMsgSize(2*frameSize)),
+		grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("chunkstore: dial %s: %w", addr, err)
+	}
+	return &Conn{Addr: addr, cc: cc, rpc: chunkpb.NewChunkStoreClient(cc)}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.cc.Close() }
+
+// RPC returns the raw service client.
+func (c *Conn) RPC() chunkpb.ChunkStoreClient { return c.rpc }
+
+// Put stores data under its id on the node; it returns once the node has
+// made it durable.
+func (c *Conn) Put(ctx context.Context, id string, data []byte) (existed bool, err error) {
+	stream, err := c.rpc.Put(ctx)
+	if err != nil {
+		return false, err
+	}
+	first := true
+	for first || len(data) > 0 {
+		n := min(len(data), frameSize)
+		m := &chunkpb.PutRequest{Data: data[:n]}
+		if first {
+			m.Id, m.Size = id, uint64(len(data))
+			first = false
+		}
+		if err := stream.Send(m); err != nil {
+			if err == io.EOF {
+				break // the server answered early; CloseAndRecv says how
+			}
+			return false, err
+		}
+		data = data[n:]
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		return false, err
+	}
+	return resp.Existed, nil
+}
+
+// Get fetches a whole chunk into buf (grown if needed) and verifies it
+// against id; a mismatch is ErrCorrupt.
+func (c *Conn) Get(ctx context.Context, id string, buf []byte) ([]byte, error) {
+	stream, err := c.rpc.Get(ctx, &chunkpb.GetRequest{Id: id})
+	if err != nil {
+		return nil, err
+	}
+	buf = buf[:0]
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m.Size > MaxChunkSize {
+			return nil, fmt.Errorf("chunkstore: %s announced %d bytes: %w", c.Addr, m.Size, ErrCorrupt)
+		}
+		if m.Size > 0 && uint64(cap(buf)) < m.Size {
+			buf = make([]byte, 0, m.Size)
+		}
+		if len(buf)+len(m.Data) > MaxChunkSize {
+			return nil, fmt.Errorf("chunkstore: %s sent too much: %w", c.Addr, ErrCorrupt)
+		}
+		buf = append(buf, m.Data...)
+	}
+	sum := sha256.Sum256(buf)
+	if hex.EncodeToString(sum[:]) != id {
+		return nil, fmt.Errorf("chunkstore: %s sent bad data for %s: %w", c.Addr, id, ErrCorrupt)
+	}
+	return buf, nil
+}
+
+// Has asks which of ids the node holds.
+func (c *Conn) Has(ctx context.Context, ids []string) ([]bool, error) {
+	r, err := c.rpc.Has(ctx, &chunkpb.HasRequest{Ids: ids})
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Present) != len(ids) {
+		return nil, fmt.Errorf("chunkstore: %s answered %d of %d ids", c.Addr, len(r.Present), len(ids))
+	}
+	return r.Present, nil
+}
+
+// ChunkInfo is one entry of a node's inventory.
+type ChunkInfo struct {
+	ID    string
+	Size  int64
+	Mtime time.Time
+}
+
+// List returns the node's inventory.
+func (c *Conn) List(ctx context.Context) ([]ChunkInfo, error) {
+	stream, err := c.rpc.List(ctx, &chunkpb.ListRequest{})
+	if err != nil {
+		return nil, err
+	}
+	var out []ChunkInfo
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, ci := range m.Chunks {
+			out = append(out, ChunkInfo{ci.Id, int64(ci.Size), time.Unix(0, ci.MtimeUnixNano)})
+		}
+	}
+}
+
+// Delete removes ids not touched since olderThan (zero: unconditionally).
+func (c *Conn) Delete(ctx context.Context, ids []string, olderThan time.Time) (int, error) {
+	var ns int64
+	if !olderThan.IsZero() {
+		ns = olderThan.UnixNano()
+	}
+	r, err := c.rpc.Delete(ctx, &chunkpb.DeleteRequest{Ids: ids, OlderThanUnixNano: ns})
+	if err != nil {
+		return 0, err
+	}
+	return int(r.Deleted), nil
+}
+
+// Stats returns the node's counters.
+func (c *Conn) Stats(ctx context.Context) (*chunkpb.StatsResponse, error) {
+	return c.rpc.Stats(ctx, &chunkpb.StatsRequest{})
+}
+
+// Pool keeps one connection per node address.
+type Pool struct {
+	token string
+
+	mu    sync.Mutex
+	conns map[string]*Conn
+}
+
+// NewPool returns an empty pool that dials with token.
+func NewPool(token string) *Pool { return &Pool{token: token, conns: map[string]*Conn{}} }
+
+// Get returns the connection to addr, dialing it the first time.
+func (p *Pool) Get(addr string) (*Conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.conns[addr]; ok {
+		return c, nil
+	}
+	c, err := Dial(addr, p.token)
+	if err != nil {
+		return nil, err
+	}
+	p.conns[addr] = c
+	return c, nil
+}
+
+// Close closes every connection.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for a, c := range p.conns {
+		c.Close()
+		delete(p.conns, a)
+	}
+}

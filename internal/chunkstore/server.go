@@ -1,0 +1,212 @@
+package chunkstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// frameSize is the data carried by one stream message.
+const frameSize = 1 << 20
+
+// Server serves a Store over gRPC.
+type Server struct {
+	chunkpb.UnimplementedChunkStoreServer
+	store  *Store
+	nodeID string
+}
+
+// NewServer returns the service for store; nodeID is reported by Stats.
+func NewServer(store *Store, nodeID string) *Server {
+	return &Server{store: store, nodeID: nodeID}
+}
+
+// NewGRPCServer returns a gRPC server with the service registered and
+// token authentication on every call.
+func NewGRPCServer(store *Store, nodeID, token string) *grpc.Server {
+	opts := append(AuthInterceptors(token),
+		grpc.MaxRecvMsgSize(2*frameSize), grpc.MaxSendMsgSize(2*frameSize),
+		grpc.InitialWindowSize(4<<20), grpc.InitialConnWindowSize(16<<20))
+	gs := grpc.NewServer(opts...)
+	chunkpb.RegisterChunkStoreServer(gs, NewServer(store, nodeID))
+	return gs
+}
+
+// grpcError maps a Store error to a status.
+func grpcError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrBadID), errors.Is(err, ErrMismatch):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ErrCorrupt):
+		return status.Error(codes.DataLoss, err.Error())
+	case errors.Is(err, ErrNoSpace):
+		return status.Error(codes.ResourceExhausted, err.Error())
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+// putReader turns the rest of a Put stream into an io.Reader.
+type putReader struct {
+	stream chunkpb.ChunkStore_PutServer
+	buf    []byte
+	err    error
+}
+
+func (r *putReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		m, err := r.stream.Recv()
+		if err != nil {
+			r.err = err
+			continue
+		}
+		if m.Id != "" || m.Size != 0 {
+			r.err = status.Error(codes.InvalidArgument, "chunkstore: id or size repeated after the first message")
+			continue
+		}
+		r.buf = m.Data
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+// Put implements chunkpb.ChunkStoreServer.
+func (s *Server) Put(stream chunkpb.ChunkStore_PutServer) error {
+	first, err := stream.Recv()
+	if err == io.EOF {
+		return status.Error(codes.InvalidArgument, "chunkstore: empty put")
+	}
+	if err != nil {
+		return err
+	}
+	if !ValidID(first.Id) {
+		return status.Errorf(codes.InvalidArgument, "chunkstore: invalid chunk id %q", first.Id)
+	}
+	if first.Size > MaxChunkSize {
+		return status.Errorf(codes.InvalidArgument, "chunkstore: chunk size %d over %d", first.Size, MaxChunkSize)
+	}
+	r := &putReader{stream: stream, buf: first.Data}
+	existed, err := s.store.Put(first.Id, int64(first.Size), r)
+	if err != nil {
+		if st, ok := status.FromError(r.err); ok && r.err != nil && r.err != io.EOF {
+			return st.Err()
+		}
+		return grpcError(err)
+	}
+	return stream.SendAndClose(&chunkpb.PutResponse{Existed: existed})
+}
+
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, MaxChunkSize); return &b }}
+
+// Get implements chunkpb.ChunkStoreServer.
+func (s *Server) Get(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServer) error {
+	bp := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(bp)
+	data, err := s.store.Get(req.Id, *bp)
+	if err != nil {
+		return grpcError(err)
+	}
+	size := uint64(len(data))
+	if req.Offset > size {
+		return status.Errorf(codes.OutOfRange, "chunkstore: offset %d past size %d", req.Offset, size)
+	}
+	end := size
+	if req.Length > 0 && req.Offset+req.Length < size {
+		end = req.Offset + req.Length
+	}
+	data = data[req.Offset:end]
+	first := true
+	for first || len(data) > 0 {
+		n := min(len(data), frameSize)
+		m := &chunkpb.GetResponse{Data: data[:n]}
+		if first {
+			m.Size = size
+			first = false
+		}
+		if err := stream.Send(m); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// Has implements chunkpb.ChunkStoreServer.
+func (s *Server) Has(_ context.Context, req *chunkpb.HasRequest) (*chunkpb.HasResponse, error) {
+	out := make([]bool, len(req.Ids))
+	for i, id := range req.Ids {
+		if !ValidID(id) {
+			return nil, status.Errorf(codes.InvalidArgument, "chunkstore: invalid chunk id %q", id)
+		}
+		out[i] = s.store.Has(id)
+	}
+	return &chunkpb.HasResponse{Present: out}, nil
+}
+
+// List implements chunkpb.ChunkStoreServer.
+func (s *Server) List(_ *chunkpb.ListRequest, stream chunkpb.ChunkStore_ListServer) error {
+	var batch []*chunkpb.ChunkInfo
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := stream.Send(&chunkpb.ListResponse{Chunks: batch})
+		batch = nil
+		return err
+	}
+	err := s.store.List(func(id string, size int64, mtime time.Time) error {
+		batch = append(batch, &chunkpb.ChunkInfo{Id: id, Size: uint64(size), MtimeUnixNano: mtime.UnixNano()})
+		if len(batch) == 4096 {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return grpcError(err)
+	}
+	return flush()
+}
+
+// Delete implements chunkpb.ChunkStoreServer.
+func (s *Server) Delete(_ context.Context, req *chunkpb.DeleteRequest) (*chunkpb.DeleteResponse, error) {
+	var older time.Time
+	if req.OlderThanUnixNano != 0 {
+		older = time.Unix(0, req.OlderThanUnixNano)
+	}
+	var n uint32
+	for _, id := range req.Ids {
+		ok, err := s.store.Delete(id, older)
+		if err != nil {
+			return nil, grpcError(err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return &chunkpb.DeleteResponse{Deleted: n}, nil
+}
+
+// Stats implements chunkpb.ChunkStoreServer.
+func (s *Server) Stats(context.Context, *chunkpb.StatsRequest) (*chunkpb.StatsResponse, error) {
+	st := s.store.Stats()
+	return &chunkpb.StatsResponse{
+		NodeId: s.nodeID, Chunks: uint64(st.Chunks), Bytes: uint64(st.Bytes),
+		DiskFree: st.DiskFree, DiskTotal: st.DiskTotal, Corrupt: uint64(st.Corrupt),
+		Puts: uint64(st.Puts), Gets: uint64(st.Gets),
+	}, nil
+}
+

@@ -1,0 +1,343 @@
+// Package chunkstore is a storage node's data: immutable chunks of at most
+// MaxChunkSize bytes, each named by the lowercase hex SHA-256 of its
+// content, kept as one file each under DIR/chunks/<first two hex>/<id>, and
+// the gRPC service (ChunkStore in chunkpb) that serves them.
+//
+// Durability: a Put writes DIR/tmp/<random>, hashing as it goes; it fails
+// unless the bytes hash to the id and have the announced size; then the file
+// is fsynced, renamed into place and its directory fsynced, and only then is
+// the Put acknowledged. A Put of a chunk already present succeeds at once
+// and refreshes the file's mtime, which the garbage collector reads as "in
+// use" (Delete only removes chunks untouched since a given time), so a
+// writer that dedups onto an old chunk cannot lose it to a concurrent GC.
+//
+// Verification: every Get reads the whole chunk and checks its hash before
+// sending any byte. A chunk that fails is moved to DIR/corrupt/, counted,
+// reported through Options.OnCorrupt (the node tells the repairer) and
+// answered with codes.DataLoss, never served; the client fails over to
+// another replica and the repairer restores the copy.
+//
+// Safety: ids are validated (64 lowercase hex digits) before they become
+// part of a path, so no request names a file outside DIR. Every RPC must
+// carry the cluster token (see auth.go).
+package chunkstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// MaxChunkSize is the largest chunk a node accepts.
+const MaxChunkSize = 4 << 20
+
+// Errors a Store returns (wrapped).
+var (
+	ErrBadID    = errors.New("invalid chunk id")
+	ErrNotFound = errors.New("chunk not found")
+	ErrCorrupt  = errors.New("chunk failed verification")
+	ErrMismatch = errors.New("chunk content does not match its id or size")
+	ErrNoSpace  = syscall.ENOSPC
+)
+
+// ValidID reports whether id is 64 lowercase hex digits.
+func ValidID(id string) bool {
+	if len(id) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ID returns the chunk id of data.
+func ID(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// Options configure a Store.
+type Options struct {
+	// Capacity, if positive, caps the bytes of chunk data the store holds;
+	// a Put past it fails with ENOSPC as a full disk would.
+	Capacity int64
+	// OnCorrupt is called (from the reading goroutine) when a chunk fails
+	// verification and has been quarantined.
+	OnCorrupt func(id string)
+}
+
+// Store is a directory of chunks. Safe for concurrent use.
+type Store struct {
+	dir  string
+	opts Options
+
+	used    atomic.Int64 // bytes of chunk data
+	count   atomic.Int64 // chunks
+	corrupt atomic.Int64
+	puts    atomic.Int64
+	gets    atomic.Int64
+}
+
+// Open opens (creating if needed) the store in dir and counts what it holds.
+func Open(dir string, opts Options) (*Store, error) {
+	s := &Store{dir: dir, opts: opts}
+	for _, d := range []string{"chunks", "tmp", "corrupt"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("chunkstore: %w", err)
+		}
+	}
+	// Leftovers of Puts interrupted by a crash were never acknowledged.
+	if tmps, err := os.ReadDir(filepath.Join(dir, "tmp")); err == nil {
+		for _, t := range tmps {
+			os.Remove(filepath.Join(dir, "tmp", t.Name()))
+		}
+	}
+	err := s.List(func(id string, size int64, _ time.Time) error {
+		s.used.Add(size)
+		s.count.Add(1)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chunkstore: scanning %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(id string) string {
+	return filepath.Join(s.dir, "chunks", id[:2], id)
+}
+
+// Has reports whether the chunk is present.
+func (s *Store) Has(id string) bool {
+	if !ValidID(id) {
+		return false
+	}
+	_, err := os.Stat(s.path(id))
+	return err == nil
+}
+
+// Put stores the chunk id, of size bytes read from r, durably. It returns
+// existed=true if the chunk was already there (then r is not read).
+func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error) {
+	if !ValidID(id) {
+		return false, fmt.Errorf("put %q: %w", id, ErrBadID)
+	}
+	if size < 0 || size > MaxChunkSize {
+		return false, fmt.Errorf("put %s: size %d out of range: %w", id, size, ErrMismatch)
+	}
+	s.puts.Add(1)
+	final := s.path(id)
+	now := time.Now()
+	if err := os.Chtimes(final, now, now); err == nil {
+		return true, nil
+	}
+	if c := s.opts.Capacity; c > 0 && s.used.Load()+size > c {
+		return false, fmt.Errorf("put %s: capacity %d bytes reached: %w", id, c, ErrNoSpace)
+	}
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), id[:8]+".*")
+	if err != nil {
+		return false, fmt.Errorf("put %s: %w", id, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := hashPool.Get().(hash.Hash)
+	defer hashPool.Put(h)
+	h.Reset()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, size+1))
+	if err != nil {
+		return false, fmt.Errorf("put %s: %w", id, err)
+	}
+	if n != size || hex.EncodeToString(h.Sum(nil)) != id {
+		return false, fmt.Errorf("put %s: got %d bytes of %d or wrong hash: %w", id, n, size, ErrMismatch)
+	}
+	if err = tmp.Sync(); err != nil {
+		return false, fmt.Errorf("put %s: fsync: %w", id, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return false, fmt.Errorf("put %s: %w", id, err)
+	}
+	sub := filepath.Dir(final)
+	if err = os.MkdirAll(sub, 0o700); err != nil {
+		return false, fmt.Errorf("put %s: %w", id, err)
+	}
+	if err = os.Rename(tmp.Name(), final); err != nil {
+		return false, fmt.Errorf("put %s: %w", id, err)
+	}
+	if err = syncDir(sub); err != nil {
+		return false, fmt.Errorf("put %s: fsync dir: %w", id, err)
+	}
+	s.used.Add(size)
+	s.count.Add(1)
+	return false, nil
+}
+
+var hashPool = sync.Pool{New: func() any { return sha256.New() }}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Get returns the whole chunk after checking its hash. buf, if large
+// enough, is reused for the result.
+func (s *Store) Get(id string, buf []byte) ([]byte, error) {
+	if !ValidID(id) {
+		return nil, fmt.Errorf("get %q: %w", id, ErrBadID)
+	}
+	s.gets.Add(1)
+	f, err := os.Open(s.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("get %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	size := st.Size()
+	if size > MaxChunkSize {
+		return nil, s.quarantine(id, "oversized")
+	}
+	if int64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	sum := sha256.Sum256(buf)
+	if hex.EncodeToString(sum[:]) != id {
+		return nil, s.quarantine(id, "hash mismatch")
+	}
+	return buf, nil
+}
+
+// quarantine moves a bad chunk aside so it is never served again.
+func (s *Store) quarantine(id, why string) error {
+	p := s.path(id)
+	if st, err := os.Stat(p); err == nil {
+		s.used.Add(-st.Size())
+		s.count.Add(-1)
+	}
+	dst := filepath.Join(s.dir, "corrupt", fmt.Sprintf("%s.%d", id, time.Now().UnixNano()))
+	if err := os.Rename(p, dst); err != nil {
+		os.Remove(p)
+	}
+	s.corrupt.Add(1)
+	if s.opts.OnCorrupt != nil {
+		s.opts.OnCorrupt(id)
+	}
+	return fmt.Errorf("get %s: %s: %w", id, why, ErrCorrupt)
+}
+
+// Delete removes the chunk if its file was last modified before olderThan
+// (any time if olderThan is zero). It reports whether it removed it.
+func (s *Store) Delete(id string, olderThan time.Time) (bool, error) {
+	if !ValidID(id) {
+		return false, fmt.Errorf("delete %q: %w", id, ErrBadID)
+	}
+	p := s.path(id)
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !olderThan.IsZero() && !st.ModTime().Before(olderThan) {
+		return false, nil
+	}
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	s.used.Add(-st.Size())
+	s.count.Add(-1)
+	return true, nil
+}
+
+// List calls fn for every chunk with its size and mtime.
+func (s *Store) List(fn func(id string, size int64, mtime time.Time) error) error {
+	root := filepath.Join(s.dir, "chunks")
+	subs, err := os.ReadDir(root)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if !sub.IsDir() || len(sub.Name()) != 2 {
+			continue
+		}
+		ents, err := os.ReadDir(filepath.Join(root, sub.Name()))
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if !ValidID(e.Name()) || e.Name()[:2] != sub.Name() {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			if err := fn(e.Name(), info.Size(), info.ModTime()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Stats are a store's counters.
+type Stats struct {
+	Chunks, Bytes       int64
+	DiskFree, DiskTotal uint64
+	Corrupt, Puts, Gets int64
+}
+
+// Stats returns the store's counters and its file system's space.
+func (s *Store) Stats() Stats {
+	st := Stats{
+		Chunks: s.count.Load(), Bytes: s.used.Load(),
+		Corrupt: s.corrupt.Load(), Puts: s.puts.Load(), Gets: s.gets.Load(),
+	}
+	var fsst syscall.Statfs_t
+	if syscall.Statfs(s.dir, &fsst) == nil {
+		st.DiskFree = fsst.Bavail * uint64(fsst.Bsize)
+		st.DiskTotal = fsst.Blocks * uint64(fsst.Bsize)
+	}
+	if c := s.opts.Capacity; c > 0 {
+		st.DiskTotal = uint64(c)
+		st.DiskFree = uint64(max(0, c-st.Bytes))
+	}
+	return st
+}
