@@ -209,4 +209,3 @@ func (s *Server) Stats(context.Context, *chunkpb.StatsRequest) (*chunkpb.StatsRe
 		Puts: uint64(st.Puts), Gets: uint64(st.Gets),
 	}, nil
 }
-
