@@ -56,10 +56,10 @@ func ParseExit(raw string, creds *Credentials) (*Exit, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, password included
 		}
-		return nil, fmt.Errorf("exit %q: %w", redact(raw), err)
+		return nil, scrub(fmt.Errorf("exit %q: %w", redact(raw), err), raw)
 	}
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("exit %q: "+format, append([]any{u.Redacted()}, a...)...)
+		return scrub(fmt.Errorf("exit %q: "+format, append([]any{redact(raw)}, a...)...), raw)
 	}
 	switch u.Scheme {
 	case "socks5", "socks5h", "socks5+tls":
@@ -108,13 +108,36 @@ func ParseExit(raw string, creds *Credentials) (*Exit, error) {
 	return e, nil
 }
 
+// redact hides what could be the userinfo of raw: everything between the
+// scheme and the last '@'.
 func redact(raw string) string {
-	if i := strings.Index(raw, "@"); i >= 0 {
-		if j := strings.Index(raw, "://"); j >= 0 && j < i {
-			return raw[:j+3] + "...@" + raw[i+1:]
-		}
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return raw
 	}
-	return raw
+	start := 0
+	if j := strings.Index(raw, "://"); j >= 0 && j < at {
+		start = j + 3
+	}
+	return raw[:start] + "...@" + raw[at+1:]
+}
+
+// scrub removes raw's userinfo from an error message that may quote it.
+func scrub(err error, raw string) error {
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return err
+	}
+	start := 0
+	if j := strings.Index(raw, "://"); j >= 0 && j < at {
+		start = j + 3
+	}
+	info := raw[start:at]
+	msg := err.Error()
+	if info == "" || !strings.Contains(msg, info) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(msg, info, "..."))
 }
 
 // Pin is the form of a certificate pin in an exit URL: "sha256:" and the hex
