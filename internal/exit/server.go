@@ -337,7 +337,7 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.
 				}(pending)
 				return res.conn, socks5.ReplySucceeded, "ok"
 			}
-			if rep := socks5.ReplyFor(res.err); best == nil || rank(rep) > rank(bestRep) {
+			if rep := socks5.ReplyFor(res.err); best == nil || rep.Rank() > bestRep.Rank() {
 				best, bestRep = res.err, rep
 				r.addr = res.target
 			}
@@ -359,23 +359,6 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.
 // fallbackDelay is the Happy Eyeballs delay between attempts at a name's
 // addresses (Go's net.Dialer uses 300ms).
 const fallbackDelay = 250 * time.Millisecond
-
-// rank orders failure replies by how much they say about the destination:
-// a refusal means the host was reached.
-func rank(r socks5.Reply) int {
-	switch r {
-	case socks5.ReplyConnRefused:
-		return 5
-	case socks5.ReplyHostUnreachable:
-		return 4
-	case socks5.ReplyNetUnreachable:
-		return 3
-	case socks5.ReplyTTLExpired:
-		return 2
-	default:
-		return 1
-	}
-}
 
 func failureName(r socks5.Reply) string {
 	switch r {

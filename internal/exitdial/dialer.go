@@ -257,7 +257,7 @@ func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
 
 // errnoFor picks the errno for a failed Dial; see the package doc.
 func errnoFor(ctx context.Context, errs []error) syscall.Errno {
-	best, bestRank := syscall.Errno(0), 0
+	var best socks5.Reply // ReplySucceeded (0): no answer about the destination
 	exitTimeout := false
 	for _, err := range errs {
 		var ae *AttemptError
@@ -270,39 +270,24 @@ func errnoFor(ctx context.Context, errs []error) syscall.Errno {
 			}
 			continue
 		}
-		errno := syscall.ETIMEDOUT // waited for a reply in vain
-		var rep *socks5.ReplyError
-		if errors.As(ae.Err, &rep) {
-			errno = rep.Reply.Errno()
+		rep := socks5.ReplyTTLExpired // waited for a reply in vain
+		var re *socks5.ReplyError
+		if errors.As(ae.Err, &re) {
+			rep = re.Reply
 		}
-		if r := errnoRank(errno); r > bestRank {
-			best, bestRank = errno, r
+		if best == socks5.ReplySucceeded || rep.Rank() > best.Rank() {
+			best = rep
 		}
 	}
 	switch {
-	case best != 0:
-		return best
+	case best != socks5.ReplySucceeded:
+		return best.Errno()
 	case ctx.Err() == context.Canceled:
 		return syscall.ECANCELED
 	case ctx.Err() != nil || exitTimeout:
 		return syscall.ETIMEDOUT
 	default:
 		return syscall.ENETUNREACH
-	}
-}
-
-func errnoRank(e syscall.Errno) int {
-	switch e {
-	case syscall.ECONNREFUSED:
-		return 5
-	case syscall.EHOSTUNREACH:
-		return 4
-	case syscall.ENETUNREACH:
-		return 3
-	case syscall.ETIMEDOUT:
-		return 2
-	default:
-		return 1
 	}
 }
 

@@ -126,6 +126,25 @@ func (r Reply) Errno() syscall.Errno {
 	}
 }
 
+// Rank orders failure replies by how much they say about the destination,
+// highest first: a refusal means the host itself was reached and answered;
+// then host unreachable, network unreachable, a timeout, anything else.
+// When several attempts fail, the one with the highest rank is reported.
+func (r Reply) Rank() int {
+	switch r {
+	case ReplyConnRefused:
+		return 5
+	case ReplyHostUnreachable:
+		return 4
+	case ReplyNetUnreachable:
+		return 3
+	case ReplyTTLExpired:
+		return 2
+	default:
+		return 1
+	}
+}
+
 // ReplyFor chooses the reply code for a server's failure to dial the
 // destination: the errno inside err when there is one, a timeout as TTL
 // expired, a name that does not resolve as host unreachable.
