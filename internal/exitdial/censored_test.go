@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/exitdial"
+	"github.com/carrot-project/carrot/internal/fakedns"
 	"github.com/carrot-project/carrot/internal/netns"
 )
 
@@ -401,5 +403,58 @@ func TestEveryExitBlocked(t *testing.T) {
 				t.Logf("%v: %v after %v", mode, err, el.Round(time.Millisecond))
 			}
 		})
+	}
+}
+
+// TestFakeDNSThroughExit is the path the connect handler will take, minus
+// the trap: a resolver in the censored client (whose hosts file poisons the
+// origin's name) asks the fake DNS server, gets a 198.18/15 or 2001:2::/48
+// address, "connects" to it, and the dialer sends the name to the exit,
+// which resolves it where it can. HTTPS works end to end (SNI and
+// certificate for the name).
+func TestFakeDNSThroughExit(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2})
+	startCarrotExit(t, c.Exits[1], ":1080")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
+	srv := &fakedns.Server{Pool: pool}
+	var dnsAddr netip.AddrPort
+	if err := c.Client.Do(func() (err error) {
+		dnsAddr, err = srv.Listen(ctx, "127.0.0.1:0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return c.Client.DialContext(ctx, network, dnsAddr.String())
+	}}
+	exit, err := exitdial.ParseExit(exitURL(c, 1, 1080)+"?pipeline=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := exitdial.New(exitdial.Config{Exits: []*exitdial.Exit{exit}, Names: pool, Dial: c.Client.DialContext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := resolver.LookupNetIP(ctx, "ip", c.OriginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(addrs) != 2 {
+		t.Fatalf("fake answers: %v", addrs)
+	}
+	for _, ip := range addrs {
+		if !pool.Contains(ip) {
+			t.Fatalf("%v is not a fake address", ip)
+		}
+		// what the program would do: connect to the address it was given
+		dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, netip.AddrPortFrom(ip, 443).String())
+		}
+		if out, err := get(ctx, dial, c.CA, c.HTTPSURL); err != nil || out != netns.OriginBody {
+			t.Fatalf("via fake %v: %q, %v", ip, out, err)
+		}
 	}
 }
