@@ -98,14 +98,22 @@ func New(t testing.TB) *Net {
 	return n
 }
 
-// Sweep deletes namespaces made by test processes that have exited.
+// Sweep deletes namespaces, and /etc/netns directories, made by test
+// processes that have exited.
 func Sweep() {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		return
+	var names []string
+	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+			names = append(names, name)
+		}
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+	if ents, err := os.ReadDir("/etc/netns"); err == nil {
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+	}
+	for _, name := range names {
 		rest, ok := strings.CutPrefix(name, namePrefix)
 		if !ok {
 			continue

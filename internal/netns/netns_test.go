@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,12 +99,18 @@ func TestCleanupAndSweep(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "add", stale).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
+	staleEtc := filepath.Join("/etc/netns", fmt.Sprintf("%s%d-2-stale", namePrefix, cmd.Process.Pid))
+	os.MkdirAll(staleEtc, 0o755)
 	live := New(t).Host("live")
 	Sweep()
 	list = namespaces(t)
 	if strings.Contains(list, stale) {
 		exec.Command("ip", "netns", "del", stale).Run()
 		t.Error("stale namespace not swept")
+	}
+	if _, err := os.Stat(staleEtc); err == nil {
+		os.RemoveAll(staleEtc)
+		t.Error("stale /etc/netns directory not swept")
 	}
 	if !strings.Contains(list, live.Name) {
 		t.Error("sweep removed a live test's namespace")
