@@ -1,0 +1,842 @@
+// Package meta keeps a storage cluster's namespace in etcd, inode style:
+//
+//	<prefix>fs/i/<ino, 16 hex>           -> Inode   (attributes, version, chunk list)
+//	<prefix>fs/d/<parent ino>/<name>     -> Dirent  (child ino and file type)
+//
+// A directory entry names an inode and holds nothing else, so renaming a
+// directory rewrites two entries and the moved directory's parent pointer,
+// whatever the directory holds: O(1). Directories have exactly one parent
+// (stored in the inode, for the cycle check of rename); files may have
+// several entries (hard links, counted by Nlink). Inode numbers are random
+// 63-bit numbers, never reused, so no counter is contended and a number's
+// file type never changes (FS remembers which numbers are directories).
+//
+// Every mutation is one etcd transaction guarded by compares on what it
+// read (optimistic concurrency): an entry's absence (Version == 0), an
+// inode's ModRevision, a directory's emptiness (Version == 0 over the range
+// of its entries). When a compare fails because of a concurrent change the
+// operation reads again and retries (bounded); when it fails because the
+// change makes the operation wrong, the caller gets the errno (EEXIST,
+// ENOENT, ENOTEMPTY, ENOTDIR, EISDIR, EINVAL). A new file version commits
+// only on top of the version the writer started from, else ErrConflict
+// (ESTALE): one writer wins and the loser's write is invisible.
+//
+// Rename of a directory compares the ModRevision of every ancestor of the
+// destination, read while checking that the source is not among them, so a
+// concurrent rename that would close a cycle (mv a b/ racing mv b a/) makes
+// one of them retry and fail with EINVAL.
+//
+// Directory mtimes are set at mkdir and by Setattr but not on every entry
+// change: that would make each directory's inode a contended key for all
+// creators in it.
+//
+// Reads are linearizable etcd reads unless the FS has a Cache, which keeps
+// inodes and entries fresh through an etcd watch (see cache.go).
+package meta
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// maxRetries bounds the optimistic retry loops.
+const maxRetries = 64
+
+// MaxNameLen is the longest entry name, as in Linux.
+const MaxNameLen = 255
+
+// FS is the namespace of one cluster. Safe for concurrent use.
+type FS struct {
+	cli    *clientv3.Client
+	prefix string
+	now    func() time.Time
+
+	dirs  sync.Map // uint64 -> struct{}: inode numbers known to be directories
+	cache *Cache   // nil: every read goes to etcd
+}
+
+// New returns the namespace under prefix (which ends in "/").
+func New(cli *clientv3.Client, prefix string) *FS {
+	f := &FS{cli: cli, prefix: prefix, now: time.Now}
+	f.dirs.Store(RootIno, struct{}{})
+	return f
+}
+
+// Client returns the etcd client.
+func (f *FS) Client() *clientv3.Client { return f.cli }
+
+// Prefix returns the cluster's etcd prefix.
+func (f *FS) Prefix() string { return f.prefix }
+
+func (f *FS) ikey(ino uint64) string { return fmt.Sprintf("%sfs/i/%016x", f.prefix, ino) }
+func (f *FS) dprefix(parent uint64) string {
+	return fmt.Sprintf("%sfs/d/%016x/", f.prefix, parent)
+}
+func (f *FS) dkey(parent uint64, name string) string { return f.dprefix(parent) + name }
+
+// InodePrefix is the etcd prefix of every inode key.
+func (f *FS) InodePrefix() string { return f.prefix + "fs/i/" }
+
+// Init creates the root directory if the namespace has none.
+func (f *FS) Init(ctx context.Context) error {
+	now := f.now()
+	root := &Inode{Ino: RootIno, Parent: RootIno, Mode: S_IFDIR | 0o755, Nlink: 2, Atime: now, Mtime: now, Ctime: now, Version: 1}
+	k := f.ikey(RootIno)
+	_, err := f.cli.Txn(ctx).If(clientv3.Compare(clientv3.Version(k), "=", 0)).
+		Then(clientv3.OpPut(k, root.marshal())).Commit()
+	if err != nil {
+		return fail("init", "/", eio(err))
+	}
+	return nil
+}
+
+// touched drops what this client just changed from its cache, so it reads
+// its own writes before the watch reports them.
+func (f *FS) touched(rev int64, evs ...Event) {
+	if f.cache == nil {
+		return
+	}
+	for _, e := range evs {
+		e.Rev = rev
+		f.cache.apply(e)
+	}
+}
+
+// eio turns an etcd failure into an error carrying EIO.
+func eio(err error) error {
+	if err == nil {
+		return nil
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%v)", syscall.EIO, err)
+	}
+	return fmt.Errorf("metadata service: %v: %w", err, syscall.EIO)
+}
+
+func checkName(name string) error {
+	switch {
+	case name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00"):
+		return syscall.EINVAL
+	case len(name) > MaxNameLen:
+		return syscall.ENAMETOOLONG
+	}
+	return nil
+}
+
+func newIno() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		n := binary.LittleEndian.Uint64(b[:]) >> 1
+		if n > RootIno {
+			return n
+		}
+	}
+}
+
+func inoPath(ino uint64) string { return fmt.Sprintf("inode %d", ino) }
+
+// Get returns inode ino (ENOENT if it does not exist).
+func (f *FS) Get(ctx context.Context, ino uint64) (*Inode, error) {
+	if f.cache != nil {
+		if in, ok := f.cache.inode(ino); ok {
+			return in, nil
+		}
+	}
+	in, err := f.getFresh(ctx, ino)
+	if err != nil {
+		return nil, fail("getattr", inoPath(ino), err)
+	}
+	return in, nil
+}
+
+// GetFresh is Get bypassing the cache: a linearizable read.
+func (f *FS) GetFresh(ctx context.Context, ino uint64) (*Inode, error) {
+	in, err := f.getFresh(ctx, ino)
+	if err != nil {
+		return nil, fail("getattr", inoPath(ino), err)
+	}
+	return in, nil
+}
+
+func (f *FS) getFresh(ctx context.Context, ino uint64) (*Inode, error) {
+	r, err := f.cli.Get(ctx, f.ikey(ino))
+	if err != nil {
+		return nil, eio(err)
+	}
+	if len(r.Kvs) == 0 {
+		return nil, syscall.ENOENT
+	}
+	in, err := unmarshalInode(r.Kvs[0].Value, r.Kvs[0].ModRevision)
+	if err != nil {
+		return nil, fmt.Errorf("inode %d: %v: %w", ino, err, syscall.EIO)
+	}
+	if in.IsDir() {
+		f.dirs.Store(ino, struct{}{})
+	}
+	if f.cache != nil {
+		f.cache.putInode(in, r.Header.Revision)
+	}
+	return in, nil
+}
+
+// GetMany returns the inodes in one round trip; missing ones are nil.
+func (f *FS) GetMany(ctx context.Context, inos []uint64) ([]*Inode, error) {
+	out := make([]*Inode, len(inos))
+	for start := 0; start < len(inos); start += 100 {
+		end := min(len(inos), start+100)
+		ops := make([]clientv3.Op, 0, end-start)
+		for _, ino := range inos[start:end] {
+			ops = append(ops, clientv3.OpGet(f.ikey(ino)))
+		}
+		r, err := f.cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
+			return nil, fail("getattr", "", eio(err))
+		}
+		for k, rr := range r.Responses {
+			kvs := rr.GetResponseRange().Kvs
+			if len(kvs) == 0 {
+				continue
+			}
+			in, err := unmarshalInode(kvs[0].Value, kvs[0].ModRevision)
+			if err != nil {
+				return nil, fail("getattr", inoPath(inos[start+k]), fmt.Errorf("%v: %w", err, syscall.EIO))
+			}
+			out[start+k] = in
+		}
+	}
+	return out, nil
+}
+
+// requireDir checks that ino is an existing directory. A number seen as a
+// directory once stays one: types never change and numbers are not reused.
+func (f *FS) requireDir(ctx context.Context, ino uint64) error {
+	if _, ok := f.dirs.Load(ino); ok {
+		return nil
+	}
+	in, err := f.getFresh(ctx, ino)
+	if err != nil {
+		return err
+	}
+	if !in.IsDir() {
+		return syscall.ENOTDIR
+	}
+	return nil
+}
+
+// entry reads one directory entry.
+func (f *FS) entry(ctx context.Context, parent uint64, name string) (ino uint64, typ uint32, rev int64, err error) {
+	if f.cache != nil {
+		if d, ok := f.cache.dirent(parent, name); ok {
+			if d.Ino == 0 {
+				return 0, 0, 0, syscall.ENOENT
+			}
+			return d.Ino, d.Type, d.rev, nil
+		}
+	}
+	return f.entryFresh(ctx, parent, name)
+}
+
+func (f *FS) entryFresh(ctx context.Context, parent uint64, name string) (ino uint64, typ uint32, rev int64, err error) {
+	r, err := f.cli.Get(ctx, f.dkey(parent, name))
+	if err != nil {
+		return 0, 0, 0, eio(err)
+	}
+	if len(r.Kvs) == 0 {
+		if err := f.requireDir(ctx, parent); err != nil {
+			return 0, 0, 0, err
+		}
+		if f.cache != nil {
+			f.cache.putDirent(parent, name, cachedDirent{}, r.Header.Revision)
+		}
+		return 0, 0, 0, syscall.ENOENT
+	}
+	ino, typ, err = unmarshalDirent(r.Kvs[0].Value)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("entry %q: %v: %w", name, err, syscall.EIO)
+	}
+	if f.cache != nil {
+		f.cache.putDirent(parent, name, cachedDirent{Ino: ino, Type: typ, rev: r.Kvs[0].ModRevision}, r.Header.Revision)
+	}
+	return ino, typ, r.Kvs[0].ModRevision, nil
+}
+
+// Lookup returns the inode named name in directory parent.
+func (f *FS) Lookup(ctx context.Context, parent uint64, name string) (*Inode, error) {
+	if err := checkName(name); err != nil {
+		return nil, fail("lookup", name, err)
+	}
+	for range maxRetries {
+		ino, _, _, err := f.entry(ctx, parent, name)
+		if err != nil {
+			return nil, fail("lookup", name, err)
+		}
+		in, err := f.Get(ctx, ino)
+		if errors.Is(err, syscall.ENOENT) {
+			continue // unlinked between the two reads: look again
+		}
+		return in, err
+	}
+	return nil, fail("lookup", name, errContention)
+}
+
+// Readdir returns up to limit entries of dir whose names sort after after
+// ("" starts at the beginning), in name order. limit <= 0 means 1000.
+func (f *FS) Readdir(ctx context.Context, dir uint64, after string, limit int) ([]Dirent, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	start := f.dprefix(dir)
+	if after != "" {
+		start += after + "\x00"
+	}
+	end := clientv3.GetPrefixRangeEnd(f.dprefix(dir))
+	r, err := f.cli.Txn(ctx).Then(
+		clientv3.OpGet(f.ikey(dir)),
+		clientv3.OpGet(start, clientv3.WithRange(end), clientv3.WithLimit(int64(limit))),
+	).Commit()
+	if err != nil {
+		return nil, fail("readdir", inoPath(dir), eio(err))
+	}
+	dkv := r.Responses[0].GetResponseRange().Kvs
+	if len(dkv) == 0 {
+		return nil, fail("readdir", inoPath(dir), syscall.ENOENT)
+	}
+	din, err := unmarshalInode(dkv[0].Value, dkv[0].ModRevision)
+	if err != nil {
+		return nil, fail("readdir", inoPath(dir), syscall.EIO)
+	}
+	if !din.IsDir() {
+		return nil, fail("readdir", inoPath(dir), syscall.ENOTDIR)
+	}
+	kvs := r.Responses[1].GetResponseRange().Kvs
+	out := make([]Dirent, 0, len(kvs))
+	plen := len(f.dprefix(dir))
+	for _, kv := range kvs {
+		ino, typ, err := unmarshalDirent(kv.Value)
+		if err != nil {
+			return nil, fail("readdir", inoPath(dir), syscall.EIO)
+		}
+		out = append(out, Dirent{Name: string(kv.Key[plen:]), Ino: ino, Type: typ})
+	}
+	return out, nil
+}
+
+// CreateOptions describe a new inode.
+type CreateOptions struct {
+	Mode     uint32 // type and permission bits; type defaults to regular file
+	Uid, Gid uint32
+	Content  *Content // initial content of a regular file (committed as version 1)
+	Target   string   // symlink target
+}
+
+// Create makes a new entry name in parent for a new inode (EEXIST if the
+// name exists). Regular files, symlinks, fifos and sockets; use Mkdir for
+// directories.
+func (f *FS) Create(ctx context.Context, parent uint64, name string, o CreateOptions) (*Inode, error) {
+	if o.Mode&S_IFMT == 0 {
+		o.Mode |= S_IFREG
+	}
+	if o.Mode&S_IFMT == S_IFDIR {
+		return nil, fail("create", name, syscall.EINVAL)
+	}
+	now := f.now()
+	in := &Inode{Mode: o.Mode, Uid: o.Uid, Gid: o.Gid, Nlink: 1, Atime: now, Mtime: now, Ctime: now, Version: 1, Target: o.Target}
+	if o.Content != nil {
+		in.Size, in.Chunks, in.Inline = o.Content.Size, o.Content.Chunks, o.Content.Inline
+	}
+	if in.IsSymlink() {
+		if o.Target == "" {
+			return nil, fail("symlink", name, syscall.ENOENT)
+		}
+		in.Size = uint64(len(o.Target))
+	}
+	return f.create(ctx, "create", parent, name, in)
+}
+
+// Mkdir makes a new directory.
+func (f *FS) Mkdir(ctx context.Context, parent uint64, name string, mode, uid, gid uint32) (*Inode, error) {
+	now := f.now()
+	in := &Inode{Parent: parent, Mode: S_IFDIR | mode&^S_IFMT, Uid: uid, Gid: gid, Nlink: 2, Atime: now, Mtime: now, Ctime: now, Version: 1}
+	return f.create(ctx, "mkdir", parent, name, in)
+}
+
+// Symlink makes a symbolic link name -> target.
+func (f *FS) Symlink(ctx context.Context, parent uint64, name, target string, uid, gid uint32) (*Inode, error) {
+	return f.Create(ctx, parent, name, CreateOptions{Mode: S_IFLNK | 0o777, Uid: uid, Gid: gid, Target: target})
+}
+
+// Readlink returns a symlink's target (EINVAL if ino is not a symlink).
+func (f *FS) Readlink(ctx context.Context, ino uint64) (string, error) {
+	in, err := f.Get(ctx, ino)
+	if err != nil {
+		return "", err
+	}
+	if !in.IsSymlink() {
+		return "", fail("readlink", inoPath(ino), syscall.EINVAL)
+	}
+	return in.Target, nil
+}
+
+func (f *FS) create(ctx context.Context, op string, parent uint64, name string, in *Inode) (*Inode, error) {
+	if err := checkName(name); err != nil {
+		return nil, fail(op, name, err)
+	}
+	if err := f.requireDir(ctx, parent); err != nil {
+		return nil, fail(op, name, err)
+	}
+	dk, pk := f.dkey(parent, name), f.ikey(parent)
+	for range maxRetries {
+		in.Ino = newIno()
+		ik := f.ikey(in.Ino)
+		r, err := f.cli.Txn(ctx).If(
+			clientv3.Compare(clientv3.Version(dk), "=", 0),
+			clientv3.Compare(clientv3.Version(pk), ">", 0),
+			clientv3.Compare(clientv3.Version(ik), "=", 0),
+		).Then(
+			clientv3.OpPut(dk, marshalDirent(in.Ino, in.Mode&S_IFMT)),
+			clientv3.OpPut(ik, in.marshal()),
+		).Else(
+			clientv3.OpGet(dk, clientv3.WithCountOnly()),
+			clientv3.OpGet(pk, clientv3.WithCountOnly()),
+		).Commit()
+		if err != nil {
+			return nil, fail(op, name, eio(err))
+		}
+		if r.Succeeded {
+			in.Rev = r.Header.Revision
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: in.Ino})
+			if in.IsDir() {
+				f.dirs.Store(in.Ino, struct{}{})
+			}
+			return in, nil
+		}
+		if r.Responses[0].GetResponseRange().Count > 0 {
+			return nil, fail(op, name, syscall.EEXIST)
+		}
+		if r.Responses[1].GetResponseRange().Count == 0 {
+			return nil, fail(op, name, syscall.ENOENT)
+		}
+		// The random inode number was taken: draw another.
+	}
+	return nil, fail(op, name, errContention)
+}
+
+// Unlink removes the entry name (not a directory: EISDIR) and the inode
+// with its last link.
+func (f *FS) Unlink(ctx context.Context, parent uint64, name string) error {
+	if err := checkName(name); err != nil {
+		return fail("unlink", name, err)
+	}
+	dk := f.dkey(parent, name)
+	for range maxRetries {
+		ino, typ, drev, err := f.entryFresh(ctx, parent, name)
+		if err != nil {
+			return fail("unlink", name, err)
+		}
+		if typ == S_IFDIR {
+			return fail("unlink", name, syscall.EISDIR)
+		}
+		in, err := f.getFresh(ctx, ino)
+		if errors.Is(err, syscall.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return fail("unlink", name, err)
+		}
+		ops := []clientv3.Op{clientv3.OpDelete(dk)}
+		ops = append(ops, f.dropLink(in))
+		r, err := f.cli.Txn(ctx).If(
+			clientv3.Compare(clientv3.ModRevision(dk), "=", drev),
+			clientv3.Compare(clientv3.ModRevision(f.ikey(ino)), "=", in.Rev),
+		).Then(ops...).Commit()
+		if err != nil {
+			return fail("unlink", name, eio(err))
+		}
+		if r.Succeeded {
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino})
+			return nil
+		}
+	}
+	return fail("unlink", name, errContention)
+}
+
+// dropLink is the op that removes one link of in.
+func (f *FS) dropLink(in *Inode) clientv3.Op {
+	if in.Nlink <= 1 || in.IsDir() {
+		return clientv3.OpDelete(f.ikey(in.Ino))
+	}
+	c := *in
+	c.Nlink--
+	c.Ctime = f.now()
+	return clientv3.OpPut(f.ikey(in.Ino), c.marshal())
+}
+
+// Rmdir removes the empty directory name.
+func (f *FS) Rmdir(ctx context.Context, parent uint64, name string) error {
+	if err := checkName(name); err != nil {
+		return fail("rmdir", name, err)
+	}
+	dk := f.dkey(parent, name)
+	for range maxRetries {
+		ino, typ, drev, err := f.entryFresh(ctx, parent, name)
+		if err != nil {
+			return fail("rmdir", name, err)
+		}
+		if typ != S_IFDIR {
+			return fail("rmdir", name, syscall.ENOTDIR)
+		}
+		cp := f.dprefix(ino)
+		r, err := f.cli.Txn(ctx).If(
+			clientv3.Compare(clientv3.ModRevision(dk), "=", drev),
+			clientv3.Compare(clientv3.Version(cp), "=", 0).WithPrefix(),
+		).Then(
+			clientv3.OpDelete(dk), clientv3.OpDelete(f.ikey(ino)),
+		).Else(
+			clientv3.OpGet(cp, clientv3.WithPrefix(), clientv3.WithCountOnly()),
+		).Commit()
+		if err != nil {
+			return fail("rmdir", name, eio(err))
+		}
+		if r.Succeeded {
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino})
+			return nil
+		}
+		if r.Responses[0].GetResponseRange().Count > 0 {
+			return fail("rmdir", name, syscall.ENOTEMPTY)
+		}
+	}
+	return fail("rmdir", name, errContention)
+}
+
+// Rename flags (as renameat2).
+const (
+	RenameNoReplace = 1 << 0
+)
+
+// Rename moves entry sname of sparent to dname of dparent atomically,
+// replacing an existing target (a file by a file, an empty directory by a
+// directory) unless flags has RenameNoReplace.
+func (f *FS) Rename(ctx context.Context, sparent uint64, sname string, dparent uint64, dname string, flags int) error {
+	path := sname + " -> " + dname
+	if err := checkName(sname); err != nil {
+		return fail("rename", path, err)
+	}
+	if err := checkName(dname); err != nil {
+		return fail("rename", path, err)
+	}
+	if flags&^RenameNoReplace != 0 {
+		return fail("rename", path, syscall.EINVAL)
+	}
+	sk, dk := f.dkey(sparent, sname), f.dkey(dparent, dname)
+	for range maxRetries {
+		err, retry := f.renameOnce(ctx, sparent, sname, dparent, dname, flags, sk, dk)
+		if !retry {
+			if err != nil {
+				return fail("rename", path, err)
+			}
+			return nil
+		}
+	}
+	return fail("rename", path, errContention)
+}
+
+func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dparent uint64, dname string, flags int, sk, dk string) (err error, retry bool) {
+	sino, styp, srev, err := f.entryFresh(ctx, sparent, sname)
+	if err != nil {
+		return err, false
+	}
+	if sparent == dparent && sname == dname {
+		return nil, false
+	}
+	dpin, err := f.getFresh(ctx, dparent)
+	if err != nil {
+		return err, false
+	}
+	if !dpin.IsDir() {
+		return syscall.ENOTDIR, false
+	}
+	cmps := []clientv3.Cmp{
+		clientv3.Compare(clientv3.ModRevision(sk), "=", srev),
+		clientv3.Compare(clientv3.Version(f.ikey(dparent)), ">", 0),
+	}
+	ops := []clientv3.Op{
+		clientv3.OpDelete(sk),
+		clientv3.OpPut(dk, marshalDirent(sino, styp)),
+	}
+	var nonEmptyCheck string
+	dino, dtyp, drev, err := f.entryFresh(ctx, dparent, dname)
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		cmps = append(cmps, clientv3.Compare(clientv3.Version(dk), "=", 0))
+	case err != nil:
+		return err, false
+	default:
+		if flags&RenameNoReplace != 0 {
+			return syscall.EEXIST, false
+		}
+		if dino == sino {
+			return nil, false // two links to one inode: nothing to do
+		}
+		if styp == S_IFDIR && dtyp != S_IFDIR {
+			return syscall.ENOTDIR, false
+		}
+		if styp != S_IFDIR && dtyp == S_IFDIR {
+			return syscall.EISDIR, false
+		}
+		din, err := f.getFresh(ctx, dino)
+		if errors.Is(err, syscall.ENOENT) {
+			return nil, true
+		}
+		if err != nil {
+			return err, false
+		}
+		cmps = append(cmps,
+			clientv3.Compare(clientv3.ModRevision(dk), "=", drev),
+			clientv3.Compare(clientv3.ModRevision(f.ikey(dino)), "=", din.Rev))
+		if dtyp == S_IFDIR {
+			nonEmptyCheck = f.dprefix(dino)
+			cmps = append(cmps, clientv3.Compare(clientv3.Version(nonEmptyCheck), "=", 0).WithPrefix())
+		}
+		ops = append(ops, f.dropLink(din))
+	}
+	if styp == S_IFDIR {
+		// No moving a directory under itself: walk the destination's
+		// ancestors, guarding each against a concurrent move.
+		a := dpin
+		for steps := 0; ; steps++ {
+			if a.Ino == sino {
+				return syscall.EINVAL, false
+			}
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(f.ikey(a.Ino)), "=", a.Rev))
+			if a.Ino == RootIno {
+				break
+			}
+			if steps > 4096 {
+				return syscall.ELOOP, false
+			}
+			a, err = f.getFresh(ctx, a.Parent)
+			if errors.Is(err, syscall.ENOENT) {
+				return nil, true // an ancestor vanished meanwhile
+			}
+			if err != nil {
+				return err, false
+			}
+		}
+		sin, err := f.getFresh(ctx, sino)
+		if errors.Is(err, syscall.ENOENT) {
+			return nil, true
+		}
+		if err != nil {
+			return err, false
+		}
+		if sin.Parent != dparent {
+			moved := *sin
+			moved.Parent = dparent
+			moved.Ctime = f.now()
+			ops = append(ops, clientv3.OpPut(f.ikey(sino), moved.marshal()))
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(f.ikey(sino)), "=", sin.Rev))
+		}
+	}
+	txn := f.cli.Txn(ctx).If(cmps...).Then(ops...)
+	if nonEmptyCheck != "" {
+		txn = txn.Else(clientv3.OpGet(nonEmptyCheck, clientv3.WithPrefix(), clientv3.WithCountOnly()))
+	}
+	r, err := txn.Commit()
+	if err != nil {
+		return eio(err), false
+	}
+	if r.Succeeded {
+		f.touched(r.Header.Revision, Event{Ino: sparent, Name: sname}, Event{Ino: dparent, Name: dname},
+			Event{Ino: sino}, Event{Ino: dino})
+		return nil, false
+	}
+	if nonEmptyCheck != "" && r.Responses[0].GetResponseRange().Count > 0 {
+		return syscall.ENOTEMPTY, false
+	}
+	return nil, true
+}
+
+// Link adds the entry name in parent for the existing inode ino (not a
+// directory: EPERM).
+func (f *FS) Link(ctx context.Context, ino, parent uint64, name string) (*Inode, error) {
+	if err := checkName(name); err != nil {
+		return nil, fail("link", name, err)
+	}
+	if err := f.requireDir(ctx, parent); err != nil {
+		return nil, fail("link", name, err)
+	}
+	dk, pk := f.dkey(parent, name), f.ikey(parent)
+	for range maxRetries {
+		in, err := f.getFresh(ctx, ino)
+		if err != nil {
+			return nil, fail("link", name, err)
+		}
+		if in.IsDir() {
+			return nil, fail("link", name, syscall.EPERM)
+		}
+		c := *in
+		c.Nlink++
+		c.Ctime = f.now()
+		r, err := f.cli.Txn(ctx).If(
+			clientv3.Compare(clientv3.ModRevision(f.ikey(ino)), "=", in.Rev),
+			clientv3.Compare(clientv3.Version(dk), "=", 0),
+			clientv3.Compare(clientv3.Version(pk), ">", 0),
+		).Then(
+			clientv3.OpPut(dk, marshalDirent(ino, in.Mode&S_IFMT)),
+			clientv3.OpPut(f.ikey(ino), c.marshal()),
+		).Else(
+			clientv3.OpGet(dk, clientv3.WithCountOnly()),
+			clientv3.OpGet(pk, clientv3.WithCountOnly()),
+		).Commit()
+		if err != nil {
+			return nil, fail("link", name, eio(err))
+		}
+		if r.Succeeded {
+			c.Rev = r.Header.Revision
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino})
+			return &c, nil
+		}
+		if r.Responses[0].GetResponseRange().Count > 0 {
+			return nil, fail("link", name, syscall.EEXIST)
+		}
+		if r.Responses[1].GetResponseRange().Count == 0 {
+			return nil, fail("link", name, syscall.ENOENT)
+		}
+	}
+	return nil, fail("link", name, errContention)
+}
+
+// SetAttr names the attributes Setattr changes; nil fields stay.
+type SetAttr struct {
+	Mode         *uint32 // permission bits only; the type is kept
+	Uid, Gid     *uint32
+	Atime, Mtime *time.Time
+}
+
+// Setattr changes attributes (not the size: that is a new content, see
+// cluster.Client.Truncate) and sets ctime.
+func (f *FS) Setattr(ctx context.Context, ino uint64, sa SetAttr) (*Inode, error) {
+	return f.update(ctx, "setattr", ino, func(in *Inode) error {
+		if sa.Mode != nil {
+			in.Mode = in.Mode&S_IFMT | *sa.Mode&^S_IFMT
+		}
+		if sa.Uid != nil {
+			in.Uid = *sa.Uid
+		}
+		if sa.Gid != nil {
+			in.Gid = *sa.Gid
+		}
+		if sa.Atime != nil {
+			in.Atime = *sa.Atime
+		}
+		if sa.Mtime != nil {
+			in.Mtime = *sa.Mtime
+		}
+		in.Ctime = f.now()
+		return nil
+	})
+}
+
+// Commit makes content the new version of regular file ino, on top of
+// version base: if the file's version is no longer base, ErrConflict.
+// The caller must have made every chunk durable first.
+func (f *FS) Commit(ctx context.Context, ino, base uint64, c Content) (*Inode, error) {
+	var sum uint64
+	for _, ch := range c.Chunks {
+		sum += uint64(ch.Size)
+	}
+	if len(c.Inline) > 0 && len(c.Chunks) > 0 || sum+uint64(len(c.Inline)) != c.Size {
+		return nil, fail("commit", inoPath(ino), syscall.EINVAL)
+	}
+	return f.update(ctx, "commit", ino, func(in *Inode) error {
+		if in.IsDir() {
+			return syscall.EISDIR
+		}
+		if !in.IsReg() {
+			return syscall.EINVAL
+		}
+		if in.Version != base {
+			return ErrConflict
+		}
+		now := f.now()
+		in.Version++
+		in.Size, in.Chunks, in.Inline = c.Size, c.Chunks, c.Inline
+		in.Mtime, in.Ctime = now, now
+		return nil
+	})
+}
+
+// update applies change to inode ino with optimistic retries.
+func (f *FS) update(ctx context.Context, op string, ino uint64, change func(*Inode) error) (*Inode, error) {
+	for range maxRetries {
+		in, err := f.getFresh(ctx, ino)
+		if err != nil {
+			return nil, fail(op, inoPath(ino), err)
+		}
+		rev := in.Rev
+		if err := change(in); err != nil {
+			return nil, fail(op, inoPath(ino), err)
+		}
+		k := f.ikey(ino)
+		r, err := f.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(k), "=", rev)).
+			Then(clientv3.OpPut(k, in.marshal())).Commit()
+		if err != nil {
+			return nil, fail(op, inoPath(ino), eio(err))
+		}
+		if r.Succeeded {
+			in.Rev = r.Header.Revision
+			f.touched(r.Header.Revision, Event{Ino: ino})
+			return in, nil
+		}
+	}
+	return nil, fail(op, inoPath(ino), errContention)
+}
+
+// ForEachInode calls fn for every inode, at one consistent revision, and
+// returns that revision.
+func (f *FS) ForEachInode(ctx context.Context, fn func(*Inode) error) (int64, error) {
+	p := f.InodePrefix()
+	end := clientv3.GetPrefixRangeEnd(p)
+	key := p
+	var rev int64
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		r, err := f.cli.Get(ctx, key, opts...)
+		if err != nil {
+			return 0, eio(err)
+		}
+		if rev == 0 {
+			rev = r.Header.Revision
+		}
+		for _, kv := range r.Kvs {
+			in, err := unmarshalInode(kv.Value, kv.ModRevision)
+			if err != nil {
+				return 0, fmt.Errorf("inode key %s: %v: %w", kv.Key, err, syscall.EIO)
+			}
+			if err := fn(in); err != nil {
+				return 0, err
+			}
+		}
+		if !r.More || len(r.Kvs) == 0 {
+			return rev, nil
+		}
+		key = string(r.Kvs[len(r.Kvs)-1].Key) + "\x00"
+	}
+}

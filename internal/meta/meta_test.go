@@ -1,0 +1,509 @@
+package meta_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/meta"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+var etcdCli *clientv3.Client
+
+// TestMain runs one real embedded etcd for the package.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "meta-etcd")
+	if err != nil {
+		panic(err)
+	}
+	e, err := embedded.StartEtcd(context.Background(), dir, 0)
+	if err != nil {
+		panic(err)
+	}
+	etcdCli, err = e.Client()
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	etcdCli.Close()
+	e.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var nsCount atomic.Int64
+
+// newFS returns a fresh namespace (its own prefix) on the shared etcd.
+func newFS(t *testing.T) *meta.FS {
+	t.Helper()
+	f := meta.New(etcdCli, fmt.Sprintf("/test-%s-%d/", t.Name(), nsCount.Add(1)))
+	if err := f.Init(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func wantErrno(t *testing.T, err error, want syscall.Errno) {
+	t.Helper()
+	var got syscall.Errno
+	if !errors.As(err, &got) || got != want {
+		t.Fatalf("err = %v, want errno %v", err, want)
+	}
+}
+
+func mustNil(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOperations(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	root := meta.RootIno
+	d, err := f.Mkdir(c, root, "d", 0o750, 1, 2)
+	mustNil(t, err)
+	if !d.IsDir() || d.Mode&0o777 != 0o750 || d.Uid != 1 {
+		t.Fatalf("mkdir %+v", d)
+	}
+	_, err = f.Mkdir(c, root, "d", 0o750, 0, 0)
+	wantErrno(t, err, syscall.EEXIST)
+	a, err := f.Create(c, d.Ino, "a", meta.CreateOptions{Mode: 0o644, Content: &meta.Content{Size: 3, Inline: []byte("abc")}})
+	mustNil(t, err)
+	if !a.IsReg() || a.Version != 1 || a.Size != 3 {
+		t.Fatalf("create %+v", a)
+	}
+	got, err := f.Lookup(c, d.Ino, "a")
+	mustNil(t, err)
+	if got.Ino != a.Ino || string(got.Inline) != "abc" {
+		t.Fatalf("lookup %+v", got)
+	}
+	_, err = f.Lookup(c, d.Ino, "nope")
+	wantErrno(t, err, syscall.ENOENT)
+	_, err = f.Lookup(c, a.Ino, "x")
+	wantErrno(t, err, syscall.ENOTDIR)
+	_, err = f.Create(c, a.Ino, "x", meta.CreateOptions{})
+	wantErrno(t, err, syscall.ENOTDIR)
+	_, err = f.Create(c, 12345, "x", meta.CreateOptions{})
+	wantErrno(t, err, syscall.ENOENT)
+	for _, bad := range []string{"", ".", "..", "a/b", "a\x00"} {
+		_, err = f.Create(c, root, bad, meta.CreateOptions{})
+		wantErrno(t, err, syscall.EINVAL)
+	}
+	_, err = f.Create(c, root, string(make([]byte, 256)), meta.CreateOptions{})
+	wantErrno(t, err, syscall.EINVAL) // NULs
+	long := fmt.Sprintf("%0256d", 0)
+	_, err = f.Create(c, root, long, meta.CreateOptions{})
+	wantErrno(t, err, syscall.ENAMETOOLONG)
+
+	// Symlinks.
+	s, err := f.Symlink(c, d.Ino, "s", "a", 0, 0)
+	mustNil(t, err)
+	if tgt, err := f.Readlink(c, s.Ino); err != nil || tgt != "a" {
+		t.Fatalf("readlink %q %v", tgt, err)
+	}
+	_, err = f.Readlink(c, a.Ino)
+	wantErrno(t, err, syscall.EINVAL)
+
+	// Hard links.
+	l, err := f.Link(c, a.Ino, root, "hard")
+	mustNil(t, err)
+	if l.Nlink != 2 {
+		t.Fatalf("nlink %d", l.Nlink)
+	}
+	_, err = f.Link(c, d.Ino, root, "dirlink")
+	wantErrno(t, err, syscall.EPERM)
+	_, err = f.Link(c, a.Ino, root, "hard")
+	wantErrno(t, err, syscall.EEXIST)
+	mustNil(t, f.Unlink(c, d.Ino, "a"))
+	got, err = f.Lookup(c, root, "hard")
+	mustNil(t, err)
+	if got.Nlink != 1 || string(got.Inline) != "abc" {
+		t.Fatalf("after unlink of one link: %+v", got)
+	}
+	mustNil(t, f.Unlink(c, root, "hard"))
+	_, err = f.Get(c, a.Ino)
+	wantErrno(t, err, syscall.ENOENT)
+
+	// Unlink / rmdir errors.
+	wantErrno(t, f.Unlink(c, root, "d"), syscall.EISDIR)
+	wantErrno(t, f.Rmdir(c, d.Ino, "s"), syscall.ENOTDIR)
+	wantErrno(t, f.Rmdir(c, root, "d"), syscall.ENOTEMPTY)
+	wantErrno(t, f.Unlink(c, root, "nope"), syscall.ENOENT)
+	mustNil(t, f.Unlink(c, d.Ino, "s"))
+	mustNil(t, f.Rmdir(c, root, "d"))
+	_, err = f.Lookup(c, root, "d")
+	wantErrno(t, err, syscall.ENOENT)
+
+	// Setattr.
+	b, err := f.Create(c, root, "b", meta.CreateOptions{Mode: 0o600})
+	mustNil(t, err)
+	mode, uid := uint32(0o4755), uint32(7)
+	mt := time.Unix(1000, 5)
+	b2, err := f.Setattr(c, b.Ino, meta.SetAttr{Mode: &mode, Uid: &uid, Mtime: &mt})
+	mustNil(t, err)
+	if b2.Mode != meta.S_IFREG|0o4755 || b2.Uid != 7 || !b2.Mtime.Equal(mt) || b2.Version != 1 {
+		t.Fatalf("setattr %+v", b2)
+	}
+}
+
+func TestReaddirPaged(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	d, err := f.Mkdir(c, meta.RootIno, "big", 0o755, 0, 0)
+	mustNil(t, err)
+	var want []string
+	for i := range 250 {
+		n := fmt.Sprintf("f%04d", i)
+		want = append(want, n)
+		_, err := f.Create(c, d.Ino, n, meta.CreateOptions{Mode: 0o644})
+		mustNil(t, err)
+	}
+	_, err = f.Mkdir(c, d.Ino, "zdir", 0o755, 0, 0)
+	mustNil(t, err)
+	want = append(want, "zdir")
+	var got []string
+	after := ""
+	for pages := 0; pages < 100; pages++ {
+		ents, err := f.Readdir(c, d.Ino, after, 64)
+		mustNil(t, err)
+		if len(ents) == 0 {
+			break
+		}
+		for _, e := range ents {
+			got = append(got, e.Name)
+		}
+		after = ents[len(ents)-1].Name
+		if ents[len(ents)-1].Name == "zdir" && ents[len(ents)-1].Type != meta.S_IFDIR {
+			t.Fatal("type of zdir")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("readdir: %d names, want %d", len(got), len(want))
+	}
+	f2, err := f.Lookup(c, d.Ino, "f0000")
+	mustNil(t, err)
+	_, err = f.Readdir(c, f2.Ino, "", 10)
+	wantErrno(t, err, syscall.ENOTDIR)
+	_, err = f.Readdir(c, 999, "", 10)
+	wantErrno(t, err, syscall.ENOENT)
+}
+
+func TestRename(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	r := meta.RootIno
+	a, _ := f.Mkdir(c, r, "a", 0o755, 0, 0)
+	b, _ := f.Mkdir(c, a.Ino, "b", 0o755, 0, 0)
+	x, _ := f.Create(c, b.Ino, "x", meta.CreateOptions{Content: &meta.Content{Size: 1, Inline: []byte("x")}})
+	// O(1) directory rename: the file under it keeps its inode.
+	mustNil(t, f.Rename(c, r, "a", r, "a2", 0))
+	a2, err := f.Lookup(c, r, "a2")
+	mustNil(t, err)
+	if a2.Ino != a.Ino {
+		t.Fatal("directory inode changed")
+	}
+	bb, _ := f.Lookup(c, a2.Ino, "b")
+	xx, err := f.Lookup(c, bb.Ino, "x")
+	mustNil(t, err)
+	if xx.Ino != x.Ino {
+		t.Fatal("file moved")
+	}
+	// Into its own subtree: EINVAL.
+	wantErrno(t, f.Rename(c, r, "a2", b.Ino, "loop", 0), syscall.EINVAL)
+	wantErrno(t, f.Rename(c, r, "a2", a.Ino, "self", 0), syscall.EINVAL)
+	// Over an existing file.
+	y, _ := f.Create(c, r, "y", meta.CreateOptions{})
+	mustNil(t, f.Rename(c, b.Ino, "x", r, "y", 0))
+	got, _ := f.Lookup(c, r, "y")
+	if got.Ino != x.Ino {
+		t.Fatal("rename over file did not replace")
+	}
+	_, err = f.Get(c, y.Ino)
+	wantErrno(t, err, syscall.ENOENT)
+	// Kinds mismatch.
+	e, _ := f.Mkdir(c, r, "e", 0o755, 0, 0)
+	wantErrno(t, f.Rename(c, r, "y", r, "e", 0), syscall.EISDIR)
+	wantErrno(t, f.Rename(c, r, "e", r, "y", 0), syscall.ENOTDIR)
+	// Directory over an empty directory, then over a non-empty one.
+	mustNil(t, f.Rename(c, r, "e", a.Ino, "b", 0)) // b is empty now
+	if got, _ := f.Lookup(c, a.Ino, "b"); got.Ino != e.Ino {
+		t.Fatal("dir over empty dir")
+	}
+	e2, _ := f.Lookup(c, a.Ino, "b")
+	if e2.Parent != a.Ino {
+		t.Fatalf("parent pointer %d, want %d", e2.Parent, a.Ino)
+	}
+	f.Create(c, e.Ino, "inside", meta.CreateOptions{})
+	f.Mkdir(c, r, "m", 0o755, 0, 0)
+	wantErrno(t, f.Rename(c, r, "m", a.Ino, "b", 0), syscall.ENOTEMPTY)
+	wantErrno(t, f.Rename(c, r, "m", r, "a2", meta.RenameNoReplace), syscall.EEXIST)
+	wantErrno(t, f.Rename(c, r, "missing", r, "z", 0), syscall.ENOENT)
+	mustNil(t, f.Rename(c, r, "m", r, "m", 0))
+}
+
+// TestConcurrentCommit: writers racing on one base version; exactly one
+// wins, every loser gets ErrConflict (ESTALE), the file holds the winner.
+func TestConcurrentCommit(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	in, err := f.Create(c, meta.RootIno, "f", meta.CreateOptions{})
+	mustNil(t, err)
+	const writers = 8
+	var wg sync.WaitGroup
+	var wins atomic.Int32
+	winner := make(chan string, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := fmt.Sprintf("writer %d", i)
+			_, err := f.Commit(c, in.Ino, in.Version, meta.Content{Size: uint64(len(data)), Inline: []byte(data)})
+			if err == nil {
+				wins.Add(1)
+				winner <- data
+				return
+			}
+			if !errors.Is(err, meta.ErrConflict) || !errors.Is(err, syscall.ESTALE) {
+				t.Errorf("loser got %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d winners", wins.Load())
+	}
+	got, _ := f.GetFresh(c, in.Ino)
+	if w := <-winner; string(got.Inline) != w || got.Version != 2 {
+		t.Fatalf("file holds %q v%d, winner wrote %q", got.Inline, got.Version, w)
+	}
+	_, err = f.Commit(c, in.Ino, 2, meta.Content{Size: 5, Inline: []byte("x")})
+	wantErrno(t, err, syscall.EINVAL) // size does not add up
+}
+
+// TestRenameRaces: many goroutines rename directories into each other;
+// afterwards every directory is reachable from the root exactly once and
+// parent pointers agree with entries (no cycle, no orphan).
+func TestRenameRaces(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	const n = 6
+	inos := map[uint64]string{}
+	for i := range n {
+		d, err := f.Mkdir(c, meta.RootIno, fmt.Sprintf("d%d", i), 0o755, 0, 0)
+		mustNil(t, err)
+		inos[d.Ino] = d.Target
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 40 {
+				i, j := (w+k)%n, (w*3+k*5+1)%n
+				if i == j {
+					continue
+				}
+				src, dst := fmt.Sprintf("d%d", i), fmt.Sprintf("d%d", j)
+				// Find both wherever they are now.
+				sp, _, err1 := find(c, f, src)
+				_, dino, err2 := find(c, f, dst)
+				if err1 != nil || err2 != nil {
+					continue
+				}
+				err := f.Rename(c, sp, src, dino, src, 0)
+				if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+					t.Errorf("rename: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Walk the tree: every directory exactly once, parents consistent.
+	seen := map[uint64]int{}
+	var walk func(ino uint64, depth int)
+	walk = func(ino uint64, depth int) {
+		if depth > n+1 {
+			t.Fatal("tree deeper than possible: cycle")
+		}
+		ents, err := f.Readdir(c, ino, "", 100)
+		mustNil(t, err)
+		for _, e := range ents {
+			seen[e.Ino]++
+			in, err := f.GetFresh(c, e.Ino)
+			mustNil(t, err)
+			if in.Parent != ino {
+				t.Errorf("%s: parent %d, entry in %d", e.Name, in.Parent, ino)
+			}
+			walk(e.Ino, depth+1)
+		}
+	}
+	walk(meta.RootIno, 0)
+	if len(seen) != n {
+		t.Fatalf("reachable dirs %d, want %d", len(seen), n)
+	}
+	for ino, k := range seen {
+		if k != 1 {
+			t.Fatalf("dir %d reachable %d times", ino, k)
+		}
+	}
+}
+
+// find locates directory name anywhere in the tree: its parent and inode.
+func find(c context.Context, f *meta.FS, name string) (parent, ino uint64, err error) {
+	var walk func(dir uint64, depth int) bool
+	walk = func(dir uint64, depth int) bool {
+		if depth > 20 {
+			return false
+		}
+		ents, e := f.Readdir(c, dir, "", 100)
+		if e != nil {
+			return false
+		}
+		for _, en := range ents {
+			if en.Name == name {
+				parent, ino = dir, en.Ino
+				return true
+			}
+			if walk(en.Ino, depth+1) {
+				return true
+			}
+		}
+		return false
+	}
+	if !walk(meta.RootIno, 0) {
+		return 0, 0, syscall.ENOENT
+	}
+	return parent, ino, nil
+}
+
+// TestCreateVsRmdir: creating inside a directory while it is removed
+// never leaves an entry in a deleted directory.
+func TestCreateVsRmdir(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	for round := range 20 {
+		d, err := f.Mkdir(c, meta.RootIno, "victim", 0o755, 0, 0)
+		mustNil(t, err)
+		var wg sync.WaitGroup
+		var created, removed error
+		wg.Add(2)
+		go func() { defer wg.Done(); _, created = f.Create(c, d.Ino, "child", meta.CreateOptions{}) }()
+		go func() { defer wg.Done(); removed = f.Rmdir(c, meta.RootIno, "victim") }()
+		wg.Wait()
+		switch {
+		case created == nil && removed == nil:
+			t.Fatalf("round %d: both create and rmdir succeeded", round)
+		case created == nil:
+			wantErrno(t, removed, syscall.ENOTEMPTY)
+			mustNil(t, f.Unlink(c, d.Ino, "child"))
+			mustNil(t, f.Rmdir(c, meta.RootIno, "victim"))
+		default:
+			wantErrno(t, created, syscall.ENOENT)
+		}
+	}
+}
+
+func TestWatchAndCache(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	events, _, err := f.Watch(c)
+	mustNil(t, err)
+	in, err := f.Create(c, meta.RootIno, "w", meta.CreateOptions{})
+	mustNil(t, err)
+	got := map[string]bool{}
+	deadline := time.After(10 * time.Second)
+	for len(got) < 2 {
+		select {
+		case e := <-events:
+			got[fmt.Sprint(e.Ino, e.Name)] = true
+		case <-deadline:
+			t.Fatalf("events %v", got)
+		}
+	}
+	if !got[fmt.Sprint(in.Ino, "")] || !got[fmt.Sprint(meta.RootIno, "w")] {
+		t.Fatalf("events %v", got)
+	}
+
+	// A cached client sees another client's change once the watch
+	// delivers it, and its own at once.
+	cached := meta.New(etcdCli, f.Prefix())
+	mustNil(t, cached.EnableCache(c))
+	_, err = cached.Lookup(c, meta.RootIno, "later")
+	wantErrno(t, err, syscall.ENOENT) // negative entry cached
+	other, err := f.Create(c, meta.RootIno, "later", meta.CreateOptions{})
+	mustNil(t, err)
+	ok := false
+	for range 200 {
+		if x, err := cached.Lookup(c, meta.RootIno, "later"); err == nil && x.Ino == other.Ino {
+			ok = true
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatal("cache never saw the other client's create")
+	}
+	mine, err := cached.Create(c, meta.RootIno, "mine", meta.CreateOptions{})
+	mustNil(t, err)
+	if x, err := cached.Lookup(c, meta.RootIno, "mine"); err != nil || x.Ino != mine.Ino {
+		t.Fatalf("own write not visible: %v", err)
+	}
+	mode := uint32(0o700)
+	_, err = cached.Setattr(c, mine.Ino, meta.SetAttr{Mode: &mode})
+	mustNil(t, err)
+	if x, _ := cached.Get(c, mine.Ino); x.Mode&0o777 != 0o700 {
+		t.Fatalf("own setattr not visible: %o", x.Mode)
+	}
+}
+
+func TestForEachInode(t *testing.T) {
+	f := newFS(t)
+	c := ctx(t)
+	for i := range 30 {
+		f.Create(c, meta.RootIno, fmt.Sprint(i), meta.CreateOptions{Content: &meta.Content{Size: 1, Chunks: []meta.Chunk{{ID: "x", Size: 1}}}})
+	}
+	var inos []uint64
+	_, err := f.ForEachInode(c, func(in *meta.Inode) error { inos = append(inos, in.Ino); return nil })
+	mustNil(t, err)
+	sort.Slice(inos, func(i, j int) bool { return inos[i] < inos[j] })
+	if len(inos) != 31 || inos[0] != meta.RootIno {
+		t.Fatalf("%d inodes", len(inos))
+	}
+}
+
+func TestParams(t *testing.T) {
+	p := meta.DefaultParams()
+	p.Replicas = 3
+	prefix := "/params-test/"
+	got, err := meta.InitParams(ctx(t), etcdCli, prefix, p)
+	if err != nil || got != p {
+		t.Fatalf("%+v %v", got, err)
+	}
+	q := p
+	q.Replicas = 1
+	got, _ = meta.InitParams(ctx(t), etcdCli, prefix, q)
+	if got.Replicas != 3 {
+		t.Fatal("InitParams overwrote")
+	}
+	q.Replicas = 0
+	if _, err := meta.InitParams(ctx(t), etcdCli, "/x/", q); err == nil {
+		t.Fatal("bad params accepted")
+	}
+}
