@@ -1,0 +1,77 @@
+package membership_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/membership"
+	"github.com/carrot-project/carrot/internal/meta/metapb"
+)
+
+func TestJoinLeaveExpire(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, err := embedded.StartEtcd(ctx, t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cli, _ := e.Client()
+	defer cli.Close()
+	v, err := membership.Watch(ctx, cli, "/m/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := membership.Register(ctx, cli, "/m/", &metapb.NodeInfo{Id: "a", Addr: "127.0.0.1:1"}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A node whose process dies: its own client, closed without revoking.
+	cli2, _ := e.Client()
+	rctx, rcancel := context.WithCancel(ctx)
+	_, err = membership.Register(rctx, cli2, "/m/", &metapb.NodeInfo{Id: "b", Addr: "127.0.0.1:2"}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WaitLive(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	rcancel()
+	cli2.Close() // keepalives stop; the lease expires after its TTL
+	start := time.Now()
+	for len(v.Live()) != 1 {
+		select {
+		case <-v.Changed():
+		case <-time.After(15 * time.Second):
+			t.Fatalf("b never expired: %+v", v.Nodes())
+		}
+	}
+	t.Logf("b seen down after %v", time.Since(start))
+	nodes := v.Nodes()
+	if len(nodes) != 2 || nodes[1].ID != "b" || nodes[1].Live || nodes[1].DownSince.IsZero() {
+		t.Fatalf("%+v", nodes)
+	}
+	// a stays live past several TTLs.
+	time.Sleep(2500 * time.Millisecond)
+	if l := v.Live(); len(l) != 1 || l[0].ID != "a" {
+		t.Fatalf("live %+v", l)
+	}
+	a.Close()
+	for len(v.Live()) != 0 {
+		select {
+		case <-v.Changed():
+		case <-time.After(5 * time.Second):
+			t.Fatal("a still live after Close")
+		}
+	}
+	membership.Forget(ctx, cli, "/m/", "b")
+	for len(v.Nodes()) != 1 {
+		select {
+		case <-v.Changed():
+		case <-time.After(5 * time.Second):
+			t.Fatal("forget not seen")
+		}
+	}
+}
