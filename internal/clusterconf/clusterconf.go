@@ -23,6 +23,7 @@ import (
 	"github.com/BurntSushi/toml"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // File is the content of carrot.toml.
@@ -135,9 +136,11 @@ func NewToken() string {
 	return hex.EncodeToString(b)
 }
 
-// DialEtcd connects to the config's etcd and checks it answers.
-func (f *File) DialEtcd(ctx context.Context) (*clientv3.Client, error) {
+// DialEtcd connects to the config's etcd and checks it answers. opts are
+// extra gRPC dial options (interceptors that count calls, for instance).
+func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3.Client, error) {
 	cli, err := clientv3.New(clientv3.Config{
+		DialOptions: opts,
 		Endpoints:   f.EtcdEndpoints,
 		Username:    f.EtcdUsername,
 		Password:    f.EtcdPassword,

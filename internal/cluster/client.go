@@ -1,0 +1,656 @@
+// Package cluster is the client library of the storage cluster: the one
+// API the file-system mode of `carrot run` and `carrot fs` use.
+//
+// A Client embeds the namespace (*meta.FS: Lookup, Get, Readdir, Create,
+// Mkdir, Unlink, Rmdir, Rename, Link, Symlink, Readlink, Setattr, Commit,
+// Watch) and adds file content:
+//
+//   - Writing: the content is cut into chunks of Params.ChunkSize, each
+//     named by its SHA-256. Every chunk goes to the first R live nodes of
+//     its placement ranking, in parallel (and several chunks at once); a
+//     node that refuses (down, full) is replaced by the next in the
+//     ranking, so the R copies are always on distinct nodes. Only when
+//     every chunk is durable on R nodes is the version committed to etcd,
+//     so metadata never names missing data. If R copies cannot be made the
+//     write fails with ENOSPC (when nodes were full) or EIO, and nothing is
+//     committed. Files of at most Params.InlineMax bytes are stored in their
+//     inode instead (one etcd transaction, no chunk RPC).
+//   - Reading: chunks are fetched in parallel, each from the first node of
+//     its ranking that answers, falling back along the whole ranking (so a
+//     chunk written while some node was down, or not yet moved back by the
+//     repairer, is still found), and verified against its hash; a corrupt
+//     copy is skipped (and reported by the node that noticed).
+//
+// Every error carries a POSIX errno (errors.As(err, &syscall.Errno)).
+//
+// Placement is computed from the live membership (membership.View): no
+// directory operation touches any storage node, and a write touches only
+// R nodes per chunk whatever the cluster's size.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore"
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/membership"
+	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/placement"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Options tune a Client.
+type Options struct {
+	// Cache serves Get and Lookup from a watch-invalidated cache.
+	Cache bool
+	// Parallel is how many chunks a read or write moves at once (default 4).
+	Parallel int
+}
+
+// Client is a connection to one cluster. Safe for concurrent use.
+type Client struct {
+	*meta.FS
+	Conf   *clusterconf.File
+	Params meta.Params
+
+	etcd   *clientv3.Client
+	view   *membership.View
+	pool   *chunkstore.Pool
+	opts   Options
+	cancel context.CancelFunc
+
+	placeMu  sync.Mutex
+	placer   placement.Placer
+	placeGen <-chan struct{}
+	addrs    map[string]string // live node id -> addr
+
+	// Counters of RPCs made, for benchmarks.
+	EtcdRPCs  atomic.Int64
+	ChunkRPCs atomic.Int64
+}
+
+// Dial connects to the cluster a config names.
+func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
+	}
+	c := &Client{Conf: conf, opts: opts, pool: chunkstore.NewPool(conf.Token)}
+	count := grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, o ...grpc.CallOption) error {
+		c.EtcdRPCs.Add(1)
+		return inv(ctx, method, req, reply, cc, o...)
+	})
+	cli, err := conf.DialEtcd(ctx, count)
+	if err != nil {
+		return nil, &meta.Error{Op: "connect", Path: "etcd", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
+	}
+	c.etcd = cli
+	if c.Params, err = meta.LoadParams(ctx, cli, conf.Prefix); err != nil {
+		cli.Close()
+		return nil, &meta.Error{Op: "connect", Path: "cluster", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	if c.view, err = membership.Watch(wctx, cli, conf.Prefix); err != nil {
+		c.Close()
+		return nil, &meta.Error{Op: "connect", Path: "membership", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
+	}
+	c.FS = meta.New(cli, conf.Prefix)
+	if opts.Cache {
+		if err := c.FS.EnableCache(wctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Close releases the client.
+func (c *Client) Close() error {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.pool.Close()
+	return c.etcd.Close()
+}
+
+// Etcd returns the etcd client.
+func (c *Client) Etcd() *clientv3.Client { return c.etcd }
+
+// View returns the membership view.
+func (c *Client) View() *membership.View { return c.view }
+
+// Pool returns the node connection pool.
+func (c *Client) Pool() *chunkstore.Pool { return c.pool }
+
+// currentPlacer returns the placer over the live nodes, rebuilt when the
+// membership changes.
+func (c *Client) currentPlacer() (placement.Placer, map[string]string) {
+	c.placeMu.Lock()
+	defer c.placeMu.Unlock()
+	if c.placer != nil {
+		select {
+		case <-c.placeGen:
+		default:
+			return c.placer, c.addrs
+		}
+	}
+	c.placeGen = c.view.Changed()
+	live := c.view.Live()
+	nodes := make([]placement.Node, len(live))
+	addrs := map[string]string{}
+	for i, n := range live {
+		nodes[i] = placement.Node{ID: n.ID, Weight: n.Weight}
+		addrs[n.ID] = n.Addr
+	}
+	p, err := placement.New(c.Params.Placement, nodes)
+	if err != nil {
+		p = placement.NewHRW(nodes)
+	}
+	c.placer, c.addrs = p, addrs
+	return p, addrs
+}
+
+// Errors of the data path.
+func chunkErrno(err error) syscall.Errno {
+	switch status.Code(err) {
+	case codes.ResourceExhausted:
+		return syscall.ENOSPC
+	}
+	return syscall.EIO
+}
+
+// putChunk stores data on R distinct live nodes, replacing refusing nodes
+// by the next ones in the ranking.
+func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
+	p, addrs := c.currentPlacer()
+	rank := p.Rank(id, 0)
+	r := c.Params.Replicas
+	if len(rank) == 0 {
+		return fmt.Errorf("chunk %s: no live storage node: %w", id[:12], syscall.EIO)
+	}
+	var (
+		mu      sync.Mutex
+		ok      int
+		noSpace bool
+		errs    []string
+	)
+	try := func(node string) {
+		conn, err := c.pool.Get(addrs[node])
+		if err == nil {
+			c.ChunkRPCs.Add(1)
+			_, err = conn.Put(ctx, id, data)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if chunkErrno(err) == syscall.ENOSPC {
+				noSpace = true
+			}
+			errs = append(errs, node+": "+status.Convert(err).Message())
+			return
+		}
+		ok++
+	}
+	next := 0
+	for ok < r && next < len(rank) {
+		// Start as many as are still missing, in parallel.
+		want := r - ok
+		var wg sync.WaitGroup
+		for i := 0; i < want && next < len(rank); i++ {
+			node := rank[next]
+			next++
+			wg.Add(1)
+			go func() { defer wg.Done(); try(node) }()
+		}
+		wg.Wait()
+	}
+	if ok >= r {
+		return nil
+	}
+	errno := syscall.EIO
+	if noSpace {
+		errno = syscall.ENOSPC
+	}
+	return fmt.Errorf("chunk %s: %d of %d copies made (%s): %w", id[:12], ok, r, strings.Join(errs, "; "), errno)
+}
+
+// getChunk fetches and verifies a chunk from the first node that has it.
+func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, error) {
+	p, addrs := c.currentPlacer()
+	var errs []string
+	for _, node := range p.Rank(id, 0) {
+		conn, err := c.pool.Get(addrs[node])
+		if err == nil {
+			c.ChunkRPCs.Add(1)
+			var data []byte
+			data, err = conn.Get(ctx, id, buf)
+			if err == nil {
+				return data, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("chunk %s: %v: %w", id[:12], ctx.Err(), syscall.EIO)
+		}
+		errs = append(errs, node+": "+status.Convert(err).Message())
+	}
+	return nil, fmt.Errorf("chunk %s: no live node has a good copy (%s): %w", id[:12], strings.Join(errs, "; "), syscall.EIO)
+}
+
+// upload cuts r into chunks and stores them all durably; it returns the
+// content to commit. Small content (at most InlineMax bytes) is inline.
+func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) (meta.Content, error) {
+	cs := c.Params.ChunkSize
+	first := make([]byte, cs)
+	n, err := io.ReadFull(r, first)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return meta.Content{}, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
+	}
+	last := err != nil
+	if last && n <= c.Params.InlineMax {
+		if progress != nil {
+			progress(int64(n))
+		}
+		return meta.Content{Size: uint64(n), Inline: append([]byte(nil), first[:n]...)}, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		chunks  []meta.Chunk
+		size    uint64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		upErr   error
+		sem     = make(chan []byte, c.opts.Parallel)
+	)
+	for range c.opts.Parallel - 1 {
+		sem <- make([]byte, cs)
+	}
+	setErr := func(err error) {
+		errOnce.Do(func() { upErr = err; cancel() })
+	}
+	buf := first
+	for {
+		if n > 0 {
+			data := buf[:n]
+			id := chunkstore.ID(data)
+			chunks = append(chunks, meta.Chunk{ID: id, Size: uint32(n)})
+			size += uint64(n)
+			wg.Add(1)
+			go func(b []byte) {
+				defer wg.Done()
+				if err := c.putChunk(ctx, id, data); err != nil {
+					setErr(err)
+				} else if progress != nil {
+					progress(int64(len(data)))
+				}
+				sem <- b
+			}(buf)
+		}
+		if last || ctx.Err() != nil {
+			break
+		}
+		select {
+		case buf = <-sem:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		n, err = io.ReadFull(r, buf)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			last = true
+		} else if err != nil {
+			setErr(fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO)))
+			break
+		}
+	}
+	wg.Wait()
+	if upErr != nil {
+		return meta.Content{}, upErr
+	}
+	if ctx.Err() != nil {
+		return meta.Content{}, fmt.Errorf("%v: %w", ctx.Err(), syscall.EIO)
+	}
+	return meta.Content{Size: size, Chunks: chunks}, nil
+}
+
+func errnoOr(err error, def syscall.Errno) error {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, def)
+}
+
+// WriteOptions tune a write.
+type WriteOptions struct {
+	// Progress, if set, is called with the bytes made durable so far
+	// (increments), from any goroutine.
+	Progress func(n int64)
+}
+
+// WriteFile uploads r as the new content of regular file ino on top of
+// version base (meta.ErrConflict if another version was committed since).
+func (c *Client) WriteFile(ctx context.Context, ino, base uint64, r io.Reader, o WriteOptions) (*meta.Inode, error) {
+	content, err := c.upload(ctx, r, o.Progress)
+	if err != nil {
+		return nil, &meta.Error{Op: "write", Path: fmt.Sprintf("inode %d", ino), Err: err}
+	}
+	return c.FS.Commit(ctx, ino, base, content)
+}
+
+// CreateFile creates name in parent with r as its first version: the data
+// is made durable first, then one transaction creates the entry and inode
+// (EEXIST if the name exists; the uploaded chunks are then garbage).
+func (c *Client) CreateFile(ctx context.Context, parent uint64, name string, mode uint32, r io.Reader, o WriteOptions) (*meta.Inode, error) {
+	content, err := c.upload(ctx, r, o.Progress)
+	if err != nil {
+		return nil, &meta.Error{Op: "write", Path: name, Err: err}
+	}
+	return c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Content: &content})
+}
+
+// Truncate sets a regular file's size: cut (rewriting the last chunk if the
+// cut falls inside one) or extended with a hole. It commits a new version
+// on top of base.
+func (c *Client) Truncate(ctx context.Context, ino, base, size uint64) (*meta.Inode, error) {
+	in, err := c.FS.GetFresh(ctx, ino)
+	if err != nil {
+		return nil, err
+	}
+	if !in.IsReg() {
+		return nil, &meta.Error{Op: "truncate", Path: fmt.Sprintf("inode %d", ino), Err: syscall.EINVAL}
+	}
+	if in.Version != base {
+		return nil, &meta.Error{Op: "truncate", Path: fmt.Sprintf("inode %d", ino), Err: meta.ErrConflict}
+	}
+	var content meta.Content
+	switch {
+	case size <= uint64(c.Params.InlineMax) && size <= in.Size:
+		// Small result: read what is kept and store it inline.
+		rd := c.open(in)
+		b := make([]byte, size)
+		if _, err := rd.ReadAt(b, 0); err != nil && err != io.EOF {
+			return nil, err
+		}
+		content = meta.Content{Size: size, Inline: b}
+	case len(in.Inline) > 0 || in.Size == 0:
+		if size <= uint64(len(in.Inline)) {
+			content = meta.Content{Size: size, Inline: in.Inline[:size]}
+		} else if size <= uint64(c.Params.InlineMax) {
+			b := make([]byte, size)
+			copy(b, in.Inline)
+			content = meta.Content{Size: size, Inline: b}
+		} else {
+			// Grow an inline file past the inline limit: move it to chunks.
+			var chunks []meta.Chunk
+			if len(in.Inline) > 0 {
+				id := chunkstore.ID(in.Inline)
+				if err := c.putChunk(ctx, id, in.Inline); err != nil {
+					return nil, &meta.Error{Op: "truncate", Path: fmt.Sprintf("inode %d", ino), Err: err}
+				}
+				chunks = append(chunks, meta.Chunk{ID: id, Size: uint32(len(in.Inline))})
+			}
+			content = meta.Content{Size: size, Chunks: append(chunks, holes(size-uint64(len(in.Inline)), c.Params.ChunkSize)...)}
+		}
+	case size >= in.Size:
+		content = meta.Content{Size: size, Chunks: append(append([]meta.Chunk(nil), in.Chunks...), holes(size-in.Size, c.Params.ChunkSize)...)}
+	default:
+		var kept []meta.Chunk
+		var off uint64
+		for _, ch := range in.Chunks {
+			end := off + uint64(ch.Size)
+			if end <= size {
+				kept = append(kept, ch)
+			} else if off < size {
+				part := meta.Chunk{Size: uint32(size - off)}
+				if ch.ID != "" {
+					data, err := c.getChunk(ctx, ch.ID, nil)
+					if err != nil {
+						return nil, &meta.Error{Op: "truncate", Path: fmt.Sprintf("inode %d", ino), Err: err}
+					}
+					data = data[:part.Size]
+					part.ID = chunkstore.ID(data)
+					if err := c.putChunk(ctx, part.ID, data); err != nil {
+						return nil, &meta.Error{Op: "truncate", Path: fmt.Sprintf("inode %d", ino), Err: err}
+					}
+				}
+				kept = append(kept, part)
+			}
+			off = end
+		}
+		content = meta.Content{Size: size, Chunks: kept}
+	}
+	return c.FS.Commit(ctx, ino, base, content)
+}
+
+// holes returns hole chunks covering n bytes.
+func holes(n uint64, chunkSize int) []meta.Chunk {
+	var out []meta.Chunk
+	for n > 0 {
+		k := min(n, uint64(chunkSize))
+		out = append(out, meta.Chunk{Size: uint32(k)})
+		n -= k
+	}
+	return out
+}
+
+// Reader reads one version of a file. It is an io.Reader, io.ReaderAt,
+// io.Seeker and io.WriterTo (which fetches chunks in parallel).
+type Reader struct {
+	c       *Client
+	ctx     context.Context
+	in      *meta.Inode
+	offsets []uint64 // start of each chunk
+	pos     int64
+
+	mu       sync.Mutex
+	lastIdx  int
+	lastData []byte
+}
+
+// Open returns a reader of file ino's version (0: the current one). If the
+// file's current version is not version, meta.ErrConflict.
+func (c *Client) Open(ctx context.Context, ino, version uint64) (*Reader, error) {
+	in, err := c.FS.GetFresh(ctx, ino)
+	if err != nil {
+		return nil, err
+	}
+	if in.IsDir() {
+		return nil, &meta.Error{Op: "open", Path: fmt.Sprintf("inode %d", ino), Err: syscall.EISDIR}
+	}
+	if version != 0 && in.Version != version {
+		return nil, &meta.Error{Op: "open", Path: fmt.Sprintf("inode %d", ino), Err: meta.ErrConflict}
+	}
+	r := c.open(in)
+	r.ctx = ctx
+	return r, nil
+}
+
+func (c *Client) open(in *meta.Inode) *Reader {
+	r := &Reader{c: c, ctx: context.Background(), in: in, lastIdx: -1}
+	var off uint64
+	for _, ch := range in.Chunks {
+		r.offsets = append(r.offsets, off)
+		off += uint64(ch.Size)
+	}
+	return r
+}
+
+// Inode returns the inode the reader reads.
+func (r *Reader) Inode() *meta.Inode { return r.in }
+
+// Size returns the content size.
+func (r *Reader) Size() int64 { return int64(r.in.Size) }
+
+func (r *Reader) chunk(i int) ([]byte, error) {
+	r.mu.Lock()
+	if r.lastIdx == i {
+		d := r.lastData
+		r.mu.Unlock()
+		return d, nil
+	}
+	r.mu.Unlock()
+	ch := r.in.Chunks[i]
+	var data []byte
+	if ch.ID == "" {
+		data = make([]byte, ch.Size)
+	} else {
+		var err error
+		data, err = r.c.getChunk(r.ctx, ch.ID, nil)
+		if err != nil {
+			return nil, &meta.Error{Op: "read", Path: fmt.Sprintf("inode %d", r.in.Ino), Err: err}
+		}
+		if len(data) != int(ch.Size) {
+			return nil, &meta.Error{Op: "read", Path: fmt.Sprintf("inode %d", r.in.Ino), Err: syscall.EIO}
+		}
+	}
+	r.mu.Lock()
+	r.lastIdx, r.lastData = i, data
+	r.mu.Unlock()
+	return data, nil
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, &meta.Error{Op: "read", Path: fmt.Sprintf("inode %d", r.in.Ino), Err: syscall.EINVAL}
+	}
+	if off >= int64(r.in.Size) {
+		return 0, io.EOF
+	}
+	if len(r.in.Inline) > 0 || len(r.in.Chunks) == 0 {
+		n := copy(p, r.in.Inline[min(off, int64(len(r.in.Inline))):])
+		if n < len(p) {
+			return n, io.EOF
+		}
+		return n, nil
+	}
+	n := 0
+	for n < len(p) && off+int64(n) < int64(r.in.Size) {
+		pos := uint64(off) + uint64(n)
+		i := sort.Search(len(r.offsets), func(i int) bool { return r.offsets[i] > pos }) - 1
+		data, err := r.chunk(i)
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], data[pos-r.offsets[i]:])
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Read implements io.Reader.
+func (r *Reader) Read(p []byte) (int, error) {
+	n, err := r.ReadAt(p, r.pos)
+	r.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// Seek implements io.Seeker.
+func (r *Reader) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		off += r.pos
+	case io.SeekEnd:
+		off += int64(r.in.Size)
+	}
+	if off < 0 {
+		return 0, syscall.EINVAL
+	}
+	r.pos = off
+	return off, nil
+}
+
+// WriteTo implements io.WriterTo: the rest of the content, fetched
+// Options.Parallel chunks at a time, written in order.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	if len(r.in.Chunks) == 0 || r.pos != 0 {
+		return io.Copy(w, struct{ io.Reader }{r})
+	}
+	type result struct {
+		data []byte
+		err  error
+	}
+	par := r.c.opts.Parallel
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	results := make([]chan result, len(r.in.Chunks))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	sem := make(chan struct{}, par)
+	go func() {
+		for i, ch := range r.in.Chunks {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				if ch.ID == "" {
+					results[i] <- result{data: make([]byte, ch.Size)}
+					return
+				}
+				d, err := r.c.getChunk(ctx, ch.ID, nil)
+				if err == nil && len(d) != int(ch.Size) {
+					err = syscall.EIO
+				}
+				results[i] <- result{d, err}
+			}()
+		}
+	}()
+	var total int64
+	for i := range r.in.Chunks {
+		res := <-results[i]
+		<-sem
+		if res.err != nil {
+			return total, &meta.Error{Op: "read", Path: fmt.Sprintf("inode %d", r.in.Ino), Err: res.err}
+		}
+		n, err := w.Write(res.data)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	r.pos = int64(r.in.Size)
+	return total, nil
+}
+
+// ReadFile returns the whole current content of ino.
+func (c *Client) ReadFile(ctx context.Context, ino uint64) ([]byte, error) {
+	r, err := c.Open(ctx, ino, 0)
+	if err != nil {
+		return nil, err
+	}
+	var sb strings.Builder
+	sb.Grow(int(r.Size()))
+	if _, err := r.WriteTo(&sb); err != nil {
+		return nil, err
+	}
+	return []byte(sb.String()), nil
+}
+
+// WaitNodes waits until n storage nodes are live (or timeout).
+func (c *Client) WaitNodes(ctx context.Context, n int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return c.view.WaitLive(ctx, n)
+}

@@ -1,0 +1,251 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/cluster"
+	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/meta"
+)
+
+var (
+	testCluster *embedded.Cluster
+	client      *cluster.Client
+)
+
+// TestMain runs one embedded cluster (real etcd, three real gRPC nodes on
+// loopback, R=2) for the package.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cluster-test")
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	p := meta.DefaultParams()
+	testCluster, err = embedded.Start(ctx, embedded.Options{Dir: dir, Nodes: 3, Params: p})
+	if err != nil {
+		panic(err)
+	}
+	client, err = cluster.Dial(ctx, testCluster.Conf, cluster.Options{})
+	if err != nil {
+		panic(err)
+	}
+	if err := client.WaitNodes(ctx, 3, 30*time.Second); err != nil {
+		panic(err)
+	}
+	cancel()
+	code := m.Run()
+	client.Close()
+	testCluster.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func tctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// pattern is a seeded pseudo-random byte stream of n bytes (xorshift64*).
+type pattern struct {
+	state uint64
+	left  int64
+	buf   [8]byte
+	have  int
+}
+
+func newPattern(seed uint64, n int64) *pattern { return &pattern{state: seed*2654435761 + 1, left: n} }
+
+func (p *pattern) Read(b []byte) (int, error) {
+	if p.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n := 0
+	for n < len(b) {
+		if p.have == 0 {
+			p.state ^= p.state >> 12
+			p.state ^= p.state << 25
+			p.state ^= p.state >> 27
+			binary.LittleEndian.PutUint64(p.buf[:], p.state*2685821657736338717)
+			p.have = 8
+		}
+		c := copy(b[n:], p.buf[8-p.have:])
+		p.have -= c
+		n += c
+	}
+	p.left -= int64(n)
+	return n, nil
+}
+
+func patternSum(seed uint64, n int64) [32]byte {
+	h := sha256.New()
+	io.Copy(h, newPattern(seed, n))
+	var s [32]byte
+	copy(s[:], h.Sum(nil))
+	return s
+}
+
+func TestRoundTrips(t *testing.T) {
+	c := tctx(t)
+	cs := int64(client.Params.ChunkSize)
+	dir, err := client.MkdirAll(c, "/roundtrip", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := []int64{0, 1, int64(client.Params.InlineMax), int64(client.Params.InlineMax) + 1, cs - 1, cs, cs + 1, 3*cs + 12345}
+	for i, n := range sizes {
+		name := fmt.Sprintf("f%d-%d", i, n)
+		want, _ := io.ReadAll(newPattern(uint64(i), n))
+		in, err := client.CreateFile(c, dir.Ino, name, 0o644, bytes.NewReader(want), cluster.WriteOptions{})
+		if err != nil {
+			t.Fatalf("size %d: %v", n, err)
+		}
+		if in.Size != uint64(n) || (n <= int64(client.Params.InlineMax)) != (len(in.Chunks) == 0) {
+			t.Fatalf("size %d: inode %d bytes, %d chunks", n, in.Size, len(in.Chunks))
+		}
+		got, err := client.ReadFile(c, in.Ino)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: read %d bytes, %v", n, len(got), err)
+		}
+		// ReadAt across a chunk boundary.
+		if n > cs+100 {
+			r, _ := client.Open(c, in.Ino, in.Version)
+			b := make([]byte, 100)
+			if _, err := r.ReadAt(b, cs-50); err != nil || !bytes.Equal(b, want[cs-50:cs+50]) {
+				t.Fatalf("readat: %v", err)
+			}
+		}
+		// Overwrite: a new version on top of the old.
+		want2 := bytes.Repeat([]byte{byte(i)}, int(n/2))
+		in2, err := client.WriteFile(c, in.Ino, in.Version, bytes.NewReader(want2), cluster.WriteOptions{})
+		if err != nil || in2.Version != in.Version+1 {
+			t.Fatalf("overwrite %d: %v", n, err)
+		}
+		if got, _ := client.ReadFile(c, in.Ino); !bytes.Equal(got, want2) {
+			t.Fatalf("size %d: overwrite reads back wrong", n)
+		}
+		// A writer on the stale base loses.
+		_, err = client.WriteFile(c, in.Ino, in.Version, bytes.NewReader([]byte("late")), cluster.WriteOptions{})
+		if !errors.Is(err, meta.ErrConflict) {
+			t.Fatalf("stale write: %v", err)
+		}
+		if _, err := client.Open(c, in.Ino, in.Version); !errors.Is(err, syscall.ESTALE) {
+			t.Fatalf("open of old version: %v", err)
+		}
+	}
+}
+
+// TestLargeRoundTrip streams a multi-GiB seeded pattern through the
+// cluster and compares streaming hashes (a smaller file under -short).
+func TestLargeRoundTrip(t *testing.T) {
+	c := tctx(t)
+	n := int64(2<<30 + 777)
+	if testing.Short() {
+		n = 64<<20 + 777
+	}
+	var done int64
+	start := time.Now()
+	in, err := client.CreateFile(c, meta.RootIno, "large", 0o644, newPattern(42, n), cluster.WriteOptions{Progress: func(k int64) { done += 0; _ = k }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote := time.Since(start)
+	r, err := client.Open(c, in.Ino, in.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	start = time.Now()
+	if k, err := r.WriteTo(h); err != nil || k != n {
+		t.Fatalf("read %d of %d: %v", k, n, err)
+	}
+	t.Logf("%d MiB: write %v, read %v", n>>20, wrote, time.Since(start))
+	var got [32]byte
+	copy(got[:], h.Sum(nil))
+	if got != patternSum(42, n) {
+		t.Fatal("content differs")
+	}
+	if err := client.Unlink(c, meta.RootIno, "large"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	c := tctx(t)
+	cs := int64(client.Params.ChunkSize)
+	data, _ := io.ReadAll(newPattern(7, 2*cs+100))
+	in, err := client.CreateFile(c, meta.RootIno, "trunc", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(size int64, want []byte) {
+		t.Helper()
+		in2, err := client.Truncate(c, in.Ino, in.Version, uint64(size))
+		if err != nil {
+			t.Fatalf("truncate %d: %v", size, err)
+		}
+		in = in2
+		got, err := client.ReadFile(c, in.Ino)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("truncate %d: got %d bytes, %v", size, len(got), err)
+		}
+	}
+	check(cs+10, data[:cs+10])                                                         // cut inside a chunk
+	check(cs+10+cs, append(append([]byte(nil), data[:cs+10]...), make([]byte, cs)...)) // extend with a hole
+	check(100, data[:100])                                                             // down to inline
+	check(5000, append(append([]byte(nil), data[:100]...), make([]byte, 4900)...))
+	check(0, nil)
+}
+
+func TestPathsAndErrnos(t *testing.T) {
+	c := tctx(t)
+	if _, err := client.MkdirAll(c, "/p/q/r", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateFile(c, mustIno(t, "/p/q"), "file", 0o600, bytes.NewReader([]byte("hi")), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := client.Resolve(c, "/p/q/file/x")
+	var errno syscall.Errno
+	if !errors.As(err, &errno) || errno != syscall.ENOTDIR {
+		t.Fatalf("through a file: %v", err)
+	}
+	if _, err := client.Resolve(c, "/p/nope"); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err := client.CreateFile(c, mustIno(t, "/p/q"), "file", 0o600, bytes.NewReader(nil), cluster.WriteOptions{}); !errors.Is(err, syscall.EEXIST) {
+		t.Fatalf("exists: %v", err)
+	}
+	u, err := client.Du(c, mustIno(t, "/p"))
+	if err != nil || u.Files != 1 || u.Dirs != 3 || u.Bytes != 2 {
+		t.Fatalf("du %+v %v", u, err)
+	}
+	if err := client.RemoveAll(c, meta.RootIno, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Resolve(c, "/p"); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("after rm -r: %v", err)
+	}
+}
+
+func mustIno(t *testing.T, p string) uint64 {
+	in, err := client.Resolve(tctx(t), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Ino
+}

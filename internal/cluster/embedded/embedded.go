@@ -1,0 +1,152 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/carrot-project/carrot/internal/chunkstore"
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/membership"
+	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/node"
+	"github.com/carrot-project/carrot/internal/repair"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Options configure an embedded cluster.
+type Options struct {
+	Dir      string
+	Nodes    int
+	Params   meta.Params // used when the cluster is created; later starts keep the stored ones
+	EtcdPort int         // 0: the port of the last run, or a free one
+	Logf     func(format string, args ...any)
+}
+
+// Cluster is a running embedded cluster.
+type Cluster struct {
+	Etcd     *Etcd
+	Conf     *clusterconf.File
+	ConfPath string
+	Params   meta.Params
+	NodeAddr []string
+
+	cli    *clientv3.Client
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+}
+
+// Start starts etcd, creates the cluster if DIR holds none, starts the
+// nodes and returns once they all serve.
+func Start(ctx context.Context, o Options) (*Cluster, error) {
+	if o.Dir == "" {
+		o.Dir = clusterconf.DataDir()
+	}
+	if o.Params.Replicas == 0 {
+		o.Params = meta.DefaultParams()
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	e, err := StartEtcd(ctx, filepath.Join(o.Dir, "etcd"), o.EtcdPort)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Etcd: e, ConfPath: filepath.Join(o.Dir, "carrot.toml")}
+	fail := func(err error) (*Cluster, error) {
+		c.Close()
+		return nil, err
+	}
+	// Keep the token of an earlier run: nodes and clients hold it.
+	conf, err := clusterconf.Load(c.ConfPath)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return fail(err)
+		}
+		conf = &clusterconf.File{Token: clusterconf.NewToken(), Prefix: clusterconf.DefaultPrefix}
+	}
+	conf.EtcdEndpoints = []string{e.Endpoint}
+	if err := conf.Check(); err != nil {
+		return fail(err)
+	}
+	if err := conf.Save(c.ConfPath); err != nil {
+		return fail(err)
+	}
+	c.Conf = conf
+	if c.cli, err = conf.DialEtcd(ctx); err != nil {
+		return fail(err)
+	}
+	if c.Params, err = meta.InitParams(ctx, c.cli, conf.Prefix, o.Params); err != nil {
+		return fail(err)
+	}
+	if err := meta.New(c.cli, conf.Prefix).Init(ctx); err != nil {
+		return fail(err)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	ready := make(chan string, o.Nodes)
+	for k := range o.Nodes {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			err := node.Run(rctx, node.Config{
+				Listen: "127.0.0.1:0", DataDir: filepath.Join(o.Dir, fmt.Sprintf("node-%d", k)),
+				Conf: conf, Logf: o.Logf,
+				// The cluster process campaigns once for all its nodes.
+				NoRepair: true,
+				Ready:    func(_, addr string) { ready <- addr },
+			})
+			if err != nil && rctx.Err() == nil {
+				c.mu.Lock()
+				c.errs = append(c.errs, err)
+				c.mu.Unlock()
+				ready <- ""
+			}
+		}()
+	}
+	for range o.Nodes {
+		select {
+		case a := <-ready:
+			if a == "" {
+				c.mu.Lock()
+				err := errors.Join(c.errs...)
+				c.mu.Unlock()
+				return fail(err)
+			}
+			c.NodeAddr = append(c.NodeAddr, a)
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		}
+	}
+	// The repairer of this process.
+	view, err := membership.Watch(rctx, c.cli, conf.Prefix)
+	if err != nil {
+		return fail(err)
+	}
+	pool := chunkstore.NewPool(conf.Token)
+	rp := &repair.Repairer{FS: meta.New(c.cli, conf.Prefix), View: view, Pool: pool, Params: c.Params, Logf: o.Logf}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer pool.Close()
+		rp.Run(rctx, c.cli, "carrot-up")
+	}()
+	return c, nil
+}
+
+// Close stops the nodes and etcd.
+func (c *Cluster) Close() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.wg.Wait()
+	if c.cli != nil {
+		c.cli.Close()
+	}
+	c.Etcd.Close()
+}

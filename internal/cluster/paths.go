@@ -1,0 +1,160 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"path"
+	"strings"
+	"syscall"
+
+	"github.com/carrot-project/carrot/internal/meta"
+)
+
+// Paths are absolute, "/"-separated, within the cluster's namespace; "."
+// and ".." are resolved lexically, symlinks inside a path are not followed
+// (the file-system mode resolves paths itself, component by component).
+
+func split(p string) []string {
+	p = path.Clean("/" + p)
+	if p == "/" {
+		return nil
+	}
+	return strings.Split(p[1:], "/")
+}
+
+// Resolve returns the inode at path p.
+func (c *Client) Resolve(ctx context.Context, p string) (*meta.Inode, error) {
+	in, err := c.FS.Get(ctx, meta.RootIno)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range split(p) {
+		if in, err = c.FS.Lookup(ctx, in.Ino, name); err != nil {
+			return nil, &meta.Error{Op: "resolve", Path: p, Err: errors.Unwrap(err)}
+		}
+	}
+	return in, nil
+}
+
+// ResolveParent returns the directory holding path p and p's last name.
+func (c *Client) ResolveParent(ctx context.Context, p string) (uint64, string, error) {
+	parts := split(p)
+	if len(parts) == 0 {
+		return 0, "", &meta.Error{Op: "resolve", Path: p, Err: syscall.EBUSY}
+	}
+	dir, err := c.Resolve(ctx, path.Join(append([]string{"/"}, parts[:len(parts)-1]...)...))
+	if err != nil {
+		return 0, "", err
+	}
+	if !dir.IsDir() {
+		return 0, "", &meta.Error{Op: "resolve", Path: p, Err: syscall.ENOTDIR}
+	}
+	return dir.Ino, parts[len(parts)-1], nil
+}
+
+// MkdirAll makes p and its missing parents.
+func (c *Client) MkdirAll(ctx context.Context, p string, mode uint32) (*meta.Inode, error) {
+	in, err := c.FS.Get(ctx, meta.RootIno)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range split(p) {
+		next, err := c.FS.Lookup(ctx, in.Ino, name)
+		if errors.Is(err, syscall.ENOENT) {
+			next, err = c.FS.Mkdir(ctx, in.Ino, name, mode, 0, 0)
+			if errors.Is(err, syscall.EEXIST) {
+				next, err = c.FS.Lookup(ctx, in.Ino, name)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !next.IsDir() {
+			return nil, &meta.Error{Op: "mkdir", Path: p, Err: syscall.ENOTDIR}
+		}
+		in = next
+	}
+	return in, nil
+}
+
+// ReaddirAll lists a whole directory, page by page.
+func (c *Client) ReaddirAll(ctx context.Context, dir uint64) ([]meta.Dirent, error) {
+	var out []meta.Dirent
+	after := ""
+	for {
+		page, err := c.FS.Readdir(ctx, dir, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < 1000 {
+			return out, nil
+		}
+		after = page[len(page)-1].Name
+	}
+}
+
+// RemoveAll removes the entry name of parent and, if it is a directory,
+// everything under it (depth first).
+func (c *Client) RemoveAll(ctx context.Context, parent uint64, name string) error {
+	in, err := c.FS.Lookup(ctx, parent, name)
+	if err != nil {
+		return err
+	}
+	if !in.IsDir() {
+		return c.FS.Unlink(ctx, parent, name)
+	}
+	ents, err := c.ReaddirAll(ctx, in.Ino)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := c.RemoveAll(ctx, in.Ino, e.Name); err != nil && !errors.Is(err, syscall.ENOENT) {
+			return err
+		}
+	}
+	return c.FS.Rmdir(ctx, parent, name)
+}
+
+// Usage is what Du adds up.
+type Usage struct {
+	Files, Dirs int64
+	Bytes       int64 // sum of file sizes (each hard-linked inode once)
+}
+
+// Du adds up the tree under ino.
+func (c *Client) Du(ctx context.Context, ino uint64) (Usage, error) {
+	var u Usage
+	seen := map[uint64]bool{}
+	var walk func(ino uint64, depth int) error
+	walk = func(ino uint64, depth int) error {
+		if depth > 4096 {
+			return &meta.Error{Op: "du", Path: "", Err: syscall.ELOOP}
+		}
+		in, err := c.FS.Get(ctx, ino)
+		if err != nil {
+			return err
+		}
+		if seen[ino] {
+			return nil
+		}
+		seen[ino] = true
+		if !in.IsDir() {
+			u.Files++
+			u.Bytes += int64(in.Size)
+			return nil
+		}
+		u.Dirs++
+		ents, err := c.ReaddirAll(ctx, ino)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if err := walk(e.Ino, depth+1); err != nil && !errors.Is(err, syscall.ENOENT) {
+				return err
+			}
+		}
+		return nil
+	}
+	return u, walk(ino, 0)
+}

@@ -1,0 +1,171 @@
+// Package node runs one storage node: a chunk store in a data directory
+// served over gRPC (internal/chunkstore), registered in etcd under a lease
+// (internal/membership), campaigning to be the cluster's repairer
+// (internal/repair), and reporting corrupt chunks it finds so they are
+// repaired. `carrot node` and the embedded cluster of `carrot up` run it.
+//
+// A node's identity (DIR/node-id, made at first start) outlives restarts
+// and address changes: placement ranks node IDs, so a node that comes back
+// on another port still holds the right chunks.
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore"
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/membership"
+	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/meta/metapb"
+	"github.com/carrot-project/carrot/internal/repair"
+)
+
+// Config is what a node needs.
+type Config struct {
+	Listen    string // host:port; port 0 picks one
+	Advertise string // address registered for clients; default: the bound address
+	DataDir   string
+	Conf      *clusterconf.File
+	Capacity  int64   // soft limit on chunk bytes (0: the disk's)
+	Weight    float64 // relative placement weight (0: 1)
+	// NoRepair keeps the node out of the repairer election.
+	NoRepair bool
+	Logf     func(format string, args ...any)
+	// Ready is called once the node serves and is registered.
+	Ready func(id, addr string)
+}
+
+// ID returns the node id stored in dir, making one if there is none.
+func ID(dir string) (string, error) {
+	p := filepath.Join(dir, "node-id")
+	if b, err := os.ReadFile(p); err == nil {
+		id := strings.TrimSpace(string(b))
+		if id != "" {
+			return id, nil
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	id := "node-" + hex.EncodeToString(b)
+	if err := os.WriteFile(p, []byte(id+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Run serves until ctx ends, then deregisters and stops.
+func Run(ctx context.Context, cfg Config) error {
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	id, err := ID(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	cli, err := cfg.Conf.DialEtcd(ctx)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", id, err)
+	}
+	defer cli.Close()
+	// Wait for the cluster to exist (carrot up may start after us).
+	var params meta.Params
+	for attempt := 0; ; attempt++ {
+		params, err = meta.LoadParams(ctx, cli, cfg.Conf.Prefix)
+		if err == nil {
+			break
+		}
+		if attempt == 0 {
+			logf("node %s: %v; waiting", id, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	store, err := chunkstore.Open(cfg.DataDir, chunkstore.Options{
+		Capacity: cfg.Capacity,
+		OnCorrupt: func(chunk string) {
+			logf("node %s: chunk %s failed verification, quarantined", id, chunk)
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			repair.ReportCorrupt(rctx, cli, cfg.Conf.Prefix, chunk, id)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("node %s: %w", id, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", id, err)
+	}
+	gs := chunkstore.NewGRPCServer(store, id, cfg.Conf.Token)
+	served := make(chan error, 1)
+	go func() { served <- gs.Serve(ln) }()
+	addr := cfg.Advertise
+	if addr == "" {
+		addr = ln.Addr().String()
+	}
+	reg, err := membership.Register(ctx, cli, cfg.Conf.Prefix, &metapb.NodeInfo{
+		Id: id, Addr: addr, Weight: cfg.Weight, StartedUnixNano: time.Now().UnixNano(),
+	}, params.LeaseTTL)
+	if err != nil {
+		gs.Stop()
+		return fmt.Errorf("node %s: %w", id, err)
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	repairDone := make(chan struct{})
+	if cfg.NoRepair {
+		close(repairDone)
+	} else {
+		view, err := membership.Watch(rctx, cli, cfg.Conf.Prefix)
+		if err != nil {
+			rcancel()
+			reg.Close()
+			gs.Stop()
+			return fmt.Errorf("node %s: %w", id, err)
+		}
+		pool := chunkstore.NewPool(cfg.Conf.Token)
+		rp := &repair.Repairer{FS: meta.New(cli, cfg.Conf.Prefix), View: view, Pool: pool, Params: params, Logf: logf}
+		go func() {
+			defer close(repairDone)
+			defer pool.Close()
+			rp.Run(rctx, cli, id)
+		}()
+	}
+	logf("node %s: serving %s on %s", id, cfg.DataDir, addr)
+	if cfg.Ready != nil {
+		cfg.Ready(id, addr)
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	rcancel()
+	<-repairDone
+	reg.Close()
+	stopped := make(chan struct{})
+	go func() { gs.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		gs.Stop()
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("node %s: %w", id, err)
+	}
+	return nil
+}

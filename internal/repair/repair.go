@@ -1,0 +1,432 @@
+// Package repair keeps every chunk on R nodes and deletes chunks nothing
+// references. One repairer runs at a time in a cluster: every storage node
+// (and carrot up) campaigns in an etcd election (<prefix>repair/leader,
+// go.etcd.io/etcd/client/v3/concurrency) and only the leader acts; if it
+// dies its session lease expires and another takes over.
+//
+// A pass:
+//  1. lists every live node's inventory (chunk, size, mtime);
+//  2. reads every inode at one etcd revision: the referenced chunks;
+//  3. for each referenced chunk, ranks the live nodes (the placement every
+//     writer uses) and compares the holders with the first R of the
+//     ranking: a chunk on fewer than R live nodes is under-replicated and
+//     is copied (verified Get from a holder, durable Put) to the first
+//     ranked nodes that lack it; a chunk on all of its first R nodes and
+//     also elsewhere has its misplaced extra copies deleted (a node came
+//     back, or joined);
+//  4. deletes, on each node, chunks that no inode references and whose
+//     file is older than GCGrace (the node re-checks the mtime, and a Put
+//     of an existing chunk refreshes it, so a chunk a writer is about to
+//     commit survives).
+//
+// Grace: while a known node has been down for less than RepairGrace the
+// pass copies nothing and deletes nothing (the node may come back with its
+// chunks), except chunks reported corrupt (<prefix>suspect/<id>, written by
+// the node that quarantined them), which are repaired at once. Passes run
+// every RepairInterval, and at once on a membership change or a report.
+package repair
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore"
+	"github.com/carrot-project/carrot/internal/membership"
+	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/placement"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// Repairer repairs one cluster.
+type Repairer struct {
+	FS     *meta.FS
+	View   *membership.View
+	Pool   *chunkstore.Pool
+	Params meta.Params
+	Logf   func(format string, args ...any)
+}
+
+// NodeReport is one node in a Report.
+type NodeReport struct {
+	ID        string    `json:"id"`
+	Addr      string    `json:"addr"`
+	State     string    `json:"state"` // "up", "down", "unreachable"
+	DownSince time.Time `json:"down_since,omitzero"`
+	Chunks    int       `json:"chunks"`
+	Bytes     int64     `json:"bytes"`
+	DiskFree  uint64    `json:"disk_free,omitempty"`
+	DiskTotal uint64    `json:"disk_total,omitempty"`
+	Corrupt   uint64    `json:"corrupt_found,omitempty"`
+}
+
+// Report is the state a pass found and what it did.
+type Report struct {
+	Replicas        int          `json:"replicas"`
+	Nodes           []NodeReport `json:"nodes"`
+	Files           int          `json:"files"`
+	Referenced      int          `json:"referenced_chunks"`
+	UnderReplicated int          `json:"under_replicated"`
+	Lost            int          `json:"lost"`
+	Misplaced       int          `json:"misplaced_copies"`
+	Garbage         int          `json:"garbage_chunks"`
+	Copied          int          `json:"copied"`
+	Deleted         int          `json:"deleted"`
+	Waiting         bool         `json:"waiting_for_grace"`
+	Balance         float64      `json:"balance"` // busiest live node's chunks over the mean
+}
+
+func (r *Repairer) logf(format string, args ...any) {
+	if r.Logf != nil {
+		r.Logf(format, args...)
+	}
+}
+
+type holder struct {
+	size  int64
+	mtime time.Time
+}
+
+// Pass scans the cluster; if act, it repairs and collects garbage.
+// suspects are chunks reported corrupt, repaired even within grace.
+func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool) (*Report, error) {
+	rep := &Report{Replicas: r.Params.Replicas}
+	now := time.Now()
+	// 1. inventories of live nodes.
+	var live []placement.Node
+	addrs := map[string]string{}
+	inv := map[string]map[string]holder{} // node -> chunk -> info
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	nodes := r.View.Nodes()
+	rep.Nodes = make([]NodeReport, len(nodes))
+	for i, n := range nodes {
+		rep.Nodes[i] = NodeReport{ID: n.ID, Addr: n.Addr, State: "down", DownSince: n.DownSince}
+		if !n.Live {
+			if now.Sub(n.DownSince) < r.Params.RepairGrace {
+				rep.Waiting = true
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nr := &rep.Nodes[i]
+			conn, err := r.Pool.Get(n.Addr)
+			var list []chunkstore.ChunkInfo
+			if err == nil {
+				list, err = conn.List(ctx)
+			}
+			if err != nil {
+				nr.State = "unreachable"
+				r.logf("repair: node %s: %v", n.ID, err)
+				return
+			}
+			if st, err := conn.Stats(ctx); err == nil {
+				nr.DiskFree, nr.DiskTotal, nr.Corrupt = st.DiskFree, st.DiskTotal, st.Corrupt
+			}
+			m := make(map[string]holder, len(list))
+			for _, ci := range list {
+				m[ci.ID] = holder{ci.Size, ci.Mtime}
+				nr.Bytes += ci.Size
+			}
+			nr.Chunks = len(list)
+			nr.State = "up"
+			mu.Lock()
+			inv[n.ID] = m
+			live = append(live, placement.Node{ID: n.ID, Weight: n.Weight})
+			addrs[n.ID] = n.Addr
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(live) < len(r.View.Live()) {
+		// A live node did not answer: never delete on partial knowledge.
+		rep.Waiting = true
+	}
+	// 2. referenced chunks.
+	refs := map[string]int64{}
+	_, err := r.FS.ForEachInode(ctx, func(in *meta.Inode) error {
+		if in.IsReg() {
+			rep.Files++
+		}
+		for _, c := range in.Chunks {
+			if c.ID != "" {
+				refs[c.ID] = int64(c.Size)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repair: reading inodes: %w", err)
+	}
+	rep.Referenced = len(refs)
+	// 3. replication.
+	p, err := placement.New(r.Params.Placement, live)
+	if err != nil {
+		return nil, err
+	}
+	R := min(r.Params.Replicas, len(live))
+	type copyJob struct {
+		id      string
+		from    []string
+		targets []string // ranked candidates lacking it
+		need    int
+	}
+	var copies []copyJob
+	extra := map[string][]string{} // node -> misplaced chunks
+	ids := make([]string, 0, len(refs))
+	for id := range refs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		rank := p.Rank(id, 0)
+		var holders, lacking []string
+		for _, n := range rank {
+			if _, ok := inv[n][id]; ok {
+				holders = append(holders, n)
+			} else {
+				lacking = append(lacking, n)
+			}
+		}
+		switch {
+		case len(holders) == 0:
+			rep.Lost++
+			if !rep.Waiting {
+				r.logf("repair: chunk %s has no copy on any live node", id)
+			}
+		case len(holders) < r.Params.Replicas:
+			rep.UnderReplicated++
+			if len(holders) < R {
+				copies = append(copies, copyJob{id: id, from: holders, targets: lacking, need: R - len(holders)})
+			}
+		default:
+			onTop := true
+			for _, n := range rank[:R] {
+				if _, ok := inv[n][id]; !ok {
+					onTop = false
+				}
+			}
+			if onTop {
+				for _, n := range rank[R:] {
+					if _, ok := inv[n][id]; ok {
+						rep.Misplaced++
+						extra[n] = append(extra[n], id)
+					}
+				}
+			}
+		}
+	}
+	// 4. garbage.
+	garbage := map[string][]string{}
+	for n, m := range inv {
+		for id, h := range m {
+			if _, ok := refs[id]; !ok && now.Sub(h.mtime) >= r.Params.GCGrace {
+				rep.Garbage++
+				garbage[n] = append(garbage[n], id)
+			}
+		}
+	}
+	rep.Balance = balance(rep.Nodes)
+	if !act {
+		return rep, nil
+	}
+	for _, job := range copies {
+		if rep.Waiting && !suspects[job.id] {
+			continue
+		}
+		if r.copyChunk(ctx, job.id, job.from, job.targets, job.need, addrs) {
+			rep.Copied++
+		}
+	}
+	if rep.Waiting {
+		return rep, nil
+	}
+	older := now.Add(-r.Params.GCGrace)
+	for n, ids := range garbage {
+		rep.Deleted += r.deleteChunks(ctx, addrs[n], ids, older)
+	}
+	for n, ids := range extra {
+		// A misplaced copy is deleted only if untouched for GCGrace too:
+		// a writer may have just put it there while the ranking changed.
+		rep.Deleted += r.deleteChunks(ctx, addrs[n], ids, older)
+	}
+	return rep, nil
+}
+
+func (r *Repairer) deleteChunks(ctx context.Context, addr string, ids []string, older time.Time) int {
+	conn, err := r.Pool.Get(addr)
+	if err != nil {
+		return 0
+	}
+	total := 0
+	for start := 0; start < len(ids); start += 1000 {
+		n, err := conn.Delete(ctx, ids[start:min(len(ids), start+1000)], older)
+		if err != nil {
+			r.logf("repair: delete on %s: %v", addr, err)
+			return total
+		}
+		total += n
+	}
+	return total
+}
+
+// copyChunk reads a verified copy from a holder and puts it on the first
+// need targets that accept it.
+func (r *Repairer) copyChunk(ctx context.Context, id string, from, targets []string, need int, addrs map[string]string) bool {
+	var data []byte
+	for _, h := range from {
+		conn, err := r.Pool.Get(addrs[h])
+		if err != nil {
+			continue
+		}
+		if data, err = conn.Get(ctx, id, nil); err == nil {
+			break
+		}
+		r.logf("repair: reading %s from %s: %v", id[:12], h, err)
+	}
+	if data == nil {
+		return false
+	}
+	made := 0
+	for _, t := range targets {
+		if made == need {
+			break
+		}
+		conn, err := r.Pool.Get(addrs[t])
+		if err == nil {
+			_, err = conn.Put(ctx, id, data)
+		}
+		if err != nil {
+			r.logf("repair: copying %s to %s: %v", id[:12], t, err)
+			continue
+		}
+		made++
+	}
+	return made > 0
+}
+
+func balance(nodes []NodeReport) float64 {
+	total, busiest, n := 0, 0, 0
+	for _, nr := range nodes {
+		if nr.State != "up" {
+			continue
+		}
+		n++
+		total += nr.Chunks
+		busiest = max(busiest, nr.Chunks)
+	}
+	if n == 0 || total == 0 {
+		return 0
+	}
+	return float64(busiest) / (float64(total) / float64(n))
+}
+
+// ReportCorrupt records that a node found chunk id corrupt, so the
+// repairer restores it without waiting.
+func ReportCorrupt(ctx context.Context, cli *clientv3.Client, prefix, id, node string) error {
+	_, err := cli.Put(ctx, prefix+"suspect/"+id, node)
+	return err
+}
+
+// Run campaigns for leadership and, while leader, runs passes until ctx
+// ends. id names the campaigner.
+func (r *Repairer) Run(ctx context.Context, cli *clientv3.Client, id string) {
+	prefix := r.FS.Prefix()
+	for ctx.Err() == nil {
+		err := r.lead(ctx, cli, prefix, id)
+		if err != nil && ctx.Err() == nil {
+			r.logf("repair: %v", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (r *Repairer) lead(ctx context.Context, cli *clientv3.Client, prefix, id string) error {
+	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(int(max(1, r.Params.LeaseTTL/time.Second))), concurrency.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	el := concurrency.NewElection(sess, prefix+"repair/leader")
+	if err := el.Campaign(ctx, id); err != nil {
+		return err
+	}
+	r.logf("repair: %s leads repair", id)
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-sess.Done():
+			cancel()
+		case <-lctx.Done():
+		}
+	}()
+	wake := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		wc := cli.Watch(lctx, prefix+"suspect/", clientv3.WithPrefix())
+		for range wc {
+			poke()
+		}
+	}()
+	go func() {
+		for lctx.Err() == nil {
+			select {
+			case <-r.View.Changed():
+				poke()
+			case <-lctx.Done():
+			}
+		}
+	}()
+	interval := max(r.Params.RepairInterval, 100*time.Millisecond)
+	for lctx.Err() == nil {
+		susp, err := cli.Get(lctx, prefix+"suspect/", clientv3.WithPrefix())
+		suspects := map[string]bool{}
+		if err == nil {
+			for _, kv := range susp.Kvs {
+				suspects[strings.TrimPrefix(string(kv.Key), prefix+"suspect/")] = true
+			}
+		}
+		rep, err := r.Pass(lctx, true, suspects)
+		if err != nil {
+			r.logf("repair pass: %v", err)
+		} else {
+			if rep.Copied+rep.Deleted > 0 {
+				r.logf("repair pass: copied %d, deleted %d, under-replicated %d, lost %d", rep.Copied, rep.Deleted, rep.UnderReplicated, rep.Lost)
+			}
+			if err == nil && len(suspects) > 0 && rep.UnderReplicated == 0 {
+				cli.Delete(lctx, prefix+"suspect/", clientv3.WithPrefix(), clientv3.WithRev(0))
+			}
+		}
+		// Wait for the interval, or a grace period ending, or a poke.
+		wait := interval
+		if rep != nil && rep.Waiting {
+			wait = min(wait, time.Second)
+		}
+		select {
+		case <-lctx.Done():
+		case <-wake:
+			// Let a burst of events settle.
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-lctx.Done():
+			}
+		case <-time.After(wait):
+		}
+	}
+	return nil
+}
