@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/cluster"
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/repair"
+)
+
+func init() {
+	register(&command{
+		Name:    "cluster",
+		Summary: "inspect the storage cluster: 'carrot cluster status [--json]'",
+		Run:     runCluster,
+	})
+}
+
+// errnoNames are the errnos the storage cluster reports.
+var errnoNames = map[syscall.Errno]string{
+	syscall.ENOENT: "ENOENT", syscall.EEXIST: "EEXIST", syscall.ENOTEMPTY: "ENOTEMPTY",
+	syscall.ENOTDIR: "ENOTDIR", syscall.EISDIR: "EISDIR", syscall.EINVAL: "EINVAL",
+	syscall.ENOSPC: "ENOSPC", syscall.EIO: "EIO", syscall.ESTALE: "ESTALE",
+	syscall.EAGAIN: "EAGAIN", syscall.ENAMETOOLONG: "ENAMETOOLONG", syscall.EPERM: "EPERM",
+	syscall.EBUSY: "EBUSY", syscall.ELOOP: "ELOOP", syscall.EACCES: "EACCES",
+}
+
+// clusterErr prints a cluster error with its errno name.
+func clusterErr(e *env, op string, err error) int {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		e.errorf("%s: %v (%s)", op, err, errnoNames[errno])
+	} else {
+		e.errorf("%s: %v", op, err)
+	}
+	return exitFailure
+}
+
+// dialCluster loads the config and connects.
+func dialCluster(ctx context.Context, configFlag string, opts cluster.Options) (*cluster.Client, error) {
+	conf, err := clusterconf.Load(clusterconf.Locate(configFlag))
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return cluster.Dial(dctx, conf, opts)
+}
+
+func runCluster(ctx context.Context, e *env) int {
+	fs := flag.NewFlagSet("carrot cluster", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(e.Stderr, "usage: carrot cluster status [--json] [--config FILE]")
+		fmt.Fprintln(e.Stderr)
+		fmt.Fprintln(e.Stderr, "Shows every node (state, chunks, bytes, disk), the chunks under-replicated")
+		fmt.Fprintln(e.Stderr, "or lost, garbage awaiting collection and the balance of chunks over nodes")
+		fmt.Fprintln(e.Stderr, "(busiest node / mean). Lists every node's inventory: cost grows with the data.")
+		fmt.Fprintln(e.Stderr)
+		fs.PrintDefaults()
+	}
+	if len(e.Args) == 0 || e.Args[0] != "status" {
+		if len(e.Args) > 0 && (e.Args[0] == "-h" || e.Args[0] == "--help" || e.Args[0] == "-help") {
+			fs.Usage()
+			return exitOK
+		}
+		fs.Usage()
+		return exitUsage
+	}
+	if err := fs.Parse(e.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	c, err := dialCluster(ctx, *config, cluster.Options{})
+	if err != nil {
+		return clusterErr(e, "cluster status", err)
+	}
+	defer c.Close()
+	rp := &repair.Repairer{FS: c.FS, View: c.View(), Pool: c.Pool(), Params: c.Params}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	rep, err := rp.Pass(pctx, false, nil)
+	if err != nil {
+		return clusterErr(e, "cluster status", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return clusterErr(e, "cluster status", err)
+		}
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tCHUNKS\tBYTES\tDISK FREE")
+	for _, n := range rep.Nodes {
+		state := n.State
+		if !n.DownSince.IsZero() && n.State == "down" {
+			state = fmt.Sprintf("down %s", time.Since(n.DownSince).Round(time.Second))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.ID, n.Addr, state, n.Chunks, human(n.Bytes), human(int64(n.DiskFree)))
+	}
+	tw.Flush()
+	fmt.Fprintf(e.Stdout, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)
+	fmt.Fprintf(e.Stdout, "under-replicated: %d  lost: %d  misplaced copies: %d  garbage: %d\n", rep.UnderReplicated, rep.Lost, rep.Misplaced, rep.Garbage)
+	fmt.Fprintf(e.Stdout, "balance (busiest/mean chunks): %.3f\n", rep.Balance)
+	return exitOK
+}
+
+// human formats a byte count.
+func human(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,485 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/cluster"
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/meta"
+	"golang.org/x/term"
+)
+
+func init() {
+	register(&command{
+		Name:    "fs",
+		Summary: "use the storage cluster's files: put, get, cat, ls, stat, mkdir, rm, mv, du",
+		Run:     runFS,
+	})
+}
+
+const fsUsage = `usage: carrot fs [--config FILE] COMMAND ARGS
+
+commands:
+  put LOCAL REMOTE     upload a local file ('-' is stdin); into REMOTE if it is a directory
+  get REMOTE LOCAL     download a file ('-' is stdout); into LOCAL if it is a directory
+  cat REMOTE           write a file to stdout
+  ls [-l] PATH         list a directory (or show one file)
+  stat PATH            show a file's inode, version, chunks and times
+  mkdir [-p] PATH      make a directory (-p: with parents, no error if it exists)
+  rm [-r] PATH         remove a file or empty directory (-r: a whole tree)
+  mv SRC DST           rename atomically (into DST if it is a directory)
+  du [-h] PATH         total bytes, files and directories under PATH
+
+Paths in the cluster are absolute ("/a/b"). Large transfers show a progress
+bar when stderr is a terminal. Failures exit 1 with the errno (ENOENT, ...).`
+
+func runFS(ctx context.Context, e *env) int {
+	fs := flag.NewFlagSet("carrot fs", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
+	fs.Usage = func() {
+		fmt.Fprintln(e.Stderr, fsUsage)
+		fmt.Fprintln(e.Stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	args := fs.Args()
+	if len(args) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cmd, args := args[0], args[1:]
+	sub := flag.NewFlagSet("carrot fs "+cmd, flag.ContinueOnError)
+	sub.SetOutput(e.Stderr)
+	long := sub.Bool("l", false, "long listing (ls)")
+	parents := sub.Bool("p", false, "make parents, no error if it exists (mkdir)")
+	recursive := sub.Bool("r", false, "remove a whole tree (rm)")
+	hum := sub.Bool("h", false, "human-readable sizes (du)")
+	sub.Usage = func() { fmt.Fprintln(e.Stderr, fsUsage) }
+	nargs := map[string]int{"put": 2, "get": 2, "cat": 1, "ls": 1, "stat": 1, "mkdir": 1, "rm": 1, "mv": 2, "du": 1}
+	want, ok := nargs[cmd]
+	if !ok {
+		e.errorf("fs: unknown command %q", cmd)
+		fmt.Fprintln(e.Stderr, fsUsage)
+		return exitUsage
+	}
+	if err := sub.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	args = sub.Args()
+	if cmd == "ls" && len(args) == 0 {
+		args = []string{"/"}
+	}
+	if len(args) != want {
+		e.errorf("fs %s: want %d argument(s), got %d", cmd, want, len(args))
+		fmt.Fprintln(e.Stderr, fsUsage)
+		return exitUsage
+	}
+	c, err := dialCluster(ctx, *config, cluster.Options{})
+	if err != nil {
+		return clusterErr(e, "fs "+cmd, err)
+	}
+	defer c.Close()
+	f := &fsCmd{c: c, e: e}
+	switch cmd {
+	case "put":
+		err = f.put(ctx, args[0], args[1])
+	case "get":
+		err = f.get(ctx, args[0], args[1])
+	case "cat":
+		err = f.get(ctx, args[0], "-")
+	case "ls":
+		err = f.ls(ctx, args[0], *long)
+	case "stat":
+		err = f.stat(ctx, args[0])
+	case "mkdir":
+		err = f.mkdir(ctx, args[0], *parents)
+	case "rm":
+		err = f.rm(ctx, args[0], *recursive)
+	case "mv":
+		err = f.mv(ctx, args[0], args[1])
+	case "du":
+		err = f.du(ctx, args[0], *hum)
+	}
+	if err != nil {
+		return clusterErr(e, "fs "+cmd, err)
+	}
+	return exitOK
+}
+
+type fsCmd struct {
+	c *cluster.Client
+	e *env
+}
+
+// progress shows a bar on a terminal stderr for transfers over 8 MiB.
+type progress struct {
+	done  atomic.Int64
+	total int64
+	stop  chan struct{}
+	ended chan struct{}
+}
+
+func (f *fsCmd) startProgress(label string, total int64) *progress {
+	p := &progress{total: total, stop: make(chan struct{}), ended: make(chan struct{})}
+	tty := f.e.Stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
+	if !tty || total < 8<<20 {
+		close(p.ended)
+		return p
+	}
+	start := time.Now()
+	draw := func() {
+		d := p.done.Load()
+		frac := float64(d) / float64(max(1, p.total))
+		const width = 30
+		bar := make([]byte, width)
+		for i := range bar {
+			if float64(i) < frac*width {
+				bar[i] = '='
+			} else {
+				bar[i] = ' '
+			}
+		}
+		rate := float64(d) / max(time.Since(start).Seconds(), 1e-3)
+		fmt.Fprintf(os.Stderr, "\r%s [%s] %3.0f%% %s/%s %s/s ", label, bar, 100*frac, human(d), human(p.total), human(int64(rate)))
+	}
+	go func() {
+		defer close(p.ended)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				draw()
+			case <-p.stop:
+				draw()
+				fmt.Fprintln(os.Stderr)
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) add(n int64) { p.done.Add(n) }
+
+func (p *progress) finish() {
+	select {
+	case <-p.ended:
+	default:
+		close(p.stop)
+		<-p.ended
+	}
+}
+
+// countingWriter reports bytes written to a progress.
+type countingWriter struct {
+	w io.Writer
+	p *progress
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.p.add(int64(n))
+	return n, err
+}
+
+func (f *fsCmd) put(ctx context.Context, local, remote string) error {
+	var in io.Reader
+	var size int64
+	if local == "-" {
+		in = f.e.Stdin
+	} else {
+		file, err := os.Open(local)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		st, err := file.Stat()
+		if err != nil {
+			return err
+		}
+		if st.IsDir() {
+			return fmt.Errorf("%s: %w", local, syscall.EISDIR)
+		}
+		in, size = file, st.Size()
+	}
+	// Into an existing directory: keep the local name.
+	if dst, err := f.c.Resolve(ctx, remote); err == nil && dst.IsDir() {
+		if local == "-" {
+			return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
+		}
+		remote = path.Join(remote, filepath.Base(local))
+	}
+	p := f.startProgress("put", size)
+	defer p.finish()
+	opts := cluster.WriteOptions{Progress: p.add}
+	existing, err := f.c.Resolve(ctx, remote)
+	switch {
+	case err == nil && existing.IsDir():
+		return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
+	case err == nil:
+		_, err = f.c.WriteFile(ctx, existing.Ino, existing.Version, in, opts)
+		return err
+	case !errors.Is(err, syscall.ENOENT):
+		return err
+	}
+	parent, name, err := f.c.ResolveParent(ctx, remote)
+	if err != nil {
+		return err
+	}
+	_, err = f.c.CreateFile(ctx, parent, name, 0o644, in, opts)
+	return err
+}
+
+func (f *fsCmd) get(ctx context.Context, remote, local string) error {
+	src, err := f.c.Resolve(ctx, remote)
+	if err != nil {
+		return err
+	}
+	if src.IsDir() {
+		return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
+	}
+	r, err := f.c.Open(ctx, src.Ino, src.Version)
+	if err != nil {
+		return err
+	}
+	if src.IsSymlink() {
+		return fmt.Errorf("%s is a symlink to %s: %w", remote, src.Target, syscall.EINVAL)
+	}
+	if local == "-" {
+		p := f.startProgress("get", r.Size())
+		defer p.finish()
+		_, err := r.WriteTo(countingWriter{f.e.Stdout, p})
+		return err
+	}
+	if st, err := os.Stat(local); err == nil && st.IsDir() {
+		local = filepath.Join(local, path.Base(remote))
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(local), ".carrot-get-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	p := f.startProgress("get", r.Size())
+	_, err = r.WriteTo(countingWriter{tmp, p})
+	p.finish()
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(os.FileMode(src.Mode & 0o777)); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), local)
+}
+
+func typeChar(mode uint32) byte {
+	switch mode & meta.S_IFMT {
+	case meta.S_IFDIR:
+		return 'd'
+	case meta.S_IFLNK:
+		return 'l'
+	case meta.S_IFIFO:
+		return 'p'
+	case meta.S_IFSOCK:
+		return 's'
+	case meta.S_IFCHR:
+		return 'c'
+	case meta.S_IFBLK:
+		return 'b'
+	}
+	return '-'
+}
+
+func modeString(mode uint32) string {
+	b := []byte{typeChar(mode)}
+	const rwx = "rwxrwxrwx"
+	for i := 0; i < 9; i++ {
+		if mode&(1<<(8-i)) != 0 {
+			b = append(b, rwx[i])
+		} else {
+			b = append(b, '-')
+		}
+	}
+	return string(b)
+}
+
+func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
+	in, err := f.c.Resolve(ctx, p)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		name string
+		in   *meta.Inode
+	}
+	var rows []row
+	if !in.IsDir() {
+		rows = []row{{path.Base(p), in}}
+	} else {
+		ents, err := f.c.ReaddirAll(ctx, in.Ino)
+		if err != nil {
+			return err
+		}
+		if !long {
+			for _, d := range ents {
+				fmt.Fprintln(f.e.Stdout, d.Name)
+			}
+			return nil
+		}
+		inos := make([]uint64, len(ents))
+		for i, d := range ents {
+			inos[i] = d.Ino
+		}
+		ins, err := f.c.GetMany(ctx, inos)
+		if err != nil {
+			return err
+		}
+		for i, d := range ents {
+			if ins[i] != nil {
+				rows = append(rows, row{d.Name, ins[i]})
+			}
+		}
+	}
+	if !long {
+		for _, r := range rows {
+			fmt.Fprintln(f.e.Stdout, r.name)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(f.e.Stdout, 0, 4, 1, ' ', tabwriter.AlignRight)
+	for _, r := range rows {
+		name := r.name
+		if r.in.IsSymlink() {
+			name += " -> " + r.in.Target
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t %s\t %s\n", modeString(r.in.Mode), r.in.Nlink, r.in.Uid, r.in.Gid,
+			r.in.Size, r.in.Mtime.Format("2006-01-02 15:04"), name)
+	}
+	return tw.Flush()
+}
+
+func (f *fsCmd) stat(ctx context.Context, p string) error {
+	in, err := f.c.Resolve(ctx, p)
+	if err != nil {
+		return err
+	}
+	kind := map[byte]string{'d': "directory", 'l': "symbolic link", '-': "regular file", 'p': "fifo", 's': "socket", 'c': "character device", 'b': "block device"}[typeChar(in.Mode)]
+	w := f.e.Stdout
+	fmt.Fprintf(w, "  File: %s\n", p)
+	if in.IsSymlink() {
+		fmt.Fprintf(w, "Target: %s\n", in.Target)
+	}
+	fmt.Fprintf(w, "  Size: %d\tType: %s\n", in.Size, kind)
+	fmt.Fprintf(w, " Inode: %d\tLinks: %d\tVersion: %d\n", in.Ino, in.Nlink, in.Version)
+	fmt.Fprintf(w, "Access: (%04o/%s)\tUid: %d\tGid: %d\n", in.Mode&0o7777, modeString(in.Mode), in.Uid, in.Gid)
+	switch {
+	case len(in.Inline) > 0:
+		fmt.Fprintf(w, "  Data: inline (%d bytes in the inode)\n", len(in.Inline))
+	case len(in.Chunks) > 0:
+		fmt.Fprintf(w, "  Data: %d chunk(s)\n", len(in.Chunks))
+		for i, ch := range in.Chunks {
+			if i == 8 {
+				fmt.Fprintf(w, "        ... %d more\n", len(in.Chunks)-8)
+				break
+			}
+			id := ch.ID
+			if id == "" {
+				id = "(hole)"
+			}
+			fmt.Fprintf(w, "        %s %d\n", id, ch.Size)
+		}
+	}
+	const tf = "2006-01-02 15:04:05.000000000 -0700"
+	fmt.Fprintf(w, "Access: %s\nModify: %s\nChange: %s\n", in.Atime.Format(tf), in.Mtime.Format(tf), in.Ctime.Format(tf))
+	return nil
+}
+
+func (f *fsCmd) mkdir(ctx context.Context, p string, parents bool) error {
+	if parents {
+		_, err := f.c.MkdirAll(ctx, p, 0o755)
+		return err
+	}
+	parent, name, err := f.c.ResolveParent(ctx, p)
+	if err != nil {
+		return err
+	}
+	_, err = f.c.Mkdir(ctx, parent, name, 0o755, 0, 0)
+	return err
+}
+
+func (f *fsCmd) rm(ctx context.Context, p string, recursive bool) error {
+	parent, name, err := f.c.ResolveParent(ctx, p)
+	if err != nil {
+		return err
+	}
+	if recursive {
+		return f.c.RemoveAll(ctx, parent, name)
+	}
+	in, err := f.c.Lookup(ctx, parent, name)
+	if err != nil {
+		return err
+	}
+	if in.IsDir() {
+		return f.c.Rmdir(ctx, parent, name)
+	}
+	return f.c.Unlink(ctx, parent, name)
+}
+
+func (f *fsCmd) mv(ctx context.Context, src, dst string) error {
+	sp, sn, err := f.c.ResolveParent(ctx, src)
+	if err != nil {
+		return err
+	}
+	if d, err := f.c.Resolve(ctx, dst); err == nil && d.IsDir() {
+		if s, err := f.c.Lookup(ctx, sp, sn); err == nil && s.Ino != d.Ino {
+			dst = path.Join(dst, sn)
+		}
+	}
+	dp, dn, err := f.c.ResolveParent(ctx, dst)
+	if err != nil {
+		return err
+	}
+	return f.c.Rename(ctx, sp, sn, dp, dn, 0)
+}
+
+func (f *fsCmd) du(ctx context.Context, p string, hum bool) error {
+	in, err := f.c.Resolve(ctx, p)
+	if err != nil {
+		return err
+	}
+	u, err := f.c.Du(ctx, in.Ino)
+	if err != nil {
+		return err
+	}
+	size := fmt.Sprint(u.Bytes)
+	if hum {
+		size = human(u.Bytes)
+	}
+	fmt.Fprintf(f.e.Stdout, "%s\t%d files\t%d dirs\t%s\n", size, u.Files, u.Dirs, p)
+	return nil
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/node"
+)
+
+func init() {
+	register(&command{
+		Name:    "node",
+		Summary: "serve as a storage node of a cluster (chunks in a data directory)",
+		Run:     runNode,
+	})
+}
+
+// parseBytes reads a byte count with an optional K, M, G or T suffix
+// (powers of 1024).
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	u := strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s, "iB"), "B"))
+	if n := len(u); n > 0 {
+		switch u[n-1] {
+		case 'K':
+			mult, u = 1<<10, u[:n-1]
+		case 'M':
+			mult, u = 1<<20, u[:n-1]
+		case 'G':
+			mult, u = 1<<30, u[:n-1]
+		case 'T':
+			mult, u = 1<<40, u[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(u, 10, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return v * mult, nil
+}
+
+func runNode(ctx context.Context, e *env) int {
+	fs := flag.NewFlagSet("carrot node", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	listen := fs.String("listen", "", "address to serve on, host:port (required; port 0 picks one)")
+	advertise := fs.String("advertise", "", "address clients use to reach this node (default: the bound address)")
+	data := fs.String("data", "", "directory holding this node's chunks and identity (required)")
+	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
+	capacity := fs.String("capacity", "0", "most chunk bytes to hold, e.g. 500G (0: what the disk holds)")
+	weight := fs.Float64("weight", 1, "share of the chunks relative to other nodes")
+	fs.Usage = func() {
+		fmt.Fprintln(e.Stderr, "usage: carrot node --listen ADDR --data DIR [--config FILE] [--capacity SIZE] [--weight W]")
+		fmt.Fprintln(e.Stderr)
+		fmt.Fprintln(e.Stderr, "The config names the etcd endpoints and the cluster token. Runs until SIGINT")
+		fmt.Fprintln(e.Stderr, "or SIGTERM; prints 'carrot node: ID serving on ADDR' once registered.")
+		fmt.Fprintln(e.Stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	capBytes, err := parseBytes(*capacity)
+	if *listen == "" || *data == "" || fs.NArg() > 0 || err != nil || *weight <= 0 {
+		if err != nil {
+			e.errorf("node: %v", err)
+		}
+		fs.Usage()
+		return exitUsage
+	}
+	conf, err := clusterconf.Load(clusterconf.Locate(*config))
+	if err != nil {
+		e.errorf("node: %v", err)
+		return exitFailure
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = node.Run(ctx, node.Config{
+		Listen: *listen, Advertise: *advertise, DataDir: *data, Conf: conf,
+		Capacity: capBytes, Weight: *weight,
+		Logf: func(f string, a ...any) { e.errorf(f, a...) },
+		Ready: func(id, addr string) {
+			fmt.Fprintf(e.Stdout, "carrot node: %s serving on %s\n", id, addr)
+		},
+	})
+	if err != nil && ctx.Err() == nil {
+		e.errorf("%v", err)
+		return exitFailure
+	}
+	return exitOK
+}
