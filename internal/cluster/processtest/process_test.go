@@ -1,0 +1,597 @@
+package processtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore"
+	"github.com/carrot-project/carrot/internal/cluster"
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/placement"
+	"github.com/carrot-project/carrot/internal/repair"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+var carrotBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "carrot-bin")
+	if err != nil {
+		panic(err)
+	}
+	carrotBin = filepath.Join(dir, "carrot")
+	out, err := exec.Command("go", "build", "-o", carrotBin, "../../../cmd/carrot").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building carrot: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running carrot process.
+type proc struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	mu   *sync.Mutex
+	done chan struct{}
+}
+
+type lockedBuf struct {
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+}
+
+func (l lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// start runs carrot with args and waits for a line matching ready on stdout.
+func start(t *testing.T, ready string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(carrotBin, args...)
+	p := &proc{cmd: cmd, out: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	cmd.Stderr = lockedBuf{p.mu, p.out}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lockedBuf{p.mu, p.out}.Write([]byte(sc.Text() + "\n"))
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		close(lines)
+	}()
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.stop() })
+	re := regexp.MustCompile(ready)
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("carrot %v exited before ready:\n%s", args, p.output())
+			}
+			if re.MatchString(l) {
+				return p
+			}
+		case <-deadline:
+			t.Fatalf("carrot %v not ready after 60s:\n%s", args, p.output())
+		}
+	}
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// stop sends SIGTERM and waits (SIGKILL after 10s).
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *proc) kill9() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// carrot runs a client command and returns stdout, stderr and exit code.
+func carrot(t *testing.T, conf string, stdin io.Reader, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(carrotBin, args...)
+	cmd.Env = append(os.Environ(), "CARROT_CONFIG="+conf)
+	cmd.Stdin = stdin
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// testCluster is `carrot up --nodes 0` plus separate `carrot node`s.
+type testCluster struct {
+	dir   string
+	conf  string
+	up    *proc
+	nodes []*proc
+}
+
+func newCluster(t *testing.T, nodes int, extra ...string) *testCluster {
+	dir := t.TempDir()
+	args := append([]string{"up", "--dir", dir, "--nodes", "0", "--lease-ttl", "1s",
+		"--repair-grace", "3s", "--repair-interval", "1s", "--gc-grace", "1h"}, extra...)
+	tc := &testCluster{dir: dir, conf: filepath.Join(dir, "carrot.toml")}
+	tc.up = start(t, "ready", args...)
+	for k := range nodes {
+		tc.addNode(t, filepath.Join(dir, fmt.Sprintf("n%d", k)))
+	}
+	return tc
+}
+
+func (tc *testCluster) addNode(t *testing.T, data string, extra ...string) *proc {
+	args := append([]string{"node", "--listen", "127.0.0.1:0", "--data", data, "--config", tc.conf}, extra...)
+	p := start(t, "serving on", args...)
+	tc.nodes = append(tc.nodes, p)
+	return p
+}
+
+func (tc *testCluster) client(t *testing.T, live int) *cluster.Client {
+	t.Helper()
+	conf, err := clusterconf.Load(tc.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cluster.Dial(context.Background(), conf, cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.WaitNodes(context.Background(), live, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (tc *testCluster) status(t *testing.T) repair.Report {
+	t.Helper()
+	out, errs, code := carrot(t, tc.conf, nil, "cluster", "status", "--json")
+	if code != 0 {
+		t.Fatalf("cluster status: %d %s", code, errs)
+	}
+	var r repair.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("status json: %v\n%s", err, out)
+	}
+	return r
+}
+
+func seeded(seed int64, n int) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(seed)).Read(b)
+	return b
+}
+
+func tctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// TestKillNodeDuringWrites: kill -9 one of three nodes (R=2) in the middle
+// of a stream of writes and reads. Every acknowledged write reads back
+// byte-exact, reads keep working, and after the grace period the repairer
+// restores two copies of every chunk (checked by carrot cluster status).
+func TestKillNodeDuringWrites(t *testing.T) {
+	tc := newCluster(t, 3, "--repair-grace", "5s")
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	dir, err := c.MkdirAll(ctx, "/stream", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string][]byte{}
+	var failures int
+	var killedAt time.Time
+	sizes := []int{100, 5000, 1 << 20, 4<<20 + 1, 9 << 20}
+	for i := range 30 {
+		if i == 10 {
+			tc.nodes[1].kill9()
+			killedAt = time.Now()
+			t.Logf("killed node 1 after %d writes", i)
+		}
+		name := fmt.Sprintf("f%02d", i)
+		data := seeded(int64(i), sizes[i%len(sizes)])
+		_, err := c.CreateFile(ctx, dir.Ino, name, 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+		if err != nil {
+			// A write may fail while the dead node still looks alive,
+			// but never half-commit: the name must not exist then.
+			failures++
+			if _, lerr := c.Lookup(ctx, dir.Ino, name); !errors.Is(lerr, syscall.ENOENT) {
+				t.Fatalf("failed write %s left an entry: %v / %v", name, err, lerr)
+			}
+			continue
+		}
+		acked[name] = data
+		// Read back something written earlier, while the node is dead.
+		for prev, want := range acked {
+			in, err := c.Lookup(ctx, dir.Ino, prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.ReadFile(ctx, in.Ino)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("read %s after kill: %v", prev, err)
+			}
+			break
+		}
+	}
+	if failures > 0 {
+		t.Logf("%d writes failed cleanly", failures)
+	}
+	if len(acked) < 25 {
+		t.Fatalf("only %d of 30 writes acknowledged", len(acked))
+	}
+	for name, want := range acked {
+		in, err := c.Lookup(ctx, dir.Ino, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.ReadFile(ctx, in.Ino)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// Within the grace period (5s) chunks are under-replicated; after it
+	// the repairer restores R=2.
+	first := true
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		early := time.Since(killedAt) < 4*time.Second
+		r := tc.status(t)
+		if first {
+			t.Logf("%v after the kill: %d of %d chunks under-replicated", time.Since(killedAt).Round(time.Millisecond), r.UnderReplicated, r.Referenced)
+			if early && r.UnderReplicated == 0 {
+				t.Fatalf("no chunk under-replicated right after the kill: %+v", r)
+			}
+			first = false
+		}
+		down := 0
+		for _, n := range r.Nodes {
+			if n.State != "up" {
+				down++
+			}
+		}
+		if down == 1 && r.UnderReplicated == 0 && r.Lost == 0 && r.Referenced > 0 {
+			t.Logf("repaired: %d chunks, balance %.2f", r.Referenced, r.Balance)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not repaired: %+v\nup log:\n%s", r, tc.up.output())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// And the text status says so too.
+	out, _, code := carrot(t, tc.conf, nil, "cluster", "status")
+	if code != 0 || !strings.Contains(out, "under-replicated: 0  lost: 0") || !strings.Contains(out, "down") {
+		t.Fatalf("status:\n%s", out)
+	}
+}
+
+// TestCorruptChunkRepaired: a chunk file corrupted on one node is detected
+// on read, served from the other replica, and repaired.
+func TestCorruptChunkRepaired(t *testing.T) {
+	tc := newCluster(t, 3)
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	data := seeded(99, 3<<20)
+	in, err := c.CreateFile(ctx, meta.RootIno, "victim", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := in.Chunks[0].ID
+	// Corrupt the copy on the node readers try first.
+	var nodes []placement.Node
+	dirOf := map[string]string{}
+	for k := range 3 {
+		d := filepath.Join(tc.dir, fmt.Sprintf("n%d", k))
+		b, _ := os.ReadFile(filepath.Join(d, "node-id"))
+		nid := strings.TrimSpace(string(b))
+		nodes = append(nodes, placement.Node{ID: nid})
+		dirOf[nid] = d
+	}
+	first := placement.NewHRW(nodes).Rank(id, 1)[0]
+	chunkPath := filepath.Join(dirOf[first], "chunks", id[:2], id)
+	f, err := os.OpenFile(chunkPath, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("first-ranked node has no copy: %v", err)
+	}
+	f.WriteAt([]byte("garbage"), 1000)
+	f.Close()
+	got, err := c.ReadFile(ctx, in.Ino)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read with a corrupt replica: %v", err)
+	}
+	// Quarantined, then repaired: the good chunk is back on that node.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, err := os.ReadFile(chunkPath)
+		if err == nil && chunkstore.ID(b) == id {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chunk not repaired on %s\n%s", first, tc.up.output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	q, _ := filepath.Glob(filepath.Join(dirOf[first], "corrupt", id+".*"))
+	if len(q) != 1 {
+		t.Fatalf("quarantine holds %v", q)
+	}
+	if r := tc.status(t); r.UnderReplicated != 0 || r.Lost != 0 {
+		t.Fatalf("status after repair %+v", r)
+	}
+}
+
+// mountTmpfs mounts a real small tmpfs (root only) so a node hits ENOSPC.
+func mountTmpfs(t *testing.T, size string) string {
+	d := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", d).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", d).Run() })
+	return d
+}
+
+// TestNodeOutOfSpace: a full node's share goes to the others; with too
+// few nodes with space the write fails with ENOSPC and commits nothing.
+func TestNodeOutOfSpace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs (CI runs as root)")
+	}
+	tc := newCluster(t, 1)
+	tc.addNode(t, filepath.Join(mountTmpfs(t, "6m"), "data"))
+	tc.addNode(t, filepath.Join(mountTmpfs(t, "6m"), "data"))
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	// 3 chunks of 4 MiB, R=2: only one 6 MiB node can take one chunk each;
+	// the big node must hold every chunk, so after the small ones fill up
+	// writes must fail with ENOSPC.
+	var okFiles []string
+	var nospc error
+	for i := range 6 {
+		data := seeded(int64(i), 4<<20)
+		name := fmt.Sprintf("big%d", i)
+		_, err := c.CreateFile(ctx, meta.RootIno, name, 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+		if err != nil {
+			nospc = err
+			if _, lerr := c.Lookup(ctx, meta.RootIno, name); !errors.Is(lerr, syscall.ENOENT) {
+				t.Fatalf("failed write left %s: %v", name, lerr)
+			}
+			continue
+		}
+		okFiles = append(okFiles, name)
+	}
+	if len(okFiles) == 0 || nospc == nil || !errors.Is(nospc, syscall.ENOSPC) {
+		t.Fatalf("want some writes to succeed and later ones to fail with ENOSPC: ok=%v err=%v", okFiles, nospc)
+	}
+	t.Logf("%d writes fit, then: %v", len(okFiles), nospc)
+	for i, name := range okFiles {
+		in, err := c.Lookup(ctx, meta.RootIno, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.ReadFile(ctx, in.Ino)
+		var idx int
+		fmt.Sscanf(name, "big%d", &idx)
+		if err != nil || !bytes.Equal(got, seeded(int64(idx), 4<<20)) {
+			t.Fatalf("file %d: %v", i, err)
+		}
+	}
+	// Through the CLI: exit 1 with ENOSPC.
+	_, errs, code := carrot(t, tc.conf, bytes.NewReader(seeded(77, 4<<20)), "fs", "put", "-", "/cli")
+	if code != 1 || !strings.Contains(errs, "ENOSPC") {
+		t.Fatalf("fs put on a full cluster: %d %s", code, errs)
+	}
+}
+
+// TestAuthRefused: a real node refuses calls without the cluster token,
+// and a client with a wrong token can write nothing.
+func TestAuthRefused(t *testing.T) {
+	tc := newCluster(t, 2, "--replicas", "2")
+	c := tc.client(t, 2)
+	addr := c.View().Live()[0].Addr
+	for _, tok := range []string{"", "not-the-token"} {
+		bad, err := chunkstore.Dial(addr, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = bad.Put(tctx(t), chunkstore.ID([]byte("x")), []byte("x"))
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("token %q: %v", tok, err)
+		}
+		if _, err := bad.List(tctx(t)); status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("token %q list: %v", tok, err)
+		}
+		bad.Close()
+	}
+	conf, _ := clusterconf.Load(tc.conf)
+	conf.Token = "wrong"
+	wrong := filepath.Join(t.TempDir(), "wrong.toml")
+	conf.Save(wrong)
+	_, errs, code := carrot(t, wrong, bytes.NewReader(seeded(1, 100000)), "fs", "put", "-", "/x")
+	if code != 1 || !strings.Contains(errs, "EIO") || !strings.Contains(errs, "token") {
+		t.Fatalf("put with wrong token: %d %s", code, errs)
+	}
+	if _, _, code := carrot(t, tc.conf, nil, "fs", "stat", "/x"); code != 1 {
+		t.Fatal("a refused write left a file")
+	}
+}
+
+// TestCLIAndRestart drives every carrot fs command against carrot up with
+// in-process nodes, then restarts it on the same directory.
+func TestCLIAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "carrot.toml")
+	up := start(t, "ready", "up", "--dir", dir, "--nodes", "3")
+	local := filepath.Join(t.TempDir(), "blob")
+	blob := seeded(5, 9<<20+3)
+	os.WriteFile(local, blob, 0o640)
+	run := func(want int, stdin io.Reader, args ...string) string {
+		t.Helper()
+		out, errs, code := carrot(t, conf, stdin, args...)
+		if code != want {
+			t.Fatalf("carrot %v: exit %d (want %d)\n%s%s", args, code, want, out, errs)
+		}
+		return out + errs
+	}
+	run(0, nil, "fs", "mkdir", "-p", "/a/b/c")
+	run(0, nil, "fs", "put", local, "/a/b/")
+	run(0, strings.NewReader("hello\n"), "fs", "put", "-", "/a/hello.txt")
+	if out := run(0, nil, "fs", "cat", "/a/hello.txt"); out != "hello\n" {
+		t.Fatalf("cat %q", out)
+	}
+	if out := run(0, nil, "fs", "ls", "/a"); out != "b\nhello.txt\n" {
+		t.Fatalf("ls %q", out)
+	}
+	if out := run(0, nil, "fs", "ls", "-l", "/a/b"); !strings.Contains(out, "-rw-r--r--") || !strings.Contains(out, fmt.Sprint(len(blob))) || !strings.Contains(out, "drwxr-xr-x") {
+		t.Fatalf("ls -l %q", out)
+	}
+	if out := run(0, nil, "fs", "stat", "/a/b/blob"); !strings.Contains(out, "3 chunk(s)") || !strings.Contains(out, "Version: 1") {
+		t.Fatalf("stat %q", out)
+	}
+	run(0, nil, "fs", "mv", "/a/b", "/moved")
+	got := filepath.Join(t.TempDir(), "got")
+	run(0, nil, "fs", "get", "/moved/blob", got)
+	if b, _ := os.ReadFile(got); !bytes.Equal(b, blob) {
+		t.Fatal("get differs")
+	}
+	if out := run(0, nil, "fs", "du", "/"); !strings.HasPrefix(out, fmt.Sprint(len(blob)+6)) || !strings.Contains(out, "2 files") {
+		t.Fatalf("du %q", out)
+	}
+	if out := run(1, nil, "fs", "rm", "/moved"); !strings.Contains(out, "ENOTEMPTY") {
+		t.Fatalf("rm dir %q", out)
+	}
+	if out := run(1, nil, "fs", "cat", "/nope"); !strings.Contains(out, "ENOENT") {
+		t.Fatalf("cat missing %q", out)
+	}
+	if out := run(1, nil, "fs", "mkdir", "/a"); !strings.Contains(out, "EEXIST") {
+		t.Fatalf("mkdir existing %q", out)
+	}
+	run(2, nil, "fs", "frob")
+	run(2, nil, "fs", "put", "onlyone")
+	run(0, nil, "fs", "rm", "-r", "/a")
+	if out := run(0, nil, "fs", "ls", "/"); out != "moved\n" {
+		t.Fatalf("after rm -r: %q", out)
+	}
+	// Restart on the same directory: everything comes back.
+	up.stop()
+	if !strings.Contains(up.output(), "stopped") {
+		t.Fatalf("up did not stop cleanly:\n%s", up.output())
+	}
+	start(t, "ready", "up", "--dir", dir, "--nodes", "3")
+	out := run(0, nil, "fs", "cat", "/moved/blob")
+	if out != string(blob) {
+		t.Fatal("data lost across restart")
+	}
+}
+
+// TestGarbageCollected: chunks of removed files and of replaced versions
+// are deleted after the GC grace; chunks still referenced stay.
+func TestGarbageCollected(t *testing.T) {
+	tc := newCluster(t, 3, "--gc-grace", "2s")
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	keep := seeded(1, 5<<20)
+	gone := seeded(2, 5<<20)
+	old := seeded(3, 5<<20)
+	kin, err := c.CreateFile(ctx, meta.RootIno, "keep", 0o644, bytes.NewReader(keep), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateFile(ctx, meta.RootIno, "gone", 0o644, bytes.NewReader(gone), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	oin, err := c.CreateFile(ctx, meta.RootIno, "over", 0o644, bytes.NewReader(old), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WriteFile(ctx, oin.Ino, oin.Version, bytes.NewReader(seeded(4, 100000)), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unlink(ctx, meta.RootIno, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	chunkFiles := func(data []byte) int {
+		n := 0
+		for off := 0; off < len(data); off += 4 << 20 {
+			id := chunkstore.ID(data[off:min(len(data), off+4<<20)])
+			m, _ := filepath.Glob(filepath.Join(tc.dir, "n*", "chunks", id[:2], id))
+			n += len(m)
+		}
+		return n
+	}
+	if chunkFiles(gone) != 4 || chunkFiles(old) != 4 {
+		t.Fatalf("before GC: %d and %d copies", chunkFiles(gone), chunkFiles(old))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for chunkFiles(gone)+chunkFiles(old) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("garbage not collected: %d %d\n%s", chunkFiles(gone), chunkFiles(old), tc.up.output())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if chunkFiles(keep) != 4 {
+		t.Fatalf("live chunks: %d copies", chunkFiles(keep))
+	}
+	if got, err := c.ReadFile(ctx, kin.Ino); err != nil || !bytes.Equal(got, keep) {
+		t.Fatalf("kept file: %v", err)
+	}
+}
