@@ -1,0 +1,334 @@
+package linux
+
+import "golang.org/x/sys/unix"
+
+// AT_FDCWD is the dirfd meaning "the current directory" (fcntl.h).
+const AT_FDCWD = -100
+
+// OpenAccMode names the access mode field of open flags (O_ACCMODE bits).
+var OpenAccMode = NewValueSet("", false,
+	Flag{unix.O_RDONLY, "O_RDONLY"}, Flag{unix.O_WRONLY, "O_WRONLY"},
+	Flag{unix.O_RDWR, "O_RDWR"}, Flag{unix.O_ACCMODE, "O_ACCMODE"})
+
+// OpenFlags are the open(2) flags above the access mode, in strace's order
+// (include/uapi/asm-generic/fcntl.h).
+var OpenFlags = &FlagSet{Flags: []Flag{
+	{unix.O_CREAT, "O_CREAT"}, {unix.O_EXCL, "O_EXCL"}, {unix.O_NOCTTY, "O_NOCTTY"},
+	{unix.O_TRUNC, "O_TRUNC"}, {unix.O_APPEND, "O_APPEND"}, {unix.O_NONBLOCK, "O_NONBLOCK"},
+	{unix.O_SYNC, "O_SYNC"}, {unix.O_DSYNC, "O_DSYNC"}, {0x100000, "__O_SYNC"},
+	{unix.O_DIRECT, "O_DIRECT"}, {0x8000, "O_LARGEFILE"}, {unix.O_NOFOLLOW, "O_NOFOLLOW"},
+	{unix.O_NOATIME, "O_NOATIME"}, {unix.O_CLOEXEC, "O_CLOEXEC"}, {unix.O_PATH, "O_PATH"},
+	{unix.O_TMPFILE, "O_TMPFILE"}, {unix.O_DIRECTORY, "O_DIRECTORY"}, {unix.O_ASYNC, "FASYNC"},
+}}
+
+// AtFlags are the AT_* flags of the *at calls (include/uapi/linux/fcntl.h).
+var AtFlags = &FlagSet{Flags: []Flag{
+	{unix.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"}, {unix.AT_REMOVEDIR, "AT_REMOVEDIR"},
+	{unix.AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"}, {unix.AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"},
+	{unix.AT_EMPTY_PATH, "AT_EMPTY_PATH"}, {unix.AT_RECURSIVE, "AT_RECURSIVE"},
+}}
+
+// AccessAtFlags are the flags of faccessat2 (AT_EACCESS shares AT_REMOVEDIR's bit).
+var AccessAtFlags = &FlagSet{Flags: []Flag{
+	{unix.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"}, {unix.AT_EACCESS, "AT_EACCESS"},
+	{unix.AT_EMPTY_PATH, "AT_EMPTY_PATH"},
+}}
+
+// StatxFlags are statx's flags: the AT_* bits plus the sync type field.
+var StatxFlags = &FlagSet{Flags: []Flag{
+	{unix.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"}, {unix.AT_REMOVEDIR, "AT_REMOVEDIR"},
+	{unix.AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"}, {unix.AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"},
+	{unix.AT_EMPTY_PATH, "AT_EMPTY_PATH"}, {unix.AT_STATX_FORCE_SYNC, "AT_STATX_FORCE_SYNC"},
+	{unix.AT_STATX_DONT_SYNC, "AT_STATX_DONT_SYNC"}, {unix.AT_RECURSIVE, "AT_RECURSIVE"},
+}, Zero: "AT_STATX_SYNC_AS_STAT"}
+
+// StatxMask names statx's mask bits (include/uapi/linux/stat.h).
+var StatxMask = &FlagSet{Flags: []Flag{
+	{unix.STATX_ALL, "STATX_ALL"}, {unix.STATX_BASIC_STATS, "STATX_BASIC_STATS"},
+	{unix.STATX_TYPE, "STATX_TYPE"}, {unix.STATX_MODE, "STATX_MODE"}, {unix.STATX_NLINK, "STATX_NLINK"},
+	{unix.STATX_UID, "STATX_UID"}, {unix.STATX_GID, "STATX_GID"}, {unix.STATX_ATIME, "STATX_ATIME"},
+	{unix.STATX_MTIME, "STATX_MTIME"}, {unix.STATX_CTIME, "STATX_CTIME"}, {unix.STATX_INO, "STATX_INO"},
+	{unix.STATX_SIZE, "STATX_SIZE"}, {unix.STATX_BLOCKS, "STATX_BLOCKS"}, {unix.STATX_BTIME, "STATX_BTIME"},
+	{unix.STATX_MNT_ID, "STATX_MNT_ID"}, {unix.STATX_DIOALIGN, "STATX_DIOALIGN"},
+}}
+
+// RenameFlags are renameat2's flags.
+var RenameFlags = &FlagSet{Flags: []Flag{
+	{unix.RENAME_NOREPLACE, "RENAME_NOREPLACE"}, {unix.RENAME_EXCHANGE, "RENAME_EXCHANGE"},
+	{unix.RENAME_WHITEOUT, "RENAME_WHITEOUT"},
+}}
+
+// AccessModes are access(2)'s mode bits; 0 is F_OK.
+var AccessModes = &FlagSet{Flags: []Flag{{unix.R_OK, "R_OK"}, {unix.W_OK, "W_OK"}, {unix.X_OK, "X_OK"}}, Zero: "F_OK"}
+
+// ProtFlags are mmap/mprotect protections (include/uapi/asm-generic/mman-common.h).
+var ProtFlags = &FlagSet{Flags: []Flag{
+	{unix.PROT_READ, "PROT_READ"}, {unix.PROT_WRITE, "PROT_WRITE"}, {unix.PROT_EXEC, "PROT_EXEC"},
+	{0x8, "PROT_SEM"}, {unix.PROT_GROWSDOWN, "PROT_GROWSDOWN"}, {unix.PROT_GROWSUP, "PROT_GROWSUP"},
+}, Zero: "PROT_NONE"}
+
+// MapType names the sharing type, the low 4 bits of mmap flags.
+var MapType = NewValueSet("MAP_???", false,
+	Flag{0, "MAP_FILE"}, Flag{unix.MAP_SHARED, "MAP_SHARED"}, Flag{unix.MAP_PRIVATE, "MAP_PRIVATE"},
+	Flag{unix.MAP_SHARED_VALIDATE, "MAP_SHARED_VALIDATE"})
+
+// MapFlags are the mmap flags above the type (arch/x86 uses the generic set).
+var MapFlags = &FlagSet{Flags: []Flag{
+	{unix.MAP_FIXED, "MAP_FIXED"}, {unix.MAP_ANONYMOUS, "MAP_ANONYMOUS"}, {unix.MAP_32BIT, "MAP_32BIT"},
+	{unix.MAP_NORESERVE, "MAP_NORESERVE"}, {unix.MAP_POPULATE, "MAP_POPULATE"},
+	{unix.MAP_NONBLOCK, "MAP_NONBLOCK"}, {unix.MAP_GROWSDOWN, "MAP_GROWSDOWN"},
+	{unix.MAP_DENYWRITE, "MAP_DENYWRITE"}, {unix.MAP_EXECUTABLE, "MAP_EXECUTABLE"},
+	{unix.MAP_LOCKED, "MAP_LOCKED"}, {unix.MAP_STACK, "MAP_STACK"}, {unix.MAP_HUGETLB, "MAP_HUGETLB"},
+	{unix.MAP_SYNC, "MAP_SYNC"}, {unix.MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"},
+}}
+
+// MAP_HUGE_SHIFT and MAP_HUGE_MASK locate the huge page size in mmap flags.
+const (
+	MAP_HUGE_SHIFT = 26
+	MAP_HUGE_MASK  = 0x3f
+)
+
+// MremapFlags are mremap's flags.
+var MremapFlags = &FlagSet{Flags: []Flag{
+	{unix.MREMAP_MAYMOVE, "MREMAP_MAYMOVE"}, {unix.MREMAP_FIXED, "MREMAP_FIXED"},
+	{unix.MREMAP_DONTUNMAP, "MREMAP_DONTUNMAP"},
+}}
+
+// Madvise names madvise's advice values.
+var Madvise = NewValueSet("MADV_???", false,
+	Flag{0, "MADV_NORMAL"}, Flag{1, "MADV_RANDOM"}, Flag{2, "MADV_SEQUENTIAL"}, Flag{3, "MADV_WILLNEED"},
+	Flag{4, "MADV_DONTNEED"}, Flag{8, "MADV_FREE"}, Flag{9, "MADV_REMOVE"}, Flag{10, "MADV_DONTFORK"},
+	Flag{11, "MADV_DOFORK"}, Flag{12, "MADV_MERGEABLE"}, Flag{13, "MADV_UNMERGEABLE"},
+	Flag{14, "MADV_HUGEPAGE"}, Flag{15, "MADV_NOHUGEPAGE"}, Flag{16, "MADV_DONTDUMP"},
+	Flag{17, "MADV_DODUMP"}, Flag{18, "MADV_WIPEONFORK"}, Flag{19, "MADV_KEEPONFORK"},
+	Flag{20, "MADV_COLD"}, Flag{21, "MADV_PAGEOUT"}, Flag{22, "MADV_POPULATE_READ"},
+	Flag{23, "MADV_POPULATE_WRITE"}, Flag{24, "MADV_DONTNEED_LOCKED"}, Flag{25, "MADV_COLLAPSE"},
+	Flag{100, "MADV_HWPOISON"}, Flag{101, "MADV_SOFT_OFFLINE"})
+
+// AddressFamilies names socket address families (include/linux/socket.h).
+var AddressFamilies = NewValueSet("AF_???", false,
+	Flag{0, "AF_UNSPEC"}, Flag{1, "AF_UNIX"}, Flag{2, "AF_INET"}, Flag{3, "AF_AX25"}, Flag{4, "AF_IPX"},
+	Flag{5, "AF_APPLETALK"}, Flag{6, "AF_NETROM"}, Flag{7, "AF_BRIDGE"}, Flag{8, "AF_ATMPVC"},
+	Flag{9, "AF_X25"}, Flag{10, "AF_INET6"}, Flag{11, "AF_ROSE"}, Flag{12, "AF_DECnet"},
+	Flag{13, "AF_NETBEUI"}, Flag{14, "AF_SECURITY"}, Flag{15, "AF_KEY"}, Flag{16, "AF_NETLINK"},
+	Flag{17, "AF_PACKET"}, Flag{18, "AF_ASH"}, Flag{19, "AF_ECONET"}, Flag{20, "AF_ATMSVC"},
+	Flag{21, "AF_RDS"}, Flag{22, "AF_SNA"}, Flag{23, "AF_IRDA"}, Flag{24, "AF_PPPOX"},
+	Flag{25, "AF_WANPIPE"}, Flag{26, "AF_LLC"}, Flag{27, "AF_IB"}, Flag{28, "AF_MPLS"},
+	Flag{29, "AF_CAN"}, Flag{30, "AF_TIPC"}, Flag{31, "AF_BLUETOOTH"}, Flag{32, "AF_IUCV"},
+	Flag{33, "AF_RXRPC"}, Flag{34, "AF_ISDN"}, Flag{35, "AF_PHONET"}, Flag{36, "AF_IEEE802154"},
+	Flag{37, "AF_CAIF"}, Flag{38, "AF_ALG"}, Flag{39, "AF_NFC"}, Flag{40, "AF_VSOCK"},
+	Flag{41, "AF_KCM"}, Flag{42, "AF_QIPCRTR"}, Flag{43, "AF_SMC"}, Flag{44, "AF_XDP"},
+	Flag{45, "AF_MCTP"})
+
+// SocketTypes names the type field (low 4 bits) of socket's type argument.
+var SocketTypes = NewValueSet("SOCK_???", false,
+	Flag{1, "SOCK_STREAM"}, Flag{2, "SOCK_DGRAM"}, Flag{3, "SOCK_RAW"}, Flag{4, "SOCK_RDM"},
+	Flag{5, "SOCK_SEQPACKET"}, Flag{6, "SOCK_DCCP"}, Flag{10, "SOCK_PACKET"})
+
+// SocketTypeFlags are the flags or'ed into socket's type (and accept4's flags).
+var SocketTypeFlags = &FlagSet{Flags: []Flag{
+	{unix.SOCK_CLOEXEC, "SOCK_CLOEXEC"}, {unix.SOCK_NONBLOCK, "SOCK_NONBLOCK"},
+}}
+
+// IPProtocols names IP protocol numbers (include/uapi/linux/in.h).
+var IPProtocols = NewValueSet("", true,
+	Flag{0, "IPPROTO_IP"}, Flag{1, "IPPROTO_ICMP"}, Flag{2, "IPPROTO_IGMP"}, Flag{4, "IPPROTO_IPIP"},
+	Flag{6, "IPPROTO_TCP"}, Flag{8, "IPPROTO_EGP"}, Flag{12, "IPPROTO_PUP"}, Flag{17, "IPPROTO_UDP"},
+	Flag{22, "IPPROTO_IDP"}, Flag{29, "IPPROTO_TP"}, Flag{33, "IPPROTO_DCCP"}, Flag{41, "IPPROTO_IPV6"},
+	Flag{46, "IPPROTO_RSVP"}, Flag{47, "IPPROTO_GRE"}, Flag{50, "IPPROTO_ESP"}, Flag{51, "IPPROTO_AH"},
+	Flag{58, "IPPROTO_ICMPV6"}, Flag{92, "IPPROTO_MTP"}, Flag{94, "IPPROTO_BEETPH"},
+	Flag{98, "IPPROTO_ENCAP"}, Flag{103, "IPPROTO_PIM"}, Flag{108, "IPPROTO_COMP"},
+	Flag{132, "IPPROTO_SCTP"}, Flag{136, "IPPROTO_UDPLITE"}, Flag{137, "IPPROTO_MPLS"},
+	Flag{143, "IPPROTO_ETHERNET"}, Flag{255, "IPPROTO_RAW"}, Flag{262, "IPPROTO_MPTCP"})
+
+// NetlinkProtocols names the protocols of AF_NETLINK sockets.
+var NetlinkProtocols = NewValueSet("", true,
+	Flag{0, "NETLINK_ROUTE"}, Flag{1, "NETLINK_UNUSED"}, Flag{2, "NETLINK_USERSOCK"},
+	Flag{3, "NETLINK_FIREWALL"}, Flag{4, "NETLINK_SOCK_DIAG"}, Flag{5, "NETLINK_NFLOG"},
+	Flag{6, "NETLINK_XFRM"}, Flag{7, "NETLINK_SELINUX"}, Flag{8, "NETLINK_ISCSI"},
+	Flag{9, "NETLINK_AUDIT"}, Flag{10, "NETLINK_FIB_LOOKUP"}, Flag{11, "NETLINK_CONNECTOR"},
+	Flag{12, "NETLINK_NETFILTER"}, Flag{13, "NETLINK_IP6_FW"}, Flag{14, "NETLINK_DNRTMSG"},
+	Flag{15, "NETLINK_KOBJECT_UEVENT"}, Flag{16, "NETLINK_GENERIC"}, Flag{18, "NETLINK_SCSITRANSPORT"},
+	Flag{19, "NETLINK_ECRYPTFS"}, Flag{20, "NETLINK_RDMA"}, Flag{21, "NETLINK_CRYPTO"},
+	Flag{22, "NETLINK_SMC"})
+
+// MsgFlags are the flags of send/recv calls (include/linux/socket.h).
+var MsgFlags = &FlagSet{Flags: []Flag{
+	{unix.MSG_OOB, "MSG_OOB"}, {unix.MSG_PEEK, "MSG_PEEK"}, {unix.MSG_DONTROUTE, "MSG_DONTROUTE"},
+	{unix.MSG_CTRUNC, "MSG_CTRUNC"}, {0x10, "MSG_PROBE"}, {unix.MSG_TRUNC, "MSG_TRUNC"},
+	{unix.MSG_DONTWAIT, "MSG_DONTWAIT"}, {unix.MSG_EOR, "MSG_EOR"}, {unix.MSG_WAITALL, "MSG_WAITALL"},
+	{unix.MSG_FIN, "MSG_FIN"}, {unix.MSG_SYN, "MSG_SYN"}, {unix.MSG_CONFIRM, "MSG_CONFIRM"},
+	{unix.MSG_RST, "MSG_RST"}, {unix.MSG_ERRQUEUE, "MSG_ERRQUEUE"}, {unix.MSG_NOSIGNAL, "MSG_NOSIGNAL"},
+	{unix.MSG_MORE, "MSG_MORE"}, {unix.MSG_WAITFORONE, "MSG_WAITFORONE"}, {0x20000, "MSG_SENDPAGE_NOPOLICY"},
+	{unix.MSG_BATCH, "MSG_BATCH"}, {unix.MSG_ZEROCOPY, "MSG_ZEROCOPY"}, {unix.MSG_FASTOPEN, "MSG_FASTOPEN"},
+	{unix.MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC"},
+}}
+
+// ShutdownHow names shutdown's how.
+var ShutdownHow = NewValueSet("SHUT_???", false, Flag{0, "SHUT_RD"}, Flag{1, "SHUT_WR"}, Flag{2, "SHUT_RDWR"})
+
+// SockoptLevels names setsockopt/getsockopt levels.
+var SockoptLevels = NewValueSet("SOL_???", false,
+	Flag{0, "SOL_IP"}, Flag{1, "SOL_SOCKET"}, Flag{6, "SOL_TCP"}, Flag{17, "SOL_UDP"},
+	Flag{41, "SOL_IPV6"}, Flag{58, "SOL_ICMPV6"}, Flag{132, "SOL_SCTP"}, Flag{136, "SOL_UDPLITE"},
+	Flag{255, "SOL_RAW"}, Flag{263, "SOL_PACKET"}, Flag{270, "SOL_NETLINK"}, Flag{282, "SOL_TLS"})
+
+// SocketOptions names SOL_SOCKET options (include/uapi/asm-generic/socket.h).
+var SocketOptions = NewValueSet("SO_???", false,
+	Flag{1, "SO_DEBUG"}, Flag{2, "SO_REUSEADDR"}, Flag{3, "SO_TYPE"}, Flag{4, "SO_ERROR"},
+	Flag{5, "SO_DONTROUTE"}, Flag{6, "SO_BROADCAST"}, Flag{7, "SO_SNDBUF"}, Flag{8, "SO_RCVBUF"},
+	Flag{9, "SO_KEEPALIVE"}, Flag{10, "SO_OOBINLINE"}, Flag{11, "SO_NO_CHECK"}, Flag{12, "SO_PRIORITY"},
+	Flag{13, "SO_LINGER"}, Flag{14, "SO_BSDCOMPAT"}, Flag{15, "SO_REUSEPORT"}, Flag{16, "SO_PASSCRED"},
+	Flag{17, "SO_PEERCRED"}, Flag{18, "SO_RCVLOWAT"}, Flag{19, "SO_SNDLOWAT"},
+	Flag{20, "SO_RCVTIMEO_OLD"}, Flag{21, "SO_SNDTIMEO_OLD"}, Flag{25, "SO_BINDTODEVICE"},
+	Flag{26, "SO_ATTACH_FILTER"}, Flag{27, "SO_DETACH_FILTER"}, Flag{28, "SO_PEERNAME"},
+	Flag{29, "SO_TIMESTAMP_OLD"}, Flag{30, "SO_ACCEPTCONN"}, Flag{31, "SO_PEERSEC"},
+	Flag{32, "SO_SNDBUFFORCE"}, Flag{33, "SO_RCVBUFFORCE"}, Flag{34, "SO_PASSSEC"},
+	Flag{36, "SO_MARK"}, Flag{38, "SO_PROTOCOL"}, Flag{39, "SO_DOMAIN"}, Flag{46, "SO_BUSY_POLL"},
+	Flag{47, "SO_MAX_PACING_RATE"}, Flag{49, "SO_INCOMING_CPU"}, Flag{59, "SO_PEERGROUPS"},
+	Flag{60, "SO_ZEROCOPY"}, Flag{62, "SO_TIMESTAMP_NEW"}, Flag{66, "SO_RCVTIMEO_NEW"},
+	Flag{67, "SO_SNDTIMEO_NEW"})
+
+// TCPOptions names SOL_TCP options (include/uapi/linux/tcp.h).
+var TCPOptions = NewValueSet("TCP_???", false,
+	Flag{1, "TCP_NODELAY"}, Flag{2, "TCP_MAXSEG"}, Flag{3, "TCP_CORK"}, Flag{4, "TCP_KEEPIDLE"},
+	Flag{5, "TCP_KEEPINTVL"}, Flag{6, "TCP_KEEPCNT"}, Flag{7, "TCP_SYNCNT"}, Flag{8, "TCP_LINGER2"},
+	Flag{9, "TCP_DEFER_ACCEPT"}, Flag{10, "TCP_WINDOW_CLAMP"}, Flag{11, "TCP_INFO"},
+	Flag{12, "TCP_QUICKACK"}, Flag{13, "TCP_CONGESTION"}, Flag{14, "TCP_MD5SIG"},
+	Flag{18, "TCP_USER_TIMEOUT"}, Flag{23, "TCP_FASTOPEN"}, Flag{30, "TCP_FASTOPEN_CONNECT"},
+	Flag{31, "TCP_ULP"}, Flag{37, "TCP_INQ"})
+
+// IPOptions names SOL_IP options (include/uapi/linux/in.h).
+var IPOptions = NewValueSet("IP_???", false,
+	Flag{1, "IP_TOS"}, Flag{2, "IP_TTL"}, Flag{3, "IP_HDRINCL"}, Flag{4, "IP_OPTIONS"},
+	Flag{6, "IP_RECVOPTS"}, Flag{7, "IP_RETOPTS"}, Flag{8, "IP_PKTINFO"}, Flag{10, "IP_MTU_DISCOVER"},
+	Flag{11, "IP_RECVERR"}, Flag{12, "IP_RECVTTL"}, Flag{13, "IP_RECVTOS"}, Flag{14, "IP_MTU"},
+	Flag{15, "IP_FREEBIND"}, Flag{19, "IP_TRANSPARENT"}, Flag{24, "IP_BIND_ADDRESS_NO_PORT"},
+	Flag{32, "IP_MULTICAST_IF"}, Flag{33, "IP_MULTICAST_TTL"}, Flag{34, "IP_MULTICAST_LOOP"},
+	Flag{35, "IP_ADD_MEMBERSHIP"}, Flag{36, "IP_DROP_MEMBERSHIP"})
+
+// IPv6Options names SOL_IPV6 options (include/uapi/linux/in6.h).
+var IPv6Options = NewValueSet("IPV6_???", false,
+	Flag{16, "IPV6_UNICAST_HOPS"}, Flag{17, "IPV6_MULTICAST_IF"}, Flag{18, "IPV6_MULTICAST_HOPS"},
+	Flag{19, "IPV6_MULTICAST_LOOP"}, Flag{20, "IPV6_ADD_MEMBERSHIP"}, Flag{21, "IPV6_DROP_MEMBERSHIP"},
+	Flag{23, "IPV6_MTU_DISCOVER"}, Flag{24, "IPV6_MTU"}, Flag{25, "IPV6_RECVERR"},
+	Flag{26, "IPV6_V6ONLY"}, Flag{49, "IPV6_RECVPKTINFO"}, Flag{50, "IPV6_PKTINFO"},
+	Flag{67, "IPV6_TCLASS"})
+
+// FcntlCmds names fcntl commands (include/uapi/asm-generic/fcntl.h).
+var FcntlCmds = NewValueSet("F_???", false,
+	Flag{0, "F_DUPFD"}, Flag{1, "F_GETFD"}, Flag{2, "F_SETFD"}, Flag{3, "F_GETFL"}, Flag{4, "F_SETFL"},
+	Flag{5, "F_GETLK"}, Flag{6, "F_SETLK"}, Flag{7, "F_SETLKW"}, Flag{8, "F_SETOWN"}, Flag{9, "F_GETOWN"},
+	Flag{10, "F_SETSIG"}, Flag{11, "F_GETSIG"}, Flag{15, "F_SETOWN_EX"}, Flag{16, "F_GETOWN_EX"},
+	Flag{17, "F_GETOWNER_UIDS"}, Flag{36, "F_OFD_GETLK"}, Flag{37, "F_OFD_SETLK"},
+	Flag{38, "F_OFD_SETLKW"}, Flag{1024, "F_SETLEASE"}, Flag{1025, "F_GETLEASE"},
+	Flag{1026, "F_NOTIFY"}, Flag{1030, "F_DUPFD_CLOEXEC"}, Flag{1031, "F_SETPIPE_SZ"},
+	Flag{1032, "F_GETPIPE_SZ"}, Flag{1033, "F_ADD_SEALS"}, Flag{1034, "F_GET_SEALS"},
+	Flag{1035, "F_GET_RW_HINT"}, Flag{1036, "F_SET_RW_HINT"}, Flag{1037, "F_GET_FILE_RW_HINT"},
+	Flag{1038, "F_SET_FILE_RW_HINT"})
+
+// FdFlags are the F_GETFD/F_SETFD flags.
+var FdFlags = &FlagSet{Flags: []Flag{{unix.FD_CLOEXEC, "FD_CLOEXEC"}}}
+
+// SeekWhence names lseek's whence.
+var SeekWhence = NewValueSet("SEEK_???", false,
+	Flag{0, "SEEK_SET"}, Flag{1, "SEEK_CUR"}, Flag{2, "SEEK_END"}, Flag{3, "SEEK_DATA"}, Flag{4, "SEEK_HOLE"})
+
+// WaitOptions are wait4/waitid options (include/uapi/linux/wait.h).
+var WaitOptions = &FlagSet{Flags: []Flag{
+	{unix.WNOHANG, "WNOHANG"}, {unix.WUNTRACED, "WSTOPPED"}, {unix.WEXITED, "WEXITED"},
+	{unix.WCONTINUED, "WCONTINUED"}, {unix.WNOWAIT, "WNOWAIT"}, {0x20000000, "__WNOTHREAD"},
+	{0x40000000, "__WALL"}, {0x80000000, "__WCLONE"},
+}}
+
+// CloneFlags are clone's flags above the exit signal byte, in strace's order
+// (include/uapi/linux/sched.h).
+var CloneFlags = &FlagSet{Flags: []Flag{
+	{unix.CLONE_VM, "CLONE_VM"}, {unix.CLONE_FS, "CLONE_FS"}, {unix.CLONE_FILES, "CLONE_FILES"},
+	{unix.CLONE_SIGHAND, "CLONE_SIGHAND"}, {unix.CLONE_PIDFD, "CLONE_PIDFD"},
+	{unix.CLONE_PTRACE, "CLONE_PTRACE"}, {unix.CLONE_VFORK, "CLONE_VFORK"},
+	{unix.CLONE_PARENT, "CLONE_PARENT"}, {unix.CLONE_THREAD, "CLONE_THREAD"},
+	{unix.CLONE_NEWNS, "CLONE_NEWNS"}, {unix.CLONE_SYSVSEM, "CLONE_SYSVSEM"},
+	{unix.CLONE_SETTLS, "CLONE_SETTLS"}, {unix.CLONE_PARENT_SETTID, "CLONE_PARENT_SETTID"},
+	{unix.CLONE_CHILD_CLEARTID, "CLONE_CHILD_CLEARTID"}, {unix.CLONE_UNTRACED, "CLONE_UNTRACED"},
+	{unix.CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"}, {unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+	{unix.CLONE_NEWUTS, "CLONE_NEWUTS"}, {unix.CLONE_NEWIPC, "CLONE_NEWIPC"},
+	{unix.CLONE_NEWUSER, "CLONE_NEWUSER"}, {unix.CLONE_NEWPID, "CLONE_NEWPID"},
+	{unix.CLONE_NEWNET, "CLONE_NEWNET"}, {unix.CLONE_IO, "CLONE_IO"},
+}}
+
+// SigprocmaskHow names rt_sigprocmask's how.
+var SigprocmaskHow = NewValueSet("SIG_???", false,
+	Flag{0, "SIG_BLOCK"}, Flag{1, "SIG_UNBLOCK"}, Flag{2, "SIG_SETMASK"})
+
+// SigactionFlags are sa_flags (arch/x86/include/uapi/asm/signal.h).
+var SigactionFlags = &FlagSet{Flags: []Flag{
+	{0x1, "SA_NOCLDSTOP"}, {0x2, "SA_NOCLDWAIT"}, {0x4, "SA_SIGINFO"}, {0x400, "SA_UNSUPPORTED"},
+	{0x800, "SA_EXPOSE_TAGBITS"}, {0x04000000, "SA_RESTORER"}, {0x08000000, "SA_ONSTACK"},
+	{0x10000000, "SA_RESTART"}, {0x40000000, "SA_NODEFER"}, {0x80000000, "SA_RESETHAND"},
+}}
+
+// PollEvents are pollfd event bits (include/uapi/asm-generic/poll.h).
+var PollEvents = &FlagSet{Flags: []Flag{
+	{0x1, "POLLIN"}, {0x2, "POLLPRI"}, {0x4, "POLLOUT"}, {0x8, "POLLERR"}, {0x10, "POLLHUP"},
+	{0x20, "POLLNVAL"}, {0x40, "POLLRDNORM"}, {0x80, "POLLRDBAND"}, {0x100, "POLLWRNORM"},
+	{0x200, "POLLWRBAND"}, {0x400, "POLLMSG"}, {0x2000, "POLLRDHUP"},
+}}
+
+// PipeFlags are pipe2's flags (the O_* bits it accepts).
+var PipeFlags = &FlagSet{Flags: []Flag{
+	{unix.O_NONBLOCK, "O_NONBLOCK"}, {unix.O_DIRECT, "O_DIRECT"}, {unix.O_CLOEXEC, "O_CLOEXEC"},
+	{0x200, "O_NOTIFICATION_PIPE"},
+}}
+
+// ArchPrctlCodes names arch_prctl's codes (arch/x86/include/uapi/asm/prctl.h).
+var ArchPrctlCodes = NewValueSet("ARCH_???", false,
+	Flag{0x1001, "ARCH_SET_GS"}, Flag{0x1002, "ARCH_SET_FS"}, Flag{0x1003, "ARCH_GET_FS"},
+	Flag{0x1004, "ARCH_GET_GS"}, Flag{0x1011, "ARCH_GET_CPUID"}, Flag{0x1012, "ARCH_SET_CPUID"},
+	Flag{0x3001, "ARCH_CET_STATUS"}, Flag{0x2001, "ARCH_MAP_VDSO_X32"},
+	Flag{0x2002, "ARCH_MAP_VDSO_32"}, Flag{0x2003, "ARCH_MAP_VDSO_64"})
+
+// Ioctls names the common terminal and file ioctl requests
+// (include/uapi/asm-generic/ioctls.h).
+var Ioctls = NewValueSet("", false,
+	Flag{0x5401, "TCGETS"}, Flag{0x5402, "TCSETS"}, Flag{0x5403, "TCSETSW"}, Flag{0x5404, "TCSETSF"},
+	Flag{0x5405, "TCGETA"}, Flag{0x5406, "TCSETA"}, Flag{0x5407, "TCSETAW"}, Flag{0x5408, "TCSETAF"},
+	Flag{0x5409, "TCSBRK"}, Flag{0x540a, "TCXONC"}, Flag{0x540b, "TCFLSH"}, Flag{0x540c, "TIOCEXCL"},
+	Flag{0x540d, "TIOCNXCL"}, Flag{0x540e, "TIOCSCTTY"}, Flag{0x540f, "TIOCGPGRP"},
+	Flag{0x5410, "TIOCSPGRP"}, Flag{0x5411, "TIOCOUTQ"}, Flag{0x5412, "TIOCSTI"},
+	Flag{0x5413, "TIOCGWINSZ"}, Flag{0x5414, "TIOCSWINSZ"}, Flag{0x5415, "TIOCMGET"},
+	Flag{0x5416, "TIOCMBIS"}, Flag{0x5417, "TIOCMBIC"}, Flag{0x5418, "TIOCMSET"},
+	Flag{0x541b, "FIONREAD"}, Flag{0x541c, "TIOCLINUX"}, Flag{0x541d, "TIOCCONS"},
+	Flag{0x5421, "FIONBIO"}, Flag{0x5422, "TIOCNOTTY"}, Flag{0x5429, "TIOCGSID"},
+	Flag{0x5450, "FIONCLEX"}, Flag{0x5451, "FIOCLEX"}, Flag{0x5452, "FIOASYNC"},
+	Flag{0x5460, "FIOQSIZE"}, Flag{0x80045430, "TIOCGPTN"}, Flag{0x40045431, "TIOCSPTLCK"})
+
+// PrctlOptions names the common prctl options (include/uapi/linux/prctl.h).
+var PrctlOptions = NewValueSet("PR_???", true,
+	Flag{1, "PR_SET_PDEATHSIG"}, Flag{2, "PR_GET_PDEATHSIG"}, Flag{3, "PR_GET_DUMPABLE"},
+	Flag{4, "PR_SET_DUMPABLE"}, Flag{15, "PR_SET_NAME"}, Flag{16, "PR_GET_NAME"},
+	Flag{21, "PR_GET_SECCOMP"}, Flag{22, "PR_SET_SECCOMP"}, Flag{23, "PR_CAPBSET_READ"},
+	Flag{36, "PR_SET_CHILD_SUBREAPER"}, Flag{37, "PR_GET_CHILD_SUBREAPER"},
+	Flag{38, "PR_SET_NO_NEW_PRIVS"}, Flag{39, "PR_GET_NO_NEW_PRIVS"}, Flag{47, "PR_CAP_AMBIENT"})
+
+// ModeTypes names the file type field of a mode (S_IFMT bits, octal 0170000).
+var ModeTypes = NewValueSet("", false,
+	Flag{unix.S_IFREG, "S_IFREG"}, Flag{unix.S_IFDIR, "S_IFDIR"}, Flag{unix.S_IFLNK, "S_IFLNK"},
+	Flag{unix.S_IFCHR, "S_IFCHR"}, Flag{unix.S_IFBLK, "S_IFBLK"}, Flag{unix.S_IFIFO, "S_IFIFO"},
+	Flag{unix.S_IFSOCK, "S_IFSOCK"})
+
+// EpollCtlOps names epoll_ctl's op.
+var EpollCtlOps = NewValueSet("EPOLL_CTL_???", false,
+	Flag{1, "EPOLL_CTL_ADD"}, Flag{2, "EPOLL_CTL_DEL"}, Flag{3, "EPOLL_CTL_MOD"})
+
+// FlockOps are flock's operation bits.
+var FlockOps = &FlagSet{Flags: []Flag{
+	{1, "LOCK_SH"}, {2, "LOCK_EX"}, {4, "LOCK_NB"}, {8, "LOCK_UN"},
+}}
+
+// O_CREAT, and O_TMPFILE's own bit (__O_TMPFILE; O_TMPFILE is it plus
+// O_DIRECTORY): open's mode argument matters only when one is set.
+const (
+	O_CREAT       = unix.O_CREAT
+	O_TMPFILE_BIT = 0x400000
+)

@@ -1,0 +1,29 @@
+// Package syscalls is carrot's knowledge of x86-64 system calls: the table
+// (number, name, argument kinds, strace class), strace's -e trace= set
+// syntax, decoders that render a call exactly as strace 6.1 prints it, and
+// canonical call forms that let the file-system and network modes handle
+// open, openat, openat2 and creat (and every other family) in one place.
+//
+// # Decoding
+//
+// A call is decoded in two phases because out-arguments exist only after
+// the kernel has run it. At the syscall-entry stop the tracer calls [Enter]
+// with the registers and a [Memory] to read the tracee through; the
+// in-arguments (paths, strings, flags, sockaddrs passed in) are rendered
+// then, while the tracee's memory still holds them. At the exit stop it
+// calls [Decoded.Exit] with the raw return value (-errno on failure), which
+// renders the out-arguments (read buffers, struct stat, accepted
+// addresses) and the return value. [Decoded.Line] then gives strace's
+// line; [Decoded.Unfinished] and [Decoded.Resumed] give the two halves
+// strace prints when another process's line comes in between.
+//
+// The table gives every argument a Kind; each Kind has one renderer, so
+// decoders are shared between calls (every path argument is a "path", every
+// open flag word an "oflags"). Memory is only ever read through the
+// two-method Memory interface, so tests feed byte slices, and a bad pointer
+// is printed as strace prints it (its address in hex), never a panic.
+//
+// The golden test (golden_test.go) runs testdata/call.c under the real
+// strace with chosen registers and memory and checks that the same values
+// fed through Enter/Exit give the same line.
+package syscalls

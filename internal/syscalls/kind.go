@@ -1,0 +1,444 @@
+package syscalls
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/carrot-project/carrot/internal/linux"
+)
+
+// Kind says how one argument is decoded. The names in parentheses are the
+// ones used in the table's signatures.
+type Kind uint8
+
+// Argument kinds.
+const (
+	KindHex           Kind = iota // (x) a number strace prints in hex, 0 as "0"
+	KindPtr                       // (p) a pointer: NULL or hex
+	KindInt                       // (d) a C int, signed decimal
+	KindLong                      // (ld) a signed long (offsets, lengths)
+	KindUlong                     // (u) an unsigned long (sizes, counts)
+	KindOctal                     // (oct) an octal number: umask's mask
+	KindMode                      // (mode) a file mode: 0644, S_IFREG|0644
+	KindOpenMode                  // (cmode) open's mode: printed only with O_CREAT or O_TMPFILE
+	KindFd                        // (fd) a file descriptor, named with -y
+	KindDirfd                     // (dfd) an *at dirfd: AT_FDCWD or an fd
+	KindPath                      // (path) a NUL-terminated path, not limited by -s
+	KindInBuf                     // (wbuf) bytes passed in, length in the next argument
+	KindOutBuf                    // (rbuf) bytes read, length the return value
+	KindOpenFlags                 // (oflags) O_RDONLY|O_CLOEXEC
+	KindOpenFlags0                // (oflags0) open flags without the access mode (dup3)
+	KindAtFlags                   // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
+	KindAccessAt                  // (accat) faccessat2 flags
+	KindAccessMode                // (amode) F_OK, R_OK|W_OK
+	KindProt                      // (prot) PROT_READ|PROT_WRITE
+	KindMmapFlags                 // (mflags) MAP_PRIVATE|MAP_ANONYMOUS
+	KindWhence                    // (whence) SEEK_SET
+	KindMadvise                   // (madv) MADV_DONTNEED
+	KindMremap                    // (mremapf) MREMAP_MAYMOVE
+	KindShutdown                  // (shut) SHUT_WR
+	KindSockLevel                 // (level) SOL_SOCKET
+	KindSockOpt                   // (optname) SO_REUSEADDR, named by the level before it
+	KindMsgFlags                  // (msgf) MSG_DONTWAIT|MSG_NOSIGNAL
+	KindFamily                    // (fam) AF_INET
+	KindSockType                  // (stype) SOCK_STREAM|SOCK_CLOEXEC
+	KindSockFlags                 // (sockf) SOCK_CLOEXEC (accept4)
+	KindPipeFlags                 // (pipef) O_NONBLOCK|O_CLOEXEC
+	KindWaitOpts                  // (wopt) WNOHANG|__WALL
+	KindCloneFlags                // (clonef) CLONE_VM|...|SIGCHLD
+	KindSignal                    // (sig) SIGTERM
+	KindSigHow                    // (how) SIG_BLOCK
+	KindSigset                    // (sigset) [HUP INT], size in the last argument
+	KindOutSigset                 // (osigset) the old mask, at exit
+	KindSigaction                 // (sigact) {sa_handler=..., sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}
+	KindOutSigaction              // (osigact) the old action, at exit
+	KindFcntlCmd                  // (fcntl) F_SETFD; the argument after it depends on it
+	KindIoctl                     // (ioctl) TCGETS or _IOC(...)
+	KindFlock                     // (flock) LOCK_EX|LOCK_NB
+	KindArchPrctl                 // (archprctl) ARCH_SET_FS
+	KindPrctl                     // (prctl) PR_SET_NAME
+	KindEpollOp                   // (epollop) EPOLL_CTL_ADD
+	KindStatxFlags                // (statxf) AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH
+	KindStatxMask                 // (statxm) STATX_BASIC_STATS
+	KindRenameFlags               // (renamef) RENAME_NOREPLACE
+	KindOpenHow                   // (openhow) {flags=O_RDONLY, mode=0, resolve=0}
+	KindArgv                      // (argv) ["ls", "-l"]
+	KindEnvp                      // (envp) 0x7ffd... /* 20 vars */, full with -v
+	KindPoll                      // (poll) [{fd=3, events=POLLIN}]
+	KindTimespec                  // (timespec) {tv_sec=1, tv_nsec=0}
+	KindIovec                     // (iov) [{iov_base="..", iov_len=5}], count in the next argument
+	KindOutIovec                  // (oiov) the same, filled at exit (readv)
+	KindSockaddr                  // (sa) a sockaddr passed in, length in the next argument
+	KindOutSockaddr               // (osa) a sockaddr written back, length pointer in the next argument
+	KindOutSocklen                // (olen) [16], or [128 => 16] when the call changed it
+	KindMsghdr                    // (msghdr) sendmsg's struct msghdr
+	KindOutMsghdr                 // (omsghdr) recvmsg's, at exit
+	KindOutPipe                   // (opipe) [3, 4]
+	KindOutWaitStatus             // (owstatus) [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]
+	KindOutStat                   // (ostat) {st_mode=S_IFREG|0644, st_size=3391, ...}
+	KindOutStatx                  // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
+	KindOutCwd                    // (ocwd) getcwd's buffer, a string of the return value's length
+	KindOutLink                   // (olink) readlink's buffer, the return value's length
+	numKinds
+)
+
+var kindNames = map[string]Kind{
+	"x": KindHex, "p": KindPtr, "d": KindInt, "ld": KindLong, "u": KindUlong, "oct": KindOctal,
+	"mode": KindMode, "cmode": KindOpenMode, "fd": KindFd, "dfd": KindDirfd, "path": KindPath,
+	"wbuf": KindInBuf, "rbuf": KindOutBuf, "oflags": KindOpenFlags, "oflags0": KindOpenFlags0,
+	"at": KindAtFlags, "accat": KindAccessAt, "amode": KindAccessMode, "prot": KindProt,
+	"mflags": KindMmapFlags, "whence": KindWhence, "madv": KindMadvise, "mremapf": KindMremap,
+	"shut": KindShutdown, "level": KindSockLevel, "optname": KindSockOpt, "msgf": KindMsgFlags,
+	"fam": KindFamily, "stype": KindSockType, "sockf": KindSockFlags, "pipef": KindPipeFlags,
+	"wopt": KindWaitOpts, "clonef": KindCloneFlags, "sig": KindSignal, "how": KindSigHow,
+	"sigset": KindSigset, "osigset": KindOutSigset, "sigact": KindSigaction, "osigact": KindOutSigaction,
+	"fcntl": KindFcntlCmd, "ioctl": KindIoctl, "flock": KindFlock, "archprctl": KindArchPrctl,
+	"prctl": KindPrctl, "epollop": KindEpollOp, "statxf": KindStatxFlags, "statxm": KindStatxMask,
+	"renamef": KindRenameFlags, "openhow": KindOpenHow, "argv": KindArgv, "envp": KindEnvp,
+	"poll": KindPoll, "timespec": KindTimespec, "iov": KindIovec, "oiov": KindOutIovec,
+	"sa": KindSockaddr, "osa": KindOutSockaddr, "olen": KindOutSocklen, "msghdr": KindMsghdr,
+	"omsghdr": KindOutMsghdr, "opipe": KindOutPipe, "owstatus": KindOutWaitStatus,
+	"ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
+}
+
+// String returns the kind's signature name ("path").
+func (k Kind) String() string {
+	for n, v := range kindNames {
+		if v == k {
+			return n
+		}
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// isOut reports whether arguments of kind k are decoded at exit.
+func (k Kind) isOut() bool { return kinds[k].exit != nil }
+
+// kindDef renders one kind. In-arguments have enter; out-arguments have
+// exit and, if they need a value from before the call, save.
+type kindDef struct {
+	enter func(d *Decoded, i int) string
+	save  func(d *Decoded, i int)
+	exit  func(d *Decoded, i int) string
+}
+
+var kinds [numKinds]kindDef
+
+func flagsKind(s *linux.FlagSet) kindDef {
+	return kindDef{enter: func(d *Decoded, i int) string { return s.Format(d.c.Args[i]) }}
+}
+
+func flags32Kind(s *linux.FlagSet) kindDef {
+	return kindDef{enter: func(d *Decoded, i int) string { return s.Format(uint64(uint32(d.c.Args[i]))) }}
+}
+
+func valueKind(s *linux.ValueSet) kindDef {
+	return kindDef{enter: func(d *Decoded, i int) string { return s.Format(uint64(uint32(d.c.Args[i]))) }}
+}
+
+func noSave(*Decoded, int) {}
+
+func init() {
+	kinds = [numKinds]kindDef{
+		KindHex:   {enter: func(d *Decoded, i int) string { return hexs(d.c.Args[i]) }},
+		KindPtr:   {enter: func(d *Decoded, i int) string { return ptr(d.c.Args[i]) }},
+		KindInt:   {enter: func(d *Decoded, i int) string { return strconv.Itoa(int(int32(d.c.Args[i]))) }},
+		KindLong:  {enter: func(d *Decoded, i int) string { return strconv.FormatInt(int64(d.c.Args[i]), 10) }},
+		KindUlong: {enter: func(d *Decoded, i int) string { return strconv.FormatUint(d.c.Args[i], 10) }},
+		KindOctal: {enter: func(d *Decoded, i int) string { return octal(uint64(uint32(d.c.Args[i]))) }},
+		KindMode:  {enter: func(d *Decoded, i int) string { return formatMode(uint32(d.c.Args[i])) }},
+		KindOpenMode: {enter: func(d *Decoded, i int) string {
+			if d.c.Args[i-1]&(linux.O_CREAT|linux.O_TMPFILE_BIT) == 0 {
+				d.omit[i] = true
+			}
+			return formatMode(uint32(d.c.Args[i]))
+		}},
+		KindFd:    {enter: func(d *Decoded, i int) string { return d.fd(int64(int32(d.c.Args[i]))) }},
+		KindDirfd: {enter: func(d *Decoded, i int) string { return d.dirfd(d.c.Args[i]) }},
+		KindPath:  {enter: func(d *Decoded, i int) string { return d.path(d.c.Args[i]) }},
+		KindInBuf: {enter: func(d *Decoded, i int) string { return d.buffer(d.c.Args[i], d.c.Args[i+1]) }},
+		KindOutBuf: {save: noSave, exit: func(d *Decoded, i int) string {
+			return d.buffer(d.c.Args[i], uint64(d.ret))
+		}},
+		KindOpenFlags:    {enter: func(d *Decoded, i int) string { return formatOpenFlags(d.c.Args[i]) }},
+		KindOpenFlags0:   flags32Kind(linux.OpenFlags),
+		KindAtFlags:      flags32Kind(linux.AtFlags),
+		KindAccessAt:     flags32Kind(linux.AccessAtFlags),
+		KindAccessMode:   flags32Kind(linux.AccessModes),
+		KindProt:         flagsKind(linux.ProtFlags),
+		KindMmapFlags:    {enter: func(d *Decoded, i int) string { return formatMmapFlags(d.c.Args[i]) }},
+		KindWhence:       valueKind(linux.SeekWhence),
+		KindMadvise:      valueKind(linux.Madvise),
+		KindMremap:       flagsKind(linux.MremapFlags),
+		KindShutdown:     valueKind(linux.ShutdownHow),
+		KindSockLevel:    valueKind(linux.SockoptLevels),
+		KindSockOpt:      {enter: func(d *Decoded, i int) string { return formatSockopt(d.c.Args[i-1], d.c.Args[i]) }},
+		KindMsgFlags:     flags32Kind(linux.MsgFlags),
+		KindFamily:       valueKind(linux.AddressFamilies),
+		KindSockType:     {enter: func(d *Decoded, i int) string { return formatSockType(d.c.Args[i]) }},
+		KindSockFlags:    flags32Kind(linux.SocketTypeFlags),
+		KindPipeFlags:    flags32Kind(linux.PipeFlags),
+		KindWaitOpts:     flags32Kind(linux.WaitOptions),
+		KindCloneFlags:   {enter: func(d *Decoded, i int) string { return formatCloneFlags(d.c.Args[i]) }},
+		KindSignal:       {enter: func(d *Decoded, i int) string { return linux.FormatSignal(int64(int32(d.c.Args[i]))) }},
+		KindSigHow:       valueKind(linux.SigprocmaskHow),
+		KindSigset:       {enter: func(d *Decoded, i int) string { return d.sigset(d.c.Args[i], d.sigsetSize()) }},
+		KindOutSigset:    {save: noSave, exit: func(d *Decoded, i int) string { return d.sigset(d.c.Args[i], d.sigsetSize()) }},
+		KindSigaction:    {enter: func(d *Decoded, i int) string { return d.sigaction(d.c.Args[i]) }},
+		KindOutSigaction: {save: noSave, exit: func(d *Decoded, i int) string { return d.sigaction(d.c.Args[i]) }},
+		KindFcntlCmd:     valueKind(linux.FcntlCmds),
+		KindIoctl:        {enter: func(d *Decoded, i int) string { return formatIoctl(uint32(d.c.Args[i])) }},
+		KindFlock:        flags32Kind(linux.FlockOps),
+		KindArchPrctl:    valueKind(linux.ArchPrctlCodes),
+		KindPrctl:        valueKind(linux.PrctlOptions),
+		KindEpollOp:      valueKind(linux.EpollCtlOps),
+		KindStatxFlags:   flags32Kind(linux.StatxFlags),
+		KindStatxMask:    flags32Kind(linux.StatxMask),
+		KindRenameFlags:  flags32Kind(linux.RenameFlags),
+		KindOpenHow:      {enter: func(d *Decoded, i int) string { return d.openHow(d.c.Args[i], d.c.Args[i+1]) }},
+		KindArgv:         {enter: func(d *Decoded, i int) string { return d.argv(d.c.Args[i], false) }},
+		KindEnvp:         {enter: func(d *Decoded, i int) string { return d.argv(d.c.Args[i], !d.o.Verbose) }},
+		KindPoll:         {enter: func(d *Decoded, i int) string { return d.pollfds(d.c.Args[i], d.c.Args[i+1]) }},
+		KindTimespec:     {enter: func(d *Decoded, i int) string { return d.timespec(d.c.Args[i]) }},
+		KindIovec:        {enter: func(d *Decoded, i int) string { return d.iovec(d.c.Args[i], d.c.Args[i+1], -1) }},
+		KindOutIovec: {save: noSave, exit: func(d *Decoded, i int) string {
+			return d.iovec(d.c.Args[i], d.c.Args[i+1], d.ret)
+		}},
+		KindSockaddr: {enter: func(d *Decoded, i int) string { return d.sockaddr(d.c.Args[i], d.c.Args[i+1]) }},
+		KindOutSockaddr: {save: noSave, exit: func(d *Decoded, i int) string {
+			n, ok := d.u32(d.c.Args[i+1])
+			if !ok {
+				return ptr(d.c.Args[i])
+			}
+			if sv, had := d.saved[i+1], d.okSav[i+1]; had && uint64(n) > sv {
+				n = uint32(sv) // the kernel reports the full length; only sv bytes were written
+			}
+			return d.sockaddr(d.c.Args[i], uint64(n))
+		}},
+		KindOutSocklen: {save: func(d *Decoded, i int) {
+			if v, ok := d.u32(d.c.Args[i]); ok {
+				d.saved[i], d.okSav[i] = uint64(v), true
+			}
+		}, exit: func(d *Decoded, i int) string {
+			v, ok := d.u32(d.c.Args[i])
+			if !ok {
+				return ptr(d.c.Args[i])
+			}
+			if d.okSav[i] && uint64(v) != d.saved[i] {
+				return "[" + strconv.FormatUint(d.saved[i], 10) + " => " + strconv.FormatUint(uint64(v), 10) + "]"
+			}
+			return "[" + strconv.FormatUint(uint64(v), 10) + "]"
+		}},
+		KindMsghdr:    {enter: func(d *Decoded, i int) string { return d.msghdr(d.c.Args[i], -1) }},
+		KindOutMsghdr: {save: noSave, exit: func(d *Decoded, i int) string { return d.msghdr(d.c.Args[i], d.ret) }},
+		KindOutPipe: {save: noSave, exit: func(d *Decoded, i int) string {
+			b, err := d.read(d.c.Args[i], 8)
+			if err != nil {
+				return ptr(d.c.Args[i])
+			}
+			return "[" + d.fd(int64(int32(le32(b)))) + ", " + d.fd(int64(int32(le32(b[4:])))) + "]"
+		}},
+		KindOutWaitStatus: {save: noSave, exit: func(d *Decoded, i int) string {
+			if d.c.Args[i] == 0 {
+				return "NULL"
+			}
+			b, err := d.read(d.c.Args[i], 4)
+			if err != nil {
+				return hexs(d.c.Args[i])
+			}
+			return "[" + formatWaitStatus(le32(b)) + "]"
+		}},
+		KindOutStat:  {save: noSave, exit: func(d *Decoded, i int) string { return d.stat(d.c.Args[i]) }},
+		KindOutStatx: {save: noSave, exit: func(d *Decoded, i int) string { return d.statx(d.c.Args[i]) }},
+		KindOutCwd: {save: noSave, exit: func(d *Decoded, i int) string {
+			if d.ret <= 0 {
+				return ptr(d.c.Args[i])
+			}
+			s, _, err := d.readCString(d.c.Args[i], int(d.ret))
+			if err != nil {
+				return hexs(d.c.Args[i])
+			}
+			return d.quote(s, false)
+		}},
+		KindOutLink: {save: noSave, exit: func(d *Decoded, i int) string {
+			return d.buffer(d.c.Args[i], uint64(d.ret))
+		}},
+	}
+	for k := range kinds {
+		if kinds[k].exit != nil && kinds[k].save == nil || kinds[k].exit == nil && kinds[k].enter == nil {
+			panic("syscalls: kind " + Kind(k).String() + " is incomplete")
+		}
+		if kinds[k].exit != nil {
+			kinds[k].enter = func(d *Decoded, i int) string { return ptr(d.c.Args[i]) }
+		}
+	}
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func le64(b []byte) uint64 { return uint64(le32(b)) | uint64(le32(b[4:]))<<32 }
+
+// u32 reads a 32-bit value at addr.
+func (d *Decoded) u32(addr uint64) (uint32, bool) {
+	b, err := d.read(addr, 4)
+	if err != nil {
+		return 0, false
+	}
+	return le32(b), true
+}
+
+func (d *Decoded) dirfd(v uint64) string {
+	if int32(v) == linux.AT_FDCWD {
+		return "AT_FDCWD"
+	}
+	return d.fd(int64(int32(v)))
+}
+
+// formatMode renders a mode: the type name if any type bits are set, then
+// the permission bits in octal ("S_IFREG|0644", "0755", "000").
+func formatMode(m uint32) string {
+	t := uint64(m & 0170000)
+	perm := uint64(m &^ 0170000)
+	if t == 0 {
+		return octal(perm)
+	}
+	name, ok := linux.ModeTypes.Name(t)
+	if !ok {
+		return octal(uint64(m))
+	}
+	return name + "|" + octal(perm)
+}
+
+func formatOpenFlags(v uint64) string {
+	v = uint64(uint32(v))
+	var b strings.Builder
+	acc, _ := linux.OpenAccMode.Name(v & 3)
+	b.WriteString(acc)
+	rest := linux.OpenFlags.FormatTo(&b, v&^3)
+	if rest != 0 {
+		b.WriteString("|" + hexs(rest))
+	}
+	return b.String()
+}
+
+func formatMmapFlags(v uint64) string {
+	v = uint64(uint32(v))
+	var b strings.Builder
+	b.WriteString(linux.MapType.Format(v & 0xf))
+	hugeBits := v >> linux.MAP_HUGE_SHIFT & linux.MAP_HUGE_MASK
+	rest := linux.MapFlags.FormatTo(&b, v&^0xf&^(linux.MAP_HUGE_MASK<<linux.MAP_HUGE_SHIFT))
+	if rest != 0 {
+		b.WriteString("|" + hexs(rest))
+	}
+	if hugeBits != 0 {
+		b.WriteString("|" + strconv.FormatUint(hugeBits, 10) + "<<MAP_HUGE_SHIFT")
+	}
+	return b.String()
+}
+
+func formatSockType(v uint64) string {
+	v = uint64(uint32(v))
+	var b strings.Builder
+	b.WriteString(linux.SocketTypes.Format(v & 0xf))
+	rest := linux.SocketTypeFlags.FormatTo(&b, v&^0xf)
+	if rest != 0 {
+		b.WriteString("|" + hexs(rest) + " /* SOCK_??? */")
+	}
+	return b.String()
+}
+
+func formatCloneFlags(v uint64) string {
+	sig := v & 0xff
+	var b strings.Builder
+	rest := linux.CloneFlags.FormatTo(&b, v&^0xff)
+	if rest != 0 {
+		if b.Len() > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(hexs(rest))
+	}
+	if sig != 0 {
+		if b.Len() > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(linux.FormatSignal(int64(sig)))
+	}
+	if b.Len() == 0 {
+		return "0"
+	}
+	return b.String()
+}
+
+func formatSockopt(level, name uint64) string {
+	var set *linux.ValueSet
+	switch uint32(level) {
+	case 1:
+		set = linux.SocketOptions
+	case 6:
+		set = linux.TCPOptions
+	case 0:
+		set = linux.IPOptions
+	case 41:
+		set = linux.IPv6Options
+	default:
+		return strconv.FormatUint(uint64(uint32(name)), 10)
+	}
+	if n, ok := set.Name(uint64(uint32(name))); ok {
+		return n
+	}
+	return strconv.FormatUint(uint64(uint32(name)), 10) + " /* " + set.Unknown + " */"
+}
+
+// formatIoctl names an ioctl request, or spells out its _IOC fields.
+func formatIoctl(req uint32) string {
+	if n, ok := linux.Ioctls.Name(uint64(req)); ok {
+		return n
+	}
+	dir := [...]string{"_IOC_NONE", "_IOC_WRITE", "_IOC_READ", "_IOC_READ|_IOC_WRITE"}[req>>30]
+	return "_IOC(" + dir + ", " + hexs(uint64(req>>8&0xff)) + ", " + hexs(uint64(req&0xff)) + ", " +
+		hexs(uint64(req>>16&0x3fff)) + ")"
+}
+
+// formatWaitStatus renders a wait status as strace's printstatus.
+func formatWaitStatus(s uint32) string {
+	sig := func(n uint32) string { return linux.FormatSignal(int64(n)) }
+	var out string
+	switch {
+	case s&0xff == 0x7f: // stopped
+		out = "{WIFSTOPPED(s) && WSTOPSIG(s) == " + sig(s>>8&0xff) + "}"
+		if ev := s >> 16; ev != 0 {
+			return out + " | " + ptraceEvent(ev) + " << 16"
+		}
+		return out
+	case s == 0xffff:
+		return "{WIFCONTINUED(s)}"
+	case s&0x7f == 0: // exited
+		out = "{WIFEXITED(s) && WEXITSTATUS(s) == " + strconv.Itoa(int(s>>8&0xff)) + "}"
+		if s&^0xffff != 0 {
+			return out + " | " + hexs(uint64(s&^0xffff))
+		}
+		return out
+	default: // signaled
+		out = "{WIFSIGNALED(s) && WTERMSIG(s) == " + sig(s&0x7f)
+		if s&0x80 != 0 {
+			out += " && WCOREDUMP(s)"
+		}
+		out += "}"
+		if s&^0xffff != 0 {
+			return out + " | " + hexs(uint64(s&^0xffff))
+		}
+		return out
+	}
+}
+
+func ptraceEvent(ev uint32) string {
+	names := map[uint32]string{1: "PTRACE_EVENT_FORK", 2: "PTRACE_EVENT_VFORK", 3: "PTRACE_EVENT_CLONE",
+		4: "PTRACE_EVENT_EXEC", 5: "PTRACE_EVENT_VFORK_DONE", 6: "PTRACE_EVENT_EXIT", 7: "PTRACE_EVENT_SECCOMP",
+		128: "PTRACE_EVENT_STOP"}
+	if n, ok := names[ev]; ok {
+		return n
+	}
+	return hexs(uint64(ev)) + " /* PTRACE_EVENT_??? */"
+}

@@ -1,0 +1,108 @@
+package syscalls
+
+import (
+	"strconv"
+
+	"github.com/carrot-project/carrot/internal/linux"
+)
+
+// special adjusts calls whose printing is not one argument at a time:
+// enter runs after the arguments were rendered at entry, ret renders a
+// successful return value.
+type special struct {
+	enter func(d *Decoded)
+	ret   func(d *Decoded) string
+}
+
+var specials map[string]*special
+
+func init() {
+	specials = map[string]*special{
+		"clone": {enter: func(d *Decoded) {
+			// clone(child_stack=NULL, flags=CLONE_VM|...|SIGCHLD, parent_tid=..., tls=..., child_tidptr=...):
+			// x86-64 order is flags, stack, parent_tid, child_tid, tls.
+			a := d.c.Args
+			f := a[0]
+			d.args[0] = "child_stack=" + ptr(a[1])
+			d.args[1] = "flags=" + formatCloneFlags(f)
+			d.args[2], d.args[3], d.args[4] = "", "", ""
+			d.omit[2], d.omit[3], d.omit[4] = true, true, true
+			if f&(linux_CLONE_PARENT_SETTID|linux_CLONE_PIDFD) != 0 {
+				d.args[2], d.omit[2] = "parent_tid="+ptr(a[2]), false
+			}
+			if f&linux_CLONE_SETTLS != 0 {
+				d.args[3], d.omit[3] = "tls="+ptr(a[4]), false
+			}
+			if f&(linux_CLONE_CHILD_SETTID|linux_CLONE_CHILD_CLEARTID) != 0 {
+				d.args[4], d.omit[4] = "child_tidptr="+ptr(a[3]), false
+			}
+		}},
+		"fcntl": {enter: func(d *Decoded) {
+			cmd, arg := uint32(d.c.Args[1]), d.c.Args[2]
+			switch cmd {
+			case 1, 3, 9, 11, 1025, 1032, 1034: // F_GETFD, F_GETFL, F_GETOWN, F_GETSIG, F_GETLEASE, F_GETPIPE_SZ, F_GET_SEALS
+				d.omit[2] = true
+			case 0, 1030: // F_DUPFD, F_DUPFD_CLOEXEC
+				d.args[2] = strconv.Itoa(int(int32(arg)))
+			case 2: // F_SETFD
+				d.args[2] = linux.FdFlags.Format(uint64(uint32(arg)))
+			case 4: // F_SETFL
+				d.args[2] = formatOpenFlags(arg)
+			case 8, 10, 1024, 1031: // F_SETOWN, F_SETSIG, F_SETLEASE, F_SETPIPE_SZ
+				d.args[2] = strconv.Itoa(int(int32(arg)))
+			}
+		}, ret: func(d *Decoded) string {
+			switch uint32(d.c.Args[1]) {
+			case 0, 1030:
+				return d.fd(d.ret)
+			case 1:
+				return hexs(uint64(d.ret)) + " (flags " + linux.FdFlags.Format(uint64(d.ret)) + ")"
+			case 3:
+				return hexs(uint64(d.ret)) + " (flags " + formatOpenFlags(uint64(d.ret)) + ")"
+			}
+			return strconv.FormatInt(d.ret, 10)
+		}},
+		"poll": {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
+		"ppoll": {ret: func(d *Decoded) string {
+			return d.pollRevents(d.c.Args[0], d.c.Args[1])
+		}},
+		"socket": {enter: func(d *Decoded) {
+			d.args[2] = socketProtocol(d.c.Args[0], d.c.Args[2])
+		}},
+		"socketpair": {enter: func(d *Decoded) {
+			d.args[2] = socketProtocol(d.c.Args[0], d.c.Args[2])
+		}},
+		"open":         {enter: modeOnlyWithCreate},
+		"openat":       {enter: modeOnlyWithCreate},
+		"rt_sigreturn": {enter: func(d *Decoded) {}},
+		"exit_group":   {},
+	}
+}
+
+// The clone flags that make clone's pointer arguments meaningful.
+const (
+	linux_CLONE_PIDFD          = 0x1000
+	linux_CLONE_SETTLS         = 0x80000
+	linux_CLONE_PARENT_SETTID  = 0x100000
+	linux_CLONE_CHILD_CLEARTID = 0x200000
+	linux_CLONE_CHILD_SETTID   = 0x1000000
+)
+
+func modeOnlyWithCreate(d *Decoded) {}
+
+// socketProtocol names socket's protocol for the family: IPPROTO_TCP for
+// AF_INET and AF_INET6, NETLINK_ROUTE for AF_NETLINK, a number otherwise.
+func socketProtocol(family, proto uint64) string {
+	p := uint64(uint32(proto))
+	switch uint32(family) {
+	case 2, 10:
+		if n, ok := linux.IPProtocols.Name(p); ok && p != 0 {
+			return n
+		}
+	case 16:
+		if n, ok := linux.NetlinkProtocols.Name(p); ok {
+			return n
+		}
+	}
+	return strconv.FormatUint(p, 10)
+}

@@ -1,0 +1,409 @@
+package syscalls
+
+import (
+	"math/bits"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/carrot-project/carrot/internal/linux"
+)
+
+// sigsetSize is the sigsetsize argument of the rt_sig* call being decoded
+// (its last argument).
+func (d *Decoded) sigsetSize() uint64 {
+	switch d.info.Name {
+	case "rt_sigsuspend", "signalfd", "signalfd4":
+		return d.c.Args[1]
+	}
+	return d.c.Args[len(d.info.Args)-1]
+}
+
+// sigset renders a kernel sigset_t: [HUP INT], or ~[KILL STOP] when more
+// than half the signals are set.
+func (d *Decoded) sigset(addr, size uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if size != 8 {
+		return hexs(addr)
+	}
+	b, err := d.read(addr, 8)
+	if err != nil {
+		return hexs(addr)
+	}
+	return formatSigmask(le64(b))
+}
+
+func formatSigmask(m uint64) string {
+	prefix := "["
+	if bits.OnesCount64(m) > 32 {
+		prefix = "~["
+		m = ^m
+	}
+	var names []string
+	for s := 1; s <= 64; s++ {
+		if m&(1<<(s-1)) != 0 {
+			names = append(names, strings.TrimPrefix(linux.SignalName(int64(s)), "SIG"))
+		}
+	}
+	return prefix + strings.Join(names, " ") + "]"
+}
+
+// sigaction renders a kernel struct sigaction.
+func (d *Decoded) sigaction(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, linux.SizeofSigaction)
+	if err != nil {
+		return hexs(addr)
+	}
+	sa := linux.ParseSigaction(b)
+	var h string
+	switch sa.Handler {
+	case linux.SIG_DFL:
+		h = "SIG_DFL"
+	case linux.SIG_IGN:
+		h = "SIG_IGN"
+	default:
+		h = hexs(sa.Handler)
+	}
+	s := "{sa_handler=" + h + ", sa_mask=" + formatSigmask(sa.Mask) + ", sa_flags=" + linux.SigactionFlags.Format(sa.Flags)
+	if sa.Flags&0x04000000 != 0 {
+		s += ", sa_restorer=" + hexs(sa.Restorer)
+	}
+	return s + "}"
+}
+
+var resolveFlags = &linux.FlagSet{Flags: []linux.Flag{
+	{Value: 1, Name: "RESOLVE_NO_XDEV"}, {Value: 2, Name: "RESOLVE_NO_MAGICLINKS"},
+	{Value: 4, Name: "RESOLVE_NO_SYMLINKS"}, {Value: 8, Name: "RESOLVE_BENEATH"},
+	{Value: 0x10, Name: "RESOLVE_IN_ROOT"}, {Value: 0x20, Name: "RESOLVE_CACHED"},
+}}
+
+// openHow renders openat2's struct open_how {u64 flags, mode, resolve}.
+func (d *Decoded) openHow(addr, size uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if size < 24 {
+		return hexs(addr)
+	}
+	b, err := d.read(addr, 24)
+	if err != nil {
+		return hexs(addr)
+	}
+	flags, mode, resolve := le64(b), le64(b[8:]), le64(b[16:])
+	s := "{flags=" + formatOpenFlags(flags)
+	if flags&(linux.O_CREAT|linux.O_TMPFILE_BIT) != 0 || mode != 0 {
+		s += ", mode=" + octal(mode)
+	}
+	return s + ", resolve=" + resolveFlags.Format(resolve) + "}"
+}
+
+// argv renders a NULL-terminated array of strings; abbrev prints only its
+// address and length, as strace does for envp without -v.
+func (d *Decoded) argv(addr uint64, abbrev bool) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	var ptrs []uint64
+	for i := 0; ; i++ {
+		b, err := d.read(addr+uint64(i)*8, 8)
+		if err != nil {
+			return hexs(addr)
+		}
+		p := le64(b)
+		if p == 0 {
+			break
+		}
+		ptrs = append(ptrs, p)
+		if i > 1<<16 {
+			break
+		}
+	}
+	if abbrev {
+		v := " vars */"
+		if len(ptrs) == 1 {
+			v = " var */"
+		}
+		return hexs(addr) + " /* " + strconv.Itoa(len(ptrs)) + v
+	}
+	var parts []string
+	for i, p := range ptrs {
+		if i >= d.o.StrSize && !d.o.Verbose {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, d.cstring(p))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// pollfds renders the pollfd array at entry (fd and events).
+func (d *Decoded) pollfds(addr, n uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n > 1<<16 {
+		return hexs(addr)
+	}
+	b, err := d.read(addr, int(n)*linux.SizeofPollfd)
+	if err != nil {
+		return hexs(addr)
+	}
+	var parts []string
+	for i := 0; i < int(n); i++ {
+		if i >= d.o.StrSize && !d.o.Verbose {
+			parts = append(parts, "...")
+			break
+		}
+		p := linux.ParsePollfd(b[i*linux.SizeofPollfd:])
+		parts = append(parts, "{fd="+d.fd(int64(p.Fd))+", events="+linux.PollEvents.Format(uint64(uint16(p.Events)))+"}")
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// pollRevents renders poll's return: "1 ([{fd=3, revents=POLLIN}])" or "0 (Timeout)".
+func (d *Decoded) pollRevents(addr, n uint64) string {
+	r := strconv.FormatInt(d.ret, 10)
+	if d.ret == 0 {
+		return r + " (Timeout)"
+	}
+	if n > 1<<16 {
+		return r
+	}
+	b, err := d.read(addr, int(n)*linux.SizeofPollfd)
+	if err != nil {
+		return r
+	}
+	var parts []string
+	for i := 0; i < int(n); i++ {
+		p := linux.ParsePollfd(b[i*linux.SizeofPollfd:])
+		if p.Revents != 0 {
+			parts = append(parts, "{fd="+d.fd(int64(p.Fd))+", revents="+linux.PollEvents.Format(uint64(uint16(p.Revents)))+"}")
+		}
+	}
+	return r + " ([" + strings.Join(parts, ", ") + "])"
+}
+
+// timespec renders a struct timespec passed in.
+func (d *Decoded) timespec(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, linux.SizeofTimespec)
+	if err != nil {
+		return hexs(addr)
+	}
+	t := linux.ParseTimespec(b)
+	return "{tv_sec=" + strconv.FormatInt(t.Sec, 10) + ", tv_nsec=" + strconv.FormatInt(t.Nsec, 10) + "}"
+}
+
+// iovec renders an iovec array. data < 0 means the buffers are passed in
+// and printed whole (limited by -s); otherwise only data bytes in total
+// were transferred (readv's return) and are printed.
+func (d *Decoded) iovec(addr, n uint64, data int64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n > 1024 {
+		return hexs(addr)
+	}
+	b, err := d.read(addr, int(n)*linux.SizeofIovec)
+	if err != nil {
+		return hexs(addr)
+	}
+	var parts []string
+	for i := 0; i < int(n); i++ {
+		if i >= d.o.StrSize && !d.o.Verbose {
+			parts = append(parts, "...")
+			break
+		}
+		v := linux.ParseIovec(b[i*linux.SizeofIovec:])
+		var base string
+		switch {
+		case data < 0:
+			base = d.buffer(v.Base, v.Len)
+		default:
+			show := v.Len
+			if uint64(data) < show {
+				show = uint64(data)
+			}
+			data -= int64(show)
+			base = d.buffer(v.Base, show)
+		}
+		parts = append(parts, "{iov_base="+base+", iov_len="+strconv.FormatUint(v.Len, 10)+"}")
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// sockaddr renders a socket address of length n at addr.
+func (d *Decoded) sockaddr(addr, n uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n == 0 {
+		return hexs(addr)
+	}
+	if n > linux.SizeofSockaddr {
+		n = linux.SizeofSockaddr
+	}
+	b, err := d.read(addr, int(n))
+	if err != nil {
+		return hexs(addr)
+	}
+	return formatSockaddr(d, b)
+}
+
+func formatSockaddr(d *Decoded, b []byte) string {
+	if len(b) < 2 {
+		return "{sa_family=" + "???" + "}"
+	}
+	fam := uint64(b[0]) | uint64(b[1])<<8
+	s := "{sa_family=" + linux.AddressFamilies.Format(fam)
+	rest := b[2:]
+	switch {
+	case fam == 2 && len(b) >= linux.SizeofSockaddrIn:
+		ip := netip.AddrFrom4([4]byte(b[4:8]))
+		s += ", sin_port=htons(" + strconv.Itoa(int(b[2])<<8|int(b[3])) + "), sin_addr=inet_addr(\"" + ip.String() + "\")"
+	case fam == 10 && len(b) >= 24:
+		ip := netip.AddrFrom16([16]byte(b[8:24]))
+		flow := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
+		s += ", sin6_port=htons(" + strconv.Itoa(int(b[2])<<8|int(b[3])) + "), sin6_flowinfo=htonl(" +
+			strconv.FormatUint(uint64(flow), 10) + "), inet_pton(AF_INET6, \"" + ip.String() + "\", &sin6_addr)"
+		if len(b) >= linux.SizeofSockaddrIn6 {
+			s += ", sin6_scope_id=" + strconv.FormatUint(uint64(le32(b[24:])), 10)
+		}
+	case fam == 1:
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == 0 {
+			s += ", sun_path=@" + d.quote(trimNul(rest[1:]), false)
+		} else {
+			s += ", sun_path=" + d.quote(trimNul(rest), false)
+		}
+	case fam == 16 && len(b) >= 12:
+		s += ", nl_pid=" + strconv.FormatUint(uint64(le32(b[4:])), 10) + ", nl_groups=" + pad8hex(le32(b[8:]))
+	default:
+		if len(rest) > 0 {
+			s += ", sa_data=" + d.quote(rest, false)
+		}
+	}
+	return s + "}"
+}
+
+func pad8hex(v uint32) string {
+	h := strconv.FormatUint(uint64(v), 16)
+	return strings.Repeat("0", 8-len(h)) + h
+}
+
+func trimNul(b []byte) []byte {
+	if i := indexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// msghdr renders a struct msghdr; data < 0 for sendmsg (all iov data),
+// otherwise the bytes received.
+func (d *Decoded) msghdr(addr uint64, data int64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, linux.SizeofMsghdr)
+	if err != nil {
+		return hexs(addr)
+	}
+	m := linux.ParseMsghdr(b)
+	s := "{msg_name="
+	if m.Name == 0 || m.Namelen == 0 {
+		s += ptr(m.Name)
+	} else {
+		s += d.sockaddr(m.Name, uint64(m.Namelen))
+	}
+	s += ", msg_namelen=" + strconv.FormatUint(uint64(m.Namelen), 10)
+	s += ", msg_iov=" + d.iovec(m.Iov, m.Iovlen, data) + ", msg_iovlen=" + strconv.FormatUint(m.Iovlen, 10)
+	if m.Controllen != 0 {
+		s += ", msg_control=" + ptr(m.Control)
+	}
+	s += ", msg_controllen=" + strconv.FormatUint(m.Controllen, 10) + ", msg_flags=" + linux.MsgFlags.Format(uint64(m.Flags)) + "}"
+	return s
+}
+
+// makedev renders a device number as strace does: makedev(0x88, 0x3).
+func makedev(dev uint64) string {
+	major := dev>>8&0xfff | dev>>32&^0xfff
+	minor := dev&0xff | dev>>12&^0xff
+	return "makedev(" + hexs(major) + ", " + hexs(minor) + ")"
+}
+
+// stat renders a struct stat: {st_mode=S_IFREG|0644, st_size=3391, ...}
+// without -v, every field with it.
+func (d *Decoded) stat(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, linux.SizeofStat)
+	if err != nil {
+		return hexs(addr)
+	}
+	st := linux.ParseStat(b)
+	isDev := st.Mode&0170000 == 0020000 || st.Mode&0170000 == 0060000
+	if !d.o.Verbose {
+		s := "{st_mode=" + formatMode(st.Mode)
+		if isDev {
+			s += ", st_rdev=" + makedev(st.Rdev)
+		} else {
+			s += ", st_size=" + strconv.FormatInt(st.Size, 10)
+		}
+		return s + ", ...}"
+	}
+	s := "{st_dev=" + makedev(st.Dev) + ", st_ino=" + strconv.FormatUint(st.Ino, 10) +
+		", st_mode=" + formatMode(st.Mode) + ", st_nlink=" + strconv.FormatUint(st.Nlink, 10) +
+		", st_uid=" + strconv.FormatUint(uint64(st.UID), 10) + ", st_gid=" + strconv.FormatUint(uint64(st.GID), 10) +
+		", st_blksize=" + strconv.FormatInt(st.Blksize, 10) + ", st_blocks=" + strconv.FormatInt(st.Blocks, 10)
+	if isDev {
+		s += ", st_rdev=" + makedev(st.Rdev)
+	} else {
+		s += ", st_size=" + strconv.FormatInt(st.Size, 10)
+	}
+	for _, t := range []struct {
+		n  string
+		ts linux.Timespec
+	}{{"st_atime", st.Atime}, {"st_mtime", st.Mtime}, {"st_ctime", st.Ctime}} {
+		s += ", " + t.n + "=" + strconv.FormatInt(t.ts.Sec, 10) + ", " + t.n + "_nsec=" + strconv.FormatInt(t.ts.Nsec, 10)
+	}
+	return s + "}"
+}
+
+// statx renders a struct statx: {stx_mask=..., stx_attributes=0,
+// stx_mode=S_IFREG|0644, stx_size=3391, ...} without -v.
+func (d *Decoded) statx(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, linux.SizeofStatx)
+	if err != nil {
+		return hexs(addr)
+	}
+	st := linux.ParseStatx(b)
+	s := "{stx_mask=" + linux.StatxMask.Format(uint64(st.Mask)) + ", stx_attributes=" + statxAttrs.Format(st.Attributes) +
+		", stx_mode=" + formatMode(uint32(st.Mode)) + ", stx_size=" + strconv.FormatUint(st.Size, 10)
+	if !d.o.Verbose {
+		return s + ", ...}"
+	}
+	return s + ", stx_blksize=" + strconv.FormatUint(uint64(st.Blksize), 10) + ", stx_nlink=" + strconv.FormatUint(uint64(st.Nlink), 10) +
+		", stx_uid=" + strconv.FormatUint(uint64(st.UID), 10) + ", stx_gid=" + strconv.FormatUint(uint64(st.GID), 10) +
+		", stx_ino=" + strconv.FormatUint(st.Ino, 10) + ", stx_blocks=" + strconv.FormatUint(st.Blocks, 10) + "}"
+}
+
+var statxAttrs = &linux.FlagSet{Flags: []linux.Flag{
+	{Value: 0x4, Name: "STATX_ATTR_COMPRESSED"}, {Value: 0x10, Name: "STATX_ATTR_IMMUTABLE"},
+	{Value: 0x20, Name: "STATX_ATTR_APPEND"}, {Value: 0x40, Name: "STATX_ATTR_NODUMP"},
+	{Value: 0x800, Name: "STATX_ATTR_ENCRYPTED"}, {Value: 0x1000, Name: "STATX_ATTR_AUTOMOUNT"},
+	{Value: 0x2000, Name: "STATX_ATTR_MOUNT_ROOT"}, {Value: 0x100000, Name: "STATX_ATTR_VERITY"},
+	{Value: 0x200000, Name: "STATX_ATTR_DAX"},
+}}
