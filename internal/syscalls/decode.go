@@ -19,7 +19,9 @@ type Memory interface {
 // FdNamer names a tracee's file descriptors for -y and -yy.
 type FdNamer interface {
 	// FdName returns what strace prints between < and > after fd ("/etc/passwd",
-	// "TCP:[127.0.0.1:34671->127.0.0.1:46144]"), or "" when unknown.
+	// "TCP:[127.0.0.1:34671->127.0.0.1:46144]"), or "" when unknown. For
+	// fd == AT_FDCWD (-100) it returns the process's working directory,
+	// which strace -y prints after an AT_FDCWD dirfd.
 	FdName(pid, fd int) string
 }
 
@@ -227,9 +229,6 @@ func (d *Decoded) ResumedCol(col int) string {
 
 func (d *Decoded) formatRet() string {
 	r := d.ret
-	if d.info.Ret == RetNone {
-		return "?"
-	}
 	if r < 0 && r >= -linux.MaxErrno {
 		e := int(-r)
 		if linux.IsRestart(e) {
@@ -241,6 +240,8 @@ func (d *Decoded) formatRet() string {
 		return sp.ret(d)
 	}
 	switch d.info.Ret {
+	case RetNone:
+		return "?"
 	case RetFd:
 		return d.fd(r)
 	case RetHex:

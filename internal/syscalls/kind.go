@@ -192,7 +192,7 @@ func init() {
 		KindArchPrctl:    valueKind(linux.ArchPrctlCodes),
 		KindPrctl:        valueKind(linux.PrctlOptions),
 		KindEpollOp:      valueKind(linux.EpollCtlOps),
-		KindStatxFlags:   flags32Kind(linux.StatxFlags),
+		KindStatxFlags:   {enter: func(d *Decoded, i int) string { return formatStatxFlags(d.c.Args[i]) }},
 		KindStatxMask:    flags32Kind(linux.StatxMask),
 		KindRenameFlags:  flags32Kind(linux.RenameFlags),
 		KindOpenHow:      {enter: func(d *Decoded, i int) string { return d.openHow(d.c.Args[i], d.c.Args[i+1]) }},
@@ -291,6 +291,11 @@ func (d *Decoded) u32(addr uint64) (uint32, bool) {
 
 func (d *Decoded) dirfd(v uint64) string {
 	if int32(v) == linux.AT_FDCWD {
+		if d.o.FdPaths > 0 && d.o.Fds != nil {
+			if n := d.o.Fds.FdName(d.c.Pid, linux.AT_FDCWD); n != "" {
+				return "AT_FDCWD<" + n + ">"
+			}
+		}
 		return "AT_FDCWD"
 	}
 	return d.fd(int64(int32(v)))
@@ -409,7 +414,7 @@ func formatWaitStatus(s uint32) string {
 	case s&0xff == 0x7f: // stopped
 		out = "{WIFSTOPPED(s) && WSTOPSIG(s) == " + sig(s>>8&0xff) + "}"
 		if ev := s >> 16; ev != 0 {
-			return out + " | " + ptraceEvent(ev) + " << 16"
+			return out + "|" + ptraceEvent(ev) + "<<16"
 		}
 		return out
 	case s == 0xffff:
@@ -417,7 +422,7 @@ func formatWaitStatus(s uint32) string {
 	case s&0x7f == 0: // exited
 		out = "{WIFEXITED(s) && WEXITSTATUS(s) == " + strconv.Itoa(int(s>>8&0xff)) + "}"
 		if s&^0xffff != 0 {
-			return out + " | " + hexs(uint64(s&^0xffff))
+			return out + "|" + hexs(uint64(s&^0xffff))
 		}
 		return out
 	default: // signaled
@@ -427,7 +432,7 @@ func formatWaitStatus(s uint32) string {
 		}
 		out += "}"
 		if s&^0xffff != 0 {
-			return out + " | " + hexs(uint64(s&^0xffff))
+			return out + "|" + hexs(uint64(s&^0xffff))
 		}
 		return out
 	}
@@ -441,4 +446,26 @@ func ptraceEvent(ev uint32) string {
 		return n
 	}
 	return hexs(uint64(ev)) + " /* PTRACE_EVENT_??? */"
+}
+
+// formatStatxFlags renders statx's flags: the sync type (a value in bits
+// 0x6000, AT_STATX_SYNC_AS_STAT when 0) first, then the AT_* flags.
+func formatStatxFlags(v uint64) string {
+	v = uint64(uint32(v))
+	var b strings.Builder
+	switch v & 0x6000 {
+	case 0:
+		b.WriteString("AT_STATX_SYNC_AS_STAT")
+	case 0x2000:
+		b.WriteString("AT_STATX_FORCE_SYNC")
+	case 0x4000:
+		b.WriteString("AT_STATX_DONT_SYNC")
+	default:
+		b.WriteString("AT_STATX_FORCE_SYNC|AT_STATX_DONT_SYNC")
+	}
+	rest := linux.AtFlags.FormatTo(&b, v&^0x6000)
+	if rest != 0 {
+		b.WriteString("|" + hexs(rest))
+	}
+	return b.String()
 }

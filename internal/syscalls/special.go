@@ -72,10 +72,25 @@ func init() {
 		"socketpair": {enter: func(d *Decoded) {
 			d.args[2] = socketProtocol(d.c.Args[0], d.c.Args[2])
 		}},
-		"open":         {enter: modeOnlyWithCreate},
-		"openat":       {enter: modeOnlyWithCreate},
-		"rt_sigreturn": {enter: func(d *Decoded) {}},
-		"exit_group":   {},
+		"mknod": {enter: func(d *Decoded) {
+			// The device number matters only for character and block devices.
+			if t := uint32(d.c.Args[1]) & 0170000; t != 0020000 && t != 0060000 {
+				d.omit[2] = true
+			} else {
+				d.args[2] = makedev(d.c.Args[2])
+			}
+		}},
+		"mknodat": {enter: func(d *Decoded) {
+			if t := uint32(d.c.Args[2]) & 0170000; t != 0020000 && t != 0060000 {
+				d.omit[3] = true
+			} else {
+				d.args[3] = makedev(d.c.Args[3])
+			}
+		}},
+		"mremap": {enter: func(d *Decoded) {
+			// new_address is printed only with MREMAP_FIXED.
+			d.omit[4] = d.c.Args[3]&2 == 0
+		}},
 	}
 }
 
@@ -88,15 +103,13 @@ const (
 	linux_CLONE_CHILD_SETTID   = 0x1000000
 )
 
-func modeOnlyWithCreate(d *Decoded) {}
-
 // socketProtocol names socket's protocol for the family: IPPROTO_TCP for
 // AF_INET and AF_INET6, NETLINK_ROUTE for AF_NETLINK, a number otherwise.
 func socketProtocol(family, proto uint64) string {
 	p := uint64(uint32(proto))
 	switch uint32(family) {
 	case 2, 10:
-		if n, ok := linux.IPProtocols.Name(p); ok && p != 0 {
+		if n, ok := linux.IPProtocols.Name(p); ok {
 			return n
 		}
 	case 16:
