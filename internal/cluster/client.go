@@ -252,18 +252,28 @@ func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, e
 // content to commit. Small content (at most InlineMax bytes) is inline.
 func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) (meta.Content, error) {
 	cs := c.Params.ChunkSize
-	first := make([]byte, cs)
-	n, err := io.ReadFull(r, first)
+	// Read up to one byte past the inline limit first: a small file needs
+	// no chunk buffer at all.
+	small := make([]byte, c.Params.InlineMax+1)
+	n, err := io.ReadFull(r, small)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return meta.Content{}, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
+	}
+	if err != nil && n <= c.Params.InlineMax {
+		if progress != nil {
+			progress(int64(n))
+		}
+		return meta.Content{Size: uint64(n), Inline: small[:n]}, nil
+	}
+	first := getBuf(cs)
+	defer putBuf(first)
+	copy(first, small[:n])
+	m, err := io.ReadFull(r, first[n:])
+	n += m
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return meta.Content{}, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
 	}
 	last := err != nil
-	if last && n <= c.Params.InlineMax {
-		if progress != nil {
-			progress(int64(n))
-		}
-		return meta.Content{Size: uint64(n), Inline: append([]byte(nil), first[:n]...)}, nil
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -275,7 +285,9 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 		sem     = make(chan []byte, c.opts.Parallel)
 	)
 	for range c.opts.Parallel - 1 {
-		sem <- make([]byte, cs)
+		b := getBuf(cs)
+		defer putBuf(b)
+		sem <- b
 	}
 	setErr := func(err error) {
 		errOnce.Do(func() { upErr = err; cancel() })
@@ -325,6 +337,18 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 	}
 	return meta.Content{Size: size, Chunks: chunks}, nil
 }
+
+// Chunk buffers are reused across writes.
+var bufPool sync.Pool
+
+func getBuf(n int) []byte {
+	if b, ok := bufPool.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+func putBuf(b []byte) { bufPool.Put(&b) }
 
 func errnoOr(err error, def syscall.Errno) error {
 	var e syscall.Errno
@@ -609,7 +633,7 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 					results[i] <- result{data: make([]byte, ch.Size)}
 					return
 				}
-				d, err := r.c.getChunk(ctx, ch.ID, nil)
+				d, err := r.c.getChunk(ctx, ch.ID, getBuf(int(ch.Size)))
 				if err == nil && len(d) != int(ch.Size) {
 					err = syscall.EIO
 				}
@@ -625,6 +649,9 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 			return total, &meta.Error{Op: "read", Path: fmt.Sprintf("inode %d", r.in.Ino), Err: res.err}
 		}
 		n, err := w.Write(res.data)
+		if r.in.Chunks[i].ID != "" {
+			putBuf(res.data)
+		}
 		total += int64(n)
 		if err != nil {
 			return total, err

@@ -555,16 +555,34 @@ func (f *FS) Rename(ctx context.Context, sparent uint64, sname string, dparent u
 }
 
 func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dparent uint64, dname string, flags int, sk, dk string) (err error, retry bool) {
-	sino, styp, srev, err := f.entryFresh(ctx, sparent, sname)
+	// One round trip reads the source entry, the destination entry and
+	// the destination directory.
+	rr, err := f.cli.Txn(ctx).Then(clientv3.OpGet(sk), clientv3.OpGet(dk), clientv3.OpGet(f.ikey(dparent))).Commit()
 	if err != nil {
-		return err, false
+		return eio(err), false
 	}
+	skv := rr.Responses[0].GetResponseRange().Kvs
+	if len(skv) == 0 {
+		if err := f.requireDir(ctx, sparent); err != nil {
+			return err, false
+		}
+		return syscall.ENOENT, false
+	}
+	sino, styp, err := unmarshalDirent(skv[0].Value)
+	if err != nil {
+		return syscall.EIO, false
+	}
+	srev := skv[0].ModRevision
 	if sparent == dparent && sname == dname {
 		return nil, false
 	}
-	dpin, err := f.getFresh(ctx, dparent)
+	pkv := rr.Responses[2].GetResponseRange().Kvs
+	if len(pkv) == 0 {
+		return syscall.ENOENT, false
+	}
+	dpin, err := unmarshalInode(pkv[0].Value, pkv[0].ModRevision)
 	if err != nil {
-		return err, false
+		return syscall.EIO, false
 	}
 	if !dpin.IsDir() {
 		return syscall.ENOTDIR, false
@@ -578,12 +596,19 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 		clientv3.OpPut(dk, marshalDirent(sino, styp)),
 	}
 	var nonEmptyCheck string
-	dino, dtyp, drev, err := f.entryFresh(ctx, dparent, dname)
+	var dino uint64
+	var dtyp uint32
+	var drev int64
+	dkv := rr.Responses[1].GetResponseRange().Kvs
+	if len(dkv) > 0 {
+		if dino, dtyp, err = unmarshalDirent(dkv[0].Value); err != nil {
+			return syscall.EIO, false
+		}
+		drev = dkv[0].ModRevision
+	}
 	switch {
-	case errors.Is(err, syscall.ENOENT):
+	case len(dkv) == 0:
 		cmps = append(cmps, clientv3.Compare(clientv3.Version(dk), "=", 0))
-	case err != nil:
-		return err, false
 	default:
 		if flags&RenameNoReplace != 0 {
 			return syscall.EEXIST, false

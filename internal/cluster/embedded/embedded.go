@@ -34,11 +34,12 @@ type Cluster struct {
 	Params   meta.Params
 	NodeAddr []string
 
-	cli    *clientv3.Client
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	errs   []error
+	cli       *clientv3.Client
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	errs      []error
 }
 
 // Start starts etcd, creates the cluster if DIR holds none, starts the
@@ -139,14 +140,16 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	return c, nil
 }
 
-// Close stops the nodes and etcd.
+// Close stops the nodes and etcd. It may be called more than once.
 func (c *Cluster) Close() {
-	if c.cancel != nil {
-		c.cancel()
-	}
-	c.wg.Wait()
-	if c.cli != nil {
-		c.cli.Close()
-	}
-	c.Etcd.Close()
+	c.closeOnce.Do(func() {
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.wg.Wait()
+		if c.cli != nil {
+			c.cli.Close()
+		}
+		c.Etcd.Close()
+	})
 }
