@@ -254,7 +254,7 @@ func init() {
 			if d.ret <= 0 {
 				return ptr(d.c.Args[i])
 			}
-			s, _, err := d.readCString(d.c.Args[i], int(d.ret))
+			s, _, err := d.readCString(d.c.Args[i], int(min(d.ret, pathMax)))
 			if err != nil {
 				return hexs(d.c.Args[i])
 			}

@@ -1,0 +1,131 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+)
+
+// Lines below were printed by strace 6.1 -f for a fork/pipe program
+// (pid prefixes "18981 " are 6 columns wide).
+func TestUnfinishedResumed(t *testing.T) {
+	a := &arena{}
+	buf := a.put([]byte("hello....."))
+	d := Enter(&Call{Pid: 18981, Info: ByName("read"), Args: [6]uint64{3, buf, 10}}, arenaMem{a}, nil)
+	if got, want := d.Unfinished(), "read(3,  <unfinished ...>"; got != want {
+		t.Errorf("Unfinished() = %q, want %q", got, want)
+	}
+	d.Exit(5, arenaMem{a})
+	if got, want := d.ResumedCol(6), `<... read resumed>"hello", 10)    = 5`; got != want {
+		t.Errorf("ResumedCol(6) = %q, want %q", got, want)
+	}
+	if got, want := d.Line(), `read(3, "hello", 10)                    = 5`; got != want {
+		t.Errorf("Line() = %q, want %q", got, want)
+	}
+
+	w := Enter(&Call{Pid: 18982, Info: ByName("write"), Args: [6]uint64{4, buf, 5}}, arenaMem{a}, nil)
+	w.Exit(5, nil)
+	if got, want := w.LineCol(6), `write(4, "hello", 5)              = 5`; got != want {
+		t.Errorf("LineCol(6) = %q, want %q", got, want)
+	}
+	if got, want := w.Unfinished(), `write(4, "hello", 5 <unfinished ...>`; got != want {
+		t.Errorf("Unfinished() = %q, want %q", got, want)
+	}
+	if got, want := w.Resumed(), `<... write resumed>)                    = 5`; got != want {
+		t.Errorf("Resumed() = %q, want %q", got, want)
+	}
+
+	wt := Enter(&Call{Info: ByName("wait4"), Args: [6]uint64{^uint64(0), 0, 0, 0}}, nil, nil)
+	if got, want := wt.Unfinished(), "wait4(-1,  <unfinished ...>"; got != want {
+		t.Errorf("Unfinished() = %q, want %q", got, want)
+	}
+	wt.Exit(18982, nil)
+	if got, want := wt.Line(), "wait4(-1, NULL, 0, NULL)                = 18982"; got != want {
+		t.Errorf("Line() = %q, want %q", got, want)
+	}
+}
+
+func TestAccessors(t *testing.T) {
+	a := &arena{}
+	d := Enter(&Call{Info: ByName("openat"), Args: [6]uint64{0xffffffffffffff9c, a.str("/x"), 0x241, 0644}}, arenaMem{a}, nil)
+	d.Exit(-2, nil)
+	if d.Name() != "openat" || d.Errno() != "ENOENT" || d.RetValue() != -2 || !d.Failed() {
+		t.Errorf("accessors: %q %q %d %v", d.Name(), d.Errno(), d.RetValue(), d.Failed())
+	}
+	if got := strings.Join(d.Args(), "|"); got != `AT_FDCWD|"/x"|O_WRONLY|O_CREAT|O_TRUNC|0644` {
+		t.Errorf("Args() = %q", got)
+	}
+	if d.Ret() != "-1 ENOENT (No such file or directory)" {
+		t.Errorf("Ret() = %q", d.Ret())
+	}
+	d = Enter(&Call{Info: ByName("openat"), Args: [6]uint64{3, a.str("/x"), 0, 0644}}, arenaMem{a}, nil)
+	d.Exit(4, nil)
+	if len(d.Args()) != 3 || d.Errno() != "" || d.Ret() != "4" {
+		t.Errorf("mode without O_CREAT: %q, ret %q", d.Args(), d.Ret())
+	}
+}
+
+// A bad pointer prints as its address; nothing panics with nil memory.
+func TestBadPointers(t *testing.T) {
+	for _, name := range []string{"read", "write", "openat", "fstat", "execve", "connect", "rt_sigaction", "writev", "poll", "wait4", "pipe2", "accept", "recvmsg", "sendmsg", "statx", "openat2"} {
+		info := ByName(name)
+		args := [6]uint64{3, 0xdead0000, 0xdead1000, 0xdead2000, 0xdead3000, 0xdead4000}
+		d := Enter(&Call{Info: info, Args: args}, arenaMem{&arena{}}, nil)
+		d.Exit(1, nil)
+		if !strings.Contains(d.Line(), "0xdead") && !strings.Contains(d.Line(), "(0x3,") {
+			t.Errorf("%s: %s", name, d.Line())
+		}
+		d = Enter(&Call{Info: info, Args: args}, nil, nil)
+		d.Exit(1, nil)
+	}
+}
+
+func TestFdPaths(t *testing.T) {
+	a := &arena{}
+	o := &Options{FdPaths: 2, Fds: fileNamer{"TCP:[127.0.0.1:34671->127.0.0.1:46144]"}}
+	d := Enter(&Call{Info: ByName("sendto"), Args: [6]uint64{3, a.str("x"), 1, 0x4000, 0, 0}}, arenaMem{a}, o)
+	d.Exit(1, nil)
+	want := `sendto(3<TCP:[127.0.0.1:34671->127.0.0.1:46144]>, "x", 1, MSG_NOSIGNAL, NULL, 0) = 1`
+	if d.Line() != want {
+		t.Errorf("got  %s\nwant %s", d.Line(), want)
+	}
+}
+
+func TestOutSocklen(t *testing.T) {
+	a := &arena{}
+	sin := a.put([]byte{2, 0, 0, 80, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0})
+	lenp := a.u32s(128)
+	d := Enter(&Call{Info: ByName("accept"), Args: [6]uint64{3, sin, lenp}}, arenaMem{a}, nil)
+	binary.LittleEndian.PutUint32(a.mem[lenp-arenaBase:], 16) // the kernel writes the length back
+	d.Exit(5, arenaMem{a})
+	want := `accept(3, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, [128 => 16]) = 5`
+	if d.Line() != want {
+		t.Errorf("got  %s\nwant %s", d.Line(), want)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	d := &Decoded{}
+	for in, want := range map[string]string{
+		"":             `""`,
+		"a\"b\\":       `"a\"b\\"`,
+		"\x00":         `"\0"`,
+		"\x001":        `"\0001"`,
+		"\x008":        `"\08"`,
+		"\x1b[0m":      `"\33[0m"`,
+		"\t\n\v\f\r":   `"\t\n\v\f\r"`,
+		"\a\b":         `"\7\10"`,
+		"\x7f\x80\xff": `"\177\200\377"`,
+	} {
+		if got := d.quote([]byte(in), false); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	d.o.Hex = 1
+	if got := d.quote([]byte("ab"), true); got != `"ab"...` {
+		t.Errorf("-x printable: %s", got)
+	}
+	if got := d.quote([]byte("a\n"), false); got != `"\x61\x0a"` {
+		t.Errorf("-x non-printable: %s", got)
+	}
+}
