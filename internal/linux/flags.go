@@ -332,3 +332,42 @@ const (
 	O_CREAT       = unix.O_CREAT
 	O_TMPFILE_BIT = 0x400000
 )
+
+// GetrandomFlags are getrandom's flags (include/uapi/linux/random.h).
+var GetrandomFlags = &FlagSet{Flags: []Flag{{1, "GRND_NONBLOCK"}, {2, "GRND_RANDOM"}, {4, "GRND_INSECURE"}}}
+
+// Rlimits names resource limits (include/uapi/asm-generic/resource.h).
+var Rlimits = NewValueSet("RLIMIT_???", false,
+	Flag{0, "RLIMIT_CPU"}, Flag{1, "RLIMIT_FSIZE"}, Flag{2, "RLIMIT_DATA"}, Flag{3, "RLIMIT_STACK"},
+	Flag{4, "RLIMIT_CORE"}, Flag{5, "RLIMIT_RSS"}, Flag{6, "RLIMIT_NPROC"}, Flag{7, "RLIMIT_NOFILE"},
+	Flag{8, "RLIMIT_MEMLOCK"}, Flag{9, "RLIMIT_AS"}, Flag{10, "RLIMIT_LOCKS"}, Flag{11, "RLIMIT_SIGPENDING"},
+	Flag{12, "RLIMIT_MSGQUEUE"}, Flag{13, "RLIMIT_NICE"}, Flag{14, "RLIMIT_RTPRIO"}, Flag{15, "RLIMIT_RTTIME"})
+
+// ClockIDs names clock ids (include/uapi/linux/time.h).
+var ClockIDs = NewValueSet("CLOCK_???", false,
+	Flag{0, "CLOCK_REALTIME"}, Flag{1, "CLOCK_MONOTONIC"}, Flag{2, "CLOCK_PROCESS_CPUTIME_ID"},
+	Flag{3, "CLOCK_THREAD_CPUTIME_ID"}, Flag{4, "CLOCK_MONOTONIC_RAW"}, Flag{5, "CLOCK_REALTIME_COARSE"},
+	Flag{6, "CLOCK_MONOTONIC_COARSE"}, Flag{7, "CLOCK_BOOTTIME"}, Flag{8, "CLOCK_REALTIME_ALARM"},
+	Flag{9, "CLOCK_BOOTTIME_ALARM"}, Flag{11, "CLOCK_TAI"})
+
+// EpollCreateFlags are epoll_create1's flags.
+var EpollCreateFlags = &FlagSet{Flags: []Flag{{unix.EPOLL_CLOEXEC, "EPOLL_CLOEXEC"}}}
+
+// EventfdFlags are eventfd2's flags (include/linux/eventfd.h).
+var EventfdFlags = &FlagSet{Flags: []Flag{
+	{unix.EFD_CLOEXEC, "EFD_CLOEXEC"}, {unix.EFD_NONBLOCK, "EFD_NONBLOCK"}, {unix.EFD_SEMAPHORE, "EFD_SEMAPHORE"},
+}}
+
+// FadviseAdvice names fadvise64's advice (include/uapi/linux/fadvise.h, x86-64 values).
+var FadviseAdvice = NewValueSet("POSIX_FADV_???", true,
+	Flag{0, "POSIX_FADV_NORMAL"}, Flag{1, "POSIX_FADV_RANDOM"}, Flag{2, "POSIX_FADV_SEQUENTIAL"},
+	Flag{3, "POSIX_FADV_WILLNEED"}, Flag{4, "POSIX_FADV_DONTNEED"}, Flag{5, "POSIX_FADV_NOREUSE"})
+
+// FutexOps names futex commands (include/uapi/linux/futex.h); FUTEX_PRIVATE_FLAG
+// (128) and FUTEX_CLOCK_REALTIME (256) are or'ed in.
+var FutexOps = NewValueSet("FUTEX_???", false,
+	Flag{0, "FUTEX_WAIT"}, Flag{1, "FUTEX_WAKE"}, Flag{2, "FUTEX_FD"}, Flag{3, "FUTEX_REQUEUE"},
+	Flag{4, "FUTEX_CMP_REQUEUE"}, Flag{5, "FUTEX_WAKE_OP"}, Flag{6, "FUTEX_LOCK_PI"},
+	Flag{7, "FUTEX_UNLOCK_PI"}, Flag{8, "FUTEX_TRYLOCK_PI"}, Flag{9, "FUTEX_WAIT_BITSET"},
+	Flag{10, "FUTEX_WAKE_BITSET"}, Flag{11, "FUTEX_WAIT_REQUEUE_PI"}, Flag{12, "FUTEX_CMP_REQUEUE_PI"},
+	Flag{13, "FUTEX_LOCK_PI2"})

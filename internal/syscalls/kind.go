@@ -79,6 +79,15 @@ const (
 	KindOutStatx                  // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
 	KindOutCwd                    // (ocwd) getcwd's buffer, a string of the return value's length
 	KindOutLink                   // (olink) readlink's buffer, the return value's length
+	KindGetrandom                 // (grnd) GRND_NONBLOCK
+	KindRlimit                    // (rlimit) RLIMIT_NOFILE
+	KindClockID                   // (clockid) CLOCK_MONOTONIC
+	KindEpollFlags                // (epollf) EPOLL_CLOEXEC
+	KindEventfdFlags              // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
+	KindFadvise                   // (fadv) POSIX_FADV_SEQUENTIAL
+	KindFutexOp                   // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
+	KindFdSet                     // (fdset) select's fd_set: [3 4], size from the first argument
+	KindOutDirents                // (odirents) getdents' buffer: 0x... /* 5 entries */
 	numKinds
 )
 
@@ -98,7 +107,9 @@ var kindNames = map[string]Kind{
 	"poll": KindPoll, "timespec": KindTimespec, "iov": KindIovec, "oiov": KindOutIovec,
 	"sa": KindSockaddr, "osa": KindOutSockaddr, "olen": KindOutSocklen, "msghdr": KindMsghdr,
 	"omsghdr": KindOutMsghdr, "opipe": KindOutPipe, "owstatus": KindOutWaitStatus,
-	"ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
+	"grnd": KindGetrandom, "rlimit": KindRlimit, "clockid": KindClockID, "epollf": KindEpollFlags,
+	"efdf": KindEventfdFlags, "fadv": KindFadvise, "futexop": KindFutexOp, "fdset": KindFdSet,
+	"odirents": KindOutDirents, "ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
 }
 
 // String returns the kind's signature name ("path").
@@ -247,6 +258,17 @@ func init() {
 				return hexs(d.c.Args[i])
 			}
 			return "[" + formatWaitStatus(le32(b)) + "]"
+		}},
+		KindGetrandom:    flags32Kind(linux.GetrandomFlags),
+		KindRlimit:       valueKind(linux.Rlimits),
+		KindClockID:      valueKind(linux.ClockIDs),
+		KindEpollFlags:   flags32Kind(linux.EpollCreateFlags),
+		KindEventfdFlags: flags32Kind(linux.EventfdFlags),
+		KindFadvise:      valueKind(linux.FadviseAdvice),
+		KindFutexOp:      {enter: func(d *Decoded, i int) string { return formatFutexOp(d.c.Args[i]) }},
+		KindFdSet:        {enter: func(d *Decoded, i int) string { return d.fdset(d.c.Args[i], d.c.Args[0]) }},
+		KindOutDirents: {save: noSave, exit: func(d *Decoded, i int) string {
+			return hexs(d.c.Args[i]) + " /* " + strconv.Itoa(d.countDirents(d.c.Args[i], d.ret)) + " entries */"
 		}},
 		KindOutStat:  {save: noSave, exit: func(d *Decoded, i int) string { return d.stat(d.c.Args[i]) }},
 		KindOutStatx: {save: noSave, exit: func(d *Decoded, i int) string { return d.statx(d.c.Args[i]) }},
@@ -468,4 +490,56 @@ func formatStatxFlags(v uint64) string {
 		b.WriteString("|" + hexs(rest))
 	}
 	return b.String()
+}
+
+func formatFutexOp(v uint64) string {
+	op := uint32(v)
+	s := linux.FutexOps.Format(uint64(op &^ 384))
+	if op&128 != 0 {
+		s += "_PRIVATE"
+	}
+	if op&256 != 0 {
+		s += "|FUTEX_CLOCK_REALTIME"
+	}
+	return s
+}
+
+// fdset renders select's fd_set of nfds bits: [3 4], NULL.
+func (d *Decoded) fdset(addr, nfds uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	n := int(int32(nfds))
+	if n < 0 || n > 1<<20 {
+		return hexs(addr)
+	}
+	b, err := d.read(addr, (n+63)/64*8)
+	if err != nil {
+		return hexs(addr)
+	}
+	var fds []string
+	for fd := 0; fd < n; fd++ {
+		if b[fd/8]&(1<<(fd%8)) != 0 {
+			fds = append(fds, strconv.Itoa(fd))
+		}
+	}
+	return "[" + strings.Join(fds, " ") + "]"
+}
+
+// countDirents counts the linux_dirent64 records in the n bytes getdents
+// returned (d_reclen is the u16 at offset 16).
+func (d *Decoded) countDirents(addr uint64, n int64) int {
+	if n <= 0 || n > 1<<24 {
+		return 0
+	}
+	b := d.readUpTo(addr, int(n))
+	count := 0
+	for off := 0; off+18 <= len(b); count++ {
+		rl := int(b[off+16]) | int(b[off+17])<<8
+		if rl == 0 {
+			return count + 1
+		}
+		off += rl
+	}
+	return count
 }

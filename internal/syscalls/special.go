@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/carrot-project/carrot/internal/linux"
 )
@@ -62,7 +63,36 @@ func init() {
 			}
 			return strconv.FormatInt(d.ret, 10)
 		}},
-		"poll": {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
+		"futex": {enter: func(d *Decoded) {
+			// futex(uaddr, op, val, timeout, uaddr2, val3): which arguments
+			// strace prints depends on the command.
+			switch uint32(d.c.Args[1]) &^ 384 {
+			case 0: // FUTEX_WAIT
+				d.omit[4], d.omit[5] = true, true
+			case 1, 7, 8: // FUTEX_WAKE, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI
+				d.omit[3], d.omit[4], d.omit[5] = true, true, true
+			case 9: // FUTEX_WAIT_BITSET
+				d.omit[4] = true
+				if uint32(d.c.Args[5]) == 0xffffffff {
+					d.args[5] = "FUTEX_BITSET_MATCH_ANY"
+				}
+			case 10: // FUTEX_WAKE_BITSET
+				d.args[3], d.omit[4] = strconv.FormatUint(d.c.Args[3], 10), true
+				if uint32(d.c.Args[5]) == 0xffffffff {
+					d.args[5] = "FUTEX_BITSET_MATCH_ANY"
+				}
+			default:
+				d.args[3] = strconv.FormatUint(uint64(uint32(d.c.Args[3])), 10)
+			}
+		}},
+		"prctl": {enter: func(d *Decoded) {
+			if uint32(d.c.Args[0]) == 15 { // PR_SET_NAME
+				d.args[1] = d.cstring(d.c.Args[1])
+				d.omit[2], d.omit[3], d.omit[4] = true, true, true
+			}
+		}},
+		"select": {ret: selectRet},
+		"poll":   {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
 		"ppoll": {ret: func(d *Decoded) string {
 			return d.pollRevents(d.c.Args[0], d.c.Args[1])
 		}},
@@ -118,4 +148,44 @@ func socketProtocol(family, proto uint64) string {
 		}
 	}
 	return strconv.FormatUint(p, 10)
+}
+
+// selectRet renders select's return: "0 (Timeout)", or the ready
+// descriptors read back from the sets, "2 (in [3], out [4])", at most ret
+// of them.
+func selectRet(d *Decoded) string {
+	r := strconv.FormatInt(d.ret, 10)
+	if d.ret == 0 {
+		return r + " (Timeout)"
+	}
+	n := int(int32(d.c.Args[0]))
+	if n <= 0 || n > 1<<20 {
+		return r
+	}
+	left := d.ret
+	var parts []string
+	for k, name := range []string{"in", "out", "except"} {
+		addr := d.c.Args[1+k]
+		if addr == 0 || left <= 0 {
+			continue
+		}
+		b, err := d.read(addr, (n+63)/64*8)
+		if err != nil {
+			continue
+		}
+		var fds []string
+		for fd := 0; fd < n && left > 0; fd++ {
+			if b[fd/8]&(1<<(fd%8)) != 0 {
+				fds = append(fds, strconv.Itoa(fd))
+				left--
+			}
+		}
+		if len(fds) > 0 {
+			parts = append(parts, name+" ["+strings.Join(fds, " ")+"]")
+		}
+	}
+	if len(parts) == 0 {
+		return r
+	}
+	return r + " (" + strings.Join(parts, ", ") + ")"
 }
