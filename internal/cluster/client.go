@@ -72,9 +72,10 @@ type Client struct {
 	cancel context.CancelFunc
 
 	placeMu  sync.Mutex
-	placer   placement.Placer
+	placer   placement.Placer // over the live nodes
+	downer   placement.Placer // over the known nodes not live now
 	placeGen <-chan struct{}
-	addrs    map[string]string // live node id -> addr
+	addrs    map[string]string // known node id -> addr
 
 	// Counters of RPCs made, for benchmarks.
 	EtcdRPCs  atomic.Int64
@@ -134,32 +135,43 @@ func (c *Client) View() *membership.View { return c.view }
 // Pool returns the node connection pool.
 func (c *Client) Pool() *chunkstore.Pool { return c.pool }
 
-// currentPlacer returns the placer over the live nodes, rebuilt when the
-// membership changes.
-func (c *Client) currentPlacer() (placement.Placer, map[string]string) {
+// candidates returns the nodes to try for a chunk, best first: the live
+// nodes in placement order, then the known nodes that are not live now
+// (a node whose lease lapsed under load may still serve), and their
+// addresses. Rebuilt when the membership changes.
+func (c *Client) candidates(id string) ([]string, int, map[string]string) {
 	c.placeMu.Lock()
-	defer c.placeMu.Unlock()
 	if c.placer != nil {
 		select {
 		case <-c.placeGen:
+			c.placer = nil
 		default:
-			return c.placer, c.addrs
 		}
 	}
-	c.placeGen = c.view.Changed()
-	live := c.view.Live()
-	nodes := make([]placement.Node, len(live))
-	addrs := map[string]string{}
-	for i, n := range live {
-		nodes[i] = placement.Node{ID: n.ID, Weight: n.Weight}
-		addrs[n.ID] = n.Addr
+	if c.placer == nil {
+		c.placeGen = c.view.Changed()
+		var live, down []placement.Node
+		addrs := map[string]string{}
+		for _, n := range c.view.Nodes() {
+			pn := placement.Node{ID: n.ID, Weight: n.Weight}
+			if n.Live {
+				live = append(live, pn)
+			} else {
+				down = append(down, pn)
+			}
+			addrs[n.ID] = n.Addr
+		}
+		p, err := placement.New(c.Params.Placement, live)
+		if err != nil {
+			p = placement.NewHRW(live)
+		}
+		c.placer, c.downer, c.addrs = p, placement.NewHRW(down), addrs
 	}
-	p, err := placement.New(c.Params.Placement, nodes)
-	if err != nil {
-		p = placement.NewHRW(nodes)
-	}
-	c.placer, c.addrs = p, addrs
-	return p, addrs
+	p, d, addrs := c.placer, c.downer, c.addrs
+	c.placeMu.Unlock()
+	rank := p.Rank(id, 0)
+	nlive := len(rank)
+	return append(rank, d.Rank(id, 0)...), nlive, addrs
 }
 
 // Errors of the data path.
@@ -171,14 +183,17 @@ func chunkErrno(err error) syscall.Errno {
 	return syscall.EIO
 }
 
+// chunkTimeout bounds one chunk RPC, so a node that hangs (stopped, not
+// dead) is failed over like one that refuses.
+const chunkTimeout = 30 * time.Second
+
 // putChunk stores data on R distinct live nodes, replacing refusing nodes
 // by the next ones in the ranking.
 func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
-	p, addrs := c.currentPlacer()
-	rank := p.Rank(id, 0)
+	rank, nlive, addrs := c.candidates(id)
 	r := c.Params.Replicas
 	if len(rank) == 0 {
-		return fmt.Errorf("chunk %s: no live storage node: %w", id[:12], syscall.EIO)
+		return fmt.Errorf("chunk %s: no storage node: %w", id[:12], syscall.EIO)
 	}
 	var (
 		mu      sync.Mutex
@@ -190,7 +205,9 @@ func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 		conn, err := c.pool.Get(addrs[node])
 		if err == nil {
 			c.ChunkRPCs.Add(1)
-			_, err = conn.Put(ctx, id, data)
+			pctx, cancel := context.WithTimeout(ctx, chunkTimeout)
+			_, err = conn.Put(pctx, id, data)
+			cancel()
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -223,19 +240,21 @@ func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 	if noSpace {
 		errno = syscall.ENOSPC
 	}
-	return fmt.Errorf("chunk %s: %d of %d copies made (%s): %w", id[:12], ok, r, strings.Join(errs, "; "), errno)
+	return fmt.Errorf("chunk %s: %d of %d copies made, %d of %d known nodes live (%s): %w", id[:12], ok, r, nlive, len(rank), strings.Join(errs, "; "), errno)
 }
 
 // getChunk fetches and verifies a chunk from the first node that has it.
 func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, error) {
-	p, addrs := c.currentPlacer()
+	rank, _, addrs := c.candidates(id)
 	var errs []string
-	for _, node := range p.Rank(id, 0) {
+	for _, node := range rank {
 		conn, err := c.pool.Get(addrs[node])
 		if err == nil {
 			c.ChunkRPCs.Add(1)
 			var data []byte
-			data, err = conn.Get(ctx, id, buf)
+			gctx, cancel := context.WithTimeout(ctx, chunkTimeout)
+			data, err = conn.Get(gctx, id, buf)
+			cancel()
 			if err == nil {
 				return data, nil
 			}

@@ -28,7 +28,7 @@ type Params struct {
 func DefaultParams() Params {
 	return Params{
 		Replicas: 2, ChunkSize: 4 << 20, InlineMax: 4096,
-		LeaseTTL: 5 * time.Second, RepairGrace: time.Minute, GCGrace: 10 * time.Minute,
+		LeaseTTL: 10 * time.Second, RepairGrace: time.Minute, GCGrace: 10 * time.Minute,
 		RepairInterval: 30 * time.Second, Placement: "hrw",
 	}
 }
