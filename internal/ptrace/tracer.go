@@ -1,0 +1,650 @@
+package ptrace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/carrot-project/carrot/internal/seccomp"
+	"golang.org/x/sys/unix"
+)
+
+// Config says what a Tracer traps and who handles it.
+type Config struct {
+	Handler Handler
+	// Filter selects the calls that stop (seccomp RET_TRACE), and may fail
+	// others outright (RET_ERRNO). Nil: every call stops at its entry and
+	// its exit (PTRACE_SYSCALL), as when attaching.
+	Filter *seccomp.Filter
+	// TraceExit asks for an EventExiting before each task exits, while its
+	// memory can still be read (PTRACE_O_TRACEEXIT); it costs a stop per
+	// task.
+	TraceExit bool
+	// Async starts the doorbell up front, so that Do and Syscall.Resume
+	// from other goroutines take effect at once instead of at the next
+	// stop. Attach always starts it.
+	Async bool
+}
+
+// Program is what Run starts.
+type Program struct {
+	Path string   // resolved executable path
+	Argv []string // argv, with argv[0]
+	Env  []string
+	Dir  string // working directory ("" = carrot's)
+	// Files are the program's fds 0, 1, 2, ... (nil: carrot's stdin,
+	// stdout, stderr).
+	Files []*os.File
+}
+
+// Tracer runs programs under the engine. A Tracer is used once.
+type Tracer struct {
+	cfg     Config
+	h       Handler
+	seccomp bool // calls stop only when the filter says so
+	opts    int  // PTRACE_O_* for every tracee
+
+	// The fields below belong to the tracer thread.
+	tasks     map[int]*task
+	live      int // tasks that still exist, held ones included
+	main      int // the started program's pid
+	mainDone  bool
+	mainSt    Status
+	detaching bool
+
+	doorbell atomic.Int64 // pid of the doorbell, 0 if none
+	hasWork  atomic.Bool
+
+	mu    sync.Mutex
+	queue []func() // run on the tracer thread by drain
+}
+
+// task is the engine's state for one traced thread.
+type task struct {
+	tid, pid int
+	mem      Memory
+	call     Syscall
+	// known: its parent's clone event was seen (or it was started or
+	// attached directly), so the Handler has heard of it.
+	known bool
+	// held: a new task stopped before its parent's event; it stays stopped
+	// until the event arrives.
+	held bool
+	// visible: its calls go to the Handler. False only for the launcher
+	// (and any thread it makes) until it execs the program.
+	visible  bool
+	wantExit bool // resume with PTRACE_SYSCALL to get the exit stop
+	deferred bool // stopped at entry until Syscall.Resume
+}
+
+// New returns a Tracer for cfg.
+func New(cfg Config) *Tracer {
+	t := &Tracer{cfg: cfg, h: cfg.Handler, tasks: map[int]*task{}}
+	t.opts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
+		unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP
+	if cfg.TraceExit {
+		t.opts |= unix.PTRACE_O_TRACEEXIT
+	}
+	return t
+}
+
+// ErrPermission reports that the kernel refused to let carrot trace.
+var ErrPermission = errors.New("ptrace not permitted")
+
+func permissionError(what string, err error) error {
+	if err != unix.EPERM && err != unix.EACCES {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	cause := "carrot needs CAP_SYS_PTRACE here (in a container: --cap-add=SYS_PTRACE, and a seccomp profile that allows ptrace)"
+	if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil {
+		switch s := string(bytes.TrimSpace(b)); s {
+		case "1":
+			cause = "kernel.yama.ptrace_scope is 1: only a parent may trace its children; run as root or set it to 0"
+		case "2":
+			cause = "kernel.yama.ptrace_scope is 2: only CAP_SYS_PTRACE may trace; run as root"
+		case "3":
+			cause = "kernel.yama.ptrace_scope is 3: ptrace is disabled until reboot"
+		}
+	}
+	return fmt.Errorf("%w: %s: %v (%s)", ErrPermission, what, err, cause)
+}
+
+// Run starts p under the tracer and traces it, and every task it creates,
+// until all are gone. It returns the program's own status (that of its
+// first process). Cancelling ctx kills every tracee.
+func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
+	if t.cfg.Filter != nil {
+		t.seccomp = true
+	}
+	t.opts |= unix.PTRACE_O_EXITKILL
+	filter := "-"
+	if t.cfg.Filter != nil {
+		prog, err := t.cfg.Filter.Compile()
+		if err != nil {
+			return Status{}, err
+		}
+		filter = encodeFilter(prog)
+	}
+	var st Status
+	err := t.onThread(func() error {
+		files := []uintptr{0, 1, 2}
+		if p.Files != nil {
+			files = files[:0]
+			for _, f := range p.Files {
+				files = append(files, f.Fd())
+			}
+		}
+		args := append([]string{os.Args[0], launchArg, "exec", filter, p.Path}, p.Argv...)
+		pid, err := t.spawn(args, p.Env, p.Dir, files)
+		if err != nil {
+			return err
+		}
+		runtime.KeepAlive(p.Files)
+		t.main = pid
+		t.add(pid, pid, false)
+		if t.cfg.Async {
+			if err := t.startDoorbell(); err != nil {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		stop := context.AfterFunc(ctx, func() {
+			t.Do(func() {
+				for tid := range t.tasks {
+					unix.Tgkill(t.tasks[tid].pid, tid, unix.SIGKILL)
+				}
+			})
+			unix.Kill(pid, unix.SIGKILL) // in case there is no doorbell
+		})
+		defer stop()
+		if err := t.loop(); err != nil {
+			return err
+		}
+		if !t.mainDone {
+			return fmt.Errorf("ptrace: lost track of pid %d", pid)
+		}
+		st = t.mainSt
+		return nil
+	})
+	return st, err
+}
+
+// Attach traces the running processes pids (every thread of each) until
+// they are all gone or ctx is cancelled, when it detaches and leaves them
+// running. No filter can be installed in a running process, so every
+// call stops at entry and exit.
+func (t *Tracer) Attach(ctx context.Context, pids []int) error {
+	t.seccomp = false
+	return t.onThread(func() error {
+		for _, pid := range pids {
+			if err := t.attachProcess(pid); err != nil {
+				t.detachAll()
+				return err
+			}
+		}
+		if err := t.startDoorbell(); err != nil {
+			t.detachAll()
+			return err
+		}
+		stop := context.AfterFunc(ctx, func() { t.Do(t.detachAll) })
+		defer stop()
+		return t.loop()
+	})
+}
+
+func (t *Tracer) attachProcess(pid int) error {
+	seen := map[int]bool{}
+	for round := 0; round < 100; round++ {
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			return fmt.Errorf("attach %d: no such process", pid)
+		}
+		added := false
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil || seen[tid] {
+				continue
+			}
+			seen[tid] = true
+			if t.tasks[tid] != nil {
+				continue
+			}
+			if err := ptrace(unix.PTRACE_SEIZE, tid, 0, uintptr(t.opts)); err != nil {
+				if err == unix.ESRCH {
+					continue
+				}
+				return permissionError(fmt.Sprintf("attach %d", tid), err)
+			}
+			ptrace(unix.PTRACE_INTERRUPT, tid, 0, 0)
+			k := t.add(tid, pid, true)
+			k.known = true
+			t.event(&Event{Kind: EventNewTask, Tid: tid, Pid: pid, Thread: tid != pid})
+			added = true
+		}
+		if !added {
+			return nil
+		}
+	}
+	return fmt.Errorf("attach %d: threads keep appearing", pid)
+}
+
+// onThread runs f on a goroutine locked to a thread that is never
+// unlocked: when the goroutine ends the thread exits, and with it every
+// ptrace link and the Pdeathsig of the children it started.
+func (t *Tracer) onThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		done <- f()
+	}()
+	return <-done
+}
+
+// spawn starts the launcher and seizes it while it is stopped.
+func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, error) {
+	pid, err := syscall.ForkExec("/proc/self/exe", args, &syscall.ProcAttr{
+		Dir: dir, Env: env, Files: files,
+		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start launcher: %w", err)
+	}
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, unix.WSTOPPED|unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("wait for launcher: %w", err)
+		}
+		break
+	}
+	if !ws.Stopped() {
+		return 0, fmt.Errorf("launcher %s before it could be traced", statusOf(ws))
+	}
+	if err := ptrace(unix.PTRACE_SEIZE, pid, 0, uintptr(t.opts)); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, unix.WALL, nil)
+		return 0, permissionError("seize the program", err)
+	}
+	unix.Kill(pid, unix.SIGCONT)
+	return pid, nil
+}
+
+// startDoorbell starts the traced child that Do signals to wake the loop.
+func (t *Tracer) startDoorbell() error {
+	pid, err := t.spawn([]string{os.Args[0], launchArg, "doorbell"}, []string{}, "/", []uintptr{})
+	if err != nil {
+		return fmt.Errorf("doorbell: %w", err)
+	}
+	t.doorbell.Store(int64(pid))
+	return nil
+}
+
+// Do runs f on the tracer thread between stops, where ptrace requests are
+// allowed. It may be called from any goroutine.
+func (t *Tracer) Do(f func()) {
+	t.mu.Lock()
+	t.queue = append(t.queue, f)
+	t.mu.Unlock()
+	t.hasWork.Store(true)
+	if pid := int(t.doorbell.Load()); pid != 0 {
+		unix.Tgkill(pid, pid, unix.SIGUSR1)
+	}
+}
+
+func (t *Tracer) drain() {
+	for t.hasWork.Swap(false) {
+		t.mu.Lock()
+		q := t.queue
+		t.queue = nil
+		t.mu.Unlock()
+		for _, f := range q {
+			f()
+		}
+	}
+}
+
+func (t *Tracer) add(tid, pid int, visible bool) *task {
+	k := &task{tid: tid, pid: pid, mem: Memory{tid: tid}, visible: visible, known: true}
+	t.tasks[tid] = k
+	t.live++
+	return k
+}
+
+// loop is the tracer thread's life: wait for a stop, handle it, resume.
+func (t *Tracer) loop() error {
+	defer t.stopDoorbell()
+	for t.live > 0 {
+		if t.hasWork.Load() {
+			t.drain()
+			if t.live == 0 {
+				break
+			}
+		}
+		var ws unix.WaitStatus
+		tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.ECHILD {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("wait4: %w", err)
+		}
+		if int64(tid) == t.doorbell.Load() {
+			t.ring(tid, ws)
+			continue
+		}
+		t.stop(tid, ws)
+	}
+	return nil
+}
+
+func (t *Tracer) stopDoorbell() {
+	pid := int(t.doorbell.Swap(0))
+	if pid == 0 {
+		return
+	}
+	unix.Kill(pid, unix.SIGKILL)
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(pid, &ws, unix.WALL, nil)
+		if err != nil || (got == pid && (ws.Exited() || ws.Signaled())) {
+			return
+		}
+	}
+}
+
+// ring handles a stop of the doorbell: suppress whatever woke it and run
+// the queued work.
+func (t *Tracer) ring(pid int, ws unix.WaitStatus) {
+	if ws.Exited() || ws.Signaled() {
+		t.doorbell.Store(0)
+	} else if ws.Stopped() {
+		ptrace(unix.PTRACE_CONT, pid, 0, 0)
+	}
+	t.drain()
+}
+
+// ptrace event numbers in a wait status (status >> 16).
+const (
+	evFork    = unix.PTRACE_EVENT_FORK
+	evVfork   = unix.PTRACE_EVENT_VFORK
+	evClone   = unix.PTRACE_EVENT_CLONE
+	evExec    = unix.PTRACE_EVENT_EXEC
+	evExit    = unix.PTRACE_EVENT_EXIT
+	evSeccomp = unix.PTRACE_EVENT_SECCOMP
+	evStop    = unix.PTRACE_EVENT_STOP
+)
+
+func (t *Tracer) stop(tid int, ws unix.WaitStatus) {
+	k := t.tasks[tid]
+	if ws.Exited() || ws.Signaled() {
+		if k != nil {
+			t.gone(k, statusOf(ws))
+		}
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	sig := ws.StopSignal()
+	event := int(uint32(ws)>>16) & 0xff
+	if k == nil {
+		// A new task whose first stop came before its parent's clone
+		// event: hold it until the event says who it is.
+		k = t.add(tid, readTgid(tid), false)
+		k.known = false
+		if event == evStop {
+			k.held = true
+			return
+		}
+	}
+	if t.detaching {
+		t.detach(k, sig, event)
+		return
+	}
+	switch {
+	case sig == unix.SIGTRAP|0x80 || (sig == unix.SIGTRAP && event == evSeccomp):
+		t.syscallStop(k)
+	case sig == unix.SIGTRAP && (event == evFork || event == evVfork || event == evClone):
+		t.newChild(k, event)
+	case sig == unix.SIGTRAP && event == evExec:
+		t.exec(k)
+	case sig == unix.SIGTRAP && event == evExit:
+		msg, _ := getEventMsg(k.tid)
+		if k.visible {
+			t.event(&Event{Kind: EventExiting, Tid: k.tid, Pid: k.pid, Status: statusOf(unix.WaitStatus(msg))})
+		}
+		t.resume(k, 0)
+	case event == evStop:
+		switch sig {
+		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+			// A group-stop: stay stopped until SIGCONT, as without us.
+			if k.visible {
+				t.event(&Event{Kind: EventStopped, Tid: k.tid, Pid: k.pid, Sig: sig})
+			}
+			ptrace(unix.PTRACE_LISTEN, k.tid, 0, 0)
+		default:
+			if !k.known {
+				k.held = true
+				return
+			}
+			t.resume(k, 0)
+		}
+	case event == 0:
+		t.signal(k, sig)
+	default:
+		t.resume(k, 0)
+	}
+}
+
+func (t *Tracer) syscallStop(k *task) {
+	var info syscallInfo
+	if err := getSyscallInfo(k.tid, &info); err != nil {
+		return // ESRCH: killed meanwhile; its exit is on its way
+	}
+	if info.isExit() {
+		if !k.wantExit {
+			t.resume(k, 0)
+			return
+		}
+		k.wantExit = false
+		c := &k.call
+		c.Ret = info.rval()
+		c.retDirty = false
+		t.h.Exit(c)
+		if c.retDirty {
+			var r regs
+			if getRegs(k.tid, &r) == nil {
+				setRet(&r, c.Ret)
+				setRegs(k.tid, &r)
+			}
+		}
+		t.resume(k, 0)
+		return
+	}
+	if !info.isEntry() && !info.isSeccomp() {
+		t.resume(k, 0)
+		return
+	}
+	nr := info.nr()
+	if info.Arch != AuditArch {
+		nr = -1 // another ABI (i386 int 0x80): numbers mean other calls
+	}
+	k.call = Syscall{Tid: k.tid, Pid: k.pid, Nr: nr, Args: info.args(), Data: uint16(info.RetData),
+		IP: info.IP, SP: info.SP, t: t, k: k}
+	// The launcher is invisible, but the execve that becomes the program
+	// is the program's first call.
+	if !k.visible && !(k.tid == t.main && nr == unix.SYS_EXECVE) {
+		t.finishEntry(k, Continue)
+		return
+	}
+	a := t.h.Enter(&k.call)
+	if a.kind == actDefer {
+		k.deferred = true
+		return
+	}
+	t.finishEntry(k, a)
+}
+
+// finishEntry applies a at a call's entry and resumes the task.
+func (t *Tracer) finishEntry(k *task, a Action) {
+	if t.tasks[k.tid] != k {
+		return // gone (or detached) while deferred
+	}
+	k.deferred = false
+	c := &k.call
+	if c.argsDirty || a.kind == actReturn {
+		var r regs
+		if err := getRegs(k.tid, &r); err == nil {
+			if c.argsDirty {
+				setArgs(&r, &c.Args)
+			}
+			if a.kind == actReturn {
+				setNr(&r, -1)
+				setRet(&r, a.ret)
+			}
+			setRegs(k.tid, &r)
+		}
+		c.argsDirty = false
+	}
+	k.wantExit = a.kind == actExit
+	t.resume(k, 0)
+}
+
+// resume continues k, delivering sig. Without a filter every call must
+// stop, so the request is PTRACE_SYSCALL; with one, only when the exit
+// stop of the current call is wanted.
+func (t *Tracer) resume(k *task, sig unix.Signal) {
+	req := unix.PTRACE_CONT
+	if !t.seccomp || k.wantExit {
+		req = unix.PTRACE_SYSCALL
+	}
+	ptrace(req, k.tid, 0, uintptr(sig))
+}
+
+func (t *Tracer) newChild(k *task, event int) {
+	msg, err := getEventMsg(k.tid)
+	if err != nil {
+		t.resume(k, 0)
+		return
+	}
+	child := int(msg)
+	pid, thread := child, false
+	if event == evClone {
+		if g := readTgid(child); g != 0 {
+			pid = g
+		}
+		thread = pid == k.pid
+	}
+	c := t.tasks[child]
+	if c == nil {
+		c = t.add(child, pid, k.visible)
+	}
+	c.pid, c.visible, c.known = pid, k.visible, true
+	if k.visible {
+		t.event(&Event{Kind: EventNewTask, Tid: child, Pid: pid, Parent: k.tid, Thread: thread, Vfork: event == evVfork})
+	}
+	if c.held {
+		c.held = false
+		t.resume(c, 0)
+	}
+	t.resume(k, 0)
+}
+
+func (t *Tracer) exec(k *task) {
+	msg, _ := getEventMsg(k.tid)
+	old := int(msg)
+	if old != k.tid && t.tasks[old] != nil {
+		// A non-leader thread exec'd: it now has the leader's tid, and the
+		// leader is gone without an exit report.
+		leader, execer := k, t.tasks[old]
+		if leader.visible {
+			t.event(&Event{Kind: EventSuperseded, Tid: leader.tid, Pid: leader.pid, OldTid: old})
+		}
+		delete(t.tasks, old)
+		t.live--
+		execer.tid, execer.mem = leader.tid, Memory{tid: leader.tid}
+		execer.call.Tid = leader.tid
+		t.tasks[leader.tid] = execer
+		k = execer
+	}
+	k.visible = true
+	t.event(&Event{Kind: EventExec, Tid: k.tid, Pid: k.pid, OldTid: old})
+	t.resume(k, 0)
+}
+
+func (t *Tracer) signal(k *task, sig unix.Signal) {
+	ev := Event{Kind: EventSignal, Tid: k.tid, Pid: k.pid, Sig: sig, Deliver: sig}
+	if k.visible {
+		var si unix.Siginfo
+		if getSiginfo(k.tid, &si) == nil {
+			ev.Info = &si
+		}
+		t.event(&ev)
+	}
+	t.resume(k, ev.Deliver)
+}
+
+func (t *Tracer) gone(k *task, st Status) {
+	delete(t.tasks, k.tid)
+	t.live--
+	if k.visible || k.tid == t.main {
+		t.event(&Event{Kind: EventExit, Tid: k.tid, Pid: k.pid, Status: st, Leader: k.tid == k.pid})
+	}
+	if k.tid == t.main {
+		t.mainDone, t.mainSt = true, st
+	}
+}
+
+func (t *Tracer) event(ev *Event) { t.h.Event(ev) }
+
+// detachAll starts detaching: stopped tasks now, running ones at their
+// next stop, which PTRACE_INTERRUPT forces.
+func (t *Tracer) detachAll() {
+	t.detaching = true
+	for _, k := range t.tasks {
+		if k.held || k.deferred {
+			t.detach(k, 0, 0)
+			continue
+		}
+		ptrace(unix.PTRACE_INTERRUPT, k.tid, 0, 0)
+	}
+}
+
+// detach lets k go at a stop, re-injecting the signal it stopped with if
+// that stop was a signal's delivery.
+func (t *Tracer) detach(k *task, sig unix.Signal, event int) {
+	var deliver uintptr
+	if event == 0 && sig != 0 && sig != unix.SIGTRAP|0x80 {
+		deliver = uintptr(sig)
+	}
+	ptrace(unix.PTRACE_DETACH, k.tid, 0, deliver)
+	delete(t.tasks, k.tid)
+	t.live--
+}
+
+// readTgid returns the thread group of tid from /proc, or 0.
+func readTgid(tid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := bytes.Cut(b, []byte("\nTgid:"))
+	if !ok {
+		return 0
+	}
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	n, _ := strconv.Atoi(string(bytes.TrimSpace(line)))
+	return n
+}
