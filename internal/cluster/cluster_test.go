@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -157,11 +158,14 @@ func TestLargeRoundTrip(t *testing.T) {
 	if testing.Short() {
 		n = 64<<20 + 777
 	}
-	var done int64
+	var done atomic.Int64
 	start := time.Now()
-	in, err := client.CreateFile(c, meta.RootIno, "large", 0o644, newPattern(42, n), cluster.WriteOptions{Progress: func(k int64) { done += 0; _ = k }})
+	in, err := client.CreateFile(c, meta.RootIno, "large", 0o644, newPattern(42, n), cluster.WriteOptions{Progress: func(k int64) { done.Add(k) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if done.Load() != n {
+		t.Fatalf("progress reported %d of %d bytes", done.Load(), n)
 	}
 	wrote := time.Since(start)
 	r, err := client.Open(c, in.Ino, in.Version)
