@@ -2,6 +2,7 @@ package ptrace
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +32,10 @@ type Syscall struct {
 	Data uint16
 	// IP and SP are the instruction and stack pointers at the stop.
 	IP, SP uint64
+	// Stime is the process's system time at the stop (wait4's rusage,
+	// only with Config.Rusage): Exit's minus Enter's is the kernel time the
+	// call took, as strace -c counts it.
+	Stime time.Duration
 
 	t         *Tracer
 	k         *task

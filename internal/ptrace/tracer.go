@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/carrot-project/carrot/internal/seccomp"
 	"golang.org/x/sys/unix"
@@ -27,6 +28,9 @@ type Config struct {
 	// memory can still be read (PTRACE_O_TRACEEXIT); it costs a stop per
 	// task.
 	TraceExit bool
+	// Rusage fills Syscall.Stime at every stop from wait4's rusage, the
+	// way strace -c measures a call's system time.
+	Rusage bool
 	// Async starts the doorbell up front, so that Do and Syscall.Resume
 	// from other goroutines take effect at once instead of at the next
 	// stop. Attach always starts it.
@@ -59,6 +63,8 @@ type Tracer struct {
 	mainSt    Status
 	detaching bool
 
+	ru *unix.Rusage // wait4's, when Config.Rusage
+
 	doorbell atomic.Int64 // pid of the doorbell, 0 if none
 	hasWork  atomic.Bool
 
@@ -87,6 +93,9 @@ type task struct {
 // New returns a Tracer for cfg.
 func New(cfg Config) *Tracer {
 	t := &Tracer{cfg: cfg, h: cfg.Handler, tasks: map[int]*task{}}
+	if cfg.Rusage {
+		t.ru = new(unix.Rusage)
+	}
 	t.opts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
 		unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP
 	if cfg.TraceExit {
@@ -330,7 +339,7 @@ func (t *Tracer) loop() error {
 			}
 		}
 		var ws unix.WaitStatus
-		tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		tid, err := unix.Wait4(-1, &ws, unix.WALL, t.ru)
 		if err == unix.EINTR {
 			continue
 		}
@@ -462,6 +471,7 @@ func (t *Tracer) syscallStop(k *task) {
 		c := &k.call
 		c.Ret = info.rval()
 		c.retDirty = false
+		c.Stime = t.stime()
 		t.h.Exit(c)
 		if c.retDirty {
 			var r regs
@@ -482,7 +492,7 @@ func (t *Tracer) syscallStop(k *task) {
 		nr = -1 // another ABI (i386 int 0x80): numbers mean other calls
 	}
 	k.call = Syscall{Tid: k.tid, Pid: k.pid, Nr: nr, Args: info.args(), Data: uint16(info.RetData),
-		IP: info.IP, SP: info.SP, t: t, k: k}
+		IP: info.IP, SP: info.SP, Stime: t.stime(), t: t, k: k}
 	// The launcher is invisible, but the execve that becomes the program
 	// is the program's first call.
 	if !k.visible && !(k.tid == t.main && nr == unix.SYS_EXECVE) {
@@ -495,6 +505,14 @@ func (t *Tracer) syscallStop(k *task) {
 		return
 	}
 	t.finishEntry(k, a)
+}
+
+// stime is the system time in the last wait4's rusage.
+func (t *Tracer) stime() time.Duration {
+	if t.ru == nil {
+		return 0
+	}
+	return time.Duration(t.ru.Stime.Nano())
 }
 
 // finishEntry applies a at a call's entry and resumes the task.

@@ -88,6 +88,7 @@ const (
 	KindFutexOp                   // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
 	KindFdSet                     // (fdset) select's fd_set: [3 4], size from the first argument
 	KindOutDirents                // (odirents) getdents' buffer: 0x... /* 5 entries */
+	KindOutPtr                    // (op) a pointer the kernel writes through, printed (as a pointer) at exit
 	numKinds
 )
 
@@ -110,6 +111,7 @@ var kindNames = map[string]Kind{
 	"grnd": KindGetrandom, "rlimit": KindRlimit, "clockid": KindClockID, "epollf": KindEpollFlags,
 	"efdf": KindEventfdFlags, "fadv": KindFadvise, "futexop": KindFutexOp, "fdset": KindFdSet,
 	"odirents": KindOutDirents, "ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
+	"op": KindOutPtr,
 }
 
 // String returns the kind's signature name ("path").
@@ -249,9 +251,13 @@ func init() {
 			}
 			return "[" + d.fd(int64(int32(le32(b)))) + ", " + d.fd(int64(int32(le32(b[4:])))) + "]"
 		}},
+		KindOutPtr: {save: noSave, exit: func(d *Decoded, i int) string { return ptr(d.c.Args[i]) }},
 		KindOutWaitStatus: {save: noSave, exit: func(d *Decoded, i int) string {
 			if d.c.Args[i] == 0 {
 				return "NULL"
+			}
+			if d.ret <= 0 { // WNOHANG with nothing to report, or a failure: nothing written
+				return hexs(d.c.Args[i])
 			}
 			b, err := d.read(d.c.Args[i], 4)
 			if err != nil {

@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/ptrace"
+	"github.com/carrot-project/carrot/internal/syscalls"
+	"github.com/carrot-project/carrot/internal/trace"
+)
+
+func init() {
+	register(&command{
+		Name:    "trace",
+		Summary: "trace a program's system calls (strace's flags and output, fd-aware)",
+		Run:     runTrace,
+	})
+}
+
+const traceUsage = `usage: carrot trace [flags] [--] PROGRAM [ARGS...]
+       carrot trace [flags] -p PID [-p PID ...]
+
+strace's flags, with strace's output:
+  -f              follow forks, vforks and threads
+  -ff             with -o FILE: one file per task, FILE.TID
+  -o FILE         write the trace to FILE instead of stderr
+  -e EXPR         trace=SET (names, %file %process %network %signal %ipc %desc
+                  %memory %creds %clock %stat ..., ! negates, "all", "none"),
+                  status=successful|failed|unfinished, signal=none|all|SIGSET;
+                  a bare SET means trace=SET
+  -Z / -z         only failed / only successful calls (status=failed/successful)
+  -s N            print at most N bytes of each string (default 32)
+  -v              unabbreviated structures, full argv and environment
+  -x / -xx        non-ASCII / all string bytes as \x escapes
+  -y / -yy        print fd paths / and socket endpoints: 3<TCP:[a:1->b:2]>
+  -t / -tt / -ttt time of day / with microseconds / seconds since the epoch
+  -T              time spent in each call
+  -c              count calls, errors and time: a table instead of the calls
+                  (with -f: a table per process, then the merged one)
+  -C              the table and the calls
+  -w              with -c: wall time between entry and exit, not system time
+  -q / -qq        no attach messages / no exit lines either
+  -p PID          attach to a running process (all its threads); Ctrl-C detaches.
+                  No seccomp filter can be put into a running process, so every
+                  call stops there, traced or not.
+
+carrot's own:
+  --fds                   per process and per fd: class (file, tcp, udp, unix,
+                          pipe, tty, eventfd, other), calls and bytes by data call;
+                          replaces the calls like -c (with -C: both)
+  --json                  one JSON object per call (pid, tid, time, name, args,
+                          ret, errno, duration, fd and fd_class); with -c or
+                          --fds the tables are JSON too
+  --timeline FILE         a trace Perfetto and chrome://tracing open: one track
+                          per thread, calls as slices
+  --summary-interval D    print the -c table every D while the program runs
+  --seccomp-bpf           accepted for strace compatibility: always on
+
+Only the calls being traced stop the program (a seccomp filter lets the others
+run at full speed). Exit status: the program's; 128+N if it was killed by
+signal N; 127 if it was not found; 2 for bad usage.`
+
+// traceFlags is carrot trace's parsed command line.
+type traceFlags struct {
+	o    trace.Options
+	pids []int
+	argv []string
+}
+
+// usageError is a bad command line: one line on stderr, exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func badUsage(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// parseTraceFlags parses strace-style arguments: bundled short flags
+// (-ff, -tt, -yy, -s100, -etrace=open), long flags with "=" or a separate
+// value, and the program after the first non-flag or "--".
+func parseTraceFlags(args []string) (*traceFlags, error) {
+	f := &traceFlags{o: trace.Options{Signals: true, TraceAll: true}}
+	var follow, ts, ys, xs, qs int
+	traceSet := ""
+	long := map[string]string{ // long names of short flags
+		"--follow-forks": "f", "--output": "o", "--string-limit": "s", "--attach": "p",
+		"--summary-only": "c", "--summary": "C", "--summary-wall-clock": "w", "--syscall-times": "T",
+		"--verbose": "v", "--quiet": "q", "--decode-fds": "y", "--help": "h",
+	}
+	i := 0
+	value := func(name, rest string) (string, error) {
+		if rest != "" {
+			return rest, nil
+		}
+		if i+1 >= len(args) {
+			return "", badUsage("option %s requires an argument", name)
+		}
+		i++
+		return args[i], nil
+	}
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		if strings.HasPrefix(a, "--") {
+			name, val, hasVal := strings.Cut(a, "=")
+			if short, ok := long[name]; ok {
+				if hasVal {
+					a = "-" + short + val
+				} else {
+					a = "-" + short
+				}
+			} else {
+				get := func() (string, error) {
+					if hasVal {
+						return val, nil
+					}
+					return value(name, "")
+				}
+				switch name {
+				case "--fds":
+					f.o.Fds = true
+				case "--json":
+					f.o.JSON = true
+				case "--seccomp-bpf":
+				case "--timeline":
+					v, err := get()
+					if err != nil {
+						return nil, err
+					}
+					f.o.Timeline = v
+				case "--summary-interval":
+					v, err := get()
+					if err != nil {
+						return nil, err
+					}
+					d, err := time.ParseDuration(v)
+					if err != nil || d <= 0 {
+						return nil, badUsage("invalid --summary-interval %q (a duration such as 2s or 500ms)", v)
+					}
+					f.o.Interval = d
+				case "--trace", "--status", "--signal":
+					v, err := get()
+					if err != nil {
+						return nil, err
+					}
+					if err := f.qualifier(name[2:]+"="+v, &traceSet); err != nil {
+						return nil, err
+					}
+				default:
+					return nil, badUsage("unknown option %s (see 'carrot trace -h')", name)
+				}
+				continue
+			}
+		}
+		for j := 1; j < len(a); j++ {
+			c, rest := a[j], a[j+1:]
+			switch c {
+			case 'f':
+				follow++
+			case 't':
+				ts++
+			case 'y':
+				ys++
+			case 'x':
+				xs++
+			case 'q':
+				qs++
+			case 'c':
+				f.o.Summary = true
+			case 'C':
+				f.o.Summary, f.o.Both = true, true
+			case 'w':
+				f.o.WallTime = true
+			case 'T':
+				f.o.Durations = true
+			case 'v':
+				f.o.Decode.Verbose = true
+			case 'Z':
+				f.o.Status = trace.StatusFailed
+			case 'z':
+				f.o.Status = trace.StatusSuccessful
+			case 'h':
+				return nil, errHelp
+			case 'o', 's', 'e', 'p':
+				v, err := value("-"+string(c), rest)
+				if err != nil {
+					return nil, err
+				}
+				switch c {
+				case 'o':
+					f.o.Output = v
+				case 's':
+					n, err := strconv.Atoi(v)
+					if err != nil || n < 0 {
+						return nil, badUsage("invalid -s argument: '%s'", v)
+					}
+					if n == 0 {
+						n = 1 // the decoders read 0 as "the default"; the nearest to strace's -s 0
+					}
+					f.o.Decode.StrSize = n
+				case 'e':
+					if err := f.qualifier(v, &traceSet); err != nil {
+						return nil, err
+					}
+				case 'p':
+					for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+						pid, err := strconv.Atoi(p)
+						if err != nil || pid <= 0 {
+							return nil, badUsage("invalid process id: '%s'", p)
+						}
+						f.pids = append(f.pids, pid)
+					}
+				}
+				j = len(a)
+			default:
+				return nil, badUsage("invalid option -- '%c' (see 'carrot trace -h')", c)
+			}
+		}
+	}
+	f.argv = args[i:]
+	f.o.Follow = follow > 0
+	f.o.PerTask = follow > 1
+	f.o.Timestamp = min(ts, 3)
+	f.o.Decode.FdPaths = min(ys, 2)
+	f.o.Decode.Hex = min(xs, 2)
+	f.o.Quiet = qs
+	if traceSet != "" {
+		set, err := syscalls.ParseTraceSet(traceSet)
+		if err != nil {
+			return nil, badUsage("%v", err)
+		}
+		f.o.Trace, f.o.TraceAll = set, set.Len() == syscalls.AllSet().Len()
+	}
+	switch {
+	case len(f.argv) == 0 && len(f.pids) == 0:
+		return nil, badUsage("must have PROGRAM [ARGS] or -p PID (see 'carrot trace -h')")
+	case len(f.argv) > 0 && len(f.pids) > 0:
+		return nil, badUsage("-p and a PROGRAM cannot be used together")
+	case f.o.PerTask && f.o.Output == "":
+		return nil, badUsage("-ff needs -o FILE")
+	case f.o.WallTime && !f.o.Summary:
+		return nil, badUsage("-w needs -c or -C")
+	}
+	return f, nil
+}
+
+var errHelp = errors.New("help")
+
+// qualifier applies one -e expression.
+func (f *traceFlags) qualifier(expr string, traceSet *string) error {
+	name, val, ok := strings.Cut(expr, "=")
+	if !ok {
+		name, val = "trace", expr
+	}
+	switch name {
+	case "trace", "t":
+		*traceSet = val
+	case "status":
+		st, err := parseStatus(val)
+		if err != nil {
+			return err
+		}
+		f.o.Status = st
+	case "signal", "signals", "s":
+		switch val {
+		case "none", "!all":
+			f.o.Signals = false
+		case "all":
+			f.o.Signals = true
+		default:
+			return badUsage("invalid signal set '%s' (carrot supports signal=all and signal=none)", val)
+		}
+	default:
+		return badUsage("invalid -e qualifier '%s' (carrot supports trace=, status=, signal=)", name)
+	}
+	return nil
+}
+
+func parseStatus(v string) (trace.Status, error) {
+	neg := strings.HasPrefix(v, "!")
+	v = strings.TrimPrefix(v, "!")
+	var st trace.Status
+	for _, w := range strings.Split(v, ",") {
+		switch w {
+		case "successful":
+			st |= trace.StatusSuccessful
+		case "failed":
+			st |= trace.StatusFailed
+		case "unfinished":
+			st |= trace.StatusUnfinished
+		case "all":
+			st |= trace.StatusAll
+		case "none":
+		case "unavailable", "detached":
+			// strace's other states: carrot never has them.
+		default:
+			return 0, badUsage("invalid status '%s'", w)
+		}
+	}
+	if neg {
+		st = trace.StatusAll &^ st
+	}
+	if st == 0 {
+		st = trace.StatusNone
+	}
+	return st, nil
+}
+
+func runTrace(ctx context.Context, e *env) int {
+	f, err := parseTraceFlags(e.Args)
+	if err == errHelp {
+		io.WriteString(e.Stdout, traceUsage+"\n")
+		return exitOK
+	}
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	var path string
+	if len(f.argv) > 0 {
+		path, err = exec.LookPath(f.argv[0])
+		if err != nil {
+			if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+				e.errorf("%s: command not found", f.argv[0])
+				return exitNotFound
+			}
+			e.errorf("%s: %v", f.argv[0], errors.Unwrap(err))
+			return 126
+		}
+	}
+	s, err := trace.New(f.o, e.Stderr)
+	if err != nil {
+		e.errorf("%v", err)
+		return exitFailure
+	}
+	// Ctrl-C and Ctrl-\ reach the program from the terminal; carrot waits
+	// for it. (Caught, not ignored: an ignored signal would stay ignored
+	// in the program across exec.)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	if len(f.pids) > 0 {
+		return traceAttach(ctx, e, f, s, sigs)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for sig := range sigs {
+			if sig == syscall.SIGTERM || sig == syscall.SIGHUP {
+				// Pass the request to end on to the program.
+				if pid := s.MainPid(); pid != 0 {
+					syscall.Kill(pid, sig.(syscall.Signal))
+				}
+			}
+		}
+	}()
+	st, err := ptrace.New(s.Config()).Run(runCtx, ptrace.Program{Path: path, Argv: f.argv, Env: os.Environ()})
+	if cerr := s.Close(); err == nil && cerr != nil {
+		e.errorf("trace output: %v", cerr)
+	}
+	if err != nil {
+		e.errorf("%v", err)
+		return exitFailure
+	}
+	return st.ExitCode()
+}
+
+func traceAttach(ctx context.Context, e *env, f *traceFlags, s *trace.Session, sigs chan os.Signal) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := ptrace.New(s.AttachConfig()).Attach(ctx, f.pids)
+	if f.o.Quiet == 0 && err == nil && ctx.Err() != nil {
+		for _, pid := range f.pids {
+			fmt.Fprintf(e.Stderr, "carrot: Process %d detached\n", pid)
+		}
+	}
+	if cerr := s.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		e.errorf("%v", err)
+		return exitFailure
+	}
+	return exitOK
+}

@@ -1,0 +1,750 @@
+// Package trace is carrot trace: strace's job, done on carrot's engine.
+//
+// A Session is a ptrace.Handler. It decides which calls stop the program
+// (Filter: the -e trace= set, plus the calls --fds and --json need to
+// follow descriptors), decodes each shown call with internal/syscalls at
+// its entry and exit, and writes strace's lines, byte for byte where
+// strace has a format: the "[pid N] " and "N " prefixes, -t/-tt/-ttt and
+// -T, the column-40 padding, "<unfinished ...>" / "<... resumed>" when
+// another task's line comes between a call's entry and exit, signal lines
+// ("--- SIGCHLD {...} ---"), group-stops and "+++ exited with N +++".
+//
+// strace prints a call's entry as soon as it happens and its end later; a
+// Session holds the decoded entry and prints the whole line at exit, unless
+// another line must come first, in which case it prints the entry part as
+// "<unfinished ...>" at that moment. The output is the same, and a call
+// filtered out by -e status= needs no special case.
+//
+// Beside strace's output: --fds (fds.go) classifies every descriptor and
+// counts calls and bytes per process and fd; --json writes one object per
+// call; --timeline writes a Chrome/Perfetto trace; -c with -f gives one
+// table per process and the merged one; --summary-interval prints the
+// table while the program runs.
+//
+// Everything here runs on the engine's tracer thread except the periodic
+// summary printer, which shares the summary and the output writer through
+// their mutexes.
+package trace
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/linux"
+	"github.com/carrot-project/carrot/internal/ptrace"
+	"github.com/carrot-project/carrot/internal/seccomp"
+	"github.com/carrot-project/carrot/internal/syscalls"
+	"golang.org/x/sys/unix"
+)
+
+// Status selects calls by their outcome (-e status=).
+type Status uint8
+
+// Outcomes.
+const (
+	StatusSuccessful Status = 1 << iota
+	StatusFailed
+	StatusUnfinished // the call never returned (the task died in it)
+	StatusAll        = StatusSuccessful | StatusFailed | StatusUnfinished
+	// StatusNone shows no call (-e status=none); 0 means StatusAll.
+	StatusNone Status = 1 << 7
+)
+
+// Options are carrot trace's flags.
+type Options struct {
+	Follow    bool // -f: trace children and threads
+	PerTask   bool // -ff: with Output, one file per task (Output.TID)
+	Output    string
+	Trace     syscalls.Set // calls shown
+	TraceAll  bool         // Trace is every call
+	Status    Status       // 0 means all
+	Signals   bool         // print signal lines (-e signal=none clears)
+	Decode    syscalls.Options
+	Timestamp int  // 1 -t, 2 -tt, 3 -ttt
+	Durations bool // -T
+	Summary   bool // -c: the table instead of calls
+	Both      bool // -C: the table and the calls
+	WallTime  bool // -w: -c counts wall time, not system time
+	Quiet     int  // -q: no attach/detach messages; -qq: no exit lines either
+	Fds       bool // --fds: the per-fd report
+	JSON      bool // --json: one object per call instead of strace lines
+	Timeline  string
+	Interval  time.Duration // --summary-interval
+}
+
+// Session is one carrot trace run.
+type Session struct {
+	o        Options
+	diag     io.Writer // carrot's own messages (stderr)
+	out      *output   // the trace (stderr or -o FILE)
+	files    map[int]*output
+	probe    *probe
+	fds      *fdTracker
+	sum      *summary
+	tl       *timeline
+	start    time.Time
+	calls    bool // print per-call lines or objects
+	interval chan struct{}
+
+	tasks  map[int]*taskState
+	roots  map[int]bool // tasks shown without -f
+	open   *taskState   // whose entry strace would have printed last
+	live   int          // tasks traced now: "[pid N]" prefixes need more than one
+	failed error
+	main   atomic.Int64 // the started program's pid, once it has exec'd
+}
+
+// MainPid is the started program's pid (0 until it has exec'd); safe from
+// any goroutine.
+func (s *Session) MainPid() int { return int(s.main.Load()) }
+
+// taskState is a task's call in progress.
+type taskState struct {
+	tid, pid   int
+	nr         int
+	args       [6]uint64
+	shown      bool // the call is in the trace set
+	dec        *syscalls.Decoded
+	enter      time.Time
+	stime      time.Duration
+	unfinished bool // its entry was printed as "<unfinished ...>"
+	inCall     bool
+}
+
+// New returns a Session writing the trace to o.Output (stderr if empty)
+// and its own messages to diag.
+func New(o Options, diag io.Writer) (*Session, error) {
+	s := &Session{o: o, diag: diag, probe: newProbe(), tasks: map[int]*taskState{}, roots: map[int]bool{},
+		files: map[int]*output{}, start: time.Now()}
+	if o.Status == 0 {
+		s.o.Status = StatusAll
+	}
+	s.calls = (!o.Summary && !o.Fds) || o.Both
+	if o.PerTask && o.Output == "" {
+		return nil, fmt.Errorf("-ff needs -o FILE")
+	}
+	if o.Output == "" {
+		s.out = newOutput(nopCloser{diag}, true)
+	} else if !o.PerTask {
+		f, err := os.Create(o.Output)
+		if err != nil {
+			return nil, err
+		}
+		s.out = newOutput(f, false)
+	}
+	if o.Summary || o.Interval > 0 {
+		s.sum = newSummary()
+	}
+	if o.Fds || o.JSON {
+		s.fds = newFdTracker(s.probe)
+	}
+	if o.Decode.FdPaths > 0 {
+		s.o.Decode.Fds = &fdNamer{p: s.probe, sockets: o.Decode.FdPaths > 1}
+	}
+	if o.Timeline != "" {
+		tl, err := newTimeline(o.Timeline, s.start)
+		if err != nil {
+			return nil, err
+		}
+		s.tl = tl
+	}
+	if o.Interval > 0 {
+		s.interval = make(chan struct{})
+		go s.periodic()
+	}
+	return s, nil
+}
+
+// Config is the engine configuration the session needs: a filter that
+// stops the shown calls and what --fds and --json follow, and rusage
+// for -c's system time.
+func (s *Session) Config() ptrace.Config {
+	f := &seccomp.Filter{Arch: ptrace.AuditArch, X32Bit: seccomp.X32SyscallBit,
+		Foreign: seccomp.Trace(0), Calls: map[int]seccomp.Action{}}
+	if s.o.TraceAll {
+		f.Default = seccomp.Trace(0)
+	}
+	for _, nr := range s.o.Trace.Numbers() {
+		f.Calls[nr] = seccomp.Trace(0)
+	}
+	if s.fds != nil {
+		for _, nr := range fdCalls() {
+			f.Calls[nr] = seccomp.Trace(0)
+		}
+	}
+	return ptrace.Config{Handler: s, Filter: f, Rusage: s.sum != nil && !s.o.WallTime}
+}
+
+// AttachConfig is Config for -p, where no filter can be installed.
+func (s *Session) AttachConfig() ptrace.Config {
+	c := s.Config()
+	c.Filter = nil
+	return c
+}
+
+// Root marks pid as traced without -f (the started program, or -p PID).
+func (s *Session) Root(pid int) { s.roots[pid] = true }
+
+func (s *Session) visible(k *taskState) bool {
+	return s.o.Follow || s.roots[k.tid] || s.roots[k.pid]
+}
+
+func (s *Session) task(tid, pid int) *taskState {
+	k := s.tasks[tid]
+	if k == nil {
+		k = &taskState{tid: tid, pid: pid}
+		s.tasks[tid] = k
+	}
+	k.pid = pid
+	return k
+}
+
+// Enter implements ptrace.Handler.
+func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
+	k := s.task(c.Tid, c.Pid)
+	shown := s.visible(k) && (s.o.TraceAll || (c.Nr >= 0 && s.o.Trace.Has(c.Nr)))
+	if !shown && s.fds == nil {
+		return ptrace.Continue
+	}
+	k.nr, k.args, k.shown, k.inCall, k.unfinished = c.Nr, c.Args, shown, true, false
+	k.dec = nil
+	if !shown {
+		return ptrace.WantExit // for the fd tracker
+	}
+	k.enter, k.stime = time.Now(), c.Stime
+	if s.calls || s.tl != nil {
+		k.dec = syscalls.Enter(&syscalls.Call{Pid: c.Pid, Info: syscalls.Lookup(c.Nr), Nr: c.Nr, Args: c.Args}, c.Mem(), &s.o.Decode)
+		if s.calls && !s.o.JSON && s.o.Status == StatusAll {
+			s.interrupt(k)
+			s.open = k
+			if isExitCall(c.Nr) {
+				// It never returns: strace prints it whole at once.
+				k.dec.Exit(0, nil)
+				s.finishExitCall(k)
+				k.dec = nil
+			}
+		}
+	}
+	return ptrace.WantExit
+}
+
+// Exit implements ptrace.Handler.
+func (s *Session) Exit(c *ptrace.Syscall) {
+	k := s.tasks[c.Tid]
+	if k == nil || !k.inCall {
+		return
+	}
+	k.inCall = false
+	if s.fds != nil {
+		s.fds.exit(c.Pid, k.nr, &k.args, c.Ret, c.Mem())
+	}
+	if !k.shown {
+		return
+	}
+	now := time.Now()
+	failed := c.Ret < 0 && c.Ret >= -linux.MaxErrno
+	if k.dec != nil {
+		k.dec.Exit(c.Ret, c.Mem())
+		failed = k.dec.Failed()
+	}
+	if s.sum != nil {
+		d := now.Sub(k.enter)
+		if !s.o.WallTime {
+			d = c.Stime - k.stime
+		}
+		s.sum.add(k.pid, callName(k.nr), failed, d)
+	}
+	if k.dec == nil {
+		return
+	}
+	if s.tl != nil {
+		s.tl.call(k, now)
+	}
+	if !s.calls {
+		k.dec = nil
+		return
+	}
+	want := StatusSuccessful
+	if failed {
+		want = StatusFailed
+	}
+	if s.o.Status&want != 0 {
+		if s.o.JSON {
+			s.jsonCall(k, now, c.Ret)
+		} else {
+			s.finish(k, now, "")
+		}
+	}
+	k.dec = nil
+}
+
+// finish prints k's call line: whole, or its "<... resumed>" half if its
+// entry was printed as unfinished. ret overrides the result ("?" for a
+// call the task never returned from).
+func (s *Session) finish(k *taskState, now time.Time, ret string) {
+	if s.open == k {
+		s.open = nil
+	} else {
+		s.interrupt(k)
+	}
+	at := k.enter
+	if k.unfinished {
+		at = now
+	}
+	pre := s.prefix(k.tid, at)
+	var line string
+	switch {
+	case ret != "":
+		// The task died in the call: strace's " <unfinished ...>) = ?".
+		if k.unfinished {
+			line = pre + "<... " + k.dec.Name() + " resumed> <unfinished ...>) "
+		} else {
+			line = pre + k.dec.Unfinished() + ") "
+		}
+		line += pad(len(line), 40) + "= " + ret
+	case k.unfinished:
+		line = pre + k.dec.ResumedCol(len(pre))
+	default:
+		line = pre + k.dec.LineCol(len(pre))
+	}
+	if s.o.Durations && ret == "" {
+		d := now.Sub(k.enter)
+		line += fmt.Sprintf(" <%d.%06d>", int64(d/time.Second), int64(d%time.Second/time.Microsecond))
+	}
+	s.write(k.tid, line)
+}
+
+func pad(col, to int) string {
+	if col >= to {
+		return ""
+	}
+	return strings.Repeat(" ", to-col)
+}
+
+// interrupt prints the open entry of a task other than k as unfinished, as
+// strace does when another line comes before that call's exit.
+func (s *Session) interrupt(k *taskState) {
+	o := s.open
+	if o == nil || o == k || o.dec == nil || s.o.PerTask {
+		if o == k {
+			return
+		}
+		s.open = nil
+		return
+	}
+	s.open = nil
+	o.unfinished = true
+	pre := s.prefix(o.tid, o.enter)
+	s.write(o.tid, pre+o.dec.Unfinished())
+}
+
+// prefix is strace's line prefix for tid at time t: the pid ("[pid N] " on
+// stderr when several tasks are traced, "N " in a file with -f, nothing
+// with -ff), then the timestamp.
+func (s *Session) prefix(tid int, t time.Time) string {
+	var b strings.Builder
+	switch {
+	case s.o.PerTask:
+	case s.o.Output != "" && (s.o.Follow || s.live > 1):
+		fmt.Fprintf(&b, "%-5d ", tid)
+	case s.o.Output == "" && s.live > 1:
+		fmt.Fprintf(&b, "[pid %5d] ", tid)
+	}
+	switch s.o.Timestamp {
+	case 1:
+		b.WriteString(t.Format("15:04:05 "))
+	case 2:
+		b.WriteString(t.Format("15:04:05.000000 "))
+	case 3:
+		fmt.Fprintf(&b, "%d.%06d ", t.Unix(), t.Nanosecond()/1000)
+	}
+	return b.String()
+}
+
+// write sends one line to tid's output.
+func (s *Session) write(tid int, line string) {
+	o := s.out
+	if s.o.PerTask {
+		o = s.files[tid]
+		if o == nil {
+			f, err := os.Create(s.o.Output + "." + strconv.Itoa(tid))
+			if err != nil {
+				s.fail(err)
+				return
+			}
+			o = newOutput(f, false)
+			s.files[tid] = o
+		}
+	}
+	if err := o.line(line); err != nil {
+		s.fail(err)
+	}
+}
+
+func (s *Session) fail(err error) {
+	if s.failed == nil {
+		s.failed = err
+		fmt.Fprintf(s.diag, "carrot: trace output: %v\n", err)
+	}
+}
+
+// event prints a non-call line (signal, stop, exit) for task k.
+func (s *Session) event(tid int, text string) {
+	if s.o.JSON {
+		return
+	}
+	s.interrupt(nil)
+	s.write(tid, s.prefix(tid, time.Now())+text)
+}
+
+// Event implements ptrace.Handler.
+func (s *Session) Event(ev *ptrace.Event) {
+	switch ev.Kind {
+	case ptrace.EventNewTask:
+		s.live++
+		k := s.task(ev.Tid, ev.Pid)
+		if ev.Parent == 0 {
+			s.roots[ev.Tid] = true // attached with -p
+			if s.o.Quiet == 0 && ev.Tid == ev.Pid {
+				fmt.Fprintf(s.diag, "carrot: Process %d attached\n", ev.Tid)
+			}
+		}
+		if s.fds != nil && !ev.Thread && ev.Parent != 0 {
+			s.fds.fork(s.tasks[ev.Parent].pidOr(ev.Parent), ev.Pid)
+		}
+		if s.o.Follow && ev.Parent != 0 && s.o.Quiet == 0 && s.o.Output == "" && !s.o.JSON && s.calls {
+			s.interrupt(nil)
+			s.out.line(fmt.Sprintf("carrot: Process %d attached", k.tid))
+		}
+		s.jsonEvent(ev, "new_task", map[string]any{"parent": ev.Parent, "thread": ev.Thread})
+	case ptrace.EventExec:
+		if ev.OldTid != ev.Tid {
+			if k := s.tasks[ev.OldTid]; k != nil {
+				delete(s.tasks, ev.OldTid)
+				k.tid = ev.Tid
+				s.tasks[ev.Tid] = k
+			}
+		}
+		if s.live == 0 {
+			s.live = 1 // the started program
+		}
+		if len(s.roots) == 0 {
+			s.roots[ev.Tid] = true
+			s.main.Store(int64(ev.Tid))
+		}
+		if s.sum != nil {
+			s.sum.setComm(ev.Pid, comm(ev.Pid))
+		}
+		if s.tl != nil {
+			s.tl.process(ev.Pid, comm(ev.Pid))
+		}
+	case ptrace.EventSuperseded:
+		if k := s.tasks[ev.Tid]; k != nil && s.visible(k) && s.calls {
+			s.event(ev.Tid, fmt.Sprintf("+++ superseded by execve in pid %d +++", ev.OldTid))
+		}
+		s.live--
+	case ptrace.EventSignal:
+		k := s.task(ev.Tid, ev.Pid)
+		if s.visible(k) && s.o.Signals && s.calls {
+			info := "{...}"
+			if ev.Info != nil {
+				info = linux.FormatSiginfo(siginfoBytes(ev.Info))
+			}
+			s.event(ev.Tid, fmt.Sprintf("--- %s %s ---", linux.SignalName(int64(ev.Sig)), info))
+		}
+		s.jsonEvent(ev, "signal", map[string]any{"signal": linux.SignalName(int64(ev.Sig))})
+		if s.tl != nil {
+			s.tl.instant(ev.Pid, ev.Tid, linux.SignalName(int64(ev.Sig)), time.Now())
+		}
+	case ptrace.EventStopped:
+		if k := s.task(ev.Tid, ev.Pid); s.visible(k) && s.calls {
+			s.event(ev.Tid, fmt.Sprintf("--- stopped by %s ---", linux.SignalName(int64(ev.Sig))))
+		}
+	case ptrace.EventExit:
+		s.exit(ev)
+	}
+}
+
+func (k *taskState) pidOr(tid int) int {
+	if k == nil {
+		return tid
+	}
+	return k.pid
+}
+
+func (s *Session) exit(ev *ptrace.Event) {
+	k := s.task(ev.Tid, ev.Pid)
+	now := time.Now()
+	if k.inCall && k.shown && k.dec != nil {
+		// exit_group and friends, or a task killed inside a call.
+		if s.sum != nil {
+			d := now.Sub(k.enter)
+			if !s.o.WallTime {
+				d = 0
+			}
+			s.sum.add(k.pid, callName(k.nr), false, d)
+		}
+		if s.calls && (s.o.Status&StatusUnfinished != 0 || isExitCall(k.nr)) {
+			if s.o.JSON {
+				s.jsonCall(k, now, 0)
+			} else {
+				k.dec.Exit(0, nil)
+				if isExitCall(k.nr) {
+					s.finishExitCall(k)
+				} else {
+					s.finish(k, now, "?")
+				}
+			}
+		}
+	}
+	if s.visible(k) && s.calls && s.o.Quiet < 2 {
+		msg := "+++ exited with " + strconv.Itoa(ev.Status.Code) + " +++"
+		if ev.Status.Signal != 0 {
+			msg = "+++ killed by " + linux.SignalName(int64(ev.Status.Signal))
+			if ev.Status.Core {
+				msg += " (core dumped)"
+			}
+			msg += " +++"
+		}
+		s.event(ev.Tid, msg)
+	}
+	s.jsonEvent(ev, "exit", map[string]any{"status": ev.Status.Code, "signal": sigName(ev.Status.Signal), "leader": ev.Leader})
+	if ev.Leader && s.fds != nil {
+		s.fds.exited(ev.Pid)
+	}
+	if ev.Leader {
+		s.probe.forget(ev.Pid)
+	}
+	if o := s.files[ev.Tid]; o != nil {
+		o.close()
+		delete(s.files, ev.Tid)
+	}
+	if s.open == k {
+		s.open = nil
+	}
+	delete(s.tasks, ev.Tid)
+	s.live--
+}
+
+// finishExitCall prints exit/exit_group, whose result strace shows as "?".
+func (s *Session) finishExitCall(k *taskState) {
+	if s.open == k {
+		s.open = nil
+	} else {
+		s.interrupt(k)
+	}
+	pre := s.prefix(k.tid, k.enter)
+	if k.unfinished {
+		s.write(k.tid, pre+k.dec.ResumedCol(len(pre)))
+		return
+	}
+	s.write(k.tid, pre+k.dec.LineCol(len(pre)))
+}
+
+func isExitCall(nr int) bool { return nr == unix.SYS_EXIT || nr == unix.SYS_EXIT_GROUP }
+
+func sigName(sig unix.Signal) string {
+	if sig == 0 {
+		return ""
+	}
+	return linux.SignalName(int64(sig))
+}
+
+// Close ends the session: the summaries and reports, then the outputs.
+func (s *Session) Close() error {
+	if s.interval != nil {
+		close(s.interval)
+	}
+	w := s.out
+	if w == nil { // -ff: the reports go to stderr
+		w = newOutput(nopCloser{s.diag}, true)
+	}
+	if s.o.Summary {
+		if s.o.JSON {
+			perProc, merged := s.sum.tables()
+			w.json(map[string]any{"summary": merged, "per_process": perProc})
+		} else {
+			w.do(func(b *bufio.Writer) { s.sum.write(b) })
+		}
+	}
+	if s.o.Fds {
+		reps := s.fds.reports()
+		if s.o.JSON {
+			w.json(map[string]any{"fds": reps})
+		} else {
+			w.do(func(b *bufio.Writer) { writeFdReport(b, reps) })
+		}
+	}
+	for _, o := range s.files {
+		o.close()
+	}
+	s.probe.close()
+	var err error
+	if s.tl != nil {
+		err = s.tl.close()
+	}
+	if e := w.close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = s.failed
+	}
+	return err
+}
+
+// periodic prints the merged table every Interval (--summary-interval).
+func (s *Session) periodic() {
+	t := time.NewTicker(s.o.Interval)
+	defer t.Stop()
+	w := s.out
+	if w == nil {
+		w = newOutput(nopCloser{s.diag}, true)
+	}
+	for {
+		select {
+		case <-s.interval:
+			return
+		case now := <-t.C:
+			_, merged := s.sum.tables()
+			if s.o.JSON {
+				w.json(map[string]any{"interval_summary": merged, "elapsed": now.Sub(s.start).Seconds()})
+				continue
+			}
+			w.do(func(b *bufio.Writer) {
+				fmt.Fprintf(b, "--- summary after %.3fs ---\n", now.Sub(s.start).Seconds())
+				writeTable(b, merged)
+			})
+		}
+	}
+}
+
+// callName names nr as the summary and JSON do.
+func callName(nr int) string {
+	if i := syscalls.Lookup(nr); i != nil {
+		return i.Name
+	}
+	return fmt.Sprintf("syscall_%#x", nr)
+}
+
+// jsonCall writes one call as a JSON object (--json).
+func (s *Session) jsonCall(k *taskState, now time.Time, ret int64) {
+	d := k.dec
+	obj := jsonCallObj{Pid: k.pid, Tid: k.tid, Time: float64(k.enter.UnixMicro()) / 1e6, Name: d.Name(),
+		Args: d.Args(), Ret: d.Ret(), Retval: d.RetValue(), Errno: d.Errno(),
+		Duration: now.Sub(k.enter).Seconds()}
+	if obj.Args == nil {
+		obj.Args = []string{}
+	}
+	if info := d.Info(); info != nil && len(info.Args) > 0 && s.fds != nil &&
+		(info.Args[0].Kind == syscalls.KindFd || info.Args[0].Kind == syscalls.KindDirfd) {
+		fd := int(int32(k.args[0]))
+		obj.Fd = &fd
+		if fd >= 0 {
+			obj.FdClass = s.fds.class(k.pid, fd)
+		}
+	}
+	s.out.json(obj)
+}
+
+type jsonCallObj struct {
+	Pid      int      `json:"pid"`
+	Tid      int      `json:"tid"`
+	Time     float64  `json:"time"`
+	Name     string   `json:"name"`
+	Args     []string `json:"args"`
+	Ret      string   `json:"ret"`
+	Retval   int64    `json:"retval"`
+	Errno    string   `json:"errno,omitempty"`
+	Duration float64  `json:"duration"`
+	Fd       *int     `json:"fd,omitempty"`
+	FdClass  Class    `json:"fd_class,omitempty"`
+}
+
+func (s *Session) jsonEvent(ev *ptrace.Event, kind string, fields map[string]any) {
+	if !s.o.JSON || !s.calls {
+		return
+	}
+	if k := s.tasks[ev.Tid]; k != nil && !s.visible(k) {
+		return
+	}
+	fields["event"] = kind
+	fields["pid"] = ev.Pid
+	fields["tid"] = ev.Tid
+	fields["time"] = float64(time.Now().UnixMicro()) / 1e6
+	s.out.json(fields)
+}
+
+// output is one trace destination. Lines are buffered; on a terminal or
+// stderr each line is flushed at once, as strace's unbuffered stderr is;
+// files are flushed when the buffer fills and at the end.
+type output struct {
+	mu    sync.Mutex
+	w     *bufio.Writer
+	c     io.Closer
+	flush bool
+	err   error
+}
+
+func newOutput(w io.WriteCloser, flushEachLine bool) *output {
+	return &output{w: bufio.NewWriterSize(w, 64<<10), c: w, flush: flushEachLine}
+}
+
+func (o *output) line(s string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.w.WriteString(s)
+	o.w.WriteByte('\n')
+	if o.flush {
+		o.w.Flush()
+	}
+	if o.err == nil {
+		o.err = writerErr(o.w)
+	}
+	return o.err
+}
+
+func (o *output) do(f func(*bufio.Writer)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f(o.w)
+	o.w.Flush()
+}
+
+func (o *output) json(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	o.line(string(b))
+}
+
+func (o *output) close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	err := o.w.Flush()
+	if e := o.c.Close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = o.err
+	}
+	return err
+}
+
+// writerErr reports a bufio.Writer's sticky error without writing.
+func writerErr(w *bufio.Writer) error {
+	_, err := w.Write(nil)
+	return err
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

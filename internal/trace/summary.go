@@ -1,0 +1,181 @@
+package trace
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// callStat counts one syscall's calls, errors and time.
+type callStat struct {
+	calls, errors uint64
+	time          time.Duration
+}
+
+// procSummary is one process's table.
+type procSummary struct {
+	pid   int
+	comm  string
+	calls map[string]*callStat
+}
+
+// summary is -c's bookkeeping: per process and merged. The tracer thread
+// adds to it; a --summary-interval printer reads it, hence mu.
+type summary struct {
+	mu    sync.Mutex
+	procs map[int]*procSummary
+	order []int // pids in first-seen order
+}
+
+func newSummary() *summary { return &summary{procs: map[int]*procSummary{}} }
+
+func (s *summary) add(pid int, name string, failed bool, d time.Duration) {
+	s.mu.Lock()
+	p := s.procs[pid]
+	if p == nil {
+		p = &procSummary{pid: pid, calls: map[string]*callStat{}}
+		s.procs[pid] = p
+		s.order = append(s.order, pid)
+	}
+	c := p.calls[name]
+	if c == nil {
+		c = &callStat{}
+		p.calls[name] = c
+	}
+	c.calls++
+	c.time += max(d, 0)
+	if failed {
+		c.errors++
+	}
+	s.mu.Unlock()
+}
+
+func (s *summary) setComm(pid int, comm string) {
+	s.mu.Lock()
+	if p := s.procs[pid]; p != nil && comm != "" {
+		p.comm = comm
+	}
+	s.mu.Unlock()
+}
+
+// SummaryRow is one line of a -c table.
+type SummaryRow struct {
+	Syscall     string  `json:"syscall"`
+	Percent     float64 `json:"percent_time"`
+	Seconds     float64 `json:"seconds"`
+	UsecsPerCal uint64  `json:"usecs_per_call"`
+	Calls       uint64  `json:"calls"`
+	Errors      uint64  `json:"errors"`
+}
+
+// SummaryTable is a -c table: one process's, or every process's merged.
+type SummaryTable struct {
+	Pid   int          `json:"pid,omitempty"` // 0 for the merged table
+	Comm  string       `json:"comm,omitempty"`
+	Rows  []SummaryRow `json:"rows"`
+	Total SummaryRow   `json:"total"`
+}
+
+func table(calls map[string]*callStat) SummaryTable {
+	var total callStat
+	for _, c := range calls {
+		total.calls += c.calls
+		total.errors += c.errors
+		total.time += c.time
+	}
+	row := func(name string, c *callStat) SummaryRow {
+		r := SummaryRow{Syscall: name, Seconds: c.time.Seconds(), Calls: c.calls, Errors: c.errors}
+		if total.time > 0 {
+			r.Percent = 100 * float64(c.time) / float64(total.time)
+		}
+		if c.calls > 0 {
+			r.UsecsPerCal = uint64(c.time.Microseconds()) / c.calls
+		}
+		return r
+	}
+	t := SummaryTable{Total: row("total", &total)}
+	if total.time > 0 {
+		t.Total.Percent = 100
+	}
+	for name, c := range calls {
+		t.Rows = append(t.Rows, row(name, c))
+	}
+	// strace's default order: by time, then by calls, then by name.
+	slices.SortFunc(t.Rows, func(a, b SummaryRow) int {
+		if c := cmp.Compare(b.Seconds, a.Seconds); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Calls, a.Calls); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Syscall, b.Syscall)
+	})
+	return t
+}
+
+// tables returns each process's table (only when there are several) and
+// the merged one.
+func (s *summary) tables() (perProc []SummaryTable, merged SummaryTable) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := map[string]*callStat{}
+	for _, pid := range s.order {
+		p := s.procs[pid]
+		for name, c := range p.calls {
+			a := all[name]
+			if a == nil {
+				a = &callStat{}
+				all[name] = a
+			}
+			a.calls += c.calls
+			a.errors += c.errors
+			a.time += c.time
+		}
+		if len(s.order) > 1 {
+			t := table(p.calls)
+			t.Pid, t.Comm = p.pid, p.comm
+			perProc = append(perProc, t)
+		}
+	}
+	return perProc, table(all)
+}
+
+// writeSummary prints -c's tables in strace's format: each process's
+// table under a "pid N (comm)" heading when there are several, then the
+// merged one.
+func (s *summary) write(w io.Writer) {
+	perProc, merged := s.tables()
+	for _, t := range perProc {
+		fmt.Fprintf(w, "pid %d (%s):\n", t.Pid, t.Comm)
+		writeTable(w, t)
+		fmt.Fprintln(w)
+	}
+	if len(perProc) > 0 {
+		fmt.Fprintln(w, "all processes:")
+	}
+	writeTable(w, merged)
+}
+
+const summaryRule = "------ ----------- ----------- --------- --------- ----------------"
+
+// writeTable prints one table as strace -c does.
+func writeTable(w io.Writer, t SummaryTable) {
+	fmt.Fprintf(w, "%6.6s %11.11s %11.11s %9.9s %9.9s %s\n", "% time", "seconds", "usecs/call", "calls", "errors", "syscall")
+	fmt.Fprintln(w, summaryRule)
+	line := func(r SummaryRow, pct string) {
+		errs := ""
+		if r.Errors > 0 {
+			errs = fmt.Sprint(r.Errors)
+		}
+		fmt.Fprintf(w, "%6s %11.6f %11d %9d %9s %s\n", pct, r.Seconds, r.UsecsPerCal, r.Calls, errs, r.Syscall)
+	}
+	for _, r := range t.Rows {
+		line(r, fmt.Sprintf("%.2f", r.Percent))
+	}
+	fmt.Fprintln(w, summaryRule)
+	line(t.Total, fmt.Sprintf("%.2f", t.Total.Percent))
+}
