@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -28,4 +30,22 @@ func TestHelpListsCommands(t *testing.T) {
 			t.Errorf("help does not list %q:\n%s", name, out.String())
 		}
 	}
+}
+
+// TestMain lets the test binary be carrot itself: started with
+// CARROT_TEST_MAIN=1 it runs the command line in os.Args[1:] and exits,
+// so tests run real carrot processes (exit status, signals, the tracer's
+// launcher) without building the binary. Use carrotCmd.
+func TestMain(m *testing.M) {
+	if os.Getenv("CARROT_TEST_MAIN") == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// carrotCmd is an exec.Cmd running carrot with args.
+func carrotCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+	return cmd
 }

@@ -43,6 +43,7 @@ type Call struct {
 	Info *Info // nil if the number is unknown; Enter then uses a generic description
 	Nr   int   // the syscall number (used when Info is nil)
 	Args [6]uint64
+	SP   uint64 // the stack pointer at entry (rt_sigreturn's frame is there)
 }
 
 // Decoded is one call being rendered. It is not safe for concurrent use.

@@ -125,7 +125,15 @@ func TestQuote(t *testing.T) {
 	if got := d.quote([]byte("ab"), true); got != `"ab"...` {
 		t.Errorf("-x printable: %s", got)
 	}
-	if got := d.quote([]byte("a\n"), false); got != `"\x61\x0a"` {
-		t.Errorf("-x non-printable: %s", got)
+	// strace 6.1 -x keeps \t..\r as printable ("BEGIN\n" stays readable)
+	// and hexes a string only for other control bytes or bytes > 0x7e.
+	if got := d.quote([]byte("a\n"), false); got != `"a\n"` {
+		t.Errorf("-x whitespace: %s", got)
+	}
+	if got := d.quote([]byte("a\001"), false); got != `"\x61\x01"` {
+		t.Errorf("-x control byte: %s", got)
+	}
+	if got := d.quote([]byte("a\xff"), false); got != `"\x61\xff"` {
+		t.Errorf("-x high byte: %s", got)
 	}
 }

@@ -89,6 +89,9 @@ const (
 	KindFdSet                     // (fdset) select's fd_set: [3 4], size from the first argument
 	KindOutDirents                // (odirents) getdents' buffer: 0x... /* 5 entries */
 	KindOutPtr                    // (op) a pointer the kernel writes through, printed (as a pointer) at exit
+	KindSockoptVal                // (optval) setsockopt's value: [1] for an int, else the pointer
+	KindOutSockoptVal             // (ooptval) getsockopt's value, its length read through the next argument
+	KindSigframe                  // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
 	numKinds
 )
 
@@ -111,7 +114,7 @@ var kindNames = map[string]Kind{
 	"grnd": KindGetrandom, "rlimit": KindRlimit, "clockid": KindClockID, "epollf": KindEpollFlags,
 	"efdf": KindEventfdFlags, "fadv": KindFadvise, "futexop": KindFutexOp, "fdset": KindFdSet,
 	"odirents": KindOutDirents, "ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
-	"op": KindOutPtr,
+	"op": KindOutPtr, "optval": KindSockoptVal, "ooptval": KindOutSockoptVal, "frame": KindSigframe,
 }
 
 // String returns the kind's signature name ("path").
@@ -252,6 +255,29 @@ func init() {
 			return "[" + d.fd(int64(int32(le32(b)))) + ", " + d.fd(int64(int32(le32(b[4:])))) + "]"
 		}},
 		KindOutPtr: {save: noSave, exit: func(d *Decoded, i int) string { return ptr(d.c.Args[i]) }},
+		KindSockoptVal: {enter: func(d *Decoded, i int) string {
+			return d.sockoptInt(d.c.Args[i], d.c.Args[i+1])
+		}},
+		KindOutSockoptVal: {save: noSave, exit: func(d *Decoded, i int) string {
+			if d.ret < 0 {
+				return ptr(d.c.Args[i])
+			}
+			n, ok := d.u32(d.c.Args[i+1])
+			if !ok {
+				return ptr(d.c.Args[i])
+			}
+			return d.sockoptInt(d.c.Args[i], uint64(n))
+		}},
+		KindSigframe: {enter: func(d *Decoded, i int) string {
+			// x86-64: at rt_sigreturn the frame (struct rt_sigframe) starts
+			// 8 bytes below the stack pointer; uc.uc_sigmask is 304 bytes
+			// into it (pretcode 8, uc_flags 8, uc_link 8, uc_stack 24,
+			// uc_mcontext 256). arch/x86/include/asm/sigframe.h
+			if d.c.SP == 0 {
+				return "{mask=" + ptr(0) + "}"
+			}
+			return "{mask=" + d.sigset(d.c.SP-8+304, 8) + "}"
+		}},
 		KindOutWaitStatus: {save: noSave, exit: func(d *Decoded, i int) string {
 			if d.c.Args[i] == 0 {
 				return "NULL"

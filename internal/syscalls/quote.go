@@ -9,15 +9,16 @@ import "strings"
 // Without -x, printable ASCII is itself (except '"' and '\\', escaped),
 // \t \n \v \f \r are named, and other bytes are octal with the fewest
 // digits, unless the next byte is an octal digit ("\0001"). With -x, a
-// string that holds any byte that is not printable ASCII is printed
-// entirely as \xNN; with -xx every string is.
+// string that holds a byte above 0x7e, or a control byte other than
+// \t \n \v \f \r, is printed entirely as \xNN (strace's string_quote);
+// with -xx every string is.
 func (d *Decoded) quote(b []byte, ellipsis bool) string {
 	var sb strings.Builder
 	sb.WriteByte('"')
 	allHex := d.o.Hex >= 2
 	if d.o.Hex == 1 {
 		for _, c := range b {
-			if c < ' ' || c >= 0x7f {
+			if c > 0x7e || (c < ' ' && (c < '\t' || c > '\r')) {
 				allHex = true
 				break
 			}

@@ -267,12 +267,12 @@ func formatSockaddr(d *Decoded, b []byte) string {
 	switch {
 	case fam == 2 && len(b) >= linux.SizeofSockaddrIn:
 		ip := netip.AddrFrom4([4]byte(b[4:8]))
-		s += ", sin_port=htons(" + strconv.Itoa(int(b[2])<<8|int(b[3])) + "), sin_addr=inet_addr(\"" + ip.String() + "\")"
+		s += ", sin_port=htons(" + strconv.Itoa(int(b[2])<<8|int(b[3])) + "), sin_addr=inet_addr(" + d.quote([]byte(ip.String()), false) + ")"
 	case fam == 10 && len(b) >= 24:
 		ip := netip.AddrFrom16([16]byte(b[8:24]))
 		flow := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
 		s += ", sin6_port=htons(" + strconv.Itoa(int(b[2])<<8|int(b[3])) + "), sin6_flowinfo=htonl(" +
-			strconv.FormatUint(uint64(flow), 10) + "), inet_pton(AF_INET6, \"" + ip.String() + "\", &sin6_addr)"
+			strconv.FormatUint(uint64(flow), 10) + "), inet_pton(AF_INET6, " + d.quote([]byte(ip.String()), false) + ", &sin6_addr)"
 		if len(b) >= linux.SizeofSockaddrIn6 {
 			s += ", sin6_scope_id=" + strconv.FormatUint(uint64(le32(b[24:])), 10)
 		}
@@ -407,3 +407,19 @@ var statxAttrs = &linux.FlagSet{Flags: []linux.Flag{
 	{Value: 0x2000, Name: "STATX_ATTR_MOUNT_ROOT"}, {Value: 0x100000, Name: "STATX_ATTR_VERITY"},
 	{Value: 0x200000, Name: "STATX_ATTR_DAX"},
 }}
+
+// sockoptInt renders a socket option's value as strace does for the
+// common case of an int ([1]); other sizes print as the pointer.
+func (d *Decoded) sockoptInt(addr, size uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if size != 4 {
+		return ptr(addr)
+	}
+	v, ok := d.u32(addr)
+	if !ok {
+		return ptr(addr)
+	}
+	return "[" + strconv.Itoa(int(int32(v))) + "]"
+}

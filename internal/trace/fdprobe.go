@@ -145,7 +145,7 @@ func (p *probe) classify(pid, fd int) (Class, string) {
 // endpoints renders "local->peer", "local", or "" for an unbound socket.
 func (s *sock) endpoints() string {
 	if s.family == unix.AF_UNIX {
-		if u, ok := s.local.(*unix.SockaddrUnix); ok && u.Name != "" {
+		if u, ok := s.local.(*unix.SockaddrUnix); ok && u.Name != "" && u.Name != "@" {
 			return u.Name
 		}
 		return ""
@@ -207,7 +207,7 @@ func (s *sock) straceName(ino string) string {
 		case unix.SOCK_SEQPACKET:
 			kind = "UNIX-SEQPACKET"
 		}
-		if u, ok := s.local.(*unix.SockaddrUnix); ok && u.Name != "" {
+		if u, ok := s.local.(*unix.SockaddrUnix); ok && u.Name != "" && u.Name != "@" {
 			name := u.Name
 			if name[0] == '@' || name[0] == 0 {
 				name = "@" + name[1:]

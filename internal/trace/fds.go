@@ -136,10 +136,17 @@ func (t *fdTracker) rec(pid, fd int) *fdRec {
 	return r
 }
 
-// class is fd's class in pid, for per-call output.
+// class is fd's class in pid, for per-call output; "" if fd is not open.
+// Called at a call's entry, while the fd still exists.
 func (t *fdTracker) class(pid, fd int) Class {
 	if fd < 0 {
 		return ""
+	}
+	if r := t.proc(pid).fds[fd]; r != nil {
+		return r.class
+	}
+	if link(pid, fd) == "" {
+		return "" // not open: nothing to remember
 	}
 	return t.rec(pid, fd).class
 }

@@ -117,6 +117,9 @@ type taskState struct {
 	stime      time.Duration
 	unfinished bool // its entry was printed as "<unfinished ...>"
 	inCall     bool
+	counted    bool  // in live
+	fd         int   // the call's fd argument (-1 if none), for --json
+	fdClass    Class // its class at entry
 }
 
 // New returns a Session writing the trace to o.Output (stderr if empty)
@@ -193,6 +196,15 @@ func (s *Session) AttachConfig() ptrace.Config {
 // Root marks pid as traced without -f (the started program, or -p PID).
 func (s *Session) Root(pid int) { s.roots[pid] = true }
 
+// adoptRoot makes tid the started program when nothing is yet: its first
+// call is the launcher's execve that becomes the program.
+func (s *Session) adoptRoot(tid int) {
+	if len(s.roots) == 0 {
+		s.roots[tid] = true
+		s.main.Store(int64(tid))
+	}
+}
+
 func (s *Session) visible(k *taskState) bool {
 	return s.o.Follow || s.roots[k.tid] || s.roots[k.pid]
 }
@@ -210,6 +222,7 @@ func (s *Session) task(tid, pid int) *taskState {
 // Enter implements ptrace.Handler.
 func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
 	k := s.task(c.Tid, c.Pid)
+	s.adoptRoot(c.Tid)
 	shown := s.visible(k) && (s.o.TraceAll || (c.Nr >= 0 && s.o.Trace.Has(c.Nr)))
 	if !shown && s.fds == nil {
 		return ptrace.Continue
@@ -220,8 +233,17 @@ func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
 		return ptrace.WantExit // for the fd tracker
 	}
 	k.enter, k.stime = time.Now(), c.Stime
+	k.fd, k.fdClass = -1, ""
+	if s.o.JSON && s.calls {
+		if info := syscalls.Lookup(c.Nr); info != nil && len(info.Args) > 0 &&
+			(info.Args[0].Kind == syscalls.KindFd || info.Args[0].Kind == syscalls.KindDirfd) {
+			if fd := int(int32(c.Args[0])); fd >= 0 {
+				k.fd, k.fdClass = fd, s.fds.class(c.Pid, fd)
+			}
+		}
+	}
 	if s.calls || s.tl != nil {
-		k.dec = syscalls.Enter(&syscalls.Call{Pid: c.Pid, Info: syscalls.Lookup(c.Nr), Nr: c.Nr, Args: c.Args}, c.Mem(), &s.o.Decode)
+		k.dec = syscalls.Enter(&syscalls.Call{Pid: c.Pid, Info: syscalls.Lookup(c.Nr), Nr: c.Nr, Args: c.Args, SP: c.SP}, c.Mem(), &s.o.Decode)
 		if s.calls && !s.o.JSON && s.o.Status == StatusAll {
 			s.interrupt(k)
 			s.open = k
@@ -409,13 +431,16 @@ func (s *Session) event(tid int, text string) {
 func (s *Session) Event(ev *ptrace.Event) {
 	switch ev.Kind {
 	case ptrace.EventNewTask:
-		s.live++
 		k := s.task(ev.Tid, ev.Pid)
 		if ev.Parent == 0 {
 			s.roots[ev.Tid] = true // attached with -p
 			if s.o.Quiet == 0 && ev.Tid == ev.Pid {
 				fmt.Fprintf(s.diag, "carrot: Process %d attached\n", ev.Tid)
 			}
+		}
+		if s.visible(k) {
+			k.counted = true
+			s.live++
 		}
 		if s.fds != nil && !ev.Thread && ev.Parent != 0 {
 			s.fds.fork(s.tasks[ev.Parent].pidOr(ev.Parent), ev.Pid)
@@ -433,12 +458,10 @@ func (s *Session) Event(ev *ptrace.Event) {
 				s.tasks[ev.Tid] = k
 			}
 		}
-		if s.live == 0 {
-			s.live = 1 // the started program
-		}
-		if len(s.roots) == 0 {
-			s.roots[ev.Tid] = true
-			s.main.Store(int64(ev.Tid))
+		s.adoptRoot(ev.Tid)
+		if k := s.task(ev.Tid, ev.Pid); s.roots[ev.Tid] && !k.counted {
+			k.counted = true // the started program
+			s.live++
 		}
 		if s.sum != nil {
 			s.sum.setComm(ev.Pid, comm(ev.Pid))
@@ -450,7 +473,9 @@ func (s *Session) Event(ev *ptrace.Event) {
 		if k := s.tasks[ev.Tid]; k != nil && s.visible(k) && s.calls {
 			s.event(ev.Tid, fmt.Sprintf("+++ superseded by execve in pid %d +++", ev.OldTid))
 		}
-		s.live--
+		if k := s.tasks[ev.Tid]; k != nil && k.counted {
+			s.live--
+		}
 	case ptrace.EventSignal:
 		k := s.task(ev.Tid, ev.Pid)
 		if s.visible(k) && s.o.Signals && s.calls {
@@ -531,7 +556,9 @@ func (s *Session) exit(ev *ptrace.Event) {
 		s.open = nil
 	}
 	delete(s.tasks, ev.Tid)
-	s.live--
+	if k.counted {
+		s.live--
+	}
 }
 
 // finishExitCall prints exit/exit_group, whose result strace shows as "?".
@@ -643,13 +670,12 @@ func (s *Session) jsonCall(k *taskState, now time.Time, ret int64) {
 	if obj.Args == nil {
 		obj.Args = []string{}
 	}
-	if info := d.Info(); info != nil && len(info.Args) > 0 && s.fds != nil &&
-		(info.Args[0].Kind == syscalls.KindFd || info.Args[0].Kind == syscalls.KindDirfd) {
-		fd := int(int32(k.args[0]))
-		obj.Fd = &fd
-		if fd >= 0 {
-			obj.FdClass = s.fds.class(k.pid, fd)
-		}
+	if k.fd >= 0 {
+		fd := k.fd
+		obj.Fd, obj.FdClass = &fd, k.fdClass
+	}
+	if obj.Ret == "" {
+		obj.Ret = "?" // exit, exit_group, or a task that died in the call
 	}
 	s.out.json(obj)
 }

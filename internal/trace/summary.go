@@ -33,14 +33,20 @@ type summary struct {
 
 func newSummary() *summary { return &summary{procs: map[int]*procSummary{}} }
 
-func (s *summary) add(pid int, name string, failed bool, d time.Duration) {
-	s.mu.Lock()
+// proc returns pid's table, making it; s.mu is held.
+func (s *summary) proc(pid int) *procSummary {
 	p := s.procs[pid]
 	if p == nil {
 		p = &procSummary{pid: pid, calls: map[string]*callStat{}}
 		s.procs[pid] = p
 		s.order = append(s.order, pid)
 	}
+	return p
+}
+
+func (s *summary) add(pid int, name string, failed bool, d time.Duration) {
+	s.mu.Lock()
+	p := s.proc(pid)
 	c := p.calls[name]
 	if c == nil {
 		c = &callStat{}
@@ -56,8 +62,8 @@ func (s *summary) add(pid int, name string, failed bool, d time.Duration) {
 
 func (s *summary) setComm(pid int, comm string) {
 	s.mu.Lock()
-	if p := s.procs[pid]; p != nil && comm != "" {
-		p.comm = comm
+	if comm != "" {
+		s.proc(pid).comm = comm
 	}
 	s.mu.Unlock()
 }
@@ -135,7 +141,7 @@ func (s *summary) tables() (perProc []SummaryTable, merged SummaryTable) {
 			a.errors += c.errors
 			a.time += c.time
 		}
-		if len(s.order) > 1 {
+		if len(s.order) > 1 && len(p.calls) > 0 {
 			t := table(p.calls)
 			t.Pid, t.Comm = p.pid, p.comm
 			perProc = append(perProc, t)

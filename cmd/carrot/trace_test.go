@@ -1,0 +1,763 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run carrot trace as a real process (see TestMain) on real
+// programs, and compare it with the real strace.
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: needs root for ptrace of any task, as CI has")
+	}
+}
+
+func needProgram(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("SKIP: %s not installed (.ci/install installs it)", name)
+	}
+	return p
+}
+
+var (
+	cbinMu  sync.Mutex
+	cbinDir string
+	cbins   = map[string]string{}
+)
+
+// cbin compiles testdata/NAME.c once per test binary.
+func cbin(t *testing.T, name string) string {
+	t.Helper()
+	needProgram(t, "gcc")
+	cbinMu.Lock()
+	defer cbinMu.Unlock()
+	if p, ok := cbins[name]; ok {
+		return p
+	}
+	if cbinDir == "" {
+		d, err := os.MkdirTemp("", "carrot-cmd-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cbinDir = d
+	}
+	out := filepath.Join(cbinDir, name)
+	if b, err := exec.Command("gcc", "-O1", "-o", out, filepath.Join("testdata", name+".c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", name, err, b)
+	}
+	cbins[name] = out
+	return out
+}
+
+// realPython is the python3 interpreter itself, not a wrapper script.
+var realPython = sync.OnceValue(func() string {
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return "python3"
+	}
+	return strings.TrimSpace(string(out))
+})
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCarrot runs carrot with args and stdin, and returns its exit status
+// and output.
+func runCarrot(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := carrotCmd(args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("carrot %v did not finish", args)
+	}
+	return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// freePorts returns a port p such that p and p+1 are free on 127.0.0.1.
+func freePorts(t *testing.T) int {
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1)); err == nil {
+			l2.Close()
+			return p
+		}
+	}
+	t.Fatal("no two adjacent free ports")
+	return 0
+}
+
+var (
+	reHexPtr  = regexp.MustCompile(`0x[0-9a-f]{6,}`)
+	reInode   = regexp.MustCompile(`(socket|pipe|UNIX-STREAM|UNIX-DGRAM|TCP|UDP|TCPv6|UDPv6):\[(\d+)`)
+	rePad     = regexp.MustCompile(`\) +=`)
+	rePrefix  = regexp.MustCompile(`^(\d+) +`)
+	reSiPid   = regexp.MustCompile(`si_pid=\d+`)
+	reGetpid  = regexp.MustCompile(`getpid\(\) += (\d+)`)
+	reCloneRe = regexp.MustCompile(`clone\(.*\) += (\d+)`)
+)
+
+// goldenLines returns the lines of a trace file between the markers,
+// normalised: pids, pointers and inode numbers replaced, and the padding
+// before " = " collapsed (its width depends on how many digits a pid has).
+func goldenLines(trace string) []string {
+	var lines []string
+	in := false
+	for _, l := range strings.Split(trace, "\n") {
+		body := rePrefix.ReplaceAllString(l, "")
+		if strings.HasPrefix(body, "close(-4242)") {
+			in = true
+		}
+		if in {
+			lines = append(lines, l)
+		}
+		if in && strings.HasPrefix(body, "close(-4243)") {
+			break
+		}
+	}
+	pids := map[string]string{}
+	for _, l := range lines {
+		if m := reGetpid.FindStringSubmatch(l); m != nil {
+			pids[m[1]] = "PID"
+		}
+		if m := reCloneRe.FindStringSubmatch(l); m != nil {
+			pids[m[1]] = "CHILD"
+		}
+		if m := rePrefix.FindStringSubmatch(l); m != nil {
+			if _, ok := pids[m[1]]; !ok {
+				pids[m[1]] = "TASK"
+			}
+		}
+	}
+	for i, l := range lines {
+		l = reHexPtr.ReplaceAllString(l, "0xPTR")
+		l = reInode.ReplaceAllString(l, "$1:[INO")
+		l = reSiPid.ReplaceAllString(l, "si_pid=N") // the sender may not be named by a traced call
+		for pid, name := range pids {
+			l = regexp.MustCompile(`\b`+pid+`\b`).ReplaceAllString(l, name)
+		}
+		lines[i] = rePad.ReplaceAllString(l, ") =")
+	}
+	return lines
+}
+
+// TestTraceGoldenAgainstStrace runs a deterministic C program under the
+// installed strace and under carrot trace with the same flags, and
+// requires the same lines for everything the program itself does.
+func TestTraceGoldenAgainstStrace(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	bin := cbin(t, "golden")
+	for _, flags := range [][]string{
+		{},
+		{"-f"},
+		{"-y"},
+		{"-s", "64", "-x"},
+		{"-xx", "-s", "12"},
+		{"-e", "trace=%file,%network,close", "-y"},
+		{"-e", "trace=!%memory", "-e", "status=failed"},
+	} {
+		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			port := freePorts(t)
+			run := func(tool []string, out string) []string {
+				// The same scratch directory for both tools: paths are in the trace.
+				work := filepath.Join(dir, "work")
+				os.RemoveAll(work)
+				os.Mkdir(work, 0o755)
+				args := append(append(append([]string{}, tool[1:]...), flags...), "-o", out, bin, work, strconv.Itoa(port))
+				cmd := exec.Command(tool[0], args...)
+				if tool[0] == os.Args[0] {
+					cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+				}
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%v: %v\n%s", args, err, b)
+				}
+				return goldenLines(readFile(t, out))
+			}
+			want := run([]string{strace}, filepath.Join(dir, "strace.txt"))
+			got := run([]string{os.Args[0], "trace"}, filepath.Join(dir, "carrot.txt"))
+			if len(want) < 5 {
+				t.Fatalf("strace printed too little: %q", want)
+			}
+			if slices.Contains(flags, "-f") {
+				// Tasks interleave differently from run to run: compare
+				// each task's own calls, each call whole.
+				want, got = byTask(want), byTask(got)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("carrot trace %v differs from strace:\n%s", flags, lineDiff(want, got))
+			}
+		})
+	}
+}
+
+var reResumed = regexp.MustCompile(`^(\S+ +)<\.\.\. \w+ resumed>(.*)$`)
+
+// byTask rejoins each "<unfinished ...>" line with its "<... resumed>"
+// line and orders the lines by task, keeping each task's own order.
+func byTask(lines []string) []string {
+	pending := map[string]int{}
+	var joined []string
+	for _, l := range lines {
+		task := strings.SplitN(l, " ", 2)[0]
+		if body, ok := strings.CutSuffix(l, " <unfinished ...>"); ok {
+			pending[task] = len(joined)
+			joined = append(joined, body)
+			continue
+		}
+		if m := reResumed.FindStringSubmatch(l); m != nil {
+			if i, ok := pending[task]; ok {
+				joined[i] = rePad.ReplaceAllString(joined[i]+m[2], ") =")
+				delete(pending, task)
+				continue
+			}
+		}
+		joined = append(joined, l)
+	}
+	slices.SortStableFunc(joined, func(a, b string) int {
+		return strings.Compare(strings.SplitN(a, " ", 2)[0], strings.SplitN(b, " ", 2)[0])
+	})
+	return joined
+}
+
+// lineDiff shows the lines that differ, strace's first.
+func lineDiff(want, got []string) string {
+	var b strings.Builder
+	for i := 0; i < max(len(want), len(got)); i++ {
+		var w, g string
+		if i < len(want) {
+			w = want[i]
+		}
+		if i < len(got) {
+			g = got[i]
+		}
+		if w != g {
+			fmt.Fprintf(&b, "line %d\n  strace: %s\n  carrot: %s\n", i, w, g)
+		}
+	}
+	return b.String()
+}
+
+// TestTraceSocketEndpoints checks -yy's names of sockets: TCP and UDP by
+// their endpoints, unix sockets by inode (and path once bound).
+func TestTraceSocketEndpoints(t *testing.T) {
+	needRoot(t)
+	bin := cbin(t, "golden")
+	dir := t.TempDir()
+	port := freePorts(t)
+	out := filepath.Join(dir, "t")
+	if r := runCarrot(t, "", "trace", "-yy", "-o", out, bin, dir, strconv.Itoa(port)); r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	tr := readFile(t, out)
+	p, p1 := strconv.Itoa(port), strconv.Itoa(port+1)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^listen\(3<TCP:\[127\.0\.0\.1:` + p + `\]>, 8\) += 0$`),
+		regexp.MustCompile(`(?m)^sendto\(5<TCP:\[127\.0\.0\.1:` + p1 + `->127\.0\.0\.1:` + p + `\]>, "ping", 4, 0, NULL, 0\) += 4$`),
+		regexp.MustCompile(`(?m)^recvfrom\(6<TCP:\[127\.0\.0\.1:` + p + `->127\.0\.0\.1:` + p1 + `\]>, "ping", 8192, 0, NULL, NULL\) += 4$`),
+		regexp.MustCompile(`(?m)^close\(3<UDPv6:\[\[::1\]:\d+->\[::1\]:` + p + `\]>\) += 0$`),
+		regexp.MustCompile(`(?m)^socket\(AF_UNIX, SOCK_STREAM, 0\) += 3<UNIX-STREAM:\[\d+\]>$`),
+		regexp.MustCompile(`(?m)^pipe2\(\[\d+<pipe:\[\d+\]>, \d+<pipe:\[\d+\]>\], O_CLOEXEC\) += 0$`),
+	} {
+		if !want.MatchString(tr) {
+			t.Errorf("no line matching %s in\n%s", want, tr)
+		}
+	}
+}
+
+func TestTraceExitStatusAndErrors(t *testing.T) {
+	needRoot(t)
+	for _, c := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"sh", "-c", "exit 0"}, 0, ""},
+		{[]string{"sh", "-c", "exit 7"}, 7, ""},
+		{[]string{"sh", "-c", "kill -9 $$"}, 137, ""},
+		{[]string{"no-such-program-carrot"}, 127, "carrot: no-such-program-carrot: command not found\n"},
+		{[]string{"-e", "trace=opne,close", "true"}, 2, "carrot: invalid system call 'opne'\n"},
+		{[]string{"-e", "bogus=1", "true"}, 2, "carrot: invalid -e qualifier 'bogus' (carrot supports trace=, status=, signal=)\n"},
+		{[]string{"--frobnicate", "true"}, 2, "carrot: unknown option --frobnicate (see 'carrot trace -h')\n"},
+		{[]string{}, 2, "carrot: must have PROGRAM [ARGS] or -p PID (see 'carrot trace -h')\n"},
+		{[]string{"-ff", "true"}, 2, "carrot: -ff needs -o FILE\n"},
+	} {
+		args := append([]string{"trace", "-o", os.DevNull}, c.args...)
+		if len(c.args) > 0 && c.args[0] == "-ff" {
+			args = append([]string{"trace"}, c.args...)
+		}
+		r := runCarrot(t, "", args...)
+		if r.code != c.code {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", c.args, r.code, c.code, r.stderr)
+		}
+		if c.err != "" && r.stderr != c.err {
+			t.Errorf("%v: stderr %q, want %q", c.args, r.stderr, c.err)
+		}
+	}
+	// Killed: the trace says so, like strace.
+	out := filepath.Join(t.TempDir(), "t")
+	r := runCarrot(t, "", "trace", "-o", out, "sh", "-c", "kill -9 $$")
+	if r.code != 137 || !strings.HasSuffix(readFile(t, out), "+++ killed by SIGKILL +++\n") {
+		t.Errorf("exit %d, trace ends %q", r.code, tail(readFile(t, out)))
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 200 {
+		return s[len(s)-200:]
+	}
+	return s
+}
+
+// TestTraceRealPrograms runs programs nobody here wrote, natively and
+// under carrot trace -f, and requires the same output and status.
+func TestTraceRealPrograms(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), bytes.Repeat([]byte("carrot\n"), 5000), 0o644)
+	py := realPython()
+	cases := [][]string{
+		{"sh", "-c", "ls -l / | wc -l; cat " + dir + "/a.txt | sort | uniq -c; cp " + dir + "/a.txt " + dir + "/b.txt && cmp " + dir + "/a.txt " + dir + "/b.txt && echo same"},
+		{py, "-c", `import threading, subprocess, os
+r = []
+ts = [threading.Thread(target=lambda i=i: r.append(i*i)) for i in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+p = os.fork()
+if p == 0: os._exit(5)
+print(sorted(r), os.WEXITSTATUS(os.waitpid(p, 0)[1]), subprocess.run(["sh", "-c", "echo sub; exit 3"]).returncode)`},
+		{"tar", "-C", dir, "-cf", "-", "a.txt"},
+		{"sh", "-c", "cd " + dir + " && git init -q repo && cd repo && cp ../a.txt . && git add a.txt && git -c user.email=a@b -c user.name=c commit -qm x && git log --format=%s"},
+		{"sqlite3", ":memory:", "create table t(x); insert into t values (1),(2),(3); select sum(x) from t;"},
+		{"sh", "-c", "exit 7"},
+	}
+	if _, err := os.Stat("/bin/busybox"); err == nil {
+		cases = append(cases, []string{"/bin/busybox", "sh", "-c", "echo static; /bin/busybox ls / | /bin/busybox wc -l"})
+	}
+	for _, argv := range cases {
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			t.Errorf("%s is not installed (.ci/install installs it)", argv[0])
+			continue
+		}
+		native := exec.Command(argv[0], argv[1:]...)
+		var nout bytes.Buffer
+		native.Stdout = &nout
+		native.Run()
+		os.RemoveAll(filepath.Join(dir, "repo"))
+		os.Remove(filepath.Join(dir, "b.txt"))
+		trace := filepath.Join(dir, "trace.txt")
+		r := runCarrot(t, "", append([]string{"trace", "-f", "-o", trace}, argv...)...)
+		os.RemoveAll(filepath.Join(dir, "repo"))
+		os.Remove(filepath.Join(dir, "b.txt"))
+		if r.code != native.ProcessState.ExitCode() || r.stdout != nout.String() {
+			t.Errorf("%v: under carrot exit %d output %q; natively exit %d output %q (stderr %q)",
+				argv[:1], r.code, tail(r.stdout), native.ProcessState.ExitCode(), tail(nout.String()), r.stderr)
+		}
+		if tr := readFile(t, trace); !strings.Contains(tr, "execve(") || !strings.Contains(tr, "+++ exited with") {
+			t.Errorf("%v: trace lacks execve or the exit: %q", argv[:1], tail(tr))
+		}
+	}
+}
+
+func TestTraceSelectiveSet(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "t")
+	r := runCarrot(t, "", "trace", "-f", "-o", out, "-e", "trace=openat,close", "sh", "-c", "cat /etc/hostname > /dev/null")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	opens := 0
+	for _, l := range strings.Split(strings.TrimSpace(readFile(t, out)), "\n") {
+		body := rePrefix.ReplaceAllString(l, "")
+		switch {
+		case strings.HasPrefix(body, "openat("):
+			opens++
+		case strings.HasPrefix(body, "close("), strings.HasPrefix(body, "+++ "), strings.HasPrefix(body, "--- SIGCHLD"),
+			strings.HasPrefix(body, "<... "):
+		default:
+			t.Errorf("line outside the set: %q", l)
+		}
+	}
+	if opens < 3 {
+		t.Errorf("%d openat lines", opens)
+	}
+}
+
+// TestTraceSummary checks -c against strace -c: the same table layout, and
+// the same calls and error counts for the deterministic program.
+func TestTraceSummary(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	bin := cbin(t, "golden")
+	dir := t.TempDir()
+	counts := func(table string) map[string]string {
+		m := map[string]string{}
+		for _, l := range strings.Split(table, "\n") {
+			f := strings.Fields(l)
+			// "% time seconds usecs/call calls [errors] syscall"
+			if len(f) >= 5 && f[0] != "%" && !strings.HasPrefix(f[0], "---") {
+				name := f[len(f)-1]
+				errs := "0"
+				if len(f) == 6 {
+					errs = f[4]
+				}
+				if name != "total" && name != "execve" && name != "brk" && name != "mmap" && name != "mprotect" && name != "munmap" {
+					m[name] = f[3] + "/" + errs
+				}
+			}
+		}
+		return m
+	}
+	port := freePorts(t)
+	sOut := filepath.Join(dir, "s.txt")
+	os.Mkdir(filepath.Join(dir, "s"), 0o755)
+	if b, err := exec.Command(strace, "-c", "-o", sOut, bin, filepath.Join(dir, "s"), strconv.Itoa(port)).CombinedOutput(); err != nil {
+		t.Fatalf("strace: %v %s", err, b)
+	}
+	cOut := filepath.Join(dir, "c.txt")
+	os.Mkdir(filepath.Join(dir, "c"), 0o755)
+	if r := runCarrot(t, "", "trace", "-c", "-o", cOut, bin, filepath.Join(dir, "c"), strconv.Itoa(port)); r.code != 0 {
+		t.Fatalf("carrot: %d %s", r.code, r.stderr)
+	}
+	st, ct := readFile(t, sOut), readFile(t, cOut)
+	head := "% time     seconds  usecs/call     calls    errors syscall\n------ ----------- ----------- --------- --------- ----------------\n"
+	if !strings.HasPrefix(ct, head) {
+		t.Errorf("table header:\n%s", ct)
+	}
+	if !regexp.MustCompile(`(?m)^100\.00 +\d+\.\d{6} +\d+ +\d+ +\d+ total$`).MatchString(ct) {
+		t.Errorf("no total line:\n%s", ct)
+	}
+	sc, cc := counts(st), counts(ct)
+	for name, v := range sc {
+		if cc[name] != v {
+			t.Errorf("%s: strace counts %s, carrot %s", name, v, cc[name])
+		}
+	}
+	if len(cc) != len(sc) {
+		t.Errorf("carrot counted %d calls, strace %d:\n%s\n%s", len(cc), len(sc), ct, st)
+	}
+}
+
+func TestTraceSummaryPerProcess(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "t")
+	r := runCarrot(t, "", "trace", "-f", "-c", "-o", out, "sh", "-c", "ls / >/dev/null; cat /etc/hostname >/dev/null")
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	tr := readFile(t, out)
+	for _, want := range []string{"(sh):\n", "(ls):\n", "(cat):\n", "all processes:\n"} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("no %q in\n%s", want, tr)
+		}
+	}
+	if n := strings.Count(tr, "% time     seconds"); n != 4 {
+		t.Errorf("%d tables, want 4", n)
+	}
+}
+
+func TestTraceSummaryInterval(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "t")
+	r := runCarrot(t, "", "trace", "-c", "--summary-interval", "200ms", "-o", out, "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do cat /etc/hostname >/dev/null; sleep 0.1; done")
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	if n := strings.Count(readFile(t, out), "--- summary after "); n < 2 {
+		t.Errorf("%d periodic summaries in a 0.8 s run every 200 ms", n)
+	}
+}
+
+// TestTraceFdsNtraceExample is ntrace's own example: the child reads the
+// socket with read(2) and writes to a pipe; the parent reads the pipe.
+// The child's read bytes must count as TCP, the parent's as pipe.
+func TestTraceFdsNtraceExample(t *testing.T) {
+	needRoot(t)
+	bin := cbin(t, "ntrace")
+	out := filepath.Join(t.TempDir(), "fds.json")
+	r := runCarrot(t, "", "trace", "-f", "--fds", "--json", "-o", out, bin)
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	var server, reader, client, total int
+	if _, err := fmt.Sscanf(r.stdout, "pids %d %d %d total %d", &server, &reader, &client, &total); err != nil || total != 2048 {
+		t.Fatalf("program said %q", r.stdout)
+	}
+	var rep struct {
+		Fds []struct {
+			Pid int
+			Fds []struct {
+				Fd    int
+				Class string
+				Name  string
+				Calls []struct {
+					Call                     string
+					Calls, BytesIn, BytesOut uint64 `json:"-"`
+				}
+			}
+			Classes []struct {
+				Class    string
+				Calls    uint64
+				BytesIn  uint64 `json:"bytes_in"`
+				BytesOut uint64 `json:"bytes_out"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(readFile(t, out))), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, readFile(t, out))
+	}
+	classes := map[int]map[string][2]uint64{}
+	for _, p := range rep.Fds {
+		classes[p.Pid] = map[string][2]uint64{}
+		for _, c := range p.Classes {
+			classes[p.Pid][c.Class] = [2]uint64{c.BytesIn, c.BytesOut}
+		}
+	}
+	if got := classes[reader]["tcp"]; got != [2]uint64{2048, 0} {
+		t.Errorf("reader's tcp bytes in/out = %v, want 2048 in (report %+v)", got, classes)
+	}
+	if got := classes[reader]["pipe"]; got != [2]uint64{0, 2048} {
+		t.Errorf("reader's pipe bytes = %v, want 2048 out", got)
+	}
+	// The server also writes its report to stdout, a pipe here.
+	if got := classes[server]["pipe"]; got[0] != 2048 {
+		t.Errorf("server's pipe bytes in = %d, want 2048", got[0])
+	}
+	if _, ok := classes[server]["tcp"]; ok {
+		t.Errorf("server has tcp traffic: %v", classes[server])
+	}
+	if got := classes[client]["tcp"]; got != [2]uint64{0, 2048} {
+		t.Errorf("client's tcp bytes = %v, want 2048 out", got)
+	}
+	// The text report names the reader's socket by its endpoints.
+	txt := filepath.Join(t.TempDir(), "fds.txt")
+	r = runCarrot(t, "", "trace", "-f", "--fds", "-o", txt, bin)
+	if r.code != 0 || !regexp.MustCompile(`(?m)^ +\d+ tcp +127\.0\.0\.1:\d+->127\.0\.0\.1:\d+ +read +2 +2048 +0$`).MatchString(readFile(t, txt)) {
+		t.Errorf("text report:\n%s", readFile(t, txt))
+	}
+}
+
+func TestTraceJSON(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "t.json")
+	r := runCarrot(t, "", "trace", "--json", "-o", out, "cat", "/etc/hostname")
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	var sawOpen, sawRead, sawExit bool
+	for _, l := range strings.Split(strings.TrimSpace(readFile(t, out)), "\n") {
+		var o map[string]any
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatalf("not JSON: %q: %v", l, err)
+		}
+		switch o["name"] {
+		case "openat":
+			if args := o["args"].([]any); len(args) == 3 && args[1] == `"/etc/hostname"` {
+				sawOpen = o["retval"].(float64) >= 0 && o["errno"] == nil
+			}
+			if strings.HasSuffix(o["ret"].(string), "ENOENT (No such file or directory)") && o["errno"] != "ENOENT" {
+				t.Errorf("failed call without errno: %v", o)
+			}
+		case "read":
+			if o["fd_class"] == "file" && o["retval"].(float64) > 0 {
+				sawRead = true
+			}
+		}
+		if o["event"] == "exit" {
+			sawExit = true
+		}
+		for _, k := range []string{"pid", "tid", "time"} {
+			if _, ok := o[k]; !ok {
+				t.Errorf("no %s in %v", k, o)
+			}
+		}
+	}
+	if !sawOpen || !sawRead || !sawExit {
+		t.Errorf("open %v read(file) %v exit %v in\n%s", sawOpen, sawRead, sawExit, readFile(t, out))
+	}
+}
+
+func TestTraceTimeline(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	tl := filepath.Join(dir, "timeline.json")
+	r := runCarrot(t, "", "trace", "-f", "-o", os.DevNull, "--timeline", tl, realPython(), "-c",
+		"import threading; ts=[threading.Thread(target=lambda: open('/etc/hostname').read()) for _ in range(3)]; [t.start() for t in ts]; [t.join() for t in ts]")
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	var evs []struct {
+		Name string
+		Ph   string
+		Ts   float64
+		Dur  float64
+		Pid  int
+		Tid  int
+	}
+	if err := json.Unmarshal([]byte(readFile(t, tl)), &evs); err != nil {
+		t.Fatalf("timeline is not a JSON array: %v", err)
+	}
+	tids := map[int]bool{}
+	var slices, named int
+	for _, e := range evs {
+		switch e.Ph {
+		case "X":
+			slices++
+			tids[e.Tid] = true
+			if e.Dur <= 0 || e.Ts < 0 {
+				t.Errorf("bad slice %+v", e)
+			}
+		case "M":
+			named++
+		}
+	}
+	if slices < 50 || len(tids) < 4 || named == 0 {
+		t.Errorf("%d slices on %d threads, %d names", slices, len(tids), named)
+	}
+}
+
+func TestTracePerTaskFiles(t *testing.T) {
+	needRoot(t)
+	base := filepath.Join(t.TempDir(), "trace")
+	r := runCarrot(t, "", "trace", "-ff", "-o", base, "sh", "-c", "true; ls / > /dev/null")
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	files, _ := filepath.Glob(base + ".*")
+	if len(files) < 2 {
+		t.Fatalf("files %v", files)
+	}
+	for _, f := range files {
+		s := readFile(t, f)
+		if rePrefix.MatchString(s) || !strings.Contains(s, "+++ exited with 0 +++") {
+			t.Errorf("%s: %q", f, tail(s))
+		}
+	}
+}
+
+func TestTraceAttach(t *testing.T) {
+	needRoot(t)
+	prog := exec.Command(realPython(), "-c", `import os, time, sys
+print("ready", flush=True)
+for i in range(300):
+    os.getppid(); time.sleep(0.01)
+print("done", flush=True)`)
+	stdout, _ := prog.StdoutPipe()
+	if err := prog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Process.Kill()
+	br := bufio.NewReader(stdout)
+	if l, _ := br.ReadString('\n'); l != "ready\n" {
+		t.Fatalf("program: %q", l)
+	}
+	out := filepath.Join(t.TempDir(), "t")
+	cmd := carrotCmd("trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("carrot: %v %s", err, errb.String())
+	}
+	if !strings.Contains(readFile(t, out), "getppid()") {
+		t.Errorf("no getppid in %q", tail(readFile(t, out)))
+	}
+	pid := strconv.Itoa(prog.Process.Pid)
+	if !strings.Contains(errb.String(), "Process "+pid+" attached") || !strings.Contains(errb.String(), "Process "+pid+" detached") {
+		t.Errorf("stderr %q", errb.String())
+	}
+	// Detached, the program runs to its end.
+	rest, _ := br.ReadString('\n')
+	if err := prog.Wait(); err != nil || rest != "done\n" {
+		t.Errorf("after detach: %v %q", err, rest)
+	}
+}
+
+// TestTraceSignalsAndTerminal: stdin reaches the program, a handler for
+// SIGUSR1 runs, and Ctrl-C (SIGINT to the foreground process group) reaches
+// the program while carrot waits for it.
+func TestTraceSignalsAndTerminal(t *testing.T) {
+	needRoot(t)
+	r := runCarrot(t, "piped input\n", "trace", "-o", os.DevNull, "cat")
+	if r.code != 0 || r.stdout != "piped input\n" {
+		t.Errorf("stdin: %d %q", r.code, r.stdout)
+	}
+	out := filepath.Join(t.TempDir(), "t")
+	cmd := carrotCmd("trace", "-f", "-o", out, realPython(), "-c", `import signal, os, sys, time
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+os.kill(os.getpid(), signal.SIGUSR1)
+print("usr1", got == [signal.SIGUSR1], flush=True)
+try:
+    time.sleep(20)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(4)`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(stdout)
+	if l, _ := br.ReadString('\n'); l != "usr1 True\n" {
+		t.Fatalf("program: %q", l)
+	}
+	time.Sleep(100 * time.Millisecond)
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // what the terminal does on Ctrl-C
+	l, _ := br.ReadString('\n')
+	err := cmd.Wait()
+	if l != "interrupted\n" || cmd.ProcessState.ExitCode() != 4 {
+		t.Errorf("after Ctrl-C: %q, carrot %v", l, err)
+	}
+	if tr := readFile(t, out); !strings.Contains(tr, "--- SIGINT {si_signo=SIGINT, si_code=SI_USER") || !strings.Contains(tr, "--- SIGUSR1 ") {
+		t.Errorf("signals not in trace: %q", tail(tr))
+	}
+}
