@@ -407,7 +407,7 @@ func TestEveryExitBlocked(t *testing.T) {
 }
 
 // TestFakeDNSThroughExit is the path the connect handler will take, minus
-// the trap: a resolver in the censored client (whose hosts file poisons the
+// the trap: a resolver in the censored client (whose own resolver poisons the
 // origin's name) asks the fake DNS server, gets a 198.18/15 or 2001:2::/48
 // address, "connects" to it, and the dialer sends the name to the exit,
 // which resolves it where it can. HTTPS works end to end (SNI and

@@ -31,8 +31,9 @@ import (
 //		 .10        .20     .30 BLOCKED    .31         .32
 //
 //	  - the client's firewall drops everything it sends to the origin, and its
-//	    hosts file gives a poisoned answer for the origin's name (an address
-//	    that leads nowhere);
+//	    resolver (a DNS server on the hub, .53, the only one in the client's
+//	    resolv.conf) gives a poisoned answer for the origin's name (an address
+//	    that leads nowhere) and counts the queries it gets;
 //	  - the origin serves HTTP on :80 and HTTPS on :443 (certificate from a
 //	    CA made for the test, CAFile) for OriginName, both IPv4 and IPv6;
 //	  - exit[0]'s firewall also drops its traffic to the origin (a censored
@@ -50,7 +51,10 @@ type Censored struct {
 
 	OriginName         string     // "origin.test"
 	OriginV4, OriginV6 netip.Addr // its real addresses
-	PoisonV4           netip.Addr // what the client's hosts file says instead
+	PoisonV4           netip.Addr // what the client's resolver says instead
+	PoisonV6           netip.Addr
+	ResolverV4         netip.Addr // the client's resolver (on the hub)
+	Resolver           *PoisonResolver
 	ClientV4           netip.Addr
 	ExitV4             []netip.Addr
 	ExitV6             []netip.Addr
@@ -94,6 +98,8 @@ func NewCensored(t testing.TB, o CensoredOptions) *Censored {
 		OriginV4:   netip.MustParseAddr("203.0.113.20"),
 		OriginV6:   netip.MustParseAddr("2001:db8:c::20"),
 		PoisonV4:   netip.MustParseAddr("198.51.100.66"),
+		PoisonV6:   netip.MustParseAddr("2001:db8:dead::66"),
+		ResolverV4: netip.MustParseAddr("203.0.113.53"),
 		ClientV4:   netip.MustParseAddr("203.0.113.10"),
 	}
 	c.Hub = n.Host("hub")
@@ -117,8 +123,12 @@ func NewCensored(t testing.TB, o CensoredOptions) *Censored {
 			h.Nft(c.blockRules(o.Reject))
 		}
 	}
-	c.Client.SetHosts(map[string][]string{c.PoisonV4.String(): {c.OriginName}})
 	c.Client.Nft(c.blockRules(o.Reject))
+	n.ip("-n", c.Hub.Name, "addr", "add", c.ResolverV4.String()+"/24", "dev", "br0")
+	c.Resolver = startPoisonResolver(t, c.Hub, c.ResolverV4, map[string][2]netip.Addr{
+		c.OriginName: {c.PoisonV4, c.PoisonV6},
+	})
+	c.Client.WriteEtc("resolv.conf", "nameserver "+c.ResolverV4.String()+"\n")
 	c.startOrigin(t)
 	c.HTTPURL = "http://" + c.OriginName + "/"
 	c.HTTPSURL = "https://" + c.OriginName + "/"
@@ -273,4 +283,34 @@ func ExitCert(t testing.TB, name string) (certFile, keyFile, caFile string) {
 		}
 	}
 	return certFile, keyFile, caFile
+}
+
+// Exit accounts of the censored network's `carrot exit` servers.
+const (
+	ExitUser = "alice"
+	ExitPass = "s3cret"
+)
+
+// StartCarrotExit runs `carrot exit` (the binary at bin) in exit i on
+// :1080 with the account ExitUser:ExitPass, allowing the test LAN (which
+// the default policy denies: it is a documentation range), and waits
+// until it listens.
+func (c *Censored) StartCarrotExit(t testing.TB, bin string, i int, extra ...string) *Proc {
+	t.Helper()
+	users := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(users, []byte(ExitUser+":"+ExitPass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"exit", "--listen", ":1080", "--users", users,
+		"--allow", "203.0.113.0/24", "--allow", "2001:db8:c::/64"}, extra...)
+	p := c.Exits[i].Start(bin, args...)
+	if !p.WaitOutput("listening on", 10*time.Second) {
+		t.Fatalf("carrot exit in %s did not start:\n%s", c.Exits[i].Role, p.Output())
+	}
+	return p
+}
+
+// ExitURL is the socks5:// URL of exit i's `carrot exit`, with credentials.
+func (c *Censored) ExitURL(i int) string {
+	return fmt.Sprintf("socks5://%s:%s@%s:1080", ExitUser, ExitPass, c.ExitV4[i])
 }

@@ -49,9 +49,12 @@ func TestCensoredTopology(t *testing.T) {
 	if out, err := curl(c.Exits[1], "-g", "http://["+c.OriginV6.String()+"]/"); err != nil || out != OriginBody {
 		t.Fatalf("free exit over IPv6: %q, %v", out, err)
 	}
-	out, _ := c.Client.Run(ctx, "getent", "hosts", c.OriginName)
+	out, _ := c.Client.Run(ctx, "getent", "ahostsv4", c.OriginName)
 	if !strings.Contains(out, c.PoisonV4.String()) {
 		t.Fatalf("client resolves %s as %q, want the poisoned %s", c.OriginName, out, c.PoisonV4)
+	}
+	if c.Resolver.Queries() == 0 {
+		t.Fatal("the client's resolver saw no query")
 	}
 	// in-process: a dial from the client host goes nowhere, from an exit it works
 	dctx, dcancel := context.WithTimeout(ctx, 500*time.Millisecond)

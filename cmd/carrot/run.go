@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/exitdial"
+	"github.com/carrot-project/carrot/internal/fakedns"
+	"github.com/carrot-project/carrot/internal/linux"
+	"github.com/carrot-project/carrot/internal/netroute"
+	"github.com/carrot-project/carrot/internal/ptrace"
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+func init() {
+	register(&command{
+		Name:    "run",
+		Summary: "run a program whose TCP connections and DNS go through exits (--exit)",
+		Run:     runRun,
+	})
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runRun(ctx context.Context, e *env) int {
+	fs := flag.NewFlagSet("carrot run", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	var exits stringList
+	var direct prefixList
+	fs.Var(&exits, "exit", "exit URL, socks5://[user:pass@]host[:port] or socks5+tls://...?pin=|ca= (repeatable)")
+	mode := fs.String("exit-mode", "race", "with several exits: race, failover or chain")
+	timeout := fs.Duration("connect-timeout", 20*time.Second, "a connect fails with the exits' errno after this long")
+	stagger := fs.Duration("stagger", 0, "race mode: delay before trying the next exit (0: adaptive)")
+	fs.Var(&direct, "direct", "destination CIDR that stays direct, besides loopback (repeatable)")
+	idle := fs.Duration("idle-timeout", 0, "close a relayed connection after this long without a byte (0: never)")
+	out := fs.String("o", "", "write the log of what was routed to FILE")
+	verbose := fs.Bool("v", false, "log what was routed on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(e.Stderr, "usage: carrot run --exit URL [--exit URL ...] [--exit-mode race|failover|chain]")
+		fmt.Fprintln(e.Stderr, "                  [--connect-timeout D] [--direct CIDR ...] [-o FILE] [-v] -- PROGRAM ARGS...")
+		fmt.Fprintln(e.Stderr)
+		fmt.Fprintln(e.Stderr, "PROGRAM's TCP connections go through the exits (SOCKS5), its DNS queries are")
+		fmt.Fprintln(e.Stderr, "answered locally with fake addresses whose names the exits resolve; loopback")
+		fmt.Fprintln(e.Stderr, "and --direct ranges stay direct; other UDP is refused (EPERM). Credentials")
+		fmt.Fprintln(e.Stderr, "not in a URL come from $CARROT_EXIT_NETRC or ~/.config/carrot/netrc, then")
+		fmt.Fprintln(e.Stderr, "$CARROT_EXIT_USER and $CARROT_EXIT_PASS.")
+		fmt.Fprintln(e.Stderr)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	usageErr := func(format string, a ...any) int {
+		e.errorf("run: "+format, a...)
+		return exitUsage
+	}
+	argv := fs.Args()
+	switch {
+	case len(argv) == 0:
+		return usageErr("no program to run (carrot run --exit URL -- PROGRAM ARGS...)")
+	case len(exits) == 0:
+		return usageErr("give at least one --exit URL")
+	case *timeout <= 0:
+		return usageErr("--connect-timeout must be positive")
+	}
+	m, err := exitdial.ParseMode(*mode)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if m == exitdial.Chain && len(exits) < 2 {
+		return usageErr("--exit-mode chain needs at least two --exit")
+	}
+	creds, err := exitdial.LoadCredentials(os.Getenv)
+	if err != nil {
+		e.errorf("run: exit credentials: %v", err)
+		return exitFailure
+	}
+	var parsed []*exitdial.Exit
+	for _, u := range exits {
+		x, err := exitdial.ParseExit(u, creds)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		parsed = append(parsed, x)
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		e.errorf("run: %s: %v", argv[0], errors.Unwrap(err))
+		return exitNotFound
+	}
+
+	var logw io.Writer
+	switch {
+	case *out != "":
+		f, err := os.Create(*out)
+		if err != nil {
+			e.errorf("run: %v", err)
+			return exitFailure
+		}
+		defer f.Close()
+		logw = f
+	case *verbose:
+		logw = e.Stderr
+	}
+
+	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
+	d, err := exitdial.New(exitdial.Config{Exits: parsed, Mode: m, ConnectTimeout: *timeout, Stagger: *stagger, Names: pool})
+	if err != nil {
+		e.errorf("run: %v", err)
+		return exitFailure
+	}
+	cfg := netroute.Config{
+		Dialer: exitDialer{d: d, chain: m == exitdial.Chain, exits: parsed},
+		Policy: netroute.Policy{Direct: direct, Fake: []netip.Prefix{fakedns.DefaultV4, fakedns.DefaultV6}},
+		DNS:    &fakedns.Server{Pool: pool},
+		Names:  pool,
+		Idle:   *idle,
+	}
+	if logw != nil {
+		cfg.Log = (&routeLog{w: logw}).event
+	}
+	h, err := netroute.Start(cfg)
+	if err != nil {
+		e.errorf("run: %v", err)
+		return exitFailure
+	}
+	defer h.Close()
+
+	// The terminal's ^C and ^\ are for the program; carrot goes when it
+	// goes. (Notify, not Ignore: an ignored signal stays ignored in the
+	// program after exec.)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	st, err := ptrace.New(ptrace.Config{Handler: h, Filter: netroute.Filter(), Async: true}).
+		Run(ctx, ptrace.Program{Path: path, Argv: argv, Env: os.Environ()})
+	if err != nil {
+		e.errorf("run: %v", err)
+		if errors.Is(err, ptrace.ErrPermission) {
+			return exitFailure
+		}
+		return exitFailure
+	}
+	return st.ExitCode()
+}
+
+// exitDialer is netroute's Dialer over exitdial.
+type exitDialer struct {
+	d     *exitdial.Dialer
+	chain bool
+	exits []*exitdial.Exit
+}
+
+func (x exitDialer) Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, string, error) {
+	r, err := x.d.Dial(ctx, socks5.AddrFromAddrPort(dest))
+	if err != nil {
+		return nil, "", err
+	}
+	if x.chain {
+		names := make([]string, len(x.exits))
+		for i, e := range x.exits {
+			names[i] = e.Name
+		}
+		return r.Conn, strings.Join(names, " -> "), nil
+	}
+	return r.Conn, r.Exit.Name, nil
+}
+
+// routeLog writes netroute's events, one line each:
+//
+//	15:04:05.000000 [pid 42] connect example.org:443 (198.18.0.1) via socks5://alice@exit:1080 in 1.6ms
+//	15:04:05.000000 [pid 42] connect 192.0.2.1:80 = ECONNREFUSED (Connection refused) after 3.0ms: ...
+//	15:04:05.000000 [pid 42] close example.org:443 via socks5://alice@exit:1080: 517 B up, 4120 B down, 230ms
+//	15:04:05.000000 [pid 42] dns 192.0.2.53:53 -> carrot dns
+//	15:04:05.000000 [pid 42] refuse sendto udp 192.0.2.9:443 = EPERM
+type routeLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *routeLog) event(ev netroute.Event) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s [pid %d] %s", ev.Time.Format("15:04:05.000000"), ev.Pid, ev.Op)
+	if ev.Call != "" {
+		b.WriteString(" " + ev.Call)
+	}
+	if ev.Dest.IsValid() {
+		if ev.Name != "" {
+			fmt.Fprintf(&b, " %s (%s)", net.JoinHostPort(ev.Name, fmt.Sprint(ev.Dest.Port())), ev.Dest.Addr())
+		} else {
+			fmt.Fprintf(&b, " %s", ev.Dest)
+		}
+	}
+	switch ev.Op {
+	case "connect":
+		if ev.Err != nil {
+			fmt.Fprintf(&b, " = %s after %s: %v", errnoText(ev.Err), round(ev.Dur), ev.Err)
+		} else {
+			fmt.Fprintf(&b, " via %s in %s", ev.Via, round(ev.Dur))
+		}
+	case "close":
+		fmt.Fprintf(&b, " via %s: %d B up, %d B down, %s", ev.Via, ev.Up, ev.Down, round(ev.Dur))
+		if ev.Err != nil {
+			fmt.Fprintf(&b, " (%v)", ev.Err)
+		}
+	case "dns":
+		fmt.Fprintf(&b, " -> %s", ev.Via)
+	default:
+		if ev.Err != nil {
+			fmt.Fprintf(&b, " = %s", errnoText(ev.Err))
+		}
+	}
+	b.WriteByte('\n')
+	l.mu.Lock()
+	io.WriteString(l.w, b.String())
+	l.mu.Unlock()
+}
+
+func errnoText(err error) string {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return fmt.Sprintf("%s (%s)", linux.ErrnoName(int(e)), linux.ErrnoMessage(int(e)))
+	}
+	return err.Error()
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond)
+	case d < time.Second:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
+}

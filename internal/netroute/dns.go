@@ -1,0 +1,380 @@
+package netroute
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/carrot-project/carrot/internal/linux"
+	"github.com/carrot-project/carrot/internal/ptrace"
+)
+
+// DNS redirection. Whatever resolver the program uses (glibc, musl, Go's,
+// a static binary's), its queries end in a socket to port 53: carrot sends
+// those to its own fake DNS server and makes the answers look as if they
+// came from the server the program asked.
+//
+//   - connect(udp socket, any:53): the socket is connected to carrot's
+//     server instead (from carrot's side, on a copy of the descriptor), and
+//     getpeername shows the address the program gave.
+//   - sendto / sendmsg / sendmmsg of a UDP datagram to any:53: carrot sends
+//     it to its server from the program's socket and returns the count.
+//   - recvfrom with an address: an answer from carrot's server is shown as
+//     coming from the server the socket sent to (glibc and musl drop answers
+//     from servers they did not ask).
+//   - TCP to any:53 (truncated answers, "options use-vc"): held and released
+//     like a routed connect, but into carrot's server.
+//
+// Every other datagram to an address that is not loopback or --direct is
+// refused with EPERM, as a local firewall would; so is TCP fast open
+// (sendto/sendmsg with MSG_FASTOPEN), a connect that would bypass connect().
+
+// maxDNSSockets bounds the memory of which server each DNS socket asked.
+const maxDNSSockets = 1024
+
+// dnsTarget is carrot's DNS server address for a socket of domain.
+func (h *Handler) dnsTarget(s, domain int) (netip.AddrPort, error) {
+	if domain == unix.AF_INET {
+		return h.dns4, nil
+	}
+	if h.dns6.IsValid() {
+		return h.dns6, nil
+	}
+	if only, err := unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && only == 0 {
+		return netip.AddrPortFrom(netip.AddrFrom16(h.dns4.Addr().As16()), h.dns4.Port()), nil
+	}
+	return netip.AddrPort{}, unix.ENETUNREACH
+}
+
+func (h *Handler) isDNSServer(from netip.AddrPort) bool {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	return from == h.dns4 || h.dns6.IsValid() && from == h.dns6
+}
+
+// noteDNS remembers that the socket cookie sends DNS to peer; it reports
+// whether that is news.
+func (h *Handler) noteDNS(pid int, cookie uint64, peer netip.AddrPort) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old, known := h.dnsPeer[cookie]
+	if !known {
+		h.dnsFIFO = append(h.dnsFIFO, cookie)
+		if len(h.dnsFIFO) > maxDNSSockets {
+			delete(h.dnsPeer, h.dnsFIFO[0])
+			h.dnsFIFO = h.dnsFIFO[1:]
+		}
+	}
+	h.dnsPeer[cookie] = peer
+	h.lastDNS[pid] = peer
+	return !known || old != peer
+}
+
+func (h *Handler) connectDNS(c *ptrace.Syscall, fd, s int, si sockInfo, dest netip.AddrPort) ptrace.Action {
+	t, err := h.dnsTarget(s, si.domain)
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.ENETUNREACH))
+	}
+	if err := unix.Connect(s, unixSockaddr(si.domain, t)); err != nil {
+		return ptrace.Fail(errnoOf(err, unix.ECONNREFUSED))
+	}
+	h.noteDNS(c.Pid, si.cookie, dest)
+	h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: dest, Via: "carrot dns"})
+	return ptrace.Return(0)
+}
+
+// readName reads a socket address argument of length n. A length the kernel
+// refuses gives ok false with no action: the kernel fails the call itself.
+func readName(c *ptrace.Syscall, p, n uint64) (b []byte, a *ptrace.Action) {
+	if int32(n) < 0 || n > linux.SizeofSockaddr {
+		return nil, &ptrace.Continue
+	}
+	b = make([]byte, n)
+	if _, err := c.Mem().ReadAt(b, p); err != nil {
+		f := ptrace.Fail(unix.EFAULT)
+		return nil, &f
+	}
+	return b, nil
+}
+
+// maxDatagram is the largest UDP payload (65535 - 8 - 20).
+const maxDatagram = 65507
+
+func readPayload(c *ptrace.Syscall, p, n uint64) ([]byte, error) {
+	if n > maxDatagram {
+		return nil, unix.EMSGSIZE
+	}
+	b := make([]byte, n)
+	if _, err := c.Mem().ReadAt(b, p); err != nil {
+		return nil, unix.EFAULT
+	}
+	return b, nil
+}
+
+// gather reads the data of an iovec array.
+func gather(c *ptrace.Syscall, iov, n uint64) ([]byte, error) {
+	if n > 1024 { // UIO_MAXIOV
+		return nil, unix.EMSGSIZE
+	}
+	vb := make([]byte, n*linux.SizeofIovec)
+	if _, err := c.Mem().ReadAt(vb, iov); err != nil {
+		return nil, unix.EFAULT
+	}
+	var out []byte
+	for i := range n {
+		v := linux.ParseIovec(vb[i*linux.SizeofIovec:])
+		if uint64(len(out))+v.Len > maxDatagram {
+			return nil, unix.EMSGSIZE
+		}
+		b, err := readPayload(c, v.Base, v.Len)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+	}
+	return out, nil
+}
+
+// sendOut decides a datagram the program sends to an explicit address
+// (sendto, sendmsg): direct ones go as they are, DNS ones are sent to
+// carrot's server by carrot, the rest are refused. payload reads the data.
+func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int, payload func() ([]byte, error)) ptrace.Action {
+	family, dest, err := parseSockaddr(name)
+	if err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
+		return ptrace.Continue // another family, or an address the kernel refuses too
+	}
+	if dest.Port() != 53 && h.cfg.Policy.direct(dest.Addr()) {
+		return ptrace.Continue
+	}
+	fd := argFd(c, 0)
+	s, si, err := h.dup(c, fd)
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.EBADF))
+	}
+	defer unix.Close(s)
+	switch {
+	case si.typ == unix.SOCK_STREAM:
+		if flags&unix.MSG_FASTOPEN != 0 {
+			// What the kernel says when fast open is off; callers fall
+			// back to connect(), which carrot routes.
+			h.log(Event{Pid: c.Pid, Fd: fd, Op: "refuse", Call: call + " MSG_FASTOPEN", Dest: dest, Err: unix.EOPNOTSUPP})
+			return ptrace.Fail(unix.EOPNOTSUPP)
+		}
+		return ptrace.Continue // TCP ignores the address of a send
+	case si.udp() && dest.Port() == 53:
+		data, err := payload()
+		if err != nil {
+			return ptrace.Fail(errnoOf(err, unix.EFAULT))
+		}
+		t, err := h.dnsTarget(s, si.domain)
+		if err != nil {
+			return ptrace.Fail(errnoOf(err, unix.ENETUNREACH))
+		}
+		// MSG_DONTWAIT: the tracer thread must never block.
+		n, err := unix.SendmsgN(s, data, nil, unixSockaddr(si.domain, t), flags|unix.MSG_DONTWAIT)
+		if err != nil {
+			return ptrace.Fail(errnoOf(err, unix.EIO))
+		}
+		if h.noteDNS(c.Pid, si.cookie, dest) {
+			h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: dest, Via: "carrot dns"})
+		}
+		return ptrace.Return(int64(n))
+	}
+	h.log(Event{Pid: c.Pid, Fd: fd, Op: "refuse", Call: call + " " + sockKind(si), Dest: dest, Err: unix.EPERM})
+	return ptrace.Fail(unix.EPERM)
+}
+
+func (h *Handler) sendto(c *ptrace.Syscall) ptrace.Action {
+	if c.Args[4] == 0 {
+		return ptrace.Continue
+	}
+	name, a := readName(c, c.Args[4], c.Args[5])
+	if a != nil {
+		return *a
+	}
+	return h.sendOut(c, "sendto", name, int(c.Args[3]), func() ([]byte, error) {
+		return readPayload(c, c.Args[1], c.Args[2])
+	})
+}
+
+func (h *Handler) sendmsg(c *ptrace.Syscall) ptrace.Action {
+	var hb [linux.SizeofMsghdr]byte
+	if _, err := c.Mem().ReadAt(hb[:], c.Args[1]); err != nil {
+		return ptrace.Fail(unix.EFAULT)
+	}
+	m := linux.ParseMsghdr(hb[:])
+	if m.Name == 0 {
+		return ptrace.Continue
+	}
+	name, a := readName(c, m.Name, uint64(m.Namelen))
+	if a != nil {
+		return *a
+	}
+	return h.sendOut(c, "sendmsg", name, int(c.Args[2]), func() ([]byte, error) {
+		return gather(c, m.Iov, m.Iovlen)
+	})
+}
+
+// sizeofMmsghdr is struct mmsghdr: a msghdr, msg_len, padding.
+const sizeofMmsghdr = 64
+
+// sendmmsg: glibc sends its A and AAAA queries with one sendmmsg on a
+// connected socket (no addresses: nothing to do). Messages with addresses
+// are checked like sendmsg's; if any is DNS, carrot sends them all.
+func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
+	vlen := min(c.Args[2], 1024) // the kernel caps vlen at UIO_MAXIOV
+	if vlen == 0 {
+		return ptrace.Continue
+	}
+	vb := make([]byte, vlen*sizeofMmsghdr)
+	if _, err := c.Mem().ReadAt(vb, c.Args[1]); err != nil {
+		return ptrace.Fail(unix.EFAULT)
+	}
+	flags := int(c.Args[3])
+	type msg struct {
+		m    linux.Msghdr
+		dest netip.AddrPort // invalid: no address, or not IP
+	}
+	msgs := make([]msg, vlen)
+	routed := false
+	for i := range msgs {
+		m := linux.ParseMsghdr(vb[i*sizeofMmsghdr:])
+		msgs[i].m = m
+		if m.Name == 0 {
+			continue
+		}
+		name, a := readName(c, m.Name, uint64(m.Namelen))
+		if a != nil {
+			return *a
+		}
+		family, dest, err := parseSockaddr(name)
+		if err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
+			continue
+		}
+		msgs[i].dest = dest
+		if dest.Port() == 53 || !h.cfg.Policy.direct(dest.Addr()) {
+			routed = true
+		}
+	}
+	if !routed {
+		return ptrace.Continue
+	}
+	fd := argFd(c, 0)
+	s, si, err := h.dup(c, fd)
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.EBADF))
+	}
+	defer unix.Close(s)
+	if si.typ == unix.SOCK_STREAM {
+		if flags&unix.MSG_FASTOPEN != 0 {
+			return ptrace.Fail(unix.EOPNOTSUPP)
+		}
+		return ptrace.Continue
+	}
+	for _, m := range msgs {
+		if d := m.dest; d.IsValid() && (!si.udp() || d.Port() != 53) && !h.cfg.Policy.direct(d.Addr()) {
+			h.log(Event{Pid: c.Pid, Fd: fd, Op: "refuse", Call: "sendmmsg " + sockKind(si), Dest: d, Err: unix.EPERM})
+			return ptrace.Fail(unix.EPERM)
+		}
+	}
+	sent := 0
+	for i, m := range msgs {
+		data, err := gather(c, m.m.Iov, m.m.Iovlen)
+		if err == nil {
+			var to unix.Sockaddr // nil: the socket's peer
+			switch d := m.dest; {
+			case d.IsValid() && d.Port() == 53:
+				t, terr := h.dnsTarget(s, si.domain)
+				if terr != nil {
+					err = terr
+					break
+				}
+				to = unixSockaddr(si.domain, t)
+				if h.noteDNS(c.Pid, si.cookie, d) {
+					h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: d, Via: "carrot dns"})
+				}
+			case d.IsValid():
+				to = unixSockaddr(si.domain, d)
+			}
+			if err == nil {
+				var n int
+				if n, err = unix.SendmsgN(s, data, nil, to, flags|unix.MSG_DONTWAIT); err == nil {
+					var nb [4]byte
+					binary.LittleEndian.PutUint32(nb[:], uint32(n))
+					c.Mem().WriteAt(nb[:], c.Args[1]+uint64(i)*sizeofMmsghdr+linux.SizeofMsghdr)
+				}
+			}
+		}
+		if err != nil {
+			if sent > 0 {
+				break
+			}
+			return ptrace.Fail(errnoOf(err, unix.EIO))
+		}
+		sent++
+	}
+	return ptrace.Return(int64(sent))
+}
+
+func (h *Handler) recvfrom(c *ptrace.Syscall) ptrace.Action {
+	if c.Args[4] == 0 || c.Args[5] == 0 {
+		return ptrace.Continue
+	}
+	h.mu.Lock()
+	have := len(h.dnsPeer) > 0
+	h.mu.Unlock()
+	if !have {
+		return ptrace.Continue
+	}
+	var lb [4]byte
+	if _, err := c.Mem().ReadAt(lb[:], c.Args[5]); err != nil {
+		return ptrace.Continue // the kernel reports EFAULT
+	}
+	h.exits[c.Tid] = &exitCall{kind: exitRecvfrom, fd: argFd(c, 0), addr: c.Args[4], alen: c.Args[5],
+		size: int32(binary.LittleEndian.Uint32(lb[:]))}
+	return ptrace.WantExit
+}
+
+// recvfromExit shows an answer from carrot's DNS server as coming from the
+// server the program asked.
+func (h *Handler) recvfromExit(c *ptrace.Syscall, x *exitCall) {
+	if c.Ret < 0 || x.size <= 0 {
+		return
+	}
+	var lb [4]byte
+	if _, err := c.Mem().ReadAt(lb[:], x.alen); err != nil {
+		return
+	}
+	klen := int32(binary.LittleEndian.Uint32(lb[:]))
+	n := min(klen, x.size, linux.SizeofSockaddrIn6)
+	if n < 2 {
+		return
+	}
+	b := make([]byte, n)
+	if _, err := c.Mem().ReadAt(b, x.addr); err != nil {
+		return
+	}
+	family, from, err := parseSockaddr(b)
+	if err != nil || !from.IsValid() || !h.isDNSServer(from) {
+		return
+	}
+	var peer netip.AddrPort
+	if s, si, err := h.dup(c, x.fd); err == nil {
+		unix.Close(s)
+		h.mu.Lock()
+		peer = h.dnsPeer[si.cookie]
+		h.mu.Unlock()
+	}
+	if !peer.IsValid() {
+		h.mu.Lock()
+		peer = h.lastDNS[c.Pid]
+		h.mu.Unlock()
+	}
+	if !peer.IsValid() || family == unix.AF_INET && !peer.Addr().Unmap().Is4() {
+		return
+	}
+	v := sockaddr(int(family), peer)
+	c.Mem().WriteAt(v[:min(int(x.size), len(v))], x.addr)
+	binary.LittleEndian.PutUint32(lb[:], uint32(len(v)))
+	c.Mem().WriteAt(lb[:], x.alen)
+}

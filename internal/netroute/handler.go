@@ -1,0 +1,748 @@
+package netroute
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/carrot-project/carrot/internal/fakedns"
+	"github.com/carrot-project/carrot/internal/ptrace"
+	"github.com/carrot-project/carrot/internal/relay"
+	"github.com/carrot-project/carrot/internal/syscalls"
+)
+
+// Dialer opens a stream to a routed destination, through the exits.
+type Dialer interface {
+	// Dial connects to dest; via names the route taken, for the log. A
+	// failure carries, through errors.As, the syscall.Errno the program's
+	// connect reports.
+	Dial(ctx context.Context, dest netip.AddrPort) (c net.Conn, via string, err error)
+}
+
+// Names maps fake DNS addresses back to names, for the log.
+type Names interface {
+	Name(ip netip.Addr) (string, bool)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Dialer Dialer
+	Policy Policy
+	// DNS answers the program's DNS queries; Start serves it on loopback.
+	DNS *fakedns.Server
+	// Names, if set, names fake addresses in log events.
+	Names Names
+	// Idle closes a relayed connection after this long without a byte in
+	// either direction (0: never).
+	Idle time.Duration
+	// Log receives one Event per routed, refused or finished connection.
+	// It is called from several goroutines. Nil: no log.
+	Log func(Event)
+}
+
+// Event is one line of what carrot routed.
+type Event struct {
+	Time time.Time
+	Pid  int
+	Fd   int
+	// Op: "connect" (a routed connect finished: Err nil or its errno),
+	// "close" (a relayed connection ended; Up and Down count bytes),
+	// "dns" (a socket's DNS traffic sent to carrot's fake DNS server),
+	// "refuse" (a call refused by policy; Call names it).
+	Op   string
+	Call string
+	Dest netip.AddrPort
+	Name string // the name a fake Dest stands for
+	Via  string
+	Err  error
+	Dur  time.Duration
+	Up   int64 // program -> destination
+	Down int64 // destination -> program
+}
+
+// Handler is the ptrace.Handler of `carrot run --exit`; see the package
+// documentation.
+type Handler struct {
+	cfg    Config
+	hold   *holder
+	dns4   netip.AddrPort // the fake DNS server (UDP and TCP), 127.0.0.1
+	dns6   netip.AddrPort // and on ::1, if usable (else invalid)
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// The fields below belong to the tracer thread.
+	pidfds pidfds
+	exits  map[int]*exitCall // by tid: what to do at a call's exit stop
+
+	mu      sync.Mutex
+	conns   map[uint64]*conn // routed TCP sockets, by SO_COOKIE
+	failed  int              // conns in state failed
+	dnsPeer map[uint64]netip.AddrPort
+	dnsFIFO []uint64 // dnsPeer keys, oldest first
+	lastDNS map[int]netip.AddrPort
+}
+
+type connState uint8
+
+const (
+	pending connState = iota
+	connected
+	failed
+)
+
+// conn is a program socket whose connect carrot handles.
+type conn struct {
+	cookie uint64
+	pid    int
+	fd     int
+	dest   netip.AddrPort // as the program gave it; what getpeername shows
+	name   string
+	start  time.Time
+
+	// guarded by Handler.mu
+	state connState
+	errno syscall.Errno
+}
+
+type exitKind uint8
+
+const (
+	exitConnect exitKind = iota + 1
+	exitRecvfrom
+)
+
+// exitCall is what Exit does for a call whose Enter asked for its exit.
+type exitCall struct {
+	kind  exitKind
+	conn  *conn  // exitConnect
+	first bool   // exitConnect: the connect that started it
+	fd    int    // exitRecvfrom: the socket
+	addr  uint64 // exitRecvfrom: src_addr
+	alen  uint64 // exitRecvfrom: addrlen pointer
+	size  int32  // exitRecvfrom: *addrlen at entry
+}
+
+// Start makes a Handler: it opens the hold listeners and serves cfg.DNS on
+// 127.0.0.1 and ::1 until Close.
+func Start(cfg Config) (*Handler, error) {
+	if cfg.Dialer == nil || cfg.DNS == nil {
+		return nil, errors.New("netroute: Config needs a Dialer and a DNS server")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Handler{cfg: cfg, ctx: ctx, cancel: cancel,
+		pidfds: pidfds{}, exits: map[int]*exitCall{},
+		conns: map[uint64]*conn{}, dnsPeer: map[uint64]netip.AddrPort{}, lastDNS: map[int]netip.AddrPort{}}
+	var err error
+	if h.hold, err = newHolder(); err != nil {
+		cancel()
+		return nil, err
+	}
+	if h.dns4, err = cfg.DNS.Listen(ctx, "127.0.0.1:0"); err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.dns6, _ = cfg.DNS.Listen(ctx, "[::1]:0") // optional, like the IPv6 hold listener
+	return h, nil
+}
+
+// Close stops the DNS server, the hold listeners and every relay. Call it
+// after the traced program is gone.
+func (h *Handler) Close() error {
+	h.cancel()
+	if h.hold != nil {
+		h.hold.close()
+	}
+	h.pidfds.closeAll()
+	h.wg.Wait()
+	return nil
+}
+
+func (h *Handler) log(ev Event) {
+	if h.cfg.Log == nil {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	if ev.Name == "" && h.cfg.Names != nil && ev.Dest.IsValid() {
+		ev.Name, _ = h.cfg.Names.Name(ev.Dest.Addr())
+	}
+	h.cfg.Log(ev)
+}
+
+// Enter implements ptrace.Handler.
+func (h *Handler) Enter(c *ptrace.Syscall) ptrace.Action {
+	switch c.Nr {
+	case unix.SYS_CONNECT:
+		return h.connect(c)
+	case unix.SYS_GETSOCKOPT:
+		return h.getsockopt(c)
+	case unix.SYS_GETPEERNAME:
+		return h.getpeername(c)
+	case unix.SYS_SENDTO:
+		return h.sendto(c)
+	case unix.SYS_SENDMSG:
+		return h.sendmsg(c)
+	case unix.SYS_SENDMMSG:
+		return h.sendmmsg(c)
+	case unix.SYS_RECVFROM:
+		return h.recvfrom(c)
+	case unix.SYS_SOCKET:
+		return h.socket(c)
+	case -1:
+		// A call through another ABI (the filter fails those itself).
+		return ptrace.Fail(unix.ENOSYS)
+	}
+	return ptrace.Continue
+}
+
+// Exit implements ptrace.Handler.
+func (h *Handler) Exit(c *ptrace.Syscall) {
+	x := h.exits[c.Tid]
+	if x == nil {
+		return
+	}
+	delete(h.exits, c.Tid)
+	switch x.kind {
+	case exitConnect:
+		h.connectExit(c, x)
+	case exitRecvfrom:
+		h.recvfromExit(c, x)
+	}
+}
+
+// Event implements ptrace.Handler.
+func (h *Handler) Event(ev *ptrace.Event) {
+	if ev.Kind != ptrace.EventExit {
+		return
+	}
+	delete(h.exits, ev.Tid)
+	if !ev.Leader {
+		return
+	}
+	h.pidfds.forget(ev.Pid)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.lastDNS, ev.Pid)
+	for k, e := range h.conns {
+		if e.pid == ev.Pid && e.state == failed {
+			// a failure nobody asked about; the socket went with its process
+			delete(h.conns, k)
+			h.failed--
+		}
+	}
+}
+
+// dup copies the program's descriptor fd into carrot and inspects it. The
+// caller closes s.
+func (h *Handler) dup(c *ptrace.Syscall, fd int) (s int, si sockInfo, err error) {
+	s, err = h.pidfds.getfd(c.Pid, c.Tid, fd)
+	if err != nil {
+		return -1, si, err
+	}
+	if si, err = inspect(s); err != nil {
+		unix.Close(s)
+		return -1, si, err
+	}
+	return s, si, nil
+}
+
+// errnoOf is the errno in err, or def.
+func errnoOf(err error, def syscall.Errno) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) && e != 0 {
+		return e
+	}
+	return def
+}
+
+func argFd(c *ptrace.Syscall, i int) int { return int(int32(c.Args[i])) }
+
+// --- connect ---
+
+// refusedUnix are local services that would resolve names outside carrot:
+// glibc's nscd and systemd-resolved's varlink interface. Refused, glibc
+// falls back to the DNS protocol, which carrot answers.
+var refusedUnix = []string{
+	"/var/run/nscd/socket", "/run/nscd/socket",
+	"/run/systemd/resolve/io.systemd.Resolve",
+}
+
+func (h *Handler) connect(c *ptrace.Syscall) ptrace.Action {
+	fd := argFd(c, 0)
+	op, err := syscalls.Canonical(&syscalls.Call{Pid: c.Pid, Nr: c.Nr, Args: c.Args}, c.Mem())
+	if err != nil {
+		if int32(c.Args[2]) == 2 {
+			// A blocking connect restarted after a signal still has the
+			// address length this handler gave it (see connectStream).
+			if a, ok := h.waitAgain(c, fd); ok {
+				return a
+			}
+		}
+		return ptrace.Fail(errnoOf(err, unix.EINVAL))
+	}
+	cn := op.(*syscalls.Connect)
+	switch cn.Family {
+	case unix.AF_INET, unix.AF_INET6:
+	case unix.AF_UNIX:
+		for _, p := range refusedUnix {
+			if cn.Unix == p {
+				return ptrace.Fail(unix.ECONNREFUSED) // routine: not logged
+			}
+		}
+		return ptrace.Continue
+	default:
+		return ptrace.Continue
+	}
+	dest := cn.Addr
+	if dest.Port() != 53 && h.cfg.Policy.direct(dest.Addr()) {
+		return ptrace.Continue // loopback or --direct, whatever the socket
+	}
+	s, si, err := h.dup(c, fd)
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.EBADF))
+	}
+	if int(cn.Family) != si.domain {
+		unix.Close(s)
+		return ptrace.Fail(unix.EAFNOSUPPORT)
+	}
+	switch {
+	case si.tcp():
+		return h.connectStream(c, fd, s, si, dest)
+	case si.udp() && h.cfg.Policy.Datagram(dest) == DNS:
+		defer unix.Close(s)
+		return h.connectDNS(c, fd, s, si, dest)
+	}
+	unix.Close(s)
+	h.log(Event{Pid: c.Pid, Fd: fd, Op: "refuse", Call: "connect " + sockKind(si), Dest: dest, Err: unix.EPERM})
+	return ptrace.Fail(unix.EPERM)
+}
+
+func sockKind(si sockInfo) string {
+	switch {
+	case si.udp():
+		return "udp"
+	case si.typ == unix.SOCK_RAW:
+		return "raw"
+	case si.typ == unix.SOCK_DGRAM && (si.proto == unix.IPPROTO_ICMP || si.proto == unix.IPPROTO_ICMPV6):
+		return "icmp"
+	case si.typ == unix.SOCK_STREAM:
+		return "stream proto " + itoa(si.proto)
+	}
+	return "socket type " + itoa(si.typ)
+}
+
+func itoa(i int) string {
+	var b [20]byte
+	n := len(b)
+	neg := i < 0
+	if neg {
+		i = -i
+	}
+	for {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+		if i == 0 {
+			break
+		}
+	}
+	if neg {
+		n--
+		b[n] = '-'
+	}
+	return string(b[n:])
+}
+
+// connectStream handles connect of a TCP socket to a routed or DNS
+// destination. It owns s.
+func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest netip.AddrPort) ptrace.Action {
+	keep := false
+	defer func() {
+		if !keep {
+			unix.Close(s)
+		}
+	}()
+	h.mu.Lock()
+	e := h.conns[si.cookie]
+	var state connState
+	var errno syscall.Errno
+	if e != nil {
+		state, errno = e.state, e.errno
+		if state == failed {
+			delete(h.conns, si.cookie)
+			h.failed--
+		}
+	}
+	h.mu.Unlock()
+	if e != nil {
+		switch state {
+		case pending:
+			if si.nonblock {
+				return ptrace.Fail(unix.EALREADY)
+			}
+			c.SetArg(2, 2)
+			h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e}
+			return ptrace.WantExit
+		case connected:
+			return ptrace.Fail(unix.EISCONN)
+		default:
+			// a non-blocking connect's failure, reported by connect
+			// itself; the kernel's stand-in error goes with it
+			unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
+			return ptrace.Fail(errno)
+		}
+	}
+	if tcpState(s) != tcpClose {
+		// Connected (directly, to a loopback or --direct address),
+		// connecting or listening: the kernel answers EISCONN, EALREADY or
+		// EINVAL without sending anything.
+		return ptrace.Continue
+	}
+	t, err := h.hold.target(s, si.domain)
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.ENETUNREACH))
+	}
+	e = &conn{cookie: si.cookie, pid: c.Pid, fd: fd, dest: dest, start: time.Now()}
+	dial := h.dialer(dest)
+	switch err := hold(s, si, t); {
+	case err == nil:
+	case errors.Is(err, errNoFastOpen):
+		h.add(e)
+		keep = true
+		h.wg.Add(1)
+		go h.runDeferred(c, e, s, t, dial)
+		return ptrace.Defer
+	default:
+		return ptrace.Fail(errnoOf(err, unix.ECONNABORTED))
+	}
+	h.add(e)
+	keep = true
+	h.wg.Add(1)
+	go h.run(e, s, t, dial)
+	if si.nonblock {
+		return ptrace.Return(-int64(unix.EINPROGRESS))
+	}
+	// A blocking socket: the program's own connect waits in the kernel
+	// (signals interrupt it as they would) for the socket that hold left
+	// connecting. Its address length becomes 2 so that, should the wait
+	// be over and the socket disconnected before the call runs, the
+	// kernel refuses it (EINVAL) instead of connecting directly; Exit
+	// then reports the real errno. The sockaddr itself is untouched.
+	c.SetArg(2, 2)
+	h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e, first: true}
+	return ptrace.WantExit
+}
+
+func (h *Handler) add(e *conn) {
+	h.mu.Lock()
+	h.conns[e.cookie] = e
+	delete(h.dnsPeer, e.cookie)
+	h.mu.Unlock()
+}
+
+// waitAgain handles connect on a blocking socket whose routed connect is
+// pending (a restart after a signal, or a retry): it waits like the first.
+func (h *Handler) waitAgain(c *ptrace.Syscall, fd int) (ptrace.Action, bool) {
+	s, si, err := h.dup(c, fd)
+	if err != nil {
+		return ptrace.Action{}, false
+	}
+	defer unix.Close(s)
+	h.mu.Lock()
+	e := h.conns[si.cookie]
+	h.mu.Unlock()
+	if e == nil || !si.tcp() {
+		return ptrace.Action{}, false
+	}
+	h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e}
+	return ptrace.WantExit, true
+}
+
+// dialer is how dest is reached: carrot's DNS server for port 53, the
+// exits for everything else.
+func (h *Handler) dialer(dest netip.AddrPort) func(context.Context) (net.Conn, string, error) {
+	if dest.Port() == 53 {
+		return func(ctx context.Context) (net.Conn, string, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", h.dns4.String())
+			return c, "carrot dns", err
+		}
+	}
+	return func(ctx context.Context) (net.Conn, string, error) {
+		return h.cfg.Dialer.Dial(ctx, netip.AddrPortFrom(dest.Addr().Unmap().WithZone(""), dest.Port()))
+	}
+}
+
+// run dials e's destination while the program's socket s is held, then
+// releases it into a relay, or aborts it with the dial's errno.
+func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, string, error)) {
+	defer h.wg.Done()
+	rc, via, err := dial(h.ctx)
+	if err != nil {
+		h.fail(e, s, errnoOf(err, unix.ENETUNREACH), err)
+		return
+	}
+	h.mu.Lock()
+	e.state = connected
+	h.mu.Unlock()
+	q, err := release(s, t)
+	if err != nil {
+		// The program gave up on the socket (closed it, or its own
+		// connect timeout expired) or it changed under us.
+		rc.Close()
+		h.fail(e, s, unix.ECONNABORTED, err)
+		return
+	}
+	unix.Close(s)
+	h.relay(e, q, rc, via)
+}
+
+// runDeferred is run for a blocking socket when hold could not start it
+// without blocking: the program's thread stays stopped in connect while the
+// exits are tried, and the socket is connected only once they succeed.
+func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, string, error)) {
+	defer h.wg.Done()
+	rc, via, err := dial(h.ctx)
+	if err != nil {
+		errno := errnoOf(err, unix.ENETUNREACH)
+		h.drop(e)
+		unix.Close(s)
+		h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Err: err, Dur: time.Since(e.start)})
+		c.Resume(ptrace.Fail(errno))
+		return
+	}
+	h.mu.Lock()
+	e.state = connected
+	h.mu.Unlock()
+	// s blocks: connect it from another goroutine and release it once its
+	// SYN is out.
+	done := make(chan error, 1)
+	go func() { done <- unix.Connect(s, unixSockaddr(int(familyOf(s)), t)) }()
+	var q *net.TCPConn
+	deadline := time.Now().Add(5 * time.Second)
+	for tcpState(s) != tcpSynSent && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Microsecond)
+	}
+	q, err = release(s, t)
+	if cerr := <-done; err == nil && cerr != nil {
+		q.Close()
+		q, err = nil, cerr
+	}
+	if err != nil {
+		rc.Close()
+		abort(s)
+		unix.Close(s)
+		h.drop(e)
+		h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Err: err, Dur: time.Since(e.start)})
+		c.Resume(ptrace.Fail(unix.ECONNABORTED))
+		return
+	}
+	unix.Close(s)
+	c.Resume(ptrace.Return(0))
+	h.relay(e, q, rc, via)
+}
+
+func familyOf(s int) int {
+	d, _ := unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	return d
+}
+
+func (h *Handler) relay(e *conn, q *net.TCPConn, rc net.Conn, via string) {
+	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Via: via, Dur: time.Since(e.start)})
+	stop := context.AfterFunc(h.ctx, func() { q.Close(); rc.Close() })
+	st, err := relay.Pipe(q, rc, h.cfg.Idle)
+	stop()
+	h.drop(e)
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "close", Dest: e.dest, Via: via, Err: err,
+		Dur: time.Since(e.start), Up: st.AToB, Down: st.BToA})
+}
+
+// fail records e's errno, then aborts the held socket s (the order matters:
+// the program may look as soon as the socket is aborted) and closes it.
+func (h *Handler) fail(e *conn, s int, errno syscall.Errno, cause error) {
+	h.mu.Lock()
+	if e.state != failed {
+		h.failed++
+	}
+	e.state, e.errno = failed, errno
+	h.mu.Unlock()
+	abort(s)
+	unix.Close(s)
+	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Err: cause, Dur: time.Since(e.start)})
+}
+
+func (h *Handler) drop(e *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.conns[e.cookie] == e {
+		if e.state == failed {
+			h.failed--
+		}
+		delete(h.conns, e.cookie)
+	}
+}
+
+// connectExit finishes a blocking connect: a failure is reported with the
+// exits' errno instead of the stand-in the kernel returned. A call that a
+// signal interrupted is left alone; the retry or restart finds the outcome.
+func (h *Handler) connectExit(c *ptrace.Syscall, x *exitCall) {
+	if interrupted(c.Ret) {
+		return
+	}
+	e := x.conn
+	h.mu.Lock()
+	state, errno := e.state, e.errno
+	if state == failed && h.conns[e.cookie] == e {
+		delete(h.conns, e.cookie)
+		h.failed--
+	}
+	h.mu.Unlock()
+	switch {
+	case state == failed:
+		c.SetRet(-int64(errno))
+		// Consume the kernel's stand-in error (ECONNRESET) if the call
+		// did not: it must not surface in a later read or SO_ERROR.
+		if s, err := h.pidfds.getfd(c.Pid, c.Tid, e.fd); err == nil {
+			unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
+			unix.Close(s)
+		}
+	case c.Ret == -int64(unix.EALREADY) && x.first:
+		// SO_SNDTIMEO ran out: a first connect says EINPROGRESS then.
+		c.SetRet(-int64(unix.EINPROGRESS))
+	}
+}
+
+// Kernel-internal errnos a call returns when a signal interrupts it
+// (include/linux/errno.h); the kernel turns them into EINTR or a restart.
+const (
+	errRestartSys     = 512
+	errRestartNoIntr  = 513
+	errRestartNoHand  = 514
+	errRestartRestart = 516
+)
+
+func interrupted(ret int64) bool {
+	switch -ret {
+	case int64(unix.EINTR), errRestartSys, errRestartNoIntr, errRestartNoHand, errRestartRestart:
+		return true
+	}
+	return false
+}
+
+// --- getsockopt(SO_ERROR), getpeername ---
+
+func (h *Handler) getsockopt(c *ptrace.Syscall) ptrace.Action {
+	if int(c.Args[1]) != unix.SOL_SOCKET || int(c.Args[2]) != unix.SO_ERROR {
+		return ptrace.Continue
+	}
+	h.mu.Lock()
+	n := h.failed
+	h.mu.Unlock()
+	if n == 0 {
+		return ptrace.Continue
+	}
+	fd := argFd(c, 0)
+	s, si, err := h.dup(c, fd)
+	if err != nil {
+		return ptrace.Continue // the kernel reports EBADF, ENOTSOCK
+	}
+	defer unix.Close(s)
+	h.mu.Lock()
+	e := h.conns[si.cookie]
+	if e == nil || e.state != failed {
+		h.mu.Unlock()
+		return ptrace.Continue
+	}
+	errno := e.errno
+	h.mu.Unlock()
+	var v [4]byte
+	binary.LittleEndian.PutUint32(v[:], uint32(errno))
+	if a := writeOut(c, c.Args[3], c.Args[4], v[:]); a != nil {
+		return *a
+	}
+	unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR) // the stand-in
+	h.drop(e)
+	return ptrace.Return(0)
+}
+
+// writeOut writes a call's variable-length result the way the kernel's
+// move_addr_to_user does: at most *lenp bytes of v at p, then len(v) at
+// lenp. It returns the failing action, or nil.
+func writeOut(c *ptrace.Syscall, p, lenp uint64, v []byte) *ptrace.Action {
+	var lb [4]byte
+	if _, err := c.Mem().ReadAt(lb[:], lenp); err != nil {
+		a := ptrace.Fail(unix.EFAULT)
+		return &a
+	}
+	n := int32(binary.LittleEndian.Uint32(lb[:]))
+	if n < 0 {
+		a := ptrace.Fail(unix.EINVAL)
+		return &a
+	}
+	if int(n) > len(v) {
+		n = int32(len(v))
+	}
+	if n > 0 {
+		if _, err := c.Mem().WriteAt(v[:n], p); err != nil {
+			a := ptrace.Fail(unix.EFAULT)
+			return &a
+		}
+	}
+	binary.LittleEndian.PutUint32(lb[:], uint32(len(v)))
+	if _, err := c.Mem().WriteAt(lb[:], lenp); err != nil {
+		a := ptrace.Fail(unix.EFAULT)
+		return &a
+	}
+	return nil
+}
+
+func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
+	h.mu.Lock()
+	empty := len(h.conns) == 0 && len(h.dnsPeer) == 0
+	h.mu.Unlock()
+	if empty {
+		return ptrace.Continue
+	}
+	s, si, err := h.dup(c, argFd(c, 0))
+	if err != nil {
+		return ptrace.Continue
+	}
+	unix.Close(s)
+	h.mu.Lock()
+	var peer netip.AddrPort
+	if e := h.conns[si.cookie]; e != nil && e.state == connected {
+		peer = e.dest
+	} else if p, ok := h.dnsPeer[si.cookie]; ok {
+		peer = p
+	}
+	h.mu.Unlock()
+	if !peer.IsValid() {
+		return ptrace.Continue // not ours, or not connected: the kernel's answer is right
+	}
+	if a := writeOut(c, c.Args[1], c.Args[2], sockaddr(si.domain, peer)); a != nil {
+		return *a
+	}
+	return ptrace.Return(0)
+}
+
+// --- socket ---
+
+func (h *Handler) socket(c *ptrace.Syscall) ptrace.Action {
+	if int(c.Args[0]) == unix.AF_PACKET {
+		// Link-layer sockets would bypass every rule here.
+		h.log(Event{Pid: c.Pid, Fd: -1, Op: "refuse", Call: "socket AF_PACKET", Err: unix.EPERM})
+		return ptrace.Fail(unix.EPERM)
+	}
+	return ptrace.Continue
+}

@@ -1,0 +1,326 @@
+package netroute
+
+// The socket mechanics of connect redirection. Everything here acts on a
+// duplicate of the program's socket (pidfd_getfd(2)): the same kernel
+// socket, opened in carrot's own fd table, so carrot can inspect it, connect
+// it, shut it down or read its address without touching the program's
+// memory or registers.
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// sockInfo describes a program's socket.
+type sockInfo struct {
+	domain, typ, proto int
+	nonblock           bool
+	cookie             uint64 // SO_COOKIE: unique for the socket's life, never reused
+}
+
+func (si sockInfo) tcp() bool { return si.typ == unix.SOCK_STREAM && si.proto == unix.IPPROTO_TCP }
+func (si sockInfo) udp() bool { return si.typ == unix.SOCK_DGRAM && si.proto == unix.IPPROTO_UDP }
+
+// inspect reads s's kind. A descriptor that is not a socket gives ENOTSOCK.
+func inspect(s int) (sockInfo, error) {
+	var si sockInfo
+	var err error
+	if si.domain, err = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil {
+		return si, err
+	}
+	if si.typ, err = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+		return si, err
+	}
+	if si.proto, err = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_PROTOCOL); err != nil {
+		return si, err
+	}
+	if si.cookie, err = unix.GetsockoptUint64(s, unix.SOL_SOCKET, unix.SO_COOKIE); err != nil {
+		return si, err
+	}
+	fl, err := unix.FcntlInt(uintptr(s), unix.F_GETFL, 0)
+	if err != nil {
+		return si, err
+	}
+	si.nonblock = fl&unix.O_NONBLOCK != 0
+	return si, nil
+}
+
+// tcpState is s's TCP state (unix.BPF_TCP_ESTABLISHED...), or 0 if unknown.
+func tcpState(s int) uint8 {
+	info, err := unix.GetsockoptTCPInfo(s, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0
+	}
+	return info.State
+}
+
+// TCP states (include/net/tcp_states.h).
+const (
+	tcpEstablished = 1
+	tcpSynSent     = 2
+	tcpClose       = 7
+)
+
+// pidfds keeps one pidfd per traced process, to copy its descriptors. It
+// belongs to the tracer thread.
+type pidfds map[int]int
+
+// getfd returns a duplicate of descriptor fd of task tid in process pid.
+// EBADF means the program has no such descriptor.
+func (p pidfds) getfd(pid, tid, fd int) (int, error) {
+	if fd < 0 {
+		return -1, unix.EBADF
+	}
+	pfd, ok := p[pid]
+	if !ok {
+		var err error
+		if pfd, err = unix.PidfdOpen(pid, 0); err != nil {
+			return -1, fmt.Errorf("pidfd_open %d: %w", pid, err)
+		}
+		p[pid] = pfd
+	}
+	s, err := unix.PidfdGetfd(pfd, fd, 0)
+	if err == unix.EBADF && tid != pid {
+		// The group leader may have exited (its fd table with it) while
+		// this thread lives on: ask through the thread itself.
+		if tfd, terr := unix.PidfdOpen(tid, unix.PIDFD_THREAD); terr == nil {
+			s, err = unix.PidfdGetfd(tfd, fd, 0)
+			unix.Close(tfd)
+		}
+	}
+	return s, err
+}
+
+func (p pidfds) forget(pid int) {
+	if pfd, ok := p[pid]; ok {
+		unix.Close(pfd)
+		delete(p, pid)
+	}
+}
+
+func (p pidfds) closeAll() {
+	for pid := range p {
+		p.forget(pid)
+	}
+}
+
+// holder owns the hold listeners: loopback TCP listeners with a socket
+// filter that drops every packet, so a SYN sent to them is neither answered
+// nor refused, and the sender stays in SYN_SENT (connect pending, poll not
+// writable) for as long as carrot likes. release ends the wait with TCP's
+// simultaneous open.
+type holder struct {
+	v4, v6 int            // listening sockets; v6 is -1 when ::1 is unusable
+	b4, b6 netip.AddrPort // their addresses
+}
+
+func newHolder() (*holder, error) {
+	h := &holder{v4: -1, v6: -1}
+	var err error
+	if h.v4, h.b4, err = listenHold(unix.AF_INET, netip.MustParseAddr("127.0.0.1")); err != nil {
+		return nil, fmt.Errorf("hold listener on 127.0.0.1: %w", err)
+	}
+	h.v6, h.b6, _ = listenHold(unix.AF_INET6, netip.IPv6Loopback()) // optional
+	return h, nil
+}
+
+func (h *holder) close() {
+	for _, fd := range []int{h.v4, h.v6} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+var dropAll = func() []unix.SockFilter {
+	prog, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	if err != nil {
+		panic(err)
+	}
+	f := make([]unix.SockFilter, len(prog))
+	for i, in := range prog {
+		f[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return f
+}()
+
+// reusable marks s so that release's socket may bind the same address:
+// both need SO_REUSEPORT (and the same owner).
+func reusable(s int) error {
+	if err := unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return err
+	}
+	return unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+}
+
+func listenHold(family int, ip netip.Addr) (int, netip.AddrPort, error) {
+	s, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	fail := func(err error) (int, netip.AddrPort, error) {
+		unix.Close(s)
+		return -1, netip.AddrPort{}, err
+	}
+	if err := reusable(s); err != nil {
+		return fail(err)
+	}
+	if family == unix.AF_INET6 {
+		if err := unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			return fail(err)
+		}
+	}
+	if err := unix.SetsockoptSockFprog(s, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
+		&unix.SockFprog{Len: uint16(len(dropAll)), Filter: &dropAll[0]}); err != nil {
+		return fail(err)
+	}
+	if err := unix.Bind(s, unixSockaddr(family, netip.AddrPortFrom(ip, 0))); err != nil {
+		return fail(err)
+	}
+	if err := unix.Listen(s, 128); err != nil {
+		return fail(err)
+	}
+	sa, err := unix.Getsockname(s)
+	if err != nil {
+		return fail(err)
+	}
+	ap, _ := addrPortOf(sa)
+	return s, ap, nil
+}
+
+// target is the hold address for a program socket s of domain: the IPv4
+// listener for AF_INET sockets; for AF_INET6 sockets the IPv6 one, or the
+// IPv4 one v4-mapped when ::1 is unusable and s is not IPV6_V6ONLY.
+func (h *holder) target(s, domain int) (netip.AddrPort, error) {
+	if domain == unix.AF_INET {
+		return h.b4, nil
+	}
+	if h.v6 >= 0 {
+		return h.b6, nil
+	}
+	if only, err := unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && only == 0 {
+		return netip.AddrPortFrom(netip.AddrFrom16(h.b4.Addr().As16()), h.b4.Port()), nil
+	}
+	return netip.AddrPort{}, unix.ENETUNREACH
+}
+
+// errNoFastOpen: the kernel refuses MSG_FASTOPEN (net.ipv4.tcp_fastopen
+// without the client bit), so a blocking socket cannot be started
+// connecting without blocking.
+var errNoFastOpen = errors.New("TCP fast open disabled")
+
+// hold starts the program's socket s connecting to the hold address t
+// without blocking: the kernel sends a SYN that the hold listener drops,
+// and the socket stays in SYN_SENT. A non-blocking socket is simply
+// connected. A blocking one would block carrot too, so it is started with
+// sendto(MSG_FASTOPEN|MSG_DONTWAIT), which connects without waiting (and
+// without data); the program's own connect() then finds it connecting and
+// waits in the kernel, as it would have waited for the real destination.
+func hold(s int, si sockInfo, t netip.AddrPort) error {
+	// With TCP_FASTOPEN_CONNECT, connect() sends nothing until the first
+	// write; carrot needs the SYN now. Fast open is only an optimisation.
+	if v, err := unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT); err == nil && v != 0 {
+		unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 0)
+	}
+	sa := unixSockaddr(si.domain, t)
+	var err error
+	if si.nonblock {
+		err = unix.Connect(s, sa)
+	} else {
+		err = unix.Sendto(s, nil, unix.MSG_FASTOPEN|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, sa)
+		if err == unix.EOPNOTSUPP {
+			return errNoFastOpen
+		}
+	}
+	switch err {
+	case unix.EINPROGRESS:
+		return nil
+	case nil:
+		return fmt.Errorf("hold: connected at once: %w", unix.ECONNABORTED)
+	}
+	return err
+}
+
+// release completes a held connect: a new socket bound to the hold address
+// t connects to the program socket's own address. Its SYN reaches the
+// program's socket, which is in SYN_SENT towards t: TCP's simultaneous open
+// (RFC 793 section 3.4) makes both ends ESTABLISHED, and the program's
+// connect completes. The returned connection is carrot's end of the
+// program's stream.
+func release(s int, t netip.AddrPort) (*net.TCPConn, error) {
+	sa, err := unix.Getsockname(s)
+	if err != nil {
+		return nil, fmt.Errorf("release: program socket address: %w", err)
+	}
+	local, ok := addrPortOf(sa)
+	if !ok {
+		return nil, fmt.Errorf("release: program socket address %v", sa)
+	}
+	family := unix.AF_INET6
+	if t.Addr().Unmap().Is4() {
+		family = unix.AF_INET
+		t = netip.AddrPortFrom(t.Addr().Unmap(), t.Port())
+		local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	}
+	q, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
+	fail := func(op string, err error) (*net.TCPConn, error) {
+		unix.Close(q)
+		return nil, fmt.Errorf("release %v: %s: %w", local, op, err)
+	}
+	if err := reusable(q); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := unix.Bind(q, unixSockaddr(family, t)); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Connect(q, unixSockaddr(family, local)); err != nil && err != unix.EINPROGRESS {
+		return fail("connect", err)
+	}
+	// On loopback the handshake is usually over before connect returns.
+	if tcpState(q) != tcpEstablished {
+		pfd := []unix.PollFd{{Fd: int32(q), Events: unix.POLLOUT}}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n, err := unix.Poll(pfd, int(time.Until(deadline)/time.Millisecond)+1)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return fail("poll", err)
+			}
+			if n == 0 {
+				return fail("connect", unix.ETIMEDOUT)
+			}
+			break
+		}
+		if e, err := unix.GetsockoptInt(q, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || e != 0 {
+			if err == nil {
+				err = unix.Errno(e)
+			}
+			return fail("connect", err)
+		}
+	}
+	f := os.NewFile(uintptr(q), "relay")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// abort ends a held connect with an error: shutdown(2) of a socket in
+// SYN_SENT disconnects it (state CLOSE, pending error ECONNRESET) and wakes
+// whoever polls or waits on it. The error the program sees is corrected
+// where it reads it (connect's return, SO_ERROR).
+func abort(s int) { unix.Shutdown(s, unix.SHUT_RDWR) }
