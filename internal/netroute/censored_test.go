@@ -8,16 +8,22 @@ package netroute_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/carrot-project/carrot/internal/fakedns"
 	"github.com/carrot-project/carrot/internal/netns"
 )
 
-var carrotBin string
+var carrotBin, connectBin string
 
 func TestMain(m *testing.M) {
 	var dir string
@@ -29,6 +35,12 @@ func TestMain(m *testing.M) {
 		}
 		if carrotBin, err = netns.BuildCarrot(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+		connectBin = filepath.Join(dir, "connect")
+		if out, err := exec.Command("gcc", "-O1", "-Wall", "-o", connectBin, "testdata/connect.c").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "gcc testdata/connect.c: %v\n%s", err, out)
 			os.RemoveAll(dir)
 			os.Exit(1)
 		}
@@ -84,5 +96,173 @@ func TestCurlThroughExits(t *testing.T) {
 	}
 	if n := c.Resolver.Queries() - before; n != 0 {
 		t.Errorf("DNS leaked: the client's resolver got %d queries under carrot: %v", n, c.Resolver.Names())
+	}
+}
+
+// report runs testdata/connect.c's program (argv after the binary) and
+// parses its key=value lines.
+func report(t *testing.T, out string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, " ") {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// same compares two reports but for the keys that differ by nature.
+func same(t *testing.T, what string, native, carrot map[string]string, except ...string) {
+	t.Helper()
+	keys := map[string]bool{}
+	for k := range native {
+		keys[k] = true
+	}
+	for k := range carrot {
+		keys[k] = true
+	}
+	for _, k := range except {
+		delete(keys, k)
+	}
+	for k := range keys {
+		if native[k] != carrot[k] {
+			t.Errorf("%s: %s: native %q, under carrot %q", what, k, native[k], carrot[k])
+		}
+	}
+}
+
+func isFake(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && (fakedns.DefaultV4.Contains(a) || fakedns.DefaultV6.Contains(a))
+}
+
+// TestConnectLikeNative runs the same client natively on a free exit host
+// (which reaches the origin) and under carrot run in the censored client,
+// and compares what each saw: blocking and non-blocking connect, poll and
+// epoll, SO_ERROR, getpeername, a second connect, the sockaddr buffer,
+// success and refusal, IPv4 and IPv6.
+func TestConnectLikeNative(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2})
+	c.StartCarrotExit(t, carrotBin, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, tc := range []struct{ mode, port, family string }{
+		{"nonblock", "80", "4"},
+		{"block", "80", "4"},
+		{"epoll", "80", "4"},
+		{"nonblock", "80", "6"},
+		{"block", "80", "6"},
+		{"nonblock", "81", "4"}, // nothing listens: refused
+		{"block", "81", "4"},
+		{"nonblock", "81", "6"},
+	} {
+		what := strings.Join([]string{tc.mode, tc.port, tc.family}, " ")
+		nout, err := c.Exits[1].Run(ctx, connectBin, c.OriginName, tc.port, tc.mode, tc.family)
+		if err != nil {
+			t.Fatalf("%s natively: %v\n%s", what, err, nout)
+		}
+		cout, err := run(ctx, c, exits(c, "", 1), connectBin, c.OriginName, tc.port, tc.mode, tc.family)
+		if err != nil {
+			t.Fatalf("%s under carrot: %v\n%s", what, err, cout)
+		}
+		native, carrot := report(t, nout), report(t, cout)
+		if !isFake(carrot["resolved"]) {
+			t.Errorf("%s: resolved to %q under carrot, want a fake address", what, carrot["resolved"])
+		}
+		same(t, what, native, carrot, "resolved", "ticks")
+		t.Logf("%s: native %v\n\tcarrot %v", what, native, carrot)
+	}
+}
+
+// TestEveryExitBlocked: when no exit can reach the origin, the program's
+// connect fails with the errno a direct connect would give — the exits'
+// ICMP "host unreachable" as EHOSTUNREACH, silence as ETIMEDOUT within
+// --connect-timeout — blocking or not, and an event loop keeps running
+// while it waits.
+func TestEveryExitBlocked(t *testing.T) {
+	for _, reject := range []bool{true, false} {
+		name := "drop"
+		if reject {
+			name = "reject"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2, BlockAll: true, Reject: reject})
+			c.StartCarrotExit(t, carrotBin, 0)
+			c.StartCarrotExit(t, carrotBin, 1)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			const timeout = 2 * time.Second
+			flags := append(exits(c, "race", 0, 1), "--connect-timeout", timeout.String())
+
+			start := time.Now()
+			out, err := run(ctx, c, flags, "curl", "-sS", c.HTTPURL)
+			el := time.Since(start)
+			// CURLE_COULDNT_CONNECT; curl calls an ETIMEDOUT connect
+			// CURLE_OPERATION_TIMEDOUT
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 7 && (reject || ee.ExitCode() != 28) {
+				t.Fatalf("curl: %v, want exit status 7 (could not connect) or 28 (timed out)\n%s", err, out)
+			}
+			if el > timeout+3*time.Second {
+				t.Errorf("curl failed after %v, connect timeout %v", el, timeout)
+			}
+			t.Logf("curl after %v: %s", el.Round(time.Millisecond), strings.TrimSpace(out))
+
+			want := "EHOSTUNREACH"
+			if !reject {
+				want = "ETIMEDOUT"
+			}
+			for _, mode := range []string{"nonblock", "block", "epoll"} {
+				out, err := run(ctx, c, flags, connectBin, c.OriginName, "80", mode)
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", mode, err, out)
+				}
+				r := report(t, out)
+				got := r["so_error"]
+				if mode == "block" {
+					got = strings.TrimPrefix(r["connect"], "-1 ")
+				}
+				if got != want || r["sockaddr_unchanged"] != "1" {
+					t.Errorf("%s: %v, want %s", mode, r, want)
+				}
+				if mode == "epoll" && !reject {
+					// the connect is pending for the whole timeout; a loop
+					// frozen by it would not have ticked
+					if n, _ := strconv.Atoi(r["ticks"]); n < 50 {
+						t.Errorf("epoll loop ticked %d times in %v while the connect was pending", n, timeout)
+					}
+				}
+				if reject {
+					nout, err := c.Exits[0].Run(ctx, connectBin, c.OriginName, "80", mode)
+					if err != nil {
+						t.Fatalf("%s natively: %v\n%s", mode, err, nout)
+					}
+					// Natively the exit host's own firewall rejects the SYN
+					// while connect() holds the socket: a soft error, seen
+					// as POLLERR with the socket still in SYN_SENT; an ICMP
+					// error from the network, and carrot, close it
+					// (POLLOUT|POLLERR|POLLHUP).
+					same(t, mode, report(t, nout), r, "resolved", "ticks", "revents")
+					if rev := r["revents"]; mode == "nonblock" && !strings.Contains(rev, "ERR") {
+						t.Errorf("%s: revents %q, want POLLERR", mode, rev)
+					}
+				}
+				t.Logf("%s: %v", mode, r)
+			}
+			if !reject {
+				// A signal interrupts a blocking connect that waits for the
+				// exits, as it interrupts one that waits for SYN-ACK.
+				out, err := run(ctx, c, flags, connectBin, c.OriginName, "80", "alarm")
+				nout, nerr := c.Exits[0].Run(ctx, connectBin, c.OriginName, "80", "alarm")
+				if err != nil || nerr != nil {
+					t.Fatalf("alarm: %v %v\n%s\n%s", err, nerr, out, nout)
+				}
+				if r := report(t, out); r["connect"] != "-1 EINTR" {
+					t.Errorf("alarm under carrot: %v, want EINTR", r)
+				}
+				same(t, "alarm", report(t, nout), report(t, out), "resolved")
+			}
+		})
 	}
 }

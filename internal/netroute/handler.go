@@ -371,15 +371,24 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 			unix.Close(s)
 		}
 	}()
+	tstate := tcpState(s)
 	h.mu.Lock()
 	e := h.conns[si.cookie]
 	var state connState
 	var errno syscall.Errno
 	if e != nil {
 		state, errno = e.state, e.errno
-		if state == failed {
+		switch {
+		case state == failed:
 			delete(h.conns, si.cookie)
 			h.failed--
+		case tstate == tcpClose:
+			// The connection, or the held connect, ended under carrot
+			// (connect with AF_UNSPEC, the program's own TCP_SYNCNT or
+			// TCP_USER_TIMEOUT): this is a new connect. The old one's
+			// goroutine sees it was superseded.
+			delete(h.conns, si.cookie)
+			e = nil
 		}
 	}
 	h.mu.Unlock()
@@ -392,19 +401,19 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 			c.SetArg(2, 2)
 			h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e}
 			return ptrace.WantExit
-		case connected:
-			return ptrace.Fail(unix.EISCONN)
-		default:
+		case failed:
 			// a non-blocking connect's failure, reported by connect
 			// itself; the kernel's stand-in error goes with it
 			unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
 			return ptrace.Fail(errno)
 		}
 	}
-	if tcpState(s) != tcpClose {
-		// Connected (directly, to a loopback or --direct address),
-		// connecting or listening: the kernel answers EISCONN, EALREADY or
-		// EINVAL without sending anything.
+	if tstate != tcpClose {
+		// Connected (through carrot, or directly to a loopback or --direct
+		// address), connecting or listening: the kernel answers without
+		// sending anything (0 for the first connect after a non-blocking
+		// one completed, then EISCONN; EALREADY; EINVAL), and ignores the
+		// address.
 		return ptrace.Continue
 	}
 	t, err := h.hold.target(s, si.domain)
@@ -486,13 +495,23 @@ func (h *Handler) dialer(dest netip.AddrPort) func(context.Context) (net.Conn, s
 func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, string, error)) {
 	defer h.wg.Done()
 	rc, via, err := dial(h.ctx)
+	h.mu.Lock()
+	current := h.conns[e.cookie] == e
+	if current && err == nil {
+		e.state = connected
+	}
+	h.mu.Unlock()
+	if !current {
+		if rc != nil {
+			rc.Close()
+		}
+		unix.Close(s)
+		return
+	}
 	if err != nil {
 		h.fail(e, s, errnoOf(err, unix.ENETUNREACH), err)
 		return
 	}
-	h.mu.Lock()
-	e.state = connected
-	h.mu.Unlock()
 	q, err := release(s, t)
 	if err != nil {
 		// The program gave up on the socket (closed it, or its own
