@@ -12,7 +12,15 @@
 //     SOCKS5 reply says it reached the destination; the first success wins
 //     and every other attempt is cancelled (its connection closed, or closed
 //     as soon as it arrives). Trying a blocked exit first costs at most one
-//     Stagger, not a timeout.
+//     Stagger, not a timeout. The default stagger adapts to the exits'
+//     distance: six times the smoothed time a TCP connect to an exit takes
+//     (a working exit answers a SOCKS5 CONNECT after about four of those
+//     plus its own connect to the destination), between 2 ms and 250 ms;
+//     until the first connect to an exit is measured, 100 ms, cut short as
+//     soon as it is. A refusal (the destination itself answered with a
+//     reset) ends the race soon: the exits not yet tried start at once, in
+//     case the refusal was a censor's forged reset, and get twice as long as
+//     the refusal took to do better.
 //   - failover: one exit at a time, in the order given; each gets an equal
 //     share of what is left of the connect timeout.
 //   - chain: through every exit in order (multi-hop): the first exit is
@@ -107,7 +115,8 @@ type Config struct {
 	// ConnectTimeout bounds a whole Dial, every attempt included; default
 	// 20s.
 	ConnectTimeout time.Duration
-	// Stagger is the delay between race attempts; default 100ms.
+	// Stagger is the delay between race attempts; 0 adapts it to the
+	// exits' round-trip time (see the package doc).
 	Stagger time.Duration
 	// Names, when set, turns fake-IP destinations back into names.
 	Names Names
@@ -121,6 +130,7 @@ type Dialer struct {
 	cfg Config
 
 	mu       sync.Mutex
+	srtt     time.Duration // smoothed TCP connect time to an exit; 0: none yet
 	health   map[*Exit]*exitHealth
 	lastGood map[string]*Exit       // destination -> exit that last reached it
 	lastBad  map[destExit]time.Time // (destination, exit) -> when it last failed
@@ -147,9 +157,6 @@ func New(cfg Config) (*Dialer, error) {
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 20 * time.Second
-	}
-	if cfg.Stagger <= 0 {
-		cfg.Stagger = 100 * time.Millisecond
 	}
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{}).DialContext
@@ -301,10 +308,12 @@ func isTimeout(err error) bool {
 // dest. Cancelling ctx aborts it at any point.
 func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (Result, error) {
 	first := hops[0]
+	t0 := time.Now()
 	raw, err := d.cfg.Dial(ctx, "tcp", first.Addr)
 	if err != nil {
 		return Result{}, &AttemptError{Exit: first.Name, Err: err}
 	}
+	d.sample(time.Since(t0))
 	// Abort the handshakes when ctx ends; undone once they succeed.
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	if dl, ok := ctx.Deadline(); ok {
@@ -381,29 +390,94 @@ func (d *Dialer) failover(ctx context.Context, dest socks5.Addr) (Result, []erro
 	return Result{}, errs
 }
 
+// Adaptive stagger (Config.Stagger 0).
+const (
+	staggerRTTs    = 6
+	minStagger     = 2 * time.Millisecond
+	maxStagger     = 250 * time.Millisecond
+	initialStagger = 100 * time.Millisecond
+)
+
+// sample folds the duration of a TCP connect to an exit into the smoothed
+// estimate (TCP's SRTT: gain 1/8).
+func (d *Dialer) sample(rtt time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.srtt == 0 {
+		d.srtt = rtt
+	} else {
+		d.srtt += (rtt - d.srtt) / 8
+	}
+}
+
+// stagger is the delay before the next race attempt, and whether it is a
+// measured one.
+func (d *Dialer) stagger() (time.Duration, bool) {
+	if d.cfg.Stagger > 0 {
+		return d.cfg.Stagger, true
+	}
+	d.mu.Lock()
+	srtt := d.srtt
+	d.mu.Unlock()
+	if srtt == 0 {
+		return initialStagger, false
+	}
+	return min(max(staggerRTTs*srtt, minStagger), maxStagger), true
+}
+
+// refused reports whether err is an exit's report that the destination
+// refused the connection.
+func refused(err error) bool {
+	var ae *AttemptError
+	var re *socks5.ReplyError
+	return errors.As(err, &ae) && ae.Dest && errors.As(ae.Err, &re) && re.Reply == socks5.ReplyConnRefused
+}
+
 func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	order := d.order(dest, true)
 	type outcome struct {
 		exit *Exit
 		r    Result
 		err  error
+		took time.Duration
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan outcome, len(order))
 	started, pending := 0, 0
+	var last time.Time // when the latest attempt started
 	start := func() {
 		e := order[started]
 		started++
 		pending++
+		last = time.Now()
 		go func() {
+			t0 := time.Now()
 			r, err := d.attempt(rctx, []*Exit{e}, dest)
-			results <- outcome{e, r, err}
+			results <- outcome{e, r, err, time.Since(t0)}
+		}()
+	}
+	// drain closes the streams of attempts that still succeed.
+	drain := func(n int) {
+		go func() {
+			for range n {
+				if o := <-results; o.r.Conn != nil {
+					o.r.Conn.Close()
+				}
+			}
 		}()
 	}
 	start()
-	timer := time.NewTimer(d.cfg.Stagger)
+	delay, measured := d.stagger()
+	timer := time.NewTimer(delay)
 	defer timer.Stop()
+	// Until the stagger is measured, look again every few milliseconds:
+	// the first attempt's TCP connect measures it.
+	var recheck <-chan time.Time
+	if !measured && started < len(order) {
+		recheck = time.After(minStagger)
+	}
+	var grace <-chan time.Time
 	var errs []error
 	for pending > 0 {
 		select {
@@ -412,29 +486,41 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			if o.err == nil {
 				d.record(dest, o.exit, nil)
 				cancel()
-				// close the streams of attempts that still succeed
-				go func(n int) {
-					for range n {
-						if o := <-results; o.r.Conn != nil {
-							o.r.Conn.Close()
-						}
-					}
-				}(pending)
+				drain(pending)
 				return o.r, nil
 			}
 			if rctx.Err() == nil {
 				d.record(dest, o.exit, o.err)
 			}
 			errs = append(errs, o.err)
+			if refused(o.err) && grace == nil {
+				for started < len(order) {
+					start()
+				}
+				grace = time.After(max(2*o.took, minStagger))
+			}
 			if started < len(order) && rctx.Err() == nil {
 				start()
-				timer.Reset(d.cfg.Stagger)
+				delay, _ = d.stagger()
+				timer.Reset(delay)
+			}
+		case <-recheck:
+			recheck = nil
+			if delay, measured = d.stagger(); !measured {
+				recheck = time.After(minStagger)
+			} else if started < len(order) {
+				timer.Reset(max(time.Until(last.Add(delay)), 0))
 			}
 		case <-timer.C:
 			if started < len(order) {
 				start()
-				timer.Reset(d.cfg.Stagger)
+				delay, _ = d.stagger()
+				timer.Reset(delay)
 			}
+		case <-grace:
+			cancel()
+			drain(pending)
+			return Result{}, errs
 		}
 	}
 	return Result{}, errs

@@ -495,3 +495,48 @@ func selfSigned(t *testing.T) tls.Certificate {
 func pemCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// TestRaceRefusalEndsSoon: a refusal from the destination ends the race
+// without waiting out an exit that hangs.
+func TestRaceRefusalEndsSoon(t *testing.T) {
+	good := startExit(t, nil, nil)
+	const timeout = 10 * time.Second
+	d := newDialer(t, Race, timeout, blackhole(t), good.url)
+	start := time.Now()
+	_, err := d.Dial(context.Background(), mustAddr(closedAddr(t)))
+	wantErrno(t, err, syscall.ECONNREFUSED)
+	if el := time.Since(start); el > timeout/2 {
+		t.Fatalf("refused after %v: the race waited for the hanging exit", el)
+	}
+}
+
+func TestAdaptiveStagger(t *testing.T) {
+	d, err := New(Config{Exits: []*Exit{{Name: "x", Addr: "127.0.0.1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, measured := d.stagger(); measured || s != initialStagger {
+		t.Fatalf("before any sample: %v %v", s, measured)
+	}
+	d.sample(time.Millisecond)
+	if s, measured := d.stagger(); !measured || s != staggerRTTs*time.Millisecond {
+		t.Fatalf("after 1ms: %v %v", s, measured)
+	}
+	for range 100 {
+		d.sample(10 * time.Microsecond)
+	}
+	if s, _ := d.stagger(); s != minStagger {
+		t.Fatalf("LAN: %v, want the floor %v", s, minStagger)
+	}
+	for range 100 {
+		d.sample(time.Second)
+	}
+	if s, _ := d.stagger(); s != maxStagger {
+		t.Fatalf("far away: %v, want the cap %v", s, maxStagger)
+	}
+	fixed, _ := New(Config{Exits: d.cfg.Exits, Stagger: 30 * time.Millisecond})
+	fixed.sample(time.Microsecond)
+	if s, _ := fixed.stagger(); s != 30*time.Millisecond {
+		t.Fatalf("fixed stagger: %v", s)
+	}
+}

@@ -58,9 +58,11 @@ type Censored struct {
 	ClientV4           netip.Addr
 	ExitV4             []netip.Addr
 	ExitV6             []netip.Addr
-	CAFile             string // PEM of the CA that signed the origin's certificate
-	CA                 *x509.CertPool
-	HTTPURL, HTTPSURL  string // by name: http://origin.test/, https://origin.test/
+	// Mux serves the origin's HTTP and HTTPS; tests may add handlers.
+	Mux               *http.ServeMux
+	CAFile            string // PEM of the CA that signed the origin's certificate
+	CA                *x509.CertPool
+	HTTPURL, HTTPSURL string // by name: http://origin.test/, https://origin.test/
 }
 
 // CensoredOptions vary the topology.
@@ -167,6 +169,7 @@ func (c *Censored) startOrigin(t testing.TB) {
 	leaf := makeLeaf(t, caCert, caKey, c.OriginName, c.OriginV4, c.OriginV6)
 
 	mux := http.NewServeMux()
+	c.Mux = mux
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, OriginBody)
 	})

@@ -7,7 +7,8 @@
 // MODE: nonblock (EINPROGRESS, poll, SO_ERROR), block (plain connect),
 // epoll (non-blocking, an epoll loop with a 10 ms timerfd that counts its
 // ticks while the connect is pending), alarm (blocking, interrupted by
-// SIGALRM after 1 s: the connect should fail with EINTR).
+// SIGALRM after 1 s: the connect should fail with EINTR), uring (only
+// tries io_uring_setup and prints its errno).
 // FAMILY: 4 (default) or 6.
 // After a successful connect it checks getpeername, sends an HTTP/1.0 GET
 // and prints the response's last line.
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +43,7 @@ static const char *ename(int e) {
 	case EINTR: return "EINTR";
 	case EPERM: return "EPERM";
 	case EACCES: return "EACCES";
+	case ENOSYS: return "ENOSYS";
 	}
 	static char buf[32];
 	snprintf(buf, sizeof buf, "E%d", e);
@@ -61,6 +64,12 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	const char *host = argv[1], *port = argv[2], *mode = argv[3];
+	if (strcmp(mode, "uring") == 0) {
+		char params[120] = {0}; // struct io_uring_params
+		long r = syscall(SYS_io_uring_setup, 4, params);
+		printf("io_uring_setup=%ld %s\n", r < 0 ? -1 : 0L, ename(r < 0 ? errno : 0));
+		return 0;
+	}
 	int family = argc > 4 && strcmp(argv[4], "6") == 0 ? AF_INET6 : AF_INET;
 	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM}, *ai;
 	int r = getaddrinfo(host, port, &hints, &ai);
