@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -342,6 +343,9 @@ func runTrace(ctx context.Context, e *env) int {
 			return 126
 		}
 	}
+	// The tracer allocates a little per call; on a small machine the
+	// collector's background work would compete with the program for CPU.
+	debug.SetGCPercent(400)
 	s, err := trace.New(f.o, e.Stderr)
 	if err != nil {
 		e.errorf("%v", err)

