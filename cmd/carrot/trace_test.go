@@ -339,6 +339,19 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 			t.Errorf("%v: stderr %q, want %q", c.args, r.stderr, c.err)
 		}
 	}
+	// Under another tracer, carrot cannot trace, and says why.
+	if strace, err := exec.LookPath("strace"); err == nil {
+		cmd := exec.Command(strace, "-f", "-o", os.DevNull, os.Args[0], "trace", "-o", os.DevNull, "true")
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 1 || !regexp.MustCompile(`^carrot: ptrace not permitted: seize the program: operation not permitted \(pid \d+ is already traced by pid \d+`).Match(out) {
+			t.Errorf("under strace: exit %d, %q", cmd.ProcessState.ExitCode(), out)
+		}
+	}
+	// Attaching to a process that does not exist.
+	if r := runCarrot(t, "", "trace", "-p", "999999999"); r.code != 1 || r.stderr != "carrot: attach 999999999: no such process\n" {
+		t.Errorf("-p of no process: exit %d, %q", r.code, r.stderr)
+	}
 	// Killed: the trace says so, like strace.
 	out := filepath.Join(t.TempDir(), "t")
 	r := runCarrot(t, "", "trace", "-o", out, "sh", "-c", "kill -9 $$")

@@ -108,11 +108,14 @@ func New(cfg Config) *Tracer {
 // ErrPermission reports that the kernel refused to let carrot trace.
 var ErrPermission = errors.New("ptrace not permitted")
 
-func permissionError(what string, err error) error {
+func permissionError(what string, tid int, err error) error {
 	if err != unix.EPERM && err != unix.EACCES {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	cause := "carrot needs CAP_SYS_PTRACE here (in a container: --cap-add=SYS_PTRACE, and a seccomp profile that allows ptrace)"
+	if tracer := statusField(tid, "TracerPid:"); tracer != 0 {
+		cause = fmt.Sprintf("pid %d is already traced by pid %d (a debugger, strace, or carrot itself run under one)", tid, tracer)
+	}
 	if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil {
 		switch s := string(bytes.TrimSpace(b)); s {
 		case "1":
@@ -229,7 +232,7 @@ func (t *Tracer) attachProcess(pid int) error {
 				if err == unix.ESRCH {
 					continue
 				}
-				return permissionError(fmt.Sprintf("attach %d", tid), err)
+				return permissionError(fmt.Sprintf("attach %d", tid), tid, err)
 			}
 			ptrace(unix.PTRACE_INTERRUPT, tid, 0, 0)
 			k := t.add(tid, pid, true)
@@ -280,9 +283,10 @@ func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, er
 		return 0, fmt.Errorf("launcher %s before it could be traced", statusOf(ws))
 	}
 	if err := ptrace(unix.PTRACE_SEIZE, pid, 0, uintptr(t.opts)); err != nil {
+		err = permissionError("seize the program", pid, err) // while /proc still shows why
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, unix.WALL, nil)
-		return 0, permissionError("seize the program", err)
+		return 0, err
 	}
 	unix.Kill(pid, unix.SIGCONT)
 	return pid, nil
@@ -655,12 +659,16 @@ func (t *Tracer) detach(k *task, sig unix.Signal, event int) {
 }
 
 // readTgid returns the thread group of tid from /proc, or 0.
-func readTgid(tid int) int {
+func readTgid(tid int) int { return statusField(tid, "Tgid:") }
+
+// statusField returns a numeric field of /proc/TID/status ("Tgid:",
+// "TracerPid:"), or 0.
+func statusField(tid int, field string) int {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
 		return 0
 	}
-	_, rest, ok := bytes.Cut(b, []byte("\nTgid:"))
+	_, rest, ok := bytes.Cut(b, []byte("\n"+field))
 	if !ok {
 		return 0
 	}
