@@ -3,23 +3,52 @@ package chunkstore
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
+	"github.com/carrot-project/carrot/internal/clusterconf"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
 const token = "test-token"
+
+// memberTLS makes a cluster CA and a member certificate, and returns the
+// member's mutual-TLS configuration.
+func memberTLS(t testing.TB) *tls.Config {
+	t.Helper()
+	ca, caKey, err := clusterconf.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := clusterconf.IssueMember(ca, caKey, "test member")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &clusterconf.File{CA: string(ca), Cert: string(cert), Key: string(key)}
+	tc, err := f.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tc
+}
+
+var (
+	tlsOnce sync.Once
+	testTLS *tls.Config
+)
 
 // serve starts a real gRPC node on loopback and returns a client.
 func serve(t *testing.T, opts Options) (*Store, *Conn) {
@@ -32,10 +61,11 @@ func serve(t *testing.T, opts Options) (*Store, *Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := NewGRPCServer(st, "n1", token)
+	tlsOnce.Do(func() { testTLS = memberTLS(t) })
+	gs := NewGRPCServer(st, "n1", token, testTLS)
 	go gs.Serve(ln)
 	t.Cleanup(gs.Stop)
-	c, err := Dial(ln.Addr().String(), token)
+	c, err := Dial(ln.Addr().String(), testTLS, token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +173,9 @@ func TestRefusesBadRequests(t *testing.T) {
 
 func TestUnauthenticatedRefused(t *testing.T) {
 	_, c := serve(t, Options{})
+	// The right certificate, a wrong token: refused per call.
 	for _, tok := range []string{"", "wrong", token + "x"} {
-		bad, err := Dial(c.Addr, tok)
+		bad, err := Dial(c.Addr, testTLS, tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,16 +187,43 @@ func TestUnauthenticatedRefused(t *testing.T) {
 		}
 		bad.Close()
 	}
-	// No credentials at all.
-	cc, err := grpc.NewClient(c.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
+	// Transport refusals: every call fails before the service sees it.
+	noCert := testTLS.Clone()
+	noCert.Certificates = nil
+	otherCA := memberTLS(t) // a certificate from another cluster's CA
+	trustAny := otherCA.Clone()
+	trustAny.InsecureSkipVerify = true // trusts the node, but its own cert is foreign
+	cases := map[string]grpc.DialOption{
+		"no TLS":                            grpc.WithTransportCredentials(insecure.NewCredentials()),
+		"TLS, no client cert":               grpc.WithTransportCredentials(credentials.NewTLS(noCert)),
+		"other CA's cert":                   grpc.WithTransportCredentials(credentials.NewTLS(otherCA)),
+		"other CA's cert, server unchecked": grpc.WithTransportCredentials(credentials.NewTLS(trustAny)),
+	}
+	for name, creds := range cases {
+		cc, err := grpc.NewClient(c.Addr, creds, grpc.WithPerRPCCredentials(insecureToken(token)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = chunkpb.NewChunkStoreClient(cc).Has(ctx(t), &chunkpb.HasRequest{})
+		if code := status.Code(err); code != codes.Unavailable {
+			t.Errorf("%s: %v (want a failed connection)", name, err)
+		}
+		cc.Close()
+	}
+	// The good client still works.
+	if _, err := c.Stats(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	defer cc.Close()
-	if _, err := chunkpb.NewChunkStoreClient(cc).Has(ctx(t), &chunkpb.HasRequest{}); status.Code(err) != codes.Unauthenticated {
-		t.Fatalf("no credentials: %v", err)
-	}
 }
+
+// insecureToken sends the token even without TLS, as an attacker's client
+// would.
+type insecureToken string
+
+func (t insecureToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+func (insecureToken) RequireTransportSecurity() bool { return false }
 
 func TestCorruptChunkQuarantined(t *testing.T) {
 	var reported []string

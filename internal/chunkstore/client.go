@@ -3,6 +3,7 @@ package chunkstore
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -10,8 +11,9 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
+	"github.com/carrot-project/carrot/internal/clusterconf"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 )
 
 // Conn is a client of one node.
@@ -21,11 +23,15 @@ type Conn struct {
 	rpc  chunkpb.ChunkStoreClient
 }
 
-// Dial connects to the node at addr with the cluster token. The connection
-// is lazy: errors show on the first call.
-func Dial(addr, token string) (*Conn, error) {
+// Dial connects to the node at addr over mutual TLS with tc, sending the
+// cluster token with every call. The connection is lazy: errors show on
+// the first call.
+func Dial(addr string, tc *tls.Config, token string) (*Conn, error) {
+	if tc == nil {
+		return nil, fmt.Errorf("chunkstore: dial %s: no TLS configuration", addr)
+	}
 	cc, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(credentials.NewTLS(tc)),
 		grpc.WithPerRPCCredentials(TokenCredentials(token)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*frameSize), grpc.MaxCallSendMsgSize(2*frameSize)),
 		grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(16<<20))
@@ -165,14 +171,27 @@ func (c *Conn) Stats(ctx context.Context) (*chunkpb.StatsResponse, error) {
 
 // Pool keeps one connection per node address.
 type Pool struct {
+	tls   *tls.Config
 	token string
 
 	mu    sync.Mutex
 	conns map[string]*Conn
 }
 
-// NewPool returns an empty pool that dials with token.
-func NewPool(token string) *Pool { return &Pool{token: token, conns: map[string]*Conn{}} }
+// NewPool returns an empty pool that dials with tc and token.
+func NewPool(tc *tls.Config, token string) *Pool {
+	return &Pool{tls: tc, token: token, conns: map[string]*Conn{}}
+}
+
+// NewPoolConf returns an empty pool that dials with a cluster config's
+// TLS credentials and token.
+func NewPoolConf(conf *clusterconf.File) (*Pool, error) {
+	tc, err := conf.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	return NewPool(tc, conf.Token), nil
+}
 
 // Get returns the connection to addr, dialing it the first time.
 func (p *Pool) Get(addr string) (*Conn, error) {
@@ -181,7 +200,7 @@ func (p *Pool) Get(addr string) (*Conn, error) {
 	if c, ok := p.conns[addr]; ok {
 		return c, nil
 	}
-	c, err := Dial(addr, p.token)
+	c, err := Dial(addr, p.tls, p.token)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package chunkstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 )
 
@@ -28,10 +30,11 @@ func NewServer(store *Store, nodeID string) *Server {
 	return &Server{store: store, nodeID: nodeID}
 }
 
-// NewGRPCServer returns a gRPC server with the service registered and
-// token authentication on every call.
-func NewGRPCServer(store *Store, nodeID, token string) *grpc.Server {
-	opts := append(AuthInterceptors(token),
+// NewGRPCServer returns a gRPC server with the service registered, mutual
+// TLS with tc (which must demand client certificates) on every connection
+// and token authentication on every call.
+func NewGRPCServer(store *Store, nodeID, token string, tc *tls.Config) *grpc.Server {
+	opts := append(AuthInterceptors(token), grpc.Creds(credentials.NewTLS(tc)),
 		grpc.MaxRecvMsgSize(2*frameSize), grpc.MaxSendMsgSize(2*frameSize),
 		grpc.InitialWindowSize(4<<20), grpc.InitialConnWindowSize(16<<20))
 	gs := grpc.NewServer(opts...)

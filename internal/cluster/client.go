@@ -46,7 +46,6 @@ import (
 	"github.com/carrot-project/carrot/internal/meta"
 	"github.com/carrot-project/carrot/internal/placement"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -57,6 +56,11 @@ type Options struct {
 	Cache bool
 	// Parallel is how many chunks a read or write moves at once (default 4).
 	Parallel int
+	// Etcd, if set, is the etcd client to use instead of dialing the
+	// config's endpoints (embedded.Cluster.EtcdClient: an in-process
+	// client of the embedded member). The Client takes it over and closes
+	// it on Close.
+	Etcd *clientv3.Client
 }
 
 // Client is a connection to one cluster. Safe for concurrent use.
@@ -87,15 +91,18 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
 	}
-	c := &Client{Conf: conf, opts: opts, pool: chunkstore.NewPool(conf.Token)}
-	count := grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, o ...grpc.CallOption) error {
-		c.EtcdRPCs.Add(1)
-		return inv(ctx, method, req, reply, cc, o...)
-	})
-	cli, err := conf.DialEtcd(ctx, count)
+	pool, err := chunkstore.NewPoolConf(conf)
 	if err != nil {
-		return nil, &meta.Error{Op: "connect", Path: "etcd", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
+		return nil, &meta.Error{Op: "connect", Path: "cluster", Err: fmt.Errorf("%v: %w", err, syscall.EINVAL)}
 	}
+	c := &Client{Conf: conf, opts: opts, pool: pool}
+	cli := opts.Etcd
+	if cli == nil {
+		if cli, err = conf.DialEtcd(ctx); err != nil {
+			return nil, &meta.Error{Op: "connect", Path: "etcd", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
+		}
+	}
+	cli.KV = countingKV{cli.KV, &c.EtcdRPCs}
 	c.etcd = cli
 	if c.Params, err = meta.LoadParams(ctx, cli, conf.Prefix); err != nil {
 		cli.Close()
@@ -115,6 +122,52 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 		}
 	}
 	return c, nil
+}
+
+// countingKV counts the key-value requests (one per Get, Put, Delete,
+// Compact, Do or committed Txn) a client makes.
+type countingKV struct {
+	clientv3.KV
+	n *atomic.Int64
+}
+
+func (k countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	k.n.Add(1)
+	return k.KV.Get(ctx, key, opts...)
+}
+
+func (k countingKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
+	k.n.Add(1)
+	return k.KV.Put(ctx, key, val, opts...)
+}
+
+func (k countingKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
+	k.n.Add(1)
+	return k.KV.Delete(ctx, key, opts...)
+}
+
+func (k countingKV) Do(ctx context.Context, op clientv3.Op) (clientv3.OpResponse, error) {
+	k.n.Add(1)
+	return k.KV.Do(ctx, op)
+}
+
+func (k countingKV) Txn(ctx context.Context) clientv3.Txn { return countingTxn{k.KV.Txn(ctx), k.n} }
+
+type countingTxn struct {
+	clientv3.Txn
+	n *atomic.Int64
+}
+
+func (t countingTxn) If(cs ...clientv3.Cmp) clientv3.Txn { return countingTxn{t.Txn.If(cs...), t.n} }
+func (t countingTxn) Then(ops ...clientv3.Op) clientv3.Txn {
+	return countingTxn{t.Txn.Then(ops...), t.n}
+}
+func (t countingTxn) Else(ops ...clientv3.Op) clientv3.Txn {
+	return countingTxn{t.Txn.Else(ops...), t.n}
+}
+func (t countingTxn) Commit() (*clientv3.TxnResponse, error) {
+	t.n.Add(1)
+	return t.Txn.Commit()
 }
 
 // Close releases the client.

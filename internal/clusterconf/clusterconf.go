@@ -1,7 +1,8 @@
 // Package clusterconf reads and writes the client configuration of a
 // storage cluster (carrot.toml): where etcd is, the credentials for it, the
-// cluster token every storage node demands, and the etcd key prefix that
-// holds the cluster. `carrot up` writes one; every client command finds it
+// cluster's TLS credentials (its CA and a member certificate, see tls.go),
+// the cluster token every storage node demands, and the etcd key prefix
+// that holds the cluster. `carrot up` writes one; every client command finds it
 // through --config, then $CARROT_CONFIG, then DefaultPath.
 //
 // Everything else a cluster's members must agree on (replicas, chunk size,
@@ -12,6 +13,7 @@ package clusterconf
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,6 +37,13 @@ type File struct {
 	Token string `toml:"token"`
 	// Prefix is the etcd key prefix of this cluster, ending in "/".
 	Prefix string `toml:"prefix"`
+	// CA is the cluster CA's certificate; Cert and Key are this member's
+	// certificate and private key (PEM). Every connection to a storage
+	// node, and to etcd unless its endpoint is an http:// URL, is mutual
+	// TLS with them.
+	CA   string `toml:"ca"`
+	Cert string `toml:"cert"`
+	Key  string `toml:"key"`
 }
 
 // DefaultPrefix is the etcd key prefix used when the file names none.
@@ -101,6 +110,12 @@ func (f *File) Check() error {
 	if f.Token == "" {
 		return errors.New("token is empty")
 	}
+	if f.CA == "" || f.Cert == "" || f.Key == "" {
+		return errors.New("no TLS credentials (ca, cert, key): a config written before carrot used TLS; start 'carrot up' on its directory once to add them, then use (and copy) the new config")
+	}
+	if err := CheckMember([]byte(f.CA), []byte(f.Cert), []byte(f.Key), 0); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -114,7 +129,7 @@ func (f *File) Save(path string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	fmt.Fprintln(tmp, "# carrot storage cluster: client configuration (keep secret: it holds the cluster token)")
+	fmt.Fprintln(tmp, "# carrot storage cluster: client configuration (keep secret: it holds the cluster token and a member key)")
 	if err := toml.NewEncoder(tmp).Encode(f); err != nil {
 		tmp.Close()
 		return err
@@ -139,7 +154,12 @@ func NewToken() string {
 // DialEtcd connects to the config's etcd and checks it answers. opts are
 // extra gRPC dial options (interceptors that count calls, for instance).
 func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3.Client, error) {
+	tc, err := f.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
 	cli, err := clientv3.New(clientv3.Config{
+		TLS:         tc,
 		DialOptions: opts,
 		Endpoints:   f.EtcdEndpoints,
 		Username:    f.EtcdUsername,
@@ -153,9 +173,54 @@ func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := cli.Get(cctx, f.Prefix+"params"); err != nil {
+	// gRPC retries a refused TLS handshake until the deadline and then
+	// says only "deadline exceeded"; a probe of the first TLS endpoint, in
+	// parallel, names the cause at once.
+	refused := make(chan error, 1)
+	if ep := f.EtcdEndpoints[0]; !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "unix") {
+		go func() { refused <- probeTLS(cctx, strings.TrimPrefix(ep, "https://"), tc) }()
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := cli.Get(cctx, f.Prefix+"params")
+		got <- err
+	}()
+	for {
+		select {
+		case err = <-got:
+		case err = <-refused:
+			if err == nil {
+				continue
+			}
+			cancel()
+		}
+		break
+	}
+	if err != nil {
 		cli.Close()
 		return nil, fmt.Errorf("etcd %v: %w", f.EtcdEndpoints, err)
 	}
 	return cli, nil
+}
+
+// probeTLS opens one TLS connection to addr and reports a refusal of
+// either side's certificate (nil if none is seen within a second of the
+// handshake, or if the address cannot be reached: the caller's own
+// request reports that).
+func probeTLS(ctx context.Context, addr string, tc *tls.Config) error {
+	d := tls.Dialer{Config: tc}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		// TLS 1.3: a server that refuses our certificate says so with an
+		// alert after our side of the handshake is done.
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		_, err = conn.Read(make([]byte, 1))
+		conn.Close()
+	}
+	var alert tls.AlertError
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &alert) || errors.As(err, &verr) {
+		return fmt.Errorf("TLS handshake refused (is this config from this cluster, and its certificate current?): %w", err)
+	}
+	return nil
 }

@@ -9,7 +9,11 @@ import (
 
 func TestSaveLoad(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "sub", "carrot.toml")
-	f := &File{EtcdEndpoints: []string{"127.0.0.1:2379"}, Token: NewToken(), Prefix: "/x"}
+	ca, cert, key, err := EnsureTLS(filepath.Join(t.TempDir(), "tls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &File{EtcdEndpoints: []string{"127.0.0.1:2379"}, Token: NewToken(), Prefix: "/x", CA: string(ca), Cert: string(cert), Key: string(key)}
 	if err := f.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +25,7 @@ func TestSaveLoad(t *testing.T) {
 		t.Fatalf("mode %v", st.Mode())
 	}
 	g, err := Load(p)
-	if err != nil || g.Token != f.Token || g.Prefix != "/x/" || g.EtcdEndpoints[0] != "127.0.0.1:2379" {
+	if err != nil || g.Token != f.Token || g.Prefix != "/x/" || g.EtcdEndpoints[0] != "127.0.0.1:2379" || g.Key != f.Key || g.Cert != f.Cert || g.CA != f.CA {
 		t.Fatalf("%+v %v", g, err)
 	}
 }
@@ -39,6 +43,10 @@ func TestLoadErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("etcd_endpoints = [\"a\"]\n"), 0o600)
 	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "token") {
 		t.Fatalf("no token: %v", err)
+	}
+	os.WriteFile(bad, []byte("etcd_endpoints = [\"a\"]\ntoken = \"x\"\n"), 0o600)
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "TLS") {
+		t.Fatalf("no TLS: %v", err)
 	}
 }
 

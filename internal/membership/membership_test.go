@@ -13,12 +13,15 @@ import (
 func TestJoinLeaveExpire(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, err := embedded.StartEtcd(ctx, t.TempDir(), 0)
+	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	cli, _ := e.Client()
+	cli, err := conf.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer cli.Close()
 	v, err := membership.Watch(ctx, cli, "/m/")
 	if err != nil {
@@ -29,7 +32,10 @@ func TestJoinLeaveExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A node whose process dies: its own client, closed without revoking.
-	cli2, _ := e.Client()
+	cli2, err := conf.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rctx, rcancel := context.WithCancel(ctx)
 	_, err = membership.Register(rctx, cli2, "/m/", &metapb.NodeInfo{Id: "b", Addr: "127.0.0.1:2"}, time.Second)
 	if err != nil {

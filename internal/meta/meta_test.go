@@ -25,11 +25,11 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	e, err := embedded.StartEtcd(context.Background(), dir, 0)
+	e, conf, err := embedded.StartEtcdConf(context.Background(), dir)
 	if err != nil {
 		panic(err)
 	}
-	etcdCli, err = e.Client()
+	etcdCli, err = conf.DialEtcd(context.Background())
 	if err != nil {
 		panic(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/carrot-project/carrot/internal/meta"
 	"github.com/carrot-project/carrot/internal/meta/metapb"
 	"github.com/carrot-project/carrot/internal/repair"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Config is what a node needs.
@@ -39,7 +40,10 @@ type Config struct {
 	Weight    float64 // relative placement weight (0: 1)
 	// NoRepair keeps the node out of the repairer election.
 	NoRepair bool
-	Logf     func(format string, args ...any)
+	// Etcd, if set, is the etcd client to use (the caller's, not closed
+	// by Run); otherwise Run dials Conf's endpoints.
+	Etcd *clientv3.Client
+	Logf func(format string, args ...any)
 	// Ready is called once the node serves and is registered.
 	Ready func(id, addr string)
 }
@@ -75,11 +79,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	cli, err := cfg.Conf.DialEtcd(ctx)
+	tc, err := cfg.Conf.TLSConfig()
 	if err != nil {
 		return fmt.Errorf("node %s: %w", id, err)
 	}
-	defer cli.Close()
+	cli := cfg.Etcd
+	if cli == nil {
+		if cli, err = cfg.Conf.DialEtcd(ctx); err != nil {
+			return fmt.Errorf("node %s: %w", id, err)
+		}
+		defer cli.Close()
+	}
 	// Wait for the cluster to exist (carrot up may start after us).
 	var params meta.Params
 	for attempt := 0; ; attempt++ {
@@ -112,7 +122,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("node %s: %w", id, err)
 	}
-	gs := chunkstore.NewGRPCServer(store, id, cfg.Conf.Token)
+	gs := chunkstore.NewGRPCServer(store, id, cfg.Conf.Token, tc)
 	served := make(chan error, 1)
 	go func() { served <- gs.Serve(ln) }()
 	addr := cfg.Advertise
@@ -138,7 +148,7 @@ func Run(ctx context.Context, cfg Config) error {
 			gs.Stop()
 			return fmt.Errorf("node %s: %w", id, err)
 		}
-		pool := chunkstore.NewPool(cfg.Conf.Token)
+		pool := chunkstore.NewPool(tc, cfg.Conf.Token)
 		rp := &repair.Repairer{FS: meta.New(cli, cfg.Conf.Prefix), View: view, Pool: pool, Params: params, Logf: logf}
 		go func() {
 			defer close(repairDone)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/BurntSushi/toml"
 	"github.com/carrot-project/carrot/internal/chunkstore"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/membership"
@@ -54,7 +55,12 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	e, err := StartEtcd(ctx, filepath.Join(o.Dir, "etcd"), o.EtcdPort)
+	tdir := filepath.Join(o.Dir, "tls")
+	ca, cert, key, err := clusterconf.EnsureTLS(tdir)
+	if err != nil {
+		return nil, err
+	}
+	e, err := StartEtcd(ctx, filepath.Join(o.Dir, "etcd"), o.EtcdPort, clusterconf.TLSPaths(tdir))
 	if err != nil {
 		return nil, err
 	}
@@ -63,15 +69,22 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		c.Close()
 		return nil, err
 	}
-	// Keep the token of an earlier run: nodes and clients hold it.
+	// Keep the token of an earlier run: nodes and clients hold it. A
+	// config from before TLS (or with a stale certificate) is completed.
 	conf, err := clusterconf.Load(c.ConfPath)
 	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return fail(err)
+		var old clusterconf.File
+		if _, derr := toml.DecodeFile(c.ConfPath, &old); derr == nil && old.Token != "" {
+			conf, err = &old, nil
+		} else if errors.Is(err, os.ErrNotExist) {
+			conf, err = &clusterconf.File{Token: clusterconf.NewToken(), Prefix: clusterconf.DefaultPrefix}, nil
 		}
-		conf = &clusterconf.File{Token: clusterconf.NewToken(), Prefix: clusterconf.DefaultPrefix}
+	}
+	if err != nil {
+		return fail(err)
 	}
 	conf.EtcdEndpoints = []string{e.Endpoint}
+	conf.CA, conf.Cert, conf.Key = string(ca), string(cert), string(key)
 	if err := conf.Check(); err != nil {
 		return fail(err)
 	}
@@ -79,9 +92,8 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return fail(err)
 	}
 	c.Conf = conf
-	if c.cli, err = conf.DialEtcd(ctx); err != nil {
-		return fail(err)
-	}
+	// This process's members (nodes, repairer) call etcd directly.
+	c.cli = e.InProcessClient()
 	if c.Params, err = meta.InitParams(ctx, c.cli, conf.Prefix, o.Params); err != nil {
 		return fail(err)
 	}
@@ -97,7 +109,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			defer c.wg.Done()
 			err := node.Run(rctx, node.Config{
 				Listen: "127.0.0.1:0", DataDir: filepath.Join(o.Dir, fmt.Sprintf("node-%d", k)),
-				Conf: conf, Logf: o.Logf,
+				Conf: conf, Logf: o.Logf, Etcd: c.cli,
 				// The cluster process campaigns once for all its nodes.
 				NoRepair: true,
 				Ready:    func(_, addr string) { ready <- addr },
@@ -129,7 +141,10 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err != nil {
 		return fail(err)
 	}
-	pool := chunkstore.NewPool(conf.Token)
+	pool, err := chunkstore.NewPoolConf(conf)
+	if err != nil {
+		return fail(err)
+	}
 	rp := &repair.Repairer{FS: meta.New(c.cli, conf.Prefix), View: view, Pool: pool, Params: c.Params, Logf: o.Logf}
 	c.wg.Add(1)
 	go func() {
@@ -139,6 +154,11 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}()
 	return c, nil
 }
+
+// EtcdClient returns a new in-process client of the cluster's etcd
+// member (no socket, no TLS, no gRPC encoding), for a cluster.Client in
+// this process (cluster.Options.Etcd). The caller closes it.
+func (c *Cluster) EtcdClient() *clientv3.Client { return c.Etcd.InProcessClient() }
 
 // Close stops the nodes and etcd. It may be called more than once.
 func (c *Cluster) Close() {

@@ -11,20 +11,26 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/carrot-project/carrot/internal/clusterconf"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 )
 
 // Etcd is one embedded etcd member serving clients on loopback.
 type Etcd struct {
 	e        *embed.Etcd
-	Endpoint string // host:port for clients
+	Endpoint string // https://host:port for clients
 }
 
 // StartEtcd starts a single-member etcd persisting in dir, serving clients
-// on 127.0.0.1:clientPort (0 picks a free port; a restarted member reuses
-// the port it had, recorded in dir/client-port, so configs stay valid).
-func StartEtcd(ctx context.Context, dir string, clientPort int) (*Etcd, error) {
+// on https://127.0.0.1:clientPort (0 picks a free port; a restarted member
+// reuses the port it had, recorded in dir/client-port, so configs stay
+// valid). Client and peer connections are mutual TLS with the cluster's
+// member certificate: a client without a certificate signed by the cluster
+// CA is refused during the handshake.
+func StartEtcd(ctx context.Context, dir string, clientPort int, tlsFiles clusterconf.TLSFiles) (*Etcd, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -48,8 +54,14 @@ func StartEtcd(ctx context.Context, dir string, clientPort int) (*Etcd, error) {
 	cfg := embed.NewConfig()
 	cfg.Name = "carrot"
 	cfg.Dir = filepath.Join(dir, "member-data")
-	cu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", clientPort))
-	pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", peerPort))
+	cu, _ := url.Parse(fmt.Sprintf("https://127.0.0.1:%d", clientPort))
+	pu, _ := url.Parse(fmt.Sprintf("https://127.0.0.1:%d", peerPort))
+	ti := transport.TLSInfo{
+		CertFile: tlsFiles.Cert, KeyFile: tlsFiles.CertKey, TrustedCAFile: tlsFiles.CA,
+		ClientCertFile: tlsFiles.Cert, ClientKeyFile: tlsFiles.CertKey,
+		ClientCertAuth: true, ServerName: clusterconf.ServerName,
+	}
+	cfg.ClientTLSInfo, cfg.PeerTLSInfo = ti, ti
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 	// The peer URL is only advertised to itself: a single member never
 	// talks to peers, so a changed port on restart is harmless.
@@ -82,12 +94,14 @@ func StartEtcd(ctx context.Context, dir string, clientPort int) (*Etcd, error) {
 		return nil, ctx.Err()
 	}
 	os.WriteFile(portFile, []byte(fmt.Sprint(clientPort)), 0o600)
-	return &Etcd{e: e, Endpoint: fmt.Sprintf("127.0.0.1:%d", clientPort)}, nil
+	return &Etcd{e: e, Endpoint: fmt.Sprintf("https://127.0.0.1:%d", clientPort)}, nil
 }
 
-// Client returns a new client of the member.
-func (e *Etcd) Client() (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{Endpoints: []string{e.Endpoint}, DialTimeout: 5 * time.Second})
+// InProcessClient returns a new client of the member that calls the
+// server directly, in this process: no socket, no TLS, no gRPC encoding.
+// The caller closes it.
+func (e *Etcd) InProcessClient() *clientv3.Client {
+	return v3client.New(e.e.Server)
 }
 
 // Close stops the member.
@@ -102,4 +116,28 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// StartEtcdConf starts a member in dir as StartEtcd does (making the TLS
+// material under dir/tls) and returns the client config for it, with a
+// new token and the default prefix: a metadata service alone, for tests.
+func StartEtcdConf(ctx context.Context, dir string) (*Etcd, *clusterconf.File, error) {
+	tdir := filepath.Join(dir, "tls")
+	ca, cert, key, err := clusterconf.EnsureTLS(tdir)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := StartEtcd(ctx, filepath.Join(dir, "etcd"), 0, clusterconf.TLSPaths(tdir))
+	if err != nil {
+		return nil, nil, err
+	}
+	conf := &clusterconf.File{
+		EtcdEndpoints: []string{e.Endpoint}, Token: clusterconf.NewToken(),
+		CA: string(ca), Cert: string(cert), Key: string(key),
+	}
+	if err := conf.Check(); err != nil {
+		e.Close()
+		return nil, nil, err
+	}
+	return e, conf, nil
 }

@@ -20,12 +20,18 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/chunkstore"
+	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
 	"github.com/carrot-project/carrot/internal/cluster"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/meta"
 	"github.com/carrot-project/carrot/internal/placement"
 	"github.com/carrot-project/carrot/internal/repair"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -442,14 +448,21 @@ func TestNodeOutOfSpace(t *testing.T) {
 	}
 }
 
-// TestAuthRefused: a real node refuses calls without the cluster token,
-// and a client with a wrong token can write nothing.
+// TestAuthRefused: a real node refuses calls without the cluster token and
+// connections without a certificate of the cluster CA (or without TLS);
+// the real carrot up's etcd refuses clients without one; a client with a
+// wrong token can write nothing.
 func TestAuthRefused(t *testing.T) {
 	tc := newCluster(t, 2, "--replicas", "2")
 	c := tc.client(t, 2)
 	addr := c.View().Live()[0].Addr
+	conf, err := clusterconf.Load(tc.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := conf.TLSConfig()
 	for _, tok := range []string{"", "not-the-token"} {
-		bad, err := chunkstore.Dial(addr, tok)
+		bad, err := chunkstore.Dial(addr, good, tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,7 +475,49 @@ func TestAuthRefused(t *testing.T) {
 		}
 		bad.Close()
 	}
-	conf, _ := clusterconf.Load(tc.conf)
+	// Another cluster's member certificate: refused in the handshake by
+	// the node and by etcd.
+	other := filepath.Join(t.TempDir(), "other")
+	oca, ocert, okey, err := clusterconf.EnsureTLS(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := *conf
+	foreign.CA, foreign.Cert, foreign.Key = string(oca), string(ocert), string(okey)
+	ftc, _ := foreign.TLSConfig()
+	ftc.InsecureSkipVerify = true
+	fconn, _ := chunkstore.Dial(addr, ftc, conf.Token)
+	if _, err := fconn.Stats(tctx(t)); status.Code(err) != codes.Unavailable {
+		t.Fatalf("foreign certificate: %v", err)
+	}
+	fconn.Close()
+	// No TLS at all, even with the right token.
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = chunkpb.NewChunkStoreClient(cc).Stats(metadata.AppendToOutgoingContext(tctx(t), "authorization", "Bearer "+conf.Token), &chunkpb.StatsRequest{})
+	cc.Close()
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("plaintext: %v", err)
+	}
+	fpath := filepath.Join(t.TempDir(), "foreign.toml")
+	foreign.Save(fpath)
+	if _, errs, code := carrot(t, fpath, nil, "fs", "ls", "/"); code != 1 || !strings.Contains(errs, "EIO") {
+		t.Fatalf("fs ls with a foreign certificate: %d %s", code, errs)
+	}
+	ep := strings.TrimPrefix(conf.EtcdEndpoints[0], "https://")
+	plain, err := clientv3.New(clientv3.Config{Endpoints: []string{"http://" + ep}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gctx, cancel := context.WithTimeout(tctx(t), 2*time.Second)
+	_, err = plain.Get(gctx, conf.Prefix+"params")
+	cancel()
+	plain.Close()
+	if err == nil {
+		t.Fatal("etcd answered a plaintext client")
+	}
 	conf.Token = "wrong"
 	wrong := filepath.Join(t.TempDir(), "wrong.toml")
 	conf.Save(wrong)
