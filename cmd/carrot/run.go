@@ -123,11 +123,13 @@ func runRun(ctx context.Context, e *env) int {
 	}
 
 	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
-	d, err := exitdial.New(exitdial.Config{Exits: parsed, Mode: m, ConnectTimeout: *timeout, Stagger: *stagger, Names: pool})
+	d, err := exitdial.New(exitdial.Config{Exits: parsed, Mode: m, ConnectTimeout: *timeout, Stagger: *stagger,
+		Names: pool, Spares: true})
 	if err != nil {
 		e.errorf("run: %v", err)
 		return exitFailure
 	}
+	defer d.Close()
 	cfg := netroute.Config{
 		Dialer: exitDialer{d: d, chain: m == exitdial.Chain, exits: parsed},
 		Policy: netroute.Policy{Direct: direct, Fake: []netip.Prefix{fakedns.DefaultV4, fakedns.DefaultV6}},

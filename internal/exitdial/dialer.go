@@ -13,11 +13,14 @@
 //     and every other attempt is cancelled (its connection closed, or closed
 //     as soon as it arrives). Trying a blocked exit first costs at most one
 //     Stagger, not a timeout. The default stagger adapts to the exits'
-//     distance: six times the smoothed time a TCP connect to an exit takes
-//     (a working exit answers a SOCKS5 CONNECT after about four of those
-//     plus its own connect to the destination), between 2 ms and 250 ms;
-//     until the first connect to an exit is measured, 100 ms, cut short as
-//     soon as it is. A refusal (the destination itself answered with a
+//     distance: twice the smoothed time a TCP connect to an exit takes
+//     (about when a working exit, asked on an authenticated spare
+//     connection, answers a CONNECT: one round trip plus its own connect
+//     to the destination), between 1 ms and 250 ms; until the first
+//     connect to an exit is measured, 100 ms, cut short as soon as it is.
+//     Earlier exits get a head start, not the whole race: a blocked exit
+//     listed first costs one stagger, and the memory below makes even that
+//     a first-contact cost. A refusal (the destination itself answered with a
 //     reset) ends the race soon: the exits not yet tried start at once, in
 //     case the refusal was a censor's forged reset, and get twice as long as
 //     the refusal took to do better.
@@ -120,6 +123,10 @@ type Config struct {
 	Stagger time.Duration
 	// Names, when set, turns fake-IP destinations back into names.
 	Names Names
+	// Spares keeps one connection to each exit (race and failover modes)
+	// opened and authenticated ahead of time, so that a Dial costs only the
+	// CONNECT round trip; see spare.go. Close releases them.
+	Spares bool
 	// Dial opens the TCP connection to the first hop; default a
 	// net.Dialer. Tests use it to dial from inside a network namespace.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -134,6 +141,9 @@ type Dialer struct {
 	health   map[*Exit]*exitHealth
 	lastGood map[string]*Exit       // destination -> exit that last reached it
 	lastBad  map[destExit]time.Time // (destination, exit) -> when it last failed
+	spares   map[*Exit]*spare       // at most one ready spare per exit
+	making   map[*Exit]bool         // a spare is being made
+	closed   bool
 }
 
 type exitHealth struct {
@@ -161,12 +171,20 @@ func New(cfg Config) (*Dialer, error) {
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{}).DialContext
 	}
-	return &Dialer{
+	d := &Dialer{
 		cfg:      cfg,
 		health:   map[*Exit]*exitHealth{},
 		lastGood: map[string]*Exit{},
 		lastBad:  map[destExit]time.Time{},
-	}, nil
+		spares:   map[*Exit]*spare{},
+		making:   map[*Exit]bool{},
+	}
+	if cfg.Spares && cfg.Mode != Chain {
+		for _, e := range cfg.Exits {
+			d.refill(e)
+		}
+	}
+	return d, nil
 }
 
 // Result is a successful Dial.
@@ -307,6 +325,17 @@ func isTimeout(err error) bool {
 // attempt opens one stream through the hops (one exit, or a whole chain) to
 // dest. Cancelling ctx aborts it at any point.
 func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (Result, error) {
+	if len(hops) == 1 && d.cfg.Spares {
+		defer d.refill(hops[0])
+		if sp := d.takeSpare(hops[0]); sp != nil {
+			r, err := d.request(ctx, sp.raw, sp.conn, hops, dest)
+			if err == nil || !deadSpare(err) {
+				return r, err
+			}
+			// The server dropped the idle connection before we asked:
+			// nothing was tried, so try again on a new one.
+		}
+	}
 	first := hops[0]
 	t0 := time.Now()
 	raw, err := d.cfg.Dial(ctx, "tcp", first.Addr)
@@ -314,6 +343,13 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 		return Result{}, &AttemptError{Exit: first.Name, Err: err}
 	}
 	d.sample(time.Since(t0))
+	return d.request(ctx, raw, nil, hops, dest)
+}
+
+// request runs the handshakes over raw, a connection to hops[0], and asks
+// the last hop for dest. authed, if not nil, is raw already authenticated
+// with hops[0] (through TLS if it has it): a spare.
+func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, hops []*Exit, dest socks5.Addr) (Result, error) {
 	// Abort the handshakes when ctx ends; undone once they succeed.
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	if dl, ok := ctx.Deadline(); ok {
@@ -321,15 +357,8 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 	}
 	conn := raw
 	var bound socks5.Addr
+	var err error
 	for i, hop := range hops {
-		if hop.TLS != nil {
-			tc := tls.Client(conn, hop.TLS)
-			if err := tc.HandshakeContext(ctx); err != nil {
-				raw.Close()
-				return Result{}, &AttemptError{Exit: hop.Name, Err: fmt.Errorf("tls: %w", err)}
-			}
-			conn = tc
-		}
 		next, last := dest, i == len(hops)-1
 		if !last {
 			if next, err = socks5.ParseAddr(hops[i+1].Addr); err != nil {
@@ -337,7 +366,20 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 				return Result{}, &AttemptError{Exit: hop.Name, Err: err}
 			}
 		}
-		bound, err = socks5.ClientHandshake(conn, next, socks5.ClientOptions{Auth: hop.Auth, Pipeline: hop.Pipeline})
+		if i == 0 && authed != nil {
+			conn = authed
+			bound, err = socks5.ClientRequest(conn, next)
+		} else {
+			if hop.TLS != nil {
+				tc := tls.Client(conn, hop.TLS)
+				if err := tc.HandshakeContext(ctx); err != nil {
+					raw.Close()
+					return Result{}, &AttemptError{Exit: hop.Name, Err: fmt.Errorf("tls: %w", err)}
+				}
+				conn = tc
+			}
+			bound, err = socks5.ClientHandshake(conn, next, socks5.ClientOptions{Auth: hop.Auth, Pipeline: hop.Pipeline})
+		}
 		if err != nil {
 			raw.Close()
 			var rep *socks5.ReplyError
@@ -392,8 +434,8 @@ func (d *Dialer) failover(ctx context.Context, dest socks5.Addr) (Result, []erro
 
 // Adaptive stagger (Config.Stagger 0).
 const (
-	staggerRTTs    = 6
-	minStagger     = 2 * time.Millisecond
+	staggerRTTs    = 2
+	minStagger     = time.Millisecond
 	maxStagger     = 250 * time.Millisecond
 	initialStagger = 100 * time.Millisecond
 )

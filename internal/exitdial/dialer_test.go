@@ -540,3 +540,94 @@ func TestAdaptiveStagger(t *testing.T) {
 		t.Fatalf("fixed stagger: %v", s)
 	}
 }
+
+// TestSpares: with Spares, a Dial runs on a connection authenticated ahead
+// of time; one the server dropped while it waited is replaced at once,
+// without failing the Dial or counting against the exit.
+func TestSpares(t *testing.T) {
+	echo := echoServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	accepted, requests := 0, 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepted++
+			drop := accepted == 1 // the first spare dies waiting
+			mu.Unlock()
+			go func() {
+				defer c.Close()
+				if _, err := socks5.ReadGreeting(c); err != nil {
+					return
+				}
+				c.Write([]byte{5, socks5.MethodUserPass})
+				if _, _, err := socks5.ReadUserPass(c); err != nil {
+					return
+				}
+				c.Write([]byte{1, 0})
+				if drop {
+					return
+				}
+				req, err := socks5.ReadRequest(c)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				requests++
+				mu.Unlock()
+				up, err := net.Dial("tcp", req.Dest.String())
+				if err != nil {
+					socks5.WriteReply(c, socks5.ReplyConnRefused, socks5.Addr{})
+					return
+				}
+				socks5.WriteReply(c, socks5.ReplySucceeded, socks5.Addr{})
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	e, err := ParseExit("socks5://alice:s3cret@"+ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Config{Exits: []*Exit{e}, Spares: true, ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ready := func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.spares[e] != nil }
+	waitFor(t, ready)
+	r, err := d.Dial(context.Background(), mustAddr(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	if d.Skipped(e) {
+		t.Fatal("a dead spare counted against the exit")
+	}
+	// the next Dial uses a spare made in the background
+	waitFor(t, ready)
+	mu.Lock()
+	before := accepted
+	mu.Unlock()
+	r, err = d.Dial(context.Background(), mustAddr(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	waitFor(t, ready)
+	mu.Lock()
+	defer mu.Unlock()
+	// the second Dial opened no connection; using the spare made one more
+	if accepted != before+1 || requests != 2 {
+		t.Fatalf("accepted %d (%d before the second Dial), requests %d; want %d, 2", accepted, before, requests, before+1)
+	}
+}

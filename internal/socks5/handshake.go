@@ -92,55 +92,119 @@ type ClientOptions struct {
 // reply is a *ReplyError (which unwraps to the matching errno); rejected
 // credentials are ErrAuthFailed.
 func ClientHandshake(rw io.ReadWriter, dest Addr, opts ClientOptions) (bound Addr, err error) {
-	method := byte(MethodNoAuth)
-	if opts.Auth != nil {
-		method = MethodUserPass
-	}
-	buf := AppendGreeting(make([]byte, 0, 600), method)
-	var auth, req []byte
-	if opts.Auth != nil {
-		if auth, err = AppendUserPass(nil, opts.Auth.User, opts.Auth.Pass); err != nil {
+	if !opts.Pipeline {
+		if err := ClientAuth(rw, opts.Auth); err != nil {
 			return Addr{}, err
 		}
+		return ClientRequest(rw, dest)
 	}
-	if req, err = AppendRequest(nil, CmdConnect, dest); err != nil {
+	method, buf, err := appendHello(make([]byte, 0, 600), opts.Auth)
+	if err != nil {
 		return Addr{}, err
 	}
-	if opts.Pipeline {
-		buf = append(append(buf, auth...), req...)
+	if buf, err = AppendRequest(buf, CmdConnect, dest); err != nil {
+		return Addr{}, err
 	}
 	if _, err := rw.Write(buf); err != nil {
 		return Addr{}, fmt.Errorf("socks5: writing greeting: %w", err)
 	}
+	if err := readHello(rw, method, opts.Auth); err != nil {
+		return Addr{}, err
+	}
+	return readReplyTo(rw)
+}
+
+// ClientAuth runs the first half of the client side over rw: the greeting
+// and, with auth, the RFC 1929 sub-negotiation. rw is then ready for
+// ClientRequest (which a client may send much later: a connection
+// authenticated ahead of time saves two round trips when it is needed).
+func ClientAuth(rw io.ReadWriter, auth *Auth) error {
+	method, hello, err := appendHello(nil, auth)
+	if err != nil {
+		return err
+	}
+	greeting := hello[:3]
+	if _, err := rw.Write(greeting); err != nil {
+		return fmt.Errorf("socks5: writing greeting: %w", err)
+	}
+	if err := readMethod(rw, method); err != nil {
+		return err
+	}
+	if auth == nil {
+		return nil
+	}
+	if _, err := rw.Write(hello[3:]); err != nil {
+		return fmt.Errorf("socks5: writing credentials: %w", err)
+	}
+	return readAuthStatus(rw, auth)
+}
+
+// ClientRequest asks a server that ClientAuth prepared to CONNECT to dest,
+// and reads its reply; see ClientHandshake.
+func ClientRequest(rw io.ReadWriter, dest Addr) (bound Addr, err error) {
+	req, err := AppendRequest(nil, CmdConnect, dest)
+	if err != nil {
+		return Addr{}, err
+	}
+	if _, err := rw.Write(req); err != nil {
+		return Addr{}, fmt.Errorf("socks5: writing request: %w", err)
+	}
+	return readReplyTo(rw)
+}
+
+// appendHello appends the greeting offering one method (3 bytes) and, with
+// auth, the credentials.
+func appendHello(b []byte, auth *Auth) (method byte, out []byte, err error) {
+	method = MethodNoAuth
+	if auth != nil {
+		method = MethodUserPass
+	}
+	b = AppendGreeting(b, method)
+	if auth != nil {
+		if b, err = AppendUserPass(b, auth.User, auth.Pass); err != nil {
+			return 0, nil, err
+		}
+	}
+	return method, b, nil
+}
+
+func readHello(r io.Reader, method byte, auth *Auth) error {
+	if err := readMethod(r, method); err != nil {
+		return err
+	}
+	if auth == nil {
+		return nil
+	}
+	return readAuthStatus(r, auth)
+}
+
+func readMethod(r io.Reader, method byte) error {
 	var h [2]byte
-	if _, err := io.ReadFull(rw, h[:]); err != nil {
-		return Addr{}, fmt.Errorf("socks5: reading method choice: %w", err)
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return fmt.Errorf("socks5: reading method choice: %w", err)
 	}
 	if h[0] != Version {
-		return Addr{}, fmt.Errorf("socks5: method choice: version %#x, want 5", h[0])
+		return fmt.Errorf("socks5: method choice: version %#x, want 5", h[0])
 	}
 	if h[1] != method {
-		return Addr{}, fmt.Errorf("%w: server chose method %#x", ErrAuthFailed, h[1])
+		return fmt.Errorf("%w: server chose method %#x", ErrAuthFailed, h[1])
 	}
-	if opts.Auth != nil {
-		if !opts.Pipeline {
-			if _, err := rw.Write(auth); err != nil {
-				return Addr{}, fmt.Errorf("socks5: writing credentials: %w", err)
-			}
-		}
-		if _, err := io.ReadFull(rw, h[:]); err != nil {
-			return Addr{}, fmt.Errorf("socks5: reading auth status: %w", err)
-		}
-		if h[0] != authVersion || h[1] != 0 {
-			return Addr{}, fmt.Errorf("%w: server rejected user %q", ErrAuthFailed, opts.Auth.User)
-		}
+	return nil
+}
+
+func readAuthStatus(r io.Reader, auth *Auth) error {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return fmt.Errorf("socks5: reading auth status: %w", err)
 	}
-	if !opts.Pipeline {
-		if _, err := rw.Write(req); err != nil {
-			return Addr{}, fmt.Errorf("socks5: writing request: %w", err)
-		}
+	if h[0] != authVersion || h[1] != 0 {
+		return fmt.Errorf("%w: server rejected user %q", ErrAuthFailed, auth.User)
 	}
-	rep, bound, err := ReadReply(rw)
+	return nil
+}
+
+func readReplyTo(r io.Reader) (Addr, error) {
+	rep, bound, err := ReadReply(r)
 	if err != nil {
 		return Addr{}, &awaitingReply{err}
 	}

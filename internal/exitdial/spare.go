@@ -1,0 +1,129 @@
+package exitdial
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+// Spares. A SOCKS5 CONNECT needs the TCP handshake with the exit, the
+// greeting and the credentials (three round trips, four with TLS) before
+// the request itself. With Config.Spares the dialer does those ahead of
+// time: it keeps, per exit, one connection that has finished them and
+// waits for a request, and makes a new one in the background each time
+// one is used. A connect then costs one round trip to the exit plus the
+// exit's own connect to the destination.
+//
+// A spare is used only while younger than spareMaxAge (servers limit how
+// long a client may take to send its request: carrot exit 10 s, Dante
+// 30 s); an older one is closed, and nothing replaces it until the next
+// Dial, so an idle program makes no traffic. A spare the server dropped
+// anyway (the request meets EOF or a reset before any reply) is not
+// counted against the exit: the attempt is made again on a new connection.
+
+// spareMaxAge is how long a spare may wait for its request.
+const spareMaxAge = 5 * time.Second
+
+type spare struct {
+	raw  net.Conn // the TCP connection
+	conn net.Conn // raw, or TLS over it
+	born time.Time
+}
+
+// takeSpare returns e's spare if it has a fresh one.
+func (d *Dialer) takeSpare(e *Exit) *spare {
+	d.mu.Lock()
+	sp := d.spares[e]
+	delete(d.spares, e)
+	d.mu.Unlock()
+	if sp == nil {
+		return nil
+	}
+	if time.Since(sp.born) > spareMaxAge {
+		sp.raw.Close()
+		return nil
+	}
+	return sp
+}
+
+// refill makes a spare for e in the background, unless it has one.
+func (d *Dialer) refill(e *Exit) {
+	d.mu.Lock()
+	if d.closed || d.spares[e] != nil || d.making[e] {
+		d.mu.Unlock()
+		return
+	}
+	d.making[e] = true
+	d.mu.Unlock()
+	go func() {
+		sp, err := d.makeSpare(e)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		delete(d.making, e)
+		if err != nil {
+			return // the next Dial finds out for itself
+		}
+		if d.closed || d.spares[e] != nil {
+			sp.raw.Close()
+			return
+		}
+		d.spares[e] = sp
+	}()
+}
+
+func (d *Dialer) makeSpare(e *Exit) (*spare, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ConnectTimeout)
+	defer cancel()
+	t0 := time.Now()
+	raw, err := d.cfg.Dial(ctx, "tcp", e.Addr)
+	if err != nil {
+		return nil, err
+	}
+	d.sample(time.Since(t0))
+	dl, _ := ctx.Deadline()
+	raw.SetDeadline(dl)
+	conn := raw
+	if e.TLS != nil {
+		tc := tls.Client(raw, e.TLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		conn = tc
+	}
+	if err := socks5.ClientAuth(conn, e.Auth); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	raw.SetDeadline(time.Time{})
+	return &spare{raw: raw, conn: conn, born: time.Now()}, nil
+}
+
+// deadSpare reports whether a request on a spare failed because the server
+// had closed it: EOF or a reset, with no reply.
+func deadSpare(err error) bool {
+	var ae *AttemptError
+	if !errors.As(err, &ae) || ae.Dest {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// Close closes the spares; Dial still works, without them.
+func (d *Dialer) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	for e, sp := range d.spares {
+		sp.raw.Close()
+		delete(d.spares, e)
+	}
+	return nil
+}
