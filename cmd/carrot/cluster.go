@@ -107,13 +107,17 @@ func runCluster(ctx context.Context, e *env) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tCHUNKS\tBYTES\tDISK FREE")
+	fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tCHUNKS\tBYTES\tDISK FREE\tCORRUPT FOUND\tLAST SCRUB")
 	for _, n := range rep.Nodes {
 		state := n.State
 		if !n.DownSince.IsZero() && n.State == "down" {
 			state = fmt.Sprintf("down %s", time.Since(n.DownSince).Round(time.Second))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.ID, n.Addr, state, n.Chunks, human(n.Bytes), human(int64(n.DiskFree)))
+		scrub := "-"
+		if !n.LastScrub.IsZero() {
+			scrub = fmt.Sprintf("%s ago", time.Since(n.LastScrub).Round(time.Second))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, state, n.Chunks, human(n.Bytes), human(int64(n.DiskFree)), n.Corrupt, scrub)
 	}
 	tw.Flush()
 	fmt.Fprintf(e.Stdout, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)

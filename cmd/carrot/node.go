@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/carrot-project/carrot/internal/chunkstore"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/node"
 )
@@ -21,6 +23,27 @@ func init() {
 		Summary: "serve as a storage node of a cluster (chunks in a data directory)",
 		Run:     runNode,
 	})
+}
+
+// scrubFlags defines the scrubber's flags (carrot node, carrot up).
+func scrubFlags(fs *flag.FlagSet) (rate *string, interval *time.Duration) {
+	rate = fs.String("scrub-rate", "32M", "bytes per second the background scrubber reads to verify chunks at rest (0: no scrubbing)")
+	interval = fs.Duration("scrub-interval", 7*24*time.Hour, "time between the starts of two scrub passes over every chunk")
+	return rate, interval
+}
+
+// scrubOptions checks the scrubber's flags.
+func scrubOptions(rate string, interval time.Duration) (chunkstore.ScrubOptions, error) {
+	r, err := parseBytes(rate)
+	if err != nil {
+		return chunkstore.ScrubOptions{}, fmt.Errorf("--scrub-rate: %w", err)
+	}
+	if r > 0 && interval <= 0 {
+		return chunkstore.ScrubOptions{}, fmt.Errorf("--scrub-interval %v: must be positive", interval)
+	}
+	// A store never scrubbed waits a little before its first pass, so a
+	// node that just started serves first.
+	return chunkstore.ScrubOptions{Rate: r, Interval: interval, Start: min(interval, time.Minute)}, nil
 }
 
 // parseBytes reads a byte count with an optional K, M, G or T suffix
@@ -56,8 +79,9 @@ func runNode(ctx context.Context, e *env) int {
 	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
 	capacity := fs.String("capacity", "0", "most chunk bytes to hold, e.g. 500G (0: what the disk holds)")
 	weight := fs.Float64("weight", 1, "share of the chunks relative to other nodes")
+	scrubRate, scrubInterval := scrubFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "usage: carrot node --listen ADDR --data DIR [--config FILE] [--capacity SIZE] [--weight W]")
+		fmt.Fprintln(e.Stderr, "usage: carrot node --listen ADDR --data DIR [--config FILE] [--capacity SIZE] [--weight W] [--scrub-rate R] [--scrub-interval D]")
 		fmt.Fprintln(e.Stderr)
 		fmt.Fprintln(e.Stderr, "The config names the etcd endpoints and the cluster token. Runs until SIGINT")
 		fmt.Fprintln(e.Stderr, "or SIGTERM; prints 'carrot node: ID serving on ADDR' once registered.")
@@ -71,6 +95,10 @@ func runNode(ctx context.Context, e *env) int {
 		return exitUsage
 	}
 	capBytes, err := parseBytes(*capacity)
+	var scrub chunkstore.ScrubOptions
+	if err == nil {
+		scrub, err = scrubOptions(*scrubRate, *scrubInterval)
+	}
 	if *listen == "" || *data == "" || fs.NArg() > 0 || err != nil || *weight <= 0 {
 		if err != nil {
 			e.errorf("node: %v", err)
@@ -87,7 +115,7 @@ func runNode(ctx context.Context, e *env) int {
 	defer stop()
 	err = node.Run(ctx, node.Config{
 		Listen: *listen, Advertise: *advertise, DataDir: *data, Conf: conf,
-		Capacity: capBytes, Weight: *weight,
+		Capacity: capBytes, Weight: *weight, Scrub: scrub,
 		Logf: func(f string, a ...any) { e.errorf(f, a...) },
 		Ready: func(id, addr string) {
 			fmt.Fprintf(e.Stdout, "carrot node: %s serving on %s\n", id, addr)

@@ -38,6 +38,7 @@ func runUp(ctx context.Context, e *env) int {
 	gcGrace := fs.Duration("gc-grace", def.GCGrace, "unreferenced chunks older than this are deleted")
 	interval := fs.Duration("repair-interval", def.RepairInterval, "time between repair passes")
 	place := fs.String("placement", def.Placement, "chunk placement: hrw (rendezvous) or ring (consistent-hash ring, 256 vnodes)")
+	scrubRate, scrubInterval := scrubFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.Stderr, "usage: carrot up [--dir DIR] [--nodes N] [--replicas R] [flags]")
 		fmt.Fprintln(e.Stderr)
@@ -67,11 +68,16 @@ func runUp(ctx context.Context, e *env) int {
 		e.errorf("up: %v", err)
 		return exitUsage
 	}
+	scrub, err := scrubOptions(*scrubRate, *scrubInterval)
+	if err != nil {
+		e.errorf("up: %v", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	c, err := embedded.Start(sctx, embedded.Options{
-		Dir: *dir, Nodes: *nodes, Params: p, EtcdPort: *etcdPort,
+		Dir: *dir, Nodes: *nodes, Params: p, EtcdPort: *etcdPort, Scrub: scrub,
 		Logf: func(f string, a ...any) { e.errorf(f, a...) },
 	})
 	cancel()

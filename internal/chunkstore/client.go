@@ -1,11 +1,14 @@
 package chunkstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 	"time"
@@ -78,12 +81,28 @@ func (c *Conn) Put(ctx context.Context, id string, data []byte) (existed bool, e
 }
 
 // Get fetches a whole chunk into buf (grown if needed) and verifies it
-// against id; a mismatch is ErrCorrupt.
+// against id. If the bytes do not match, it asks the node once more to
+// verify the chunk itself before sending it: a copy corrupt on the node's
+// disk is then quarantined and reported by the node, and the answer is
+// DATA_LOSS; a chunk damaged on the way arrives whole the second time. A
+// mismatch the second time is ErrCorrupt.
 func (c *Conn) Get(ctx context.Context, id string, buf []byte) ([]byte, error) {
-	stream, err := c.rpc.Get(ctx, &chunkpb.GetRequest{Id: id})
+	data, err := c.get(ctx, id, buf, false)
+	if !errors.Is(err, ErrCorrupt) {
+		return data, err
+	}
+	return c.get(ctx, id, data, true)
+}
+
+func (c *Conn) get(ctx context.Context, id string, buf []byte, verify bool) ([]byte, error) {
+	want, _ := hex.DecodeString(id) // the node refuses an invalid id
+	stream, err := c.rpc.Get(ctx, &chunkpb.GetRequest{Id: id, Verify: verify})
 	if err != nil {
 		return nil, err
 	}
+	h := hashPool.Get().(hash.Hash)
+	defer hashPool.Put(h)
+	h.Reset()
 	buf = buf[:0]
 	for {
 		m, err := stream.Recv()
@@ -103,10 +122,11 @@ func (c *Conn) Get(ctx context.Context, id string, buf []byte) ([]byte, error) {
 			return nil, fmt.Errorf("chunkstore: %s sent too much: %w", c.Addr, ErrCorrupt)
 		}
 		buf = append(buf, m.Data...)
+		h.Write(m.Data)
 	}
-	sum := sha256.Sum256(buf)
-	if hex.EncodeToString(sum[:]) != id {
-		return nil, fmt.Errorf("chunkstore: %s sent bad data for %s: %w", c.Addr, id, ErrCorrupt)
+	var sum [sha256.Size]byte
+	if !bytes.Equal(h.Sum(sum[:0]), want) {
+		return buf, fmt.Errorf("chunkstore: %s sent bad data for %s: %w", c.Addr, id, ErrCorrupt)
 	}
 	return buf, nil
 }

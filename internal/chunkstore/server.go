@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -34,12 +35,18 @@ func NewServer(store *Store, nodeID string) *Server {
 // TLS with tc (which must demand client certificates) on every connection
 // and token authentication on every call.
 func NewGRPCServer(store *Store, nodeID, token string, tc *tls.Config) *grpc.Server {
-	opts := append(AuthInterceptors(token), grpc.Creds(credentials.NewTLS(tc)),
-		grpc.MaxRecvMsgSize(2*frameSize), grpc.MaxSendMsgSize(2*frameSize),
-		grpc.InitialWindowSize(4<<20), grpc.InitialConnWindowSize(16<<20))
-	gs := grpc.NewServer(opts...)
+	gs := grpc.NewServer(append(AuthInterceptors(token), serverOptions(tc)...)...)
 	chunkpb.RegisterChunkStoreServer(gs, NewServer(store, nodeID))
 	return gs
+}
+
+// serverOptions are the transport options of a node's server.
+func serverOptions(tc *tls.Config) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.Creds(credentials.NewTLS(tc)),
+		grpc.MaxRecvMsgSize(2 * frameSize), grpc.MaxSendMsgSize(2 * frameSize),
+		grpc.InitialWindowSize(4 << 20), grpc.InitialConnWindowSize(16 << 20),
+	}
 }
 
 // grpcError maps a Store error to a status.
@@ -115,23 +122,72 @@ func (s *Server) Put(stream chunkpb.ChunkStore_PutServer) error {
 
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, MaxChunkSize); return &b }}
 
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, frameSize); return &b }}
+
 // Get implements chunkpb.ChunkStoreServer.
 func (s *Server) Get(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServer) error {
+	if req.Verify {
+		return s.getVerified(req, stream)
+	}
+	f, size, err := s.store.Open(req.Id)
+	if err != nil {
+		return grpcError(err)
+	}
+	defer f.Close()
+	off, end, err := span(req, uint64(size))
+	if err != nil {
+		return err
+	}
+	bp := frameBufs.Get().(*[]byte)
+	defer frameBufs.Put(bp)
+	first := true
+	for first || off < end {
+		n := min(end-off, frameSize)
+		buf := (*bp)[:n]
+		if _, err := f.ReadAt(buf, int64(off)); err != nil {
+			// Shorter than it was a moment ago: not a chunk to serve.
+			return grpcError(fmt.Errorf("get %s: %w", req.Id, err))
+		}
+		m := &chunkpb.GetResponse{Data: buf}
+		if first {
+			m.Size = uint64(size)
+			first = false
+		}
+		// Send encodes m before it returns, so buf can be reused.
+		if err := stream.Send(m); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}
+
+// span returns the byte range of req in a chunk of size bytes.
+func span(req *chunkpb.GetRequest, size uint64) (off, end uint64, err error) {
+	if req.Offset > size {
+		return 0, 0, status.Errorf(codes.OutOfRange, "chunkstore: offset %d past size %d", req.Offset, size)
+	}
+	end = size
+	if req.Length > 0 && req.Offset+req.Length < size {
+		end = req.Offset + req.Length
+	}
+	return req.Offset, end, nil
+}
+
+// getVerified reads and verifies the whole chunk before sending any byte.
+func (s *Server) getVerified(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServer) error {
 	bp := chunkBufs.Get().(*[]byte)
 	defer chunkBufs.Put(bp)
 	data, err := s.store.Get(req.Id, *bp)
 	if err != nil {
 		return grpcError(err)
 	}
+	off, end, err := span(req, uint64(len(data)))
+	if err != nil {
+		return err
+	}
 	size := uint64(len(data))
-	if req.Offset > size {
-		return status.Errorf(codes.OutOfRange, "chunkstore: offset %d past size %d", req.Offset, size)
-	}
-	end := size
-	if req.Length > 0 && req.Offset+req.Length < size {
-		end = req.Offset + req.Length
-	}
-	data = data[req.Offset:end]
+	data = data[off:end]
 	first := true
 	for first || len(data) > 0 {
 		n := min(len(data), frameSize)
@@ -206,9 +262,15 @@ func (s *Server) Delete(_ context.Context, req *chunkpb.DeleteRequest) (*chunkpb
 // Stats implements chunkpb.ChunkStoreServer.
 func (s *Server) Stats(context.Context, *chunkpb.StatsRequest) (*chunkpb.StatsResponse, error) {
 	st := s.store.Stats()
-	return &chunkpb.StatsResponse{
+	sc := s.store.ScrubStats()
+	r := &chunkpb.StatsResponse{
 		NodeId: s.nodeID, Chunks: uint64(st.Chunks), Bytes: uint64(st.Bytes),
 		DiskFree: st.DiskFree, DiskTotal: st.DiskTotal, Corrupt: uint64(st.Corrupt),
 		Puts: uint64(st.Puts), Gets: uint64(st.Gets),
-	}, nil
+		ScrubPasses: uint64(sc.Passes), ScrubbedChunks: uint64(sc.Chunks), ScrubbedBytes: uint64(sc.Bytes),
+	}
+	if !sc.LastPass.IsZero() {
+		r.LastScrubUnixNano = sc.LastPass.UnixNano()
+	}
+	return r, nil
 }

@@ -11,11 +11,18 @@
 // use" (Delete only removes chunks untouched since a given time), so a
 // writer that dedups onto an old chunk cannot lose it to a concurrent GC.
 //
-// Verification: every Get reads the whole chunk and checks its hash before
-// sending any byte. A chunk that fails is moved to DIR/corrupt/, counted,
-// reported through Options.OnCorrupt (the node tells the repairer) and
-// answered with codes.DataLoss, never served; the client fails over to
-// another replica and the repairer restores the copy.
+// Verification is end to end: a plain Get streams the chunk as it is read
+// and the client checks its hash (it has to anyway: only the client knows
+// the bytes it received are the bytes it asked for), so the node does not
+// hash the same bytes a second time. A client that receives a chunk that
+// does not match asks again with verify set; the node then reads and checks
+// the whole chunk before sending any byte (Store.Get), and a chunk that
+// fails is moved to DIR/corrupt/, counted, reported through
+// Options.OnCorrupt (the node tells the repairer) and answered with
+// codes.DataLoss, never served; the client fails over to another replica
+// and the repairer restores the copy. Chunks at rest are verified by the
+// background scrubber (scrub.go), which reads them from the disk itself
+// (O_DIRECT), so a chunk nobody reads is still checked.
 //
 // Safety: ids are validated (64 lowercase hex digits) before they become
 // part of a path, so no request names a file outside DIR. Every RPC must
@@ -90,6 +97,8 @@ type Store struct {
 	corrupt atomic.Int64
 	puts    atomic.Int64
 	gets    atomic.Int64
+
+	scrubPasses, scrubChunks, scrubBytes, scrubLast atomic.Int64
 }
 
 // Open opens (creating if needed) the store in dir and counts what it holds.
@@ -203,29 +212,40 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// Get returns the whole chunk after checking its hash. buf, if large
-// enough, is reused for the result.
-func (s *Store) Get(id string, buf []byte) ([]byte, error) {
+// Open opens the chunk for reading, unverified (the reader verifies), and
+// returns its size.
+func (s *Store) Open(id string) (*os.File, int64, error) {
 	if !ValidID(id) {
-		return nil, fmt.Errorf("get %q: %w", id, ErrBadID)
+		return nil, 0, fmt.Errorf("get %q: %w", id, ErrBadID)
 	}
 	s.gets.Add(1)
 	f, err := os.Open(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("get %s: %w", id, ErrNotFound)
+		return nil, 0, fmt.Errorf("get %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
+		return nil, 0, fmt.Errorf("get %s: %w", id, err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
+		f.Close()
+		return nil, 0, fmt.Errorf("get %s: %w", id, err)
 	}
-	size := st.Size()
-	if size > MaxChunkSize {
-		return nil, s.quarantine(id, "oversized")
+	if st.Size() > MaxChunkSize {
+		f.Close()
+		return nil, 0, s.quarantine(id, "oversized")
 	}
+	return f, st.Size(), nil
+}
+
+// Get returns the whole chunk after checking its hash. buf, if large
+// enough, is reused for the result.
+func (s *Store) Get(id string, buf []byte) ([]byte, error) {
+	f, size, err := s.Open(id)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	if int64(cap(buf)) < size {
 		buf = make([]byte, size)
 	}

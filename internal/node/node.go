@@ -38,6 +38,9 @@ type Config struct {
 	Conf      *clusterconf.File
 	Capacity  int64   // soft limit on chunk bytes (0: the disk's)
 	Weight    float64 // relative placement weight (0: 1)
+	// Scrub paces the background verification of chunks at rest (a zero
+	// Rate disables it).
+	Scrub chunkstore.ScrubOptions
 	// NoRepair keeps the node out of the repairer election.
 	NoRepair bool
 	// Etcd, if set, is the etcd client to use (the caller's, not closed
@@ -156,6 +159,11 @@ func Run(ctx context.Context, cfg Config) error {
 			rp.Run(rctx, cli, id)
 		}()
 	}
+	scrubDone := make(chan struct{})
+	go func() {
+		defer close(scrubDone)
+		store.Scrub(rctx, cfg.Scrub)
+	}()
 	logf("node %s: serving %s on %s", id, cfg.DataDir, addr)
 	if cfg.Ready != nil {
 		cfg.Ready(id, addr)
@@ -166,6 +174,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	rcancel()
 	<-repairDone
+	<-scrubDone
 	reg.Close()
 	stopped := make(chan struct{})
 	go func() { gs.GracefulStop(); close(stopped) }()

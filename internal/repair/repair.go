@@ -62,6 +62,11 @@ type NodeReport struct {
 	DiskFree  uint64    `json:"disk_free,omitempty"`
 	DiskTotal uint64    `json:"disk_total,omitempty"`
 	Corrupt   uint64    `json:"corrupt_found,omitempty"`
+	// The node's scrubber: passes completed since it started, bytes
+	// verified, and when the last pass ended.
+	ScrubPasses   uint64    `json:"scrub_passes,omitempty"`
+	ScrubbedBytes uint64    `json:"scrubbed_bytes,omitempty"`
+	LastScrub     time.Time `json:"last_scrub,omitzero"`
 }
 
 // Report is the state a pass found and what it did.
@@ -128,6 +133,10 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			}
 			if st, err := conn.Stats(ctx); err == nil {
 				nr.DiskFree, nr.DiskTotal, nr.Corrupt = st.DiskFree, st.DiskTotal, st.Corrupt
+				nr.ScrubPasses, nr.ScrubbedBytes = st.ScrubPasses, st.ScrubbedBytes
+				if st.LastScrubUnixNano != 0 {
+					nr.LastScrub = time.Unix(0, st.LastScrubUnixNano)
+				}
 			}
 			m := make(map[string]holder, len(list))
 			for _, ci := range list {

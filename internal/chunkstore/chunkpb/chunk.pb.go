@@ -132,6 +132,7 @@ type GetRequest struct {
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Offset        uint64                 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	Length        uint64                 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"` // 0 means to the end of the chunk
+	Verify        bool                   `protobuf:"varint,4,opt,name=verify,proto3" json:"verify,omitempty"` // verify on the node before sending any byte
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -185,6 +186,13 @@ func (x *GetRequest) GetLength() uint64 {
 		return x.Length
 	}
 	return 0
+}
+
+func (x *GetRequest) GetVerify() bool {
+	if x != nil {
+		return x.Verify
+	}
+	return false
 }
 
 type GetResponse struct {
@@ -602,17 +610,23 @@ func (*StatsRequest) Descriptor() ([]byte, []int) {
 }
 
 type StatsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	Chunks        uint64                 `protobuf:"varint,2,opt,name=chunks,proto3" json:"chunks,omitempty"`
-	Bytes         uint64                 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
-	DiskFree      uint64                 `protobuf:"varint,4,opt,name=disk_free,json=diskFree,proto3" json:"disk_free,omitempty"`
-	DiskTotal     uint64                 `protobuf:"varint,5,opt,name=disk_total,json=diskTotal,proto3" json:"disk_total,omitempty"`
-	Corrupt       uint64                 `protobuf:"varint,6,opt,name=corrupt,proto3" json:"corrupt,omitempty"` // chunks found corrupt and quarantined since start
-	Puts          uint64                 `protobuf:"varint,7,opt,name=puts,proto3" json:"puts,omitempty"`
-	Gets          uint64                 `protobuf:"varint,8,opt,name=gets,proto3" json:"gets,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	NodeId    string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Chunks    uint64                 `protobuf:"varint,2,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	Bytes     uint64                 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	DiskFree  uint64                 `protobuf:"varint,4,opt,name=disk_free,json=diskFree,proto3" json:"disk_free,omitempty"`
+	DiskTotal uint64                 `protobuf:"varint,5,opt,name=disk_total,json=diskTotal,proto3" json:"disk_total,omitempty"`
+	Corrupt   uint64                 `protobuf:"varint,6,opt,name=corrupt,proto3" json:"corrupt,omitempty"` // chunks found corrupt and quarantined since start
+	Puts      uint64                 `protobuf:"varint,7,opt,name=puts,proto3" json:"puts,omitempty"`
+	Gets      uint64                 `protobuf:"varint,8,opt,name=gets,proto3" json:"gets,omitempty"`
+	// The background scrubber: passes completed, chunks and bytes verified
+	// since start, and when the last pass completed (0: none yet).
+	ScrubPasses       uint64 `protobuf:"varint,9,opt,name=scrub_passes,json=scrubPasses,proto3" json:"scrub_passes,omitempty"`
+	ScrubbedChunks    uint64 `protobuf:"varint,10,opt,name=scrubbed_chunks,json=scrubbedChunks,proto3" json:"scrubbed_chunks,omitempty"`
+	ScrubbedBytes     uint64 `protobuf:"varint,11,opt,name=scrubbed_bytes,json=scrubbedBytes,proto3" json:"scrubbed_bytes,omitempty"`
+	LastScrubUnixNano int64  `protobuf:"varint,12,opt,name=last_scrub_unix_nano,json=lastScrubUnixNano,proto3" json:"last_scrub_unix_nano,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *StatsResponse) Reset() {
@@ -701,6 +715,34 @@ func (x *StatsResponse) GetGets() uint64 {
 	return 0
 }
 
+func (x *StatsResponse) GetScrubPasses() uint64 {
+	if x != nil {
+		return x.ScrubPasses
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetScrubbedChunks() uint64 {
+	if x != nil {
+		return x.ScrubbedChunks
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetScrubbedBytes() uint64 {
+	if x != nil {
+		return x.ScrubbedBytes
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetLastScrubUnixNano() int64 {
+	if x != nil {
+		return x.LastScrubUnixNano
+	}
+	return 0
+}
+
 var File_chunk_proto protoreflect.FileDescriptor
 
 const file_chunk_proto_rawDesc = "" +
@@ -712,12 +754,13 @@ const file_chunk_proto_rawDesc = "" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x12\n" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"'\n" +
 	"\vPutResponse\x12\x18\n" +
-	"\aexisted\x18\x01 \x01(\bR\aexisted\"L\n" +
+	"\aexisted\x18\x01 \x01(\bR\aexisted\"d\n" +
 	"\n" +
 	"GetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\x04R\x06length\"5\n" +
+	"\x06length\x18\x03 \x01(\x04R\x06length\x12\x16\n" +
+	"\x06verify\x18\x04 \x01(\bR\x06verify\"5\n" +
 	"\vGetResponse\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\"\x1e\n" +
@@ -738,7 +781,7 @@ const file_chunk_proto_rawDesc = "" +
 	"\x14older_than_unix_nano\x18\x02 \x01(\x03R\x11olderThanUnixNano\"*\n" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\adeleted\x18\x01 \x01(\rR\adeleted\"\x0e\n" +
-	"\fStatsRequest\"\xd4\x01\n" +
+	"\fStatsRequest\"\xf8\x02\n" +
 	"\rStatsResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
 	"\x06chunks\x18\x02 \x01(\x04R\x06chunks\x12\x14\n" +
@@ -748,7 +791,12 @@ const file_chunk_proto_rawDesc = "" +
 	"disk_total\x18\x05 \x01(\x04R\tdiskTotal\x12\x18\n" +
 	"\acorrupt\x18\x06 \x01(\x04R\acorrupt\x12\x12\n" +
 	"\x04puts\x18\a \x01(\x04R\x04puts\x12\x12\n" +
-	"\x04gets\x18\b \x01(\x04R\x04gets2\xb0\x03\n" +
+	"\x04gets\x18\b \x01(\x04R\x04gets\x12!\n" +
+	"\fscrub_passes\x18\t \x01(\x04R\vscrubPasses\x12'\n" +
+	"\x0fscrubbed_chunks\x18\n" +
+	" \x01(\x04R\x0escrubbedChunks\x12%\n" +
+	"\x0escrubbed_bytes\x18\v \x01(\x04R\rscrubbedBytes\x12/\n" +
+	"\x14last_scrub_unix_nano\x18\f \x01(\x03R\x11lastScrubUnixNano2\xb0\x03\n" +
 	"\n" +
 	"ChunkStore\x12B\n" +
 	"\x03Put\x12\x1b.carrot.chunk.v1.PutRequest\x1a\x1c.carrot.chunk.v1.PutResponse(\x01\x12B\n" +

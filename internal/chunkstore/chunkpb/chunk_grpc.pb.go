@@ -33,13 +33,17 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ChunkStore is the only service a storage node serves. Every call carries
-// the cluster token in the "authorization" metadata.
+// ChunkStore is the only service a storage node serves, over mutual TLS
+// with the cluster's certificates. Every call carries the cluster token in
+// the "authorization" metadata.
 type ChunkStoreClient interface {
 	// Put streams one chunk: the first message names it (id, size), every
 	// message may carry data. The reply comes after the chunk is durable.
 	Put(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PutRequest, PutResponse], error)
-	// Get streams a byte range of one chunk, verified against its id first.
+	// Get streams a byte range of one chunk as it is read from disk; the
+	// client verifies it against its id (end to end). With verify set, the
+	// node verifies the whole chunk first and answers DATA_LOSS (after
+	// quarantining it) instead of serving a corrupt one.
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetResponse], error)
 	// Has answers, for each id, whether the node holds that chunk.
 	Has(ctx context.Context, in *HasRequest, opts ...grpc.CallOption) (*HasResponse, error)
@@ -144,13 +148,17 @@ func (c *chunkStoreClient) Stats(ctx context.Context, in *StatsRequest, opts ...
 // All implementations must embed UnimplementedChunkStoreServer
 // for forward compatibility.
 //
-// ChunkStore is the only service a storage node serves. Every call carries
-// the cluster token in the "authorization" metadata.
+// ChunkStore is the only service a storage node serves, over mutual TLS
+// with the cluster's certificates. Every call carries the cluster token in
+// the "authorization" metadata.
 type ChunkStoreServer interface {
 	// Put streams one chunk: the first message names it (id, size), every
 	// message may carry data. The reply comes after the chunk is durable.
 	Put(grpc.ClientStreamingServer[PutRequest, PutResponse]) error
-	// Get streams a byte range of one chunk, verified against its id first.
+	// Get streams a byte range of one chunk as it is read from disk; the
+	// client verifies it against its id (end to end). With verify set, the
+	// node verifies the whole chunk first and answers DATA_LOSS (after
+	// quarantining it) instead of serving a corrupt one.
 	Get(*GetRequest, grpc.ServerStreamingServer[GetResponse]) error
 	// Has answers, for each id, whether the node holds that chunk.
 	Has(context.Context, *HasRequest) (*HasResponse, error)

@@ -22,8 +22,9 @@ import (
 type Options struct {
 	Dir      string
 	Nodes    int
-	Params   meta.Params // used when the cluster is created; later starts keep the stored ones
-	EtcdPort int         // 0: the port of the last run, or a free one
+	Params   meta.Params             // used when the cluster is created; later starts keep the stored ones
+	EtcdPort int                     // 0: the port of the last run, or a free one
+	Scrub    chunkstore.ScrubOptions // every node's scrubber (zero: none)
 	Logf     func(format string, args ...any)
 }
 
@@ -109,7 +110,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			defer c.wg.Done()
 			err := node.Run(rctx, node.Config{
 				Listen: "127.0.0.1:0", DataDir: filepath.Join(o.Dir, fmt.Sprintf("node-%d", k)),
-				Conf: conf, Logf: o.Logf, Etcd: c.cli,
+				Conf: conf, Logf: o.Logf, Etcd: c.cli, Scrub: o.Scrub,
 				// The cluster process campaigns once for all its nodes.
 				NoRepair: true,
 				Ready:    func(_, addr string) { ready <- addr },

@@ -387,6 +387,60 @@ func TestCorruptChunkRepaired(t *testing.T) {
 }
 
 // mountTmpfs mounts a real small tmpfs (root only) so a node hits ENOSPC.
+// TestScrubberRepairs: a chunk damaged on a node's disk that nobody reads
+// is found by that node's scrubber, quarantined, reported and repaired.
+func TestScrubberRepairs(t *testing.T) {
+	dir := t.TempDir()
+	tc := &testCluster{dir: dir, conf: filepath.Join(dir, "carrot.toml")}
+	tc.up = start(t, "ready", "up", "--dir", dir, "--nodes", "0", "--lease-ttl", "1s",
+		"--repair-grace", "3s", "--repair-interval", "1s", "--replicas", "2")
+	for k := range 2 {
+		tc.addNode(t, filepath.Join(dir, fmt.Sprintf("n%d", k)), "--scrub-rate", "1G", "--scrub-interval", "1s")
+	}
+	c := tc.client(t, 2)
+	ctx := tctx(t)
+	data := seeded(7, 1<<20)
+	in, err := c.CreateFile(ctx, meta.RootIno, "quiet", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := in.Chunks[0].ID
+	chunkPath := filepath.Join(dir, "n1", "chunks", id[:2], id)
+	f, err := os.OpenFile(chunkPath, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("rot"), 4242)
+	f.Sync()
+	f.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		q, _ := filepath.Glob(filepath.Join(dir, "n1", "corrupt", id+".*"))
+		b, err := os.ReadFile(chunkPath)
+		if len(q) == 1 && err == nil && chunkstore.ID(b) == id {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not scrubbed and repaired: quarantine %v\n%s", q, tc.nodes[1].output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := tc.status(t)
+	if r.UnderReplicated != 0 || r.Lost != 0 {
+		t.Fatalf("status %+v", r)
+	}
+	var found uint64
+	for _, n := range r.Nodes {
+		found += n.Corrupt
+		if n.ScrubPasses == 0 || n.LastScrub.IsZero() {
+			t.Fatalf("node %s reports no scrub: %+v", n.ID, n)
+		}
+	}
+	if found != 1 {
+		t.Fatalf("corrupt chunks found: %d", found)
+	}
+}
+
 func mountTmpfs(t *testing.T, size string) string {
 	d := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", d).CombinedOutput(); err != nil {
