@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/carrot-project/carrot/internal/testprog"
 	"net"
 	"os"
 	"os/exec"
@@ -13,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,44 +38,13 @@ func needProgram(t *testing.T, name string) string {
 	return p
 }
 
-var (
-	cbinMu  sync.Mutex
-	cbinDir string
-	cbins   = map[string]string{}
-)
-
 // cbin compiles testdata/NAME.c once per test binary.
 func cbin(t *testing.T, name string) string {
-	t.Helper()
-	needProgram(t, "gcc")
-	cbinMu.Lock()
-	defer cbinMu.Unlock()
-	if p, ok := cbins[name]; ok {
-		return p
-	}
-	if cbinDir == "" {
-		d, err := os.MkdirTemp("", "carrot-cmd-test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cbinDir = d
-	}
-	out := filepath.Join(cbinDir, name)
-	if b, err := exec.Command("gcc", "-O1", "-o", out, filepath.Join("testdata", name+".c")).CombinedOutput(); err != nil {
-		t.Fatalf("gcc %s: %v\n%s", name, err, b)
-	}
-	cbins[name] = out
-	return out
+	return testprog.C(t, filepath.Join("testdata", name+".c"))
 }
 
 // realPython is the python3 interpreter itself, not a wrapper script.
-var realPython = sync.OnceValue(func() string {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		return "python3"
-	}
-	return strings.TrimSpace(string(out))
-})
+var realPython = testprog.Python
 
 type result struct {
 	code           int
@@ -715,7 +684,12 @@ print("done", flush=True)`)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	// Interrupt once carrot is tracing (it handles SIGINT from then on).
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(out); bytes.Contains(b, []byte("getppid()")) {
+			break
+		}
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("carrot: %v %s", err, errb.String())

@@ -1,9 +1,9 @@
 package ptrace
 
 import (
+	"github.com/carrot-project/carrot/internal/testprog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,10 +41,7 @@ func BenchmarkEngine(b *testing.B) {
 		b.Skip("SKIP: needs root")
 	}
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "syscalls")
-	if out, err := exec.Command("gcc", "-O2", "-o", bin, "../../bench/tracebench/csrc/syscalls.c").CombinedOutput(); err != nil {
-		b.Fatalf("gcc: %v %s", err, out)
-	}
+	bin := testprog.C(b, "../../bench/tracebench/csrc/syscalls.c")
 	const iters = 100000
 	perCall := func(out string) float64 {
 		f := strings.Fields(out)

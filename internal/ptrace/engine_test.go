@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/carrot-project/carrot/internal/testprog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,42 +23,9 @@ import (
 // The test binary is its own launcher.
 func init() { LaunchMain() }
 
-var (
-	bins     = map[string]string{}
-	binsDir  string
-	buildErr error
-	buildMu  sync.Mutex
-)
-
-// cbin compiles testdata/NAME.c once per test run.
+// cbin compiles testdata/NAME.c once per test binary.
 func cbin(t *testing.T, name string) string {
-	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if p, ok := bins[name]; ok {
-		return p
-	}
-	if binsDir == "" {
-		binsDir, buildErr = os.MkdirTemp("", "carrot-ptrace-test")
-	}
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	out := filepath.Join(binsDir, name)
-	cmd := exec.Command("gcc", "-O1", "-pthread", "-o", out, filepath.Join("testdata", name+".c"))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gcc %s: %v\n%s", name, err, b)
-	}
-	bins[name] = out
-	return out
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binsDir != "" {
-		os.RemoveAll(binsDir)
-	}
-	os.Exit(code)
+	return testprog.C(t, filepath.Join("testdata", name+".c"))
 }
 
 func requireRoot(t *testing.T) {
@@ -125,15 +92,7 @@ func (r *recorder) nrs() []int {
 	return out
 }
 
-// python is the real python3 interpreter (not a wrapper script such as
-// pyenv's shim), so tests trace python itself.
-var python = sync.OnceValue(func() string {
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		return "python3"
-	}
-	return strings.TrimSpace(string(out))
-})
+var python = testprog.Python
 
 // trace runs argv under a Tracer and returns its status and stdout.
 func trace(t *testing.T, cfg Config, argv ...string) (Status, string) {

@@ -713,19 +713,45 @@ func (s *Session) jsonEvent(ev *ptrace.Event, kind string, fields map[string]any
 	s.out.json(fields)
 }
 
-// output is one trace destination. Lines are buffered; on a terminal or
-// stderr each line is flushed at once, as strace's unbuffered stderr is;
-// files are flushed when the buffer fills and at the end.
+// output is one trace destination. Lines are buffered; on stderr each
+// line is flushed at once, as strace's unbuffered stderr is; a file is
+// flushed when the buffer fills and, while lines are waiting, every
+// flushEvery, so that tail -f on a trace file follows the program.
 type output struct {
 	mu    sync.Mutex
 	w     *bufio.Writer
 	c     io.Closer
 	flush bool
 	err   error
+	stop  chan struct{}
 }
 
+const flushEvery = 200 * time.Millisecond
+
 func newOutput(w io.WriteCloser, flushEachLine bool) *output {
-	return &output{w: bufio.NewWriterSize(w, 64<<10), c: w, flush: flushEachLine}
+	o := &output{w: bufio.NewWriterSize(w, 64<<10), c: w, flush: flushEachLine}
+	if !flushEachLine {
+		o.stop = make(chan struct{})
+		go o.flusher(o.stop)
+	}
+	return o
+}
+
+func (o *output) flusher(stop <-chan struct{}) {
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			o.mu.Lock()
+			if o.w.Buffered() > 0 {
+				o.w.Flush()
+			}
+			o.mu.Unlock()
+		}
+	}
 }
 
 func (o *output) line(s string) error {
@@ -758,6 +784,10 @@ func (o *output) json(v any) {
 }
 
 func (o *output) close() error {
+	if o.stop != nil {
+		close(o.stop)
+		o.stop = nil
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	err := o.w.Flush()

@@ -2,9 +2,8 @@ package trace
 
 import (
 	"context"
+	"github.com/carrot-project/carrot/internal/testprog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/carrot-project/carrot/internal/ptrace"
@@ -23,10 +22,7 @@ func BenchmarkSessionGetpid(b *testing.B) {
 		b.Skip("SKIP: needs root")
 	}
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "syscalls")
-	if out, err := exec.Command("gcc", "-O2", "-o", bin, "../../bench/tracebench/csrc/syscalls.c").CombinedOutput(); err != nil {
-		b.Fatalf("gcc: %v %s", err, out)
-	}
+	bin := testprog.C(b, "../../bench/tracebench/csrc/syscalls.c")
 	for range b.N {
 		s, err := New(Options{Follow: true, Output: os.DevNull, TraceAll: true, Trace: syscalls.AllSet(), Signals: true}, os.Stderr)
 		if err != nil {
