@@ -1,0 +1,85 @@
+package netroute
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/carrot-project/carrot/internal/ptrace"
+	"github.com/carrot-project/carrot/internal/seccomp"
+)
+
+// verdict runs the compiled filter in x/net/bpf's interpreter on a struct
+// seccomp_data (32-bit fields big-endian: the interpreter loads words
+// big-endian where the kernel loads them in host order).
+func verdict(t *testing.T, vm *bpf.VM, arch uint32, nr int, args ...uint64) seccomp.Action {
+	t.Helper()
+	b := make([]byte, 64)
+	binary.BigEndian.PutUint32(b[0:], uint32(nr))
+	binary.BigEndian.PutUint32(b[4:], arch)
+	for i, a := range args {
+		binary.BigEndian.PutUint32(b[16+8*i:], uint32(a))
+	}
+	out, err := vm.Run(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seccomp.Action(out)
+}
+
+func TestFilter(t *testing.T) {
+	raw, err := Filter().Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns, ok := bpf.Disassemble(raw)
+	if !ok {
+		t.Fatal("does not disassemble")
+	}
+	vm, err := bpf.NewVM(insns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace, allow, enosys := seccomp.Trace(0), seccomp.Allow, seccomp.Errno(uint16(unix.ENOSYS))
+	const arch = ptrace.AuditArch
+	for _, c := range []struct {
+		what string
+		nr   int
+		args []uint64
+		want seccomp.Action
+	}{
+		{"connect", unix.SYS_CONNECT, nil, trace},
+		{"getpeername", unix.SYS_GETPEERNAME, nil, trace},
+		{"sendmsg", unix.SYS_SENDMSG, nil, trace},
+		{"sendmmsg", unix.SYS_SENDMMSG, nil, trace},
+		{"getsockopt SO_ERROR", unix.SYS_GETSOCKOPT, []uint64{3, unix.SOL_SOCKET, unix.SO_ERROR}, trace},
+		{"getsockopt TCP_INFO", unix.SYS_GETSOCKOPT, []uint64{3, unix.IPPROTO_TCP, unix.TCP_INFO}, allow},
+		{"getsockopt SO_TYPE", unix.SYS_GETSOCKOPT, []uint64{3, unix.SOL_SOCKET, unix.SO_TYPE}, allow},
+		{"send (sendto without address)", unix.SYS_SENDTO, []uint64{3, 0x1000, 10, 0, 0, 0}, allow},
+		{"sendto with address", unix.SYS_SENDTO, []uint64{3, 0x1000, 10, 0, 0x7ffc1234, 16}, trace},
+		{"recv (recvfrom without address)", unix.SYS_RECVFROM, []uint64{3, 0x1000, 10, 0, 0, 0}, allow},
+		{"recvfrom with address", unix.SYS_RECVFROM, []uint64{3, 0x1000, 10, 0, 0x7ffc1234, 0x7ffc1300}, trace},
+		{"socket AF_INET", unix.SYS_SOCKET, []uint64{unix.AF_INET, unix.SOCK_STREAM}, allow},
+		{"socket AF_INET6", unix.SYS_SOCKET, []uint64{unix.AF_INET6, unix.SOCK_DGRAM}, allow},
+		{"socket AF_UNIX", unix.SYS_SOCKET, []uint64{unix.AF_UNIX, unix.SOCK_STREAM}, allow},
+		{"socket AF_PACKET", unix.SYS_SOCKET, []uint64{unix.AF_PACKET, unix.SOCK_RAW}, trace},
+		{"io_uring_setup", unix.SYS_IO_URING_SETUP, nil, enosys},
+		{"io_uring_enter", unix.SYS_IO_URING_ENTER, nil, enosys},
+		{"io_uring_register", unix.SYS_IO_URING_REGISTER, nil, enosys},
+		{"read", unix.SYS_READ, nil, allow},
+		{"write", unix.SYS_WRITE, nil, allow},
+		{"recvmsg", unix.SYS_RECVMSG, nil, allow},
+		{"openat", unix.SYS_OPENAT, nil, allow},
+		{"x32 connect", unix.SYS_CONNECT | seccomp.X32SyscallBit, nil, enosys},
+	} {
+		if got := verdict(t, vm, arch, c.nr, c.args...); got != c.want {
+			t.Errorf("%s: %v, want %v", c.what, got, c.want)
+		}
+	}
+	// i386 (int 0x80): socketcall and everything else
+	if got := verdict(t, vm, 0x40000003, 102); got != enosys {
+		t.Errorf("i386 socketcall: %v", got)
+	}
+}
