@@ -748,3 +748,33 @@ except KeyboardInterrupt:
 		t.Errorf("signals not in trace: %q", tail(tr))
 	}
 }
+
+// TestTraceNoTraceeOutlivesCarrot: kill -9 carrot while it traces a
+// process tree; PTRACE_O_EXITKILL takes every tracee with it.
+func TestTraceNoTraceeOutlivesCarrot(t *testing.T) {
+	needRoot(t)
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	cmd := carrotCmd("trace", "-f", "-o", os.DevNull, "sh", "-c", "sleep 30 & echo $! > "+pidFile+".tmp; mv "+pidFile+".tmp "+pidFile+"; wait")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && child == 0; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(pidFile)
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	if child == 0 {
+		cmd.Process.Kill()
+		t.Fatal("the traced shell never started its child")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(child) + "/stat")
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return // gone, or a zombie waiting for its (also killed) parent's reaper
+		}
+	}
+	syscall.Kill(child, syscall.SIGKILL)
+	t.Fatalf("tracee %d outlived carrot", child)
+}
