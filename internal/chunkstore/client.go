@@ -16,7 +16,6 @@ import (
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 )
 
 // Conn is a client of one node.
@@ -34,7 +33,8 @@ func Dial(addr string, tc *tls.Config, token string) (*Conn, error) {
 		return nil, fmt.Errorf("chunkstore: dial %s: no TLS configuration", addr)
 	}
 	cc, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(credentials.NewTLS(tc)),
+		grpc.WithTransportCredentials(newTLSCreds(tc)),
+		grpc.WithWriteBufferSize(writeBufferSize), grpc.WithReadBufferSize(readBufferSize),
 		grpc.WithPerRPCCredentials(TokenCredentials(token)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*frameSize), grpc.MaxCallSendMsgSize(2*frameSize)),
 		grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(16<<20))

@@ -12,12 +12,13 @@ import (
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 )
 
-// frameSize is the data carried by one stream message.
-const frameSize = 1 << 20
+// frameSize is the data carried by one stream message. An encoded message
+// stays under 1 MiB, the largest buffer gRPC pools (a bigger one is
+// allocated and cleared for every message).
+const frameSize = 512 << 10
 
 // Server serves a Store over gRPC.
 type Server struct {
@@ -43,7 +44,8 @@ func NewGRPCServer(store *Store, nodeID, token string, tc *tls.Config) *grpc.Ser
 // serverOptions are the transport options of a node's server.
 func serverOptions(tc *tls.Config) []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.Creds(credentials.NewTLS(tc)),
+		grpc.Creds(newTLSCreds(tc)),
+		grpc.WriteBufferSize(writeBufferSize), grpc.ReadBufferSize(readBufferSize),
 		grpc.MaxRecvMsgSize(2 * frameSize), grpc.MaxSendMsgSize(2 * frameSize),
 		grpc.InitialWindowSize(4 << 20), grpc.InitialConnWindowSize(16 << 20),
 	}
