@@ -402,12 +402,14 @@ func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn,
 	return c, err
 }
 
-// BuildCarrot builds the carrot command of this module into dir and
-// returns its path: tests that run it in a host (carrot exit, carrot run)
-// need the real binary, since the tracer re-executes itself.
-func BuildCarrot(dir string) (string, error) {
+// BuildCarrot builds the carrot command of this module into dir, with the
+// extra go build flags (e.g. -race), and returns its path: tests that run
+// it in a host (carrot exit, carrot run) need the real binary, since the
+// tracer re-executes itself.
+func BuildCarrot(dir string, flags ...string) (string, error) {
 	bin := filepath.Join(dir, "carrot")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/carrot-project/carrot/cmd/carrot").CombinedOutput()
+	args := append(append([]string{"build"}, flags...), "-o", bin, "github.com/carrot-project/carrot/cmd/carrot")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build carrot: %v\n%s", err, out)
 	}

@@ -35,7 +35,11 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		if carrotBin, err = netns.BuildCarrot(dir); err != nil {
+		var flags []string
+		if raceEnabled {
+			flags = append(flags, "-race") // race-check the handler in carrot run too
+		}
+		if carrotBin, err = netns.BuildCarrot(dir, flags...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.RemoveAll(dir)
 			os.Exit(1)
@@ -88,7 +92,10 @@ func TestCurlThroughExits(t *testing.T) {
 	for _, mode := range []string{"race", "failover"} {
 		for _, u := range []string{c.HTTPURL, c.HTTPSURL} {
 			log := filepath.Join(t.TempDir(), "log")
-			out, err := run(ctx, c, append(exits(c, mode, 0, 1, 2), "-o", log), append(curl, u)...)
+			// failover gives each exit an equal share of the timeout:
+			// the blocked one, first, gets 1 s
+			flags := append(exits(c, mode, 0, 1, 2), "-o", log, "--connect-timeout", "3s")
+			out, err := run(ctx, c, flags, append(curl, u)...)
 			routed, _ := os.ReadFile(log)
 			if err != nil || out != netns.OriginBody {
 				t.Fatalf("%s %s: %v\n%s\nlog:\n%s", mode, u, err, out, routed)

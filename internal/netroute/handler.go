@@ -310,7 +310,8 @@ func (h *Handler) connect(c *ptrace.Syscall) ptrace.Action {
 	if err != nil {
 		return ptrace.Fail(errnoOf(err, unix.EBADF))
 	}
-	if int(cn.Family) != si.domain {
+	if int(cn.Family) != si.domain && !(si.udp() && si.domain == unix.AF_INET6) {
+		// (an IPv6 UDP socket takes an AF_INET address, v4-mapped)
 		unix.Close(s)
 		return ptrace.Fail(unix.EAFNOSUPPORT)
 	}

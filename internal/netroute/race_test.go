@@ -1,0 +1,5 @@
+//go:build race
+
+package netroute_test
+
+const raceEnabled = true
