@@ -64,7 +64,8 @@ func (f *FS) parseKey(k string) (Event, bool) {
 	}
 	switch rest[:2] {
 	case "i/":
-		return Event{Ino: ino}, len(rest) == 2+16
+		// The inode, or a directory's time key (part of its attributes).
+		return Event{Ino: ino}, len(rest) == 2+16 || rest[2+16:] == "/t"
 	case "d/":
 		if len(rest) < 2+16+2 || rest[2+16] != '/' {
 			return Event{}, false

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/meta/metapb"
@@ -119,6 +120,19 @@ func unmarshalInode(b []byte, rev int64) (*Inode, error) {
 		}
 	}
 	return i, nil
+}
+
+func marshalTime(t time.Time) string {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(t.UnixNano()))
+	return string(b[:])
+}
+
+func unmarshalTime(b []byte) time.Time {
+	if len(b) != 8 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.LittleEndian.Uint64(b)))
 }
 
 // Dirent is one directory entry.

@@ -1,6 +1,7 @@
 // Package meta keeps a storage cluster's namespace in etcd, inode style:
 //
 //	<prefix>fs/i/<ino, 16 hex>           -> Inode   (attributes, version, chunk list)
+//	<prefix>fs/i/<ino, 16 hex>/t         -> a directory's last entry change (ns)
 //	<prefix>fs/d/<parent ino>/<name>     -> Dirent  (child ino and file type)
 //
 // A directory entry names an inode and holds nothing else, so renaming a
@@ -26,9 +27,16 @@
 // concurrent rename that would close a cycle (mv a b/ racing mv b a/) makes
 // one of them retry and fail with EINVAL.
 //
-// Directory mtimes are set at mkdir and by Setattr but not on every entry
-// change: that would make each directory's inode a contended key for all
-// creators in it.
+// Directory mtimes: every operation that adds or removes an entry also
+// writes the time to the directory's time key (.../t), blindly (no compare),
+// in the same transaction. Rewriting the directory's inode instead would
+// make it a contended key: every creator in a directory would have to
+// compare its revision, and concurrent creates would conflict and retry.
+// The time key is read with the inode in one range request (it sorts right
+// after it), and the directory's Mtime and Ctime are the later of the
+// inode's and the key's. Concurrent writers each put their own clock, so
+// with clocks apart across clients the newest write wins even if its time
+// is a little older; a Setattr of the mtime deletes the key.
 //
 // Reads are linearizable etcd reads unless the FS has a Cache, which keeps
 // inodes and entries fresh through an etcd watch (see cache.go).
@@ -45,6 +53,7 @@ import (
 	"syscall"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -60,14 +69,16 @@ type FS struct {
 	prefix string
 	now    func() time.Time
 
-	dirs  sync.Map // uint64 -> struct{}: inode numbers known to be directories
+	// dirs holds the inode numbers known to be directories, with the
+	// parent each had when last seen (a guess that rename verifies).
+	dirs  sync.Map // uint64 -> uint64
 	cache *Cache   // nil: every read goes to etcd
 }
 
 // New returns the namespace under prefix (which ends in "/").
 func New(cli *clientv3.Client, prefix string) *FS {
 	f := &FS{cli: cli, prefix: prefix, now: time.Now}
-	f.dirs.Store(RootIno, struct{}{})
+	f.dirs.Store(RootIno, RootIno)
 	return f
 }
 
@@ -78,6 +89,47 @@ func (f *FS) Client() *clientv3.Client { return f.cli }
 func (f *FS) Prefix() string { return f.prefix }
 
 func (f *FS) ikey(ino uint64) string { return fmt.Sprintf("%sfs/i/%016x", f.prefix, ino) }
+
+// tkey is a directory's time key.
+func (f *FS) tkey(ino uint64) string { return f.ikey(ino) + "/t" }
+
+// opGetInode reads an inode and its time key: the range [ikey, ikey+"0")
+// holds exactly ikey and the keys ikey+"/...", since every inode key has
+// the same length.
+func (f *FS) opGetInode(ino uint64) clientv3.Op {
+	k := f.ikey(ino)
+	return clientv3.OpGet(k, clientv3.WithRange(k+"0"))
+}
+
+// opTouch records an entry change in directory ino at t.
+func (f *FS) opTouch(ino uint64, t time.Time) clientv3.Op {
+	return clientv3.OpPut(f.tkey(ino), marshalTime(t))
+}
+
+// inodeOf decodes what opGetInode read (ENOENT if there is no inode).
+func (f *FS) inodeOf(ino uint64, kvs []*mvccpb.KeyValue) (*Inode, error) {
+	if len(kvs) == 0 || string(kvs[0].Key) != f.ikey(ino) {
+		return nil, syscall.ENOENT
+	}
+	in, err := unmarshalInode(kvs[0].Value, kvs[0].ModRevision)
+	if err != nil {
+		return nil, fmt.Errorf("inode %d: %v: %w", ino, err, syscall.EIO)
+	}
+	for _, kv := range kvs[1:] {
+		if string(kv.Key) == f.tkey(ino) && in.IsDir() {
+			if t := unmarshalTime(kv.Value); t.After(in.Mtime) {
+				in.Mtime = t
+				if t.After(in.Ctime) {
+					in.Ctime = t
+				}
+			}
+		}
+	}
+	if in.IsDir() {
+		f.dirs.Store(ino, in.Parent)
+	}
+	return in, nil
+}
 func (f *FS) dprefix(parent uint64) string {
 	return fmt.Sprintf("%sfs/d/%016x/", f.prefix, parent)
 }
@@ -173,19 +225,14 @@ func (f *FS) GetFresh(ctx context.Context, ino uint64) (*Inode, error) {
 }
 
 func (f *FS) getFresh(ctx context.Context, ino uint64) (*Inode, error) {
-	r, err := f.cli.Get(ctx, f.ikey(ino))
+	k := f.ikey(ino)
+	r, err := f.cli.Get(ctx, k, clientv3.WithRange(k+"0"))
 	if err != nil {
 		return nil, eio(err)
 	}
-	if len(r.Kvs) == 0 {
-		return nil, syscall.ENOENT
-	}
-	in, err := unmarshalInode(r.Kvs[0].Value, r.Kvs[0].ModRevision)
+	in, err := f.inodeOf(ino, r.Kvs)
 	if err != nil {
-		return nil, fmt.Errorf("inode %d: %v: %w", ino, err, syscall.EIO)
-	}
-	if in.IsDir() {
-		f.dirs.Store(ino, struct{}{})
+		return nil, err
 	}
 	if f.cache != nil {
 		f.cache.putInode(in, r.Header.Revision)
@@ -200,20 +247,19 @@ func (f *FS) GetMany(ctx context.Context, inos []uint64) ([]*Inode, error) {
 		end := min(len(inos), start+100)
 		ops := make([]clientv3.Op, 0, end-start)
 		for _, ino := range inos[start:end] {
-			ops = append(ops, clientv3.OpGet(f.ikey(ino)))
+			ops = append(ops, f.opGetInode(ino))
 		}
 		r, err := f.cli.Txn(ctx).Then(ops...).Commit()
 		if err != nil {
 			return nil, fail("getattr", "", eio(err))
 		}
 		for k, rr := range r.Responses {
-			kvs := rr.GetResponseRange().Kvs
-			if len(kvs) == 0 {
+			in, err := f.inodeOf(inos[start+k], rr.GetResponseRange().Kvs)
+			if errors.Is(err, syscall.ENOENT) {
 				continue
 			}
-			in, err := unmarshalInode(kvs[0].Value, kvs[0].ModRevision)
 			if err != nil {
-				return nil, fail("getattr", inoPath(inos[start+k]), fmt.Errorf("%v: %w", err, syscall.EIO))
+				return nil, fail("getattr", inoPath(inos[start+k]), err)
 			}
 			out[start+k] = in
 		}
@@ -409,6 +455,7 @@ func (f *FS) create(ctx context.Context, op string, parent uint64, name string, 
 		).Then(
 			clientv3.OpPut(dk, marshalDirent(in.Ino, in.Mode&S_IFMT)),
 			clientv3.OpPut(ik, in.marshal()),
+			f.opTouch(parent, in.Ctime),
 		).Else(
 			clientv3.OpGet(dk, clientv3.WithCountOnly()),
 			clientv3.OpGet(pk, clientv3.WithCountOnly()),
@@ -418,9 +465,9 @@ func (f *FS) create(ctx context.Context, op string, parent uint64, name string, 
 		}
 		if r.Succeeded {
 			in.Rev = r.Header.Revision
-			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: in.Ino})
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: in.Ino}, Event{Ino: parent})
 			if in.IsDir() {
-				f.dirs.Store(in.Ino, struct{}{})
+				f.dirs.Store(in.Ino, parent)
 			}
 			return in, nil
 		}
@@ -457,8 +504,8 @@ func (f *FS) Unlink(ctx context.Context, parent uint64, name string) error {
 		if err != nil {
 			return fail("unlink", name, err)
 		}
-		ops := []clientv3.Op{clientv3.OpDelete(dk)}
-		ops = append(ops, f.dropLink(in))
+		ops := []clientv3.Op{clientv3.OpDelete(dk), f.opTouch(parent, f.now())}
+		ops = append(ops, f.dropLink(in)...)
 		r, err := f.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(dk), "=", drev),
 			clientv3.Compare(clientv3.ModRevision(f.ikey(ino)), "=", in.Rev),
@@ -467,22 +514,25 @@ func (f *FS) Unlink(ctx context.Context, parent uint64, name string) error {
 			return fail("unlink", name, eio(err))
 		}
 		if r.Succeeded {
-			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino})
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino}, Event{Ino: parent})
 			return nil
 		}
 	}
 	return fail("unlink", name, errContention)
 }
 
-// dropLink is the op that removes one link of in.
-func (f *FS) dropLink(in *Inode) clientv3.Op {
-	if in.Nlink <= 1 || in.IsDir() {
-		return clientv3.OpDelete(f.ikey(in.Ino))
+// dropLink is the ops that remove one link of in.
+func (f *FS) dropLink(in *Inode) []clientv3.Op {
+	if in.IsDir() {
+		return []clientv3.Op{clientv3.OpDelete(f.ikey(in.Ino)), clientv3.OpDelete(f.tkey(in.Ino))}
+	}
+	if in.Nlink <= 1 {
+		return []clientv3.Op{clientv3.OpDelete(f.ikey(in.Ino))}
 	}
 	c := *in
 	c.Nlink--
 	c.Ctime = f.now()
-	return clientv3.OpPut(f.ikey(in.Ino), c.marshal())
+	return []clientv3.Op{clientv3.OpPut(f.ikey(in.Ino), c.marshal())}
 }
 
 // Rmdir removes the empty directory name.
@@ -504,7 +554,8 @@ func (f *FS) Rmdir(ctx context.Context, parent uint64, name string) error {
 			clientv3.Compare(clientv3.ModRevision(dk), "=", drev),
 			clientv3.Compare(clientv3.Version(cp), "=", 0).WithPrefix(),
 		).Then(
-			clientv3.OpDelete(dk), clientv3.OpDelete(f.ikey(ino)),
+			clientv3.OpDelete(dk), clientv3.OpDelete(f.ikey(ino)), clientv3.OpDelete(f.tkey(ino)),
+			f.opTouch(parent, f.now()),
 		).Else(
 			clientv3.OpGet(cp, clientv3.WithPrefix(), clientv3.WithCountOnly()),
 		).Commit()
@@ -512,7 +563,7 @@ func (f *FS) Rmdir(ctx context.Context, parent uint64, name string) error {
 			return fail("rmdir", name, eio(err))
 		}
 		if r.Succeeded {
-			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino})
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino}, Event{Ino: parent})
 			return nil
 		}
 		if r.Responses[0].GetResponseRange().Count > 0 {
@@ -555,9 +606,25 @@ func (f *FS) Rename(ctx context.Context, sparent uint64, sname string, dparent u
 }
 
 func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dparent uint64, dname string, flags int, sk, dk string) (err error, retry bool) {
-	// One round trip reads the source entry, the destination entry and
-	// the destination directory.
-	rr, err := f.cli.Txn(ctx).Then(clientv3.OpGet(sk), clientv3.OpGet(dk), clientv3.OpGet(f.ikey(dparent))).Commit()
+	// Round trip 1 reads the source and destination entries, the
+	// destination directory and, for a move between directories, the
+	// destination's ancestors as this client last saw them (a guess the
+	// walk below checks: it follows the Parent fields actually read).
+	ops := []clientv3.Op{clientv3.OpGet(sk), clientv3.OpGet(dk), f.opGetInode(dparent)}
+	var guessed []uint64
+	if sparent != dparent {
+		a := dparent
+		for len(guessed) < 64 && a != RootIno {
+			p, ok := f.dirs.Load(a)
+			if !ok {
+				break
+			}
+			a = p.(uint64)
+			guessed = append(guessed, a)
+			ops = append(ops, f.opGetInode(a))
+		}
+	}
+	rr, err := f.cli.Txn(ctx).Then(ops...).Commit()
 	if err != nil {
 		return eio(err), false
 	}
@@ -576,26 +643,32 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 	if sparent == dparent && sname == dname {
 		return nil, false
 	}
-	pkv := rr.Responses[2].GetResponseRange().Kvs
-	if len(pkv) == 0 {
-		return syscall.ENOENT, false
-	}
-	dpin, err := unmarshalInode(pkv[0].Value, pkv[0].ModRevision)
+	dpin, err := f.inodeOf(dparent, rr.Responses[2].GetResponseRange().Kvs)
 	if err != nil {
-		return syscall.EIO, false
+		return err, false
 	}
 	if !dpin.IsDir() {
 		return syscall.ENOTDIR, false
 	}
+	seen := map[uint64]*Inode{dparent: dpin}
+	for k, g := range guessed {
+		if in, err := f.inodeOf(g, rr.Responses[3+k].GetResponseRange().Kvs); err == nil {
+			seen[g] = in
+		}
+	}
+	now := f.now()
 	cmps := []clientv3.Cmp{
 		clientv3.Compare(clientv3.ModRevision(sk), "=", srev),
 		clientv3.Compare(clientv3.Version(f.ikey(dparent)), ">", 0),
 	}
-	ops := []clientv3.Op{
+	ops = []clientv3.Op{
 		clientv3.OpDelete(sk),
 		clientv3.OpPut(dk, marshalDirent(sino, styp)),
+		f.opTouch(dparent, now),
 	}
-	var nonEmptyCheck string
+	if sparent != dparent {
+		ops = append(ops, f.opTouch(sparent, now))
+	}
 	var dino uint64
 	var dtyp uint32
 	var drev int64
@@ -605,11 +678,6 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 			return syscall.EIO, false
 		}
 		drev = dkv[0].ModRevision
-	}
-	switch {
-	case len(dkv) == 0:
-		cmps = append(cmps, clientv3.Compare(clientv3.Version(dk), "=", 0))
-	default:
 		if flags&RenameNoReplace != 0 {
 			return syscall.EEXIST, false
 		}
@@ -622,13 +690,84 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 		if styp != S_IFDIR && dtyp == S_IFDIR {
 			return syscall.EISDIR, false
 		}
-		din, err := f.getFresh(ctx, dino)
-		if errors.Is(err, syscall.ENOENT) {
-			return nil, true
+		if dino == sparent {
+			return syscall.ENOTEMPTY, false // over its own parent, as Linux
 		}
+	} else {
+		cmps = append(cmps, clientv3.Compare(clientv3.Version(dk), "=", 0))
+	}
+	// A directory moved to another directory: it may not go under itself
+	// (walk the destination's ancestors, guarding each against a
+	// concurrent move) and its parent pointer changes. Within one
+	// directory neither applies.
+	moveDir := styp == S_IFDIR && sparent != dparent
+	// Round trip 2, when needed, reads the replaced inode, the moved
+	// directory and the first ancestor not read yet, in one request;
+	// ancestors the guess missed cost one more each.
+	var chain []*Inode
+	var din, sin *Inode
+	for {
+		want := map[uint64]bool{}
+		if dino != 0 && din == nil {
+			want[dino] = true
+		}
+		if moveDir && sin == nil {
+			want[sino] = true
+		}
+		if moveDir {
+			chain = chain[:0]
+			a := dpin
+			for steps := 0; ; steps++ {
+				if a.Ino == sino {
+					return syscall.EINVAL, false
+				}
+				chain = append(chain, a)
+				if a.Ino == RootIno {
+					break
+				}
+				if steps > 4096 {
+					return syscall.ELOOP, false
+				}
+				next, ok := seen[a.Parent]
+				if !ok {
+					want[a.Parent] = true
+					break
+				}
+				a = next
+			}
+		}
+		if len(want) == 0 {
+			break
+		}
+		var inos []uint64
+		ops2 := []clientv3.Op{}
+		for ino := range want {
+			inos = append(inos, ino)
+			ops2 = append(ops2, f.opGetInode(ino))
+		}
+		r2, err := f.cli.Txn(ctx).Then(ops2...).Commit()
 		if err != nil {
-			return err, false
+			return eio(err), false
 		}
+		for k, ino := range inos {
+			in, err := f.inodeOf(ino, r2.Responses[k].GetResponseRange().Kvs)
+			if errors.Is(err, syscall.ENOENT) {
+				return nil, true // changed meanwhile: read again
+			}
+			if err != nil {
+				return err, false
+			}
+			seen[ino] = in
+			switch ino {
+			case dino:
+				din = in
+			case sino:
+				sin = in
+			}
+		}
+	}
+	var nonEmptyCheck string
+	if din != nil {
 		cmps = append(cmps,
 			clientv3.Compare(clientv3.ModRevision(dk), "=", drev),
 			clientv3.Compare(clientv3.ModRevision(f.ikey(dino)), "=", din.Rev))
@@ -636,45 +775,17 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 			nonEmptyCheck = f.dprefix(dino)
 			cmps = append(cmps, clientv3.Compare(clientv3.Version(nonEmptyCheck), "=", 0).WithPrefix())
 		}
-		ops = append(ops, f.dropLink(din))
+		ops = append(ops, f.dropLink(din)...)
 	}
-	if styp == S_IFDIR {
-		// No moving a directory under itself: walk the destination's
-		// ancestors, guarding each against a concurrent move.
-		a := dpin
-		for steps := 0; ; steps++ {
-			if a.Ino == sino {
-				return syscall.EINVAL, false
-			}
+	if moveDir {
+		for _, a := range chain {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(f.ikey(a.Ino)), "=", a.Rev))
-			if a.Ino == RootIno {
-				break
-			}
-			if steps > 4096 {
-				return syscall.ELOOP, false
-			}
-			a, err = f.getFresh(ctx, a.Parent)
-			if errors.Is(err, syscall.ENOENT) {
-				return nil, true // an ancestor vanished meanwhile
-			}
-			if err != nil {
-				return err, false
-			}
 		}
-		sin, err := f.getFresh(ctx, sino)
-		if errors.Is(err, syscall.ENOENT) {
-			return nil, true
-		}
-		if err != nil {
-			return err, false
-		}
-		if sin.Parent != dparent {
-			moved := *sin
-			moved.Parent = dparent
-			moved.Ctime = f.now()
-			ops = append(ops, clientv3.OpPut(f.ikey(sino), moved.marshal()))
-			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(f.ikey(sino)), "=", sin.Rev))
-		}
+		moved := *sin
+		moved.Parent = dparent
+		moved.Ctime = now
+		ops = append(ops, clientv3.OpPut(f.ikey(sino), moved.marshal()))
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(f.ikey(sino)), "=", sin.Rev))
 	}
 	txn := f.cli.Txn(ctx).If(cmps...).Then(ops...)
 	if nonEmptyCheck != "" {
@@ -685,8 +796,11 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 		return eio(err), false
 	}
 	if r.Succeeded {
+		if moveDir {
+			f.dirs.Store(sino, dparent)
+		}
 		f.touched(r.Header.Revision, Event{Ino: sparent, Name: sname}, Event{Ino: dparent, Name: dname},
-			Event{Ino: sino}, Event{Ino: dino})
+			Event{Ino: sino}, Event{Ino: dino}, Event{Ino: sparent}, Event{Ino: dparent})
 		return nil, false
 	}
 	if nonEmptyCheck != "" && r.Responses[0].GetResponseRange().Count > 0 {
@@ -723,6 +837,7 @@ func (f *FS) Link(ctx context.Context, ino, parent uint64, name string) (*Inode,
 		).Then(
 			clientv3.OpPut(dk, marshalDirent(ino, in.Mode&S_IFMT)),
 			clientv3.OpPut(f.ikey(ino), c.marshal()),
+			f.opTouch(parent, c.Ctime),
 		).Else(
 			clientv3.OpGet(dk, clientv3.WithCountOnly()),
 			clientv3.OpGet(pk, clientv3.WithCountOnly()),
@@ -732,7 +847,7 @@ func (f *FS) Link(ctx context.Context, ino, parent uint64, name string) (*Inode,
 		}
 		if r.Succeeded {
 			c.Rev = r.Header.Revision
-			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino})
+			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: ino}, Event{Ino: parent})
 			return &c, nil
 		}
 		if r.Responses[0].GetResponseRange().Count > 0 {
@@ -755,7 +870,12 @@ type SetAttr struct {
 // Setattr changes attributes (not the size: that is a new content, see
 // cluster.Client.Truncate) and sets ctime.
 func (f *FS) Setattr(ctx context.Context, ino uint64, sa SetAttr) (*Inode, error) {
-	return f.update(ctx, "setattr", ino, func(in *Inode) error {
+	var extra []clientv3.Op
+	if sa.Mtime != nil {
+		// An explicit mtime of a directory replaces its last entry change.
+		extra = append(extra, clientv3.OpDelete(f.tkey(ino)))
+	}
+	return f.update(ctx, "setattr", ino, extra, func(in *Inode) error {
 		if sa.Mode != nil {
 			in.Mode = in.Mode&S_IFMT | *sa.Mode&^S_IFMT
 		}
@@ -787,7 +907,7 @@ func (f *FS) Commit(ctx context.Context, ino, base uint64, c Content) (*Inode, e
 	if len(c.Inline) > 0 && len(c.Chunks) > 0 || sum+uint64(len(c.Inline)) != c.Size {
 		return nil, fail("commit", inoPath(ino), syscall.EINVAL)
 	}
-	return f.update(ctx, "commit", ino, func(in *Inode) error {
+	return f.update(ctx, "commit", ino, nil, func(in *Inode) error {
 		if in.IsDir() {
 			return syscall.EISDIR
 		}
@@ -805,8 +925,9 @@ func (f *FS) Commit(ctx context.Context, ino, base uint64, c Content) (*Inode, e
 	})
 }
 
-// update applies change to inode ino with optimistic retries.
-func (f *FS) update(ctx context.Context, op string, ino uint64, change func(*Inode) error) (*Inode, error) {
+// update applies change to inode ino with optimistic retries; extra ops go
+// in the same transaction.
+func (f *FS) update(ctx context.Context, op string, ino uint64, extra []clientv3.Op, change func(*Inode) error) (*Inode, error) {
 	for range maxRetries {
 		in, err := f.getFresh(ctx, ino)
 		if err != nil {
@@ -818,7 +939,7 @@ func (f *FS) update(ctx context.Context, op string, ino uint64, change func(*Ino
 		}
 		k := f.ikey(ino)
 		r, err := f.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(k), "=", rev)).
-			Then(clientv3.OpPut(k, in.marshal())).Commit()
+			Then(append([]clientv3.Op{clientv3.OpPut(k, in.marshal())}, extra...)...).Commit()
 		if err != nil {
 			return nil, fail(op, inoPath(ino), eio(err))
 		}
@@ -851,6 +972,9 @@ func (f *FS) ForEachInode(ctx context.Context, fn func(*Inode) error) (int64, er
 			rev = r.Header.Revision
 		}
 		for _, kv := range r.Kvs {
+			if len(kv.Key) != len(p)+16 {
+				continue // a directory's time key
+			}
 			in, err := unmarshalInode(kv.Value, kv.ModRevision)
 			if err != nil {
 				return 0, fmt.Errorf("inode key %s: %v: %w", kv.Key, err, syscall.EIO)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -13,11 +14,15 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/meta"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-var etcdCli *clientv3.Client
+var (
+	etcdCli  *clientv3.Client
+	etcdConf *clusterconf.File
+)
 
 // TestMain runs one real embedded etcd for the package.
 func TestMain(m *testing.M) {
@@ -29,6 +34,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	etcdConf = conf
 	etcdCli, err = conf.DialEtcd(context.Background())
 	if err != nil {
 		panic(err)
@@ -505,5 +511,184 @@ func TestParams(t *testing.T) {
 	q.Replicas = 0
 	if _, err := meta.InitParams(ctx(t), etcdCli, "/x/", q); err == nil {
 		t.Fatal("bad params accepted")
+	}
+}
+
+// countingKV counts etcd requests (committed Txns and Gets).
+type countingKV struct {
+	clientv3.KV
+	n *atomic.Int64
+}
+
+func (k countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	k.n.Add(1)
+	return k.KV.Get(ctx, key, opts...)
+}
+
+func (k countingKV) Txn(ctx context.Context) clientv3.Txn { return countingTxn{k.KV.Txn(ctx), k.n} }
+
+type countingTxn struct {
+	clientv3.Txn
+	n *atomic.Int64
+}
+
+func (t countingTxn) If(cs ...clientv3.Cmp) clientv3.Txn { return countingTxn{t.Txn.If(cs...), t.n} }
+func (t countingTxn) Then(ops ...clientv3.Op) clientv3.Txn {
+	return countingTxn{t.Txn.Then(ops...), t.n}
+}
+func (t countingTxn) Else(ops ...clientv3.Op) clientv3.Txn {
+	return countingTxn{t.Txn.Else(ops...), t.n}
+}
+func (t countingTxn) Commit() (*clientv3.TxnResponse, error) {
+	t.n.Add(1)
+	return t.Txn.Commit()
+}
+
+// countingFS is a namespace on its own etcd client whose requests are
+// counted.
+func countingFS(t *testing.T, prefix string) (*meta.FS, *atomic.Int64) {
+	t.Helper()
+	cli, err := etcdConf.DialEtcd(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	n := &atomic.Int64{}
+	cli.KV = countingKV{cli.KV, n}
+	return meta.New(cli, prefix), n
+}
+
+// TestRenameRoundTrips: a rename within a directory, of a file or a
+// directory, is one read and one transaction; a directory moved to another
+// directory adds one read (the moved inode), the destination's ancestors
+// coming with the first read once this client knows them; replacing a
+// file adds the replaced inode's read. Results are right either way.
+func TestRenameRoundTrips(t *testing.T) {
+	prefix := fmt.Sprintf("/test-%s/", t.Name())
+	f, n := countingFS(t, prefix)
+	c := ctx(t)
+	mustNil(t, f.Init(c))
+	r := meta.RootIno
+	a, err := f.Mkdir(c, r, "a", 0o755, 0, 0)
+	mustNil(t, err)
+	b, _ := f.Mkdir(c, a.Ino, "b", 0o755, 0, 0)
+	d, _ := f.Mkdir(c, b.Ino, "d", 0o755, 0, 0)
+	f.Create(c, a.Ino, "file", meta.CreateOptions{})
+	f.Create(c, a.Ino, "old", meta.CreateOptions{})
+	rt := func(name string, want int64, op func() error) {
+		t.Helper()
+		before := n.Load()
+		mustNil(t, op())
+		if got := n.Load() - before; got != want {
+			t.Errorf("%s: %d etcd requests, want %d", name, got, want)
+		}
+	}
+	rt("directory within a directory", 2, func() error { return f.Rename(c, b.Ino, "d", b.Ino, "d2", 0) })
+	rt("file within a directory", 2, func() error { return f.Rename(c, a.Ino, "file", a.Ino, "file2", 0) })
+	rt("file over a file", 3, func() error { return f.Rename(c, a.Ino, "file2", a.Ino, "old", 0) })
+	rt("directory to a known directory", 3, func() error { return f.Rename(c, b.Ino, "d2", a.Ino, "d3", 0) })
+	rt("directory back", 3, func() error { return f.Rename(c, a.Ino, "d3", b.Ino, "d", 0) })
+	// A client that knows nothing walks the ancestors, and gets it right.
+	g, _ := countingFS(t, prefix)
+	mustNil(t, g.Rename(c, b.Ino, "d", a.Ino, "d4", 0))
+	wantErrno(t, g.Rename(c, r, "a", b.Ino, "loop", 0), syscall.EINVAL)
+	moved, err := f.Lookup(c, a.Ino, "d4")
+	mustNil(t, err)
+	if moved.Ino != d.Ino || moved.Parent != a.Ino {
+		t.Fatalf("moved %+v", moved)
+	}
+	// The first client's guess about d's parent is now stale: still right.
+	wantErrno(t, f.Rename(c, r, "a", moved.Ino, "loop", 0), syscall.EINVAL)
+	mustNil(t, f.Rename(c, a.Ino, "d4", r, "top", 0))
+	// Over its own parent: ENOTEMPTY, as Linux.
+	wantErrno(t, f.Rename(c, b.Ino, "x", a.Ino, "b", 0), syscall.ENOENT)
+	f.Mkdir(c, b.Ino, "x", 0o755, 0, 0)
+	wantErrno(t, f.Rename(c, b.Ino, "x", a.Ino, "b", 0), syscall.ENOTEMPTY)
+}
+
+// TestDirectoryTimes: every entry change moves its directory's mtime and
+// ctime forward; an explicit mtime replaces it; concurrent creators in one
+// directory never conflict over it (no retries).
+func TestDirectoryTimes(t *testing.T) {
+	f, n := countingFS(t, fmt.Sprintf("/test-%s/", t.Name()))
+	c := ctx(t)
+	mustNil(t, f.Init(c))
+	r := meta.RootIno
+	a, _ := f.Mkdir(c, r, "a", 0o755, 0, 0)
+	b, _ := f.Mkdir(c, r, "b", 0o755, 0, 0)
+	last := map[uint64]time.Time{}
+	mtime := func(ino uint64) time.Time {
+		in, err := f.GetFresh(c, ino)
+		mustNil(t, err)
+		if in.Ctime.Before(in.Mtime) {
+			t.Fatalf("ctime %v before mtime %v", in.Ctime, in.Mtime)
+		}
+		return in.Mtime
+	}
+	for _, d := range []uint64{r, a.Ino, b.Ino} {
+		last[d] = mtime(d)
+	}
+	step := func(what string, op func() error, changed ...uint64) {
+		t.Helper()
+		time.Sleep(2 * time.Millisecond)
+		mustNil(t, op())
+		for _, d := range []uint64{r, a.Ino, b.Ino} {
+			m := mtime(d)
+			moved := m.After(last[d])
+			if moved != slices.Contains(changed, d) {
+				t.Errorf("%s: directory %d mtime %v -> %v", what, d, last[d], m)
+			}
+			last[d] = m
+		}
+	}
+	step("create", func() error { _, err := f.Create(c, a.Ino, "f", meta.CreateOptions{}); return err }, a.Ino)
+	step("mkdir", func() error { _, err := f.Mkdir(c, a.Ino, "sub", 0o755, 0, 0); return err }, a.Ino)
+	in, _ := f.Lookup(c, a.Ino, "f")
+	step("link", func() error { _, err := f.Link(c, in.Ino, b.Ino, "l"); return err }, b.Ino)
+	step("rename within", func() error { return f.Rename(c, a.Ino, "f", a.Ino, "g", 0) }, a.Ino)
+	step("rename across", func() error { return f.Rename(c, a.Ino, "g", b.Ino, "g", 0) }, a.Ino, b.Ino)
+	step("unlink", func() error { return f.Unlink(c, b.Ino, "l") }, b.Ino)
+	step("rmdir", func() error { return f.Rmdir(c, a.Ino, "sub") }, a.Ino)
+	step("symlink", func() error { _, err := f.Symlink(c, r, "s", "/x", 0, 0); return err }, r)
+	step("setattr of a file", func() error {
+		m := time.Unix(1, 0)
+		_, err := f.Setattr(c, in.Ino, meta.SetAttr{Mtime: &m})
+		return err
+	})
+	// An explicit mtime wins over the last entry change.
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	_, err := f.Setattr(c, a.Ino, meta.SetAttr{Mtime: &old})
+	mustNil(t, err)
+	if got := mtime(a.Ino); !got.Equal(old) {
+		t.Fatalf("explicit mtime: %v", got)
+	}
+	// Readdir, GetMany and the directory's own entry agree.
+	many, err := f.GetMany(c, []uint64{a.Ino, b.Ino})
+	mustNil(t, err)
+	if !many[0].Mtime.Equal(old) || !many[1].Mtime.Equal(mtime(b.Ino)) {
+		t.Fatalf("GetMany %v %v", many[0].Mtime, many[1].Mtime)
+	}
+	// 32 concurrent creates in one directory: 32 transactions, no retry.
+	before := n.Load()
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.Create(c, b.Ino, fmt.Sprint("c", i), meta.CreateOptions{}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := n.Load() - before; got != 32 {
+		t.Fatalf("32 concurrent creates made %d etcd requests", got)
+	}
+	// Removing a directory removes its time key: nothing is left behind.
+	mustNil(t, f.Rmdir(c, r, "a"))
+	resp, err := etcdCli.Get(c, fmt.Sprintf("/test-%s/fs/i/%016x", t.Name(), a.Ino), clientv3.WithPrefix())
+	mustNil(t, err)
+	if len(resp.Kvs) != 0 {
+		t.Fatalf("rmdir left %d keys", len(resp.Kvs))
 	}
 }
