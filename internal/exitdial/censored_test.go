@@ -37,10 +37,8 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		carrotBin = filepath.Join(dir, "carrot")
-		out, err := exec.Command("go", "build", "-o", carrotBin, "github.com/carrot-project/carrot/cmd/carrot").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "building carrot for the namespace tests: %v\n%s", err, out)
+		if carrotBin, err = netns.BuildCarrot(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "building carrot for the namespace tests: %v\n", err)
 			os.RemoveAll(dir)
 			os.Exit(1)
 		}

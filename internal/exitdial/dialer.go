@@ -13,11 +13,13 @@
 //     and every other attempt is cancelled (its connection closed, or closed
 //     as soon as it arrives). Trying a blocked exit first costs at most one
 //     Stagger, not a timeout. The default stagger adapts to the exits'
-//     distance: twice the smoothed time a TCP connect to an exit takes
+//     distance: twice the shortest time a TCP connect to an exit has taken
 //     (about when a working exit, asked on an authenticated spare
 //     connection, answers a CONNECT: one round trip plus its own connect
-//     to the destination), between 1 ms and 250 ms; until the first
-//     connect to an exit is measured, 100 ms, cut short as soon as it is.
+//     to the destination; the shortest, because a fresh process's first
+//     connects are slow for reasons that have nothing to do with the
+//     path), between 1 ms and 250 ms; until the first connect to an exit
+//     is measured, 100 ms, cut short as soon as it is.
 //     Earlier exits get a head start, not the whole race: a blocked exit
 //     listed first costs one stagger, and the memory below makes even that
 //     a first-contact cost. A refusal (the destination itself answered with a
@@ -137,7 +139,7 @@ type Dialer struct {
 	cfg Config
 
 	mu       sync.Mutex
-	srtt     time.Duration // smoothed TCP connect time to an exit; 0: none yet
+	minRTT   time.Duration // shortest TCP connect to an exit so far; 0: none yet
 	health   map[*Exit]*exitHealth
 	lastGood map[string]*Exit       // destination -> exit that last reached it
 	lastBad  map[destExit]time.Time // (destination, exit) -> when it last failed
@@ -440,15 +442,12 @@ const (
 	initialStagger = 100 * time.Millisecond
 )
 
-// sample folds the duration of a TCP connect to an exit into the smoothed
-// estimate (TCP's SRTT: gain 1/8).
+// sample records the duration of a TCP connect to an exit.
 func (d *Dialer) sample(rtt time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.srtt == 0 {
-		d.srtt = rtt
-	} else {
-		d.srtt += (rtt - d.srtt) / 8
+	if d.minRTT == 0 || rtt < d.minRTT {
+		d.minRTT = rtt
 	}
 }
 
@@ -459,12 +458,12 @@ func (d *Dialer) stagger() (time.Duration, bool) {
 		return d.cfg.Stagger, true
 	}
 	d.mu.Lock()
-	srtt := d.srtt
+	rtt := d.minRTT
 	d.mu.Unlock()
-	if srtt == 0 {
+	if rtt == 0 {
 		return initialStagger, false
 	}
-	return min(max(staggerRTTs*srtt, minStagger), maxStagger), true
+	return min(max(staggerRTTs*rtt, minStagger), maxStagger), true
 }
 
 // refused reports whether err is an exit's report that the destination

@@ -522,16 +522,17 @@ func TestAdaptiveStagger(t *testing.T) {
 	if s, measured := d.stagger(); !measured || s != staggerRTTs*time.Millisecond {
 		t.Fatalf("after 1ms: %v %v", s, measured)
 	}
-	for range 100 {
-		d.sample(10 * time.Microsecond)
+	d.sample(5 * time.Millisecond) // a slow connect does not raise it
+	if s, _ := d.stagger(); s != staggerRTTs*time.Millisecond {
+		t.Fatalf("after a slower sample: %v", s)
 	}
+	d.sample(10 * time.Microsecond)
 	if s, _ := d.stagger(); s != minStagger {
 		t.Fatalf("LAN: %v, want the floor %v", s, minStagger)
 	}
-	for range 100 {
-		d.sample(time.Second)
-	}
-	if s, _ := d.stagger(); s != maxStagger {
+	far, _ := New(Config{Exits: d.cfg.Exits})
+	far.sample(time.Second)
+	if s, _ := far.stagger(); s != maxStagger {
 		t.Fatalf("far away: %v, want the cap %v", s, maxStagger)
 	}
 	fixed, _ := New(Config{Exits: d.cfg.Exits, Stagger: 30 * time.Millisecond})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,18 +45,14 @@ func parseCurl(out string) (curlTimes, error) {
 	return ts[len(ts)-1], nil
 }
 
-// cpu is CPU time used by this process (the origin's servers run in it) and
-// by its waited-for descendants (curl and carrot run).
-type cpu struct{ self, client time.Duration }
+// cpu is the CPU time used by this process's waited-for descendants (curl
+// and carrot run).
+type cpu struct{ client time.Duration }
 
 func cpuUse() cpu {
-	var self, children unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &self)
+	var children unix.Rusage
 	unix.Getrusage(unix.RUSAGE_CHILDREN, &children)
-	d := func(r *unix.Rusage) time.Duration {
-		return time.Duration(r.Utime.Nano() + r.Stime.Nano())
-	}
-	return cpu{self: d(&self), client: d(&children)}
+	return cpu{client: time.Duration(children.Utime.Nano() + children.Stime.Nano())}
 }
 
 // machineBusy is the CPU time all CPUs spent not idle (/proc/stat), softirq
@@ -78,23 +75,32 @@ func machineBusy() time.Duration {
 }
 
 // BenchmarkRun measures `carrot run --exit` in the censored network with
-// real `carrot exit` processes (see docs/benchmarks.md, "Network: exits"):
+// real `carrot exit` processes (see docs/benchmarks.md, "Network: exits").
+// The machine is shared and its load drifts, so each iteration runs every
+// variant once, in turn, and the metrics are medians over iterations.
 //
-//   - Get/*: an HTTP GET of a small page with curl, as the paper's Table 2:
-//     time to first byte and total (curl's own timings), the TCP connect
-//     phase (time_connect - time_namelookup: what carrot adds to connection
+//   - Get: an HTTP GET of a small page with curl, as the paper's Table 2:
+//     curl's own time to first byte and total, its TCP connect phase
+//     (time_connect - time_namelookup: what carrot adds to connection
 //     setup), and the wall time of the whole command, carrot's start and
 //     the program's included. direct: curl on an uncensored host next to
 //     the origin; 1exit: carrot run in the censored client with one working
 //     exit; 3exits-2blocked: the two blocked exits listed first (race
-//     mode), a fresh carrot run each time, which pays for trying them;
-//     3exits-2blocked-warm: 20 curls in one carrot run (one shell), which
-//     remembers the exit that worked.
-//   - Throughput/*: a 1 GiB download, direct vs carrot run through one exit
+//     mode), a fresh carrot run each time, which pays for trying them
+//     (the first contact with the destination); warm: 10 curls in one
+//     carrot run, which remembers the exit that worked (the first curl is
+//     left out), against 1exit-warm, the same with the working exit only;
+//     stagger100ms: 3exits-2blocked with the old fixed stagger.
+//   - Throughput: a 1 GiB download, direct vs carrot run through one exit
 //     vs a 2-hop chain, and curl --socks5-hostname through the same exit
-//     (the exit alone, without carrot's local relay).
+//     (the exit alone, without carrot's local relay); with the CPU time
+//     per GiB of the client side (curl, carrot run) and of the whole
+//     machine (which the origin, the exits and other users share).
 //
-// Run as root: go test -run '^$' -bench Run -benchtime 20x ./internal/netroute
+// Run as root:
+//
+//	go test -run '^$' -bench Run/Get -benchtime 20x ./internal/netroute
+//	go test -run '^$' -bench Run/Throughput -benchtime 5x ./internal/netroute
 func BenchmarkRun(b *testing.B) {
 	c := netns.NewCensored(b, netns.CensoredOptions{Exits: 4, Blocked: 2})
 	for i := range c.Exits {
@@ -102,90 +108,123 @@ func BenchmarkRun(b *testing.B) {
 	}
 	ctx := context.Background()
 	direct := c.Exits[3] // an uncensored host next to the origin
-	flags := func(mode string, idx ...int) []string { return exits(c, mode, idx...) }
+	command := func(carrot []string, argv ...string) []string {
+		if carrot == nil {
+			return argv
+		}
+		return append(append(append([]string{carrotBin, "run"}, carrot...), "--"), argv...)
+	}
+	curl := func(extra ...string) []string {
+		return append([]string{"curl", "-sS", "-o", "/dev/null", "-w", curlFormat}, extra...)
+	}
 
-	get := func(b *testing.B, h *netns.Host, carrot []string, loop int) {
-		var sum curlTimes
-		var wall time.Duration
-		n := 0
+	b.Run("Get", func(b *testing.B) {
+		type variant struct {
+			name   string
+			host   *netns.Host
+			carrot []string
+			loop   int
+		}
+		variants := []variant{
+			{"direct", direct, nil, 0},
+			{"1exit", c.Client, exits(c, "", 2), 0},
+			{"3exits-2blocked", c.Client, exits(c, "race", 0, 1, 2), 0},
+			{"1exit-warm", c.Client, exits(c, "", 2), 10},
+			{"warm", c.Client, exits(c, "race", 0, 1, 2), 10},
+			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0},
+		}
+		type samples struct{ connect, ttfb, total, wall []float64 }
+		got := make([]samples, len(variants))
 		for range b.N {
-			argv := []string{"curl", "-sS", "-o", "/dev/null", "-w", curlFormat, c.HTTPURL}
-			if loop > 0 {
-				argv = []string{"sh", "-c", fmt.Sprintf(`for i in $(seq %d); do curl -sS -o /dev/null -w '%s' %s; done`,
-					loop, strings.TrimSuffix(curlFormat, `\n`)+`\n`, c.HTTPURL)}
+			for i, v := range variants {
+				argv := command(v.carrot, curl(c.HTTPURL)...)
+				if v.loop > 0 {
+					argv = command(v.carrot, "sh", "-c", fmt.Sprintf(`for i in $(seq %d); do curl -sS -o /dev/null -w '%s' %s; done`,
+						v.loop, curlFormat, c.HTTPURL))
+				}
+				start := time.Now()
+				out, err := v.host.Run(ctx, argv[0], argv[1:]...)
+				wall := time.Since(start)
+				if err != nil {
+					b.Fatalf("%s: %v\n%s", v.name, err, out)
+				}
+				lines := strings.Split(strings.TrimSpace(out), "\n")
+				if v.loop > 0 {
+					lines = lines[1:] // the first GET found the exit
+				} else {
+					got[i].wall = append(got[i].wall, 1e3*wall.Seconds())
+				}
+				for _, l := range lines {
+					t, err := parseCurl(l)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got[i].connect = append(got[i].connect, 1e3*(t.connect-t.lookup))
+					got[i].ttfb = append(got[i].ttfb, 1e3*t.ttfb)
+					got[i].total = append(got[i].total, 1e3*t.total)
+				}
 			}
-			if carrot != nil {
-				argv = append(append(append([]string{carrotBin, "run"}, carrot...), "--"), argv...)
+		}
+		for i, v := range variants {
+			b.ReportMetric(median(got[i].connect), "ms-connect-"+v.name)
+			b.ReportMetric(median(got[i].ttfb), "ms-ttfb-"+v.name)
+			b.ReportMetric(median(got[i].total), "ms-total-"+v.name)
+			if len(got[i].wall) > 0 {
+				b.ReportMetric(median(got[i].wall), "ms-wall-"+v.name)
 			}
-			start := time.Now()
-			out, err := h.Run(ctx, argv[0], argv[1:]...)
-			wall += time.Since(start)
-			if err != nil {
-				b.Fatalf("%v\n%s", err, out)
-			}
-			lines := strings.Split(strings.TrimSpace(out), "\n")
-			if loop > 0 {
-				lines = lines[1:] // the first GET of the loop found the exit
-			}
-			for _, l := range lines {
-				t, err := parseCurl(l)
+		}
+	})
+
+	b.Run("Throughput", func(b *testing.B) {
+		const size = 1 << 30
+		url := fmt.Sprintf("http://%s/bytes?n=%d", c.OriginName, size)
+		socks := fmt.Sprintf("%s:%s@%s:1080", netns.ExitUser, netns.ExitPass, c.ExitV4[2])
+		variants := []struct {
+			name string
+			host *netns.Host
+			argv []string
+		}{
+			{"direct", direct, curl(url)},
+			{"exit-only", c.Client, curl("--socks5-hostname", socks, url)},
+			{"1exit", c.Client, command(exits(c, "", 2), curl(url)...)},
+			{"2hop", c.Client, command(exits(c, "chain", 2, 3), curl(url)...)},
+		}
+		speed := make([][]float64, len(variants))
+		clientCPU := make([][]float64, len(variants))
+		machineCPU := make([][]float64, len(variants))
+		for range b.N {
+			for i, v := range variants {
+				cpu0, busy0 := cpuUse(), machineBusy()
+				out, err := v.host.Run(ctx, v.argv[0], v.argv[1:]...)
+				cpu1, busy1 := cpuUse(), machineBusy()
+				if err != nil {
+					b.Fatalf("%s: %v\n%s", v.name, err, out)
+				}
+				t, err := parseCurl(out)
 				if err != nil {
 					b.Fatal(err)
 				}
-				sum.lookup += t.lookup
-				sum.connect += t.connect - t.lookup
-				sum.ttfb += t.ttfb
-				sum.total += t.total
-				n++
+				speed[i] = append(speed[i], t.speed/1e6)
+				clientCPU[i] = append(clientCPU[i], (cpu1.client - cpu0.client).Seconds())
+				machineCPU[i] = append(machineCPU[i], (busy1 - busy0).Seconds())
 			}
 		}
-		b.ReportMetric(1e3*sum.connect/float64(n), "ms-connect")
-		b.ReportMetric(1e3*sum.ttfb/float64(n), "ms-ttfb")
-		b.ReportMetric(1e3*sum.total/float64(n), "ms-total")
-		if loop == 0 {
-			b.ReportMetric(float64(wall.Microseconds())/1e3/float64(b.N), "ms-wall")
+		for i, v := range variants {
+			b.ReportMetric(median(speed[i]), "MB/s-"+v.name)
+			b.ReportMetric(median(clientCPU[i]), "cpu-s/GiB-client-"+v.name)
+			b.ReportMetric(median(machineCPU[i]), "cpu-s/GiB-machine-"+v.name)
 		}
-	}
-	b.Run("Get/direct", func(b *testing.B) { get(b, direct, nil, 0) })
-	b.Run("Get/1exit", func(b *testing.B) { get(b, c.Client, flags("", 2), 0) })
-	b.Run("Get/3exits-2blocked", func(b *testing.B) { get(b, c.Client, flags("race", 0, 1, 2), 0) })
-	b.Run("Get/3exits-2blocked-warm", func(b *testing.B) { get(b, c.Client, flags("race", 0, 1, 2), 20) })
-	b.Run("Get/3exits-2blocked-stagger100ms", func(b *testing.B) {
-		get(b, c.Client, append(flags("race", 0, 1, 2), "--stagger", "100ms"), 0)
 	})
+}
 
-	const size = 1 << 30
-	url := fmt.Sprintf("http://%s/bytes?n=%d", c.OriginName, size)
-	through := func(b *testing.B, h *netns.Host, carrot []string, extra ...string) {
-		var speed float64
-		cpu0, busy0 := cpuUse(), machineBusy()
-		for range b.N {
-			argv := append([]string{"curl", "-sS", "-o", "/dev/null", "-w", curlFormat}, extra...)
-			argv = append(argv, url)
-			if carrot != nil {
-				argv = append(append(append([]string{carrotBin, "run"}, carrot...), "--"), argv...)
-			}
-			out, err := h.Run(ctx, argv[0], argv[1:]...)
-			if err != nil {
-				b.Fatalf("%v\n%s", err, out)
-			}
-			t, err := parseCurl(out)
-			if err != nil {
-				b.Fatal(err)
-			}
-			speed += t.speed
-		}
-		cpu1, busy1 := cpuUse(), machineBusy()
-		gib := float64(b.N) * size / (1 << 30)
-		b.ReportMetric(speed/float64(b.N)/1e6, "MB/s-curl")
-		b.ReportMetric((cpu1.client-cpu0.client).Seconds()/gib, "cpu-s/GiB-client")
-		b.ReportMetric((cpu1.self-cpu0.self).Seconds()/gib, "cpu-s/GiB-origin")
-		b.ReportMetric((busy1-busy0).Seconds()/gib, "cpu-s/GiB-machine")
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
 	}
-	b.Run("Throughput/direct", func(b *testing.B) { through(b, direct, nil) })
-	b.Run("Throughput/exit-only", func(b *testing.B) {
-		through(b, c.Client, nil, "--socks5-hostname", fmt.Sprintf("%s:%s@%s:1080", netns.ExitUser, netns.ExitPass, c.ExitV4[2]))
-	})
-	b.Run("Throughput/1exit", func(b *testing.B) { through(b, c.Client, flags("", 2)) })
-	b.Run("Throughput/2hop", func(b *testing.B) { through(b, c.Client, flags("chain", 2, 3)) })
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -433,6 +433,55 @@ print("dns from", frm[0], frm[1], "answer", socket.inet_ntoa(ans[-4:]))
 		}
 	})
 
+	t.Run("peer-exits", func(t *testing.T) {
+		// Other SOCKS5 servers as exits: microsocks (username/password)
+		// and Dante (no authentication). carrot's spare connections wait
+		// between the credentials and the request, which both accept.
+		for _, bin := range []string{"microsocks", "danted"} {
+			if _, err := exec.LookPath(bin); err != nil {
+				if os.Getenv("CI") != "" {
+					t.Fatalf("%s missing in CI (.ci/install)", bin)
+				}
+				t.Skipf("SKIP: %s not installed (run .ci/install)", bin)
+			}
+		}
+		c.Exits[1].Start("microsocks", "-i", "0.0.0.0", "-p", "1081", "-u", netns.ExitUser, "-P", netns.ExitPass)
+		conf := filepath.Join(t.TempDir(), "danted.conf")
+		os.WriteFile(conf, []byte(`logoutput: stderr
+internal: 0.0.0.0 port = 1082
+external: eth0
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+}
+socks pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+	command: connect
+}
+`), 0o644)
+		c.Exits[2].Start("danted", "-f", conf, "-N", "1")
+		for _, u := range []string{
+			fmt.Sprintf("socks5://%s:%s@%s:1081", netns.ExitUser, netns.ExitPass, c.ExitV4[1]),
+			fmt.Sprintf("socks5://%s:1082", c.ExitV4[2]),
+		} {
+			var out string
+			var err error
+			for range 50 { // the server may still be starting
+				out, err = run(ctx, c, []string{"--exit", u, "--connect-timeout", "5s"}, "curl", "-sS", "--cacert", c.CAFile, c.HTTPSURL)
+				if err == nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil || out != netns.OriginBody {
+				t.Fatalf("%s: %v\n%s", u, err, out)
+			}
+		}
+	})
+
 	t.Run("io_uring", func(t *testing.T) {
 		out, err := run(ctx, c, race, connectBin, "-", "-", "uring")
 		if err != nil || report(t, out)["io_uring_setup"] != "-1 ENOSYS" {

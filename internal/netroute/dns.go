@@ -143,7 +143,7 @@ func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int
 	if err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
 		return ptrace.Continue // another family, or an address the kernel refuses too
 	}
-	if dest.Port() != 53 && h.cfg.Policy.direct(dest.Addr()) {
+	if !h.cfg.Policy.handled(dest) {
 		return ptrace.Continue
 	}
 	fd := argFd(c, 0)
@@ -252,9 +252,7 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 			continue
 		}
 		msgs[i].dest = dest
-		if dest.Port() == 53 || !h.cfg.Policy.direct(dest.Addr()) {
-			routed = true
-		}
+		routed = routed || h.cfg.Policy.handled(dest)
 	}
 	if !routed {
 		return ptrace.Continue

@@ -303,7 +303,7 @@ func (h *Handler) connect(c *ptrace.Syscall) ptrace.Action {
 		return ptrace.Continue
 	}
 	dest := cn.Addr
-	if dest.Port() != 53 && h.cfg.Policy.direct(dest.Addr()) {
+	if !h.cfg.Policy.handled(dest) {
 		return ptrace.Continue // loopback or --direct, whatever the socket
 	}
 	s, si, err := h.dup(c, fd)

@@ -77,6 +77,12 @@ func (p *Policy) Raw(dest netip.Addr) Verdict {
 	return Refuse
 }
 
+// handled reports whether carrot has anything to do with traffic to dest:
+// DNS, or not direct.
+func (p *Policy) handled(dest netip.AddrPort) bool {
+	return dest.Port() == 53 || !p.direct(dest.Addr())
+}
+
 // direct reports whether a stays on this machine or was declared direct.
 func (p *Policy) direct(a netip.Addr) bool {
 	a = a.Unmap().WithZone("")
