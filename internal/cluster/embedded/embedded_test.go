@@ -77,23 +77,25 @@ func TestEtcdRefusesUnauthenticated(t *testing.T) {
 			t.Errorf("%s: etcd answered", name)
 		}
 	}
-	// Plain HTTP(S) to the client port (etcd also serves /v3 JSON and
-	// /version there).
+	// etcd's HTTP services (/version, /metrics, /v3 JSON) on their own
+	// port, and plain HTTP to the gRPC port.
 	for name, tc := range map[string]*tls.Config{"https, no cert": {InsecureSkipVerify: true}, "https, foreign cert": foreign} {
 		hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-		if resp, err := hc.Get(e.Endpoint + "/version"); err == nil {
+		if resp, err := hc.Get(e.HTTPEndpoint + "/version"); err == nil {
 			resp.Body.Close()
 			t.Errorf("%s: /version answered %s", name, resp.Status)
 		}
 	}
 	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: good}}
-	resp, err := hc.Get(e.Endpoint + "/version")
+	resp, err := hc.Get(e.HTTPEndpoint + "/version")
 	if err != nil {
 		t.Fatalf("member over https: %v", err)
 	}
 	resp.Body.Close()
-	if resp, err := (&http.Client{Timeout: 3 * time.Second}).Get("http://" + hostport + "/version"); err == nil && resp.StatusCode == 200 {
-		t.Error("plain http /version answered")
+	for _, u := range []string{"http://" + hostport + "/version", "http://" + strings.TrimPrefix(e.HTTPEndpoint, "https://") + "/version"} {
+		if resp, err := (&http.Client{Timeout: 3 * time.Second}).Get(u); err == nil && resp.StatusCode == 200 {
+			t.Errorf("plain http %s answered", u)
+		}
 	}
 }
 
