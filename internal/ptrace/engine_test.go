@@ -558,3 +558,29 @@ func parseHex(s string) uint64 {
 	v, _ := strconv.ParseUint(s, 16, 64)
 	return v
 }
+
+// TestGCWhileTraceeSleeps: the tracer thread's wait must not keep the Go
+// runtime from stopping the world, or every other goroutine of carrot
+// (relays, periodic summaries) would freeze until the next stop. A
+// collection asked for while the traced program sleeps must finish before
+// the program does.
+func TestGCWhileTraceeSleeps(t *testing.T) {
+	requireRoot(t)
+	gcDone := make(chan struct{})
+	r := &recorder{enter: func(c *Syscall) Action {
+		if c.Nr == unix.SYS_CLOCK_NANOSLEEP || c.Nr == unix.SYS_NANOSLEEP {
+			go func() {
+				time.Sleep(100 * time.Millisecond) // the tracer is in wait4 by now
+				runtime.GC()
+				close(gcDone)
+			}()
+		}
+		return Continue
+	}}
+	st, _ := trace(t, Config{Handler: r, Filter: filterFor(unix.SYS_CLOCK_NANOSLEEP, unix.SYS_NANOSLEEP)}, "sleep", "3")
+	select {
+	case <-gcDone:
+	default:
+		t.Fatalf("a garbage collection begun while the tracee slept had not finished when it exited (status %v)", st)
+	}
+}
