@@ -371,3 +371,15 @@ var FutexOps = NewValueSet("FUTEX_???", false,
 	Flag{7, "FUTEX_UNLOCK_PI"}, Flag{8, "FUTEX_TRYLOCK_PI"}, Flag{9, "FUTEX_WAIT_BITSET"},
 	Flag{10, "FUTEX_WAKE_BITSET"}, Flag{11, "FUTEX_WAIT_REQUEUE_PI"}, Flag{12, "FUTEX_CMP_REQUEUE_PI"},
 	Flag{13, "FUTEX_LOCK_PI2"})
+
+// EpollEvents are epoll_event's events bits (include/uapi/linux/eventpoll.h).
+var EpollEvents = &FlagSet{Flags: []Flag{
+	{0x1, "EPOLLIN"}, {0x2, "EPOLLPRI"}, {0x4, "EPOLLOUT"}, {0x8, "EPOLLERR"}, {0x10, "EPOLLHUP"},
+	{0x20, "EPOLLNVAL"}, {0x40, "EPOLLRDNORM"}, {0x80, "EPOLLRDBAND"}, {0x100, "EPOLLWRNORM"},
+	{0x200, "EPOLLWRBAND"}, {0x400, "EPOLLMSG"}, {0x2000, "EPOLLRDHUP"}, {1 << 28, "EPOLLEXCLUSIVE"},
+	{1 << 29, "EPOLLWAKEUP"}, {1 << 30, "EPOLLONESHOT"}, {1 << 31, "EPOLLET"},
+}}
+
+// RusageWho names getrusage's who (include/uapi/linux/resource.h).
+var RusageWho = NewValueSet("RUSAGE_???", false,
+	Flag{0, "RUSAGE_SELF"}, Flag{0xffffffff, "RUSAGE_CHILDREN"}, Flag{1, "RUSAGE_THREAD"})

@@ -13,85 +13,94 @@ type Kind uint8
 
 // Argument kinds.
 const (
-	KindHex           Kind = iota // (x) a number strace prints in hex, 0 as "0"
-	KindPtr                       // (p) a pointer: NULL or hex
-	KindInt                       // (d) a C int, signed decimal
-	KindLong                      // (ld) a signed long (offsets, lengths)
-	KindUlong                     // (u) an unsigned long (sizes, counts)
-	KindOctal                     // (oct) an octal number: umask's mask
-	KindMode                      // (mode) a file mode: 0644, S_IFREG|0644
-	KindOpenMode                  // (cmode) open's mode: printed only with O_CREAT or O_TMPFILE
-	KindFd                        // (fd) a file descriptor, named with -y
-	KindDirfd                     // (dfd) an *at dirfd: AT_FDCWD or an fd
-	KindPath                      // (path) a NUL-terminated path, not limited by -s
-	KindInBuf                     // (wbuf) bytes passed in, length in the next argument
-	KindOutBuf                    // (rbuf) bytes read, length the return value
-	KindOpenFlags                 // (oflags) O_RDONLY|O_CLOEXEC
-	KindOpenFlags0                // (oflags0) open flags without the access mode (dup3)
-	KindAtFlags                   // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
-	KindAccessAt                  // (accat) faccessat2 flags
-	KindAccessMode                // (amode) F_OK, R_OK|W_OK
-	KindProt                      // (prot) PROT_READ|PROT_WRITE
-	KindMmapFlags                 // (mflags) MAP_PRIVATE|MAP_ANONYMOUS
-	KindWhence                    // (whence) SEEK_SET
-	KindMadvise                   // (madv) MADV_DONTNEED
-	KindMremap                    // (mremapf) MREMAP_MAYMOVE
-	KindShutdown                  // (shut) SHUT_WR
-	KindSockLevel                 // (level) SOL_SOCKET
-	KindSockOpt                   // (optname) SO_REUSEADDR, named by the level before it
-	KindMsgFlags                  // (msgf) MSG_DONTWAIT|MSG_NOSIGNAL
-	KindFamily                    // (fam) AF_INET
-	KindSockType                  // (stype) SOCK_STREAM|SOCK_CLOEXEC
-	KindSockFlags                 // (sockf) SOCK_CLOEXEC (accept4)
-	KindPipeFlags                 // (pipef) O_NONBLOCK|O_CLOEXEC
-	KindWaitOpts                  // (wopt) WNOHANG|__WALL
-	KindCloneFlags                // (clonef) CLONE_VM|...|SIGCHLD
-	KindSignal                    // (sig) SIGTERM
-	KindSigHow                    // (how) SIG_BLOCK
-	KindSigset                    // (sigset) [HUP INT], size in the last argument
-	KindOutSigset                 // (osigset) the old mask, at exit
-	KindSigaction                 // (sigact) {sa_handler=..., sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}
-	KindOutSigaction              // (osigact) the old action, at exit
-	KindFcntlCmd                  // (fcntl) F_SETFD; the argument after it depends on it
-	KindIoctl                     // (ioctl) TCGETS or _IOC(...)
-	KindFlock                     // (flock) LOCK_EX|LOCK_NB
-	KindArchPrctl                 // (archprctl) ARCH_SET_FS
-	KindPrctl                     // (prctl) PR_SET_NAME
-	KindEpollOp                   // (epollop) EPOLL_CTL_ADD
-	KindStatxFlags                // (statxf) AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH
-	KindStatxMask                 // (statxm) STATX_BASIC_STATS
-	KindRenameFlags               // (renamef) RENAME_NOREPLACE
-	KindOpenHow                   // (openhow) {flags=O_RDONLY, mode=0, resolve=0}
-	KindArgv                      // (argv) ["ls", "-l"]
-	KindEnvp                      // (envp) 0x7ffd... /* 20 vars */, full with -v
-	KindPoll                      // (poll) [{fd=3, events=POLLIN}]
-	KindTimespec                  // (timespec) {tv_sec=1, tv_nsec=0}
-	KindIovec                     // (iov) [{iov_base="..", iov_len=5}], count in the next argument
-	KindOutIovec                  // (oiov) the same, filled at exit (readv)
-	KindSockaddr                  // (sa) a sockaddr passed in, length in the next argument
-	KindOutSockaddr               // (osa) a sockaddr written back, length pointer in the next argument
-	KindOutSocklen                // (olen) [16], or [128 => 16] when the call changed it
-	KindMsghdr                    // (msghdr) sendmsg's struct msghdr
-	KindOutMsghdr                 // (omsghdr) recvmsg's, at exit
-	KindOutPipe                   // (opipe) [3, 4]
-	KindOutWaitStatus             // (owstatus) [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]
-	KindOutStat                   // (ostat) {st_mode=S_IFREG|0644, st_size=3391, ...}
-	KindOutStatx                  // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
-	KindOutCwd                    // (ocwd) getcwd's buffer, a string of the return value's length
-	KindOutLink                   // (olink) readlink's buffer, the return value's length
-	KindGetrandom                 // (grnd) GRND_NONBLOCK
-	KindRlimit                    // (rlimit) RLIMIT_NOFILE
-	KindClockID                   // (clockid) CLOCK_MONOTONIC
-	KindEpollFlags                // (epollf) EPOLL_CLOEXEC
-	KindEventfdFlags              // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
-	KindFadvise                   // (fadv) POSIX_FADV_SEQUENTIAL
-	KindFutexOp                   // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
-	KindFdSet                     // (fdset) select's fd_set: [3 4], size from the first argument
-	KindOutDirents                // (odirents) getdents' buffer: 0x... /* 5 entries */
-	KindOutPtr                    // (op) a pointer the kernel writes through, printed (as a pointer) at exit
-	KindSockoptVal                // (optval) setsockopt's value: [1] for an int, else the pointer
-	KindOutSockoptVal             // (ooptval) getsockopt's value, its length read through the next argument
-	KindSigframe                  // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
+	KindHex            Kind = iota // (x) a number strace prints in hex, 0 as "0"
+	KindPtr                        // (p) a pointer: NULL or hex
+	KindInt                        // (d) a C int, signed decimal
+	KindLong                       // (ld) a signed long (offsets, lengths)
+	KindUlong                      // (u) an unsigned long (sizes, counts)
+	KindOctal                      // (oct) an octal number: umask's mask
+	KindMode                       // (mode) a file mode: 0644, S_IFREG|0644
+	KindOpenMode                   // (cmode) open's mode: printed only with O_CREAT or O_TMPFILE
+	KindFd                         // (fd) a file descriptor, named with -y
+	KindDirfd                      // (dfd) an *at dirfd: AT_FDCWD or an fd
+	KindPath                       // (path) a NUL-terminated path, not limited by -s
+	KindInBuf                      // (wbuf) bytes passed in, length in the next argument
+	KindOutBuf                     // (rbuf) bytes read, length the return value
+	KindOpenFlags                  // (oflags) O_RDONLY|O_CLOEXEC
+	KindOpenFlags0                 // (oflags0) open flags without the access mode (dup3)
+	KindAtFlags                    // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
+	KindAccessAt                   // (accat) faccessat2 flags
+	KindAccessMode                 // (amode) F_OK, R_OK|W_OK
+	KindProt                       // (prot) PROT_READ|PROT_WRITE
+	KindMmapFlags                  // (mflags) MAP_PRIVATE|MAP_ANONYMOUS
+	KindWhence                     // (whence) SEEK_SET
+	KindMadvise                    // (madv) MADV_DONTNEED
+	KindMremap                     // (mremapf) MREMAP_MAYMOVE
+	KindShutdown                   // (shut) SHUT_WR
+	KindSockLevel                  // (level) SOL_SOCKET
+	KindSockOpt                    // (optname) SO_REUSEADDR, named by the level before it
+	KindMsgFlags                   // (msgf) MSG_DONTWAIT|MSG_NOSIGNAL
+	KindFamily                     // (fam) AF_INET
+	KindSockType                   // (stype) SOCK_STREAM|SOCK_CLOEXEC
+	KindSockFlags                  // (sockf) SOCK_CLOEXEC (accept4)
+	KindPipeFlags                  // (pipef) O_NONBLOCK|O_CLOEXEC
+	KindWaitOpts                   // (wopt) WNOHANG|__WALL
+	KindCloneFlags                 // (clonef) CLONE_VM|...|SIGCHLD
+	KindSignal                     // (sig) SIGTERM
+	KindSigHow                     // (how) SIG_BLOCK
+	KindSigset                     // (sigset) [HUP INT], size in the last argument
+	KindOutSigset                  // (osigset) the old mask, at exit
+	KindSigaction                  // (sigact) {sa_handler=..., sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}
+	KindOutSigaction               // (osigact) the old action, at exit
+	KindFcntlCmd                   // (fcntl) F_SETFD; the argument after it depends on it
+	KindIoctl                      // (ioctl) TCGETS or _IOC(...)
+	KindFlock                      // (flock) LOCK_EX|LOCK_NB
+	KindArchPrctl                  // (archprctl) ARCH_SET_FS
+	KindPrctl                      // (prctl) PR_SET_NAME
+	KindEpollOp                    // (epollop) EPOLL_CTL_ADD
+	KindStatxFlags                 // (statxf) AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH
+	KindStatxMask                  // (statxm) STATX_BASIC_STATS
+	KindRenameFlags                // (renamef) RENAME_NOREPLACE
+	KindOpenHow                    // (openhow) {flags=O_RDONLY, mode=0, resolve=0}
+	KindArgv                       // (argv) ["ls", "-l"]
+	KindEnvp                       // (envp) 0x7ffd... /* 20 vars */, full with -v
+	KindPoll                       // (poll) [{fd=3, events=POLLIN}]
+	KindTimespec                   // (timespec) {tv_sec=1, tv_nsec=0}
+	KindIovec                      // (iov) [{iov_base="..", iov_len=5}], count in the next argument
+	KindOutIovec                   // (oiov) the same, filled at exit (readv)
+	KindSockaddr                   // (sa) a sockaddr passed in, length in the next argument
+	KindOutSockaddr                // (osa) a sockaddr written back, length pointer in the next argument
+	KindOutSocklen                 // (olen) [16], or [128 => 16] when the call changed it
+	KindMsghdr                     // (msghdr) sendmsg's struct msghdr
+	KindOutMsghdr                  // (omsghdr) recvmsg's, at exit
+	KindOutPipe                    // (opipe) [3, 4]
+	KindOutWaitStatus              // (owstatus) [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]
+	KindOutStat                    // (ostat) {st_mode=S_IFREG|0644, st_size=3391, ...}
+	KindOutStatx                   // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
+	KindOutCwd                     // (ocwd) getcwd's buffer, a string of the return value's length
+	KindOutLink                    // (olink) readlink's buffer, the return value's length
+	KindGetrandom                  // (grnd) GRND_NONBLOCK
+	KindRlimit                     // (rlimit) RLIMIT_NOFILE
+	KindClockID                    // (clockid) CLOCK_MONOTONIC
+	KindEpollFlags                 // (epollf) EPOLL_CLOEXEC
+	KindEventfdFlags               // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
+	KindFadvise                    // (fadv) POSIX_FADV_SEQUENTIAL
+	KindFutexOp                    // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
+	KindFdSet                      // (fdset) select's fd_set: [3 4], size from the first argument
+	KindOutDirents                 // (odirents) getdents' buffer: 0x... /* 5 entries */
+	KindOutPtr                     // (op) a pointer the kernel writes through, printed (as a pointer) at exit
+	KindSockoptVal                 // (optval) setsockopt's value: [1] for an int, else the pointer
+	KindOutSockoptVal              // (ooptval) getsockopt's value, its length read through the next argument
+	KindSigframe                   // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
+	KindRlim                       // (rlim) a struct rlimit passed in: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}
+	KindOutRlim                    // (orlim) a struct rlimit filled in
+	KindOutTimespec                // (otimespec) a struct timespec filled in (clock_gettime)
+	KindOutTimeval                 // (otimeval) a struct timeval filled in (gettimeofday)
+	KindOutUtsname                 // (outsname) uname's struct utsname
+	KindEpollEvent                 // (epollev) epoll_ctl's struct epoll_event
+	KindOutEpollEvents             // (oepollevs) epoll_wait's events, as many as the return value
+	KindOutRusage                  // (orusage) getrusage's struct rusage
+	KindRusageWho                  // (who) RUSAGE_SELF
 	numKinds
 )
 
@@ -115,6 +124,8 @@ var kindNames = map[string]Kind{
 	"efdf": KindEventfdFlags, "fadv": KindFadvise, "futexop": KindFutexOp, "fdset": KindFdSet,
 	"odirents": KindOutDirents, "ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
 	"op": KindOutPtr, "optval": KindSockoptVal, "ooptval": KindOutSockoptVal, "frame": KindSigframe,
+	"rlim": KindRlim, "orlim": KindOutRlim, "otimespec": KindOutTimespec, "otimeval": KindOutTimeval,
+	"outsname": KindOutUtsname, "epollev": KindEpollEvent, "oepollevs": KindOutEpollEvents, "orusage": KindOutRusage, "who": KindRusageWho,
 }
 
 // String returns the kind's signature name ("path").
@@ -153,6 +164,17 @@ func valueKind(s *linux.ValueSet) kindDef {
 }
 
 func noSave(*Decoded, int) {}
+
+// outStruct is a structure the kernel fills in: rendered at exit, or as
+// its pointer when the call failed and wrote nothing.
+func outStruct(render func(d *Decoded, addr uint64) string) kindDef {
+	return kindDef{save: noSave, exit: func(d *Decoded, i int) string {
+		if d.ret < 0 || d.c.Args[i] == 0 {
+			return ptr(d.c.Args[i])
+		}
+		return render(d, d.c.Args[i])
+	}}
+}
 
 func init() {
 	kinds = [numKinds]kindDef{
@@ -268,6 +290,15 @@ func init() {
 			}
 			return d.sockoptInt(d.c.Args[i], uint64(n))
 		}},
+		KindRlim:           {enter: func(d *Decoded, i int) string { return d.rlimit(d.c.Args[i]) }},
+		KindOutRlim:        outStruct(func(d *Decoded, a uint64) string { return d.rlimit(a) }),
+		KindOutTimespec:    outStruct(func(d *Decoded, a uint64) string { return d.timespec(a) }),
+		KindOutTimeval:     outStruct(func(d *Decoded, a uint64) string { return d.timeval(a) }),
+		KindOutUtsname:     outStruct(func(d *Decoded, a uint64) string { return d.utsname(a) }),
+		KindEpollEvent:     {enter: func(d *Decoded, i int) string { return d.epollEvents(d.c.Args[i], 1, false) }},
+		KindOutEpollEvents: outStruct(func(d *Decoded, a uint64) string { return d.epollEvents(a, d.ret, true) }),
+		KindOutRusage:      outStruct(func(d *Decoded, a uint64) string { return d.rusage(a) }),
+		KindRusageWho:      valueKind(linux.RusageWho),
 		KindSigframe: {enter: func(d *Decoded, i int) string {
 			// x86-64: at rt_sigreturn the frame (struct rt_sigframe) starts
 			// 8 bytes below the stack pointer; uc.uc_sigmask is 304 bytes

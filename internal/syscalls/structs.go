@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"bytes"
 	"math/bits"
 	"net/netip"
 	"strconv"
@@ -422,4 +423,97 @@ func (d *Decoded) sockoptInt(addr, size uint64) string {
 		return ptr(addr)
 	}
 	return "[" + strconv.Itoa(int(int32(v))) + "]"
+}
+
+// rlimit renders a struct rlimit (two 64-bit values) as strace does:
+// multiples of 1024 as N*1024, all ones as RLIM64_INFINITY.
+func (d *Decoded) rlimit(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 16)
+	if err != nil {
+		return hexs(addr)
+	}
+	lim := func(v uint64) string {
+		switch {
+		case v == ^uint64(0):
+			return "RLIM64_INFINITY"
+		case v > 1024 && v%1024 == 0:
+			return strconv.FormatUint(v/1024, 10) + "*1024"
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	return "{rlim_cur=" + lim(le64(b)) + ", rlim_max=" + lim(le64(b[8:])) + "}"
+}
+
+// timeval renders a struct timeval.
+func (d *Decoded) timeval(addr uint64) string {
+	b, err := d.read(addr, 16)
+	if err != nil {
+		return hexs(addr)
+	}
+	return "{tv_sec=" + strconv.FormatInt(int64(le64(b)), 10) + ", tv_usec=" + strconv.FormatInt(int64(le64(b[8:])), 10) + "}"
+}
+
+// utsname renders uname's struct utsname: six 65-byte strings, the first
+// two unless -v.
+func (d *Decoded) utsname(addr uint64) string {
+	const field = 65
+	b, err := d.read(addr, 6*field)
+	if err != nil {
+		return hexs(addr)
+	}
+	names := []string{"sysname", "nodename", "release", "version", "machine", "domainname"}
+	var parts []string
+	for i, n := range names {
+		if i == 2 && !d.o.Verbose {
+			parts = append(parts, "...")
+			break
+		}
+		s := b[i*field : (i+1)*field]
+		if j := bytes.IndexByte(s, 0); j >= 0 {
+			s = s[:j]
+		}
+		parts = append(parts, n+"="+d.quote(s, false))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// epollEvents renders n struct epoll_event (12 bytes each, packed on
+// x86-64): one structure, or an array when array is set.
+func (d *Decoded) epollEvents(addr uint64, n int64, array bool) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n < 0 || n > 1024 {
+		return hexs(addr)
+	}
+	b, err := d.read(addr, int(12*n))
+	if err != nil {
+		return hexs(addr)
+	}
+	var evs []string
+	for i := int64(0); i < n; i++ {
+		e := b[12*i:]
+		data := le64(e[4:])
+		evs = append(evs, "{events="+linux.EpollEvents.Format(uint64(le32(e)))+", data={u32="+
+			strconv.FormatUint(uint64(uint32(data)), 10)+", u64="+strconv.FormatUint(data, 10)+"}}")
+	}
+	if !array {
+		return evs[0]
+	}
+	return "[" + strings.Join(evs, ", ") + "]"
+}
+
+// rusage renders a struct rusage's times, as strace does without -v.
+func (d *Decoded) rusage(addr uint64) string {
+	b, err := d.read(addr, 32)
+	if err != nil {
+		return hexs(addr)
+	}
+	tv := func(b []byte) string {
+		return "{tv_sec=" + strconv.FormatInt(int64(le64(b)), 10) + ", tv_usec=" + strconv.FormatInt(int64(le64(b[8:])), 10) + "}"
+	}
+	return "{ru_utime=" + tv(b) + ", ru_stime=" + tv(b[16:]) + ", ...}"
 }

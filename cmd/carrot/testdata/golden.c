@@ -13,13 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void on_usr1(int sig) { (void)sig; }
@@ -81,9 +85,26 @@ int main(int argc, char **argv) {
 	mprotect(m, 4096, PROT_READ);
 	munmap(m, 65536);
 
-	// pipes
+	// limits, clocks (their values vary: only the resolution is printed),
+	// uname
+	struct rlimit rl;
+	getrlimit(RLIMIT_STACK, &rl);
+	rl.rlim_cur = 1024;
+	rl.rlim_max = 1 << 20;
+	setrlimit(RLIMIT_CORE, &rl);
+	struct timespec res;
+	syscall(SYS_clock_getres, CLOCK_REALTIME, &res);
+	struct utsname un;
+	uname(&un);
+
+	// pipes and epoll
 	pipe2(p, O_CLOEXEC);
 	write(p[1], "through a pipe", 14);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = 0x100000007ULL}, evs[4];
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+	epoll_wait(ep, evs, 4, 1000);
+	close(ep);
 	read(p[0], buf, sizeof buf);
 	close(p[0]);
 	close(p[1]);
