@@ -31,9 +31,8 @@
 // # Not decoded yet
 //
 // Where strace decodes a structure that this package does not, the
-// argument prints as its pointer: clock_gettime's and gettimeofday's
-// results, uname, sysinfo, getrlimit/prlimit64's structures, epoll
-// events, ioctl arguments (TCGETS, TIOCGWINSZ), control messages in a
+// argument prints as its pointer: sysinfo, ioctl arguments (TCGETS,
+// TIOCGWINSZ), control messages in a
 // msghdr, socket option values other than an int, the 6-argument futex
 // operations, and the time fields of a stat with -v. Calls added after
 // strace 6.1 (451 and up) print by their kernel names, where strace 6.1
