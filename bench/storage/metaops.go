@@ -29,6 +29,7 @@ type metaRun struct {
 	CreateLat         pct     // one client
 	// WAL fsyncs per create (etcd's own metrics; in-process runs only).
 	Fsyncs1, Fsyncs16 float64
+	Reqs16            float64       // etcd requests per create, 16 threads (group commit)
 	FsyncMean         time.Duration // during the one-client run
 	EtcdPut           pct           // a bare etcd Put from this client: the floor
 	Mkdir, Stat       pct
@@ -138,9 +139,11 @@ func metaSuite(ctx context.Context, cl *cluster.Client, dialCached func() (*clus
 		}
 		n0 = n1
 	}
+	e0 := cl.EtcdRPCs.Load()
 	if m.Create16, _, err = creates(ctx, cl, root+"/c16", *files, 16); err != nil {
 		return m, err
 	}
+	m.Reqs16 = float64(cl.EtcdRPCs.Load()-e0) / float64(*files)
 	if wal != nil {
 		n1, _ := wal()
 		m.Fsyncs16 = float64(n1-n0) / float64(*files)

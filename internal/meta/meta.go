@@ -73,6 +73,7 @@ type FS struct {
 	// parent each had when last seen (a guess that rename verifies).
 	dirs  sync.Map // uint64 -> uint64
 	cache *Cache   // nil: every read goes to etcd
+	batch batcher  // group commit of creates (batch.go)
 }
 
 // New returns the namespace under prefix (which ends in "/").
@@ -445,21 +446,35 @@ func (f *FS) create(ctx context.Context, op string, parent uint64, name string, 
 		return nil, fail(op, name, err)
 	}
 	dk, pk := f.dkey(parent, name), f.ikey(parent)
+	alone := false
 	for range maxRetries {
 		in.Ino = newIno()
 		ik := f.ikey(in.Ino)
-		r, err := f.cli.Txn(ctx).If(
-			clientv3.Compare(clientv3.Version(dk), "=", 0),
-			clientv3.Compare(clientv3.Version(pk), ">", 0),
-			clientv3.Compare(clientv3.Version(ik), "=", 0),
-		).Then(
-			clientv3.OpPut(dk, marshalDirent(in.Ino, in.Mode&S_IFMT)),
-			clientv3.OpPut(ik, in.marshal()),
-			f.opTouch(parent, in.Ctime),
-		).Else(
-			clientv3.OpGet(dk, clientv3.WithCountOnly()),
-			clientv3.OpGet(pk, clientv3.WithCountOnly()),
-		).Commit()
+		var r *clientv3.TxnResponse
+		var err error
+		if !alone {
+			r, err = f.batch.run(ctx, f, &pendingCreate{
+				parent: parent, dk: dk, ik: ik, pk: pk, t: in.Ctime,
+				dirent: marshalDirent(in.Ino, in.Mode&S_IFMT), inode: in.marshal(),
+			})
+			if errors.Is(err, errAlone) {
+				alone = true
+				continue
+			}
+		} else {
+			r, err = f.cli.Txn(ctx).If(
+				clientv3.Compare(clientv3.Version(dk), "=", 0),
+				clientv3.Compare(clientv3.Version(pk), ">", 0),
+				clientv3.Compare(clientv3.Version(ik), "=", 0),
+			).Then(
+				clientv3.OpPut(dk, marshalDirent(in.Ino, in.Mode&S_IFMT)),
+				clientv3.OpPut(ik, in.marshal()),
+				f.opTouch(parent, in.Ctime),
+			).Else(
+				clientv3.OpGet(dk, clientv3.WithCountOnly()),
+				clientv3.OpGet(pk, clientv3.WithCountOnly()),
+			).Commit()
+		}
 		if err != nil {
 			return nil, fail(op, name, eio(err))
 		}
