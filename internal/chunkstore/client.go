@@ -16,6 +16,7 @@ import (
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 )
 
 // Conn is a client of one node.
@@ -33,7 +34,7 @@ func Dial(addr string, tc *tls.Config, token string) (*Conn, error) {
 		return nil, fmt.Errorf("chunkstore: dial %s: no TLS configuration", addr)
 	}
 	cc, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(newTLSCreds(tc)),
+		grpc.WithTransportCredentials(newTLSCreds(tc)), experimental.WithBufferPool(nodeBufferPool),
 		grpc.WithWriteBufferSize(writeBufferSize), grpc.WithReadBufferSize(readBufferSize),
 		grpc.WithPerRPCCredentials(TokenCredentials(token)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(2*frameSize), grpc.MaxCallSendMsgSize(2*frameSize)),
@@ -94,41 +95,44 @@ func (c *Conn) Get(ctx context.Context, id string, buf []byte) ([]byte, error) {
 	return c.get(ctx, id, data, true)
 }
 
+var getDesc = &grpc.StreamDesc{StreamName: "Get", ServerStreams: true}
+
 func (c *Conn) get(ctx context.Context, id string, buf []byte, verify bool) ([]byte, error) {
 	want, _ := hex.DecodeString(id) // the node refuses an invalid id
-	stream, err := c.rpc.Get(ctx, &chunkpb.GetRequest{Id: id, Verify: verify})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.cc.NewStream(ctx, getDesc, chunkpb.ChunkStore_Get_FullMethodName, grpc.ForceCodecV2(frameCodec{}))
 	if err != nil {
+		return nil, err
+	}
+	if err := stream.SendMsg(&chunkpb.GetRequest{Id: id, Verify: verify}); err != nil {
+		return nil, err
+	}
+	if err := stream.CloseSend(); err != nil {
 		return nil, err
 	}
 	h := hashPool.Get().(hash.Hash)
 	defer hashPool.Put(h)
 	h.Reset()
-	buf = buf[:0]
+	f := getFrame{buf: buf[:0]}
 	for {
-		m, err := stream.Recv()
+		err := stream.RecvMsg(&f)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		if m.Size > MaxChunkSize {
-			return nil, fmt.Errorf("chunkstore: %s announced %d bytes: %w", c.Addr, m.Size, ErrCorrupt)
+		if f.size > MaxChunkSize {
+			return nil, fmt.Errorf("chunkstore: %s announced %d bytes: %w", c.Addr, f.size, ErrCorrupt)
 		}
-		if m.Size > 0 && uint64(cap(buf)) < m.Size {
-			buf = make([]byte, 0, m.Size)
-		}
-		if len(buf)+len(m.Data) > MaxChunkSize {
-			return nil, fmt.Errorf("chunkstore: %s sent too much: %w", c.Addr, ErrCorrupt)
-		}
-		buf = append(buf, m.Data...)
-		h.Write(m.Data)
+		h.Write(f.buf[len(f.buf)-f.n:])
 	}
 	var sum [sha256.Size]byte
 	if !bytes.Equal(h.Sum(sum[:0]), want) {
-		return buf, fmt.Errorf("chunkstore: %s sent bad data for %s: %w", c.Addr, id, ErrCorrupt)
+		return f.buf, fmt.Errorf("chunkstore: %s sent bad data for %s: %w", c.Addr, id, ErrCorrupt)
 	}
-	return buf, nil
+	return f.buf, nil
 }
 
 // Has asks which of ids the node holds.

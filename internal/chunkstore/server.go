@@ -12,6 +12,7 @@ import (
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/status"
 )
 
@@ -44,7 +45,7 @@ func NewGRPCServer(store *Store, nodeID, token string, tc *tls.Config) *grpc.Ser
 // serverOptions are the transport options of a node's server.
 func serverOptions(tc *tls.Config) []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.Creds(newTLSCreds(tc)),
+		grpc.Creds(newTLSCreds(tc)), experimental.BufferPool(nodeBufferPool),
 		grpc.WriteBufferSize(writeBufferSize), grpc.ReadBufferSize(readBufferSize),
 		grpc.MaxRecvMsgSize(2 * frameSize), grpc.MaxSendMsgSize(2 * frameSize),
 		grpc.InitialWindowSize(4 << 20), grpc.InitialConnWindowSize(16 << 20),
