@@ -58,10 +58,16 @@ const (
 )
 
 type batcher struct {
-	mu    sync.Mutex
-	busy  bool // a batch is being sent
-	queue []*pendingCreate
+	mu       sync.Mutex
+	inflight int // batches being sent
+	queue    []*pendingCreate
 }
+
+// maxInflight is how many batches one client sends at once. More than one
+// lets etcd write one while it applies another, but measured with 16
+// creating threads (1, 2 or 4 in flight, alternated three times) one
+// was as fast and cheapest in CPU: the batches are simply larger.
+var maxInflight = 1
 
 // run commits p, possibly with others. A batch of one is p's own
 // transaction, with an Else reading what failed; otherwise a failed batch
@@ -71,7 +77,7 @@ func (b *batcher) run(ctx context.Context, f *FS, p *pendingCreate) (*clientv3.T
 	p.done = make(chan struct{})
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
-	if b.busy {
+	if b.inflight >= maxInflight {
 		b.mu.Unlock()
 		select {
 		case <-p.done:
@@ -93,21 +99,27 @@ func (b *batcher) run(ctx context.Context, f *FS, p *pendingCreate) (*clientv3.T
 			}
 		}
 		b.mu.Lock()
+	} else {
+		b.inflight++
 	}
-	b.busy = true
-	for p.state != finished {
+	// Lead: send batches until p's is done.
+	for p.state == queued {
 		batch := b.take()
 		b.mu.Unlock()
 		f.commitBatch(ctx, batch)
 		b.mu.Lock()
 	}
-	if len(b.queue) > 0 {
-		b.queue[0].leading = true
-		close(b.queue[0].lead)
-	} else {
-		b.busy = false
+	b.inflight--
+	for _, q := range b.queue {
+		if !q.leading {
+			q.leading = true
+			b.inflight++
+			close(q.lead)
+			break
+		}
 	}
 	b.mu.Unlock()
+	<-p.done // p may be in another leader's batch
 	return p.resp, p.err
 }
 

@@ -704,6 +704,15 @@ func TestDirectoryTimes(t *testing.T) {
 // create that must fail (name taken, parent gone) falls back to single
 // transactions, and each create gets its own answer.
 func TestGroupCommit(t *testing.T) {
+	for _, inflight := range []int{1, 3} {
+		t.Run(fmt.Sprint(inflight, "-in-flight"), func(t *testing.T) {
+			defer meta.SetMaxInflight(inflight)()
+			testGroupCommit(t)
+		})
+	}
+}
+
+func testGroupCommit(t *testing.T) {
 	f, n := countingFS(t, uniquePrefix(t))
 	c := ctx(t)
 	mustNil(t, f.Init(c))
