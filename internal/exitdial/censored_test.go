@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -257,33 +256,10 @@ func TestCarrotExitRefuses(t *testing.T) {
 // microsocks (with username/password) and Dante (no authentication),
 // by name, HTTPS end to end.
 func TestDialerThroughPeers(t *testing.T) {
-	for _, bin := range []string{"microsocks", "danted"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s missing in CI (.ci/install)", bin)
-			}
-			t.Skipf("SKIP: %s not installed (run .ci/install)", bin)
-		}
-	}
+	netns.RequireBinaries(t, "microsocks", "danted")
 	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3})
-	micro := c.Exits[1].Start("microsocks", "-i", "0.0.0.0", "-p", "1081", "-u", user, "-P", pass)
-	conf := filepath.Join(t.TempDir(), "danted.conf")
-	os.WriteFile(conf, []byte(`logoutput: stderr
-internal: 0.0.0.0 port = 1082
-external: eth0
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass {
-	from: 0.0.0.0/0 to: 0.0.0.0/0
-}
-socks pass {
-	from: 0.0.0.0/0 to: 0.0.0.0/0
-	command: connect
-}
-`), 0o644)
-	dante := c.Exits[2].Start("danted", "-f", conf, "-N", "1")
+	micro := c.StartMicrosocks(t, 1, 1081)
+	dante := c.StartDante(t, 2, 1082)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, tc := range []struct {

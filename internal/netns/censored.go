@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -316,4 +317,51 @@ func (c *Censored) StartCarrotExit(t testing.TB, bin string, i int, extra ...str
 // ExitURL is the socks5:// URL of exit i's `carrot exit`, with credentials.
 func (c *Censored) ExitURL(i int) string {
 	return fmt.Sprintf("socks5://%s:%s@%s:1080", ExitUser, ExitPass, c.ExitV4[i])
+}
+
+// RequireBinaries skips t, loudly, when a peer tool is missing; in CI
+// (where .ci/install provides them) it fails instead.
+func RequireBinaries(t testing.TB, bins ...string) {
+	t.Helper()
+	for _, bin := range bins {
+		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s missing in CI (.ci/install)", bin)
+			}
+			t.Skipf("SKIP: %s not installed (run .ci/install)", bin)
+		}
+	}
+}
+
+// StartMicrosocks runs microsocks, a peer SOCKS5 server, in exit i on port
+// with the account ExitUser:ExitPass. It has no "ready" line: callers retry.
+func (c *Censored) StartMicrosocks(t testing.TB, i, port int) *Proc {
+	t.Helper()
+	return c.Exits[i].Start("microsocks", "-i", "0.0.0.0", "-p", fmt.Sprint(port), "-u", ExitUser, "-P", ExitPass)
+}
+
+// StartDante runs Dante, a peer SOCKS5 server, in exit i on port, without
+// authentication. It has no "ready" line: callers retry.
+func (c *Censored) StartDante(t testing.TB, i, port int) *Proc {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "danted.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf(`logoutput: stderr
+internal: 0.0.0.0 port = %d
+external: eth0
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+}
+socks pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+	command: connect
+}
+`, port)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Exits[i].Start("danted", "-f", conf, "-N", "1")
 }

@@ -437,32 +437,9 @@ print("dns from", frm[0], frm[1], "answer", socket.inet_ntoa(ans[-4:]))
 		// Other SOCKS5 servers as exits: microsocks (username/password)
 		// and Dante (no authentication). carrot's spare connections wait
 		// between the credentials and the request, which both accept.
-		for _, bin := range []string{"microsocks", "danted"} {
-			if _, err := exec.LookPath(bin); err != nil {
-				if os.Getenv("CI") != "" {
-					t.Fatalf("%s missing in CI (.ci/install)", bin)
-				}
-				t.Skipf("SKIP: %s not installed (run .ci/install)", bin)
-			}
-		}
-		c.Exits[1].Start("microsocks", "-i", "0.0.0.0", "-p", "1081", "-u", netns.ExitUser, "-P", netns.ExitPass)
-		conf := filepath.Join(t.TempDir(), "danted.conf")
-		os.WriteFile(conf, []byte(`logoutput: stderr
-internal: 0.0.0.0 port = 1082
-external: eth0
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass {
-	from: 0.0.0.0/0 to: 0.0.0.0/0
-}
-socks pass {
-	from: 0.0.0.0/0 to: 0.0.0.0/0
-	command: connect
-}
-`), 0o644)
-		c.Exits[2].Start("danted", "-f", conf, "-N", "1")
+		netns.RequireBinaries(t, "microsocks", "danted")
+		c.StartMicrosocks(t, 1, 1081)
+		c.StartDante(t, 2, 1082)
 		for _, u := range []string{
 			fmt.Sprintf("socks5://%s:%s@%s:1081", netns.ExitUser, netns.ExitPass, c.ExitV4[1]),
 			fmt.Sprintf("socks5://%s:1082", c.ExitV4[2]),
