@@ -14,10 +14,14 @@
 //     ranked nodes that lack it; a chunk on all of its first R nodes and
 //     also elsewhere has its misplaced extra copies deleted (a node came
 //     back, or joined);
-//  4. deletes, on each node, chunks that no inode references and whose
-//     file is older than GCGrace (the node re-checks the mtime, and a Put
-//     of an existing chunk refreshes it, so a chunk a writer is about to
-//     commit survives).
+//  4. deletes, on each node, chunks that no inode references, that this
+//     repairer has seen unreferenced for GCGrace (so a reader that opened a
+//     version just before it was replaced or removed has GCGrace to read
+//     it, however old its chunks are), and whose file is older than
+//     GCGrace (the node re-checks the mtime, and a Put of an existing chunk
+//     refreshes it, so a chunk a writer is about to commit survives). A
+//     new repairer (restart, new leader) starts the unreferenced clocks
+//     afresh: it waits longer, never shorter.
 //
 // Grace: while a known node has been down for less than RepairGrace the
 // pass copies nothing and deletes nothing (the node may come back with its
@@ -49,6 +53,9 @@ type Repairer struct {
 	Pool   *chunkstore.Pool
 	Params meta.Params
 	Logf   func(format string, args ...any)
+
+	// unrefSince is when each unreferenced chunk was first seen so.
+	unrefSince map[string]time.Time
 }
 
 // NodeReport is one node in a Report.
@@ -231,15 +238,29 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			}
 		}
 	}
-	// 4. garbage.
+	// 4. garbage: unreferenced for GCGrace, and untouched for as long.
 	garbage := map[string][]string{}
+	unref := map[string]time.Time{}
 	for n, m := range inv {
 		for id, h := range m {
-			if _, ok := refs[id]; !ok && now.Sub(h.mtime) >= r.Params.GCGrace {
+			if _, ok := refs[id]; ok {
+				continue
+			}
+			since, ok := unref[id]
+			if !ok {
+				if since, ok = r.unrefSince[id]; !ok {
+					since = now
+				}
+				unref[id] = since
+			}
+			if now.Sub(since) >= r.Params.GCGrace && now.Sub(h.mtime) >= r.Params.GCGrace {
 				rep.Garbage++
 				garbage[n] = append(garbage[n], id)
 			}
 		}
+	}
+	if act {
+		r.unrefSince = unref // forgets chunks referenced again or gone
 	}
 	rep.Balance = balance(rep.Nodes)
 	if !act {

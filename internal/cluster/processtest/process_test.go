@@ -387,6 +387,45 @@ func TestCorruptChunkRepaired(t *testing.T) {
 }
 
 // mountTmpfs mounts a real small tmpfs (root only) so a node hits ENOSPC.
+// TestOldVersionReadable: a reader that opened a version just before it
+// was replaced can read it for the GC grace, even when its chunks are
+// older than the grace; after that they are collected.
+func TestOldVersionReadable(t *testing.T) {
+	tc := newCluster(t, 2, "--gc-grace", "3s", "--replicas", "2")
+	c := tc.client(t, 2)
+	ctx := tctx(t)
+	old := seeded(11, 6<<20)
+	in, err := c.CreateFile(ctx, meta.RootIno, "doc", 0o644, bytes.NewReader(old), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3500 * time.Millisecond) // the chunks' files are now older than the grace
+	rd, err := c.Open(ctx, in.Ino, in.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WriteFile(ctx, in.Ino, in.Version, bytes.NewReader(seeded(12, 1000)), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond) // a repair pass or more has seen them unreferenced
+	var got bytes.Buffer
+	if _, err := rd.WriteTo(&got); err != nil || !bytes.Equal(got.Bytes(), old) {
+		t.Fatalf("reading the replaced version 1.2s later: %v", err)
+	}
+	id := in.Chunks[0].ID
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, _ := filepath.Glob(filepath.Join(tc.dir, "n*", "chunks", id[:2], id))
+		if len(m) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old chunk never collected (%d copies)", len(m))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // TestScrubberRepairs: a chunk damaged on a node's disk that nobody reads
 // is found by that node's scrubber, quarantined, reported and repaired.
 func TestScrubberRepairs(t *testing.T) {
