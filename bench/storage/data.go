@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -160,6 +163,60 @@ func measureData(ctx context.Context, cl *cluster.Client, src string, size int64
 // baselines are measured once, before the clusters.
 type baselines struct {
 	fsyncP50, fsyncP99 time.Duration // 4 KiB write + fdatasync of a preallocated file
+	rttP50, rttP99     time.Duration // 64-byte TCP ping-pong with another process
+}
+
+// runEcho accepts one connection on loopback, prints its address first,
+// and echoes it.
+func runEcho() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr())
+	c, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(c, c)
+	return err
+}
+
+// measureRTT times round trips to an echo process: what any request to
+// another process on this machine costs at least (both sides wake up).
+func measureRTT() (pct, error) {
+	cmd := exec.Command(os.Args[0], "-echo")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return pct{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return pct{}, err
+	}
+	defer cmd.Process.Kill()
+	defer cmd.Wait()
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return pct{}, err
+	}
+	c, err := net.Dial("tcp", strings.TrimSpace(addr))
+	if err != nil {
+		return pct{}, err
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	lat := make([]time.Duration, 2000)
+	for i := range lat {
+		s := time.Now()
+		if _, err := c.Write(buf); err != nil {
+			return pct{}, err
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return pct{}, err
+		}
+		lat[i] = time.Since(s)
+	}
+	return percentiles(lat), nil
 }
 
 func measureBaselines(work string) (baselines, error) {
@@ -189,5 +246,10 @@ func measureBaselines(work string) (baselines, error) {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.fsyncP50, b.fsyncP99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	rtt, err := measureRTT()
+	if err != nil {
+		return b, fmt.Errorf("round-trip baseline: %w", err)
+	}
+	b.rttP50, b.rttP99 = rtt.P50, rtt.P99
 	return b, nil
 }

@@ -51,12 +51,20 @@ var (
 	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of this process")
 
 	child     = flag.Bool("child", false, "internal: run the metadata suite as a separate client process")
+	echo      = flag.Bool("echo", false, "internal: echo one TCP connection (round-trip baseline)")
 	childConf = flag.String("conf", "", "internal: the cluster config (with -child)")
 	childRoot = flag.String("root", "", "internal: the directory the suite works in (with -child)")
 )
 
 func main() {
 	flag.Parse()
+	if *echo {
+		if err := runEcho(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench echo:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *child {
 		if err := runChild(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)

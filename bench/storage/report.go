@@ -48,7 +48,8 @@ func report(rs []result, size int64, b baselines) {
 	p := func(format string, a ...any) { fmt.Printf(format, a...) }
 	p("Large file: %d MiB; small files: %d of 4 KiB; %d ops per latency figure; %d directories in the directory test; %d runs per figure, each on a fresh cluster: median [min–max].\n\n",
 		size>>20, *files, *ops, *dirs, *runs)
-	p("Disk baseline in the same run: 4 KiB write + fdatasync of a preallocated file (what one etcd WAL commit costs at least): p50 %.3f ms, p99 %.3f ms.\n\n", msOf(b.fsyncP50), msOf(b.fsyncP99))
+	p("Baselines in the same run: 4 KiB write + fdatasync of a preallocated file (what one etcd WAL commit costs at least): p50 %.3f ms, p99 %.3f ms; a 64-byte TCP round trip to another process (what any request to a separate process costs at least): p50 %.3f ms, p99 %.3f ms.\n\n",
+		msOf(b.fsyncP50), msOf(b.fsyncP99), msOf(b.rttP50), msOf(b.rttP99))
 	if phase("data") {
 		p("| nodes (R) | put MiB/s | local write+fsync MiB/s | get MiB/s warm | `cat` MiB/s warm | get/cat warm | get MiB/s cold | `cat` MiB/s cold | get/cat cold | CPU s per GiB got (client + nodes) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range rs {
