@@ -31,8 +31,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() { ptrace.LaunchMain() }
-
 var tests = []string{"open/close", "stat", "getpid", "read1", "write1", "read8k", "write8k"}
 
 var labels = map[string]string{"open/close": "open/close", "stat": "stat", "getpid": "getpid",

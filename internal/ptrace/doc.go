@@ -7,9 +7,9 @@
 // # Starting a program
 //
 // Go's SysProcAttr{Ptrace: true} gives no hook between fork and exec, so
-// the engine re-executes its own binary as a launcher (LaunchMain, which
-// the binary calls from an init function, on the main thread). The
-// launcher stops itself with SIGSTOP; the tracer seizes it (PTRACE_SEIZE,
+// the engine re-executes its own binary as a launcher (internal/launcher,
+// whose init runs first thing in any binary that imports this package, on
+// the main thread). The launcher stops itself with SIGSTOP; the tracer seizes it (PTRACE_SEIZE,
 // so group-stops can use PTRACE_LISTEN) and continues it; the launcher
 // then installs the seccomp filter on its own thread and execs the
 // program. The filter is installed last because a SECCOMP_RET_TRACE call

@@ -20,9 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The test binary is its own launcher.
-func init() { LaunchMain() }
-
 // cbin compiles testdata/NAME.c once per test binary.
 func cbin(t *testing.T, name string) string {
 	return testprog.C(t, filepath.Join("testdata", name+".c"))
@@ -444,6 +441,26 @@ func TestSkipAndRewrite(t *testing.T) {
 		if c.Nr == unix.SYS_GETPID {
 			c.SetRet(77)
 		}
+	}
+	// An argument register changed at entry and put back at exit: the
+	// program sees the call as it made it.
+	r2 := &recorder{}
+	var atEntry, atExit uint64
+	r2.enter = func(c *Syscall) Action {
+		if c.Nr == unix.SYS_WRITE && c.Args[0] == 1 && c.Args[2] == 6 {
+			atEntry = c.Args[2]
+			c.SetArg(2, 3) // write only "abc"
+		}
+		return WantExit
+	}
+	r2.exit = func(c *Syscall) {
+		if c.Nr == unix.SYS_WRITE && c.Args[0] == 1 && c.Args[2] == 3 && atExit == 0 {
+			c.SetArg(2, atEntry)
+			atExit = atEntry
+		}
+	}
+	if st, out := trace(t, Config{Handler: r2, Filter: filterFor(unix.SYS_WRITE)}, cbin(t, "regs")); st.ExitCode() != 0 || !strings.HasPrefix(out, "abc|ret 3 rdx 6\n") || atExit != 6 {
+		t.Fatalf("write shortened at entry, length put back at exit: status %v output %q", st, out)
 	}
 	st, out = trace(t, Config{Handler: r, Filter: filterFor(unix.SYS_GETPID, unix.SYS_OPENAT)}, python(), "-c",
 		`import os

@@ -46,7 +46,9 @@ type Syscall struct {
 // Mem returns the tracee's memory.
 func (c *Syscall) Mem() *Memory { return &c.k.mem }
 
-// SetArg changes argument i before the call runs (at entry only).
+// SetArg changes argument register i: at entry, before the call runs; at
+// exit, to put back a register the program may expect the kernel to have
+// kept (the kernel preserves argument registers across a syscall).
 func (c *Syscall) SetArg(i int, v uint64) {
 	c.Args[i] = v
 	c.argsDirty = true

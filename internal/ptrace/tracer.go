@@ -476,13 +476,18 @@ func (t *Tracer) syscallStop(k *task) {
 		k.wantExit = false
 		c := &k.call
 		c.Ret = info.rval()
-		c.retDirty = false
+		c.retDirty, c.argsDirty = false, false
 		c.Stime = t.stime()
 		t.h.Exit(c)
-		if c.retDirty {
+		if c.retDirty || c.argsDirty {
 			var r regs
 			if getRegs(k.tid, &r) == nil {
-				setRet(&r, c.Ret)
+				if c.retDirty {
+					setRet(&r, c.Ret)
+				}
+				if c.argsDirty {
+					setArgs(&r, &c.Args)
+				}
 				setRegs(k.tid, &r)
 			}
 		}

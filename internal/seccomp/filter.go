@@ -77,12 +77,13 @@ func (a Action) String() string {
 
 // ArgRule refines the action for one syscall by one argument's bits: the
 // call gets IfSet when (arg[Arg] & Mask) != 0, else the Filter's action for
-// the number. Only the low 32 bits of the argument are tested, which is
-// where every flags word the kernel defines lives.
+// the number. The test covers all 64 bits (BPF loads 32-bit words, so a
+// mask with bits in both halves costs two loads), so Mask: ^uint64(0)
+// tests "the argument is not zero", pointers included.
 type ArgRule struct {
 	Nr    int
 	Arg   int // 0..5
-	Mask  uint32
+	Mask  uint64
 	IfSet Action
 }
 
@@ -226,16 +227,24 @@ func tree(spans []span) []bpf.Instruction {
 	return append(out, right...)
 }
 
-// leaf returns the action of one span; a span with an argument rule loads
-// that argument's low word and tests the mask.
+// leaf returns the action of one span; a span with an argument rule tests
+// the mask against the argument's low word, then its high word (args are
+// little-endian on x86-64 and arm64).
 func leaf(s span) []bpf.Instruction {
 	if s.rule == nil {
 		return []bpf.Instruction{bpf.RetConstant{Val: uint32(s.act)}}
 	}
-	return []bpf.Instruction{
-		bpf.LoadAbsolute{Off: uint32(offArgs + 8*s.rule.Arg), Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: s.rule.Mask, SkipFalse: 1},
-		bpf.RetConstant{Val: uint32(s.rule.IfSet)},
-		bpf.RetConstant{Val: uint32(s.act)},
+	off := uint32(offArgs + 8*s.rule.Arg)
+	var out []bpf.Instruction
+	for i, m := range []uint32{uint32(s.rule.Mask), uint32(s.rule.Mask >> 32)} {
+		if m == 0 {
+			continue
+		}
+		out = append(out,
+			bpf.LoadAbsolute{Off: off + 4*uint32(i), Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: m, SkipFalse: 1},
+			bpf.RetConstant{Val: uint32(s.rule.IfSet)},
+		)
 	}
+	return append(out, bpf.RetConstant{Val: uint32(s.act)})
 }

@@ -20,7 +20,10 @@ func data(arch uint32, nr uint32, args ...uint64) []byte {
 	binary.BigEndian.PutUint32(b[offNr:], nr)
 	binary.BigEndian.PutUint32(b[offArch:], arch)
 	for i, a := range args {
+		// low word first, as the kernel lays out a 64-bit argument on a
+		// little-endian machine; each word big-endian for the interpreter
 		binary.BigEndian.PutUint32(b[offArgs+8*i:], uint32(a))
+		binary.BigEndian.PutUint32(b[offArgs+8*i+4:], uint32(a>>32))
 	}
 	return b
 }
@@ -57,7 +60,7 @@ func want(f *Filter, nr uint32, arg0 uint64) Action {
 		a = f.Default
 	}
 	for _, r := range f.Rules {
-		if uint32(r.Nr) == nr && r.Arg == 0 && uint32(arg0)&r.Mask != 0 {
+		if uint32(r.Nr) == nr && r.Arg == 0 && arg0&r.Mask != 0 {
 			return r.IfSet
 		}
 	}
@@ -114,8 +117,11 @@ func TestCompileAgreesWithReference(t *testing.T) {
 		for range n {
 			f.Calls[rng.IntN(470)] = acts[rng.IntN(len(acts))]
 		}
-		if iter%3 == 0 {
+		switch iter % 3 {
+		case 0:
 			f.Rules = []ArgRule{{Nr: rng.IntN(470), Mask: 0x800000, IfSet: Trace(9)}}
+		case 1:
+			f.Rules = []ArgRule{{Nr: rng.IntN(470), Mask: ^uint64(0), IfSet: Trace(9)}}
 		}
 		raw, err := f.Compile()
 		if err != nil {
@@ -127,7 +133,7 @@ func TestCompileAgreesWithReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		for nr := uint32(0); nr < 520; nr++ {
-			for _, arg := range []uint64{0, 0x800011} {
+			for _, arg := range []uint64{0, 0x800011, 1 << 32, 0x7ffd00000000} {
 				out, _ := vm.Run(data(AuditArchX86_64, nr, arg))
 				if Action(out) != want(f, nr, arg) {
 					t.Fatalf("iter %d nr %d arg %#x: got %v want %v", iter, nr, arg, Action(out), want(f, nr, arg))
@@ -157,6 +163,21 @@ func TestCompileIsShort(t *testing.T) {
 	}
 	if depth > 9 {
 		t.Errorf("search depth %d", depth)
+	}
+}
+
+// A pointer on a 4 GiB boundary has a zero low word: a "not NULL" rule
+// must still see it.
+func TestArgRuleWholeWord(t *testing.T) {
+	f := &Filter{Arch: AuditArchX86_64, Rules: []ArgRule{{Nr: unix.SYS_SENDTO, Arg: 4, Mask: ^uint64(0), IfSet: Trace(1)}}}
+	for _, c := range []struct {
+		addr uint64
+		want Action
+	}{{0, Allow}, {0x7ffd00000000, Trace(1)}, {0x1000, Trace(1)}} {
+		args := []uint64{3, 0, 0, 0, c.addr}
+		if got := run(t, f, AuditArchX86_64, unix.SYS_SENDTO, args...); got != c.want {
+			t.Errorf("sendto(addr=%#x): %v, want %v", c.addr, got, c.want)
+		}
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"github.com/carrot-project/carrot/internal/syscalls"
 )
 
-func init() { ptrace.LaunchMain() }
-
 // BenchmarkSessionGetpid traces Bypass's getpid loop with every call
 // decoded and printed to /dev/null, as carrot trace -f -o /dev/null does;
 // for profiling the trace layer:

@@ -1,0 +1,5 @@
+package launcher
+
+import "syscall"
+
+const sysSeccomp = syscall.SYS_SECCOMP
