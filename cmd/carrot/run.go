@@ -11,9 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"syscall"
@@ -158,9 +155,6 @@ func runRun(ctx context.Context, e *env) int {
 	defer signal.Stop(sigs)
 
 	tr := ptrace.New(ptrace.Config{Handler: h, Filter: netroute.Filter(), Async: true})
-	gctx, stopGC := context.WithCancel(ctx)
-	defer stopGC()
-	go collectOnTracerThread(gctx, tr)
 	st, err := tr.Run(ctx, ptrace.Program{Path: path, Argv: argv, Env: os.Environ()})
 	if err != nil {
 		e.errorf("run: %v", err)
@@ -170,41 +164,6 @@ func runRun(ctx context.Context, e *env) int {
 		return exitFailure
 	}
 	return st.ExitCode()
-}
-
-// collectOnTracerThread runs the garbage collector on the tracer thread
-// only, between stops. The engine's tracer thread waits for stops in a raw
-// wait4 that keeps its P (internal/ptrace, rawWait4), so a stop-the-world
-// requested from any other goroutine — as the GC's pacer does when the
-// relays and dials allocate — waits for the next stop, and every goroutine
-// with it: the relays that the traced program is waiting for included, a
-// deadlock until some timeout. So the automatic GC is off while tracing,
-// and the heap is collected from the tracer thread itself when it has
-// grown: Do wakes the loop, and the world stops there at once.
-func collectOnTracerThread(ctx context.Context, tr *ptrace.Tracer) {
-	old := debug.SetGCPercent(-1)
-	defer debug.SetGCPercent(old)
-	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		metrics.Read(samples)
-		heap, live := samples[0].Value.Uint64(), samples[1].Value.Uint64()
-		if heap > 2*live+16<<20 {
-			done := make(chan struct{})
-			tr.Do(func() { runtime.GC(); close(done) })
-			select {
-			case <-done:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}
 }
 
 // exitDialer is netroute's Dialer over exitdial.

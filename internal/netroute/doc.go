@@ -35,7 +35,8 @@
 //     signals interrupt it (EINTR) as they would. Its address length is
 //     set to 2 first (a register, not memory), so that if the socket is no
 //     longer connecting when the call runs, the kernel refuses the call
-//     (EINVAL) rather than connect directly. When the kernel has fast open
+//     (EINVAL) rather than connect directly; the exit stop puts the
+//     program's length back in the register. When the kernel has fast open
 //     disabled, the blocking connect waits in carrot instead (Defer) and
 //     the socket is connected once the exits have answered.
 //  2. Dial. A goroutine asks the exits for the destination (a fake DNS

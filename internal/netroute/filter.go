@@ -20,11 +20,8 @@ import (
 //	                                         connect and send behind our back
 //	calls through another ABI (i386, x32)    fail with ENOSYS
 //
-// The argument tests look at the low 32 bits of an argument (seccomp-BPF
-// loads 32-bit words; the engine's ArgRule tests one): a sendto whose
-// address pointer has zero low bits, i.e. lies on a 4 GiB boundary, is not
-// stopped. Only a program that places its sockaddr there on purpose does
-// that.
+// The address tests cover the whole 64-bit pointer (seccomp.ArgRule tests
+// both words), so a sockaddr on a 4 GiB boundary is stopped too.
 func Filter() *seccomp.Filter {
 	enosys := seccomp.Errno(uint16(unix.ENOSYS))
 	trace := seccomp.Trace(0)
@@ -43,8 +40,8 @@ func Filter() *seccomp.Filter {
 		},
 		Rules: []seccomp.ArgRule{
 			{Nr: unix.SYS_GETSOCKOPT, Arg: 2, Mask: unix.SO_ERROR, IfSet: trace},
-			{Nr: unix.SYS_SENDTO, Arg: 4, Mask: 0xffffffff, IfSet: trace},
-			{Nr: unix.SYS_RECVFROM, Arg: 4, Mask: 0xffffffff, IfSet: trace},
+			{Nr: unix.SYS_SENDTO, Arg: 4, Mask: ^uint64(0), IfSet: trace},
+			{Nr: unix.SYS_RECVFROM, Arg: 4, Mask: ^uint64(0), IfSet: trace},
 			{Nr: unix.SYS_SOCKET, Arg: 0, Mask: 0x10, IfSet: trace},
 		},
 	}

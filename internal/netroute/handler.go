@@ -122,12 +122,15 @@ const (
 // exitCall is what Exit does for a call whose Enter asked for its exit.
 type exitCall struct {
 	kind  exitKind
-	conn  *conn  // exitConnect
-	first bool   // exitConnect: the connect that started it
-	fd    int    // exitRecvfrom: the socket
-	addr  uint64 // exitRecvfrom: src_addr
-	alen  uint64 // exitRecvfrom: addrlen pointer
-	size  int32  // exitRecvfrom: *addrlen at entry
+	conn  *conn // exitConnect
+	first bool  // exitConnect: the connect that started it
+	// exitConnect: the program's address length, put back at exit (the
+	// call ran with 2, see connect)
+	addrlen uint64
+	fd      int    // exitRecvfrom: the socket
+	addr    uint64 // exitRecvfrom: src_addr
+	alen    uint64 // exitRecvfrom: addrlen pointer
+	size    int32  // exitRecvfrom: *addrlen at entry
 }
 
 // Start makes a Handler: it opens the hold listeners and serves cfg.DNS on
@@ -213,6 +216,7 @@ func (h *Handler) Exit(c *ptrace.Syscall) {
 	delete(h.exits, c.Tid)
 	switch x.kind {
 	case exitConnect:
+		c.SetArg(2, x.addrlen)
 		h.connectExit(c, x)
 	case exitRecvfrom:
 		h.recvfromExit(c, x)
@@ -399,8 +403,8 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 			if si.nonblock {
 				return ptrace.Fail(unix.EALREADY)
 			}
+			h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e, addrlen: c.Args[2]}
 			c.SetArg(2, 2)
-			h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e}
 			return ptrace.WantExit
 		case failed:
 			// a non-blocking connect's failure, reported by connect
@@ -446,9 +450,11 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 	// connecting. Its address length becomes 2 so that, should the wait
 	// be over and the socket disconnected before the call runs, the
 	// kernel refuses it (EINVAL) instead of connecting directly; Exit
-	// then reports the real errno. The sockaddr itself is untouched.
+	// then reports the real errno, and puts the length back: the kernel
+	// keeps argument registers across a call, and so does carrot. The
+	// sockaddr itself is untouched.
+	h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e, first: true, addrlen: c.Args[2]}
 	c.SetArg(2, 2)
-	h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e, first: true}
 	return ptrace.WantExit
 }
 
