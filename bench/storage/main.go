@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/cluster"
@@ -139,20 +140,23 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	var results []result
+	// Runs are interleaved (1, 3, 5 nodes, then again), so a change in
+	// the machine's load during the benchmark spreads over every size.
+	var results []*result
 	for _, f := range strings.Split(*nodesFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
 			return err
 		}
-		r := result{n: n}
-		for k := range *runs {
-			fmt.Fprintf(os.Stderr, "bench: %d node(s), run %d of %d\n", n, k+1, *runs)
-			if err := measure(ctx, work, &r, k, src, size); err != nil {
-				return fmt.Errorf("%d nodes: %w", n, err)
+		results = append(results, &result{n: n})
+	}
+	for k := range *runs {
+		for _, r := range results {
+			fmt.Fprintf(os.Stderr, "bench: run %d of %d, %d node(s)\n", k+1, *runs, r.n)
+			if err := measure(ctx, work, r, k, src, size); err != nil {
+				return fmt.Errorf("%d nodes: %w", r.n, err)
 			}
 		}
-		results = append(results, r)
 	}
 	report(results, size, base)
 	return nil
@@ -180,6 +184,13 @@ func startCluster(ctx context.Context, dir string, n, inline int) (*embedded.Clu
 	return c, cl, nil
 }
 
+// settle flushes what earlier phases wrote and lets the disk go quiet, so
+// their write-back does not land in the metadata phase's fsyncs.
+func settle() {
+	syscall.Sync()
+	time.Sleep(2 * time.Second)
+}
+
 // measure runs every phase once on a fresh cluster of r.n nodes.
 func measure(ctx context.Context, work string, r *result, k int, src string, size int64) error {
 	dir := filepath.Join(work, fmt.Sprintf("cluster-%d-%d", r.n, k))
@@ -198,6 +209,7 @@ func measure(ctx context.Context, work string, r *result, k int, src string, siz
 		r.data = append(r.data, d)
 	}
 	if phase("meta") {
+		settle()
 		// In this process: the cluster's own etcd, called directly.
 		m, err := metaSuite(ctx, cl, func() (*cluster.Client, error) {
 			return cluster.Dial(ctx, c.Conf, cluster.Options{Cache: true, Etcd: c.EtcdClient()})

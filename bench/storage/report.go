@@ -44,7 +44,7 @@ func collect[T any](rs []T, fn func(T) float64) []float64 {
 	return out
 }
 
-func report(rs []result, size int64, b baselines) {
+func report(rs []*result, size int64, b baselines) {
 	p := func(format string, a ...any) { fmt.Printf(format, a...) }
 	p("Large file: %d MiB; small files: %d of 4 KiB; %d ops per latency figure; %d directories in the directory test; %d runs per figure, each on a fresh cluster: median [min–max].\n\n",
 		size>>20, *files, *ops, *dirs, *runs)

@@ -81,18 +81,23 @@ func TestEtcdRefusesUnauthenticated(t *testing.T) {
 	// port, and plain HTTP to the gRPC port.
 	for name, tc := range map[string]*tls.Config{"https, no cert": {InsecureSkipVerify: true}, "https, foreign cert": foreign} {
 		hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-		if resp, err := hc.Get(e.HTTPEndpoint + "/version"); err == nil {
-			resp.Body.Close()
-			t.Errorf("%s: /version answered %s", name, resp.Status)
+		for _, u := range []string{e.HTTPEndpoint + "/version", e.PeerEndpoint + "/members", e.PeerEndpoint + "/version"} {
+			if resp, err := hc.Get(u); err == nil {
+				resp.Body.Close()
+				t.Errorf("%s: %s answered %s", name, u, resp.Status)
+			}
 		}
 	}
 	hc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: good}}
-	resp, err := hc.Get(e.HTTPEndpoint + "/version")
-	if err != nil {
-		t.Fatalf("member over https: %v", err)
+	for _, u := range []string{e.HTTPEndpoint + "/version", e.PeerEndpoint + "/members"} {
+		resp, err := hc.Get(u)
+		if err != nil {
+			t.Fatalf("member over https, %s: %v", u, err)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
-	for _, u := range []string{"http://" + hostport + "/version", "http://" + strings.TrimPrefix(e.HTTPEndpoint, "https://") + "/version"} {
+	for _, u := range []string{"http://" + hostport + "/version", "http://" + strings.TrimPrefix(e.HTTPEndpoint, "https://") + "/version",
+		"http://" + strings.TrimPrefix(e.PeerEndpoint, "https://") + "/members"} {
 		if resp, err := (&http.Client{Timeout: 3 * time.Second}).Get(u); err == nil && resp.StatusCode == 200 {
 			t.Errorf("plain http %s answered", u)
 		}

@@ -23,6 +23,7 @@ type Etcd struct {
 	e            *embed.Etcd
 	Endpoint     string // https://host:port for clients (gRPC)
 	HTTPEndpoint string // https://host:port of etcd's HTTP services
+	PeerEndpoint string // https://host:port of the (unused) peer port
 }
 
 // StartEtcd starts a single-member etcd persisting in dir, serving clients
@@ -105,7 +106,7 @@ func StartEtcd(ctx context.Context, dir string, clientPort int, tlsFiles cluster
 		return nil, ctx.Err()
 	}
 	os.WriteFile(portFile, []byte(fmt.Sprint(clientPort)), 0o600)
-	return &Etcd{e: e, Endpoint: fmt.Sprintf("https://127.0.0.1:%d", clientPort), HTTPEndpoint: hu.String()}, nil
+	return &Etcd{e: e, Endpoint: fmt.Sprintf("https://127.0.0.1:%d", clientPort), HTTPEndpoint: hu.String(), PeerEndpoint: pu.String()}, nil
 }
 
 // InProcessClient returns a new client of the member that calls the
