@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ type dataRun struct {
 	GetWarm, CatWarm         float64
 	GetCold, CatCold         float64 // 0: page cache not dropped (not root)
 	GetCPU                   float64 // CPU seconds (whole process: client and nodes) per GiB got, warm
+	Others                   float64 // cores other processes used during the warm get
 	PutPerChunk, GetPerChunk float64 // storage-node RPCs
 }
 
@@ -94,10 +96,33 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// busyTime is the CPU time the whole machine has spent (all processes).
+func busyTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var busy int64
+	for i, f := range strings.Fields(line)[1:] {
+		// user nice system (idle iowait) irq softirq steal; not guest
+		if v, _ := strconv.ParseInt(f, 10, 64); i < 8 && i != 3 && i != 4 {
+			busy += v
+		}
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
+// lastOthers is how many cores other processes used during the last get.
+var lastOthers float64
+
 // get reads the whole file through the client and returns MiB/s and the
 // CPU seconds per GiB this process spent.
 func get(ctx context.Context, cl *cluster.Client, ino uint64, size int64) (float64, float64, error) {
-	c0 := cpuTime()
+	c0, b0 := cpuTime(), busyTime()
+	defer func(start time.Time) {
+		lastOthers = max(0, (busyTime()-b0-(cpuTime()-c0)).Seconds()/time.Since(start).Seconds())
+	}(time.Now())
 	start := time.Now()
 	rd, err := cl.Open(ctx, ino, 0)
 	if err != nil {
@@ -144,6 +169,7 @@ func measureData(ctx context.Context, cl *cluster.Client, src string, size int64
 	if d.GetWarm, d.GetCPU, err = get(ctx, cl, in.Ino, size); err != nil {
 		return d, err
 	}
+	d.Others = lastOthers
 	d.GetPerChunk = float64(cl.ChunkRPCs.Load()-c0) / chunks
 	if dropCaches() {
 		if d.CatCold, err = timeCat(src); err != nil {

@@ -51,10 +51,10 @@ func report(rs []*result, size int64, b baselines) {
 	p("Baselines in the same run: 4 KiB write + fdatasync of a preallocated file (what one etcd WAL commit costs at least): p50 %.3f ms, p99 %.3f ms; a 64-byte TCP round trip to another process (what any request to a separate process costs at least): p50 %.3f ms, p99 %.3f ms.\n\n",
 		msOf(b.fsyncP50), msOf(b.fsyncP99), msOf(b.rttP50), msOf(b.rttP99))
 	if phase("data") {
-		p("| nodes (R) | put MiB/s | local write+fsync MiB/s | get MiB/s warm | `cat` MiB/s warm | get/cat warm | get MiB/s cold | `cat` MiB/s cold | get/cat cold | CPU s per GiB got (client + nodes) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		p("| nodes (R) | put MiB/s | local write+fsync MiB/s | get MiB/s warm | `cat` MiB/s warm | get/cat warm | get MiB/s cold | `cat` MiB/s cold | get/cat cold | CPU s per GiB got (client + nodes) | other processes' CPU during the warm get, cores (of 2) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range rs {
 			d := r.data
-			p("| %d (%d) | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.n, min(2, r.n),
+			p("| %d (%d) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.n, min(2, r.n),
 				f(collect(d, func(x dataRun) float64 { return x.Put }), 0),
 				f(collect(d, func(x dataRun) float64 { return x.LocalWrite }), 0),
 				f(collect(d, func(x dataRun) float64 { return x.GetWarm }), 0),
@@ -68,7 +68,8 @@ func report(rs []*result, size int64, b baselines) {
 					}
 					return x.GetCold / x.CatCold
 				}), 2),
-				f(collect(d, func(x dataRun) float64 { return x.GetCPU }), 2))
+				f(collect(d, func(x dataRun) float64 { return x.GetCPU }), 2),
+				f(collect(d, func(x dataRun) float64 { return x.Others }), 2))
 		}
 		p("\n")
 	}
