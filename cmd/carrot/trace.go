@@ -46,7 +46,10 @@ strace's flags, with strace's output:
   -t / -tt / -ttt time of day / with microseconds / seconds since the epoch
   -T              time spent in each call
   -c              count calls, errors and time: a table instead of the calls
-                  (with -f: a table per process, then the merged one)
+                  (with -f: a table per process, then the merged one). Counted
+                  in the kernel with eBPF when it can (see --no-ebpf): the
+                  program never stops on a call, and the time is each call's
+                  CPU time in the kernel to the nanosecond
   -C              the table and the calls
   -w              with -c: wall time between entry and exit, not system time
   -q / -qq        no attach messages / no exit lines either
@@ -64,6 +67,13 @@ carrot's own:
   --timeline FILE         a trace Perfetto and chrome://tracing open: one track
                           per thread, calls as slices
   --summary-interval D    print the -c table every D while the program runs
+  --no-ebpf               count -c's calls with ptrace stops, as strace does,
+                          even where the kernel could count them (carrot falls
+                          back to this by itself when eBPF programs cannot be
+                          loaded: no CAP_BPF/CAP_PERFMON, an old kernel, a
+                          locked-down container)
+  --ebpf                  count in the kernel or fail saying why (for -c alone:
+                          not with -C, --fds, --timeline or -p)
   --seccomp-bpf           accepted for strace compatibility: always on
 
 Only the calls being traced stop the program (a seccomp filter lets the others
@@ -136,6 +146,10 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 					f.o.Fds = true
 				case "--json":
 					f.o.JSON = true
+				case "--no-ebpf":
+					f.o.NoEBPF = true
+				case "--ebpf":
+					f.o.RequireEBPF = true
 				case "--seccomp-bpf":
 				case "--timeline":
 					v, err := get()
@@ -255,6 +269,13 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 		return nil, badUsage("-ff needs -o FILE")
 	case f.o.WallTime && !f.o.Summary:
 		return nil, badUsage("-w needs -c or -C")
+	case f.o.RequireEBPF && f.o.NoEBPF:
+		return nil, badUsage("--ebpf and --no-ebpf cannot be used together")
+	case f.o.RequireEBPF && (!f.o.Summary || f.o.Both || f.o.Fds || f.o.Timeline != "" || len(f.pids) > 0):
+		return nil, badUsage("--ebpf counts -c's calls in the kernel: it needs -c, and not -C, --fds, --timeline or -p")
+	}
+	if len(f.pids) > 0 {
+		f.o.NoEBPF = true // attaching adds no process to the kernel's set
 	}
 	return f, nil
 }

@@ -409,9 +409,21 @@ func TestTraceSelectiveSet(t *testing.T) {
 	}
 }
 
+// counting are carrot trace -c's two ways of counting: in the kernel with
+// eBPF (the default where it can; --ebpf fails if it cannot), and with
+// ptrace stops as strace does (--no-ebpf).
+var counting = []struct{ name, flag string }{{"ebpf", "--ebpf"}, {"ptrace", "--no-ebpf"}}
+
 // TestTraceSummary checks -c against strace -c: the same table layout, and
-// the same calls and error counts for the deterministic program.
+// the same calls and error counts for the deterministic program, counted
+// either way.
 func TestTraceSummary(t *testing.T) {
+	for _, c := range counting {
+		t.Run(c.name, func(t *testing.T) { testTraceSummary(t, c.flag) })
+	}
+}
+
+func testTraceSummary(t *testing.T, flag string) {
 	needRoot(t)
 	strace := needProgram(t, "strace")
 	bin := cbin(t, "golden")
@@ -442,7 +454,7 @@ func TestTraceSummary(t *testing.T) {
 	}
 	cOut := filepath.Join(dir, "c.txt")
 	os.Mkdir(filepath.Join(dir, "c"), 0o755)
-	if r := runCarrot(t, "", "trace", "-c", "-o", cOut, bin, filepath.Join(dir, "c"), strconv.Itoa(port)); r.code != 0 {
+	if r := runCarrot(t, "", "trace", "-c", flag, "-o", cOut, bin, filepath.Join(dir, "c"), strconv.Itoa(port)); r.code != 0 {
 		t.Fatalf("carrot: %d %s", r.code, r.stderr)
 	}
 	st, ct := readFile(t, sOut), readFile(t, cOut)
@@ -465,32 +477,200 @@ func TestTraceSummary(t *testing.T) {
 }
 
 func TestTraceSummaryPerProcess(t *testing.T) {
-	needRoot(t)
-	out := filepath.Join(t.TempDir(), "t")
-	r := runCarrot(t, "", "trace", "-f", "-c", "-o", out, "sh", "-c", "ls / >/dev/null; cat /etc/hostname >/dev/null")
-	if r.code != 0 {
-		t.Fatalf("exit %d %s", r.code, r.stderr)
+	for _, c := range counting {
+		t.Run(c.name, func(t *testing.T) {
+			needRoot(t)
+			out := filepath.Join(t.TempDir(), "t")
+			r := runCarrot(t, "", "trace", "-f", "-c", c.flag, "-o", out, "sh", "-c", "ls / >/dev/null; cat /etc/hostname >/dev/null")
+			if r.code != 0 {
+				t.Fatalf("exit %d %s", r.code, r.stderr)
+			}
+			tr := readFile(t, out)
+			for _, want := range []string{"(sh):\n", "(ls):\n", "(cat):\n", "all processes:\n"} {
+				if !strings.Contains(tr, want) {
+					t.Errorf("no %q in\n%s", want, tr)
+				}
+			}
+			if n := strings.Count(tr, "% time     seconds"); n != 4 {
+				t.Errorf("%d tables, want 4", n)
+			}
+		})
 	}
-	tr := readFile(t, out)
-	for _, want := range []string{"(sh):\n", "(ls):\n", "(cat):\n", "all processes:\n"} {
-		if !strings.Contains(tr, want) {
-			t.Errorf("no %q in\n%s", want, tr)
+}
+
+// summaryTables parses -c's output: each process's table (by pid) and the
+// merged one (pid 0), as syscall -> "calls/errors".
+func summaryTables(t *testing.T, out string) map[int]map[string]string {
+	t.Helper()
+	tables := map[int]map[string]string{}
+	cur := map[string]string{}
+	tables[0] = cur
+	for _, l := range strings.Split(out, "\n") {
+		if m := regexp.MustCompile(`^pid (\d+) \(.*\):$`).FindStringSubmatch(l); m != nil {
+			pid, _ := strconv.Atoi(m[1])
+			cur = map[string]string{}
+			tables[pid] = cur
+			continue
+		}
+		if l == "all processes:" {
+			cur = map[string]string{}
+			tables[0] = cur
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) >= 5 && f[0] != "%" && !strings.HasPrefix(f[0], "---") {
+			errs := "0"
+			if len(f) == 6 {
+				errs = f[4]
+			}
+			cur[f[len(f)-1]] = f[3] + "/" + errs
+			cur[f[len(f)-1]+" seconds"] = f[1]
 		}
 	}
-	if n := strings.Count(tr, "% time     seconds"); n != 4 {
-		t.Errorf("%d tables, want 4", n)
+	return tables
+}
+
+// TestTraceSummaryForks: with -f, each process's own counts in its own
+// table, the parent's and two children's getpid calls told apart, and
+// the execve that became the program counted once, as strace does.
+func TestTraceSummaryForks(t *testing.T) {
+	bin := cbin(t, "kcount")
+	for _, c := range counting {
+		t.Run(c.name, func(t *testing.T) {
+			needRoot(t)
+			out := filepath.Join(t.TempDir(), "t")
+			r := runCarrot(t, "", "trace", "-f", "-c", c.flag, "-o", out, bin, "forks", "111", "222", "333")
+			if r.code != 0 {
+				t.Fatalf("exit %d %s", r.code, r.stderr)
+			}
+			tr := readFile(t, out)
+			tables := summaryTables(t, tr)
+			var got []string
+			for pid, tb := range tables {
+				if pid != 0 {
+					got = append(got, tb["getpid"])
+				}
+			}
+			slices.Sort(got)
+			if want := []string{"111/0", "222/0", "333/0"}; !slices.Equal(got, want) {
+				t.Errorf("getpid per process %q, want %q:\n%s", got, want, tr)
+			}
+			if m := tables[0]; m["getpid"] != "666/0" || m["execve"] != "1/0" || m["clone"] != "2/0" {
+				t.Errorf("merged: getpid %s execve %s clone %s, want 666, 1, 2:\n%s", m["getpid"], m["execve"], m["clone"], tr)
+			}
+			// Without -f only the program's own calls.
+			r = runCarrot(t, "", "trace", "-c", c.flag, "-o", out, bin, "forks", "111", "222", "333")
+			if m := summaryTables(t, readFile(t, out))[0]; r.code != 0 || m["getpid"] != "333/0" {
+				t.Errorf("without -f: exit %d, getpid %s, want 333", r.code, m["getpid"])
+			}
+		})
+	}
+}
+
+// TestTraceSummaryOthersNotCounted: a process outside the trace that
+// calls getpid in a loop all along adds nothing to the traced program's.
+func TestTraceSummaryOthersNotCounted(t *testing.T) {
+	bin := cbin(t, "kcount")
+	for _, c := range counting {
+		t.Run(c.name, func(t *testing.T) {
+			needRoot(t)
+			busy := exec.Command(bin, "getpid", "1000000000")
+			if err := busy.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				busy.Process.Kill()
+				busy.Wait()
+			}()
+			out := filepath.Join(t.TempDir(), "t")
+			// The program makes 5000 calls while the busy loop makes
+			// millions.
+			r := runCarrot(t, "", "trace", "-f", "-c", c.flag, "-o", out, "sh", "-c", bin+" getpid 5000; sleep 0.2")
+			if r.code != 0 {
+				t.Fatalf("exit %d %s", r.code, r.stderr)
+			}
+			tr := readFile(t, out)
+			if got := summaryTables(t, tr)[0]["getpid"]; got != "5000/0" && got != "5001/0" { // sh may call getpid once
+				t.Errorf("getpid %s, want 5000:\n%s", got, tr)
+			}
+		})
+	}
+}
+
+// TestTraceSummaryTime: by default a call's time is the CPU time it spent
+// in the kernel (a 200 ms nanosleep takes next to none; getrandom of
+// 64 MiB takes some); with -w, its wall time.
+func TestTraceSummaryTime(t *testing.T) {
+	bin := cbin(t, "kcount")
+	seconds := func(t *testing.T, args ...string) float64 {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "t")
+		r := runCarrot(t, "", append([]string{"trace", "-o", out}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("carrot %q: exit %d %s", args, r.code, r.stderr)
+		}
+		tr := readFile(t, out)
+		tb := summaryTables(t, tr)[0]
+		name := map[string]string{"sleep": "nanosleep", "burn": "getrandom"}[args[len(args)-1]]
+		s, err := strconv.ParseFloat(tb[name+" seconds"], 64)
+		if err != nil {
+			t.Fatalf("no %s line:\n%s", name, tr)
+		}
+		return s
+	}
+	t.Run("ebpf", func(t *testing.T) {
+		needRoot(t)
+		if s := seconds(t, "-c", "--ebpf", bin, "sleep"); s > 0.02 {
+			t.Errorf("nanosleep(200ms): %.6f s of CPU, want about 0", s)
+		}
+		if s := seconds(t, "-c", "-w", "--ebpf", bin, "sleep"); s < 0.199 || s > 1 {
+			t.Errorf("-w: nanosleep(200ms) took %.6f s", s)
+		}
+		if s := seconds(t, "-c", "--ebpf", bin, "burn"); s < 0.02 {
+			t.Errorf("getrandom of 64 MiB: %.6f s of CPU, want more", s)
+		}
+	})
+	t.Run("ptrace", func(t *testing.T) {
+		needRoot(t)
+		if s := seconds(t, "-c", "-w", "--no-ebpf", bin, "sleep"); s < 0.199 || s > 1 {
+			t.Errorf("-w: nanosleep(200ms) took %.6f s", s)
+		}
+		if s := seconds(t, "-c", "--no-ebpf", bin, "sleep"); s > 0.02 {
+			t.Errorf("nanosleep(200ms): %.6f s of system time, want about 0", s)
+		}
+	})
+}
+
+func TestTraceSummaryEBPFFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-C", "--ebpf", "true"}, {"--ebpf", "true"}, {"-c", "--fds", "--ebpf", "true"},
+		{"-c", "--ebpf", "--no-ebpf", "true"}, {"-c", "--ebpf", "-p", "1"},
+	} {
+		r := runCarrot(t, "", append([]string{"trace"}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "ebpf") {
+			t.Errorf("carrot trace %q: exit %d %q, want 2 and a message", args, r.code, r.stderr)
+		}
 	}
 }
 
 func TestTraceSummaryInterval(t *testing.T) {
-	needRoot(t)
-	out := filepath.Join(t.TempDir(), "t")
-	r := runCarrot(t, "", "trace", "-c", "--summary-interval", "200ms", "-o", out, "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do cat /etc/hostname >/dev/null; sleep 0.1; done")
-	if r.code != 0 {
-		t.Fatalf("exit %d %s", r.code, r.stderr)
-	}
-	if n := strings.Count(readFile(t, out), "--- summary after "); n < 2 {
-		t.Errorf("%d periodic summaries in a 0.8 s run every 200 ms", n)
+	for _, c := range counting {
+		t.Run(c.name, func(t *testing.T) {
+			needRoot(t)
+			out := filepath.Join(t.TempDir(), "t")
+			r := runCarrot(t, "", "trace", "-c", c.flag, "--summary-interval", "200ms", "-o", out, "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do cat /etc/hostname >/dev/null; sleep 0.1; done")
+			if r.code != 0 {
+				t.Fatalf("exit %d %s", r.code, r.stderr)
+			}
+			tr := readFile(t, out)
+			if n := strings.Count(tr, "--- summary after "); n < 2 {
+				t.Errorf("%d periodic summaries in a 0.8 s run every 200 ms", n)
+			}
+			// The last periodic table has the program's calls so far.
+			if i := strings.LastIndex(tr, "--- summary after "); i < 0 || !strings.Contains(tr[i:], " wait4\n") {
+				t.Errorf("no wait4 in the last periodic table:\n%s", tr)
+			}
+		})
 	}
 }
 

@@ -11,8 +11,8 @@
 //   - sys_enter (args: struct pt_regs *, long id): if the calling task's
 //     thread group is in the traced map, record in the task's slot of the
 //     start map (keyed by tid) the call's number, the process's serial
-//     and the time. exit and exit_group never return: they are counted
-//     here, with no time.
+//     and the time. exit and exit_group never return: like strace -c, it
+//     does not count them.
 //   - sys_exit (args: struct pt_regs *, long ret): if the task has a call
 //     in progress, add to the stats entry of (serial, number): one call,
 //     one error if ret is in [-4095, -1], and the call's time.

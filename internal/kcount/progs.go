@@ -134,9 +134,10 @@ func (p *progs) enter() asm.Instructions {
 		asm.Instructions{
 			asm.JEq.Imm(asm.R0, 0, "untraced"),
 			asm.LoadMem(asm.R9, asm.R0, 0, asm.Word),
-			// exit and exit_group never return: count them now.
-			asm.JEq.Imm(asm.R7, sysExit, "exitcall"),
-			asm.JEq.Imm(asm.R7, sysExitGroup, "exitcall"),
+			// exit and exit_group never return, and strace -c does not
+			// count them.
+			asm.JEq.Imm(asm.R7, sysExit, "out"),
+			asm.JEq.Imm(asm.R7, sysExitGroup, "out"),
 			asm.Ja.Label("record"),
 
 			// Not traced: only an execve by a child of carrot (its launcher
@@ -193,14 +194,7 @@ func (p *progs) enter() asm.Instructions {
 			asm.FnMapUpdateElem.Call(),
 			asm.JNE.Imm(asm.R0, 0, "lost"),
 			asm.Ja.Label("out"),
-
-			asm.StoreMem(asm.RFP, stKey, asm.R9, asm.Word).WithSymbol("exitcall"),
-			asm.StoreMem(asm.RFP, stNr, asm.R7, asm.Word),
-			zero64(asm.RFP, stTime),
-			zero64(asm.RFP, stErr),
 		},
-		p.count(),
-		asm.Instructions{asm.Ja.Label("out")},
 		p.epilogue(true),
 	)
 }

@@ -21,6 +21,16 @@
 // table per process and the merged one; --summary-interval prints the
 // table while the program runs.
 //
+// When only tables are wanted (-c without -C, --fds or --timeline), the
+// calls are counted in the kernel (internal/kcount) and nothing stops the
+// program on a call: the engine still starts it, under a seccomp filter
+// that traps nothing, and reports its processes, which the Session adds
+// to the kernel's traced set while they are stopped (at the exec that
+// makes the program, and at each fork with -f) and retires when they are
+// gone. If the eBPF programs cannot be loaded (no CAP_BPF, an old kernel,
+// a locked-down container), or with Options.NoEBPF, -c counts with ptrace
+// stops as strace does.
+//
 // Everything here runs on the engine's tracer thread except the periodic
 // summary printer, which shares the summary and the output writer through
 // their mutexes.
@@ -38,6 +48,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/carrot-project/carrot/internal/kcount"
 	"github.com/carrot-project/carrot/internal/linux"
 	"github.com/carrot-project/carrot/internal/ptrace"
 	"github.com/carrot-project/carrot/internal/seccomp"
@@ -78,6 +89,9 @@ type Options struct {
 	JSON      bool // --json: one object per call instead of strace lines
 	Timeline  string
 	Interval  time.Duration // --summary-interval
+	// NoEBPF counts -c's calls with ptrace even where the kernel could
+	// (--no-ebpf); RequireEBPF makes New fail if it cannot (--ebpf).
+	NoEBPF, RequireEBPF bool
 }
 
 // Session is one carrot trace run.
@@ -100,6 +114,12 @@ type Session struct {
 	live   int          // tasks traced now: "[pid N]" prefixes need more than one
 	failed error
 	main   atomic.Int64 // the started program's pid, once it has exec'd
+
+	// In-kernel counting (-c alone): the counter, and each counted
+	// process's name by its serial.
+	kc    *kcount.Counter
+	kmu   sync.Mutex
+	kcomm map[int]string
 }
 
 // MainPid is the started program's pid (0 until it has exec'd); safe from
@@ -146,6 +166,13 @@ func New(o Options, diag io.Writer) (*Session, error) {
 	if o.Summary || o.Interval > 0 {
 		s.sum = newSummary()
 	}
+	if s.kernelCountable() {
+		kc, err := kcount.Open(kcount.Options{WallTime: o.WallTime})
+		if err != nil && o.RequireEBPF {
+			return nil, fmt.Errorf("cannot count in the kernel (--ebpf): %w", err)
+		}
+		s.kc, s.kcomm = kc, map[int]string{}
+	}
 	if o.Fds || o.JSON {
 		s.fds = newFdTracker(s.probe)
 	}
@@ -166,10 +193,23 @@ func New(o Options, diag io.Writer) (*Session, error) {
 	return s, nil
 }
 
+// kernelCountable says whether nothing but the -c tables is wanted, so
+// that the kernel can count the calls.
+func (s *Session) kernelCountable() bool {
+	return s.o.Summary && !s.calls && !s.o.Fds && s.o.Timeline == "" && !s.o.NoEBPF
+}
+
+// InKernel says whether the calls are counted in the kernel (eBPF).
+func (s *Session) InKernel() bool { return s.kc != nil }
+
 // Config is the engine configuration the session needs: a filter that
 // stops the shown calls and what --fds and --json follow (none when every
-// call is shown), and rusage for -c's system time.
+// call is shown), and rusage for -c's system time. When the kernel counts
+// the calls, the filter stops none.
 func (s *Session) Config() ptrace.Config {
+	if s.kc != nil {
+		return ptrace.Config{Handler: s, Filter: &seccomp.Filter{Arch: ptrace.AuditArch, X32Bit: seccomp.X32SyscallBit}}
+	}
 	f := &seccomp.Filter{Arch: ptrace.AuditArch, X32Bit: seccomp.X32SyscallBit,
 		Foreign: seccomp.Trace(0), Calls: map[int]seccomp.Action{}}
 	if s.o.TraceAll {
@@ -191,8 +231,14 @@ func (s *Session) Config() ptrace.Config {
 	return ptrace.Config{Handler: s, Filter: f, Rusage: s.sum != nil && !s.o.WallTime}
 }
 
-// AttachConfig is Config for -p, where no filter can be installed.
+// AttachConfig is Config for -p, where no filter can be installed (and the
+// calls are counted with ptrace: attaching adds no process to the kernel's
+// set).
 func (s *Session) AttachConfig() ptrace.Config {
+	if s.kc != nil {
+		s.kc.Close()
+		s.kc = nil
+	}
 	c := s.Config()
 	c.Filter = nil
 	return c
@@ -436,6 +482,10 @@ func (s *Session) event(tid int, text string) {
 func (s *Session) Event(ev *ptrace.Event) {
 	switch ev.Kind {
 	case ptrace.EventNewTask:
+		if s.kc != nil && s.o.Follow && !ev.Thread && ev.Parent != 0 {
+			// Stopped before its first instruction: count it from there.
+			s.kernelTrace(ev.Pid)
+		}
 		k := s.task(ev.Tid, ev.Pid)
 		if ev.Parent == 0 {
 			s.roots[ev.Tid] = true // attached with -p
@@ -464,6 +514,15 @@ func (s *Session) Event(ev *ptrace.Event) {
 			}
 		}
 		s.adoptRoot(ev.Tid)
+		if s.kc != nil {
+			s.kc.Moved(ev.OldTid, ev.Tid)
+			if s.o.Follow || s.roots[ev.Pid] {
+				// The program (stopped in its execve, before its first
+				// instruction), or a process that exec'd again: its
+				// name changes.
+				s.kernelTrace(ev.Pid)
+			}
+		}
 		if k := s.task(ev.Tid, ev.Pid); s.roots[ev.Tid] && !k.counted {
 			k.counted = true // the started program
 			s.live++
@@ -511,6 +570,12 @@ func (k *taskState) pidOr(tid int) int {
 }
 
 func (s *Session) exit(ev *ptrace.Event) {
+	if s.kc != nil {
+		s.kc.TaskGone(ev.Tid)
+		if ev.Leader {
+			s.kc.Retire(ev.Pid)
+		}
+	}
 	k := s.task(ev.Tid, ev.Pid)
 	now := time.Now()
 	if k.inCall && k.shown && k.dec != nil {
@@ -600,12 +665,19 @@ func (s *Session) Close() error {
 		w = newOutput(nopCloser{s.diag}, true)
 	}
 	if s.o.Summary {
+		sum := s.summaryNow()
 		if s.o.JSON {
-			perProc, merged := s.sum.tables()
+			perProc, merged := sum.tables()
 			w.json(map[string]any{"summary": merged, "per_process": perProc})
 		} else {
-			w.do(func(b *bufio.Writer) { s.sum.write(b) })
+			w.do(func(b *bufio.Writer) { sum.write(b) })
 		}
+	}
+	if s.kc != nil {
+		if n := s.kc.Lost(); n > 0 {
+			fmt.Fprintf(s.diag, "carrot: %d calls were not counted (the kernel's tables were full)\n", n)
+		}
+		s.kc.Close()
 	}
 	if s.o.Fds {
 		reps := s.fds.reports()
@@ -645,7 +717,7 @@ func (s *Session) periodic() {
 		case <-s.interval:
 			return
 		case now := <-t.C:
-			_, merged := s.sum.tables()
+			_, merged := s.summaryNow().tables()
 			if s.o.JSON {
 				w.json(map[string]any{"interval_summary": merged, "elapsed": now.Sub(s.start).Seconds()})
 				continue
@@ -656,6 +728,45 @@ func (s *Session) periodic() {
 			})
 		}
 	}
+}
+
+// kernelTrace adds process pid to the kernel's counted set, or renames it
+// if it is there already.
+func (s *Session) kernelTrace(pid int) {
+	proc, err := s.kc.Trace(pid)
+	if err != nil {
+		fmt.Fprintf(s.diag, "carrot: %v: its calls are not counted\n", err)
+		return
+	}
+	name := comm(pid)
+	s.kmu.Lock()
+	if name != "" {
+		s.kcomm[proc] = name
+	}
+	s.kmu.Unlock()
+}
+
+// summaryNow is -c's bookkeeping as it is now: the session's own, or the
+// kernel's counts read into one.
+func (s *Session) summaryNow() *summary {
+	if s.kc == nil {
+		return s.sum
+	}
+	sum := newSummary()
+	counts, err := s.kc.Counts()
+	if err != nil {
+		fmt.Fprintf(s.diag, "carrot: %v\n", err)
+		return sum
+	}
+	s.kmu.Lock()
+	defer s.kmu.Unlock()
+	for _, c := range counts {
+		if !s.o.TraceAll && (c.Nr < 0 || !s.o.Trace.Has(c.Nr)) {
+			continue
+		}
+		sum.addCounts(c.Proc, c.Pid, s.kcomm[c.Proc], callName(c.Nr), c.Calls, c.Errors, c.Time)
+	}
+	return sum
 }
 
 // callName names nr as the summary and JSON do.

@@ -24,11 +24,13 @@ type procSummary struct {
 }
 
 // summary is -c's bookkeeping: per process and merged. The tracer thread
-// adds to it; a --summary-interval printer reads it, hence mu.
+// adds to it; a --summary-interval printer reads it, hence mu. Processes
+// are keyed by pid, or by the kernel counter's serial (addCounts), which
+// tells apart two processes that had the same pid.
 type summary struct {
 	mu    sync.Mutex
 	procs map[int]*procSummary
-	order []int // pids in first-seen order
+	order []int // keys in first-seen order
 }
 
 func newSummary() *summary { return &summary{procs: map[int]*procSummary{}} }
@@ -57,6 +59,26 @@ func (s *summary) add(pid int, name string, failed bool, d time.Duration) {
 	if failed {
 		c.errors++
 	}
+	s.mu.Unlock()
+}
+
+// addCounts adds the kernel's count of one call by one process (key: its
+// serial).
+func (s *summary) addCounts(key, pid int, comm, name string, calls, errors uint64, d time.Duration) {
+	s.mu.Lock()
+	p := s.proc(key)
+	p.pid = pid
+	if comm != "" {
+		p.comm = comm
+	}
+	c := p.calls[name]
+	if c == nil {
+		c = &callStat{}
+		p.calls[name] = c
+	}
+	c.calls += calls
+	c.errors += errors
+	c.time += max(d, 0)
 	s.mu.Unlock()
 }
 
