@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,8 +47,7 @@ func (p *prefixList) Set(v string) error {
 }
 
 func runExit(ctx context.Context, e *env) int {
-	fs := flag.NewFlagSet("carrot exit", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
+	fs := e.flags("carrot exit", exitHelp)
 	var allow, deny prefixList
 	listen := fs.String("listen", "", "address to listen on, host:port (required)")
 	users := fs.String("users", "", "file of user:password lines; required unless --no-auth")
@@ -63,25 +60,10 @@ func runExit(ctx context.Context, e *env) int {
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close a connection after this long without a byte either way (0: never)")
 	dialTimeout := fs.Duration("dial-timeout", 10*time.Second, "resolving and connecting to a destination")
 	hsTimeout := fs.Duration("handshake-timeout", 10*time.Second, "a client's TLS and SOCKS5 handshake")
-	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "usage: carrot exit --listen ADDR (--users FILE | --no-auth) [--allow CIDR ...] [--deny CIDR ...] [--tls-cert F --tls-key F]")
-		fmt.Fprintln(e.Stderr)
-		fmt.Fprintln(e.Stderr, "Loopback, private, link-local, multicast, documentation and other special")
-		fmt.Fprintln(e.Stderr, "ranges, and the exit's own addresses, are denied unless --allow names them;")
-		fmt.Fprintln(e.Stderr, "the most specific matching CIDR decides. One log line per connection on stderr.")
-		fmt.Fprintln(e.Stderr)
-		fs.PrintDefaults()
+	if code, ok := e.parse(fs); !ok {
+		return code
 	}
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	usageErr := func(format string, a ...any) int {
-		e.errorf("exit: "+format, a...)
-		return exitUsage
-	}
+	usageErr := func(format string, a ...any) int { return e.usageError("exit: "+format, a...) }
 	switch {
 	case fs.NArg() > 0:
 		return usageErr("unexpected argument %q", fs.Arg(0))
@@ -188,3 +170,11 @@ func ownAddrs(listen net.Addr) []netip.Addr {
 	}
 	return out
 }
+
+const exitHelp = `
+usage: carrot exit --listen ADDR (--users FILE | --no-auth) [--allow CIDR ...] [--deny CIDR ...] [--tls-cert F --tls-key F]
+
+Loopback, private, link-local, multicast, documentation and other special
+ranges, and the exit's own addresses, are denied unless --allow names them;
+the most specific matching CIDR decides. One log line per connection on stderr.
+`

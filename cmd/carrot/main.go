@@ -17,11 +17,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -45,6 +48,38 @@ type env struct {
 // errorf prints "carrot: <msg>" on stderr, the one error format of the tool.
 func (e *env) errorf(format string, args ...any) {
 	fmt.Fprintf(e.Stderr, "carrot: "+format+"\n", args...)
+}
+
+// flags returns a subcommand's FlagSet: flag errors go to stderr, and -h
+// prints usage (its synopsis and description), then the flags.
+func (e *env) flags(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.Stderr, strings.TrimSpace(usage))
+		fmt.Fprintln(e.Stderr)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses e.Args into fs. When the command must end here, ok is false
+// and code is its exit status: 0 after -h, 2 after a bad flag (which the
+// flag package has reported).
+func (e *env) parse(fs *flag.FlagSet) (code int, ok bool) {
+	if err := fs.Parse(e.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// usageError reports a bad command line and returns exitUsage.
+func (e *env) usageError(format string, args ...any) int {
+	e.errorf(format, args...)
+	return exitUsage
 }
 
 // command is one subcommand.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -39,8 +38,7 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runRun(ctx context.Context, e *env) int {
-	fs := flag.NewFlagSet("carrot run", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
+	fs := e.flags("carrot run", runHelp)
 	var exits stringList
 	var direct prefixList
 	fs.Var(&exits, "exit", "exit URL, socks5://[user:pass@]host[:port] or socks5+tls://...?pin=|ca= (repeatable)")
@@ -51,28 +49,10 @@ func runRun(ctx context.Context, e *env) int {
 	idle := fs.Duration("idle-timeout", 0, "close a relayed connection after this long without a byte (0: never)")
 	out := fs.String("o", "", "write the log of what was routed to FILE")
 	verbose := fs.Bool("v", false, "log what was routed on stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "usage: carrot run --exit URL [--exit URL ...] [--exit-mode race|failover|chain]")
-		fmt.Fprintln(e.Stderr, "                  [--connect-timeout D] [--direct CIDR ...] [-o FILE] [-v] -- PROGRAM ARGS...")
-		fmt.Fprintln(e.Stderr)
-		fmt.Fprintln(e.Stderr, "PROGRAM's TCP connections go through the exits (SOCKS5), its DNS queries are")
-		fmt.Fprintln(e.Stderr, "answered locally with fake addresses whose names the exits resolve; loopback")
-		fmt.Fprintln(e.Stderr, "and --direct ranges stay direct; other UDP is refused (EPERM). Credentials")
-		fmt.Fprintln(e.Stderr, "not in a URL come from $CARROT_EXIT_NETRC or ~/.config/carrot/netrc, then")
-		fmt.Fprintln(e.Stderr, "$CARROT_EXIT_USER and $CARROT_EXIT_PASS.")
-		fmt.Fprintln(e.Stderr)
-		fs.PrintDefaults()
+	if code, ok := e.parse(fs); !ok {
+		return code
 	}
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	usageErr := func(format string, a ...any) int {
-		e.errorf("run: "+format, a...)
-		return exitUsage
-	}
+	usageErr := func(format string, a ...any) int { return e.usageError("run: "+format, a...) }
 	argv := fs.Args()
 	switch {
 	case len(argv) == 0:
@@ -255,3 +235,14 @@ func round(d time.Duration) time.Duration {
 	}
 	return d.Round(time.Millisecond)
 }
+
+const runHelp = `
+usage: carrot run --exit URL [--exit URL ...] [--exit-mode race|failover|chain]
+                  [--connect-timeout D] [--direct CIDR ...] [-o FILE] [-v] -- PROGRAM ARGS...
+
+PROGRAM's TCP connections go through the exits (SOCKS5), its DNS queries are
+answered locally with fake addresses whose names the exits resolve; loopback
+and --direct ranges stay direct; other UDP is refused (EPERM). Credentials
+not in a URL come from $CARROT_EXIT_NETRC or ~/.config/carrot/netrc, then
+$CARROT_EXIT_USER and $CARROT_EXIT_PASS.
+`
