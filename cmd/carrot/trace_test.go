@@ -641,6 +641,32 @@ func TestTraceSummaryTime(t *testing.T) {
 	})
 }
 
+// TestTraceSummaryFallback: where eBPF programs cannot be loaded (here
+// root without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN), -c counts with
+// ptrace without a word; --ebpf fails saying why.
+func TestTraceSummaryFallback(t *testing.T) {
+	needRoot(t)
+	setpriv := needProgram(t, "setpriv")
+	bin := cbin(t, "kcount")
+	out := filepath.Join(t.TempDir(), "t")
+	run := func(args ...string) result {
+		cmd := exec.Command(setpriv, append([]string{"--bounding-set", "-bpf,-perfmon,-sys_admin", os.Args[0], "trace", "-o", out}, args...)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		return result{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+	}
+	r := run("-c", bin, "getpid", "500")
+	if tr := readFile(t, out); r.code != 0 || r.stderr != "" || summaryTables(t, tr)[0]["getpid"] != "500/0" {
+		t.Errorf("without CAP_BPF: exit %d, stderr %q, table:\n%s", r.code, r.stderr, tr)
+	}
+	r = run("-c", "--ebpf", bin, "getpid", "500")
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot count in the kernel") || !strings.Contains(r.stderr, "not permitted") {
+		t.Errorf("--ebpf without CAP_BPF: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 func TestTraceSummaryEBPFFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-C", "--ebpf", "true"}, {"--ebpf", "true"}, {"-c", "--fds", "--ebpf", "true"},
