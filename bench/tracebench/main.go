@@ -10,8 +10,13 @@
 // --seccomp-bpf), where open/close is traced and the rest must run at
 // native speed; -c for both; and carrot's engine alone with a mode that
 // needs only the entry stop (counting getpid), against strace tracing
-// getpid alone. Rounds interleave the configurations so that load on the
-// machine falls on all of them alike. Needs root, gcc and strace.
+// getpid alone. carrot trace -c counts in the kernel with eBPF (see
+// internal/kcount); it is also run with --no-ebpf (ptrace stops, like
+// strace -c), and the program runs natively while the eBPF counters are
+// attached but count another process, which is what they cost every
+// untraced call on the machine. Rounds interleave the configurations so
+// that load on the machine falls on all of them alike. Needs root, gcc
+// and strace.
 package main
 
 import (
@@ -26,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/carrot-project/carrot/internal/kcount"
 	"github.com/carrot-project/carrot/internal/ptrace"
 	"github.com/carrot-project/carrot/internal/seccomp"
 	"golang.org/x/sys/unix"
@@ -84,8 +90,14 @@ func run(iters, rounds, fast int) error {
 		{"strace -f --seccomp-bpf -e trace=openat,close", tool(strace, "-f", "--seccomp-bpf", "-e", "trace=openat,close", "-o", "/dev/null")},
 		{"carrot trace -f -e trace=openat,close", tool(carrot, "trace", "-f", "-e", "trace=openat,close", "-o", "/dev/null")},
 		{"strace -c -f", tool(strace, "-c", "-f", "-o", "/dev/null")},
-		{"carrot trace -c -f", tool(carrot, "trace", "-c", "-f", "-o", "/dev/null")},
+		{"carrot trace -c -f", tool(carrot, "trace", "-c", "-f", "--ebpf", "-o", "/dev/null")},
+		{"carrot trace -c -f --no-ebpf", tool(carrot, "trace", "-c", "-f", "--no-ebpf", "-o", "/dev/null")},
+		{"native, counters attached", counters(tool("env"))},
 	}
+	// The quick configurations, whose sub-second runs the machine's load
+	// sways most: native, the filtered runs, and the ones counted in the
+	// kernel.
+	quick := map[int]bool{0: true, 3: true, 4: true, 6: true, 8: true}
 	// The engine alone on getpid: entry stop only, and entry + exit.
 	getpidOnly := []config{
 		{"strace -f --seccomp-bpf -e trace=getpid", tool(strace, "-f", "--seccomp-bpf", "-e", "trace=getpid", "-o", "/dev/null")},
@@ -115,7 +127,7 @@ func run(iters, rounds, fast int) error {
 		fmt.Fprintf(os.Stderr, "round %d/%d\n", r+1, rounds)
 		for i, c := range configs {
 			reps := 1
-			if i == 0 || i == 3 || i == 4 { // native and the filtered runs
+			if quick[i] {
 				reps = fast
 			}
 			for range reps {
@@ -168,6 +180,14 @@ func run(iters, rounds, fast int) error {
 	for _, t := range tests[1:] {
 		fmt.Fprintf(&b, "| %s | %.3f | %.3f |\n", labels[t], med(configs[3].name, t)/med("native", t), med(configs[4].name, t)/med("native", t))
 	}
+	fmt.Fprintf(&b, "\ncarrot trace -c in the kernel (eBPF) against ptrace counting (µs per call; added cost over native; ÷ strace -c's added cost), and every untraced call while the counters are attached (÷ native):\n\n")
+	fmt.Fprintf(&b, "| call | native | strace -c | carrot -c --no-ebpf | carrot -c (eBPF) | added: strace -c | carrot --no-ebpf | carrot eBPF | eBPF ÷ strace | untraced, counters attached | ÷ native |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, t := range tests {
+		s, p, k, u := configs[5].name, configs[7].name, configs[6].name, configs[8].name
+		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %.2f | %.3f |\n", labels[t],
+			med("native", t), med(s, t), med(p, t), med(k, t), added(s, t), added(p, t), added(k, t), ratio(added(k, t), added(s, t)),
+			med(u, t), med(u, t)/med("native", t))
+	}
 	fmt.Fprintf(&b, "\nThe engine alone, getpid traced (µs per call; added cost over native; ÷ strace's added cost):\n\n| | µs/call | added | ÷ strace |\n|---|---:|---:|---:|\n")
 	sAdded := added(getpidOnly[0].name, "getpid")
 	for _, c := range getpidOnly {
@@ -214,6 +234,23 @@ func engine(bin string, wantExit bool) func([]string) (string, error) {
 			err = fmt.Errorf("%v", st)
 		}
 		return string(out), err
+	}
+}
+
+// counters runs c while the in-kernel counters are attached and count a
+// process that makes no calls (this one's parent), so that every call of
+// the program pays what an untraced call pays.
+func counters(c func([]string) (string, error)) func([]string) (string, error) {
+	return func(args []string) (string, error) {
+		kc, err := kcount.Open(kcount.Options{})
+		if err != nil {
+			return "", fmt.Errorf("eBPF counters: %w", err)
+		}
+		defer kc.Close()
+		if _, err := kc.Trace(os.Getppid()); err != nil {
+			return "", err
+		}
+		return c(args)
 	}
 }
 

@@ -199,9 +199,6 @@ func (s *Session) kernelCountable() bool {
 	return s.o.Summary && !s.calls && !s.o.Fds && s.o.Timeline == "" && !s.o.NoEBPF
 }
 
-// InKernel says whether the calls are counted in the kernel (eBPF).
-func (s *Session) InKernel() bool { return s.kc != nil }
-
 // Config is the engine configuration the session needs: a filter that
 // stops the shown calls and what --fds and --json follow (none when every
 // call is shown), and rusage for -c's system time. When the kernel counts
