@@ -71,6 +71,22 @@ func report(rs []*result, size int64, b baselines) {
 				f(collect(d, func(x dataRun) float64 { return x.GetCPU }), 2),
 				f(collect(d, func(x dataRun) float64 { return x.Others }), 2))
 		}
+		p("\nEach run, get/cat warm and cold, with the cores other processes used during the warm get:\n\n")
+		for _, r := range rs {
+			p("- %d node(s):", r.n)
+			for k, x := range r.data {
+				sep := ";"
+				if k == 0 {
+					sep = ""
+				}
+				cold := "n/a"
+				if x.CatCold > 0 {
+					cold = fmt.Sprintf("%.2f", x.GetCold/x.CatCold)
+				}
+				p("%s %.2f / %s (%.2f)", sep, x.GetWarm/x.CatWarm, cold, x.Others)
+			}
+			p("\n")
+		}
 		p("\n")
 	}
 	if phase("meta") {
@@ -144,6 +160,9 @@ func report(rs []*result, size int64, b baselines) {
 				f(collect(r.chunked, func(x chunkedRun) float64 { return x.Create16 }), 0))
 		}
 		p("\n")
+	}
+	if !phase("meta") || !phase("chunked") || !phase("data") {
+		return // the request counts need every phase
 	}
 	p("Requests per operation (etcd / storage node), first run:\n\n| nodes | mkdir | stat | rename dir within its dir | rename file over a file | rename dir to another dir | create 4 KiB inline | create 4 KiB chunked | put, per 4 MiB chunk | get, per chunk |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
