@@ -567,6 +567,49 @@ func TestTraceSummaryForks(t *testing.T) {
 	}
 }
 
+// TestTraceSummaryTraceSet: -c -e trace=SET counts only the set's calls.
+func TestTraceSummaryTraceSet(t *testing.T) {
+	bin := cbin(t, "kcount")
+	for _, c := range counting {
+		t.Run(c.name, func(t *testing.T) {
+			needRoot(t)
+			out := filepath.Join(t.TempDir(), "t")
+			r := runCarrot(t, "", "trace", "-c", c.flag, "-e", "trace=getpid,openat", "-o", out, bin, "getpid", "77")
+			if r.code != 0 {
+				t.Fatalf("exit %d %s", r.code, r.stderr)
+			}
+			tr := readFile(t, out)
+			m := summaryTables(t, tr)[0]
+			delete(m, "total")
+			delete(m, "total seconds")
+			if m["getpid"] != "77/0" || m["openat"] == "" || len(m) != 4 {
+				t.Errorf("want getpid (77) and openat only:\n%s", tr)
+			}
+		})
+	}
+}
+
+// TestTraceSummaryExecThread: a thread other than the leader execs while
+// the leader is in a call (pthread_join's futex, which never returns): its
+// execve completes under the leader's tid, and counts as an execve.
+func TestTraceSummaryExecThread(t *testing.T) {
+	bin := cbin(t, "kcount")
+	for _, c := range counting {
+		t.Run(c.name, func(t *testing.T) {
+			needRoot(t)
+			out := filepath.Join(t.TempDir(), "t")
+			r := runCarrot(t, "", "trace", "-c", c.flag, "-o", out, bin, "execthread", "55")
+			if r.code != 0 {
+				t.Fatalf("exit %d %s", r.code, r.stderr)
+			}
+			tr := readFile(t, out)
+			if m := summaryTables(t, tr)[0]; m["execve"] != "2/0" || m["getpid"] != "55/0" {
+				t.Errorf("want 2 execve and 55 getpid:\n%s", tr)
+			}
+		})
+	}
+}
+
 // TestTraceSummaryOthersNotCounted: a process outside the trace that
 // calls getpid in a loop all along adds nothing to the traced program's.
 func TestTraceSummaryOthersNotCounted(t *testing.T) {

@@ -26,9 +26,10 @@
 // A call's time is, by default, the CPU time it spent in the kernel: the
 // wall time from its entry to its exit minus the time its task was
 // switched out meanwhile, to the nanosecond. strace -c estimates the same
-// quantity from the difference of wait4's rusage system time at the two
-// stops, which the kernel samples at ticks unless it accounts precisely,
-// and which includes the tracer's own stops' kernel work; this is more
+// quantity from the difference of the task's system time in wait4's rusage
+// at the two stops, which the kernel splits from user time by sampling at
+// ticks (unless it accounts every transition, as with nohz_full), and
+// which includes the kernel work of the tracer's own stops; this is more
 // exact. With Options.WallTime (strace's -w) the time is the wall time
 // from entry to exit and the sched_switch program is not attached.
 //

@@ -46,10 +46,41 @@ func lookup(mapFd int, keyOff int32) asm.Instructions {
 	return append(out, asm.FnMapLookupElem.Call())
 }
 
+// currentIDs stores the current task's tid at stTid and its thread group
+// id at stTgid.
+func currentIDs() asm.Instructions {
+	return asm.Instructions{
+		asm.FnGetCurrentPidTgid.Call(),
+		asm.StoreMem(asm.RFP, stTid, asm.R0, asm.Word),
+		asm.RSh.Imm(asm.R0, 32),
+		asm.StoreMem(asm.RFP, stTgid, asm.R0, asm.Word),
+	}
+}
+
+// readKernel copies size bytes of kernel memory at R3 to the stack at off,
+// and goes to "out" if it cannot.
+func readKernel(off, size int32) asm.Instructions {
+	return cat(stackPtr(asm.R1, off), asm.Instructions{
+		asm.Mov.Imm(asm.R2, size),
+		asm.FnProbeReadKernel.Call(),
+		asm.JNE.Imm(asm.R0, 0, "out"),
+	})
+}
+
 // zero64 stores a 64-bit 0 at dst+off (cilium's StoreImm refuses DWord,
 // which the kernel takes: the immediate is sign-extended).
 func zero64(dst asm.Register, off int16) asm.Instruction {
 	return asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: dst, Offset: off}
+}
+
+// update stores the value on the stack at valOff under the key at keyOff.
+func update(mapFd int, keyOff, valOff int32, flags int32) asm.Instructions {
+	return cat(
+		asm.Instructions{asm.LoadMapPtr(asm.R1, mapFd)},
+		stackPtr(asm.R2, keyOff),
+		stackPtr(asm.R3, valOff),
+		asm.Instructions{asm.Mov.Imm(asm.R4, flags), asm.FnMapUpdateElem.Call()},
+	)
 }
 
 // sym marks the first instruction of insns with a label.
@@ -95,14 +126,8 @@ func (p *progs) count() asm.Instructions {
 			zero64(asm.RFP, stNew),
 			zero64(asm.RFP, stNew+8),
 			zero64(asm.RFP, stNew+16),
-			asm.LoadMapPtr(asm.R1, p.stats),
 		},
-		stackPtr(asm.R2, stKey),
-		stackPtr(asm.R3, stNew),
-		asm.Instructions{
-			asm.Mov.Imm(asm.R4, updNoExst),
-			asm.FnMapUpdateElem.Call(),
-		},
+		update(p.stats, stKey, stNew, updNoExst),
 		// Another CPU may have made it meanwhile: look it up either way.
 		lookup(p.stats, stKey),
 		asm.Instructions{
@@ -125,11 +150,8 @@ func (p *progs) enter() asm.Instructions {
 		asm.Instructions{
 			asm.Mov.Reg(asm.R6, asm.R1),
 			asm.LoadMem(asm.R7, asm.R6, argID, asm.DWord),
-			asm.FnGetCurrentPidTgid.Call(),
-			asm.StoreMem(asm.RFP, stTid, asm.R0, asm.Word),
-			asm.RSh.Imm(asm.R0, 32),
-			asm.StoreMem(asm.RFP, stTgid, asm.R0, asm.Word),
 		},
+		currentIDs(),
 		lookup(p.traced, stTgid),
 		asm.Instructions{
 			asm.JEq.Imm(asm.R0, 0, "untraced"),
@@ -148,19 +170,13 @@ func (p *progs) enter() asm.Instructions {
 			asm.Mov.Reg(asm.R3, asm.R0),
 			asm.Add.Imm(asm.R3, p.offs.realParent),
 		},
-		stackPtr(asm.R1, stScrach),
+		readKernel(stScrach, 8),
 		asm.Instructions{
-			asm.Mov.Imm(asm.R2, 8),
-			asm.FnProbeReadKernel.Call(),
-			asm.JNE.Imm(asm.R0, 0, "out"),
 			asm.LoadMem(asm.R3, asm.RFP, stScrach, asm.DWord),
 			asm.Add.Imm(asm.R3, p.offs.tgid),
 		},
-		stackPtr(asm.R1, stScrach),
+		readKernel(stScrach, 4),
 		asm.Instructions{
-			asm.Mov.Imm(asm.R2, 4),
-			asm.FnProbeReadKernel.Call(),
-			asm.JNE.Imm(asm.R0, 0, "out"),
 			asm.LoadMem(asm.R1, asm.RFP, stScrach, asm.Word),
 			asm.JNE.Imm(asm.R1, p.carrot, "out"),
 			asm.Mov.Imm(asm.R9, 0),
@@ -185,13 +201,9 @@ func (p *progs) enter() asm.Instructions {
 			asm.StoreMem(asm.RFP, stNew+recSerial, asm.R9, asm.Word),
 			asm.FnKtimeGetNs.Call(),
 			asm.StoreMem(asm.RFP, stNew+recEnter, asm.R0, asm.DWord),
-			asm.LoadMapPtr(asm.R1, p.start),
 		},
-		stackPtr(asm.R2, stTid),
-		stackPtr(asm.R3, stNew),
+		update(p.start, stTid, stNew, updAny),
 		asm.Instructions{
-			asm.Mov.Imm(asm.R4, updAny),
-			asm.FnMapUpdateElem.Call(),
 			asm.JNE.Imm(asm.R0, 0, "lost"),
 			asm.Ja.Label("out"),
 		},
@@ -204,13 +216,8 @@ func (p *progs) enter() asm.Instructions {
 //	R6 ctx, R7 the task's startRec, R9 the process's serial
 func (p *progs) exit() asm.Instructions {
 	return cat(
-		asm.Instructions{
-			asm.Mov.Reg(asm.R6, asm.R1),
-			asm.FnGetCurrentPidTgid.Call(),
-			asm.StoreMem(asm.RFP, stTid, asm.R0, asm.Word),
-			asm.RSh.Imm(asm.R0, 32),
-			asm.StoreMem(asm.RFP, stTgid, asm.R0, asm.Word),
-		},
+		asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)},
+		currentIDs(),
 		lookup(p.start, stTid),
 		asm.Instructions{
 			asm.JEq.Imm(asm.R0, 0, "out"),
@@ -277,11 +284,8 @@ func (p *progs) schedSwitch() asm.Instructions {
 			asm.LoadMem(asm.R3, asm.R6, argNext, asm.DWord).WithSymbol("next"),
 			asm.Add.Imm(asm.R3, p.offs.pid),
 		},
-		stackPtr(asm.R1, stTgid), // a free u32 slot
+		readKernel(stTgid, 4), // a free u32 slot
 		asm.Instructions{
-			asm.Mov.Imm(asm.R2, 4),
-			asm.FnProbeReadKernel.Call(),
-			asm.JNE.Imm(asm.R0, 0, "out"),
 			asm.LoadMem(asm.R1, asm.RFP, stTgid, asm.Word),
 			asm.JEq.Imm(asm.R1, 0, "out"), // the idle task
 		},

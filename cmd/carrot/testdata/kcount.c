@@ -6,7 +6,10 @@
 //	                     parent C (after reaping them)
 //	kcount sleep         one 200 ms nanosleep
 //	kcount burn          getrandom until 64 MiB are generated
+//	kcount execthread N  a thread other than the leader execs "kcount
+//	                     getpid N" while the leader waits in pthread_join
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -17,6 +20,15 @@
 static void getpids(long n) {
 	for (long i = 0; i < n; i++)
 		syscall(SYS_getpid);
+}
+
+static char **args;
+
+static void *execer(void *arg) {
+	(void)arg;
+	char *argv[] = {"/proc/self/exe", "getpid", args[2], NULL};
+	execv(argv[0], argv);
+	_exit(99);
 }
 
 int main(int argc, char **argv) {
@@ -42,6 +54,12 @@ int main(int argc, char **argv) {
 			if (n > 0)
 				left -= n;
 		}
+	} else if (argc >= 3 && strcmp(argv[1], "execthread") == 0) {
+		pthread_t t;
+		args = argv;
+		pthread_create(&t, NULL, execer, NULL);
+		pthread_join(t, NULL);
+		return 98;
 	} else {
 		return 2;
 	}
