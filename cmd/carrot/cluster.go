@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"syscall"
 	"text/tabwriter"
@@ -54,37 +53,33 @@ func dialCluster(ctx context.Context, configFlag string, opts cluster.Options) (
 	return cluster.Dial(dctx, conf, opts)
 }
 
+const clusterHelp = `
+usage: carrot cluster status [--json] [--config FILE]
+
+Shows every node (state, chunks, bytes, disk), the chunks under-replicated
+or lost, garbage awaiting collection and the balance of chunks over nodes
+(busiest node / mean). Lists every node's inventory: cost grows with the data.`
+
 func runCluster(ctx context.Context, e *env) int {
-	fs := flag.NewFlagSet("carrot cluster", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
+	fs := e.flags("carrot cluster", clusterHelp)
 	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "usage: carrot cluster status [--json] [--config FILE]")
-		fmt.Fprintln(e.Stderr)
-		fmt.Fprintln(e.Stderr, "Shows every node (state, chunks, bytes, disk), the chunks under-replicated")
-		fmt.Fprintln(e.Stderr, "or lost, garbage awaiting collection and the balance of chunks over nodes")
-		fmt.Fprintln(e.Stderr, "(busiest node / mean). Lists every node's inventory: cost grows with the data.")
-		fmt.Fprintln(e.Stderr)
-		fs.PrintDefaults()
-	}
 	if len(e.Args) == 0 || e.Args[0] != "status" {
 		if len(e.Args) > 0 && (e.Args[0] == "-h" || e.Args[0] == "--help" || e.Args[0] == "-help") {
 			fs.Usage()
 			return exitOK
 		}
-		fs.Usage()
-		return exitUsage
-	}
-	if err := fs.Parse(e.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+		if len(e.Args) == 0 {
+			return e.usageError("cluster: missing subcommand: 'carrot cluster status [--json]'")
 		}
-		return exitUsage
+		return e.usageError("cluster: unknown subcommand %q: 'carrot cluster status [--json]'", e.Args[0])
+	}
+	e.Args = e.Args[1:]
+	if code, ok := e.parse(fs); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
+		return e.usageError("cluster status: unexpected argument %q", fs.Arg(0))
 	}
 	c, err := dialCluster(ctx, *config, cluster.Options{})
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,54 +44,43 @@ Paths in the cluster are absolute ("/a/b"). Large transfers show a progress
 bar when stderr is a terminal. Failures exit 1 with the errno (ENOENT, ...).`
 
 func runFS(ctx context.Context, e *env) int {
-	fs := flag.NewFlagSet("carrot fs", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
+	fs := e.flags("carrot fs", fsUsage)
 	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
-	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, fsUsage)
-		fmt.Fprintln(e.Stderr)
-		fs.PrintDefaults()
+	if code, ok := e.parse(fs); !ok {
+		return code
 	}
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if fs.NArg() == 0 {
+		return e.usageError("fs: missing command (see 'carrot fs -h')")
 	}
-	args := fs.Args()
-	if len(args) == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	cmd, args := args[0], args[1:]
-	sub := flag.NewFlagSet("carrot fs "+cmd, flag.ContinueOnError)
-	sub.SetOutput(e.Stderr)
-	long := sub.Bool("l", false, "long listing (ls)")
-	parents := sub.Bool("p", false, "make parents, no error if it exists (mkdir)")
-	recursive := sub.Bool("r", false, "remove a whole tree (rm)")
-	hum := sub.Bool("h", false, "human-readable sizes (du)")
-	sub.Usage = func() { fmt.Fprintln(e.Stderr, fsUsage) }
+	cmd := fs.Arg(0)
 	nargs := map[string]int{"put": 2, "get": 2, "cat": 1, "ls": 1, "stat": 1, "mkdir": 1, "rm": 1, "mv": 2, "du": 1}
 	want, ok := nargs[cmd]
 	if !ok {
-		e.errorf("fs: unknown command %q", cmd)
-		fmt.Fprintln(e.Stderr, fsUsage)
-		return exitUsage
+		return e.usageError("fs: unknown command %q (see 'carrot fs -h')", cmd)
 	}
-	if err := sub.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	// Each command has its own flags, so "put -r" is an error, not ignored.
+	sub := e.flags("carrot fs "+cmd, fsUsage)
+	var long, parents, recursive, hum *bool
+	switch cmd {
+	case "ls":
+		long = sub.Bool("l", false, "long listing")
+	case "mkdir":
+		parents = sub.Bool("p", false, "make parents, no error if it exists")
+	case "rm":
+		recursive = sub.Bool("r", false, "remove a whole tree")
+	case "du":
+		hum = sub.Bool("h", false, "human-readable sizes")
 	}
-	args = sub.Args()
+	e.Args = fs.Args()[1:]
+	if code, ok := e.parse(sub); !ok {
+		return code
+	}
+	args := sub.Args()
 	if cmd == "ls" && len(args) == 0 {
 		args = []string{"/"}
 	}
 	if len(args) != want {
-		e.errorf("fs %s: want %d argument(s), got %d", cmd, want, len(args))
-		fmt.Fprintln(e.Stderr, fsUsage)
-		return exitUsage
+		return e.usageError("fs %s: want %d argument(s), got %d (see 'carrot fs -h')", cmd, want, len(args))
 	}
 	c, err := dialCluster(ctx, *config, cluster.Options{})
 	if err != nil {

@@ -49,3 +49,45 @@ func carrotCmd(args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
 	return cmd
 }
+
+// TestUsageErrors: every subcommand reports a bad command line in one line
+// that names the problem and exits 2, and -h shows its usage and exits 0,
+// before it touches a cluster, a network or a program.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"up", "extra"}, `unexpected argument "extra"`},
+		{[]string{"up", "--nodes", "-1"}, "--nodes -1"},
+		{[]string{"up", "--replicas", "0"}, "replicas"},
+		{[]string{"up", "--scrub-rate", "lots"}, "--scrub-rate"},
+		{[]string{"up", "--frob"}, "flag provided but not defined: -frob"},
+		{[]string{"node", "--data", "/tmp/x"}, "--listen is required"},
+		{[]string{"node", "--listen", "127.0.0.1:0"}, "--data is required"},
+		{[]string{"node", "--listen", "127.0.0.1:0", "--data", "d", "--capacity", "9Q"}, "--capacity"},
+		{[]string{"node", "--listen", "127.0.0.1:0", "--data", "d", "--weight", "0"}, "--weight 0"},
+		{[]string{"fs"}, "missing command"},
+		{[]string{"fs", "frob"}, `unknown command "frob"`},
+		{[]string{"fs", "put", "onlyone"}, "want 2 argument(s), got 1"},
+		{[]string{"fs", "put", "-r", "a", "b"}, "flag provided but not defined: -r"},
+		{[]string{"fs", "ls", "-p", "/"}, "flag provided but not defined: -p"},
+		{[]string{"cluster"}, "missing subcommand"},
+		{[]string{"cluster", "frob"}, `unknown subcommand "frob"`},
+		{[]string{"cluster", "status", "extra"}, `unexpected argument "extra"`},
+		{[]string{"run"}, "no program to run"},
+		{[]string{"trace", "-e", "trace=nosuchcall", "true"}, "nosuchcall"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), tc.args, nil, &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("carrot %q: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), exitUsage, tc.want)
+		}
+	}
+	for _, name := range []string{"up", "node", "fs", "cluster", "exit", "run", "trace"} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{name, "-h"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String()+errb.String(), "usage: carrot "+name) {
+			t.Errorf("carrot %s -h: exit %d, stderr %q", name, code, errb.String())
+		}
+	}
+}

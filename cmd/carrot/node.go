@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -70,9 +69,14 @@ func parseBytes(s string) (int64, error) {
 	return v * mult, nil
 }
 
+const nodeHelp = `
+usage: carrot node --listen ADDR --data DIR [--config FILE] [--capacity SIZE] [--weight W] [--scrub-rate R] [--scrub-interval D]
+
+The config names the etcd endpoints and the cluster's credentials. Runs until
+SIGINT or SIGTERM; prints 'carrot node: ID serving on ADDR' once registered.`
+
 func runNode(ctx context.Context, e *env) int {
-	fs := flag.NewFlagSet("carrot node", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
+	fs := e.flags("carrot node", nodeHelp)
 	listen := fs.String("listen", "", "address to serve on, host:port (required; port 0 picks one)")
 	advertise := fs.String("advertise", "", "address clients use to reach this node (default: the bound address)")
 	data := fs.String("data", "", "directory holding this node's chunks and identity (required)")
@@ -80,31 +84,27 @@ func runNode(ctx context.Context, e *env) int {
 	capacity := fs.String("capacity", "0", "most chunk bytes to hold, e.g. 500G (0: what the disk holds)")
 	weight := fs.Float64("weight", 1, "share of the chunks relative to other nodes")
 	scrubRate, scrubInterval := scrubFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "usage: carrot node --listen ADDR --data DIR [--config FILE] [--capacity SIZE] [--weight W] [--scrub-rate R] [--scrub-interval D]")
-		fmt.Fprintln(e.Stderr)
-		fmt.Fprintln(e.Stderr, "The config names the etcd endpoints and the cluster token. Runs until SIGINT")
-		fmt.Fprintln(e.Stderr, "or SIGTERM; prints 'carrot node: ID serving on ADDR' once registered.")
-		fmt.Fprintln(e.Stderr)
-		fs.PrintDefaults()
+	if code, ok := e.parse(fs); !ok {
+		return code
 	}
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	usageErr := func(format string, a ...any) int { return e.usageError("node: "+format, a...) }
+	switch {
+	case fs.NArg() > 0:
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	case *listen == "":
+		return usageErr("--listen is required")
+	case *data == "":
+		return usageErr("--data is required")
+	case *weight <= 0:
+		return usageErr("--weight %v: must be positive", *weight)
 	}
 	capBytes, err := parseBytes(*capacity)
-	var scrub chunkstore.ScrubOptions
-	if err == nil {
-		scrub, err = scrubOptions(*scrubRate, *scrubInterval)
+	if err != nil {
+		return usageErr("--capacity: %v", err)
 	}
-	if *listen == "" || *data == "" || fs.NArg() > 0 || err != nil || *weight <= 0 {
-		if err != nil {
-			e.errorf("node: %v", err)
-		}
-		fs.Usage()
-		return exitUsage
+	scrub, err := scrubOptions(*scrubRate, *scrubInterval)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	conf, err := clusterconf.Load(clusterconf.Locate(*config))
 	if err != nil {

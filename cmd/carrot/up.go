@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -23,9 +21,17 @@ func init() {
 	})
 }
 
+const upHelp = `
+usage: carrot up [--dir DIR] [--nodes N] [--replicas R] [flags]
+
+Runs in the foreground until SIGINT or SIGTERM. Writes DIR/carrot.toml, the
+client config every 'carrot fs', 'carrot node' and 'carrot cluster' command
+finds by --config, $CARROT_CONFIG or the default path. Started again on the
+same DIR it comes back with all its data; the cluster parameters (replicas,
+chunk size, grace periods) are those it was created with.`
+
 func runUp(ctx context.Context, e *env) int {
-	fs := flag.NewFlagSet("carrot up", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
+	fs := e.flags("carrot up", upHelp)
 	def := meta.DefaultParams()
 	dir := fs.String("dir", clusterconf.DataDir(), "directory holding etcd's data, the nodes' chunks and carrot.toml")
 	nodes := fs.Int("nodes", 3, "storage nodes to run in this process (0: metadata only; separate 'carrot node' processes join)")
@@ -39,39 +45,25 @@ func runUp(ctx context.Context, e *env) int {
 	interval := fs.Duration("repair-interval", def.RepairInterval, "time between repair passes")
 	place := fs.String("placement", def.Placement, "chunk placement: hrw (rendezvous) or ring (consistent-hash ring, 256 vnodes)")
 	scrubRate, scrubInterval := scrubFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.Stderr, "usage: carrot up [--dir DIR] [--nodes N] [--replicas R] [flags]")
-		fmt.Fprintln(e.Stderr)
-		fmt.Fprintln(e.Stderr, "Runs in the foreground until SIGINT or SIGTERM. Writes DIR/carrot.toml, the")
-		fmt.Fprintln(e.Stderr, "client config every 'carrot fs', 'carrot node' and 'carrot cluster' command")
-		fmt.Fprintln(e.Stderr, "finds by --config, $CARROT_CONFIG or the default path. Started again on the")
-		fmt.Fprintln(e.Stderr, "same DIR it comes back with all its data; the cluster parameters (replicas,")
-		fmt.Fprintln(e.Stderr, "chunk size, grace periods) are those it was created with.")
-		fmt.Fprintln(e.Stderr)
-		fs.PrintDefaults()
+	if code, ok := e.parse(fs); !ok {
+		return code
 	}
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 || *nodes < 0 {
-		fs.Usage()
-		return exitUsage
+	switch {
+	case fs.NArg() > 0:
+		return e.usageError("up: unexpected argument %q", fs.Arg(0))
+	case *nodes < 0:
+		return e.usageError("up: --nodes %d: must be 0 or more", *nodes)
 	}
 	p := meta.Params{
 		Replicas: *replicas, ChunkSize: *chunkSize, InlineMax: *inlineMax, LeaseTTL: *leaseTTL,
 		RepairGrace: *grace, GCGrace: *gcGrace, RepairInterval: *interval, Placement: *place,
 	}
 	if err := p.Check(); err != nil {
-		e.errorf("up: %v", err)
-		return exitUsage
+		return e.usageError("up: %v", err)
 	}
 	scrub, err := scrubOptions(*scrubRate, *scrubInterval)
 	if err != nil {
-		e.errorf("up: %v", err)
-		return exitUsage
+		return e.usageError("up: %v", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
