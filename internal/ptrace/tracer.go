@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/carrot-project/carrot/internal/seccomp"
 	"golang.org/x/sys/unix"
@@ -682,22 +681,16 @@ func statusField(tid int, field string) int {
 	return n
 }
 
-// wait4 waits for the next stop of any tracee. A stop that is already
-// pending (busy multithreaded tracees often have several) is taken with a
-// raw non-blocking call; otherwise the wait goes through Go's blocking
+// wait4 waits for the next stop of any tracee, through Go's blocking
 // syscall path, which lets the runtime stop the world for a garbage
 // collection while the tracer sleeps: holding the P in a raw blocking
 // wait4 would freeze every other goroutine of carrot (relays, periodic
-// summaries) until the next stop. Measured interleaved on this VM, the
-// blocking path costs no more than a raw one within the noise (one stop:
-// 18.7 vs 22 µs median, two: 34 vs 38, spread larger than the gap).
+// summaries) until the next stop. There is no raw WNOHANG try first: the
+// tracee is rarely stopped again by the time the tracer waits, and the
+// failed try cost more kernel time than the runtime's syscall entry saves
+// (measured with internal/kcount on Bypass's getpid loop under carrot
+// trace -f: 2 wait4 per stop and 4.1-4.3 s of system time with the try,
+// 1 and 3.7-4.0 s without; strace 3.65 s).
 func wait4(ws *unix.WaitStatus, ru *unix.Rusage) (int, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), unix.WALL|unix.WNOHANG, uintptr(unsafe.Pointer(ru)), 0, 0)
-	if e == 0 && r != 0 {
-		return int(r), nil
-	}
-	if e != 0 {
-		return 0, e
-	}
 	return unix.Wait4(-1, ws, unix.WALL, ru)
 }
