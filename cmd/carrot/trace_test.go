@@ -567,18 +567,25 @@ func TestTraceSummaryForks(t *testing.T) {
 	}
 }
 
+// summaryOf runs carrot trace with args and an -o file, and returns what
+// it wrote there; a non-zero exit fails the test.
+func summaryOf(t *testing.T, args ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "t")
+	r := runCarrot(t, "", append([]string{"trace", "-o", out}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	return readFile(t, out)
+}
+
 // TestTraceSummaryTraceSet: -c -e trace=SET counts only the set's calls.
 func TestTraceSummaryTraceSet(t *testing.T) {
 	bin := cbin(t, "kcount")
 	for _, c := range counting {
 		t.Run(c.name, func(t *testing.T) {
 			needRoot(t)
-			out := filepath.Join(t.TempDir(), "t")
-			r := runCarrot(t, "", "trace", "-c", c.flag, "-e", "trace=getpid,openat", "-o", out, bin, "getpid", "77")
-			if r.code != 0 {
-				t.Fatalf("exit %d %s", r.code, r.stderr)
-			}
-			tr := readFile(t, out)
+			tr := summaryOf(t, "-c", c.flag, "-e", "trace=getpid,openat", bin, "getpid", "77")
 			m := summaryTables(t, tr)[0]
 			delete(m, "total")
 			delete(m, "total seconds")
@@ -597,12 +604,7 @@ func TestTraceSummaryExecThread(t *testing.T) {
 	for _, c := range counting {
 		t.Run(c.name, func(t *testing.T) {
 			needRoot(t)
-			out := filepath.Join(t.TempDir(), "t")
-			r := runCarrot(t, "", "trace", "-c", c.flag, "-o", out, bin, "execthread", "55")
-			if r.code != 0 {
-				t.Fatalf("exit %d %s", r.code, r.stderr)
-			}
-			tr := readFile(t, out)
+			tr := summaryOf(t, "-c", c.flag, bin, "execthread", "55")
 			if m := summaryTables(t, tr)[0]; m["execve"] != "2/0" || m["getpid"] != "55/0" {
 				t.Errorf("want 2 execve and 55 getpid:\n%s", tr)
 			}

@@ -53,4 +53,13 @@
 // whose signal-delivery-stop wait4 reports, and which the loop recognises
 // and resumes. The queue is guarded by Tracer.mu; nothing else is shared
 // between goroutines.
+//
+// # Waiting
+//
+// Before it sleeps in wait4, the loop polls for the next stop for up to
+// 30 µs (spinner in tracer.go): a program making calls in a loop stops
+// again within microseconds, and catching that stop while the tracer's CPU
+// is still awake saves waking an idle CPU at every stop, which is most of
+// a stop's cost in a VM. Programs that do not stop that often turn the
+// polling off for a while by themselves.
 package ptrace
