@@ -102,7 +102,7 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 			return nil, &meta.Error{Op: "connect", Path: "etcd", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
 		}
 	}
-	cli.KV = countingKV{cli.KV, &c.EtcdRPCs}
+	cli.KV = meta.CountRequests(cli.KV, &c.EtcdRPCs)
 	c.etcd = cli
 	if c.Params, err = meta.LoadParams(ctx, cli, conf.Prefix); err != nil {
 		cli.Close()
@@ -122,52 +122,6 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 		}
 	}
 	return c, nil
-}
-
-// countingKV counts the key-value requests (one per Get, Put, Delete,
-// Compact, Do or committed Txn) a client makes.
-type countingKV struct {
-	clientv3.KV
-	n *atomic.Int64
-}
-
-func (k countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	k.n.Add(1)
-	return k.KV.Get(ctx, key, opts...)
-}
-
-func (k countingKV) Put(ctx context.Context, key, val string, opts ...clientv3.OpOption) (*clientv3.PutResponse, error) {
-	k.n.Add(1)
-	return k.KV.Put(ctx, key, val, opts...)
-}
-
-func (k countingKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
-	k.n.Add(1)
-	return k.KV.Delete(ctx, key, opts...)
-}
-
-func (k countingKV) Do(ctx context.Context, op clientv3.Op) (clientv3.OpResponse, error) {
-	k.n.Add(1)
-	return k.KV.Do(ctx, op)
-}
-
-func (k countingKV) Txn(ctx context.Context) clientv3.Txn { return countingTxn{k.KV.Txn(ctx), k.n} }
-
-type countingTxn struct {
-	clientv3.Txn
-	n *atomic.Int64
-}
-
-func (t countingTxn) If(cs ...clientv3.Cmp) clientv3.Txn { return countingTxn{t.Txn.If(cs...), t.n} }
-func (t countingTxn) Then(ops ...clientv3.Op) clientv3.Txn {
-	return countingTxn{t.Txn.Then(ops...), t.n}
-}
-func (t countingTxn) Else(ops ...clientv3.Op) clientv3.Txn {
-	return countingTxn{t.Txn.Else(ops...), t.n}
-}
-func (t countingTxn) Commit() (*clientv3.TxnResponse, error) {
-	t.n.Add(1)
-	return t.Txn.Commit()
 }
 
 // Close releases the client.

@@ -514,36 +514,6 @@ func TestParams(t *testing.T) {
 	}
 }
 
-// countingKV counts etcd requests (committed Txns and Gets).
-type countingKV struct {
-	clientv3.KV
-	n *atomic.Int64
-}
-
-func (k countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	k.n.Add(1)
-	return k.KV.Get(ctx, key, opts...)
-}
-
-func (k countingKV) Txn(ctx context.Context) clientv3.Txn { return countingTxn{k.KV.Txn(ctx), k.n} }
-
-type countingTxn struct {
-	clientv3.Txn
-	n *atomic.Int64
-}
-
-func (t countingTxn) If(cs ...clientv3.Cmp) clientv3.Txn { return countingTxn{t.Txn.If(cs...), t.n} }
-func (t countingTxn) Then(ops ...clientv3.Op) clientv3.Txn {
-	return countingTxn{t.Txn.Then(ops...), t.n}
-}
-func (t countingTxn) Else(ops ...clientv3.Op) clientv3.Txn {
-	return countingTxn{t.Txn.Else(ops...), t.n}
-}
-func (t countingTxn) Commit() (*clientv3.TxnResponse, error) {
-	t.n.Add(1)
-	return t.Txn.Commit()
-}
-
 // countingFS is a namespace on its own etcd client whose requests are
 // counted.
 func countingFS(t *testing.T, prefix string) (*meta.FS, *atomic.Int64) {
@@ -554,7 +524,7 @@ func countingFS(t *testing.T, prefix string) (*meta.FS, *atomic.Int64) {
 	}
 	t.Cleanup(func() { cli.Close() })
 	n := &atomic.Int64{}
-	cli.KV = countingKV{cli.KV, n}
+	cli.KV = meta.CountRequests(cli.KV, n)
 	return meta.New(cli, prefix), n
 }
 
