@@ -60,6 +60,7 @@ func runExit(ctx context.Context, e *env) int {
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close a connection after this long without a byte either way (0: never)")
 	dialTimeout := fs.Duration("dial-timeout", 10*time.Second, "resolving and connecting to a destination")
 	hsTimeout := fs.Duration("handshake-timeout", 10*time.Second, "a client's TLS and SOCKS5 handshake")
+	nameTTL := fs.Duration("name-ttl", 5*time.Second, "keep a resolved name's addresses this long (0: resolve every request)")
 	if code, ok := e.parse(fs); !ok {
 		return code
 	}
@@ -77,6 +78,8 @@ func runExit(ctx context.Context, e *env) int {
 		return usageErr("--tls-cert and --tls-key go together")
 	case *maxConns < 1:
 		return usageErr("--max-conns must be at least 1")
+	case *nameTTL < 0:
+		return usageErr("--name-ttl must not be negative")
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {
@@ -91,10 +94,14 @@ func runExit(ctx context.Context, e *env) int {
 		IdleTimeout:      *idle,
 		DialTimeout:      *dialTimeout,
 		HandshakeTimeout: *hsTimeout,
+		NameTTL:          *nameTTL,
 		Log:              slog.New(slog.NewTextHandler(e.Stderr, nil)),
 	}
 	if *idle == 0 {
 		cfg.IdleTimeout = -1
+	}
+	if *nameTTL == 0 {
+		cfg.NameTTL = -1
 	}
 	if *users != "" {
 		if cfg.Users, err = exit.LoadUsers(*users); err != nil {

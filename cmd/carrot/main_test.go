@@ -75,6 +75,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"cluster"}, "missing subcommand"},
 		{[]string{"cluster", "frob"}, `unknown subcommand "frob"`},
 		{[]string{"cluster", "status", "extra"}, `unexpected argument "extra"`},
+		{[]string{"exit", "--listen", "127.0.0.1:0", "--no-auth", "--name-ttl", "-1s"}, "--name-ttl must not be negative"},
+		{[]string{"exit", "--listen", "127.0.0.1:0", "--no-auth", "--max-conns", "0"}, "--max-conns must be at least 1"},
 		{[]string{"run"}, "no program to run"},
 		{[]string{"trace", "-e", "trace=nosuchcall", "true"}, "nosuchcall"},
 	} {

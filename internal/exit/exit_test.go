@@ -413,3 +413,98 @@ func selfSigned(t *testing.T) tls.Certificate {
 	leaf, _ := x509.ParseCertificate(der)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
+
+// countingResolver counts lookups per name; its answers can be changed.
+type countingResolver struct {
+	mu      sync.Mutex
+	answers map[string][]netip.Addr
+	lookups map[string]int
+}
+
+func (c *countingResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lookups[host]++
+	if a, ok := c.answers[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+func (c *countingResolver) count(host string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lookups[host]
+}
+
+// TestExitNameCache checks that a name is resolved once for several
+// requests within NameTTL, again after it, again after its addresses all
+// failed, and at every request with the cache off; failures are not kept.
+func TestExitNameCache(t *testing.T) {
+	echo := echoServer(t)
+	closed := func() uint16 {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer ln.Close()
+		return netip.MustParseAddrPort(ln.Addr().String()).Port()
+	}()
+	lo := []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	request := func(te *testExit, name string, port uint16) error {
+		c, err := dialVia(t, te.addr, socks5.Addr{Name: name, Port: port}, alice)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	for _, tc := range []struct {
+		ttl  time.Duration
+		want int // lookups of echo.test for three requests in a row
+	}{{0, 1}, {-1, 3}} {
+		r := &countingResolver{answers: map[string][]netip.Addr{"echo.test": lo}, lookups: map[string]int{}}
+		te := startExit(t, func(c *Config) { c.Resolver, c.NameTTL = r, tc.ttl })
+		for range 3 {
+			if err := request(te, "echo.test", echo.Port()); err != nil {
+				t.Fatalf("ttl %v: %v", tc.ttl, err)
+			}
+		}
+		if got := r.count("echo.test"); got != tc.want {
+			t.Errorf("ttl %v: %d lookups for 3 requests, want %d", tc.ttl, got, tc.want)
+		}
+	}
+
+	r := &countingResolver{answers: map[string][]netip.Addr{"echo.test": lo, "gone.test": lo}, lookups: map[string]int{}}
+	te := startExit(t, func(c *Config) { c.Resolver, c.NameTTL = r, 200*time.Millisecond })
+	// not found: not kept
+	for range 2 {
+		if err := request(te, "nowhere.test", 80); err == nil {
+			t.Fatal("nowhere.test: connected")
+		}
+	}
+	if got := r.count("nowhere.test"); got != 2 {
+		t.Errorf("a failed lookup was kept: %d lookups for 2 requests", got)
+	}
+	// every address refused: the answer is dropped
+	for range 2 {
+		if err := request(te, "gone.test", closed); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("gone.test: %v, want ECONNREFUSED", err)
+		}
+	}
+	if got := r.count("gone.test"); got != 2 {
+		t.Errorf("an answer that failed was kept: %d lookups for 2 requests", got)
+	}
+	// expiry
+	request(te, "echo.test", echo.Port())
+	time.Sleep(300 * time.Millisecond)
+	request(te, "echo.test", echo.Port())
+	if got := r.count("echo.test"); got != 2 {
+		t.Errorf("after NameTTL: %d lookups, want 2", got)
+	}
+	// a new answer meets the policy like the first: the name now points
+	// at a denied address
+	r.mu.Lock()
+	r.answers["echo.test"] = []netip.Addr{netip.MustParseAddr("127.0.0.2")}
+	r.mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	if err := request(te, "echo.test", echo.Port()); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("echo.test now 127.0.0.2: %v, want EPERM", err)
+	}
+}

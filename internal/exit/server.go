@@ -12,7 +12,7 @@
 //     only on loopback listen addresses;
 //  4. the destination is resolved here, at the exit, when it is a name (a
 //     name that is an IP literal is taken as that IP), so the client's DNS
-//     never sees it;
+//     never sees it; answers are kept for NameTTL (names.go);
 //  5. every resolved address is checked against the Policy, and the request
 //     is refused ("not allowed by ruleset") if any one of them is denied: a
 //     name that resolves to a public and a private address is a DNS-rebinding
@@ -71,6 +71,10 @@ type Config struct {
 	Resolver Resolver                                                          // default net.DefaultResolver
 	Dial     func(ctx context.Context, network, addr string) (net.Conn, error) // default a net.Dialer
 
+	// NameTTL is how long a resolved name is kept (see names.go); default
+	// 5s, <0 resolves every request afresh.
+	NameTTL time.Duration
+
 	HandshakeTimeout time.Duration // TLS + SOCKS5 handshake; default 10s
 	DialTimeout      time.Duration // resolution + dialing; default 10s
 	IdleTimeout      time.Duration // no byte either way; default 5m; <0 disables
@@ -82,6 +86,7 @@ type Config struct {
 // Server is a running exit.
 type Server struct {
 	cfg    Config
+	names  *nameCache // nil: NameTTL < 0
 	active atomic.Int64
 }
 
@@ -117,7 +122,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TLS != nil && len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil {
 		return nil, errors.New("exit: TLS configured without a certificate")
 	}
-	return &Server{cfg: cfg}, nil
+	s := &Server{cfg: cfg}
+	if cfg.NameTTL == 0 {
+		cfg.NameTTL = 5 * time.Second
+	}
+	if cfg.NameTTL > 0 {
+		s.names = newNameCache(cfg.Resolver, cfg.NameTTL)
+	}
+	return s, nil
 }
 
 // Serve accepts connections on ln until ctx is done or ln fails; it then
@@ -252,7 +264,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 
 // connect resolves, checks and dials dest. On failure it returns the reply
 // code for the client and the log outcome.
-func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.Conn, socks5.Reply, string) {
+func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out net.Conn, rep socks5.Reply, reason string) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
 	var addrs []netip.Addr
@@ -260,7 +272,12 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.
 		if ip, err := netip.ParseAddr(dest.Name); err == nil {
 			addrs = []netip.Addr{ip}
 		} else {
-			addrs, err = s.cfg.Resolver.LookupNetIP(ctx, "ip", dest.Name)
+			defer func() {
+				if out == nil && s.names != nil && reason != "denied" {
+					s.names.forget(nameNetwork, dest.Name)
+				}
+			}()
+			addrs, err = s.lookup(ctx, dest.Name)
 			if err != nil || len(addrs) == 0 {
 				if err == nil {
 					err = errors.New("no addresses")
@@ -354,6 +371,17 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (net.
 	}
 	r.err = best
 	return nil, bestRep, failureName(bestRep)
+}
+
+// nameNetwork is what names are resolved for: both families.
+const nameNetwork = "ip"
+
+// lookup resolves name, through the cache when there is one.
+func (s *Server) lookup(ctx context.Context, name string) ([]netip.Addr, error) {
+	if s.names != nil {
+		return s.names.LookupNetIP(ctx, nameNetwork, name)
+	}
+	return s.cfg.Resolver.LookupNetIP(ctx, nameNetwork, name)
 }
 
 // fallbackDelay is the Happy Eyeballs delay between attempts at a name's
