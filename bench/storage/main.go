@@ -14,9 +14,11 @@
 // same file measured right before it in the same run (warm, then with the
 // page cache dropped, as root). Metadata figures are measured twice: with
 // the client in the cluster's process (an in-process etcd client, as the
-// embedded default of `carrot run` uses), and from a separate process
-// talking gRPC over mutual TLS to the cluster's etcd (as `carrot fs` does
-// against `carrot up`); the second is this binary re-executed with -child.
+// embedded default of `carrot run` uses), and from a separate process (as
+// `carrot fs` against `carrot up`: this binary re-executed with -child),
+// once with its KV calls through the cluster's kv socket (the default on
+// the cluster's machine, internal/kvsock) and once through etcd's gRPC over
+// mutual TLS (the path from any other machine).
 package main
 
 import (
@@ -55,6 +57,7 @@ var (
 	echo      = flag.Bool("echo", false, "internal: echo one TCP connection (round-trip baseline)")
 	childConf = flag.String("conf", "", "internal: the cluster config (with -child)")
 	childRoot = flag.String("root", "", "internal: the directory the suite works in (with -child)")
+	childGRPC = flag.Bool("grpc", false, "internal: send KV calls through etcd's gRPC, not the kv socket (with -child)")
 )
 
 func main() {
@@ -96,6 +99,9 @@ func runChild() error {
 	if err != nil {
 		return err
 	}
+	if *childGRPC {
+		conf.KVSocket = ""
+	}
 	cl, err := cluster.Dial(ctx, conf, cluster.Options{})
 	if err != nil {
 		return err
@@ -112,12 +118,13 @@ func runChild() error {
 
 // result is everything measured on one cluster size, one entry per run.
 type result struct {
-	n       int
-	data    []dataRun
-	inproc  []metaRun
-	process []metaRun
-	chunked []chunkedRun
-	rpc     rpcCounts
+	n           int
+	data        []dataRun
+	inproc      []metaRun
+	process     []metaRun // through the cluster's kv socket
+	processGRPC []metaRun // through etcd's gRPC
+	chunked     []chunkedRun
+	rpc         rpcCounts
 }
 
 func phase(name string) bool { return slices.Contains(strings.Split(*phasesFlag, ","), name) }
@@ -223,20 +230,27 @@ func measure(ctx context.Context, work string, r *result, k int, src string, siz
 				return err
 			}
 		}
-		// A separate process: gRPC over mutual TLS, as carrot fs.
-		out, err := exec.Command(os.Args[0], "-child", "-conf", c.ConfPath, "-root", "/process",
-			"-files", fmt.Sprint(*files), "-ops", fmt.Sprint(*ops), "-dirs", fmt.Sprint(*dirs)).Output()
-		if err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
-				return fmt.Errorf("child: %v: %s", err, ee.Stderr)
+		// A separate process, as carrot fs: its KV calls through the
+		// cluster's kv socket, then through etcd's gRPC (mutual TLS).
+		for _, grpc := range []bool{false, true} {
+			out, err := exec.Command(os.Args[0], "-child", "-conf", c.ConfPath, "-root", fmt.Sprintf("/process-%v", grpc),
+				"-grpc="+fmt.Sprint(grpc), "-files", fmt.Sprint(*files), "-ops", fmt.Sprint(*ops), "-dirs", fmt.Sprint(*dirs)).Output()
+			if err != nil {
+				if ee, ok := err.(*exec.ExitError); ok {
+					return fmt.Errorf("child: %v: %s", err, ee.Stderr)
+				}
+				return err
 			}
-			return err
+			var pm metaRun
+			if err := json.Unmarshal(out, &pm); err != nil {
+				return fmt.Errorf("child output: %v: %s", err, out)
+			}
+			if grpc {
+				r.processGRPC = append(r.processGRPC, pm)
+			} else {
+				r.process = append(r.process, pm)
+			}
 		}
-		var pm metaRun
-		if err := json.Unmarshal(out, &pm); err != nil {
-			return fmt.Errorf("child output: %v: %s", err, out)
-		}
-		r.process = append(r.process, pm)
 	}
 	if phase("chunked") {
 		// Small files with inlining off: every file is a chunk on R nodes.

@@ -95,7 +95,7 @@ func report(rs []*result, size int64, b baselines) {
 			for _, c := range []struct {
 				name string
 				m    []metaRun
-			}{{"in-process", r.inproc}, {"separate process", r.process}} {
+			}{{"in-process", r.inproc}, {"separate process (kv socket)", r.process}, {"separate process (gRPC)", r.processGRPC}} {
 				m := c.m
 				fs := "n/a"
 				fm := "n/a"
@@ -120,7 +120,7 @@ func report(rs []*result, size int64, b baselines) {
 			for _, c := range []struct {
 				name string
 				m    []metaRun
-			}{{"in-process", r.inproc}, {"separate process", r.process}} {
+			}{{"in-process", r.inproc}, {"separate process (kv socket)", r.process}, {"separate process (gRPC)", r.processGRPC}} {
 				m := c.m
 				lat := func(get func(metaRun) pct) string {
 					return f(collect(m, func(x metaRun) float64 { return msOf(get(x).P50) }), 3) + " / " +

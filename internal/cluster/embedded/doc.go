@@ -6,6 +6,7 @@
 //	DIR/etcd/          the etcd member's data and log
 //	DIR/node-K/        storage node K's chunks
 //	DIR/carrot.toml    the client config (etcd endpoint, token, prefix)
+//	DIR/kv.sock        etcd's KV calls for clients on this machine (internal/kvsock)
 //
 // It is what `carrot up` runs and what tests use. Started again on the same
 // DIR it reuses the etcd client port, the token and each node's identity, so

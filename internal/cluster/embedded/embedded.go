@@ -11,11 +11,13 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/carrot-project/carrot/internal/chunkstore"
 	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/kvsock"
 	"github.com/carrot-project/carrot/internal/membership"
 	"github.com/carrot-project/carrot/internal/meta"
 	"github.com/carrot-project/carrot/internal/node"
 	"github.com/carrot-project/carrot/internal/repair"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sys/unix"
 )
 
 // Options configure an embedded cluster.
@@ -35,6 +37,7 @@ type Cluster struct {
 	ConfPath string
 	Params   meta.Params
 	NodeAddr []string
+	KVServer *kvsock.Server // nil when the socket could not be made
 
 	cli       *clientv3.Client
 	cancel    context.CancelFunc
@@ -86,6 +89,26 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	conf.EtcdEndpoints = []string{e.Endpoint}
 	conf.CA, conf.Cert, conf.Key = string(ca), string(cert), string(key)
+	rctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	// Clients on this machine send their KV calls through kvsock. A path
+	// too long for a unix socket (108 bytes) only means they use gRPC.
+	conf.KVSocket = ""
+	sock := filepath.Join(o.Dir, "kv.sock")
+	if ln, err := kvsock.Listen(sock); err == nil {
+		srv := &kvsock.Server{KV: e.KVClient(), Token: conf.Token, Logf: o.Logf}
+		c.KVServer = srv
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			srv.Serve(rctx, ln)
+		}()
+		conf.KVSocket = sock
+	} else if errors.Is(err, unix.EADDRINUSE) {
+		return fail(fmt.Errorf("%w: is another carrot up running on %s?", err, o.Dir))
+	} else if o.Logf != nil {
+		o.Logf("carrot up: no KV socket (clients use gRPC): %v", err)
+	}
 	if err := conf.Check(); err != nil {
 		return fail(err)
 	}
@@ -101,8 +124,6 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := meta.New(c.cli, conf.Prefix).Init(ctx); err != nil {
 		return fail(err)
 	}
-	rctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
 	ready := make(chan string, o.Nodes)
 	for k := range o.Nodes {
 		c.wg.Add(1)

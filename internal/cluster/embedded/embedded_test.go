@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,4 +149,74 @@ func TestStartUpgradesOldConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cli.Close()
+}
+
+// TestKVSocket: a client of the written config sends its KV calls through
+// the cluster's socket (watches still work, over gRPC); a config whose
+// socket is missing, or whose token the socket refuses, still works over
+// gRPC; a restart on the same directory replaces the stale socket.
+func TestKVSocket(t *testing.T) {
+	dir := t.TempDir()
+	for round := range 2 {
+		c, err := Start(tctx(t, time.Minute), Options{Dir: dir})
+		if err != nil {
+			t.Fatalf("start %d: %v", round, err)
+		}
+		conf, err := clusterconf.Load(c.ConfPath)
+		if err != nil {
+			c.Close()
+			t.Fatal(err)
+		}
+		if conf.KVSocket != filepath.Join(dir, "kv.sock") || c.KVServer == nil {
+			c.Close()
+			t.Fatalf("start %d: kv_socket %q", round, conf.KVSocket)
+		}
+		ctx := tctx(t, 20*time.Second)
+		cli, err := conf.DialEtcd(ctx)
+		if err != nil {
+			c.Close()
+			t.Fatal(err)
+		}
+		wch := cli.Watch(ctx, "/sock/", clientv3.WithPrefix())
+		before := c.KVServer.Served()
+		if _, err := cli.Put(ctx, "/sock/k", fmt.Sprint(round)); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := cli.Get(ctx, "/sock/k"); err != nil || string(r.Kvs[0].Value) != fmt.Sprint(round) {
+			t.Fatalf("get: %v %v", r, err)
+		}
+		if n := c.KVServer.Served() - before; n != 2 {
+			t.Errorf("start %d: the socket served %d of 2 calls", round, n)
+		}
+		select {
+		case w := <-wch:
+			if len(w.Events) != 1 {
+				t.Errorf("watch: %+v", w)
+			}
+		case <-ctx.Done():
+			t.Error("no watch event")
+		}
+		cli.Close()
+
+		for _, bad := range []func(f *clusterconf.File){
+			func(f *clusterconf.File) { f.KVSocket = filepath.Join(dir, "none.sock") },
+			func(f *clusterconf.File) { f.Token = "another-cluster" },
+		} {
+			other := *conf
+			bad(&other)
+			before := c.KVServer.Served()
+			cli, err := other.DialEtcd(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cli.Put(ctx, "/sock/k", "grpc"); err != nil {
+				t.Fatal(err)
+			}
+			cli.Close()
+			if n := c.KVServer.Served() - before; n != 0 {
+				t.Errorf("a client with kv_socket %q, token %q used the socket", other.KVSocket, other.Token)
+			}
+		}
+		c.Close()
+	}
 }

@@ -13,9 +13,12 @@ import (
 
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3rpc"
+	"go.etcd.io/etcd/server/v3/proxy/grpcproxy/adapter"
 )
 
 // Etcd is one embedded etcd member serving clients on loopback.
@@ -114,6 +117,13 @@ func StartEtcd(ctx context.Context, dir string, clientPort int, tlsFiles cluster
 // The caller closes it.
 func (e *Etcd) InProcessClient() *clientv3.Client {
 	return v3client.New(e.e.Server)
+}
+
+// KVClient returns the member's KV API called in this process, as
+// InProcessClient's KV calls it (with the space quota enforced): what
+// kvsock serves.
+func (e *Etcd) KVClient() pb.KVClient {
+	return adapter.KvServerToKvClient(v3rpc.NewQuotaKVServer(e.e.Server))
 }
 
 // Close stops the member.

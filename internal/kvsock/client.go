@@ -1,0 +1,242 @@
+package kvsock
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// maxIdle bounds the connections a Client keeps open between calls.
+const maxIdle = 32
+
+// Client is a pb.KVClient over the socket: clientv3.NewKVFromKVClient
+// makes it an etcd KV. Each call takes an idle connection (or opens one)
+// and gives it back when the answer has been read; a call that ends early
+// (its context, a broken connection) closes its connection instead, since
+// an answer may still be on its way. Safe for concurrent use.
+type Client struct {
+	path, token string
+	// Fallback serves what the socket does not carry (RangeStream).
+	fallback pb.KVClient
+
+	mu     sync.Mutex
+	idle   []*clientConn
+	closed bool
+}
+
+type clientConn struct {
+	c        *net.UnixConn
+	in, out  []byte
+	deadline time.Time
+}
+
+// Dial connects to the socket at path with the cluster token and checks
+// that the server accepts it. fallback, if not nil, serves RangeStream.
+func Dial(ctx context.Context, path, token string, fallback pb.KVClient) (*Client, error) {
+	k := &Client{path: path, token: token, fallback: fallback}
+	cc, err := k.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k.put(cc)
+	return k, nil
+}
+
+func (k *Client) dial(ctx context.Context) (*clientConn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", k.path)
+	if err != nil {
+		return nil, fmt.Errorf("kvsock: %w", err)
+	}
+	uc := c.(*net.UnixConn)
+	if dl, ok := ctx.Deadline(); ok {
+		uc.SetDeadline(dl)
+	} else {
+		uc.SetDeadline(time.Now().Add(helloTimeout))
+	}
+	fail := func(err error) (*clientConn, error) {
+		uc.Close()
+		return nil, fmt.Errorf("kvsock %s: %w", k.path, err)
+	}
+	h := binary.BigEndian.AppendUint16([]byte(magic), uint16(len(k.token)))
+	if _, err := uc.Write(append(h, k.token...)); err != nil {
+		return fail(err)
+	}
+	var ok [1]byte
+	if _, err := io.ReadFull(uc, ok[:]); err != nil {
+		return fail(err)
+	}
+	if ok[0] != 0 {
+		var l [2]byte
+		io.ReadFull(uc, l[:])
+		msg := make([]byte, binary.BigEndian.Uint16(l[:]))
+		io.ReadFull(uc, msg)
+		return fail(errors.New(string(msg)))
+	}
+	uc.SetDeadline(time.Time{})
+	return &clientConn{c: uc}, nil
+}
+
+// get returns an idle connection or a new one.
+func (k *Client) get(ctx context.Context) (*clientConn, error) {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil, status.Error(codes.Canceled, "kvsock: client closed")
+	}
+	if n := len(k.idle); n > 0 {
+		cc := k.idle[n-1]
+		k.idle = k.idle[:n-1]
+		k.mu.Unlock()
+		return cc, nil
+	}
+	k.mu.Unlock()
+	cc, err := k.dial(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return cc, nil
+}
+
+func (k *Client) put(cc *clientConn) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed || len(k.idle) >= maxIdle {
+		cc.c.Close()
+		return
+	}
+	k.idle = append(k.idle, cc)
+}
+
+// Close closes the idle connections; calls in flight finish, then close
+// theirs.
+func (k *Client) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	for _, cc := range k.idle {
+		cc.c.Close()
+	}
+	k.idle = nil
+	return nil
+}
+
+// call sends req and decodes the answer into resp.
+func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) error {
+	if err := ctx.Err(); err != nil {
+		return status.FromContextError(err).Err()
+	}
+	body, err := proto.Marshal(req)
+	if err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	if len(body)+1 > maxRequest {
+		return status.Errorf(codes.InvalidArgument, "kvsock: request of %d bytes (limit %d)", len(body), maxRequest)
+	}
+	cc, err := k.get(ctx)
+	if err != nil {
+		return err
+	}
+	dl, _ := ctx.Deadline()
+	if !dl.Equal(cc.deadline) {
+		cc.c.SetDeadline(dl)
+		cc.deadline = dl
+	}
+	// A cancelled context unblocks the call through the deadline.
+	stop := context.AfterFunc(ctx, func() { cc.c.SetDeadline(time.Unix(1, 0)) })
+	head, ans, err := k.exchange(cc, m, body)
+	if !stop() || err != nil {
+		cc.c.Close() // an answer may still come: the connection is done
+		if ctx.Err() != nil {
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		return status.Error(codes.Unavailable, fmt.Sprintf("kvsock: %v", err))
+	}
+	switch head {
+	case answerOK:
+		if err = proto.Unmarshal(ans, resp); err != nil {
+			err = status.Error(codes.Internal, fmt.Sprintf("kvsock: answer: %v", err))
+		}
+	case answerErr:
+		err = bodyError(ans)
+	default:
+		cc.c.Close()
+		return status.Errorf(codes.Internal, "kvsock: answer kind %d", head)
+	}
+	k.put(cc)
+	return err
+}
+
+func (k *Client) exchange(cc *clientConn, m method, body []byte) (byte, []byte, error) {
+	var err error
+	if cc.out, err = writeFrame(cc.c, cc.out, byte(m), body); err != nil {
+		return 0, nil, err
+	}
+	head, ans, grown, err := readFrame(cc.c, cc.in, maxAnswer)
+	cc.in = grown
+	return head, ans, err
+}
+
+// Range implements pb.KVClient.
+func (k *Client) Range(ctx context.Context, in *pb.RangeRequest, _ ...grpc.CallOption) (*pb.RangeResponse, error) {
+	out := new(pb.RangeResponse)
+	if err := k.call(ctx, mRange, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RangeStream implements pb.KVClient through the fallback (gRPC).
+func (k *Client) RangeStream(ctx context.Context, in *pb.RangeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
+	if k.fallback == nil {
+		return nil, status.Error(codes.Unimplemented, "kvsock: RangeStream needs gRPC")
+	}
+	return k.fallback.RangeStream(ctx, in, opts...)
+}
+
+// Put implements pb.KVClient.
+func (k *Client) Put(ctx context.Context, in *pb.PutRequest, _ ...grpc.CallOption) (*pb.PutResponse, error) {
+	out := new(pb.PutResponse)
+	if err := k.call(ctx, mPut, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteRange implements pb.KVClient.
+func (k *Client) DeleteRange(ctx context.Context, in *pb.DeleteRangeRequest, _ ...grpc.CallOption) (*pb.DeleteRangeResponse, error) {
+	out := new(pb.DeleteRangeResponse)
+	if err := k.call(ctx, mDeleteRange, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Txn implements pb.KVClient.
+func (k *Client) Txn(ctx context.Context, in *pb.TxnRequest, _ ...grpc.CallOption) (*pb.TxnResponse, error) {
+	out := new(pb.TxnResponse)
+	if err := k.call(ctx, mTxn, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Compact implements pb.KVClient.
+func (k *Client) Compact(ctx context.Context, in *pb.CompactionRequest, _ ...grpc.CallOption) (*pb.CompactionResponse, error) {
+	out := new(pb.CompactionResponse)
+	if err := k.call(ctx, mCompact, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
