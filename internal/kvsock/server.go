@@ -31,12 +31,14 @@ func Listen(path string) (*net.UnixListener, error) {
 		return nil, fmt.Errorf("kvsock: %s: %w (another server is running)", path, unix.EADDRINUSE)
 	}
 	os.Remove(path)
-	// The mode is set before the socket exists: no moment when another
-	// user could connect.
-	old := unix.Umask(0o177)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	unix.Umask(old)
 	if err != nil {
+		return nil, fmt.Errorf("kvsock: %w", err)
+	}
+	// Another user who connects before the chmod is still refused by the
+	// peer check; the mode (and a 0700 directory) keep them out before it.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("kvsock: %w", err)
 	}
 	return ln, nil
