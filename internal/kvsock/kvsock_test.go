@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/kvsock"
 )
 
@@ -36,6 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 type fixture struct {
+	conf        *clusterconf.File
 	sock, token string
 	srv         *kvsock.Server
 	logs        *bytes.Buffer
@@ -62,7 +64,8 @@ func start(t *testing.T, sockDir ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = &kvsock.Server{KV: e.KVClient(), Token: conf.Token, Logf: func(format string, args ...any) {
+	f.conf = conf
+	f.srv = &kvsock.Server{KV: e.KVClient(), Token: conf.Token, LocalReads: e.SingleMember(), Logf: func(format string, args ...any) {
 		f.logMu.Lock()
 		defer f.logMu.Unlock()
 		fmt.Fprintf(f.logs, format+"\n", args...)
@@ -325,5 +328,47 @@ func TestMalformed(t *testing.T) {
 	kv := f.kv(t)
 	if _, err := kv.Put(tctx(t), "/still", "serving"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLocalReadsSeeAcknowledgedWrites: with LocalReads (a single member),
+// a read through the socket sees every write another client was told of,
+// with a read that starts after the acknowledgment: in a transaction too.
+func TestLocalReadsSeeAcknowledgedWrites(t *testing.T) {
+	f := start(t)
+	if !f.srv.LocalReads {
+		t.Fatal("an embedded member is not single")
+	}
+	ctx := tctx(t)
+	grpcConf := *f.conf
+	grpcConf.KVSocket = ""
+	writer, err := grpcConf.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	kv := f.kv(t)
+	for i := range 300 {
+		want := fmt.Sprint(i)
+		if _, err := writer.Put(ctx, "/lin", want); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if i%2 == 0 {
+			r, err := kv.Get(ctx, "/lin")
+			if err != nil || len(r.Kvs) != 1 {
+				t.Fatalf("get: %v %v", r, err)
+			}
+			got = string(r.Kvs[0].Value)
+		} else {
+			r, err := kv.Txn(ctx).Then(clientv3.OpGet("/lin")).Commit()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = string(r.Responses[0].GetResponseRange().Kvs[0].Value)
+		}
+		if got != want {
+			t.Fatalf("write %d acknowledged, then read %q", i, got)
+		}
 	}
 }

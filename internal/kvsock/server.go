@@ -51,6 +51,14 @@ type Server struct {
 	Token string // the cluster token a client must present
 	// Logf, when set, reports refused connections.
 	Logf func(format string, args ...any)
+	// LocalReads serves every read from the member's applied state, as
+	// etcd serves a serializable read, skipping the read-index round a
+	// linearizable read makes. Set it only for a single-member cluster:
+	// there the member leads alone, and etcd answers a write only once it
+	// is applied, so the applied state already holds every write any
+	// client has been told of — the read is as linearizable as the round
+	// would make it. With more members a follower's state may be behind.
+	LocalReads bool
 
 	served atomic.Int64
 }
@@ -202,6 +210,9 @@ func (s *Server) call(ctx context.Context, m method, body []byte) (proto.Message
 	if err := proto.Unmarshal(body, req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "kvsock: %v", err)
 	}
+	if s.LocalReads {
+		localReads(req)
+	}
 	switch r := req.(type) {
 	case *pb.RangeRequest:
 		return s.KV.Range(ctx, r)
@@ -213,5 +224,26 @@ func (s *Server) call(ctx context.Context, m method, body []byte) (proto.Message
 		return s.KV.Txn(ctx, r)
 	default:
 		return s.KV.Compact(ctx, r.(*pb.CompactionRequest))
+	}
+}
+
+// localReads marks every range in req serializable: the request itself, or
+// each range of a transaction, nested ones included (a transaction with
+// writes goes through raft whatever its ranges say).
+func localReads(req proto.Message) {
+	switch r := req.(type) {
+	case *pb.RangeRequest:
+		r.Serializable = true
+	case *pb.TxnRequest:
+		for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
+			for _, op := range ops {
+				switch o := op.Request.(type) {
+				case *pb.RequestOp_RequestRange:
+					o.RequestRange.Serializable = true
+				case *pb.RequestOp_RequestTxn:
+					localReads(o.RequestTxn)
+				}
+			}
+		}
 	}
 }

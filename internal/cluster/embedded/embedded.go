@@ -96,7 +96,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	conf.KVSocket = ""
 	sock := filepath.Join(o.Dir, "kv.sock")
 	if ln, err := kvsock.Listen(sock); err == nil {
-		srv := &kvsock.Server{KV: e.KVClient(), Token: conf.Token, Logf: o.Logf}
+		srv := &kvsock.Server{KV: e.KVClient(), Token: conf.Token, Logf: o.Logf, LocalReads: e.SingleMember()}
 		c.KVServer = srv
 		c.wg.Add(1)
 		go func() {

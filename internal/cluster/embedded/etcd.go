@@ -126,6 +126,12 @@ func (e *Etcd) KVClient() pb.KVClient {
 	return adapter.KvServerToKvClient(v3rpc.NewQuotaKVServer(e.e.Server))
 }
 
+// SingleMember reports whether the member is its cluster's only one (what
+// kvsock.Server.LocalReads needs).
+func (e *Etcd) SingleMember() bool {
+	return len(e.e.Server.Cluster().Members()) == 1
+}
+
 // Close stops the member.
 func (e *Etcd) Close() {
 	e.e.Close()
