@@ -70,11 +70,13 @@ func (k *Client) dial(ctx context.Context) (*clientConn, error) {
 		return nil, fmt.Errorf("kvsock %s: %w", k.path, err)
 	}
 	h := binary.BigEndian.AppendUint16([]byte(magic), uint16(len(k.token)))
-	if _, err := uc.Write(append(h, k.token...)); err != nil {
-		return fail(err)
-	}
+	_, werr := uc.Write(append(h, k.token...))
+	// Even if the write failed, the server may have said why.
 	var ok [1]byte
 	if _, err := io.ReadFull(uc, ok[:]); err != nil {
+		if werr != nil {
+			return fail(werr)
+		}
 		return fail(err)
 	}
 	if ok[0] != 0 {
@@ -188,13 +190,18 @@ func (k *Client) exchange(cc *clientConn, m method, body []byte) (byte, []byte, 
 	return head, ans, err
 }
 
-// Range implements pb.KVClient.
-func (k *Client) Range(ctx context.Context, in *pb.RangeRequest, _ ...grpc.CallOption) (*pb.RangeResponse, error) {
-	out := new(pb.RangeResponse)
-	if err := k.call(ctx, mRange, in, out); err != nil {
-		return nil, err
+// answer makes a call and returns out, or nil and the error.
+func answer[R proto.Message](k *Client, ctx context.Context, m method, in proto.Message, out R) (R, error) {
+	if err := k.call(ctx, m, in, out); err != nil {
+		var none R
+		return none, err
 	}
 	return out, nil
+}
+
+// Range implements pb.KVClient.
+func (k *Client) Range(ctx context.Context, in *pb.RangeRequest, _ ...grpc.CallOption) (*pb.RangeResponse, error) {
+	return answer(k, ctx, mRange, in, new(pb.RangeResponse))
 }
 
 // RangeStream implements pb.KVClient through the fallback (gRPC).
@@ -207,36 +214,20 @@ func (k *Client) RangeStream(ctx context.Context, in *pb.RangeRequest, opts ...g
 
 // Put implements pb.KVClient.
 func (k *Client) Put(ctx context.Context, in *pb.PutRequest, _ ...grpc.CallOption) (*pb.PutResponse, error) {
-	out := new(pb.PutResponse)
-	if err := k.call(ctx, mPut, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return answer(k, ctx, mPut, in, new(pb.PutResponse))
 }
 
 // DeleteRange implements pb.KVClient.
 func (k *Client) DeleteRange(ctx context.Context, in *pb.DeleteRangeRequest, _ ...grpc.CallOption) (*pb.DeleteRangeResponse, error) {
-	out := new(pb.DeleteRangeResponse)
-	if err := k.call(ctx, mDeleteRange, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return answer(k, ctx, mDeleteRange, in, new(pb.DeleteRangeResponse))
 }
 
 // Txn implements pb.KVClient.
 func (k *Client) Txn(ctx context.Context, in *pb.TxnRequest, _ ...grpc.CallOption) (*pb.TxnResponse, error) {
-	out := new(pb.TxnResponse)
-	if err := k.call(ctx, mTxn, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return answer(k, ctx, mTxn, in, new(pb.TxnResponse))
 }
 
 // Compact implements pb.KVClient.
 func (k *Client) Compact(ctx context.Context, in *pb.CompactionRequest, _ ...grpc.CallOption) (*pb.CompactionResponse, error) {
-	out := new(pb.CompactionResponse)
-	if err := k.call(ctx, mCompact, in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return answer(k, ctx, mCompact, in, new(pb.CompactionResponse))
 }

@@ -147,9 +147,8 @@ func (s *Server) hello(c *net.UnixConn) error {
 		c.Write(append(b, msg...))
 		return errors.New(why)
 	}
-	if ok, why := peerAllowed(c); !ok {
-		return refuse(why)
-	}
+	// The hello is read before any refusal, so that a refused client
+	// finds the reason, not a broken pipe, when it looks for the answer.
 	var h [6]byte
 	if _, err := io.ReadFull(c, h[:]); err != nil {
 		return err
@@ -164,6 +163,9 @@ func (s *Server) hello(c *net.UnixConn) error {
 	tok := make([]byte, n)
 	if _, err := io.ReadFull(c, tok); err != nil {
 		return err
+	}
+	if ok, why := peerAllowed(c); !ok {
+		return refuse(why)
 	}
 	if subtle.ConstantTimeCompare(tok, []byte(s.Token)) != 1 {
 		return refuse("wrong cluster token")

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/clusterconf"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
