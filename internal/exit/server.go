@@ -122,10 +122,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TLS != nil && len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil {
 		return nil, errors.New("exit: TLS configured without a certificate")
 	}
-	s := &Server{cfg: cfg}
 	if cfg.NameTTL == 0 {
 		cfg.NameTTL = 5 * time.Second
 	}
+	s := &Server{cfg: cfg}
 	if cfg.NameTTL > 0 {
 		s.names = newNameCache(cfg.Resolver, cfg.NameTTL)
 	}
@@ -267,13 +267,16 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out net.Conn, rep socks5.Reply, reason string) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
+	dialed := false // the addresses passed the policy and were dialed
 	var addrs []netip.Addr
 	if dest.IsName() {
 		if ip, err := netip.ParseAddr(dest.Name); err == nil {
 			addrs = []netip.Addr{ip}
 		} else {
+			// An answer none of whose addresses could be reached is not
+			// kept (one the policy refused is: asking again changes nothing).
 			defer func() {
-				if out == nil && s.names != nil && reason != "denied" {
+				if out == nil && dialed && s.names != nil {
 					s.names.forget(nameNetwork, dest.Name)
 				}
 			}()
@@ -302,6 +305,7 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out 
 	// Happy Eyeballs (RFC 8305) over the checked addresses: one attempt
 	// every fallbackDelay, or at once when the previous one failed; the
 	// first connection wins and the others are closed.
+	dialed = true
 	type result struct {
 		target string
 		conn   net.Conn

@@ -60,6 +60,13 @@ func (k *Client) dial(ctx context.Context) (*clientConn, error) {
 		return nil, fmt.Errorf("kvsock: %w", err)
 	}
 	uc := c.(*net.UnixConn)
+	// The token goes only to a server of our own user or root: a socket
+	// that another user made at the path (a config copied to a machine
+	// where the path is theirs) gets nothing.
+	if ok, why := peerAllowed(uc); !ok {
+		uc.Close()
+		return nil, fmt.Errorf("kvsock %s: not our server: %s", k.path, why)
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		uc.SetDeadline(dl)
 	} else {
@@ -90,25 +97,59 @@ func (k *Client) dial(ctx context.Context) (*clientConn, error) {
 	return &clientConn{c: uc}, nil
 }
 
-// get returns an idle connection or a new one.
-func (k *Client) get(ctx context.Context) (*clientConn, error) {
+// get returns an idle connection (reused) or a new one.
+func (k *Client) get(ctx context.Context, fresh bool) (cc *clientConn, reused bool, err error) {
 	k.mu.Lock()
 	if k.closed {
 		k.mu.Unlock()
-		return nil, status.Error(codes.Canceled, "kvsock: client closed")
+		return nil, false, status.Error(codes.Canceled, "kvsock: client closed")
 	}
-	if n := len(k.idle); n > 0 {
+	if n := len(k.idle); n > 0 && !fresh {
 		cc := k.idle[n-1]
 		k.idle = k.idle[:n-1]
 		k.mu.Unlock()
-		return cc, nil
+		return cc, true, nil
 	}
 	k.mu.Unlock()
-	cc, err := k.dial(ctx)
+	cc, err = k.dial(ctx)
 	if err != nil {
-		return nil, status.Error(codes.Unavailable, err.Error())
+		return nil, false, callError(ctx, err)
 	}
-	return cc, nil
+	return cc, false, nil
+}
+
+// dropIdle closes the idle connections: the server closed one, so it has
+// closed them all (it restarted).
+func (k *Client) dropIdle() {
+	k.mu.Lock()
+	idle := k.idle
+	k.idle = nil
+	k.mu.Unlock()
+	for _, cc := range idle {
+		cc.c.Close()
+	}
+}
+
+// callError is the gRPC status for a failed call: the context's end as
+// the context's error (a deadline the socket's timer noticed first
+// included), anything else Unavailable, as gRPC reports a lost server.
+func callError(ctx context.Context, err error) error {
+	var timeout interface{ Timeout() bool }
+	if ctx.Err() == nil && errors.As(err, &timeout) && timeout.Timeout() {
+		// The socket has the context's deadline; its timer may fire a
+		// moment before the context's. Wait for the context, so that the
+		// caller (and clientv3) see its error.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < time.Millisecond {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(dl) + 10*time.Millisecond):
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return status.Error(codes.Unavailable, err.Error())
 }
 
 func (k *Client) put(cc *clientConn) {
@@ -146,24 +187,39 @@ func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) er
 	if len(body)+1 > maxRequest {
 		return status.Errorf(codes.InvalidArgument, "kvsock: request of %d bytes (limit %d)", len(body), maxRequest)
 	}
-	cc, err := k.get(ctx)
-	if err != nil {
-		return err
-	}
-	dl, _ := ctx.Deadline()
-	if !dl.Equal(cc.deadline) {
-		cc.c.SetDeadline(dl)
-		cc.deadline = dl
-	}
-	// A cancelled context unblocks the call through the deadline.
-	stop := context.AfterFunc(ctx, func() { cc.c.SetDeadline(time.Unix(1, 0)) })
-	head, ans, err := k.exchange(cc, m, body)
-	if !stop() || err != nil {
-		cc.c.Close() // an answer may still come: the connection is done
-		if ctx.Err() != nil {
-			return status.FromContextError(ctx.Err()).Err()
+	var (
+		cc            *clientConn
+		head          byte
+		ans           []byte
+		reused, wrote bool
+	)
+	for fresh := false; ; fresh = true {
+		cc, reused, err = k.get(ctx, fresh)
+		if err != nil {
+			return err
 		}
-		return status.Error(codes.Unavailable, fmt.Sprintf("kvsock: %v", err))
+		dl, _ := ctx.Deadline()
+		if !dl.Equal(cc.deadline) {
+			cc.c.SetDeadline(dl)
+			cc.deadline = dl
+		}
+		// A cancelled context unblocks the call through the deadline.
+		stop := context.AfterFunc(ctx, func() { cc.c.SetDeadline(time.Unix(1, 0)) })
+		head, ans, wrote, err = k.exchange(cc, m, body)
+		if stop() && err == nil {
+			break
+		}
+		cc.c.Close() // an answer may still come: the connection is done
+		if err != nil && !wrote && reused && !fresh && ctx.Err() == nil {
+			// An idle connection the server had closed (a restart):
+			// the request never left. Once more, on a new connection.
+			k.dropIdle()
+			continue
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		return callError(ctx, fmt.Errorf("kvsock: %w", err))
 	}
 	switch head {
 	case answerOK:
@@ -180,14 +236,14 @@ func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) er
 	return err
 }
 
-func (k *Client) exchange(cc *clientConn, m method, body []byte) (byte, []byte, error) {
-	var err error
+// exchange writes the request and reads the answer; wrote says the
+// request was written.
+func (k *Client) exchange(cc *clientConn, m method, body []byte) (head byte, ans []byte, wrote bool, err error) {
 	if cc.out, err = writeFrame(cc.c, cc.out, byte(m), body); err != nil {
-		return 0, nil, err
+		return 0, nil, false, err
 	}
-	head, ans, grown, err := readFrame(cc.c, cc.in, maxAnswer)
-	cc.in = grown
-	return head, ans, err
+	head, ans, cc.in, err = readFrame(cc.c, cc.in, maxAnswer)
+	return head, ans, true, err
 }
 
 // answer makes a call and returns out, or nil and the error.

@@ -31,12 +31,19 @@
 // Errors travel as gRPC status codes and messages, so etcd's client turns
 // them into the same errors (rpctypes) as over gRPC.
 //
-// Authentication. The server accepts a connection only from its own user
-// or root (SO_PEERCRED), and only with the cluster token of the config
-// (the one every storage node demands). The socket file is mode 0600 in
-// the cluster's directory (mode 0700). A config copied to another machine
-// names a socket that is not there, or not this cluster's: the client
-// then uses gRPC (clusterconf.File.DialEtcd).
+// Authentication, both ways. The server accepts a connection only from
+// its own user or root (SO_PEERCRED), and only with the cluster token of
+// the config (the one every storage node demands). The client sends the
+// token only to a server of its own user or root, so a socket another user
+// made at the path gets nothing. The socket file is mode 0600 in the
+// cluster's directory (mode 0700). A config copied to another machine
+// names a socket that is not there, or not this cluster's: the client then
+// uses gRPC (clusterconf.File.DialEtcd).
+//
+// Restarts and deadlines. A call that finds its pooled connection closed
+// by a restarted server (the write fails: the request never left) drops
+// the pool and runs once more on a new connection. A call whose deadline
+// passes reports the context's error, as over gRPC.
 package kvsock
 
 import (

@@ -1,6 +1,7 @@
 package kvsock_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
@@ -28,6 +30,25 @@ import (
 
 // The child half of TestRefusesOtherUsers: dial as another user.
 func TestMain(m *testing.M) {
+	if path := os.Getenv("KVSOCK_TEST_FAKE_SERVER"); path != "" {
+		// Accept one connection, say "ok", and report what the client
+		// sent before it hung up.
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		os.Chmod(path, 0o666)
+		fmt.Println("listening")
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		c.Write([]byte{0})
+		b, _ := io.ReadAll(c)
+		fmt.Printf("received %d bytes\n", len(b))
+		os.Exit(0)
+	}
 	if path := os.Getenv("KVSOCK_TEST_DIAL"); path != "" {
 		_, err := kvsock.Dial(context.Background(), path, os.Getenv("KVSOCK_TEST_TOKEN"), nil)
 		fmt.Println(err)
@@ -38,6 +59,8 @@ func TestMain(m *testing.M) {
 
 type fixture struct {
 	conf        *clusterconf.File
+	member      pb.KVClient
+	stop        func() // stops the server (and waits for it)
 	sock, token string
 	srv         *kvsock.Server
 	logs        *bytes.Buffer
@@ -64,8 +87,8 @@ func start(t *testing.T, sockDir ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.conf = conf
-	f.srv = &kvsock.Server{KV: e.KVClient(), Token: conf.Token, LocalReads: e.SingleMember(), Logf: func(format string, args ...any) {
+	f.conf, f.member = conf, e.KVClient()
+	f.srv = &kvsock.Server{KV: e.KVClient(), Token: conf.Token, LocalReads: e.SingleMember, Logf: func(format string, args ...any) {
 		f.logMu.Lock()
 		defer f.logMu.Unlock()
 		fmt.Fprintf(f.logs, format+"\n", args...)
@@ -73,12 +96,16 @@ func start(t *testing.T, sockDir ...string) *fixture {
 	sctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.srv.Serve(sctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	var once sync.Once
+	f.stop = func() {
+		once.Do(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(f.stop)
 	return f
 }
 
@@ -241,27 +268,10 @@ func TestRefusesOtherUsers(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a process as another user")
 	}
-	// A directory and a copy of the test binary that uid 65534 may use.
-	open, err := os.MkdirTemp("", "kvsock-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(open)
-	os.Chmod(open, 0o755)
+	cmd, open := asNobody(t)
 	f := start(t, open)
 	os.Chmod(f.sock, 0o666)
-	self, _ := os.Executable()
-	b, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(open, "kvsock.test")
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KVSOCK_TEST_DIAL="+f.sock, "KVSOCK_TEST_TOKEN="+f.token)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Env = append(cmd.Env, "KVSOCK_TEST_DIAL="+f.sock, "KVSOCK_TEST_TOKEN="+f.token)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "uid 65534") {
 		t.Errorf("dial as uid 65534: %v: %s", err, out)
@@ -336,7 +346,7 @@ func TestMalformed(t *testing.T) {
 // with a read that starts after the acknowledgment: in a transaction too.
 func TestLocalReadsSeeAcknowledgedWrites(t *testing.T) {
 	f := start(t)
-	if !f.srv.LocalReads {
+	if !f.srv.LocalReads() {
 		t.Fatal("an embedded member is not single")
 	}
 	ctx := tctx(t)
@@ -370,5 +380,116 @@ func TestLocalReadsSeeAcknowledgedWrites(t *testing.T) {
 		if got != want {
 			t.Fatalf("write %d acknowledged, then read %q", i, got)
 		}
+	}
+}
+
+// asNobody returns a command running this test binary as uid 65534, from a
+// copy in a directory that user may enter, and that directory.
+func asNobody(t *testing.T, env ...string) (*exec.Cmd, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a process as another user")
+	}
+	open, err := os.MkdirTemp("", "kvsock-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	os.Chmod(open, 0o777)
+	self, _ := os.Executable()
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(open, "kvsock.test")
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	return cmd, open
+}
+
+// TestClientChecksServer: a socket another user made at the path gets
+// neither the token nor the client's calls.
+func TestClientChecksServer(t *testing.T) {
+	cmd, dir := asNobody(t)
+	sock := filepath.Join(dir, "kv.sock")
+	cmd.Env = append(cmd.Env, "KVSOCK_TEST_FAKE_SERVER="+sock)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	r := bufio.NewReader(out)
+	if l, err := r.ReadString('\n'); err != nil || l != "listening\n" {
+		t.Fatalf("fake server: %q %v", l, err)
+	}
+	_, err = kvsock.Dial(context.Background(), sock, "the-cluster-token", nil)
+	if err == nil || !strings.Contains(err.Error(), "uid 65534") {
+		t.Errorf("dial of another user's socket: %v", err)
+	}
+	rest, _ := io.ReadAll(r)
+	cmd.Wait()
+	if string(rest) != "received 0 bytes\n" {
+		t.Errorf("the fake server got: %q", rest)
+	}
+}
+
+// TestServerRestart: after the server restarts, the client's pooled
+// connections are dead; calls go on without an error.
+func TestServerRestart(t *testing.T) {
+	f := start(t)
+	kv := f.kv(t)
+	ctx := tctx(t)
+	var wg sync.WaitGroup
+	for i := range 8 { // fill the pool with several connections
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kv.Put(ctx, fmt.Sprint("/r/", i), "x")
+		}()
+	}
+	wg.Wait()
+	// A second server on the same path, once the first is gone.
+	f.stop()
+	ln, err := kvsock.Listen(f.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &kvsock.Server{KV: f.member, Token: f.token}
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go srv.Serve(sctx, ln)
+	for i := range 20 {
+		if _, err := kv.Put(ctx, "/r/after", fmt.Sprint(i)); err != nil {
+			t.Fatalf("put %d after the restart: %v", i, err)
+		}
+	}
+}
+
+// TestDeadlines: a call whose deadline passes reports the context's error,
+// whichever timer noticed first.
+func TestDeadlines(t *testing.T) {
+	f := start(t)
+	kv := f.kv(t)
+	failed := 0
+	for range 200 {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Microsecond)
+		_, err := kv.Get(ctx, "/d")
+		cancel()
+		if err != nil {
+			failed++
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("get with a 50µs deadline: %v", err)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Skip("no call ran out of time")
 	}
 }

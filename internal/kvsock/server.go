@@ -51,14 +51,15 @@ type Server struct {
 	Token string // the cluster token a client must present
 	// Logf, when set, reports refused connections.
 	Logf func(format string, args ...any)
-	// LocalReads serves every read from the member's applied state, as
-	// etcd serves a serializable read, skipping the read-index round a
-	// linearizable read makes. Set it only for a single-member cluster:
-	// there the member leads alone, and etcd answers a write only once it
-	// is applied, so the applied state already holds every write any
-	// client has been told of — the read is as linearizable as the round
-	// would make it. With more members a follower's state may be behind.
-	LocalReads bool
+	// LocalReads, asked at every call, says whether to serve reads from
+	// the member's applied state, as etcd serves a serializable read,
+	// skipping the read-index round a linearizable read makes. It must
+	// say yes only while the member is its cluster's only one: then it
+	// leads alone, and etcd answers a write only once it is applied, so
+	// the applied state holds every write any client has been told of —
+	// the read is as linearizable as the round would make it. With more
+	// members a follower's state may be behind. nil: never.
+	LocalReads func() bool
 
 	served atomic.Int64
 }
@@ -82,14 +83,25 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	})
 	defer stop()
 	defer wg.Wait()
+	var delay time.Duration // backoff after a failed accept
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			return err
+			// Out of descriptors or memory, for instance: wait and go
+			// on, as net/http does, rather than stop serving.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.logf("kvsock: accept: %v; again in %v", err, delay)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
 		}
+		delay = 0
 		mu.Lock()
 		if ctx.Err() != nil {
 			mu.Unlock()
@@ -135,7 +147,7 @@ func peerAllowed(c *net.UnixConn) (bool, string) {
 	if cred.Uid == 0 || int(cred.Uid) == os.Geteuid() {
 		return true, ""
 	}
-	return false, fmt.Sprintf("uid %d (pid %d) is neither this server's user nor root", cred.Uid, cred.Pid)
+	return false, fmt.Sprintf("uid %d (pid %d) is neither this process's user nor root", cred.Uid, cred.Pid)
 }
 
 func (s *Server) hello(c *net.UnixConn) error {
@@ -212,7 +224,7 @@ func (s *Server) call(ctx context.Context, m method, body []byte) (proto.Message
 	if err := proto.Unmarshal(body, req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "kvsock: %v", err)
 	}
-	if s.LocalReads {
+	if s.LocalReads != nil && s.LocalReads() {
 		localReads(req)
 	}
 	switch r := req.(type) {

@@ -94,9 +94,12 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	// Clients on this machine send their KV calls through kvsock. A path
 	// too long for a unix socket (108 bytes) only means they use gRPC.
 	conf.KVSocket = ""
-	sock := filepath.Join(o.Dir, "kv.sock")
+	sock, err := filepath.Abs(filepath.Join(o.Dir, "kv.sock"))
+	if err != nil {
+		return fail(err)
+	}
 	if ln, err := kvsock.Listen(sock); err == nil {
-		srv := &kvsock.Server{KV: e.KVClient(), Token: conf.Token, Logf: o.Logf, LocalReads: e.SingleMember()}
+		srv := &kvsock.Server{KV: e.KVClient(), Token: conf.Token, Logf: o.Logf, LocalReads: e.SingleMember}
 		c.KVServer = srv
 		c.wg.Add(1)
 		go func() {

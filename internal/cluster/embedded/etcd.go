@@ -127,7 +127,8 @@ func (e *Etcd) KVClient() pb.KVClient {
 }
 
 // SingleMember reports whether the member is its cluster's only one (what
-// kvsock.Server.LocalReads needs).
+// kvsock.Server.LocalReads asks at every call: a member someone added with
+// etcdctl would turn it off).
 func (e *Etcd) SingleMember() bool {
 	return len(e.e.Server.Cluster().Members()) == 1
 }
