@@ -90,7 +90,8 @@ func machineBusy() time.Duration {
 //     (the first contact with the destination); warm: 10 curls in one
 //     carrot run, which remembers the exit that worked (the first curl is
 //     left out), against 1exit-warm, the same with the working exit only;
-//     stagger100ms: 3exits-2blocked with the old fixed stagger.
+//     stagger100ms: 3exits-2blocked with the old fixed stagger; stagger1us:
+//     with every exit asked at once.
 //   - Throughput: a 1 GiB download, direct vs carrot run through one exit
 //     vs a 2-hop chain, and curl --socks5-hostname through the same exit
 //     (the exit alone, without carrot's local relay); with the CPU time
@@ -132,6 +133,7 @@ func BenchmarkRun(b *testing.B) {
 			{"1exit-warm", c.Client, exits(c, "", 2), 10},
 			{"warm", c.Client, exits(c, "race", 0, 1, 2), 10},
 			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0},
+			{"stagger1us", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "1us"), 0},
 		}
 		type samples struct{ connect, ttfb, total, wall []float64 }
 		got := make([]samples, len(variants))
