@@ -436,17 +436,22 @@ func TestTraceSelectiveSet(t *testing.T) {
 // ptrace stops as strace does (--no-ebpf).
 var counting = []struct{ name, flag string }{{"ebpf", "--ebpf"}, {"ptrace", "--no-ebpf"}}
 
-// TestTraceSummary checks -c against strace -c: the same table layout, and
-// the same calls and error counts for the deterministic program, counted
-// either way.
-func TestTraceSummary(t *testing.T) {
+// eachCounting runs test as root once per way of counting, with its flag.
+func eachCounting(t *testing.T, test func(t *testing.T, flag string)) {
 	for _, c := range counting {
-		t.Run(c.name, func(t *testing.T) { testTraceSummary(t, c.flag) })
+		t.Run(c.name, func(t *testing.T) {
+			needRoot(t)
+			test(t, c.flag)
+		})
 	}
 }
 
+// TestTraceSummary checks -c against strace -c: the same table layout, and
+// the same calls and error counts for the deterministic program, counted
+// either way.
+func TestTraceSummary(t *testing.T) { eachCounting(t, testTraceSummary) }
+
 func testTraceSummary(t *testing.T, flag string) {
-	needRoot(t)
 	strace := needProgram(t, "strace")
 	bin := cbin(t, "golden")
 	dir := t.TempDir()
@@ -499,25 +504,17 @@ func testTraceSummary(t *testing.T, flag string) {
 }
 
 func TestTraceSummaryPerProcess(t *testing.T) {
-	for _, c := range counting {
-		t.Run(c.name, func(t *testing.T) {
-			needRoot(t)
-			out := filepath.Join(t.TempDir(), "t")
-			r := runCarrot(t, "", "trace", "-f", "-c", c.flag, "-o", out, "sh", "-c", "ls / >/dev/null; cat /etc/hostname >/dev/null")
-			if r.code != 0 {
-				t.Fatalf("exit %d %s", r.code, r.stderr)
+	eachCounting(t, func(t *testing.T, flag string) {
+		tr := summaryOf(t, "-f", "-c", flag, "sh", "-c", "ls / >/dev/null; cat /etc/hostname >/dev/null")
+		for _, want := range []string{"(sh):\n", "(ls):\n", "(cat):\n", "all processes:\n"} {
+			if !strings.Contains(tr, want) {
+				t.Errorf("no %q in\n%s", want, tr)
 			}
-			tr := readFile(t, out)
-			for _, want := range []string{"(sh):\n", "(ls):\n", "(cat):\n", "all processes:\n"} {
-				if !strings.Contains(tr, want) {
-					t.Errorf("no %q in\n%s", want, tr)
-				}
-			}
-			if n := strings.Count(tr, "% time     seconds"); n != 4 {
-				t.Errorf("%d tables, want 4", n)
-			}
-		})
-	}
+		}
+		if n := strings.Count(tr, "% time     seconds"); n != 4 {
+			t.Errorf("%d tables, want 4", n)
+		}
+	})
 }
 
 // summaryTables parses -c's output: each process's table (by pid) and the
@@ -557,36 +554,33 @@ func summaryTables(t *testing.T, out string) map[int]map[string]string {
 // the execve that became the program counted once, as strace does.
 func TestTraceSummaryForks(t *testing.T) {
 	bin := cbin(t, "kcount")
-	for _, c := range counting {
-		t.Run(c.name, func(t *testing.T) {
-			needRoot(t)
-			out := filepath.Join(t.TempDir(), "t")
-			r := runCarrot(t, "", "trace", "-f", "-c", c.flag, "-o", out, bin, "forks", "111", "222", "333")
-			if r.code != 0 {
-				t.Fatalf("exit %d %s", r.code, r.stderr)
+	eachCounting(t, func(t *testing.T, flag string) {
+		out := filepath.Join(t.TempDir(), "t")
+		r := runCarrot(t, "", "trace", "-f", "-c", flag, "-o", out, bin, "forks", "111", "222", "333")
+		if r.code != 0 {
+			t.Fatalf("exit %d %s", r.code, r.stderr)
+		}
+		tr := readFile(t, out)
+		tables := summaryTables(t, tr)
+		var got []string
+		for pid, tb := range tables {
+			if pid != 0 {
+				got = append(got, tb["getpid"])
 			}
-			tr := readFile(t, out)
-			tables := summaryTables(t, tr)
-			var got []string
-			for pid, tb := range tables {
-				if pid != 0 {
-					got = append(got, tb["getpid"])
-				}
-			}
-			slices.Sort(got)
-			if want := []string{"111/0", "222/0", "333/0"}; !slices.Equal(got, want) {
-				t.Errorf("getpid per process %q, want %q:\n%s", got, want, tr)
-			}
-			if m := tables[0]; m["getpid"] != "666/0" || m["execve"] != "1/0" || m["clone"] != "2/0" {
-				t.Errorf("merged: getpid %s execve %s clone %s, want 666, 1, 2:\n%s", m["getpid"], m["execve"], m["clone"], tr)
-			}
-			// Without -f only the program's own calls.
-			r = runCarrot(t, "", "trace", "-c", c.flag, "-o", out, bin, "forks", "111", "222", "333")
-			if m := summaryTables(t, readFile(t, out))[0]; r.code != 0 || m["getpid"] != "333/0" {
-				t.Errorf("without -f: exit %d, getpid %s, want 333", r.code, m["getpid"])
-			}
-		})
-	}
+		}
+		slices.Sort(got)
+		if want := []string{"111/0", "222/0", "333/0"}; !slices.Equal(got, want) {
+			t.Errorf("getpid per process %q, want %q:\n%s", got, want, tr)
+		}
+		if m := tables[0]; m["getpid"] != "666/0" || m["execve"] != "1/0" || m["clone"] != "2/0" {
+			t.Errorf("merged: getpid %s execve %s clone %s, want 666, 1, 2:\n%s", m["getpid"], m["execve"], m["clone"], tr)
+		}
+		// Without -f only the program's own calls.
+		r = runCarrot(t, "", "trace", "-c", flag, "-o", out, bin, "forks", "111", "222", "333")
+		if m := summaryTables(t, readFile(t, out))[0]; r.code != 0 || m["getpid"] != "333/0" {
+			t.Errorf("without -f: exit %d, getpid %s, want 333", r.code, m["getpid"])
+		}
+	})
 }
 
 // summaryOf runs carrot trace with args and an -o file, and returns what
@@ -604,18 +598,15 @@ func summaryOf(t *testing.T, args ...string) string {
 // TestTraceSummaryTraceSet: -c -e trace=SET counts only the set's calls.
 func TestTraceSummaryTraceSet(t *testing.T) {
 	bin := cbin(t, "kcount")
-	for _, c := range counting {
-		t.Run(c.name, func(t *testing.T) {
-			needRoot(t)
-			tr := summaryOf(t, "-c", c.flag, "-e", "trace=getpid,openat", bin, "getpid", "77")
-			m := summaryTables(t, tr)[0]
-			delete(m, "total")
-			delete(m, "total seconds")
-			if m["getpid"] != "77/0" || m["openat"] == "" || len(m) != 4 {
-				t.Errorf("want getpid (77) and openat only:\n%s", tr)
-			}
-		})
-	}
+	eachCounting(t, func(t *testing.T, flag string) {
+		tr := summaryOf(t, "-c", flag, "-e", "trace=getpid,openat", bin, "getpid", "77")
+		m := summaryTables(t, tr)[0]
+		delete(m, "total")
+		delete(m, "total seconds")
+		if m["getpid"] != "77/0" || m["openat"] == "" || len(m) != 4 {
+			t.Errorf("want getpid (77) and openat only:\n%s", tr)
+		}
+	})
 }
 
 // TestTraceSummaryExecThread: a thread other than the leader execs while
@@ -623,45 +614,39 @@ func TestTraceSummaryTraceSet(t *testing.T) {
 // execve completes under the leader's tid, and counts as an execve.
 func TestTraceSummaryExecThread(t *testing.T) {
 	bin := cbin(t, "kcount")
-	for _, c := range counting {
-		t.Run(c.name, func(t *testing.T) {
-			needRoot(t)
-			tr := summaryOf(t, "-c", c.flag, bin, "execthread", "55")
-			if m := summaryTables(t, tr)[0]; m["execve"] != "2/0" || m["getpid"] != "55/0" {
-				t.Errorf("want 2 execve and 55 getpid:\n%s", tr)
-			}
-		})
-	}
+	eachCounting(t, func(t *testing.T, flag string) {
+		tr := summaryOf(t, "-c", flag, bin, "execthread", "55")
+		if m := summaryTables(t, tr)[0]; m["execve"] != "2/0" || m["getpid"] != "55/0" {
+			t.Errorf("want 2 execve and 55 getpid:\n%s", tr)
+		}
+	})
 }
 
 // TestTraceSummaryOthersNotCounted: a process outside the trace that
 // calls getpid in a loop all along adds nothing to the traced program's.
 func TestTraceSummaryOthersNotCounted(t *testing.T) {
 	bin := cbin(t, "kcount")
-	for _, c := range counting {
-		t.Run(c.name, func(t *testing.T) {
-			needRoot(t)
-			busy := exec.Command(bin, "getpid", "1000000000")
-			if err := busy.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				busy.Process.Kill()
-				busy.Wait()
-			}()
-			out := filepath.Join(t.TempDir(), "t")
-			// The program makes 5000 calls while the busy loop makes
-			// millions.
-			r := runCarrot(t, "", "trace", "-f", "-c", c.flag, "-o", out, "sh", "-c", bin+" getpid 5000; sleep 0.2")
-			if r.code != 0 {
-				t.Fatalf("exit %d %s", r.code, r.stderr)
-			}
-			tr := readFile(t, out)
-			if got := summaryTables(t, tr)[0]["getpid"]; got != "5000/0" && got != "5001/0" { // sh may call getpid once
-				t.Errorf("getpid %s, want 5000:\n%s", got, tr)
-			}
-		})
-	}
+	eachCounting(t, func(t *testing.T, flag string) {
+		busy := exec.Command(bin, "getpid", "1000000000")
+		if err := busy.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			busy.Process.Kill()
+			busy.Wait()
+		}()
+		out := filepath.Join(t.TempDir(), "t")
+		// The program makes 5000 calls while the busy loop makes
+		// millions.
+		r := runCarrot(t, "", "trace", "-f", "-c", flag, "-o", out, "sh", "-c", bin+" getpid 5000; sleep 0.2")
+		if r.code != 0 {
+			t.Fatalf("exit %d %s", r.code, r.stderr)
+		}
+		tr := readFile(t, out)
+		if got := summaryTables(t, tr)[0]["getpid"]; got != "5000/0" && got != "5001/0" { // sh may call getpid once
+			t.Errorf("getpid %s, want 5000:\n%s", got, tr)
+		}
+	})
 }
 
 // TestTraceSummaryTime: by default a call's time is the CPU time it spent
@@ -747,24 +732,16 @@ func TestTraceSummaryEBPFFlags(t *testing.T) {
 }
 
 func TestTraceSummaryInterval(t *testing.T) {
-	for _, c := range counting {
-		t.Run(c.name, func(t *testing.T) {
-			needRoot(t)
-			out := filepath.Join(t.TempDir(), "t")
-			r := runCarrot(t, "", "trace", "-c", c.flag, "--summary-interval", "200ms", "-o", out, "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do cat /etc/hostname >/dev/null; sleep 0.1; done")
-			if r.code != 0 {
-				t.Fatalf("exit %d %s", r.code, r.stderr)
-			}
-			tr := readFile(t, out)
-			if n := strings.Count(tr, "--- summary after "); n < 2 {
-				t.Errorf("%d periodic summaries in a 0.8 s run every 200 ms", n)
-			}
-			// The last periodic table has the program's calls so far.
-			if i := strings.LastIndex(tr, "--- summary after "); i < 0 || !strings.Contains(tr[i:], " wait4\n") {
-				t.Errorf("no wait4 in the last periodic table:\n%s", tr)
-			}
-		})
-	}
+	eachCounting(t, func(t *testing.T, flag string) {
+		tr := summaryOf(t, "-c", flag, "--summary-interval", "200ms", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do cat /etc/hostname >/dev/null; sleep 0.1; done")
+		if n := strings.Count(tr, "--- summary after "); n < 2 {
+			t.Errorf("%d periodic summaries in a 0.8 s run every 200 ms", n)
+		}
+		// The last periodic table has the program's calls so far.
+		if i := strings.LastIndex(tr, "--- summary after "); i < 0 || !strings.Contains(tr[i:], " wait4\n") {
+			t.Errorf("no wait4 in the last periodic table:\n%s", tr)
+		}
+	})
 }
 
 // TestTraceFdsNtraceExample is ntrace's own example: the child reads the
