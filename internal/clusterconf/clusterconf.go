@@ -50,10 +50,10 @@ type File struct {
 	Key  string `toml:"key"`
 	// KVSocket is the unix socket on which `carrot up` serves etcd's
 	// key-value calls to clients on its machine (internal/kvsock): from
-	// another process a read costs a quarter, a write about two thirds, of
-	// what it costs through etcd's gRPC. DialEtcd uses it when it is there and
-	// accepts the token, and gRPC otherwise (a config copied to another
-	// machine).
+	// another process a stat costs a quarter, a write half to two thirds,
+	// of what it costs through etcd's gRPC (docs/benchmarks.md). DialEtcd
+	// uses it when it is there and accepts the token, and gRPC otherwise (a
+	// config copied to another machine).
 	KVSocket string `toml:"kv_socket,omitempty"`
 }
 

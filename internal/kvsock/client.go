@@ -36,9 +36,8 @@ type Client struct {
 }
 
 type clientConn struct {
-	c        *net.UnixConn
-	in, out  []byte
-	deadline time.Time
+	c       *net.UnixConn
+	in, out []byte // frame buffers, reused
 }
 
 // Dial connects to the socket at path with the cluster token and checks
@@ -198,11 +197,8 @@ func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) er
 		if err != nil {
 			return err
 		}
-		dl, _ := ctx.Deadline()
-		if !dl.Equal(cc.deadline) {
-			cc.c.SetDeadline(dl)
-			cc.deadline = dl
-		}
+		dl, _ := ctx.Deadline() // zero: none
+		cc.c.SetDeadline(dl)
 		// A cancelled context unblocks the call through the deadline.
 		stop := context.AfterFunc(ctx, func() { cc.c.SetDeadline(time.Unix(1, 0)) })
 		head, ans, wrote, err = k.exchange(cc, m, body)
