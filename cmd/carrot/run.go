@@ -47,6 +47,7 @@ func runRun(ctx context.Context, e *env) int {
 	stagger := fs.Duration("stagger", 0, "race mode: delay before trying the next exit (0: adaptive)")
 	fs.Var(&direct, "direct", "destination CIDR that stays direct, besides loopback (repeatable)")
 	idle := fs.Duration("idle-timeout", 0, "close a relayed connection after this long without a byte (0: never)")
+	relayAll := fs.Bool("relay-all", false, "keep every connection in carrot's relay, never on the program's own socket connected to the exit")
 	out := fs.String("o", "", "write the log of what was routed to FILE")
 	verbose := fs.Bool("v", false, "log what was routed on stderr")
 	if code, ok := e.parse(fs); !ok {
@@ -111,11 +112,12 @@ func runRun(ctx context.Context, e *env) int {
 	}
 	defer d.Close()
 	cfg := netroute.Config{
-		Dialer: exitDialer{d: d, chain: m == exitdial.Chain, exits: parsed},
-		Policy: netroute.Policy{Direct: direct, Fake: []netip.Prefix{fakedns.DefaultV4, fakedns.DefaultV6}},
-		DNS:    &fakedns.Server{Pool: pool},
-		Names:  pool,
-		Idle:   *idle,
+		Dialer:   exitDialer{d: d, chain: m == exitdial.Chain, exits: parsed},
+		Policy:   netroute.Policy{Direct: direct, Fake: []netip.Prefix{fakedns.DefaultV4, fakedns.DefaultV6}},
+		DNS:      &fakedns.Server{Pool: pool},
+		Names:    pool,
+		Idle:     *idle,
+		RelayAll: *relayAll,
 	}
 	if logw != nil {
 		cfg.Log = (&routeLog{w: logw}).event
@@ -168,6 +170,29 @@ func (x exitDialer) Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, st
 	return r.Conn, r.Exit.Name, nil
 }
 
+// Over lets netroute carry a stream on the program's own socket (see
+// internal/netroute/over.go) when the dialer plans one to an exit given by
+// IP address.
+func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
+	p, ok := x.d.Over(socks5.AddrFromAddrPort(dest))
+	if !ok {
+		return netroute.Over{}, false
+	}
+	hop, err := netip.ParseAddrPort(p.First.Addr)
+	if err != nil {
+		return netroute.Over{}, false
+	}
+	return netroute.Over{
+		Hop:           netip.AddrPortFrom(hop.Addr().Unmap(), hop.Port()),
+		ConnectBudget: p.ConnectBudget,
+		Via:           p.Via,
+		Run: func(ctx context.Context, c net.Conn) (bool, error) {
+			_, err := x.d.DialOver(ctx, p, c)
+			return err != nil && exitdial.AboutDest(err), err
+		},
+	}, true
+}
+
 // routeLog writes netroute's events, one line each:
 //
 //	15:04:05.000000 [pid 42] connect example.org:443 (198.18.0.1) via socks5://alice@exit:1080 in 1.6ms
@@ -200,6 +225,11 @@ func (l *routeLog) event(ev netroute.Event) {
 		} else {
 			fmt.Fprintf(&b, " via %s in %s", ev.Via, round(ev.Dur))
 		}
+		if ev.Own {
+			b.WriteString(" (program's own socket)")
+		}
+	case "retry":
+		fmt.Fprintf(&b, " through the relay after %s on its own socket via %s: %v", round(ev.Dur), ev.Via, ev.Err)
 	case "close":
 		fmt.Fprintf(&b, " via %s: %d B up, %d B down, %s", ev.Via, ev.Up, ev.Down, round(ev.Dur))
 		if ev.Err != nil {

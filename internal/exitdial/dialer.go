@@ -145,6 +145,7 @@ type Dialer struct {
 	lastBad  map[destExit]time.Time // (destination, exit) -> when it last failed
 	spares   map[*Exit]*spare       // at most one ready spare per exit
 	making   map[*Exit]bool         // a spare is being made
+	lastOK   map[*Exit]time.Time    // when the exit last answered a request or made a spare
 	closed   bool
 }
 
@@ -180,6 +181,7 @@ func New(cfg Config) (*Dialer, error) {
 		lastBad:  map[destExit]time.Time{},
 		spares:   map[*Exit]*spare{},
 		making:   map[*Exit]bool{},
+		lastOK:   map[*Exit]time.Time{},
 	}
 	if cfg.Spares && cfg.Mode != Chain {
 		for _, e := range cfg.Exits {
@@ -253,13 +255,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 
 // Dial connects to dest through the exits, by the configured mode.
 func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
-	if !dest.IsName() && d.cfg.Names != nil && d.cfg.Names.Contains(dest.IP) {
-		name, ok := d.cfg.Names.Name(dest.IP)
-		if !ok {
-			return Result{}, &Error{Dest: dest.String(), Errno: syscall.EHOSTUNREACH,
-				Attempts: []error{errors.New("fake DNS address with no name (expired, or never handed out)")}}
-		}
-		dest = socks5.Addr{Name: name, Port: dest.Port}
+	dest, err := d.named(dest)
+	if err != nil {
+		return Result{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
@@ -280,6 +278,19 @@ func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
 		return r, nil
 	}
 	return Result{}, &Error{Dest: dest.String(), Errno: errnoFor(ctx, errs), Attempts: errs}
+}
+
+// named turns a fake-IP destination back into the name it stands for.
+func (d *Dialer) named(dest socks5.Addr) (socks5.Addr, error) {
+	if dest.IsName() || d.cfg.Names == nil || !d.cfg.Names.Contains(dest.IP) {
+		return dest, nil
+	}
+	name, ok := d.cfg.Names.Name(dest.IP)
+	if !ok {
+		return dest, &Error{Dest: dest.String(), Errno: syscall.EHOSTUNREACH,
+			Attempts: []error{errors.New("fake DNS address with no name (expired, or never handed out)")}}
+	}
+	return socks5.Addr{Name: name, Port: dest.Port}, nil
 }
 
 // errnoFor picks the errno for a failed Dial; see the package doc.
@@ -409,7 +420,15 @@ func (d *Dialer) chain(ctx context.Context, dest socks5.Addr) (Result, []error) 
 	if err != nil {
 		return Result{}, []error{err}
 	}
+	d.answered(d.cfg.Exits[0])
 	return r, nil
+}
+
+// answered notes that e answered a request (see Over).
+func (d *Dialer) answered(e *Exit) {
+	d.mu.Lock()
+	d.lastOK[e] = time.Now()
+	d.mu.Unlock()
 }
 
 func (d *Dialer) failover(ctx context.Context, dest socks5.Addr) (Result, []error) {
@@ -611,6 +630,7 @@ func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
 	}
 	if err == nil {
 		delete(d.health, e)
+		d.lastOK[e] = time.Now()
 		d.lastGood[key] = e
 		delete(d.lastBad, destExit{key, e})
 		return

@@ -69,6 +69,7 @@ func (d *Dialer) refill(e *Exit) {
 		if err != nil {
 			return // the next Dial finds out for itself
 		}
+		d.lastOK[e] = time.Now()
 		if d.closed || d.spares[e] != nil {
 			sp.raw.Close()
 			return

@@ -91,10 +91,13 @@ func machineBusy() time.Duration {
 //     carrot run, which remembers the exit that worked (the first curl is
 //     left out), against 1exit-warm, the same with the working exit only;
 //     stagger100ms: 3exits-2blocked with the old fixed stagger; stagger1us:
-//     with every exit asked at once.
+//     with every exit asked at once. The -relay variants keep the stream
+//     in carrot's relay (--relay-all) instead of the program's own socket
+//     connected to the exit (over.go).
 //   - Throughput: a 1 GiB download, direct vs carrot run through one exit
-//     vs a 2-hop chain, and curl --socks5-hostname through the same exit
-//     (the exit alone, without carrot's local relay); with the CPU time
+//     vs a 2-hop chain (each on the program's own socket, and relayed),
+//     and curl --socks5-hostname through the same exit (the exit alone,
+//     without carrot); with the CPU time
 //     per GiB of the client side (curl, carrot run) and of the whole
 //     machine (which the origin, the exits and other users share).
 //
@@ -129,8 +132,10 @@ func BenchmarkRun(b *testing.B) {
 		variants := []variant{
 			{"direct", direct, nil, 0},
 			{"1exit", c.Client, exits(c, "", 2), 0},
+			{"1exit-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 0},
 			{"3exits-2blocked", c.Client, exits(c, "race", 0, 1, 2), 0},
 			{"1exit-warm", c.Client, exits(c, "", 2), 10},
+			{"1exit-warm-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 10},
 			{"warm", c.Client, exits(c, "race", 0, 1, 2), 10},
 			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0},
 			{"stagger1us", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "1us"), 0},
@@ -189,7 +194,9 @@ func BenchmarkRun(b *testing.B) {
 			{"direct", direct, curl(url)},
 			{"exit-only", c.Client, curl("--socks5-hostname", socks, url)},
 			{"1exit", c.Client, command(exits(c, "", 2), curl(url)...)},
+			{"1exit-relay", c.Client, command(append(exits(c, "", 2), "--relay-all"), curl(url)...)},
 			{"2hop", c.Client, command(exits(c, "chain", 2, 3), curl(url)...)},
+			{"2hop-relay", c.Client, command(append(exits(c, "chain", 2, 3), "--relay-all"), curl(url)...)},
 		}
 		speed := make([][]float64, len(variants))
 		clientCPU := make([][]float64, len(variants))

@@ -171,17 +171,49 @@ func TestConnectLikeNative(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s natively: %v\n%s", what, err, nout)
 		}
-		cout, err := run(ctx, c, exits(c, "", 1), connectBin, c.OriginName, tc.port, tc.mode, tc.family)
-		if err != nil {
-			t.Fatalf("%s under carrot: %v\n%s", what, err, cout)
+		native := report(t, nout)
+		// Both paths: the relay, and the program's own socket connected
+		// to the exit (over.go), which carrot takes once the exit has
+		// answered: here, after a first connect in the same carrot run.
+		for _, path := range []string{"relay", "own"} {
+			log := filepath.Join(t.TempDir(), "log")
+			flags := append(exits(c, "", 1), "-o", log)
+			argv := []string{connectBin, c.OriginName, tc.port, tc.mode, tc.family}
+			if path == "relay" {
+				flags = append(flags, "--relay-all")
+			} else {
+				argv = []string{"sh", "-c", `"$0" "$1" 80 block 4 >/dev/null && exec "$0" "$@"`, connectBin, c.OriginName,
+					tc.port, tc.mode, tc.family}
+			}
+			cout, err := run(ctx, c, flags, argv...)
+			routed, _ := os.ReadFile(log)
+			if err != nil {
+				t.Fatalf("%s, %s: under carrot: %v\n%s\nlog:\n%s", what, path, err, cout, routed)
+			}
+			carrot := report(t, cout)
+			if !isFake(carrot["resolved"]) {
+				t.Errorf("%s, %s: resolved to %q under carrot, want a fake address", what, path, carrot["resolved"])
+			}
+			same(t, what+", "+path, native, carrot, "resolved", "ticks")
+			lines := strings.Split(strings.TrimSpace(string(routed)), "\n")
+			last := lines[len(lines)-1]
+			if tc.port == "80" {
+				// the connect, then (relayed) its close
+				last = lines[len(lines)-1-btoi(path == "relay")]
+			}
+			if own := strings.Contains(last, "(program's own socket)"); own != (path == "own") || !strings.Contains(last, " connect ") {
+				t.Errorf("%s, %s: the log's connect line is %q", what, path, last)
+			}
+			t.Logf("%s, %s: native %v\n\tcarrot %v\n%s", what, path, native, carrot, routed)
 		}
-		native, carrot := report(t, nout), report(t, cout)
-		if !isFake(carrot["resolved"]) {
-			t.Errorf("%s: resolved to %q under carrot, want a fake address", what, carrot["resolved"])
-		}
-		same(t, what, native, carrot, "resolved", "ticks")
-		t.Logf("%s: native %v\n\tcarrot %v", what, native, carrot)
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestEveryExitBlocked: when no exit can reach the origin, the program's
@@ -271,6 +303,22 @@ func TestEveryExitBlocked(t *testing.T) {
 					t.Errorf("alarm under carrot: %v, want EINTR", r)
 				}
 				same(t, "alarm", report(t, nout), report(t, out), "resolved")
+
+				// The same with one exit, which carrot trusts enough to
+				// connect the program's own socket to it (over.go): the
+				// thread waits in carrot, which sees the signal pending
+				// and gives the wait back to the kernel.
+				log := filepath.Join(t.TempDir(), "log")
+				out, err = run(ctx, c, append(exits(c, "", 0), "--connect-timeout", "5s", "-o", log),
+					"sh", "-c", `sleep 0.2; exec "$@"`, "sh", connectBin, c.OriginName, "80", "alarm")
+				routed, _ := os.ReadFile(log)
+				if err != nil {
+					t.Fatalf("alarm, one exit: %v\n%s\nlog:\n%s", err, out, routed)
+				}
+				if r := report(t, out); r["connect"] != "-1 EINTR" || !strings.Contains(string(routed), " retry ") {
+					t.Errorf("alarm, one exit: %v, want EINTR after a retry through the relay\nlog:\n%s", r, routed)
+				}
+				t.Logf("alarm, one exit: %s\nlog:\n%s", strings.TrimSpace(out), routed)
 			}
 		})
 	}
@@ -488,4 +536,92 @@ print("dns from", frm[0], frm[1], "answer", socket.inet_ntoa(ans[-4:]))
 	if n := c.Resolver.Queries() - before; n != 0 {
 		t.Errorf("DNS leaked: the client's resolver got %d queries under carrot: %v", n, c.Resolver.Names())
 	}
+}
+
+// TestOwnSocketFallback: once an exit has reached the origin, carrot
+// connects the program's own socket to it (over.go). When that exit then
+// dies, the next connect finds it refusing, takes the relayed path, and
+// reaches the origin through the other exit; and a bulk download on the
+// program's own socket arrives whole.
+func TestOwnSocketFallback(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3})
+	procs := []*netns.Proc{nil, c.StartCarrotExit(t, carrotBin, 1), c.StartCarrotExit(t, carrotBin, 2)}
+	const size = 64 << 20
+	c.Mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		buf := make([]byte, 1<<16)
+		for i := range buf {
+			buf[i] = byte(i * 7)
+		}
+		for n := 0; n < size; n += len(buf) {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	log, gate, done := filepath.Join(dir, "log"), filepath.Join(dir, "gate"), filepath.Join(dir, "done")
+	// curl (non-blocking connects) for the page, then the download, then,
+	// once the test has stopped exit 1, the page again.
+	script := `curl -sS --max-time 10 "$1" && curl -sS --max-time 20 -o /dev/null -w '%{size_download}\n' "$1big" &&
+		: >"$3" && for i in $(seq 200); do [ -e "$2" ] && break; sleep 0.05; done && curl -sS --max-time 10 "$1"`
+	cmd := c.Client.Command(ctx, carrotBin, append(append([]string{"run"}, exits(c, "race", 1, 2)...),
+		"-o", log, "--connect-timeout", "5s", "--", "sh", "-c", script, "sh", c.HTTPURL, gate, done)...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := func() []string {
+		b, _ := os.ReadFile(log)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	// Stop the exit that carried the download.
+	for _, err := os.Stat(done); err != nil && time.Now().Before(deadline); _, err = os.Stat(done) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	used := 0
+	for used == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		for _, l := range lines() {
+			for i := 1; i <= 2; i++ {
+				if strings.Contains(l, "(program's own socket)") && strings.Contains(l, "@"+c.ExitV4[i].String()+":") {
+					used = i
+				}
+			}
+		}
+	}
+	if used == 0 {
+		t.Fatalf("no connect on the program's own socket:\n%s", strings.Join(lines(), "\n"))
+	}
+	procs[used].Stop()
+	other := 3 - used
+	os.WriteFile(gate, nil, 0o644)
+	err := cmd.Wait()
+	routed := strings.Join(lines(), "\n")
+	want := netns.OriginBody + strconv.Itoa(size) + "\n" + netns.OriginBody
+	if err != nil || out.String() != want {
+		t.Fatalf("carrot run: %v\n%q, want %q\nlog:\n%s", err, out.String(), want, routed)
+	}
+	// The download went over the program's own socket: a connect line
+	// saying so, and no close line for it (carrot was not in the way).
+	var own, retry, viaOther int
+	for _, l := range lines() {
+		switch {
+		case strings.Contains(l, " connect ") && strings.Contains(l, "(program's own socket)"):
+			own++
+		case strings.Contains(l, " retry "):
+			retry++
+		case strings.Contains(l, " connect ") && strings.Contains(l, "@"+c.ExitV4[other].String()+":"):
+			viaOther++
+		}
+	}
+	if own < 1 || retry != 1 || viaOther < 1 {
+		t.Errorf("log: %d connects on the program's own socket, %d retries, %d relayed through exit %d; want >= 1, 1, >= 1:\n%s",
+			own, retry, viaOther, other, routed)
+	}
+	t.Logf("log:\n%s", routed)
 }

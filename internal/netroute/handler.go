@@ -42,6 +42,9 @@ type Config struct {
 	// Idle closes a relayed connection after this long without a byte in
 	// either direction (0: never).
 	Idle time.Duration
+	// RelayAll keeps every stream in carrot's relay, never on the
+	// program's own socket (see over.go).
+	RelayAll bool
 	// Log receives one Event per routed, refused or finished connection.
 	// It is called from several goroutines. Nil: no log.
 	Log func(Event)
@@ -55,12 +58,17 @@ type Event struct {
 	// Op: "connect" (a routed connect finished: Err nil or its errno),
 	// "close" (a relayed connection ended; Up and Down count bytes),
 	// "dns" (a socket's DNS traffic sent to carrot's fake DNS server),
-	// "refuse" (a call refused by policy; Call names it).
+	// "refuse" (a call refused by policy; Call names it),
+	// "retry" (a connect on the program's own socket gave up on Via, for
+	// Err, and takes the relayed path; see over.go).
 	Op   string
 	Call string
 	Dest netip.AddrPort
 	Name string // the name a fake Dest stands for
 	Via  string
+	// Own: the stream is the program's own socket, connected to the exit;
+	// no close event follows (see over.go).
+	Own  bool
 	Err  error
 	Dur  time.Duration
 	Up   int64 // program -> destination
@@ -88,6 +96,8 @@ type Handler struct {
 	dnsPeer map[uint64]netip.AddrPort
 	dnsFIFO []uint64 // dnsPeer keys, oldest first
 	lastDNS map[int]netip.AddrPort
+	slow    map[netip.AddrPort]time.Time // destinations too slow for over.go's non-blocking path
+	owned   []*conn                      // streams on the program's own socket, oldest first
 }
 
 type connState uint8
@@ -106,6 +116,7 @@ type conn struct {
 	dest   netip.AddrPort // as the program gave it; what getpeername shows
 	name   string
 	start  time.Time
+	own    bool // carried over the program's own socket (over.go); set before any goroutine runs
 
 	// guarded by Handler.mu
 	state connState
@@ -142,7 +153,8 @@ func Start(cfg Config) (*Handler, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{cfg: cfg, ctx: ctx, cancel: cancel,
 		pidfds: pidfds{}, exits: map[int]*exitCall{},
-		conns: map[uint64]*conn{}, dnsPeer: map[uint64]netip.AddrPort{}, lastDNS: map[int]netip.AddrPort{}}
+		conns: map[uint64]*conn{}, dnsPeer: map[uint64]netip.AddrPort{}, lastDNS: map[int]netip.AddrPort{},
+		slow: map[netip.AddrPort]time.Time{}}
 	var err error
 	if h.hold, err = newHolder(); err != nil {
 		cancel()
@@ -427,19 +439,33 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 	}
 	e = &conn{cookie: si.cookie, pid: c.Pid, fd: fd, dest: dest, start: time.Now()}
 	dial := h.dialer(dest)
+	keep = true
+	if ov, ok := h.over(s, si, dest); ok {
+		e.own = true
+		h.add(e)
+		h.wg.Add(1)
+		go h.runOver(c, e, s, si, t, ov, dial)
+		return ptrace.Defer
+	}
+	return h.relayed(c, e, s, si, t, dial)
+}
+
+// relayed starts e's relayed connect: it holds the program's socket s
+// (which it owns) and dials in a goroutine. It runs on the tracer thread.
+func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t netip.AddrPort, dial func(context.Context) (net.Conn, string, error)) ptrace.Action {
 	switch err := hold(s, si, t); {
 	case err == nil:
 	case errors.Is(err, errNoFastOpen):
 		h.add(e)
-		keep = true
 		h.wg.Add(1)
 		go h.runDeferred(c, e, s, t, dial)
 		return ptrace.Defer
 	default:
+		h.drop(e)
+		unix.Close(s)
 		return ptrace.Fail(errnoOf(err, unix.ECONNABORTED))
 	}
 	h.add(e)
-	keep = true
 	h.wg.Add(1)
 	go h.run(e, s, t, dial)
 	if si.nonblock {
@@ -605,7 +631,7 @@ func (h *Handler) fail(e *conn, s int, errno syscall.Errno, cause error) {
 	h.mu.Unlock()
 	abort(s)
 	unix.Close(s)
-	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Err: cause, Dur: time.Since(e.start)})
+	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Own: e.own, Err: cause, Dur: time.Since(e.start)})
 }
 
 func (h *Handler) drop(e *conn) {

@@ -69,6 +69,17 @@ func (c *Syscall) Resume(a Action) {
 	c.t.Do(func() { c.t.finishEntry(c.k, a) })
 }
 
+// ResumeWith finishes a call whose Enter returned Defer with the Action f
+// returns; f runs on the tracer thread, like Enter, so it may use what
+// belongs to that thread, and may return Defer again.
+func (c *Syscall) ResumeWith(f func() Action) {
+	c.t.Do(func() {
+		if a := f(); a.kind != actDefer {
+			c.t.finishEntry(c.k, a)
+		}
+	})
+}
+
 type actionKind uint8
 
 const (

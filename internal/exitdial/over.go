@@ -1,0 +1,121 @@
+package exitdial
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/socks5"
+)
+
+// Over. A stream that Dial opens is carrot's connection to the first exit;
+// the tracer relays the program's bytes into it, so every byte crosses one
+// more TCP connection (and carrot's CPU) than with a SOCKS client built
+// into the program. The tracer can instead connect the program's own socket
+// to the first exit and run the handshakes over it (internal/netroute): Over
+// says when and where, DialOver runs them. That connection is fresh, with
+// no spare and no race, so Over offers it only where a lone attempt is
+// expected to work:
+//
+//   - the first exit speaks plain SOCKS5 (TLS would have to stay in carrot);
+//   - it answered a request, or made a spare, within overFresh, and is
+//     not being skipped for failing;
+//   - with several exits (race, failover), it is the exit that last reached
+//     this destination (a first contact races, as Dial does);
+//   - in chain mode, the first hop of the chain, always: there is no other
+//     way to go.
+
+// overFresh is how recently an exit must have answered to be used by Over.
+const overFresh = time.Minute
+
+// Plan is a stream to Dest to run over a connection to First.Addr.
+type Plan struct {
+	First *Exit
+	Dest  socks5.Addr // the name, for a fake-IP destination
+	// Via names the route, for logs.
+	Via string
+	// ConnectBudget is how long the TCP connect to First should take at
+	// most before the caller gives up on this plan: ten times the fastest
+	// connect to an exit seen, within 20 ms..1 s (1 s before any).
+	ConnectBudget time.Duration
+	hops          []*Exit
+}
+
+// Over plans a stream to dest over a connection the caller opens, or
+// reports false when dest should go through Dial.
+func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
+	dest, err := d.named(dest)
+	if err != nil {
+		return Plan{}, false
+	}
+	hops := d.cfg.Exits
+	if d.cfg.Mode != Chain {
+		order := d.order(dest, d.cfg.Mode == Race)
+		if len(order) == 0 {
+			return Plan{}, false
+		}
+		hops = order[:1]
+	}
+	first := hops[0]
+	if first.TLS != nil {
+		return Plan{}, false
+	}
+	d.mu.Lock()
+	// A chain has no other way to go, and no spares to learn from.
+	fresh := d.cfg.Mode == Chain || time.Since(d.lastOK[first]) < overFresh
+	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[dest.String()] == first
+	h := d.health[first]
+	skipped := h != nil && time.Now().Before(h.until)
+	budget := time.Second
+	if d.minRTT > 0 {
+		budget = min(max(10*d.minRTT, 20*time.Millisecond), time.Second)
+	}
+	d.mu.Unlock()
+	if !fresh || !known || skipped {
+		return Plan{}, false
+	}
+	via := first.Name
+	if d.cfg.Mode == Chain {
+		via = ""
+		for i, e := range hops {
+			if i > 0 {
+				via += " -> "
+			}
+			via += e.Name
+		}
+	}
+	return Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, hops: hops}, true
+}
+
+// DialOver runs p's handshakes over raw, a TCP connection to p.First that
+// the caller opened, within the connect timeout. On success the stream is
+// raw itself. A failure is an *Error whose Attempts hold one
+// *AttemptError; AboutDest reports whether it is the destination's answer.
+// The outcome counts in the dialer's memory like a Dial's, unless ctx was
+// cancelled by the caller.
+func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, error) {
+	tctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+	defer cancel()
+	r, err := d.request(tctx, raw, nil, p.hops, p.Dest)
+	if ctx.Err() == nil {
+		if d.cfg.Mode != Chain {
+			d.record(p.Dest, p.First, err)
+		} else if err == nil {
+			d.answered(p.First)
+		}
+	}
+	if err != nil {
+		return Result{}, &Error{Dest: p.Dest.String(), Errno: errnoFor(tctx, []error{err}), Attempts: []error{err}}
+	}
+	r.Dest = p.Dest
+	return r, nil
+}
+
+// AboutDest reports whether err, from DialOver, is the destination's answer
+// (an exit reached the point of connecting to it) rather than the exit's
+// own failure.
+func AboutDest(err error) bool {
+	var ae *AttemptError
+	return errors.As(err, &ae) && ae.Dest
+}

@@ -1,0 +1,97 @@
+package exitdial
+
+import (
+	"context"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestOver: Over offers a lone connection only to an exit known to work
+// (the one that last reached the destination, with several exits; any
+// that answered, with one; the first hop, in a chain; never TLS), and
+// DialOver carries the stream on the caller's own connection, telling the
+// destination's answers from the exit's failures.
+func TestOver(t *testing.T) {
+	a, b := startExit(t, nil, nil), startExit(t, nil, nil)
+	echo := echoServer(t)
+	dest := mustAddr(echo)
+	ctx := context.Background()
+	dialOver := func(d *Dialer, p Plan) (Result, error) {
+		t.Helper()
+		raw, err := net.Dial("tcp", p.First.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.DialOver(ctx, p, raw)
+	}
+
+	d := newDialer(t, Race, 5*time.Second, a.url, b.url)
+	if _, ok := d.Over(dest); ok {
+		t.Fatal("Over before any exit reached the destination")
+	}
+	r, err := d.Dial(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Conn.Close()
+	p, ok := d.Over(dest)
+	if !ok || p.First != r.Exit || p.Via != r.Exit.Name || p.ConnectBudget < 20*time.Millisecond || p.ConnectBudget > time.Second {
+		t.Fatalf("Over after a Dial through %s: %+v %v", r.Exit.Name, p, ok)
+	}
+	if _, ok := d.Over(mustAddr(closedAddr(t))); ok {
+		t.Error("Over for a destination no exit reached yet")
+	}
+	r, err = dialOver(d, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+
+	// The destination refuses: its answer, counted in the memory.
+	closed := mustAddr(closedAddr(t))
+	p.Dest = closed
+	_, err = dialOver(d, p)
+	wantErrno(t, err, syscall.ECONNREFUSED)
+	if !AboutDest(err) {
+		t.Errorf("refusal not about the destination: %v", err)
+	}
+	// The exit fails: not the destination's answer.
+	p.Dest = dest
+	bad := *p.First
+	bad.Auth = nil // the exit requires a password
+	p.First, p.hops = &bad, []*Exit{&bad}
+	if _, err = dialOver(d, p); err == nil || AboutDest(err) {
+		t.Errorf("exit refusing us: %v, AboutDest %v", err, AboutDest(err))
+	}
+
+	// One exit: any that answered (here, its spare).
+	one, err := New(Config{Exits: d.cfg.Exits[:1], Spares: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	waitFor(t, func() bool { _, ok := one.Over(dest); return ok })
+
+	// A chain: the first hop, with the whole chain run over it.
+	chain := newDialer(t, Chain, 5*time.Second, a.url, b.url)
+	p, ok = chain.Over(dest)
+	if !ok || p.First != chain.cfg.Exits[0] || !strings.Contains(p.Via, " -> ") {
+		t.Fatalf("chain: %+v %v", p, ok)
+	}
+	r, err = dialOver(chain, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+
+	// TLS stays in carrot.
+	cert := selfSigned(t)
+	tl := startExit(t, &cert, nil)
+	tlsOnly := newDialer(t, Chain, 5*time.Second, tl.url+"?pin="+Pin(cert.Certificate[0]), a.url)
+	if _, ok := tlsOnly.Over(dest); ok {
+		t.Error("Over with a TLS first hop")
+	}
+}
