@@ -57,6 +57,16 @@
 //     of a blocking connect (at its exit stop), getsockopt(SO_ERROR)
 //     (trapped, answered, the stand-in cleared), or a second connect.
 //
+// # Or: the program's own socket, connected to the exit
+//
+// When the Dialer is an OverDialer and knows an exit that works for the
+// destination, carrot skips the hold and the relay: it connects the
+// program's socket itself to that exit and runs the SOCKS5 exchange over
+// it while the program's thread stays stopped in connect, then lets the
+// call return. The program's bytes then never pass through carrot. The
+// limits (how long a thread may be kept, signals, falling back to the
+// steps above) are in over.go.
+//
 // getpeername of a routed socket is answered with the address the program
 // connected to. getsockname shows carrot's loopback side (not rewritten).
 //
