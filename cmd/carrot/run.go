@@ -185,10 +185,20 @@ func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
 	return netroute.Over{
 		Hop:           netip.AddrPortFrom(hop.Addr().Unmap(), hop.Port()),
 		ConnectBudget: p.ConnectBudget,
+		RTT:           p.RTT,
 		Via:           p.Via,
 		Run: func(ctx context.Context, c net.Conn) (bool, error) {
-			_, err := x.d.DialOver(ctx, p, c)
-			return err != nil && exitdial.AboutDest(err), err
+			r, err := x.d.DialOver(ctx, p, c)
+			if err != nil {
+				return exitdial.AboutDest(err), err
+			}
+			if r.Conn != c {
+				// a hop wrapped the stream (TLS): it cannot be the
+				// program's socket (Over plans no such route)
+				r.Conn.Close()
+				return false, errors.New("the stream is not the plain connection")
+			}
+			return false, nil
 		},
 	}, true
 }

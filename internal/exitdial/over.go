@@ -18,7 +18,7 @@ import (
 // no spare and no race, so Over offers it only where a lone attempt is
 // expected to work:
 //
-//   - the first exit speaks plain SOCKS5 (TLS would have to stay in carrot);
+//   - every hop speaks plain SOCKS5 (TLS would have to stay in carrot);
 //   - it answered a request, or made a spare, within overFresh, and is
 //     not being skipped for failing;
 //   - with several exits (race, failover), it is the exit that last reached
@@ -39,7 +39,9 @@ type Plan struct {
 	// most before the caller gives up on this plan: ten times the fastest
 	// connect to an exit seen, within 20 ms..1 s (1 s before any).
 	ConnectBudget time.Duration
-	hops          []*Exit
+	// RTT is the fastest TCP connect to an exit seen (0: none yet).
+	RTT  time.Duration
+	hops []*Exit
 }
 
 // Over plans a stream to dest over a connection the caller opens, or
@@ -57,17 +59,19 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 		}
 		hops = order[:1]
 	}
-	first := hops[0]
-	if first.TLS != nil {
-		return Plan{}, false
+	for _, e := range hops {
+		if e.TLS != nil {
+			return Plan{}, false // the stream would have to stay in carrot's TLS
+		}
 	}
+	first := hops[0]
 	d.mu.Lock()
 	// A chain has no other way to go, and no spares to learn from.
 	fresh := d.cfg.Mode == Chain || time.Since(d.lastOK[first]) < overFresh
 	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[dest.String()] == first
 	h := d.health[first]
 	skipped := h != nil && time.Now().Before(h.until)
-	budget := time.Second
+	budget, rtt := time.Second, d.minRTT
 	if d.minRTT > 0 {
 		budget = min(max(10*d.minRTT, 20*time.Millisecond), time.Second)
 	}
@@ -85,7 +89,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 			via += e.Name
 		}
 	}
-	return Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, hops: hops}, true
+	return Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, RTT: rtt, hops: hops}, true
 }
 
 // DialOver runs p's handshakes over raw, a TCP connection to p.First that
@@ -97,19 +101,46 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, error) {
 	tctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
-	r, err := d.request(tctx, raw, nil, p.hops, p.Dest)
-	if ctx.Err() == nil {
-		if d.cfg.Mode != Chain {
-			d.record(p.Dest, p.First, err)
-		} else if err == nil {
-			d.answered(p.First)
+	var authed net.Conn
+	if !p.First.Pipeline {
+		// The exit itself answers the greeting and the credentials, in
+		// round trips: a silent exit is found out within the budget, not
+		// at the connect timeout.
+		dl := time.Now().Add(2 * p.ConnectBudget)
+		if cdl, ok := tctx.Deadline(); ok && cdl.Before(dl) {
+			dl = cdl
 		}
+		raw.SetDeadline(dl)
+		if err := socks5.ClientAuth(raw, p.First.Auth); err != nil {
+			raw.Close()
+			err = &AttemptError{Exit: p.First.Name, Err: err}
+			d.recordOver(ctx, p, err)
+			return Result{}, &Error{Dest: p.Dest.String(), Errno: errnoFor(tctx, []error{err}), Attempts: []error{err}}
+		}
+		raw.SetDeadline(time.Time{})
+		authed = raw
 	}
+	r, err := d.request(tctx, raw, authed, p.hops, p.Dest)
+	d.recordOver(ctx, p, err)
 	if err != nil {
 		return Result{}, &Error{Dest: p.Dest.String(), Errno: errnoFor(tctx, []error{err}), Attempts: []error{err}}
 	}
 	r.Dest = p.Dest
 	return r, nil
+}
+
+// recordOver puts DialOver's outcome in the memory, unless the caller gave
+// up (its context ended, or its deadline passed: a connection deadline can
+// fire before the context's own timer).
+func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
+	if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(dl) {
+		return
+	}
+	if d.cfg.Mode != Chain {
+		d.record(p.Dest, p.First, err)
+	} else if err == nil {
+		d.answered(p.First)
+	}
 }
 
 // AboutDest reports whether err, from DialOver, is the destination's answer

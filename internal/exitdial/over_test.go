@@ -94,4 +94,8 @@ func TestOver(t *testing.T) {
 	if _, ok := tlsOnly.Over(dest); ok {
 		t.Error("Over with a TLS first hop")
 	}
+	tlsLast := newDialer(t, Chain, 5*time.Second, a.url, tl.url+"?pin="+Pin(cert.Certificate[0]))
+	if _, ok := tlsLast.Over(dest); ok {
+		t.Error("Over with a TLS hop later in the chain")
+	}
 }

@@ -319,6 +319,22 @@ func TestEveryExitBlocked(t *testing.T) {
 					t.Errorf("alarm, one exit: %v, want EINTR after a retry through the relay\nlog:\n%s", r, routed)
 				}
 				t.Logf("alarm, one exit: %s\nlog:\n%s", strings.TrimSpace(out), routed)
+
+				// A non-blocking connect is held for 20 ms at most: the
+				// exit, still dialing, is left to the relayed path, which
+				// fails at the connect timeout, not at carrot's 20 ms.
+				start := time.Now()
+				out, err = run(ctx, c, append(exits(c, "", 0), "--connect-timeout", timeout.String(), "-o", log),
+					"sh", "-c", `sleep 0.2; exec "$@"`, "sh", connectBin, c.OriginName, "80", "nonblock")
+				el := time.Since(start)
+				routed, _ = os.ReadFile(log)
+				if err != nil {
+					t.Fatalf("nonblock, one exit: %v\n%s\nlog:\n%s", err, out, routed)
+				}
+				if r := report(t, out); r["so_error"] != "ETIMEDOUT" || el < timeout || !strings.Contains(string(routed), " retry ") {
+					t.Errorf("nonblock, one exit: %v after %v, want ETIMEDOUT after %v and a retry through the relay\nlog:\n%s",
+						r, el, timeout, routed)
+				}
 			}
 		})
 	}

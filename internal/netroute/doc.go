@@ -68,7 +68,9 @@
 // steps above) are in over.go.
 //
 // getpeername of a routed socket is answered with the address the program
-// connected to. getsockname shows carrot's loopback side (not rewritten).
+// connected to. getsockname is not rewritten: it shows carrot's loopback
+// side of a relayed stream, the socket's own address towards the exit of
+// one on the program's own socket.
 //
 // # DNS
 //

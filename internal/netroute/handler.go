@@ -770,15 +770,24 @@ func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
 	if err != nil {
 		return ptrace.Continue
 	}
-	unix.Close(s)
+	defer unix.Close(s)
 	h.mu.Lock()
 	var peer netip.AddrPort
-	if e := h.conns[si.cookie]; e != nil && e.state == connected {
+	e := h.conns[si.cookie]
+	if e != nil && e.state == connected {
 		peer = e.dest
 	} else if p, ok := h.dnsPeer[si.cookie]; ok {
 		peer = p
 	}
 	h.mu.Unlock()
+	if peer.IsValid() && e != nil && e.own {
+		if _, err := unix.Getpeername(s); err != nil {
+			// disconnected since: the kernel's ENOTCONN is right, and the
+			// stream is over
+			h.drop(e)
+			return ptrace.Continue
+		}
+	}
 	if !peer.IsValid() {
 		return ptrace.Continue // not ours, or not connected: the kernel's answer is right
 	}

@@ -2,13 +2,11 @@ package netroute
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -36,28 +34,47 @@ import (
 // relayed path. The SOCKS5 reply is read exactly, so bytes the destination
 // sends first (an SSH or SMTP banner) stay in the socket for the program.
 //
+// carrot never changes the socket's file flags (O_NONBLOCK is shared with
+// the program and whatever else holds the socket): it starts the connect
+// as hold does and does its I/O with MSG_DONTWAIT and poll (sockConn).
+//
 // The cost is that the thread waits in carrot rather than in the kernel:
 //   - A non-blocking connect is meant not to wait, so the exchange gets
-//     overStall; if the exit has not answered by then, the socket is
-//     disconnected (connect with AF_UNSPEC) and the connect takes the
-//     relayed path, and that destination takes it for overSlowFor after.
+//     overStall, and is tried only with an exit near enough for it (four
+//     of its round trips fit). If the exit has not answered by then, the
+//     socket is disconnected (connect with AF_UNSPEC) and the connect
+//     takes the relayed path, and that destination takes it for
+//     overSlowFor after.
 //   - A blocking connect waits as it would have, up to the connect
 //     timeout. A signal for the thread cannot interrupt it while carrot
-//     holds it, so carrot looks for one (/proc's pending and blocked
-//     masks, every signalPoll): if one is pending, the socket is
-//     disconnected and the connect takes the relayed path, where the
-//     kernel's wait is interrupted as it would be.
+//     holds it, so carrot looks for one (/proc's pending, blocked, ignored
+//     and caught masks, every signalPoll): if one is pending, the socket
+//     is disconnected and the connect takes the relayed path, where the
+//     kernel's wait is interrupted as it would be. A blocking socket with
+//     SO_SNDTIMEO (a connect with its own time limit) is relayed.
 //
-// If the exit itself fails (its TCP connect takes longer than the plan's
-// budget, is refused, or the handshake breaks), the socket is disconnected
-// and the connect takes the relayed path, which races every exit. The
-// Dialer records the failure, so the next connects go straight there.
+// If the exit itself fails (its TCP connect, or its answers to the greeting
+// and credentials, take longer than the plan's budget; it refuses; the
+// handshake breaks), the socket is disconnected and the connect takes the
+// relayed path, which races every exit. An answer that carrot abandons
+// (overStall, a signal) counts for nothing in the Dialer's memory;
+// others count as a Dial's would.
 //
-// Not carried this way: DNS (port 53), exits behind TLS or named by host
-// name, sockets with IPV6_V6ONLY facing an IPv4 exit, and every connect with
-// Config.RelayAll. carrot logs the connect but no close for such a stream
-// (it is not in the data path): the byte counts and the idle timeout are
-// the exit's.
+// Differences that remain, all of them the exit connection's nature:
+// getsockname shows the socket's real local address towards the exit (a
+// v4-mapped one on an IPv6 socket facing an IPv4 exit; the relayed path
+// shows carrot's loopback side); what the program set on the socket
+// before connecting (bind, SO_BINDTODEVICE, SO_MARK, keepalives) applies
+// to the connection to the exit, as it would to a direct one; TCP_INFO
+// counts the SOCKS5 exchange; and an attempt abandoned after its request
+// was sent makes the destination see a connection that is reset.
+//
+// Not carried this way: DNS (port 53), routes through an exit behind TLS,
+// a first exit named by host name, sockets with IPV6_V6ONLY facing an
+// IPv4 exit, and every connect with Config.RelayAll. carrot logs the
+// connect but no close for such a stream (it is not in the data path):
+// the byte counts and the idle timeout are the exit's. getpeername shows
+// the destination until the socket is disconnected.
 
 // OverDialer is a Dialer that can also carry a stream over a TCP connection
 // the caller opens to an exit.
@@ -72,7 +89,9 @@ type OverDialer interface {
 type Over struct {
 	Hop           netip.AddrPort
 	ConnectBudget time.Duration
-	Via           string
+	// RTT is the shortest TCP connect to an exit seen (0: unknown).
+	RTT time.Duration
+	Via string
 	// Run does the exits' handshakes over c, a connection to Hop, and
 	// leaves the stream in c (which it closes on failure). final reports
 	// whether a failure is the destination's answer, with its errno in
@@ -85,6 +104,11 @@ const (
 	// overStall is how long a non-blocking connect's thread may be kept
 	// for the exchange; about ten of this machine's exit answers.
 	overStall = 20 * time.Millisecond
+	// overRTTs is how many round trips to the exit the exchange takes at
+	// least (the TCP handshake, the greeting, the credentials, the
+	// request): a non-blocking connect is not tried this way when that
+	// many would not fit in overStall, so a far exit always relays them.
+	overRTTs = 4
 	// overSlowFor is how long a destination that took longer stays on the
 	// relayed path for non-blocking connects.
 	overSlowFor = 10 * time.Minute
@@ -105,9 +129,13 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 		if slow && time.Since(t) < overSlowFor {
 			return Over{}, false
 		}
+	} else if tv, err := unix.GetsockoptTimeval(s, unix.SOL_SOCKET, unix.SO_SNDTIMEO); err != nil || tv.Sec != 0 || tv.Usec != 0 {
+		// a blocking connect with its own time limit: the relayed path
+		// waits in the kernel, which keeps it
+		return Over{}, false
 	}
 	ov, ok := od.Over(dest)
-	if !ok {
+	if !ok || si.nonblock && (ov.RTT == 0 || overRTTs*ov.RTT > overStall) {
 		return Over{}, false
 	}
 	switch {
@@ -133,15 +161,14 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 		t = netip.AddrPortFrom(netip.AddrFrom16(h.hold.b4.Addr().As16()), h.hold.b4.Port())
 	}
 	final, stalled, err := h.handshakeOver(c.Tid, s, si, ov)
-	if !si.nonblock {
-		unix.SetNonblock(s, false)
-	}
 	switch {
 	case err == nil:
-		if !si.nonblock {
-			// A connect made non-blocking leaves the socket "connecting"
-			// for the kernel until connect is called again: then a second
-			// connect by the program says EISCONN, as after a blocking one.
+		if !si.nonblock && tcpState(s) == tcpEstablished {
+			// A connect started without waiting leaves the socket
+			// "connecting" for the kernel until connect is called again,
+			// which on an established socket says 0 and consumes nothing:
+			// then a second connect by the program says EISCONN, as after
+			// a blocking one.
 			unix.Connect(s, unixSockaddr(si.domain, ov.Hop))
 		}
 		h.mu.Lock()
@@ -192,11 +219,19 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "retry", Dest: e.dest, Via: ov.Via, Err: err, Dur: time.Since(e.start)})
 	// A new conn: e's own is read by goroutines that may still log it.
 	r := &conn{cookie: e.cookie, pid: e.pid, fd: e.fd, dest: e.dest, start: e.start}
-	c.ResumeWith(func() ptrace.Action { return h.relayed(c, r, s, si, t, dial) })
+	c.ResumeWith(func(alive bool) ptrace.Action {
+		if !alive {
+			unix.Close(s)
+			h.drop(e)
+			return ptrace.Continue
+		}
+		return h.relayed(c, r, s, si, t, dial)
+	})
 }
 
-// handshakeOver connects s to ov.Hop and runs ov over it. On failure the
-// socket is disconnected again (state CLOSE, as before the call), and
+// handshakeOver connects s to ov.Hop and runs ov over it, without ever
+// changing the flags of the program's socket (see sockConn). On failure
+// the socket is disconnected again (state CLOSE, as before the call), and
 // final says whether the failure is the destination's; stalled, whether a
 // non-blocking connect ran out of overStall.
 func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over) (final, stalled bool, err error) {
@@ -205,73 +240,72 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over) (final, stalle
 	if si.nonblock {
 		ctx, cancel = context.WithTimeout(h.ctx, overStall)
 	} else {
-		if err := unix.SetNonblock(s, true); err != nil {
-			return false, false, err
-		}
 		ctx, cancel = context.WithCancel(h.ctx)
 		go watchSignals(ctx, tid, cancel)
 	}
 	defer cancel()
-	if v, err := unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT); err == nil && v != 0 {
-		unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 0)
+	// carrot's own limits (overStall, a signal), not the destination's
+	// answer; checked by the clock too, as a connection's deadline can fire
+	// before the context's timer does
+	ours := func() bool {
+		dl, ok := ctx.Deadline()
+		return ctx.Err() != nil || ok && !time.Now().Before(dl)
 	}
 	defer func() {
 		if err != nil {
 			disconnect(s)
+			if ours() {
+				final, stalled = false, si.nonblock
+			}
 		}
 	}()
-	if err := unix.Connect(s, unixSockaddr(si.domain, ov.Hop)); err != nil && err != unix.EINPROGRESS {
+	if v, err := unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT); err == nil && v != 0 {
+		unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 0)
+	}
+	sa := unixSockaddr(si.domain, ov.Hop)
+	if si.nonblock {
+		err = unix.Connect(s, sa)
+	} else {
+		// connect(2) would block carrot: start it as hold does
+		err = unix.Sendto(s, nil, unix.MSG_FASTOPEN|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, sa)
+	}
+	if err != nil && err != unix.EINPROGRESS {
 		return false, false, err
 	}
-	d, err := unix.Dup(s)
-	if err != nil {
-		return false, false, err
-	}
-	f := os.NewFile(uintptr(d), "exit")
-	nc, err := net.FileConn(f)
-	f.Close()
-	if err != nil {
-		return false, false, err
-	}
+	c := &sockConn{fd: s}
 	deadline := time.Now().Add(ov.ConnectBudget)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
-	if err := awaitConnect(nc, s, deadline); err != nil {
-		nc.Close()
+	if err := awaitConnect(ctx, c, deadline); err != nil {
 		return false, false, err
 	}
-	final, err = ov.Run(ctx, nc)
-	if err != nil {
-		nc.Close()
-		if ctx.Err() != nil {
-			// carrot's own limit (overStall) or a signal, not the
-			// destination's answer
-			return false, errors.Is(ctx.Err(), context.DeadlineExceeded), err
-		}
-		return final, false, err
-	}
-	return false, false, nc.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	final, err = ov.Run(ctx, c)
+	return final, false, err
 }
 
-// awaitConnect waits until nc, connecting, is connected, or deadline.
-func awaitConnect(nc net.Conn, s int, deadline time.Time) error {
-	rc, err := nc.(syscall.Conn).SyscallConn()
-	if err != nil {
-		return err
+// awaitConnect waits until c's socket, connecting, is connected, or
+// deadline, or ctx ends.
+func awaitConnect(ctx context.Context, c *sockConn, deadline time.Time) error {
+	c.SetWriteDeadline(deadline)
+	defer c.SetWriteDeadline(time.Time{})
+	for tcpState(c.fd) == tcpSynSent {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.wait(unix.POLLOUT, false); err != nil {
+			return err
+		}
 	}
-	nc.SetWriteDeadline(deadline)
-	defer nc.SetWriteDeadline(time.Time{})
-	if err := rc.Write(func(uintptr) bool { return tcpState(s) != tcpSynSent }); err != nil {
-		return err
-	}
-	if e, err := unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || e != 0 {
+	if e, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || e != 0 {
 		if err == nil {
 			err = unix.Errno(e)
 		}
 		return err
 	}
-	if tcpState(s) != tcpEstablished {
+	if tcpState(c.fd) != tcpEstablished {
 		return unix.ECONNABORTED
 	}
 	return nil
@@ -301,7 +335,7 @@ func watchSignals(ctx context.Context, tid int, stop context.CancelFunc) {
 			return
 		case <-t.C:
 		}
-		if signalPending(path) {
+		if pending, gone := signalPending(path); pending || gone {
 			stop()
 			return
 		}
@@ -309,25 +343,34 @@ func watchSignals(ctx context.Context, tid int, stop context.CancelFunc) {
 }
 
 // signalPending reports whether the task whose /proc status file is path
-// has a pending signal (its own or its process's) that it does not block.
-func signalPending(path string) bool {
+// has a pending signal (its own or its process's) that would interrupt a
+// system call: not blocked, not ignored, and not one whose default is to
+// be ignored unless the program catches it (a traced task queues even
+// those: SIGCHLD, SIGURG, SIGWINCH). gone says the task is no more.
+func signalPending(path string) (pending, gone bool) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return false
+		return false, true
 	}
-	var pnd, blk uint64
+	var pnd, blk, ign, cgt uint64
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
+		n, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 		switch k {
 		case "SigPnd", "ShdPnd":
-			n, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 			pnd |= n
 		case "SigBlk":
-			blk, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			blk = n
+		case "SigIgn":
+			ign = n
+		case "SigCgt":
+			cgt = n
 		}
 	}
-	return pnd&^blk != 0
+	bit := func(sig unix.Signal) uint64 { return 1 << (sig - 1) }
+	quiet := (bit(unix.SIGCHLD) | bit(unix.SIGURG) | bit(unix.SIGWINCH)) &^ cgt
+	return pnd&^blk&^ign&^quiet != 0, false
 }

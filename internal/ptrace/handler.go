@@ -71,10 +71,13 @@ func (c *Syscall) Resume(a Action) {
 
 // ResumeWith finishes a call whose Enter returned Defer with the Action f
 // returns; f runs on the tracer thread, like Enter, so it may use what
-// belongs to that thread, and may return Defer again.
-func (c *Syscall) ResumeWith(f func() Action) {
+// belongs to that thread, and may return Defer again. alive is false when
+// the task went away meanwhile: f should only release what it holds (its
+// Action is ignored).
+func (c *Syscall) ResumeWith(f func(alive bool) Action) {
 	c.t.Do(func() {
-		if a := f(); a.kind != actDefer {
+		alive := c.t.tasks[c.k.tid] == c.k
+		if a := f(alive); alive && a.kind != actDefer {
 			c.t.finishEntry(c.k, a)
 		}
 	})
