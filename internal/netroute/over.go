@@ -41,7 +41,8 @@ import (
 // The cost is that the thread waits in carrot rather than in the kernel:
 //   - A non-blocking connect is meant not to wait, so the exchange gets
 //     overStall, and is tried only with an exit near enough for it (four
-//     of its round trips fit). If the exit has not answered by then, the
+//     of its round trips fit, or none was measured yet: a chain keeps no
+//     spare connections to measure). If the exit has not answered by then, the
 //     socket is disconnected (connect with AF_UNSPEC) and the connect
 //     takes the relayed path, and that destination takes it for
 //     overSlowFor after.
@@ -107,7 +108,8 @@ const (
 	// overRTTs is how many round trips to the exit the exchange takes at
 	// least (the TCP handshake, the greeting, the credentials, the
 	// request): a non-blocking connect is not tried this way when that
-	// many would not fit in overStall, so a far exit always relays them.
+	// many would not fit in overStall, so a far exit relays them (once its
+	// round trip is known).
 	overRTTs = 4
 	// overSlowFor is how long a destination that took longer stays on the
 	// relayed path for non-blocking connects.
@@ -135,7 +137,7 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 		return Over{}, false
 	}
 	ov, ok := od.Over(dest)
-	if !ok || si.nonblock && (ov.RTT == 0 || overRTTs*ov.RTT > overStall) {
+	if !ok || si.nonblock && overRTTs*ov.RTT > overStall {
 		return Over{}, false
 	}
 	switch {
