@@ -171,19 +171,14 @@ func (x exitDialer) Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, st
 }
 
 // Over lets netroute carry a stream on the program's own socket (see
-// internal/netroute/over.go) when the dialer plans one to an exit given by
-// IP address.
+// internal/netroute/over.go) when the dialer plans one.
 func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
 	p, ok := x.d.Over(socks5.AddrFromAddrPort(dest))
 	if !ok {
 		return netroute.Over{}, false
 	}
-	hop, err := netip.ParseAddrPort(p.First.Addr)
-	if err != nil {
-		return netroute.Over{}, false
-	}
 	return netroute.Over{
-		Hop:           netip.AddrPortFrom(hop.Addr().Unmap(), hop.Port()),
+		Addrs:         p.Addrs,
 		ConnectBudget: p.ConnectBudget,
 		RTT:           p.RTT,
 		Via:           p.Via,

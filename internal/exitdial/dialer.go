@@ -146,6 +146,7 @@ type Dialer struct {
 	spares   map[*Exit]*spare       // at most one ready spare per exit
 	making   map[*Exit]bool         // a spare is being made
 	lastOK   map[*Exit]time.Time    // when the exit last answered a request or made a spare
+	hopAddrs map[*Exit]*hopAddrs    // first exits' resolved names, for Over
 	closed   bool
 }
 
@@ -182,6 +183,7 @@ func New(cfg Config) (*Dialer, error) {
 		spares:   map[*Exit]*spare{},
 		making:   map[*Exit]bool{},
 		lastOK:   map[*Exit]time.Time{},
+		hopAddrs: map[*Exit]*hopAddrs{},
 	}
 	if cfg.Spares && cfg.Mode != Chain {
 		for _, e := range cfg.Exits {

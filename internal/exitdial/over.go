@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/socks5"
@@ -40,8 +42,10 @@ type Plan struct {
 	// connect to an exit seen, within 20 ms..1 s (1 s before any).
 	ConnectBudget time.Duration
 	// RTT is the fastest TCP connect to an exit seen (0: none yet).
-	RTT  time.Duration
-	hops []*Exit
+	RTT time.Duration
+	// Addrs are First's addresses (its IP, or what its name resolved to).
+	Addrs []netip.AddrPort
+	hops  []*Exit
 }
 
 // Over plans a stream to dest over a connection the caller opens, or
@@ -65,6 +69,10 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 		}
 	}
 	first := hops[0]
+	addrs := d.addrs(first)
+	if len(addrs) == 0 {
+		return Plan{}, false
+	}
 	d.mu.Lock()
 	// A chain has no other way to go, and no spares to learn from.
 	fresh := d.cfg.Mode == Chain || time.Since(d.lastOK[first]) < overFresh
@@ -89,7 +97,60 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 			via += e.Name
 		}
 	}
-	return Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, RTT: rtt, hops: hops}, true
+	return Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}, true
+}
+
+// hopTTL is how long Over uses an exit's resolved addresses before it
+// looks its name up again (in the background, using the old ones
+// meanwhile).
+const hopTTL = time.Minute
+
+type hopAddrs struct {
+	addrs []netip.AddrPort
+	at    time.Time
+	busy  bool
+}
+
+// addrs returns e's addresses without blocking: its IP, or, for a name,
+// what a background lookup found (none until the first one is done).
+func (d *Dialer) addrs(e *Exit) []netip.AddrPort {
+	host, ps, err := net.SplitHostPort(e.Addr)
+	if err != nil {
+		return nil
+	}
+	port, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.AddrPort{netip.AddrPortFrom(ip, uint16(port))}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.hopAddrs[e]
+	if h == nil {
+		h = &hopAddrs{}
+		d.hopAddrs[e] = h
+	}
+	if !h.busy && time.Since(h.at) > hopTTL {
+		h.busy = true
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+			cancel()
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			h.busy, h.at = false, time.Now()
+			if err != nil {
+				return // keep the old ones, if any; try again after hopTTL
+			}
+			h.addrs = h.addrs[:0:0]
+			for _, ip := range ips {
+				h.addrs = append(h.addrs, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
+			}
+		}()
+	}
+	return h.addrs
 }
 
 // DialOver runs p's handshakes over raw, a TCP connection to p.First that

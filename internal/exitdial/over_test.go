@@ -75,6 +75,19 @@ func TestOver(t *testing.T) {
 	defer one.Close()
 	waitFor(t, func() bool { _, ok := one.Over(dest); return ok })
 
+	// An exit given by name: once resolved in the background.
+	named := strings.Replace(a.url, "127.0.0.1", "localhost", 1)
+	byName, err := New(Config{Exits: []*Exit{mustExit(t, named)}, Spares: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer byName.Close()
+	waitFor(t, func() bool { _, ok := byName.Over(dest); return ok })
+	p, _ = byName.Over(dest)
+	if len(p.Addrs) == 0 || !p.Addrs[0].Addr().IsLoopback() || p.Addrs[0].String() == "" {
+		t.Errorf("addresses of %s: %v", named, p.Addrs)
+	}
+
 	// A chain: the first hop, with the whole chain run over it.
 	chain := newDialer(t, Chain, 5*time.Second, a.url, b.url)
 	p, ok = chain.Over(dest)
@@ -98,4 +111,13 @@ func TestOver(t *testing.T) {
 	if _, ok := tlsLast.Over(dest); ok {
 		t.Error("Over with a TLS hop later in the chain")
 	}
+}
+
+func mustExit(t *testing.T, url string) *Exit {
+	t.Helper()
+	e, err := ParseExit(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

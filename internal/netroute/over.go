@@ -71,8 +71,9 @@ import (
 // was sent makes the destination see a connection that is reset.
 //
 // Not carried this way: DNS (port 53), routes through an exit behind TLS,
-// a first exit named by host name, sockets with IPV6_V6ONLY facing an
-// IPv4 exit, and every connect with Config.RelayAll. carrot logs the
+// a first exit whose name is not resolved yet (the Dialer looks it up in
+// the background), sockets with IPV6_V6ONLY facing an IPv4-only exit, and
+// every connect with Config.RelayAll. carrot logs the
 // connect but no close for such a stream (it is not in the data path):
 // the byte counts and the idle timeout are the exit's. getpeername shows
 // the destination until the socket is disconnected.
@@ -86,14 +87,19 @@ type OverDialer interface {
 	Over(dest netip.AddrPort) (Over, bool)
 }
 
-// Over is a planned stream: connect to Hop within ConnectBudget, then Run.
+// Over is a planned stream: connect to the first exit, at one of Addrs,
+// within ConnectBudget, then Run.
 type Over struct {
-	Hop           netip.AddrPort
+	// Addrs are the first exit's addresses; carrot takes the first that
+	// the program's socket can reach (IPv4 from an AF_INET socket; IPv6,
+	// or IPv4 v4-mapped, from an AF_INET6 one).
+	Addrs         []netip.AddrPort
+	hop           netip.AddrPort
 	ConnectBudget time.Duration
 	// RTT is the shortest TCP connect to an exit seen (0: unknown).
 	RTT time.Duration
 	Via string
-	// Run does the exits' handshakes over c, a connection to Hop, and
+	// Run does the exits' handshakes over c, a connection to the exit, and
 	// leaves the stream in c (which it closes on failure). final reports
 	// whether a failure is the destination's answer, with its errno in
 	// err: then the program's connect fails with it, and is not tried
@@ -140,13 +146,27 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 	if !ok || si.nonblock && overRTTs*ov.RTT > overStall {
 		return Over{}, false
 	}
+	var v4 netip.AddrPort
+	for _, a := range ov.Addrs {
+		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+		switch {
+		case a.Addr().Is4() && !v4.IsValid():
+			v4 = a
+		case !a.Addr().Is4() && si.domain == unix.AF_INET6 && !ov.hop.IsValid():
+			ov.hop = a
+		}
+	}
 	switch {
-	case si.domain == unix.AF_INET && !ov.Hop.Addr().Is4():
+	case ov.hop.IsValid():
+	case !v4.IsValid():
 		return Over{}, false
-	case si.domain == unix.AF_INET6 && ov.Hop.Addr().Is4():
+	case si.domain == unix.AF_INET:
+		ov.hop = v4
+	default:
 		if v6only, err := unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v6only != 0 {
 			return Over{}, false
 		}
+		ov.hop = v4
 	}
 	return ov, true
 }
@@ -156,7 +176,7 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 // relayed path when the exit fails. It owns s.
 func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t netip.AddrPort, ov Over, dial func(context.Context) (net.Conn, string, error)) {
 	defer h.wg.Done()
-	if si.domain == unix.AF_INET6 && ov.Hop.Addr().Is4() {
+	if si.domain == unix.AF_INET6 && ov.hop.Addr().Is4() {
 		// Once connected to a v4-mapped address, an IPv6 socket stays on
 		// the kernel's IPv4 path, even disconnected; a connect to ::1 would
 		// never complete. Held again, it must be held v4-mapped.
@@ -171,7 +191,7 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 			// which on an established socket says 0 and consumes nothing:
 			// then a second connect by the program says EISCONN, as after
 			// a blocking one.
-			unix.Connect(s, unixSockaddr(si.domain, ov.Hop))
+			unix.Connect(s, unixSockaddr(si.domain, ov.hop))
 		}
 		h.mu.Lock()
 		e.state = connected
@@ -231,7 +251,7 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 	})
 }
 
-// handshakeOver connects s to ov.Hop and runs ov over it, without ever
+// handshakeOver connects s to ov.hop and runs ov over it, without ever
 // changing the flags of the program's socket (see sockConn). On failure
 // the socket is disconnected again (state CLOSE, as before the call), and
 // final says whether the failure is the destination's; stalled, whether a
@@ -264,7 +284,7 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over) (final, stalle
 	if v, err := unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT); err == nil && v != 0 {
 		unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 0)
 	}
-	sa := unixSockaddr(si.domain, ov.Hop)
+	sa := unixSockaddr(si.domain, ov.hop)
 	if si.nonblock {
 		err = unix.Connect(s, sa)
 	} else {
