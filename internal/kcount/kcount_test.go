@@ -212,8 +212,12 @@ func TestTime(t *testing.T) {
 			if wall && (got.Time < 200*time.Millisecond || got.Time > 2*time.Second) {
 				t.Errorf("-w: nanosleep %v, want about 200ms", got.Time)
 			}
-			if !wall && got.Time > 20*time.Millisecond {
-				t.Errorf("nanosleep used %v of CPU, want about 0", got.Time)
+			// CPU time: the 200 ms sleep counts for nearly nothing; the
+			// runtime's own short sleeps add their entry and exit costs,
+			// which a loaded machine inflates (22 ms seen with the whole
+			// suite running). Half the sleep still tells CPU from wall.
+			if !wall && got.Time > 100*time.Millisecond {
+				t.Errorf("nanosleep used %v of CPU, want far less than the 200ms slept", got.Time)
 			}
 		})
 	}
