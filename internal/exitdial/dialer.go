@@ -141,12 +141,14 @@ type Dialer struct {
 	mu       sync.Mutex
 	minRTT   time.Duration // shortest TCP connect to an exit so far; 0: none yet
 	health   map[*Exit]*exitHealth
-	lastGood map[string]*Exit       // destination -> exit that last reached it
-	lastBad  map[destExit]time.Time // (destination, exit) -> when it last failed
-	spares   map[*Exit]*spare       // at most one ready spare per exit
-	making   map[*Exit]bool         // a spare is being made
-	lastOK   map[*Exit]time.Time    // when the exit last answered a request or made a spare
-	hopAddrs map[*Exit]*hopAddrs    // first exits' resolved names, for Over
+	lastGood map[string]*Exit        // destination -> exit that last reached it
+	lastBad  map[destExit]time.Time  // (destination, exit) -> when it last failed
+	spares   map[*Exit]*spare        // at most one ready spare per exit
+	making   map[*Exit]bool          // a spare is being made
+	lastOK   map[*Exit]time.Time     // when the exit last answered a request or made a spare
+	hopAddrs map[*Exit]*hopAddrs     // first exits' resolved names, for Over
+	srtt     map[*Exit]time.Duration // smoothed TCP connect time per exit
+	overMiss map[*Exit]time.Time     // when Over's budget last ran out with the exit
 	closed   bool
 }
 
@@ -184,6 +186,8 @@ func New(cfg Config) (*Dialer, error) {
 		making:   map[*Exit]bool{},
 		lastOK:   map[*Exit]time.Time{},
 		hopAddrs: map[*Exit]*hopAddrs{},
+		srtt:     map[*Exit]time.Duration{},
+		overMiss: map[*Exit]time.Time{},
 	}
 	if cfg.Spares && cfg.Mode != Chain {
 		for _, e := range cfg.Exits {
@@ -357,7 +361,7 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 	if err != nil {
 		return Result{}, &AttemptError{Exit: first.Name, Err: err}
 	}
-	d.sample(time.Since(t0))
+	d.sampleExit(first, time.Since(t0))
 	return d.request(ctx, raw, nil, hops, dest)
 }
 
@@ -365,11 +369,12 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 // the last hop for dest. authed, if not nil, is raw already authenticated
 // with hops[0] (through TLS if it has it): a spare.
 func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, hops []*Exit, dest socks5.Addr) (Result, error) {
-	// Abort the handshakes when ctx ends; undone once they succeed.
-	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	// Abort the handshakes when ctx ends; undone once they succeed. (The
+	// deadline first: set after, it could undo an abort that came between.)
 	if dl, ok := ctx.Deadline(); ok {
 		raw.SetDeadline(dl)
 	}
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	conn := raw
 	var bound socks5.Addr
 	var err error
@@ -470,6 +475,19 @@ func (d *Dialer) sample(rtt time.Duration) {
 	if d.minRTT == 0 || rtt < d.minRTT {
 		d.minRTT = rtt
 	}
+}
+
+// sampleExit records a TCP connect to e that took rtt: for the stagger,
+// and in e's own smoothed round trip (RFC 6298's 1/8 gain), which Over
+// uses.
+func (d *Dialer) sampleExit(e *Exit, rtt time.Duration) {
+	d.sample(rtt)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old, ok := d.srtt[e]; ok {
+		rtt = old + (rtt-old)/8
+	}
+	d.srtt[e] = rtt
 }
 
 // stagger is the delay before the next race attempt, and whether it is a

@@ -31,6 +31,24 @@ import (
 // overFresh is how recently an exit must have answered to be used by Over.
 const overFresh = time.Minute
 
+// overMissFor is how long Over leaves an exit alone after it missed a
+// plan's budget (too slow to connect, or to answer the greeting): the
+// relayed path, which races, carries its streams meanwhile.
+const overMissFor = time.Minute
+
+// Connected tells the dialer that the caller's TCP connect to p.First took
+// rtt (it counts in First's round trip).
+func (d *Dialer) Connected(p Plan, rtt time.Duration) { d.sampleExit(p.First, rtt) }
+
+// Missed tells the dialer that p.First did not connect within
+// p.ConnectBudget: not a failure of the exit (it may only be slower than
+// it was), but Over leaves it alone for overMissFor.
+func (d *Dialer) Missed(p Plan) {
+	d.mu.Lock()
+	d.overMiss[p.First] = time.Now()
+	d.mu.Unlock()
+}
+
 // Plan is a stream to Dest to run over a connection to First.Addr.
 type Plan struct {
 	First *Exit
@@ -38,10 +56,12 @@ type Plan struct {
 	// Via names the route, for logs.
 	Via string
 	// ConnectBudget is how long the TCP connect to First should take at
-	// most before the caller gives up on this plan: ten times the fastest
-	// connect to an exit seen, within 20 ms..1 s (1 s before any).
+	// most before the caller gives up on this plan (then calling Missed):
+	// ten times First's smoothed connect time, within 20 ms..1 s (1 s
+	// before any was measured). First's answers to the greeting and the
+	// credentials get twice as long.
 	ConnectBudget time.Duration
-	// RTT is the fastest TCP connect to an exit seen (0: none yet).
+	// RTT is First's smoothed TCP connect time (0: none measured yet).
 	RTT time.Duration
 	// Addrs are First's addresses (its IP, or what its name resolved to).
 	Addrs []netip.AddrPort
@@ -79,13 +99,15 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[dest.String()] == first
 	h := d.health[first]
 	skipped := h != nil && time.Now().Before(h.until)
-	budget, rtt := time.Second, d.minRTT
-	if d.minRTT > 0 {
-		budget = min(max(10*d.minRTT, 20*time.Millisecond), time.Second)
-	}
+	missed := time.Since(d.overMiss[first]) < overMissFor
+	rtt := d.srtt[first]
 	d.mu.Unlock()
-	if !fresh || !known || skipped {
+	if !fresh || !known || skipped || missed {
 		return Plan{}, false
+	}
+	budget := time.Second
+	if rtt > 0 {
+		budget = min(max(10*rtt, 20*time.Millisecond), time.Second)
 	}
 	via := first.Name
 	if d.cfg.Mode == Chain {
@@ -175,7 +197,11 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 		if err := socks5.ClientAuth(raw, p.First.Auth); err != nil {
 			raw.Close()
 			err = &AttemptError{Exit: p.First.Name, Err: err}
-			d.recordOver(ctx, p, err)
+			if isTimeout(err) && tctx.Err() == nil && time.Now().Before(tctxDeadline(tctx)) {
+				d.Missed(p) // the budget's, not the exit's failure
+			} else {
+				d.recordOver(ctx, p, err)
+			}
 			return Result{}, &Error{Dest: p.Dest.String(), Errno: errnoFor(tctx, []error{err}), Attempts: []error{err}}
 		}
 		raw.SetDeadline(time.Time{})
@@ -188,6 +214,14 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 	}
 	r.Dest = p.Dest
 	return r, nil
+}
+
+// tctxDeadline is ctx's deadline, or far in the future.
+func tctxDeadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(time.Hour)
 }
 
 // recordOver puts DialOver's outcome in the memory, unless the caller gave

@@ -67,6 +67,13 @@ func TestOver(t *testing.T) {
 		t.Errorf("exit refusing us: %v, AboutDest %v", err, AboutDest(err))
 	}
 
+	// An exit that missed a plan's budget is left alone for a while.
+	p.First, p.hops = r.Exit, []*Exit{r.Exit}
+	d.Missed(p)
+	if _, ok := d.Over(dest); ok {
+		t.Error("Over right after the exit missed its budget")
+	}
+
 	// One exit: any that answered (here, its spare).
 	one, err := New(Config{Exits: d.cfg.Exits[:1], Spares: true})
 	if err != nil {

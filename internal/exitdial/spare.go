@@ -86,7 +86,7 @@ func (d *Dialer) makeSpare(e *Exit) (*spare, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.sample(time.Since(t0))
+	d.sampleExit(e, time.Since(t0))
 	dl, _ := ctx.Deadline()
 	raw.SetDeadline(dl)
 	conn := raw

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -97,7 +98,10 @@ type Handler struct {
 	dnsFIFO []uint64 // dnsPeer keys, oldest first
 	lastDNS map[int]netip.AddrPort
 	slow    map[netip.AddrPort]time.Time // destinations too slow for over.go's non-blocking path
-	owned   []*conn                      // streams on the program's own socket, oldest first
+	// noFastOpen: sendto(MSG_FASTOPEN) is refused, so over.go cannot start
+	// a blocking socket's connect without waiting
+	noFastOpen atomic.Bool
+	owned      []*conn // streams on the program's own socket, oldest first
 }
 
 type connState uint8

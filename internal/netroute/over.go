@@ -96,9 +96,13 @@ type Over struct {
 	Addrs         []netip.AddrPort
 	hop           netip.AddrPort
 	ConnectBudget time.Duration
-	// RTT is the shortest TCP connect to an exit seen (0: unknown).
+	// RTT is the exit's usual TCP connect time (0: unknown).
 	RTT time.Duration
-	Via string
+	// Connected, if set, is told how long the connect to the exit took;
+	// Missed, if set, that it failed or ran out of ConnectBudget.
+	Connected func(time.Duration)
+	Missed    func()
+	Via       string
 	// Run does the exits' handshakes over c, a connection to the exit, and
 	// leaves the stream in c (which it closes on failure). final reports
 	// whether a failure is the destination's answer, with its errno in
@@ -137,6 +141,9 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 		if slow && time.Since(t) < overSlowFor {
 			return Over{}, false
 		}
+	} else if h.noFastOpen.Load() {
+		// a blocking socket's connect cannot be started without waiting
+		return Over{}, false
 	} else if tv, err := unix.GetsockoptTimeval(s, unix.SOL_SOCKET, unix.SO_SNDTIMEO); err != nil || tv.Sec != 0 || tv.Usec != 0 {
 		// a blocking connect with its own time limit: the relayed path
 		// waits in the kernel, which keeps it
@@ -146,29 +153,29 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 	if !ok || si.nonblock && overRTTs*ov.RTT > overStall {
 		return Over{}, false
 	}
-	var v4 netip.AddrPort
+	// The first address the socket can reach, in the Dialer's order.
+	v6only := -1
 	for _, a := range ov.Addrs {
 		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 		switch {
-		case a.Addr().Is4() && !v4.IsValid():
-			v4 = a
-		case !a.Addr().Is4() && si.domain == unix.AF_INET6 && !ov.hop.IsValid():
-			ov.hop = a
+		case si.domain == unix.AF_INET && a.Addr().Is4(), si.domain == unix.AF_INET6 && !a.Addr().Is4():
+		case si.domain == unix.AF_INET6:
+			if v6only < 0 {
+				var err error
+				if v6only, err = unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil {
+					v6only = 1
+				}
+			}
+			if v6only != 0 {
+				continue
+			}
+		default:
+			continue
 		}
+		ov.hop = a
+		return ov, true
 	}
-	switch {
-	case ov.hop.IsValid():
-	case !v4.IsValid():
-		return Over{}, false
-	case si.domain == unix.AF_INET:
-		ov.hop = v4
-	default:
-		if v6only, err := unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v6only != 0 {
-			return Over{}, false
-		}
-		ov.hop = v4
-	}
-	return ov, true
+	return Over{}, false
 }
 
 // runOver carries e over the program's own socket s (see above), while
@@ -185,10 +192,10 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 	final, stalled, err := h.handshakeOver(c.Tid, s, si, ov)
 	switch {
 	case err == nil:
-		if !si.nonblock && tcpState(s) == tcpEstablished {
+		if st := tcpState(s); !si.nonblock && st != tcpSynSent && st != tcpClose {
 			// A connect started without waiting leaves the socket
 			// "connecting" for the kernel until connect is called again,
-			// which on an established socket says 0 and consumes nothing:
+			// which on a connected socket says 0 and consumes nothing:
 			// then a second connect by the program says EISCONN, as after
 			// a blocking one.
 			unix.Connect(s, unixSockaddr(si.domain, ov.hop))
@@ -291,18 +298,28 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over) (final, stalle
 		// connect(2) would block carrot: start it as hold does
 		err = unix.Sendto(s, nil, unix.MSG_FASTOPEN|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, sa)
 	}
+	if err == unix.EOPNOTSUPP && !si.nonblock {
+		h.noFastOpen.Store(true) // net.ipv4.tcp_fastopen without the client bit
+	}
 	if err != nil && err != unix.EINPROGRESS {
 		return false, false, err
 	}
 	c := &sockConn{fd: s}
-	deadline := time.Now().Add(ov.ConnectBudget)
+	start := time.Now()
+	deadline := start.Add(ov.ConnectBudget)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
 	if err := awaitConnect(ctx, c, deadline); err != nil {
+		if !ours() && ov.Missed != nil {
+			ov.Missed()
+		}
 		return false, false, err
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	if ov.Connected != nil {
+		ov.Connected(time.Since(start))
+	}
+	stop := context.AfterFunc(ctx, c.Abort)
 	defer stop()
 	final, err = ov.Run(ctx, c)
 	return final, false, err

@@ -1,9 +1,13 @@
 package netroute
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSignalPending: a pending signal stops a blocking connect's wait in
@@ -51,4 +55,50 @@ func hex(v uint64) string {
 		v >>= 4
 	}
 	return string(b)
+}
+
+// TestSockConnAbort: an aborted sockConn fails every call at once, and a
+// deadline set afterwards does not bring it back; the socket's file flags
+// are never touched.
+func TestSockConnAbort(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	c := &sockConn{fd: fds[0]}
+	if _, err := unix.Write(fds[1], []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 8)
+	if n, err := c.Read(b); err != nil || string(b[:n]) != "hi" {
+		t.Fatalf("read: %q %v", b[:n], err)
+	}
+	c.SetDeadline(time.Now().Add(30 * time.Millisecond))
+	start := time.Now()
+	if _, err := c.Read(b); !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) > time.Second {
+		t.Fatalf("read past the deadline: %v after %v", err, time.Since(start))
+	}
+	done := make(chan error, 1)
+	c.SetDeadline(time.Time{})
+	go func() { _, err := c.Read(b); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	c.Abort()
+	c.SetDeadline(time.Time{}) // must not undo the abort
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("aborted read: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("abort did not end a blocked read")
+	}
+	unix.Write(fds[1], []byte("more"))
+	if _, err := c.Write([]byte("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("write after abort: %v", err)
+	}
+	if fl, _ := unix.FcntlInt(uintptr(fds[0]), unix.F_GETFL, 0); fl&unix.O_NONBLOCK != 0 {
+		t.Error("sockConn made the socket non-blocking")
+	}
 }

@@ -18,15 +18,43 @@ import (
 // of pollSlice so that a deadline moved by another goroutine is seen
 // promptly. Close only stops it; the descriptor stays its owner's.
 type sockConn struct {
-	fd     int
-	closed atomic.Bool
-	mu     sync.Mutex
-	rd, wd time.Time
+	fd      int
+	closed  atomic.Bool
+	aborted atomic.Bool // Abort: every wait fails, whatever the deadlines say
+	mu      sync.Mutex
+	rd, wd  time.Time
+}
+
+// Abort makes every later call fail with os.ErrDeadlineExceeded, as an
+// expired deadline would, but for good: SetDeadline cannot undo it.
+func (c *sockConn) Abort() { c.aborted.Store(true) }
+
+// usable fails when c is closed, aborted or past the deadline.
+func (c *sockConn) usable(read bool) error {
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	if c.aborted.Load() {
+		return os.ErrDeadlineExceeded
+	}
+	c.mu.Lock()
+	dl := c.wd
+	if read {
+		dl = c.rd
+	}
+	c.mu.Unlock()
+	if !dl.IsZero() && !time.Now().Before(dl) {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
 }
 
 const pollSlice = 5 * time.Millisecond
 
 func (c *sockConn) Read(b []byte) (int, error) {
+	if err := c.usable(true); err != nil {
+		return 0, err
+	}
 	for {
 		n, _, err := unix.Recvfrom(c.fd, b, unix.MSG_DONTWAIT)
 		switch {
@@ -44,6 +72,9 @@ func (c *sockConn) Read(b []byte) (int, error) {
 }
 
 func (c *sockConn) Write(b []byte) (int, error) {
+	if err := c.usable(false); err != nil {
+		return 0, err
+	}
 	done := 0
 	for done < len(b) {
 		n, err := unix.SendmsgN(c.fd, b[done:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
@@ -51,8 +82,10 @@ func (c *sockConn) Write(b []byte) (int, error) {
 			done += n
 		}
 		switch {
-		case err == nil:
+		case err == nil && n > 0:
 			continue
+		case err == nil:
+			return done, io.ErrShortWrite
 		case err != unix.EAGAIN && err != unix.EINTR:
 			return done, err
 		}
@@ -68,6 +101,9 @@ func (c *sockConn) wait(events int16, read bool) error {
 	for {
 		if c.closed.Load() {
 			return net.ErrClosed
+		}
+		if c.aborted.Load() {
+			return os.ErrDeadlineExceeded
 		}
 		c.mu.Lock()
 		dl := c.wd
