@@ -57,9 +57,11 @@ import (
 // If the exit itself fails (its TCP connect, or its answers to the greeting
 // and credentials, take longer than the plan's budget; it refuses; the
 // handshake breaks), the socket is disconnected and the connect takes the
-// relayed path, which races every exit. An answer that carrot abandons
-// (overStall, a signal) counts for nothing in the Dialer's memory;
-// others count as a Dial's would.
+// relayed path, which races every exit; an exit that was only too slow
+// (the budget is ten of its usual connect times) is left to the relayed
+// path for a minute, without counting as failing. An answer that carrot
+// abandons (overStall, a signal) counts for nothing in the Dialer's
+// memory; others count as a Dial's would.
 //
 // Differences that remain, all of them the exit connection's nature:
 // getsockname shows the socket's real local address towards the exit (a
