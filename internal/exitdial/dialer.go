@@ -149,7 +149,10 @@ type Dialer struct {
 	hopAddrs map[*Exit]*hopAddrs     // first exits' resolved names, for Over
 	srtt     map[*Exit]time.Duration // smoothed TCP connect time per exit
 	overMiss map[*Exit]time.Time     // when Over's budget last ran out with the exit
-	closed   bool
+	// exits that said they read pipelined messages (socks5.MethodPipelines,
+	// learnt on a spare): fresh connections to them pipeline
+	pipelines map[*Exit]bool
+	closed    bool
 }
 
 type exitHealth struct {
@@ -178,16 +181,17 @@ func New(cfg Config) (*Dialer, error) {
 		cfg.Dial = (&net.Dialer{}).DialContext
 	}
 	d := &Dialer{
-		cfg:      cfg,
-		health:   map[*Exit]*exitHealth{},
-		lastGood: map[string]*Exit{},
-		lastBad:  map[destExit]time.Time{},
-		spares:   map[*Exit]*spare{},
-		making:   map[*Exit]bool{},
-		lastOK:   map[*Exit]time.Time{},
-		hopAddrs: map[*Exit]*hopAddrs{},
-		srtt:     map[*Exit]time.Duration{},
-		overMiss: map[*Exit]time.Time{},
+		cfg:       cfg,
+		health:    map[*Exit]*exitHealth{},
+		lastGood:  map[string]*Exit{},
+		lastBad:   map[destExit]time.Time{},
+		spares:    map[*Exit]*spare{},
+		making:    map[*Exit]bool{},
+		lastOK:    map[*Exit]time.Time{},
+		hopAddrs:  map[*Exit]*hopAddrs{},
+		srtt:      map[*Exit]time.Duration{},
+		overMiss:  map[*Exit]time.Time{},
+		pipelines: map[*Exit]bool{},
 	}
 	if cfg.Spares && cfg.Mode != Chain {
 		for _, e := range cfg.Exits {
@@ -398,7 +402,7 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, hops []*Exit
 				}
 				conn = tc
 			}
-			bound, err = socks5.ClientHandshake(conn, next, socks5.ClientOptions{Auth: hop.Auth, Pipeline: hop.Pipeline})
+			bound, err = socks5.ClientHandshake(conn, next, socks5.ClientOptions{Auth: hop.Auth, Pipeline: d.pipelined(hop)})
 		}
 		if err != nil {
 			raw.Close()
@@ -429,6 +433,17 @@ func (d *Dialer) chain(ctx context.Context, dest socks5.Addr) (Result, []error) 
 	}
 	d.answered(d.cfg.Exits[0])
 	return r, nil
+}
+
+// pipelined reports whether a handshake with e may be sent at once: its URL
+// says so, or it said so itself (socks5.MethodPipelines).
+func (d *Dialer) pipelined(e *Exit) bool {
+	if e.Pipeline {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pipelines[e]
 }
 
 // answered notes that e answered a request (see Over).

@@ -185,7 +185,7 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 	tctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
 	var authed net.Conn
-	if !p.First.Pipeline {
+	if !d.pipelined(p.First) {
 		// The exit itself answers the greeting and the credentials, in
 		// round trips: a silent exit is found out within the budget, not
 		// at the connect timeout.

@@ -81,6 +81,15 @@ func TestOver(t *testing.T) {
 	}
 	defer one.Close()
 	waitFor(t, func() bool { _, ok := one.Over(dest); return ok })
+	if !one.pipelined(one.cfg.Exits[0]) {
+		t.Error("carrot exit did not say, on the spare, that it reads pipelined messages")
+	}
+	p, _ = one.Over(dest)
+	r, err = dialOver(one, p) // pipelined now
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
 
 	// An exit given by name: once resolved in the background.
 	named := strings.Replace(a.url, "127.0.0.1", "localhost", 1)

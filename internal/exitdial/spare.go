@@ -98,9 +98,15 @@ func (d *Dialer) makeSpare(e *Exit) (*spare, error) {
 		}
 		conn = tc
 	}
-	if err := socks5.ClientAuth(conn, e.Auth); err != nil {
+	pipelines, err := socks5.ClientAuthProbe(conn, e.Auth)
+	if err != nil {
 		raw.Close()
 		return nil, err
+	}
+	if pipelines {
+		d.mu.Lock()
+		d.pipelines[e] = true
+		d.mu.Unlock()
 	}
 	raw.SetDeadline(time.Time{})
 	return &spare{raw: raw, conn: conn, born: time.Now()}, nil

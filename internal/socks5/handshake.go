@@ -35,11 +35,16 @@ func ServerHandshake(rw io.ReadWriter, auth func(user, pass string) bool) (user 
 	if auth != nil {
 		want = MethodUserPass
 	}
-	if bytes.IndexByte(methods, want) < 0 {
+	choice := want
+	switch {
+	case bytes.IndexByte(methods, want|MethodPipelines) >= 0:
+		// This server reads message by message (see MethodPipelines).
+		choice = want | MethodPipelines
+	case bytes.IndexByte(methods, want) < 0:
 		rw.Write([]byte{Version, MethodNoAcceptable})
 		return "", Request{}, ErrNoAcceptableMethod
 	}
-	if _, err := rw.Write([]byte{Version, want}); err != nil {
+	if _, err := rw.Write([]byte{Version, choice}); err != nil {
 		return "", Request{}, fmt.Errorf("socks5: writing method choice: %w", err)
 	}
 	if auth != nil {
@@ -119,24 +124,42 @@ func ClientHandshake(rw io.ReadWriter, dest Addr, opts ClientOptions) (bound Add
 // ClientRequest (which a client may send much later: a connection
 // authenticated ahead of time saves two round trips when it is needed).
 func ClientAuth(rw io.ReadWriter, auth *Auth) error {
+	_, err := clientAuth(rw, auth, false)
+	return err
+}
+
+// ClientAuthProbe is ClientAuth offering MethodPipelines too; pipelines
+// reports whether the server chose it (then ClientHandshake may pipeline
+// with it).
+func ClientAuthProbe(rw io.ReadWriter, auth *Auth) (pipelines bool, err error) {
+	return clientAuth(rw, auth, true)
+}
+
+func clientAuth(rw io.ReadWriter, auth *Auth, probe bool) (pipelines bool, err error) {
 	method, hello, err := appendHello(nil, auth)
 	if err != nil {
-		return err
+		return false, err
 	}
-	greeting := hello[:3]
+	greeting, creds := hello[:3], hello[3:]
+	if probe {
+		greeting = AppendGreeting(nil, method, method|MethodPipelines)
+	}
 	if _, err := rw.Write(greeting); err != nil {
-		return fmt.Errorf("socks5: writing greeting: %w", err)
+		return false, fmt.Errorf("socks5: writing greeting: %w", err)
 	}
-	if err := readMethod(rw, method); err != nil {
-		return err
+	chosen, err := readMethodOf(rw, method, probe)
+	if err != nil {
+		return false, err
 	}
-	if auth == nil {
-		return nil
+	if auth != nil {
+		if _, err := rw.Write(creds); err != nil {
+			return false, fmt.Errorf("socks5: writing credentials: %w", err)
+		}
+		if err := readAuthStatus(rw, auth); err != nil {
+			return false, err
+		}
 	}
-	if _, err := rw.Write(hello[3:]); err != nil {
-		return fmt.Errorf("socks5: writing credentials: %w", err)
-	}
-	return readAuthStatus(rw, auth)
+	return chosen&MethodPipelines != 0, nil
 }
 
 // ClientRequest asks a server that ClientAuth prepared to CONNECT to dest,
@@ -179,17 +202,24 @@ func readHello(r io.Reader, method byte, auth *Auth) error {
 }
 
 func readMethod(r io.Reader, method byte) error {
+	_, err := readMethodOf(r, method, false)
+	return err
+}
+
+// readMethodOf reads the server's choice: method, or with pipelines also
+// method|MethodPipelines.
+func readMethodOf(r io.Reader, method byte, pipelines bool) (byte, error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return fmt.Errorf("socks5: reading method choice: %w", err)
+		return 0, fmt.Errorf("socks5: reading method choice: %w", err)
 	}
 	if h[0] != Version {
-		return fmt.Errorf("socks5: method choice: version %#x, want 5", h[0])
+		return 0, fmt.Errorf("socks5: method choice: version %#x, want 5", h[0])
 	}
-	if h[1] != method {
-		return fmt.Errorf("%w: server chose method %#x", ErrAuthFailed, h[1])
+	if h[1] != method && !(pipelines && h[1] == method|MethodPipelines) {
+		return 0, fmt.Errorf("%w: server chose method %#x", ErrAuthFailed, h[1])
 	}
-	return nil
+	return h[1], nil
 }
 
 func readAuthStatus(r io.Reader, auth *Auth) error {

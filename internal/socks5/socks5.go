@@ -53,6 +53,13 @@ const (
 	MethodNoAuth       = 0x00
 	MethodUserPass     = 0x02
 	MethodNoAcceptable = 0xFF
+	// MethodPipelines marks, in a private method (RFC 1928 reserves
+	// 0x80-0xFE for them), "MethodNoAuth or MethodUserPass, and this server
+	// reads each message exactly, so a client may send greeting,
+	// credentials and request at once": 0x80 and 0x82. carrot's client
+	// offers it next to the plain method; only a server that knows it (carrot
+	// exit) chooses it, any other chooses the plain one.
+	MethodPipelines = 0x80
 )
 
 // Commands (RFC 1928 section 4).

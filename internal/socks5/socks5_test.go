@@ -216,3 +216,50 @@ type rwPair struct {
 	io.Reader
 	io.Writer
 }
+
+// TestPipelinesMethod: ClientAuthProbe offers MethodPipelines next to the
+// plain method; ServerHandshake chooses it and says so, and a server that
+// does not know it (any other) chooses the plain method, which the probe
+// accepts too.
+func TestPipelinesMethod(t *testing.T) {
+	check := func(u, p string) bool { return u == "alice" && p == "s3cret" }
+	for _, auth := range []*Auth{nil, {"alice", "s3cret"}} {
+		c, s := net.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			var f func(string, string) bool
+			if auth != nil {
+				f = check
+			}
+			_, _, err := ServerHandshake(s, f)
+			done <- err
+			s.Close()
+		}()
+		pipelines, err := ClientAuthProbe(c, auth)
+		if err != nil || !pipelines {
+			t.Fatalf("auth %v: pipelines %v, %v", auth, pipelines, err)
+		}
+		if _, err := ClientRequest(c, Addr{Name: "origin.test", Port: 80}); err == nil {
+			t.Errorf("auth %v: the test server replied success", auth)
+		}
+		c.Close()
+		<-done
+	}
+	// A server that knows only the plain methods.
+	c, s := net.Pipe()
+	go func() {
+		methods, _ := ReadGreeting(s)
+		if len(methods) != 2 || methods[0] != MethodUserPass || methods[1] != MethodUserPass|MethodPipelines {
+			t.Errorf("greeting offered %x", methods)
+		}
+		s.Write([]byte{Version, MethodUserPass})
+		ReadUserPass(s)
+		s.Write([]byte{authVersion, 0})
+		s.Close()
+	}()
+	pipelines, err := ClientAuthProbe(c, &Auth{"alice", "s3cret"})
+	if err != nil || pipelines {
+		t.Fatalf("plain server: pipelines %v, %v", pipelines, err)
+	}
+	c.Close()
+}
