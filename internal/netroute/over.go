@@ -96,21 +96,22 @@ type Over struct {
 	// the program's socket can reach (IPv4 from an AF_INET socket; IPv6,
 	// or IPv4 v4-mapped, from an AF_INET6 one).
 	Addrs         []netip.AddrPort
-	hop           netip.AddrPort
 	ConnectBudget time.Duration
 	// RTT is the exit's usual TCP connect time (0: unknown).
 	RTT time.Duration
+	Via string // the route, for the log
 	// Connected, if set, is told how long the connect to the exit took;
 	// Missed, if set, that it failed or ran out of ConnectBudget.
 	Connected func(time.Duration)
 	Missed    func()
-	Via       string
 	// Run does the exits' handshakes over c, a connection to the exit, and
 	// leaves the stream in c (which it closes on failure). final reports
 	// whether a failure is the destination's answer, with its errno in
 	// err: then the program's connect fails with it, and is not tried
 	// again through Dial.
 	Run func(ctx context.Context, c net.Conn) (final bool, err error)
+
+	hop netip.AddrPort // chosen from Addrs by Handler.over
 }
 
 const (
