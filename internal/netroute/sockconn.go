@@ -29,13 +29,14 @@ type sockConn struct {
 // expired deadline would, but for good: SetDeadline cannot undo it.
 func (c *sockConn) Abort() { c.aborted.Store(true) }
 
-// usable fails when c is closed, aborted or past the deadline.
-func (c *sockConn) usable(read bool) error {
+// usable fails when c is closed, aborted or past its read (or write)
+// deadline; otherwise it returns that deadline.
+func (c *sockConn) usable(read bool) (time.Time, error) {
 	if c.closed.Load() {
-		return net.ErrClosed
+		return time.Time{}, net.ErrClosed
 	}
 	if c.aborted.Load() {
-		return os.ErrDeadlineExceeded
+		return time.Time{}, os.ErrDeadlineExceeded
 	}
 	c.mu.Lock()
 	dl := c.wd
@@ -44,15 +45,15 @@ func (c *sockConn) usable(read bool) error {
 	}
 	c.mu.Unlock()
 	if !dl.IsZero() && !time.Now().Before(dl) {
-		return os.ErrDeadlineExceeded
+		return dl, os.ErrDeadlineExceeded
 	}
-	return nil
+	return dl, nil
 }
 
 const pollSlice = 5 * time.Millisecond
 
 func (c *sockConn) Read(b []byte) (int, error) {
-	if err := c.usable(true); err != nil {
+	if _, err := c.usable(true); err != nil {
 		return 0, err
 	}
 	for {
@@ -72,7 +73,7 @@ func (c *sockConn) Read(b []byte) (int, error) {
 }
 
 func (c *sockConn) Write(b []byte) (int, error) {
-	if err := c.usable(false); err != nil {
+	if _, err := c.usable(false); err != nil {
 		return 0, err
 	}
 	done := 0
@@ -99,25 +100,13 @@ func (c *sockConn) Write(b []byte) (int, error) {
 // wait polls for events until the read (or write) deadline.
 func (c *sockConn) wait(events int16, read bool) error {
 	for {
-		if c.closed.Load() {
-			return net.ErrClosed
+		dl, err := c.usable(read)
+		if err != nil {
+			return err
 		}
-		if c.aborted.Load() {
-			return os.ErrDeadlineExceeded
-		}
-		c.mu.Lock()
-		dl := c.wd
-		if read {
-			dl = c.rd
-		}
-		c.mu.Unlock()
 		slice := pollSlice
 		if !dl.IsZero() {
-			left := time.Until(dl)
-			if left <= 0 {
-				return os.ErrDeadlineExceeded
-			}
-			slice = min(slice, left)
+			slice = max(min(slice, time.Until(dl)), 0) // never poll's -1: forever
 		}
 		pfd := []unix.PollFd{{Fd: int32(c.fd), Events: events}}
 		n, err := unix.Poll(pfd, int((slice+time.Millisecond-1)/time.Millisecond))
