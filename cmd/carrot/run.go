@@ -112,7 +112,7 @@ func runRun(ctx context.Context, e *env) int {
 	}
 	defer d.Close()
 	cfg := netroute.Config{
-		Dialer:   exitDialer{d: d, chain: m == exitdial.Chain, exits: parsed},
+		Dialer:   exitDialer{d: d},
 		Policy:   netroute.Policy{Direct: direct, Fake: []netip.Prefix{fakedns.DefaultV4, fakedns.DefaultV6}},
 		DNS:      &fakedns.Server{Pool: pool},
 		Names:    pool,
@@ -149,25 +149,14 @@ func runRun(ctx context.Context, e *env) int {
 }
 
 // exitDialer is netroute's Dialer over exitdial.
-type exitDialer struct {
-	d     *exitdial.Dialer
-	chain bool
-	exits []*exitdial.Exit
-}
+type exitDialer struct{ d *exitdial.Dialer }
 
 func (x exitDialer) Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, string, error) {
 	r, err := x.d.Dial(ctx, socks5.AddrFromAddrPort(dest))
 	if err != nil {
 		return nil, "", err
 	}
-	if x.chain {
-		names := make([]string, len(x.exits))
-		for i, e := range x.exits {
-			names[i] = e.Name
-		}
-		return r.Conn, strings.Join(names, " -> "), nil
-	}
-	return r.Conn, r.Exit.Name, nil
+	return r.Conn, r.Via, nil
 }
 
 // Over lets netroute carry a stream on the program's own socket (see

@@ -205,6 +205,7 @@ func New(cfg Config) (*Dialer, error) {
 type Result struct {
 	Conn  net.Conn    // the stream to the destination
 	Exit  *Exit       // the exit that reached it (the last hop in a chain)
+	Via   string      // the route, for logs: the exit's name, or a chain's "A -> B"
 	Dest  socks5.Addr // what was asked of the exit (a name for a fake IP)
 	Bound socks5.Addr // the address the exit bound for it, as it reported
 }
@@ -285,6 +286,10 @@ func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
 	}
 	if r.Conn != nil {
 		r.Dest = dest
+		r.Via = r.Exit.Name
+		if d.cfg.Mode == Chain {
+			r.Via = route(d.cfg.Exits)
+		}
 		return r, nil
 	}
 	return Result{}, &Error{Dest: dest.String(), Errno: errnoFor(ctx, errs), Attempts: errs}
@@ -631,7 +636,7 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 	key := dest.String()
 	var good, tail, skipped []*Exit
 	for _, e := range d.cfg.Exits {
-		if h := d.health[e]; h != nil && now.Before(h.until) {
+		if d.skipping(e, now) {
 			skipped = append(skipped, e)
 			continue
 		}
@@ -694,6 +699,20 @@ func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
 func (d *Dialer) Skipped(e *Exit) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.skipping(e, time.Now())
+}
+
+// skipping is Skipped with d.mu held.
+func (d *Dialer) skipping(e *Exit, now time.Time) bool {
 	h := d.health[e]
-	return h != nil && time.Now().Before(h.until)
+	return h != nil && now.Before(h.until)
+}
+
+// route names hops for logs: "A -> B -> C".
+func route(hops []*Exit) string {
+	names := make([]string, len(hops))
+	for i, e := range hops {
+		names[i] = e.Name
+	}
+	return strings.Join(names, " -> ")
 }

@@ -97,8 +97,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	// A chain has no other way to go, and no spares to learn from.
 	fresh := d.cfg.Mode == Chain || time.Since(d.lastOK[first]) < overFresh
 	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[dest.String()] == first
-	h := d.health[first]
-	skipped := h != nil && time.Now().Before(h.until)
+	skipped := d.skipping(first, time.Now())
 	missed := time.Since(d.overMiss[first]) < overMissFor
 	rtt := d.srtt[first]
 	d.mu.Unlock()
@@ -109,17 +108,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	if rtt > 0 {
 		budget = min(max(10*rtt, 20*time.Millisecond), time.Second)
 	}
-	via := first.Name
-	if d.cfg.Mode == Chain {
-		via = ""
-		for i, e := range hops {
-			if i > 0 {
-				via += " -> "
-			}
-			via += e.Name
-		}
-	}
-	return Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}, true
+	return Plan{First: first, Dest: dest, Via: route(hops), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}, true
 }
 
 // hopTTL is how long Over uses an exit's resolved addresses before it
@@ -197,12 +186,12 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 		if err := socks5.ClientAuth(raw, p.First.Auth); err != nil {
 			raw.Close()
 			err = &AttemptError{Exit: p.First.Name, Err: err}
-			if isTimeout(err) && tctx.Err() == nil && time.Now().Before(tctxDeadline(tctx)) {
+			if isTimeout(err) && !ended(tctx) {
 				d.Missed(p) // the budget's, not the exit's failure
 			} else {
 				d.recordOver(ctx, p, err)
 			}
-			return Result{}, &Error{Dest: p.Dest.String(), Errno: errnoFor(tctx, []error{err}), Attempts: []error{err}}
+			return Result{}, overError(tctx, p, err)
 		}
 		raw.SetDeadline(time.Time{})
 		authed = raw
@@ -210,25 +199,27 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 	r, err := d.request(tctx, raw, authed, p.hops, p.Dest)
 	d.recordOver(ctx, p, err)
 	if err != nil {
-		return Result{}, &Error{Dest: p.Dest.String(), Errno: errnoFor(tctx, []error{err}), Attempts: []error{err}}
+		return Result{}, overError(tctx, p, err)
 	}
-	r.Dest = p.Dest
+	r.Dest, r.Via = p.Dest, p.Via
 	return r, nil
 }
 
-// tctxDeadline is ctx's deadline, or far in the future.
-func tctxDeadline(ctx context.Context) time.Time {
-	if dl, ok := ctx.Deadline(); ok {
-		return dl
-	}
-	return time.Now().Add(time.Hour)
+func overError(ctx context.Context, p Plan, err error) *Error {
+	return &Error{Dest: p.Dest.String(), Errno: errnoFor(ctx, []error{err}), Attempts: []error{err}}
+}
+
+// ended reports whether ctx is over: done, or past its deadline (a
+// connection's deadline can fire before the context's own timer).
+func ended(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
 }
 
 // recordOver puts DialOver's outcome in the memory, unless the caller gave
-// up (its context ended, or its deadline passed: a connection deadline can
-// fire before the context's own timer).
+// up (ctx ended).
 func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
-	if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(dl) {
+	if ended(ctx) {
 		return
 	}
 	if d.cfg.Mode != Chain {

@@ -165,12 +165,9 @@ func (k *Client) put(cc *clientConn) {
 // theirs.
 func (k *Client) Close() error {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.closed = true
-	for _, cc := range k.idle {
-		cc.c.Close()
-	}
-	k.idle = nil
+	k.mu.Unlock()
+	k.dropIdle()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package netroute
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -36,7 +37,8 @@ import (
 //
 // carrot never changes the socket's file flags (O_NONBLOCK is shared with
 // the program and whatever else holds the socket): it starts the connect
-// as hold does and does its I/O with MSG_DONTWAIT and poll (sockConn).
+// with hold (which connects without waiting) and does its I/O with
+// MSG_DONTWAIT and poll (sockConn).
 //
 // The cost is that the thread waits in carrot rather than in the kernel:
 //   - A non-blocking connect is meant not to wait, so the exchange gets
@@ -249,7 +251,8 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 		h.mu.Unlock()
 	}
 	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "retry", Dest: e.dest, Via: ov.Via, Err: err, Dur: time.Since(e.start)})
-	// A new conn: e's own is read by goroutines that may still log it.
+	// A new conn, not e: the tracer thread reads e.own (getpeername)
+	// without the lock.
 	r := &conn{cookie: e.cookie, pid: e.pid, fd: e.fd, dest: e.dest, start: e.start}
 	c.ResumeWith(func(alive bool) ptrace.Action {
 		if !alive {
@@ -291,20 +294,10 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over) (final, stalle
 			}
 		}
 	}()
-	if v, err := unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT); err == nil && v != 0 {
-		unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 0)
-	}
-	sa := unixSockaddr(si.domain, ov.hop)
-	if si.nonblock {
-		err = unix.Connect(s, sa)
-	} else {
-		// connect(2) would block carrot: start it as hold does
-		err = unix.Sendto(s, nil, unix.MSG_FASTOPEN|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, sa)
-	}
-	if err == unix.EOPNOTSUPP && !si.nonblock {
-		h.noFastOpen.Store(true) // net.ipv4.tcp_fastopen without the client bit
-	}
-	if err != nil && err != unix.EINPROGRESS {
+	if err = hold(s, si, ov.hop); err != nil {
+		if errors.Is(err, errNoFastOpen) {
+			h.noFastOpen.Store(true) // net.ipv4.tcp_fastopen without the client bit
+		}
 		return false, false, err
 	}
 	c := &sockConn{fd: s}

@@ -218,7 +218,8 @@ var errNoFastOpen = errors.New("TCP fast open disabled")
 
 // hold starts the program's socket s connecting to the hold address t
 // without blocking: the kernel sends a SYN that the hold listener drops,
-// and the socket stays in SYN_SENT. A non-blocking socket is simply
+// and the socket stays in SYN_SENT. (over.go starts a connect to an exit
+// the same way, without changing the socket's flags.) A non-blocking socket is simply
 // connected. A blocking one would block carrot too, so it is started with
 // sendto(MSG_FASTOPEN|MSG_DONTWAIT), which connects without waiting (and
 // without data); the program's own connect() then finds it connecting and
