@@ -192,18 +192,13 @@ func appendHello(b []byte, auth *Auth) (method byte, out []byte, err error) {
 }
 
 func readHello(r io.Reader, method byte, auth *Auth) error {
-	if err := readMethod(r, method); err != nil {
+	if _, err := readMethodOf(r, method, false); err != nil {
 		return err
 	}
 	if auth == nil {
 		return nil
 	}
 	return readAuthStatus(r, auth)
-}
-
-func readMethod(r io.Reader, method byte) error {
-	_, err := readMethodOf(r, method, false)
-	return err
 }
 
 // readMethodOf reads the server's choice: method, or with pipelines also
