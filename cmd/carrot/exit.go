@@ -119,7 +119,7 @@ func runExit(ctx context.Context, e *env) int {
 		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		pin = exitdial.Pin(cert.Certificate[0])
 	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := exit.Listen(ctx, *listen)
 	if err != nil {
 		e.errorf("exit: %v", err)
 		return exitFailure
@@ -136,11 +136,14 @@ func runExit(ctx context.Context, e *env) int {
 		scheme = "socks5+tls"
 	}
 	msg := fmt.Sprintf("carrot exit: listening on %s (%s", ln.Addr(), scheme)
-	if pin != "" {
-		msg += ", pin=" + pin
-	}
 	if *noAuth {
 		msg += ", no authentication"
+	}
+	if exit.FastOpen() {
+		msg += ", TCP fast open"
+	}
+	if pin != "" {
+		msg += ", pin=" + pin // last: the part a client's URL takes, up to ")"
 	}
 	fmt.Fprintln(e.Stderr, msg+")")
 

@@ -198,7 +198,7 @@ func startExit(t *testing.T, mod func(*Config)) *testExit {
 		t.Fatal(err)
 	}
 	te.srv = srv
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := Listen(context.Background(), "127.0.0.1:0") // as carrot exit listens
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,61 @@
+package exit
+
+import (
+	"bufio"
+	"net"
+)
+
+// handshakeConn is the client's connection during the SOCKS5 handshake.
+// Reads are buffered, so a client that pipelines (carrot's client sends
+// greeting, credentials and request at once) is read with one system call
+// rather than one per field. Writes wait in a buffer until the server has
+// to wait for the client (a read that finds nothing buffered) or Flush:
+// the answers to pipelined messages (method choice, auth status, reply)
+// then leave together, in one segment, while a client that waits for each
+// answer still gets each before it is asked for more.
+type handshakeConn struct {
+	net.Conn
+	r   *bufio.Reader
+	out []byte
+}
+
+func newHandshakeConn(c net.Conn) *handshakeConn {
+	h := &handshakeConn{Conn: c}
+	h.r = bufio.NewReaderSize(flushingReader{h}, 1024)
+	return h
+}
+
+func (h *handshakeConn) Read(p []byte) (int, error) { return h.r.Read(p) }
+
+func (h *handshakeConn) Write(p []byte) (int, error) {
+	h.out = append(h.out, p...)
+	return len(p), nil
+}
+
+// Flush sends what was written.
+func (h *handshakeConn) Flush() error {
+	if len(h.out) == 0 {
+		return nil
+	}
+	_, err := h.Conn.Write(h.out)
+	h.out = h.out[:0]
+	return err
+}
+
+// early returns the bytes the client sent after its request, which the
+// handshake read ahead: the first of the stream, for the destination.
+func (h *handshakeConn) early() []byte {
+	b, _ := h.r.Peek(h.r.Buffered())
+	return b
+}
+
+// flushingReader is the buffer's source: it flushes the pending answers
+// before it waits for the client.
+type flushingReader struct{ h *handshakeConn }
+
+func (f flushingReader) Read(p []byte) (int, error) {
+	if err := f.h.Flush(); err != nil {
+		return 0, err
+	}
+	return f.h.Conn.Read(p)
+}
