@@ -171,6 +171,7 @@ func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
 		ConnectBudget: p.ConnectBudget,
 		RTT:           p.RTT,
 		Via:           p.Via,
+		Hello:         p.Hello,
 		Connected:     func(rtt time.Duration) { x.d.Connected(p, rtt) },
 		Missed:        func() { x.d.Missed(p) },
 		Run: func(ctx context.Context, c net.Conn) (bool, error) {

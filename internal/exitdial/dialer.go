@@ -356,7 +356,7 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 	if len(hops) == 1 && d.cfg.Spares {
 		defer d.refill(hops[0])
 		if sp := d.takeSpare(hops[0]); sp != nil {
-			r, err := d.request(ctx, sp.raw, sp.conn, hops, dest)
+			r, err := d.request(ctx, sp.raw, sp.conn, false, hops, dest)
 			if err == nil || !deadSpare(err) {
 				return r, err
 			}
@@ -371,13 +371,14 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 		return Result{}, &AttemptError{Exit: first.Name, Err: err}
 	}
 	d.sampleExit(first, time.Since(t0))
-	return d.request(ctx, raw, nil, hops, dest)
+	return d.request(ctx, raw, nil, false, hops, dest)
 }
 
 // request runs the handshakes over raw, a connection to hops[0], and asks
 // the last hop for dest. authed, if not nil, is raw already authenticated
-// with hops[0] (through TLS if it has it): a spare.
-func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, hops []*Exit, dest socks5.Addr) (Result, error) {
+// with hops[0] (through TLS if it has it): a spare. sent says the caller
+// already sent hops[0] its pipelined handshake (Plan.Hello).
+func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, hops []*Exit, dest socks5.Addr) (Result, error) {
 	// Abort the handshakes when ctx ends; undone once they succeed. (The
 	// deadline first: set after, it could undo an abort that came between.)
 	if dl, ok := ctx.Deadline(); ok {
@@ -395,10 +396,13 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, hops []*Exit
 				return Result{}, &AttemptError{Exit: hop.Name, Err: err}
 			}
 		}
-		if i == 0 && authed != nil {
+		switch {
+		case i == 0 && authed != nil:
 			conn = authed
 			bound, err = socks5.ClientRequest(conn, next)
-		} else {
+		case i == 0 && sent:
+			bound, err = socks5.ReadPipelined(conn, hop.Auth)
+		default:
 			if hop.TLS != nil {
 				tc := tls.Client(conn, hop.TLS)
 				if err := tc.HandshakeContext(ctx); err != nil {

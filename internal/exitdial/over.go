@@ -65,6 +65,12 @@ type Plan struct {
 	RTT time.Duration
 	// Addrs are First's addresses (its IP, or what its name resolved to).
 	Addrs []netip.AddrPort
+	// Hello, when First pipelines (see socks5.MethodPipelines), is
+	// everything the handshake with First sends: greeting, credentials and
+	// request. The caller sends it itself, on the new connection, before
+	// DialOver (in the SYN, with TCP fast open, so First starts on the
+	// request a round trip sooner); DialOver then only reads the answers.
+	Hello []byte
 	hops  []*Exit
 }
 
@@ -108,7 +114,19 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	if rtt > 0 {
 		budget = min(max(10*rtt, 20*time.Millisecond), time.Second)
 	}
-	return Plan{First: first, Dest: dest, Via: route(hops), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}, true
+	p := Plan{First: first, Dest: dest, Via: route(hops), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}
+	if d.pipelined(first) {
+		next := dest
+		if len(hops) > 1 {
+			if next, err = socks5.ParseAddr(hops[1].Addr); err != nil {
+				return Plan{}, false
+			}
+		}
+		if p.Hello, err = socks5.AppendPipelined(nil, next, first.Auth); err != nil {
+			return Plan{}, false
+		}
+	}
+	return p, true
 }
 
 // hopTTL is how long Over uses an exit's resolved addresses before it
@@ -165,7 +183,8 @@ func (d *Dialer) addrs(e *Exit) []netip.AddrPort {
 }
 
 // DialOver runs p's handshakes over raw, a TCP connection to p.First that
-// the caller opened, within the connect timeout. On success the stream is
+// the caller opened (and sent p.Hello on, if set), within the connect
+// timeout. On success the stream is
 // raw itself. A failure is an *Error whose Attempts hold one
 // *AttemptError; AboutDest reports whether it is the destination's answer.
 // The outcome counts in the dialer's memory like a Dial's, unless ctx was
@@ -174,7 +193,7 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 	tctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
 	var authed net.Conn
-	if !d.pipelined(p.First) {
+	if p.Hello == nil && !d.pipelined(p.First) {
 		// The exit itself answers the greeting and the credentials, in
 		// round trips: a silent exit is found out within the budget, not
 		// at the connect timeout.
@@ -196,7 +215,7 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 		raw.SetDeadline(time.Time{})
 		authed = raw
 	}
-	r, err := d.request(tctx, raw, authed, p.hops, p.Dest)
+	r, err := d.request(tctx, raw, authed, p.Hello != nil, p.hops, p.Dest)
 	d.recordOver(ctx, p, err)
 	if err != nil {
 		return Result{}, overError(tctx, p, err)

@@ -25,6 +25,11 @@ func TestOver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if p.Hello != nil { // the caller sends it (netroute: in the SYN)
+			if _, err := raw.Write(p.Hello); err != nil {
+				t.Fatal(err)
+			}
+		}
 		return d.DialOver(ctx, p, raw)
 	}
 
@@ -40,6 +45,9 @@ func TestOver(t *testing.T) {
 	p, ok := d.Over(dest)
 	if !ok || p.First != r.Exit || p.Via != r.Exit.Name || p.ConnectBudget < 20*time.Millisecond || p.ConnectBudget > time.Second {
 		t.Fatalf("Over after a Dial through %s: %+v %v", r.Exit.Name, p, ok)
+	}
+	if p.Hello != nil {
+		t.Error("a Hello for an exit not known to read pipelined messages")
 	}
 	if _, ok := d.Over(mustAddr(closedAddr(t))); ok {
 		t.Error("Over for a destination no exit reached yet")
@@ -85,7 +93,10 @@ func TestOver(t *testing.T) {
 		t.Error("carrot exit did not say, on the spare, that it reads pipelined messages")
 	}
 	p, _ = one.Over(dest)
-	r, err = dialOver(one, p) // pipelined now
+	if p.Hello == nil {
+		t.Error("no Hello for an exit that reads pipelined messages")
+	}
+	r, err = dialOver(one, p) // pipelined now, the caller sending the Hello
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +120,18 @@ func TestOver(t *testing.T) {
 	p, ok = chain.Over(dest)
 	if !ok || p.First != chain.cfg.Exits[0] || !strings.Contains(p.Via, " -> ") {
 		t.Fatalf("chain: %+v %v", p, ok)
+	}
+	r, err = dialOver(chain, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+
+	// A chain whose first hop pipelines: its Hello asks for the second hop.
+	chain = newDialer(t, Chain, 5*time.Second, a.url+"?pipeline=1", b.url)
+	p, ok = chain.Over(dest)
+	if !ok || p.Hello == nil {
+		t.Fatalf("chain with a pipelining first hop: %+v %v", p, ok)
 	}
 	r, err = dialOver(chain, p)
 	if err != nil {

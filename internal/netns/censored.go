@@ -125,6 +125,9 @@ func NewCensored(t testing.TB, o CensoredOptions) *Censored {
 		if i < o.Blocked {
 			h.Nft(c.blockRules(o.Reject))
 		}
+		// What an exit's operator sets so that carrot's client can send
+		// its request in the SYN (see internal/exit, Listen).
+		h.Sysctl("ipv4/tcp_fastopen", "3")
 	}
 	c.Client.Nft(c.blockRules(o.Reject))
 	n.ip("-n", c.Hub.Name, "addr", "add", c.ResolverV4.String()+"/24", "dev", "br0")

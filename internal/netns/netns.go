@@ -382,6 +382,46 @@ func (h *Host) Do(f func() error) error {
 	return <-errc
 }
 
+// Sysctl sets a network sysctl of h's namespace, key as in
+// /proc/sys/net ("ipv4/tcp_fastopen").
+func (h *Host) Sysctl(key, value string) {
+	h.n.t.Helper()
+	if err := h.Do(func() error {
+		return os.WriteFile(filepath.Join("/proc/sys/net", key), []byte(value), 0o644)
+	}); err != nil {
+		h.n.t.Fatalf("sysctl %s in %s: %v", key, h.Role, err)
+	}
+}
+
+// TCPExt returns the counter name of the TcpExt section of h's
+// /proc/net/netstat (for example "TCPFastOpenPassive"), or -1.
+func (h *Host) TCPExt(name string) int64 {
+	var b []byte
+	if err := h.Do(func() (err error) {
+		b, err = os.ReadFile("/proc/thread-self/net/netstat")
+		return err
+	}); err != nil {
+		return -1
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) == 0 || names[0] != "TcpExt:" || len(values) != len(names) {
+			continue
+		}
+		for j, n := range names {
+			if n == name {
+				v, err := strconv.ParseInt(values[j], 10, 64)
+				if err != nil {
+					return -1
+				}
+				return v
+			}
+		}
+	}
+	return -1
+}
+
 // Listen listens in h.
 func (h *Host) Listen(network, addr string) (net.Listener, error) {
 	var ln net.Listener

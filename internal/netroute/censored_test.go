@@ -207,6 +207,12 @@ func TestConnectLikeNative(t *testing.T) {
 			t.Logf("%s, %s: native %v\n\tcarrot %v\n%s", what, path, native, carrot, routed)
 		}
 	}
+	// The exit allows fast open (netns.NewCensored), and carrot exit
+	// pipelines: after the first connection to it, which fetched a cookie,
+	// the program's own socket carried carrot's request in its SYN.
+	if n := c.Exits[1].TCPExt("TCPFastOpenPassive"); n < 1 {
+		t.Errorf("the exit took %d connections with data in the SYN, want some", n)
+	}
 }
 
 func btoi(b bool) int {

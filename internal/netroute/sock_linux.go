@@ -66,6 +66,7 @@ const (
 	tcpEstablished = 1
 	tcpSynSent     = 2
 	tcpClose       = 7
+	tcpCloseWait   = 8
 )
 
 // pidfds keeps one pidfd per traced process, to copy its descriptors. It
@@ -225,28 +226,40 @@ var errNoFastOpen = errors.New("TCP fast open disabled")
 // without data); the program's own connect() then finds it connecting and
 // waits in the kernel, as it would have waited for the real destination.
 func hold(s int, si sockInfo, t netip.AddrPort) error {
+	_, err := holdSending(s, si, t, nil)
+	return err
+}
+
+// holdSending is hold that also sends data, in the SYN where it can: with
+// TCP fast open, when the kernel has a cookie from an earlier connection to
+// t (the first one asks for it). sent is how much of data left that way; 0
+// when none did, and the caller writes it once connected.
+func holdSending(s int, si sockInfo, t netip.AddrPort, data []byte) (sent int, err error) {
 	// With TCP_FASTOPEN_CONNECT, connect() sends nothing until the first
 	// write; carrot needs the SYN now. Fast open is only an optimisation.
 	if v, err := unix.GetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT); err == nil && v != 0 {
 		unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 0)
 	}
 	sa := unixSockaddr(si.domain, t)
-	var err error
-	if si.nonblock {
+	switch {
+	case si.nonblock && data == nil:
 		err = unix.Connect(s, sa)
-	} else {
+	case data == nil:
 		err = unix.Sendto(s, nil, unix.MSG_FASTOPEN|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, sa)
-		if err == unix.EOPNOTSUPP {
-			return errNoFastOpen
-		}
+	default:
+		sent, err = unix.SendmsgN(s, data, nil, sa, unix.MSG_FASTOPEN|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 	}
-	switch err {
-	case unix.EINPROGRESS:
-		return nil
-	case nil:
-		return fmt.Errorf("hold: connected at once: %w", unix.ECONNABORTED)
+	switch {
+	case err == unix.EINPROGRESS:
+		return 0, nil
+	case err == unix.EOPNOTSUPP && (data != nil || !si.nonblock):
+		return 0, errNoFastOpen
+	case err == nil && sent > 0:
+		return sent, nil // in the SYN; the socket is connecting
+	case err == nil:
+		return 0, fmt.Errorf("hold: connected at once: %w", unix.ECONNABORTED)
 	}
-	return err
+	return 0, err
 }
 
 // release completes a held connect: a new socket bound to the hold address

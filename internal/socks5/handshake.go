@@ -103,20 +103,35 @@ func ClientHandshake(rw io.ReadWriter, dest Addr, opts ClientOptions) (bound Add
 		}
 		return ClientRequest(rw, dest)
 	}
-	method, buf, err := appendHello(make([]byte, 0, 600), opts.Auth)
+	buf, err := AppendPipelined(make([]byte, 0, 600), dest, opts.Auth)
 	if err != nil {
-		return Addr{}, err
-	}
-	if buf, err = AppendRequest(buf, CmdConnect, dest); err != nil {
 		return Addr{}, err
 	}
 	if _, err := rw.Write(buf); err != nil {
 		return Addr{}, fmt.Errorf("socks5: writing greeting: %w", err)
 	}
-	if err := readHello(rw, method, opts.Auth); err != nil {
+	return ReadPipelined(rw, opts.Auth)
+}
+
+// AppendPipelined appends what a pipelining client sends at once: the
+// greeting, the credentials (with auth) and a CONNECT request for dest.
+// A caller that sends it itself (in a TCP fast open SYN, say) then reads
+// the answers with ReadPipelined.
+func AppendPipelined(b []byte, dest Addr, auth *Auth) ([]byte, error) {
+	_, b, err := appendHello(b, auth)
+	if err != nil {
+		return nil, err
+	}
+	return AppendRequest(b, CmdConnect, dest)
+}
+
+// ReadPipelined reads the answers to AppendPipelined's messages: the
+// method choice, the auth status and the reply; see ClientHandshake.
+func ReadPipelined(r io.Reader, auth *Auth) (bound Addr, err error) {
+	if err := readHello(r, methodFor(auth), auth); err != nil {
 		return Addr{}, err
 	}
-	return readReplyTo(rw)
+	return readReplyTo(r)
 }
 
 // ClientAuth runs the first half of the client side over rw: the greeting
@@ -178,10 +193,7 @@ func ClientRequest(rw io.ReadWriter, dest Addr) (bound Addr, err error) {
 // appendHello appends the greeting offering one method (3 bytes) and, with
 // auth, the credentials.
 func appendHello(b []byte, auth *Auth) (method byte, out []byte, err error) {
-	method = MethodNoAuth
-	if auth != nil {
-		method = MethodUserPass
-	}
+	method = methodFor(auth)
 	b = AppendGreeting(b, method)
 	if auth != nil {
 		if b, err = AppendUserPass(b, auth.User, auth.Pass); err != nil {
@@ -189,6 +201,14 @@ func appendHello(b []byte, auth *Auth) (method byte, out []byte, err error) {
 		}
 	}
 	return method, b, nil
+}
+
+// methodFor is the one method a client with auth offers.
+func methodFor(auth *Auth) byte {
+	if auth != nil {
+		return MethodUserPass
+	}
+	return MethodNoAuth
 }
 
 func readHello(r io.Reader, method byte, auth *Auth) error {
