@@ -99,7 +99,9 @@ func machineBusy() time.Duration {
 //     and curl --socks5-hostname through the same exit (the exit alone,
 //     without carrot); with the CPU time
 //     per GiB of the client side (curl, carrot run) and of the whole
-//     machine (which the origin, the exits and other users share).
+//     machine (which the origin, the exits and other users share). The
+//     "-5gbit" variants repeat them with the origin's sending shaped to
+//     linkRate, a link slower than the CPUs can fill, as real links are.
 //
 // Run as root:
 //
@@ -186,23 +188,52 @@ func BenchmarkRun(b *testing.B) {
 		const size = 1 << 30
 		url := fmt.Sprintf("http://%s/bytes?n=%d", c.OriginName, size)
 		socks := fmt.Sprintf("%s:%s@%s:1080", netns.ExitUser, netns.ExitPass, c.ExitV4[2])
-		variants := []struct {
+		type variant struct {
 			name string
 			host *netns.Host
 			argv []string
-		}{
-			{"direct", direct, curl(url)},
-			{"exit-only", c.Client, curl("--socks5-hostname", socks, url)},
-			{"1exit", c.Client, command(exits(c, "", 2), curl(url)...)},
-			{"1exit-relay", c.Client, command(append(exits(c, "", 2), "--relay-all"), curl(url)...)},
-			{"2hop", c.Client, command(exits(c, "chain", 2, 3), curl(url)...)},
-			{"2hop-relay", c.Client, command(append(exits(c, "chain", 2, 3), "--relay-all"), curl(url)...)},
+			link bool // the origin's link paced at linkRate
 		}
+		variants := []variant{
+			{"direct", direct, curl(url), false},
+			{"exit-only", c.Client, curl("--socks5-hostname", socks, url), false},
+			{"1exit", c.Client, command(exits(c, "", 2), curl(url)...), false},
+			{"1exit-relay", c.Client, command(append(exits(c, "", 2), "--relay-all"), curl(url)...), false},
+			{"2hop", c.Client, command(exits(c, "chain", 2, 3), curl(url)...), false},
+			{"2hop-relay", c.Client, command(append(exits(c, "chain", 2, 3), "--relay-all"), curl(url)...), false},
+		}
+		// The same with a link slower than this machine's CPUs can fill
+		// (the origin's sending shaped by a token bucket), as on a real
+		// network: what a relay costs when the link, not the CPU, is the
+		// limit.
+		for _, v := range variants[:5] {
+			if v.name != "1exit-relay" {
+				v.name += "-" + linkRate
+				v.link = true
+				variants = append(variants, v)
+			}
+		}
+		paced := false
+		pace := func(on bool) {
+			if on == paced {
+				return
+			}
+			args := []string{"qdisc", "del", "dev", "eth0", "root"}
+			if on {
+				args = []string{"qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", linkRate, "burst", "1mb", "latency", "5ms"}
+			}
+			if out, err := c.Origin.Run(ctx, "tc", args...); err != nil {
+				b.Fatalf("tc %v: %v\n%s", args, err, out)
+			}
+			paced = on
+		}
+		defer pace(false)
 		speed := make([][]float64, len(variants))
 		clientCPU := make([][]float64, len(variants))
 		machineCPU := make([][]float64, len(variants))
 		for range b.N {
 			for i, v := range variants {
+				pace(v.link)
 				cpu0, busy0 := cpuUse(), machineBusy()
 				out, err := v.host.Run(ctx, v.argv[0], v.argv[1:]...)
 				cpu1, busy1 := cpuUse(), machineBusy()
@@ -225,6 +256,10 @@ func BenchmarkRun(b *testing.B) {
 		}
 	})
 }
+
+// linkRate is the paced link of the Throughput benchmark's "-5gbit"
+// variants (tc's rate syntax).
+const linkRate = "5gbit"
 
 func median(v []float64) float64 {
 	if len(v) == 0 {
