@@ -269,6 +269,16 @@ func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, er
 	if err != nil {
 		return 0, fmt.Errorf("start launcher: %w", err)
 	}
+	// A tracer of carrot's own (strace -f, gdb) takes the child when it is
+	// created: the child's stop is then that tracer's to report and end,
+	// and it may run on before carrot sees it. Seizing it would fail
+	// anyway; say why now, without racing the other tracer.
+	if statusField(pid, "TracerPid:") != 0 {
+		err := permissionError("seize the program", pid, unix.EPERM)
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, unix.WALL, nil)
+		return 0, err
+	}
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(pid, &ws, unix.WSTOPPED|unix.WALL, nil)
