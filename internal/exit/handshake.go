@@ -3,6 +3,7 @@ package exit
 import (
 	"bufio"
 	"net"
+	"sync"
 )
 
 // handshakeConn is the client's connection during the SOCKS5 handshake.
@@ -12,10 +13,13 @@ import (
 // to wait for the client (a read that finds nothing buffered) or Flush:
 // the answers to pipelined messages (method choice, auth status, reply)
 // then leave together, in one segment, while a client that waits for each
-// answer still gets each before it is asked for more.
+// answer still gets each before it is asked for more. (The handler also
+// flushes when the destination is slow to answer: see answerHold.)
 type handshakeConn struct {
 	net.Conn
-	r   *bufio.Reader
+	r *bufio.Reader
+
+	mu  sync.Mutex // Write and Flush: a timer may flush (answerHold)
 	out []byte
 }
 
@@ -28,12 +32,16 @@ func newHandshakeConn(c net.Conn) *handshakeConn {
 func (h *handshakeConn) Read(p []byte) (int, error) { return h.r.Read(p) }
 
 func (h *handshakeConn) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.out = append(h.out, p...)
 	return len(p), nil
 }
 
 // Flush sends what was written.
 func (h *handshakeConn) Flush() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if len(h.out) == 0 {
 		return nil
 	}

@@ -232,7 +232,13 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	}
 	r.dest = req.Dest.String()
 
+	// The answers so far (method choice, auth status) wait to leave with
+	// the reply, in one segment, but only for answerHold: a client that
+	// has them knows its request is being worked on, and takes a timeout
+	// after them for the destination's, not the exit's.
+	hold := time.AfterFunc(answerHold, func() { hc.Flush() })
 	out, rep, reason := s.connect(ctx, req.Dest, r)
+	hold.Stop()
 	if out == nil {
 		socks5.WriteReply(hc, rep, socks5.Addr{})
 		hc.Flush()
@@ -323,7 +329,7 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out 
 	for i, a := range addrs {
 		targets[i] = netip.AddrPortFrom(a, dest.Port).String()
 	}
-	res := s.eyeballs(ctx, targets, nil)
+	res := s.eyeballs(ctx, context.Background(), targets, nil)
 	r.addr = res.target
 	if res.err != nil {
 		r.err = res.err
@@ -346,9 +352,10 @@ type attempt struct {
 // VM whose idle vCPUs must be woken); the rest, the same way, in a
 // goroutine if targets[0] is still pending after fallbackDelay (racing it:
 // the first connection wins, and won, if set, is called so that whoever
-// raced this call gives up), or here once it fails. On failure the most
-// telling error (Reply.Rank) is kept.
-func (s *Server) eyeballs(ctx context.Context, targets []string, won func()) attempt {
+// raced this call gives up), or here once it fails. hurry, when it ends,
+// makes the rest start at once (the attempt before this call failed). On
+// failure the most telling error (Reply.Rank) is kept.
+func (s *Server) eyeballs(ctx, hurry context.Context, targets []string, won func()) attempt {
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -356,20 +363,29 @@ func (s *Server) eyeballs(ctx context.Context, targets []string, won func()) att
 		over     bool         // the first attempt ended: the rest start here
 		rest     chan attempt // the rest, racing, once started
 		stopRest context.CancelFunc
+		failed   context.Context // ends when the first attempt fails: the rest hurry
+		fail     context.CancelFunc
 	)
 	if len(targets) > 1 {
 		t := time.AfterFunc(fallbackDelay, func() {
 			mu.Lock()
 			defer mu.Unlock()
-			if over {
+			switch {
+			case over:
+				return
+			case rest != nil: // hurried after the rest started: it hurries
+				fail()
 				return
 			}
 			var rctx context.Context
 			rctx, stopRest = context.WithCancel(ctx)
+			failed, fail = context.WithCancel(context.Background())
 			rest = make(chan attempt, 1)
-			go func() { rest <- s.eyeballs(rctx, targets[1:], cancel) }()
+			go func() { rest <- s.eyeballs(rctx, failed, targets[1:], cancel) }()
 		})
 		defer t.Stop()
+		stop := context.AfterFunc(hurry, func() { t.Reset(0) })
+		defer stop()
 	}
 	c, err := s.cfg.Dial(fctx, "tcp", targets[0])
 	res := attempt{targets[0], c, err}
@@ -379,16 +395,18 @@ func (s *Server) eyeballs(ctx context.Context, targets []string, won func()) att
 	switch {
 	case rest != nil && err == nil:
 		stopRest()
+		fail()
 		go func() { // the rest lost; close what still connects
 			if l := <-rest; l.conn != nil {
 				l.conn.Close()
 			}
 		}()
 	case rest != nil:
+		fail() // the next attempt starts now, not at its stagger
 		res = better(res, <-rest)
 		stopRest()
 	case len(targets) > 1 && err != nil:
-		res = better(res, s.eyeballs(ctx, targets[1:], nil))
+		res = better(res, s.eyeballs(ctx, context.Background(), targets[1:], nil))
 	}
 	if res.conn != nil && won != nil {
 		won()
@@ -414,6 +432,10 @@ func (s *Server) lookup(ctx context.Context, name string) ([]netip.Addr, error) 
 	}
 	return s.cfg.Resolver.LookupNetIP(ctx, nameNetwork, name)
 }
+
+// answerHold is how long the answers to a pipelined greeting and
+// credentials wait for the reply before they are sent alone.
+const answerHold = time.Millisecond
 
 // fallbackDelay is the Happy Eyeballs delay between attempts at a name's
 // addresses (Go's net.Dialer uses 300ms).

@@ -76,9 +76,10 @@ func FastOpen() bool {
 // (EISCONN, taken as success at once), or still connecting (EALREADY, and
 // Go waits as usual), or failed (the error, as usual).
 func dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := net.Dialer{KeepAlive: -1, ControlContext: connectEarly}
-	return d.DialContext(ctx, network, addr)
+	return earlyDialer.DialContext(ctx, network, addr)
 }
+
+var earlyDialer = net.Dialer{KeepAlive: -1, ControlContext: connectEarly}
 
 // keepAlive turns on TCP keepalives (Go's defaults: 15 s idle and
 // interval) on a relayed connection, after the reply has gone: the five

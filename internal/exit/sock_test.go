@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,6 +101,15 @@ func TestConnectEarly(t *testing.T) {
 	c.Close()
 	if state != unix.BPF_TCP_ESTABLISHED {
 		t.Errorf("socket state %d before Go's connect, want established (%d)", state, unix.BPF_TCP_ESTABLISHED)
+	}
+	// The default dial is this one.
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.ValueOf(srv.cfg.Dial).Pointer() != reflect.ValueOf(dial).Pointer() ||
+		reflect.ValueOf(earlyDialer.ControlContext).Pointer() != reflect.ValueOf(connectEarly).Pointer() {
+		t.Error("the default Config.Dial does not connect early")
 	}
 	c, err = dial(context.Background(), "tcp", addr)
 	if err != nil {
@@ -221,21 +231,30 @@ func TestExitEarlyData(t *testing.T) {
 }
 
 // TestEyeballs: the first address is dialed at once and alone; the others
-// race it after fallbackDelay, or follow at once when it fails; the first
-// connection wins and the losers are cancelled; a failure keeps the most
-// telling error.
+// race it after fallbackDelay, or follow at once when an attempt fails; the
+// first connection wins, the losers are cancelled, and a loser that
+// connects anyway is closed; a failure keeps the most telling error.
 func TestEyeballs(t *testing.T) {
 	type behaviour struct {
-		delay time.Duration // 0: at once; <0: until cancelled
-		err   error
+		delay    time.Duration // 0: at once; <0: until cancelled
+		err      error         // after delay
+		stubborn bool          // connects after delay even if cancelled
 	}
-	run := func(plan map[string]behaviour, targets ...string) (attempt, []string, map[string]bool, time.Duration) {
+	type seen struct {
+		res               attempt
+		dialed            []string
+		started           map[string]time.Duration
+		cancelled, closed map[string]bool
+		elapsed           time.Duration
+	}
+	run := func(plan map[string]behaviour, targets ...string) seen {
 		var mu sync.Mutex
-		var dialed []string
-		cancelled := map[string]bool{}
+		o := seen{started: map[string]time.Duration{}, cancelled: map[string]bool{}, closed: map[string]bool{}}
+		start := time.Now()
 		s := &Server{cfg: Config{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			mu.Lock()
-			dialed = append(dialed, addr)
+			o.dialed = append(o.dialed, addr)
+			o.started[addr] = time.Since(start)
 			mu.Unlock()
 			b := plan[addr]
 			if b.delay != 0 {
@@ -243,11 +262,15 @@ func TestEyeballs(t *testing.T) {
 				if b.delay > 0 {
 					wait = time.After(b.delay)
 				}
+				done := ctx.Done()
+				if b.stubborn {
+					done = nil
+				}
 				select {
 				case <-wait:
-				case <-ctx.Done():
+				case <-done:
 					mu.Lock()
-					cancelled[addr] = true
+					o.cancelled[addr] = true
 					mu.Unlock()
 					return nil, ctx.Err()
 				}
@@ -257,37 +280,80 @@ func TestEyeballs(t *testing.T) {
 			}
 			c1, c2 := net.Pipe()
 			c2.Close()
-			return c1, nil
+			return &closeConn{Conn: c1, closed: func() { mu.Lock(); o.closed[addr] = true; mu.Unlock() }}, nil
 		}}}
-		start := time.Now()
-		res := s.eyeballs(context.Background(), targets, nil)
-		elapsed := time.Since(start)
-		time.Sleep(50 * time.Millisecond) // let the losers see their cancellation
+		o.res = s.eyeballs(context.Background(), context.Background(), targets, nil)
+		o.elapsed = time.Since(start)
+		time.Sleep(fallbackDelay) // let the losers end
 		mu.Lock()
 		defer mu.Unlock()
-		return res, append([]string(nil), dialed...), cancelled, elapsed
+		return o
 	}
 	refused := &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}
 	unreach := &net.OpError{Op: "dial", Err: syscall.EHOSTUNREACH}
+	ms := time.Millisecond
 
-	res, dialed, _, _ := run(map[string]behaviour{}, "a", "b")
-	if res.conn == nil || res.target != "a" || len(dialed) != 1 {
-		t.Errorf("first connects: %+v, dialed %v", res, dialed)
+	o := run(map[string]behaviour{}, "a", "b")
+	if o.res.conn == nil || o.res.target != "a" || len(o.dialed) != 1 {
+		t.Errorf("first connects: %+v, dialed %v", o.res, o.dialed)
 	}
-	res, dialed, cancelled, elapsed := run(map[string]behaviour{"a": {delay: -1}}, "a", "b")
-	if res.conn == nil || res.target != "b" || !cancelled["a"] || elapsed < fallbackDelay {
-		t.Errorf("first hangs: %+v after %v, dialed %v, cancelled %v", res, elapsed, dialed, cancelled)
+	o = run(map[string]behaviour{"a": {delay: -1}}, "a", "b")
+	if o.res.conn == nil || o.res.target != "b" || !o.cancelled["a"] || o.elapsed < fallbackDelay {
+		t.Errorf("first hangs: %+v after %v, dialed %v, cancelled %v", o.res, o.elapsed, o.dialed, o.cancelled)
 	}
-	res, _, _, elapsed = run(map[string]behaviour{"a": {err: refused}}, "a", "b")
-	if res.conn == nil || res.target != "b" || elapsed >= fallbackDelay {
-		t.Errorf("first refused: %+v after %v (the next should follow at once)", res, elapsed)
+	o = run(map[string]behaviour{"a": {err: refused}}, "a", "b")
+	if o.res.conn == nil || o.res.target != "b" || o.elapsed >= fallbackDelay {
+		t.Errorf("first refused: %+v after %v (the next should follow at once)", o.res, o.elapsed)
 	}
-	res, _, cancelled, _ = run(map[string]behaviour{"a": {delay: fallbackDelay + 100*time.Millisecond}, "b": {delay: -1}}, "a", "b")
-	if res.conn == nil || res.target != "a" || !cancelled["b"] {
-		t.Errorf("first connects while the second is pending: %+v, cancelled %v", res, cancelled)
+	o = run(map[string]behaviour{"a": {delay: fallbackDelay + 100*ms}, "b": {delay: -1}}, "a", "b")
+	if o.res.conn == nil || o.res.target != "a" || !o.cancelled["b"] {
+		t.Errorf("first connects while the second is pending: %+v, cancelled %v", o.res, o.cancelled)
 	}
-	res, dialed, _, _ = run(map[string]behaviour{"a": {err: unreach}, "b": {err: refused}, "c": {err: unreach}}, "a", "b", "c")
-	if res.conn != nil || !errors.Is(res.err, syscall.ECONNREFUSED) || len(dialed) != 3 {
-		t.Errorf("all fail: %+v, dialed %v; want the refusal, after all three", res, dialed)
+	// Both connect, b just after a: a wins, b's connection is closed.
+	o = run(map[string]behaviour{"a": {delay: fallbackDelay + 50*ms}, "b": {delay: 80 * ms, stubborn: true}}, "a", "b")
+	if o.res.target != "a" || o.closed["a"] || !o.closed["b"] {
+		t.Errorf("two connections: won %q, closed %v; want a kept open and b closed", o.res.target, o.closed)
+	}
+	// a fails while b, started after fallbackDelay, is pending: c starts
+	// then, not a fallbackDelay after b.
+	o = run(map[string]behaviour{"a": {delay: fallbackDelay + 50*ms, err: refused}, "b": {delay: -1}}, "a", "b", "c")
+	if o.res.target != "c" || o.started["c"] > fallbackDelay+150*ms {
+		t.Errorf("a fails while b is pending: %+v, c started at %v, want about %v", o.res, o.started["c"], fallbackDelay+50*ms)
+	}
+	o = run(map[string]behaviour{"a": {err: unreach}, "b": {err: refused}, "c": {err: unreach}}, "a", "b", "c")
+	if o.res.conn != nil || !errors.Is(o.res.err, syscall.ECONNREFUSED) || len(o.dialed) != 3 {
+		t.Errorf("all fail: %+v, dialed %v; want the refusal, after all three", o.res, o.dialed)
+	}
+}
+
+type closeConn struct {
+	net.Conn
+	closed func()
+}
+
+func (c *closeConn) Close() error {
+	c.closed()
+	return c.Conn.Close()
+}
+
+// TestExitSlowDestination: a pipelining client whose destination does not
+// answer has the method choice and auth status soon (answerHold), so its
+// timeout is one awaiting the reply: the destination's, not the exit's.
+func TestExitSlowDestination(t *testing.T) {
+	te := startExit(t, func(c *Config) {
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+	})
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	_, err = socks5.ClientHandshake(c, socks5.Addr{Name: "echo.test", Port: 7}, socks5.ClientOptions{Auth: alice, Pipeline: true})
+	if !socks5.AwaitingReply(err) {
+		t.Errorf("pipelined handshake to a silent destination: %v; want a timeout awaiting the reply", err)
 	}
 }

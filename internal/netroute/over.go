@@ -47,9 +47,11 @@ import (
 // sends its whole handshake (Over.Hello) with sendmsg(MSG_FASTOPEN): in
 // the SYN itself once the kernel holds a fast open cookie for the exit
 // (the first connection to it asks for one), so the exit is working on
-// the request while the handshake completes; without a cookie, or where
-// the exit's host does not allow fast open, the kernel sends it after the
-// handshake, as a write would.
+// the request while the handshake completes. Without a cookie the kernel
+// sends a plain SYN (asking for one) and nothing of the data, and carrot
+// writes the Hello once connected; where the exit's host does not allow
+// fast open, the kernel sends data that went in a SYN again after the
+// handshake.
 //
 // The cost is that the thread waits in carrot rather than in the kernel:
 //   - A non-blocking connect is meant not to wait, so the exchange gets
