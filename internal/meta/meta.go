@@ -71,9 +71,14 @@ type FS struct {
 
 	// dirs holds the inode numbers known to be directories, with the
 	// parent each had when last seen (a guess that rename verifies).
-	dirs  sync.Map // uint64 -> uint64
-	cache *Cache   // nil: every read goes to etcd
-	batch batcher  // group commit of creates (batch.go)
+	dirs sync.Map // uint64 -> uint64
+	// dirNames holds directories' inode numbers by entry key, as this
+	// client last saw them (another guess that rename verifies: a
+	// directory moved to another directory is read in rename's first
+	// round trip, not a second).
+	dirNames sync.Map // string -> uint64
+	cache    *Cache   // nil: every read goes to etcd
+	batch    batcher  // group commit of creates (batch.go)
 }
 
 // New returns the namespace under prefix (which ends in "/").
@@ -327,9 +332,12 @@ func (f *FS) Lookup(ctx context.Context, parent uint64, name string) (*Inode, er
 		return nil, fail("lookup", name, err)
 	}
 	for range maxRetries {
-		ino, _, _, err := f.entry(ctx, parent, name)
+		ino, typ, _, err := f.entry(ctx, parent, name)
 		if err != nil {
 			return nil, fail("lookup", name, err)
+		}
+		if typ == S_IFDIR {
+			f.dirNames.Store(f.dkey(parent, name), ino)
 		}
 		in, err := f.Get(ctx, ino)
 		if errors.Is(err, syscall.ENOENT) {
@@ -483,6 +491,7 @@ func (f *FS) create(ctx context.Context, op string, parent uint64, name string, 
 			f.touched(r.Header.Revision, Event{Ino: parent, Name: name}, Event{Ino: in.Ino}, Event{Ino: parent})
 			if in.IsDir() {
 				f.dirs.Store(in.Ino, parent)
+				f.dirNames.Store(f.dkey(parent, name), in.Ino)
 			}
 			return in, nil
 		}
@@ -627,7 +636,11 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 	// walk below checks: it follows the Parent fields actually read).
 	ops := []clientv3.Op{clientv3.OpGet(sk), clientv3.OpGet(dk), f.opGetInode(dparent)}
 	var guessed []uint64
+	var moving uint64 // the directory this client last saw at sk
 	if sparent != dparent {
+		if g, ok := f.dirNames.Load(sk); ok {
+			moving = g.(uint64)
+		}
 		a := dparent
 		for len(guessed) < 64 && a != RootIno {
 			p, ok := f.dirs.Load(a)
@@ -637,6 +650,9 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 			a = p.(uint64)
 			guessed = append(guessed, a)
 			ops = append(ops, f.opGetInode(a))
+		}
+		if moving != 0 {
+			ops = append(ops, f.opGetInode(moving))
 		}
 	}
 	rr, err := f.cli.Txn(ctx).Then(ops...).Commit()
@@ -669,6 +685,11 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 	for k, g := range guessed {
 		if in, err := f.inodeOf(g, rr.Responses[3+k].GetResponseRange().Kvs); err == nil {
 			seen[g] = in
+		}
+	}
+	if moving == sino && styp == S_IFDIR {
+		if in, err := f.inodeOf(sino, rr.Responses[3+len(guessed)].GetResponseRange().Kvs); err == nil {
+			seen[sino] = in
 		}
 	}
 	now := f.now()
@@ -721,6 +742,9 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 	// ancestors the guess missed cost one more each.
 	var chain []*Inode
 	var din, sin *Inode
+	if moveDir {
+		sin = seen[sino] // nil unless guessed right
+	}
 	for {
 		want := map[uint64]bool{}
 		if dino != 0 && din == nil {
@@ -813,6 +837,10 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 	if r.Succeeded {
 		if moveDir {
 			f.dirs.Store(sino, dparent)
+		}
+		if styp == S_IFDIR {
+			f.dirNames.Delete(sk)
+			f.dirNames.Store(dk, sino)
 		}
 		f.touched(r.Header.Revision, Event{Ino: sparent, Name: sname}, Event{Ino: dparent, Name: dname},
 			Event{Ino: sino}, Event{Ino: dino}, Event{Ino: sparent}, Event{Ino: dparent})

@@ -535,9 +535,10 @@ func uniquePrefix(t *testing.T) string {
 
 // TestRenameRoundTrips: a rename within a directory, of a file or a
 // directory, is one read and one transaction; a directory moved to another
-// directory adds one read (the moved inode), the destination's ancestors
-// coming with the first read once this client knows them; replacing a
-// file adds the replaced inode's read. Results are right either way.
+// directory is too when this client knows the directory and the
+// destination's ancestors (they come with the first read), and adds one
+// read (the moved inode) when it does not; replacing a file adds the
+// replaced inode's read. Results are right either way.
 func TestRenameRoundTrips(t *testing.T) {
 	prefix := uniquePrefix(t)
 	f, n := countingFS(t, prefix)
@@ -561,11 +562,22 @@ func TestRenameRoundTrips(t *testing.T) {
 	rt("directory within a directory", 2, func() error { return f.Rename(c, b.Ino, "d", b.Ino, "d2", 0) })
 	rt("file within a directory", 2, func() error { return f.Rename(c, a.Ino, "file", a.Ino, "file2", 0) })
 	rt("file over a file", 3, func() error { return f.Rename(c, a.Ino, "file2", a.Ino, "old", 0) })
-	rt("directory to a known directory", 3, func() error { return f.Rename(c, b.Ino, "d2", a.Ino, "d3", 0) })
-	rt("directory back", 3, func() error { return f.Rename(c, a.Ino, "d3", b.Ino, "d", 0) })
+	rt("directory to a known directory", 2, func() error { return f.Rename(c, b.Ino, "d2", a.Ino, "d3", 0) })
+	rt("directory back", 2, func() error { return f.Rename(c, a.Ino, "d3", b.Ino, "d", 0) })
 	// A client that knows nothing walks the ancestors, and gets it right.
-	g, _ := countingFS(t, prefix)
+	g, gn := countingFS(t, prefix)
+	before := gn.Load()
 	mustNil(t, g.Rename(c, b.Ino, "d", a.Ino, "d4", 0))
+	if got := gn.Load() - before; got < 3 {
+		t.Errorf("a client that knows nothing moved a directory in %d etcd requests", got)
+	}
+	// The first client's guess of what b/d is: stale now (d4 in a) and
+	// wrong for a new b/d, still right.
+	e, _ := g.Mkdir(c, b.Ino, "d", 0o755, 0, 0)
+	rt("directory guessed wrong", 3, func() error { return f.Rename(c, b.Ino, "d", a.Ino, "e", 0) })
+	if in, err := f.Lookup(c, a.Ino, "e"); err != nil || in.Ino != e.Ino || in.Parent != a.Ino {
+		t.Fatalf("moved with a wrong guess: %+v, %v", in, err)
+	}
 	wantErrno(t, g.Rename(c, r, "a", b.Ino, "loop", 0), syscall.EINVAL)
 	moved, err := f.Lookup(c, a.Ino, "d4")
 	mustNil(t, err)
