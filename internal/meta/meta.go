@@ -633,7 +633,9 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 	// Round trip 1 reads the source and destination entries, the
 	// destination directory and, for a move between directories, the
 	// destination's ancestors as this client last saw them (a guess the
-	// walk below checks: it follows the Parent fields actually read).
+	// walk below checks: it follows the Parent fields actually read) and
+	// the directory it last saw at the source entry (used only if the
+	// entry read names it).
 	ops := []clientv3.Op{clientv3.OpGet(sk), clientv3.OpGet(dk), f.opGetInode(dparent)}
 	var guessed []uint64
 	var moving uint64 // the directory this client last saw at sk
@@ -738,8 +740,8 @@ func (f *FS) renameOnce(ctx context.Context, sparent uint64, sname string, dpare
 	// directory neither applies.
 	moveDir := styp == S_IFDIR && sparent != dparent
 	// Round trip 2, when needed, reads the replaced inode, the moved
-	// directory and the first ancestor not read yet, in one request;
-	// ancestors the guess missed cost one more each.
+	// directory (unless guessed right) and the first ancestor not read
+	// yet, in one request; ancestors the guess missed cost one more each.
 	var chain []*Inode
 	var din, sin *Inode
 	if moveDir {
