@@ -316,9 +316,11 @@ func TestEyeballs(t *testing.T) {
 	}
 	// a fails while b, started after fallbackDelay, is pending: c starts
 	// then, not a fallbackDelay after b.
-	o = run(map[string]behaviour{"a": {delay: fallbackDelay + 50*ms, err: refused}, "b": {delay: -1}}, "a", "b", "c")
-	if o.res.target != "c" || o.started["c"] > fallbackDelay+150*ms {
-		t.Errorf("a fails while b is pending: %+v, c started at %v, want about %v", o.res, o.started["c"], fallbackDelay+50*ms)
+	// (a fails 100 ms after b started; c would otherwise start 250 ms
+	// after b)
+	o = run(map[string]behaviour{"a": {delay: fallbackDelay + 100*ms, err: refused}, "b": {delay: -1}}, "a", "b", "c")
+	if o.res.target != "c" || o.started["c"] > fallbackDelay+180*ms {
+		t.Errorf("a fails while b is pending: %+v, c started at %v, want about %v", o.res, o.started["c"], fallbackDelay+100*ms)
 	}
 	o = run(map[string]behaviour{"a": {err: unreach}, "b": {err: refused}, "c": {err: unreach}}, "a", "b", "c")
 	if o.res.conn != nil || !errors.Is(o.res.err, syscall.ECONNREFUSED) || len(o.dialed) != 3 {
