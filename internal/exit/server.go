@@ -261,9 +261,9 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	keepAlive(c)
 	keepAlive(out)
 	// Bytes the client sent before the reply go first.
-	early := int64(len(hc.early()))
-	if early > 0 {
-		if _, err := out.Write(hc.early()); err != nil {
+	early := hc.early()
+	if len(early) > 0 {
+		if _, err := out.Write(early); err != nil {
 			conn.Close()
 			out.Close()
 			r.result, r.err = "ok", err
@@ -271,7 +271,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		}
 	}
 	st, err := relay.Pipe(conn, out, s.cfg.IdleTimeout)
-	r.up, r.down = early+st.AToB, st.BToA
+	r.up, r.down = int64(len(early))+st.AToB, st.BToA
 	switch {
 	case errors.Is(err, relay.ErrIdle):
 		r.result = "idle"

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -54,14 +56,8 @@ func FastOpen() bool {
 	if err != nil {
 		return false
 	}
-	v := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			break
-		}
-		v = 10*v + int(c-'0')
-	}
-	return v&2 != 0
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && v&2 != 0
 }
 
 // dial is the default Config.Dial: a net.Dialer whose connect, when the

@@ -387,14 +387,12 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	conn := raw
 	var bound socks5.Addr
-	var err error
 	for i, hop := range hops {
-		next, last := dest, i == len(hops)-1
-		if !last {
-			if next, err = socks5.ParseAddr(hops[i+1].Addr); err != nil {
-				raw.Close()
-				return Result{}, &AttemptError{Exit: hop.Name, Err: err}
-			}
+		last := i == len(hops)-1
+		next, err := nextHop(hops, i, dest)
+		if err != nil {
+			raw.Close()
+			return Result{}, &AttemptError{Exit: hop.Name, Err: err}
 		}
 		switch {
 		case i == 0 && authed != nil:
@@ -442,6 +440,15 @@ func (d *Dialer) chain(ctx context.Context, dest socks5.Addr) (Result, []error) 
 	}
 	d.answered(d.cfg.Exits[0])
 	return r, nil
+}
+
+// nextHop is what hops[i] is asked to connect to: the next hop, or dest
+// from the last.
+func nextHop(hops []*Exit, i int, dest socks5.Addr) (socks5.Addr, error) {
+	if i == len(hops)-1 {
+		return dest, nil
+	}
+	return socks5.ParseAddr(hops[i+1].Addr)
 }
 
 // pipelined reports whether a handshake with e may be sent at once: its URL

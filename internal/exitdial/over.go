@@ -116,11 +116,9 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	}
 	p := Plan{First: first, Dest: dest, Via: route(hops), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}
 	if d.pipelined(first) {
-		next := dest
-		if len(hops) > 1 {
-			if next, err = socks5.ParseAddr(hops[1].Addr); err != nil {
-				return Plan{}, false
-			}
+		next, err := nextHop(hops, 0, dest)
+		if err != nil {
+			return Plan{}, false
 		}
 		if p.Hello, err = socks5.AppendPipelined(nil, next, first.Auth); err != nil {
 			return Plan{}, false
@@ -193,7 +191,7 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 	tctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
 	var authed net.Conn
-	if p.Hello == nil && !d.pipelined(p.First) {
+	if p.Hello == nil { // First does not pipeline (Over)
 		// The exit itself answers the greeting and the credentials, in
 		// round trips: a silent exit is found out within the budget, not
 		// at the connect timeout.

@@ -153,7 +153,9 @@ func isFake(ip string) bool {
 // success and refusal, IPv4 and IPv6.
 func TestConnectLikeNative(t *testing.T) {
 	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2})
-	c.StartCarrotExit(t, carrotBin, 1)
+	if p := c.StartCarrotExit(t, carrotBin, 1); !strings.Contains(p.Output(), ", TCP fast open") {
+		t.Errorf("the exit's start line does not say it takes fast open, which its host allows: %q", p.Output())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, tc := range []struct{ mode, port, family string }{

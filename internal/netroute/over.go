@@ -214,14 +214,16 @@ type overStart struct {
 // answer (runOver) is being scheduled.
 func (h *Handler) startOver(s int, si sockInfo, ov Over) overStart {
 	st := overStart{at: time.Now()}
-	if ov.Hello != nil && !h.noFastOpen.Load() {
-		st.sent, st.err = holdSending(s, si, ov.hop, ov.Hello)
+	data := ov.Hello
+	if h.noFastOpen.Load() {
+		data = nil // a plain connect, the Hello written once connected (over() plans only non-blocking sockets then)
 	}
-	if ov.Hello == nil || h.noFastOpen.Load() || errors.Is(st.err, errNoFastOpen) && si.nonblock {
-		st.err = hold(s, si, ov.hop)
-	}
+	st.sent, st.err = holdSending(s, si, ov.hop, data)
 	if errors.Is(st.err, errNoFastOpen) {
 		h.noFastOpen.Store(true) // net.ipv4.tcp_fastopen without the client bit
+		if si.nonblock && data != nil {
+			st.sent, st.err = holdSending(s, si, ov.hop, nil) // a plain connect
+		}
 	}
 	return st
 }

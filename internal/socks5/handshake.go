@@ -118,7 +118,7 @@ func ClientHandshake(rw io.ReadWriter, dest Addr, opts ClientOptions) (bound Add
 // A caller that sends it itself (in a TCP fast open SYN, say) then reads
 // the answers with ReadPipelined.
 func AppendPipelined(b []byte, dest Addr, auth *Auth) ([]byte, error) {
-	_, b, err := appendHello(b, auth)
+	b, err := appendHello(b, auth)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func AppendPipelined(b []byte, dest Addr, auth *Auth) ([]byte, error) {
 // ReadPipelined reads the answers to AppendPipelined's messages: the
 // method choice, the auth status and the reply; see ClientHandshake.
 func ReadPipelined(r io.Reader, auth *Auth) (bound Addr, err error) {
-	if err := readHello(r, methodFor(auth), auth); err != nil {
+	if err := readHello(r, auth); err != nil {
 		return Addr{}, err
 	}
 	return readReplyTo(r)
@@ -151,7 +151,8 @@ func ClientAuthProbe(rw io.ReadWriter, auth *Auth) (pipelines bool, err error) {
 }
 
 func clientAuth(rw io.ReadWriter, auth *Auth, probe bool) (pipelines bool, err error) {
-	method, hello, err := appendHello(nil, auth)
+	method := methodFor(auth)
+	hello, err := appendHello(nil, auth)
 	if err != nil {
 		return false, err
 	}
@@ -192,15 +193,12 @@ func ClientRequest(rw io.ReadWriter, dest Addr) (bound Addr, err error) {
 
 // appendHello appends the greeting offering one method (3 bytes) and, with
 // auth, the credentials.
-func appendHello(b []byte, auth *Auth) (method byte, out []byte, err error) {
-	method = methodFor(auth)
-	b = AppendGreeting(b, method)
-	if auth != nil {
-		if b, err = AppendUserPass(b, auth.User, auth.Pass); err != nil {
-			return 0, nil, err
-		}
+func appendHello(b []byte, auth *Auth) ([]byte, error) {
+	b = AppendGreeting(b, methodFor(auth))
+	if auth == nil {
+		return b, nil
 	}
-	return method, b, nil
+	return AppendUserPass(b, auth.User, auth.Pass)
 }
 
 // methodFor is the one method a client with auth offers.
@@ -211,8 +209,9 @@ func methodFor(auth *Auth) byte {
 	return MethodNoAuth
 }
 
-func readHello(r io.Reader, method byte, auth *Auth) error {
-	if _, err := readMethodOf(r, method, false); err != nil {
+// readHello reads the answers to appendHello's messages.
+func readHello(r io.Reader, auth *Auth) error {
+	if _, err := readMethodOf(r, methodFor(auth), false); err != nil {
 		return err
 	}
 	if auth == nil {
