@@ -1,9 +1,19 @@
 package meta
 
+import "time"
+
 // SetMaxInflight sets how many create batches a client sends at once and
 // returns the function that restores it.
 func SetMaxInflight(n int) func() {
 	old := maxInflight
 	maxInflight = n
 	return func() { maxInflight = old }
+}
+
+// SetSiblingWait sets how long a leader waits for the creates it expects
+// and returns the function that restores it.
+func SetSiblingWait(d time.Duration) func() {
+	old := siblingWait
+	siblingWait = d
+	return func() { siblingWait = old }
 }
