@@ -51,7 +51,7 @@ var (
 )
 
 // serve starts a real gRPC node on loopback and returns a client.
-func serve(t *testing.T, opts Options) (*Store, *Conn) {
+func serve(t testing.TB, opts Options) (*Store, *Conn) {
 	t.Helper()
 	st, err := Open(t.TempDir(), opts)
 	if err != nil {
@@ -73,7 +73,7 @@ func serve(t *testing.T, opts Options) (*Store, *Conn) {
 	return st, c
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
