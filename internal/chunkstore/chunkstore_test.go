@@ -351,3 +351,43 @@ func FuzzPutRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestRangedGetVerified: the client cannot check part of a chunk against
+// its id, so the node verifies the whole chunk before serving a range of
+// it; a corrupt one is quarantined, counted, reported and answered with
+// DATA_LOSS (the client tries another replica), whether the damage is in
+// the range or not.
+func TestRangedGetVerified(t *testing.T) {
+	var reported []string
+	st, c := serve(t, Options{OnCorrupt: func(id string) { reported = append(reported, id) }})
+	data := pattern(3*frameSize+10, 5)
+	id := ID(data)
+	for k, r := range []struct{ damage, off, length uint64 }{
+		{damage: 100, off: 2 * frameSize, length: 4096}, // outside the range
+		{damage: 100, off: 90, length: 20},              // inside it
+		{damage: 3 * frameSize, off: 1},                 // to the end
+		{damage: 0, off: 0, length: 1},                  // the first byte
+	} {
+		if _, err := c.Put(ctx(t), id, data); err != nil {
+			t.Fatal(err)
+		}
+		corrupt(t, st, id, int64(r.damage))
+		s, err := c.RPC().Get(ctx(t), &chunkpb.GetRequest{Id: id, Offset: r.off, Length: r.length})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Recv()
+		if status.Code(err) != codes.DataLoss {
+			t.Fatalf("case %d: ranged get of a corrupt chunk: %d bytes, %v", k, len(m.GetData()), err)
+		}
+		if len(reported) != k+1 || reported[k] != id {
+			t.Fatalf("case %d: reported %v", k, reported)
+		}
+		if st.Has(id) {
+			t.Fatalf("case %d: corrupt chunk kept", k)
+		}
+		if s := st.Stats(); s.Corrupt != int64(k+1) || s.Chunks != 0 || s.Bytes != 0 {
+			t.Fatalf("case %d: stats %+v", k, s)
+		}
+	}
+}

@@ -131,9 +131,6 @@ var frameBufs = sync.Pool{New: func() any { b := make([]byte, frameSize); return
 
 // Get implements chunkpb.ChunkStoreServer.
 func (s *Server) Get(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServer) error {
-	if req.Verify {
-		return s.getVerified(req, stream)
-	}
 	f, size, err := s.store.Open(req.Id)
 	if err != nil {
 		return grpcError(err)
@@ -143,10 +140,15 @@ func (s *Server) Get(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServe
 	if err != nil {
 		return err
 	}
-	// Ask for the whole range now: the kernel reads it from disk while
+	if req.Verify || off != 0 || end != uint64(size) {
+		// Asked to, or a range: the client can check only a whole chunk
+		// against its id, so the node checks this one.
+		return s.getVerified(req.Id, f, size, off, end, stream)
+	}
+	// Ask for the whole chunk now: the kernel reads it from disk while
 	// the first frames go out (a cold chunk is then one large read, not
 	// a frame-sized one after each send).
-	willNeed(f, int64(off), int64(end-off))
+	willNeed(f, 0, size)
 	bp := frameBufs.Get().(*[]byte)
 	defer frameBufs.Put(bp)
 	first := true
@@ -190,26 +192,22 @@ func span(req *chunkpb.GetRequest, size uint64) (off, end uint64, err error) {
 	return req.Offset, end, nil
 }
 
-// getVerified reads and verifies the whole chunk before sending any byte.
-func (s *Server) getVerified(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServer) error {
+// getVerified reads and verifies the whole chunk id (f, of size bytes)
+// before sending any byte, then sends bytes [off, end) of it.
+func (s *Server) getVerified(id string, f *os.File, size int64, off, end uint64, stream chunkpb.ChunkStore_GetServer) error {
 	bp := chunkBufs.Get().(*[]byte)
 	defer chunkBufs.Put(bp)
-	data, err := s.store.Get(req.Id, *bp)
+	data, err := s.store.readVerified(id, f, size, *bp)
 	if err != nil {
 		return grpcError(err)
 	}
-	off, end, err := span(req, uint64(len(data)))
-	if err != nil {
-		return err
-	}
-	size := uint64(len(data))
 	data = data[off:end]
 	first := true
 	for first || len(data) > 0 {
 		n := min(len(data), frameSize)
 		m := &chunkpb.GetResponse{Data: data[:n]}
 		if first {
-			m.Size = size
+			m.Size = uint64(size)
 			first = false
 		}
 		if err := stream.Send(m); err != nil {

@@ -11,16 +11,19 @@
 // use" (Delete only removes chunks untouched since a given time), so a
 // writer that dedups onto an old chunk cannot lose it to a concurrent GC.
 //
-// Verification is end to end: a plain Get streams the chunk as it is read
-// and the client checks its hash (it has to anyway: only the client knows
-// the bytes it received are the bytes it asked for), so the node does not
-// hash the same bytes a second time. A client that receives a chunk that
-// does not match asks again with verify set; the node then reads and checks
-// the whole chunk before sending any byte (Store.Get), and a chunk that
-// fails is moved to DIR/corrupt/, counted, reported through
+// Verification is end to end: a plain Get of a whole chunk streams it as
+// it is read and the client checks its hash (it has to anyway: only the
+// client knows the bytes it received are the bytes it asked for), so the
+// node does not hash the same bytes a second time. A client that receives a
+// chunk that does not match asks again with verify set; the node then reads
+// and checks the whole chunk before sending any byte (Store.Get), and a
+// chunk that fails is moved to DIR/corrupt/, counted, reported through
 // Options.OnCorrupt (the node tells the repairer) and answered with
 // codes.DataLoss, never served; the client fails over to another replica
-// and the repairer restores the copy. Chunks at rest are verified by the
+// and the repairer restores the copy. A Get of a range (part of a chunk)
+// always takes that verified path: its reader cannot check part of a chunk
+// against the id, so the node reads and hashes the whole chunk to serve
+// any range of it. Chunks at rest are verified by the
 // background scrubber (scrub.go), which reads them from the disk itself
 // (O_DIRECT), so a chunk nobody reads is still checked.
 //
@@ -246,11 +249,19 @@ func (s *Store) Get(id string, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return s.readVerified(id, f, size, buf)
+}
+
+// readVerified reads the whole of chunk id from f, opened by Open with its
+// size, into buf (reused if large enough) and checks its hash; a chunk that
+// fails is quarantined (ErrCorrupt).
+func (s *Store) readVerified(id string, f *os.File, size int64, buf []byte) ([]byte, error) {
 	if int64(cap(buf)) < size {
 		buf = make([]byte, size)
 	}
 	buf = buf[:size]
-	if _, err := io.ReadFull(f, buf); err != nil {
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		// Shorter than it was when opened: not a chunk to serve.
 		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
 	sum := sha256.Sum256(buf)

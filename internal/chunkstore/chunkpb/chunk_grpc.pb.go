@@ -40,8 +40,9 @@ type ChunkStoreClient interface {
 	// Put streams one chunk: the first message names it (id, size), every
 	// message may carry data. The reply comes after the chunk is durable.
 	Put(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PutRequest, PutResponse], error)
-	// Get streams a byte range of one chunk as it is read from disk; the
-	// client verifies it against its id (end to end). With verify set, the
+	// Get streams a byte range of one chunk. A whole chunk is sent as it is
+	// read from disk and the client verifies it against its id (end to
+	// end). With verify set, or for a range that is not the whole chunk, the
 	// node verifies the whole chunk first and answers DATA_LOSS (after
 	// quarantining it) instead of serving a corrupt one.
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetResponse], error)
@@ -155,8 +156,9 @@ type ChunkStoreServer interface {
 	// Put streams one chunk: the first message names it (id, size), every
 	// message may carry data. The reply comes after the chunk is durable.
 	Put(grpc.ClientStreamingServer[PutRequest, PutResponse]) error
-	// Get streams a byte range of one chunk as it is read from disk; the
-	// client verifies it against its id (end to end). With verify set, the
+	// Get streams a byte range of one chunk. A whole chunk is sent as it is
+	// read from disk and the client verifies it against its id (end to
+	// end). With verify set, or for a range that is not the whole chunk, the
 	// node verifies the whole chunk first and answers DATA_LOSS (after
 	// quarantining it) instead of serving a corrupt one.
 	Get(*GetRequest, grpc.ServerStreamingServer[GetResponse]) error
