@@ -105,7 +105,9 @@ func runRun(ctx context.Context, e *env) int {
 
 	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
 	d, err := exitdial.New(exitdial.Config{Exits: parsed, Mode: m, ConnectTimeout: *timeout, Stagger: *stagger,
-		Names: pool, Spares: true})
+		Names: pool, Spares: true, Problem: func(exit string, err error) {
+			e.errorf("exit %s: %s", exit, problemText(err))
+		}})
 	if err != nil {
 		e.errorf("run: %v", err)
 		return exitFailure
@@ -146,6 +148,17 @@ func runRun(ctx context.Context, e *env) int {
 		return exitFailure
 	}
 	return st.ExitCode()
+}
+
+// problemText is what carrot run says of an exit's failure (exitdial's
+// Config.Problem): the attempt's error without the exit's name, which the
+// line gives first, and without the socks5 package's prefixes.
+func problemText(err error) string {
+	var ae *exitdial.AttemptError
+	if errors.As(err, &ae) {
+		err = ae.Err
+	}
+	return strings.ReplaceAll(err.Error(), "socks5: ", "")
 }
 
 // exitDialer is netroute's Dialer over exitdial.
@@ -271,5 +284,7 @@ PROGRAM's TCP connections go through the exits (SOCKS5), its DNS queries are
 answered locally with fake addresses whose names the exits resolve; loopback
 and --direct ranges stay direct; other UDP is refused (EPERM). Credentials
 not in a URL come from $CARROT_EXIT_NETRC or ~/.config/carrot/netrc, then
-$CARROT_EXIT_USER and $CARROT_EXIT_PASS.
+$CARROT_EXIT_USER and $CARROT_EXIT_PASS. What goes wrong with an exit itself
+(unreachable, a name that does not resolve, a password or certificate it
+refuses) is said once per exit and kind on stderr, "carrot: exit URL: ...".
 `

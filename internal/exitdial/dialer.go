@@ -132,6 +132,14 @@ type Config struct {
 	// Dial opens the TCP connection to the first hop; default a
 	// net.Dialer. Tests use it to dial from inside a network namespace.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Problem, when set, hears of an exit's own failures — it cannot be
+	// reached, resolved, authenticated with or verified, or it broke the
+	// protocol — once per exit and kind of failure (see problem.go), so a
+	// caller can say what is wrong with its setup without repeating it on
+	// every connect. The destination's answers and attempts the dialer
+	// cancelled are not problems. It may be called from any goroutine,
+	// without d's lock held; exit is the exit's Name (no password).
+	Problem func(exit string, err error)
 }
 
 // Dialer opens streams through exits. It is safe for concurrent use.
@@ -152,7 +160,10 @@ type Dialer struct {
 	// exits that said they read pipelined messages (socks5.MethodPipelines,
 	// learnt on a spare): fresh connections to them pipeline
 	pipelines map[*Exit]bool
+	reported  map[problemKey]bool // Problem was called for these
 	closed    bool
+
+	now func() time.Time // time.Now; tests move it to expire the memory
 }
 
 type exitHealth struct {
@@ -192,6 +203,8 @@ func New(cfg Config) (*Dialer, error) {
 		srtt:      map[*Exit]time.Duration{},
 		overMiss:  map[*Exit]time.Time{},
 		pipelines: map[*Exit]bool{},
+		reported:  map[problemKey]bool{},
+		now:       time.Now,
 	}
 	if cfg.Spares && cfg.Mode != Chain {
 		for _, e := range cfg.Exits {
@@ -405,7 +418,7 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 				tc := tls.Client(conn, hop.TLS)
 				if err := tc.HandshakeContext(ctx); err != nil {
 					raw.Close()
-					return Result{}, &AttemptError{Exit: hop.Name, Err: fmt.Errorf("tls: %w", err)}
+					return Result{}, &AttemptError{Exit: hop.Name, Err: &tlsError{err}}
 				}
 				conn = tc
 			}
@@ -413,6 +426,7 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 		}
 		if err != nil {
 			raw.Close()
+			err = hintTLS(hop, err)
 			var rep *socks5.ReplyError
 			// The answer is about the destination when the last hop
 			// replied, or when it timed out while trying to reach it.
@@ -436,6 +450,7 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 func (d *Dialer) chain(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	r, err := d.attempt(ctx, d.cfg.Exits, dest)
 	if err != nil {
+		d.problem(err)
 		return Result{}, []error{err}
 	}
 	d.answered(d.cfg.Exits[0])
@@ -643,7 +658,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := time.Now()
+	now := d.now()
 	key := dest.String()
 	var good, tail, skipped []*Exit
 	for _, e := range d.cfg.Exits {
@@ -670,10 +685,20 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 	return out
 }
 
-// record updates the memory with an attempt's outcome.
+// record updates the memory with an attempt's outcome; an exit's own
+// failure is also a problem (Config.Problem).
 func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
+	if d.recordLocked(dest, e, err) {
+		d.problem(err)
+	}
+}
+
+// recordLocked is record's memory update; it reports whether err is the
+// exit's own failure.
+func (d *Dialer) recordLocked(dest socks5.Addr, e *Exit, err error) (exitFailed bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	now := d.now()
 	key := dest.String()
 	if len(d.lastGood)+len(d.lastBad) > memoLimit {
 		d.lastGood = map[string]*Exit{}
@@ -681,18 +706,18 @@ func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
 	}
 	if err == nil {
 		delete(d.health, e)
-		d.lastOK[e] = time.Now()
+		d.lastOK[e] = now
 		d.lastGood[key] = e
 		delete(d.lastBad, destExit{key, e})
-		return
+		return false
 	}
 	var ae *AttemptError
 	if errors.As(err, &ae) && ae.Dest {
-		d.lastBad[destExit{key, e}] = time.Now()
+		d.lastBad[destExit{key, e}] = now
 		if d.lastGood[key] == e {
 			delete(d.lastGood, key)
 		}
-		return
+		return false
 	}
 	h := d.health[e]
 	if h == nil {
@@ -700,17 +725,30 @@ func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
 		d.health[e] = h
 	}
 	h.fails++
-	if h.fails >= 3 {
-		backoff := 30 * time.Second << min(h.fails-3, 4)
-		h.until = time.Now().Add(min(backoff, 5*time.Minute))
+	if h.fails >= skipAfter {
+		h.until = now.Add(skipFor(h.fails))
 	}
+	return true
+}
+
+// Skipping exits that keep failing (see the package doc).
+const (
+	skipAfter   = 3                // failures in a row
+	skipBase    = 30 * time.Second // the first skip; each further failure doubles it
+	skipMaxTime = 5 * time.Minute
+)
+
+// skipFor is how long an exit that has failed fails times in a row
+// (fails >= skipAfter) is skipped.
+func skipFor(fails int) time.Duration {
+	return min(skipBase<<min(fails-skipAfter, 4), skipMaxTime)
 }
 
 // Skipped reports whether e is being skipped for failing.
 func (d *Dialer) Skipped(e *Exit) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.skipping(e, time.Now())
+	return d.skipping(e, d.now())
 }
 
 // skipping is Skipped with d.mu held.

@@ -103,7 +103,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	// A chain has no other way to go, and no spares to learn from.
 	fresh := d.cfg.Mode == Chain || time.Since(d.lastOK[first]) < overFresh
 	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[dest.String()] == first
-	skipped := d.skipping(first, time.Now())
+	skipped := d.skipping(first, d.now())
 	missed := time.Since(d.overMiss[first]) < overMissFor
 	rtt := d.srtt[first]
 	d.mu.Unlock()
@@ -202,7 +202,7 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 		raw.SetDeadline(dl)
 		if err := socks5.ClientAuth(raw, p.First.Auth); err != nil {
 			raw.Close()
-			err = &AttemptError{Exit: p.First.Name, Err: err}
+			err = &AttemptError{Exit: p.First.Name, Err: hintTLS(p.First, err)}
 			if isTimeout(err) && !ended(tctx) {
 				d.Missed(p) // the budget's, not the exit's failure
 			} else {
@@ -239,10 +239,13 @@ func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
 	if ended(ctx) {
 		return
 	}
-	if d.cfg.Mode != Chain {
+	switch {
+	case d.cfg.Mode != Chain:
 		d.record(p.Dest, p.First, err)
-	} else if err == nil {
+	case err == nil:
 		d.answered(p.First)
+	default:
+		d.problem(err)
 	}
 }
 

@@ -63,11 +63,15 @@ func (d *Dialer) refill(e *Exit) {
 	d.mu.Unlock()
 	go func() {
 		sp, err := d.makeSpare(e)
+		if err != nil {
+			// The next Dial finds out for itself; the caller hears of it now.
+			d.problem(&AttemptError{Exit: e.Name, Err: err})
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		delete(d.making, e)
 		if err != nil {
-			return // the next Dial finds out for itself
+			return
 		}
 		d.lastOK[e] = time.Now()
 		if d.closed || d.spares[e] != nil {
@@ -94,14 +98,14 @@ func (d *Dialer) makeSpare(e *Exit) (*spare, error) {
 		tc := tls.Client(raw, e.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			raw.Close()
-			return nil, err
+			return nil, &tlsError{err}
 		}
 		conn = tc
 	}
 	pipelines, err := socks5.ClientAuthProbe(conn, e.Auth)
 	if err != nil {
 		raw.Close()
-		return nil, err
+		return nil, hintTLS(e, err)
 	}
 	if pipelines {
 		d.mu.Lock()

@@ -660,3 +660,54 @@ func TestOwnSocketFallback(t *testing.T) {
 	}
 	t.Logf("log:\n%s", routed)
 }
+
+// TestSetupErrorsSaid: what is wrong with an exit itself — a password it
+// refuses, a host name that does not resolve, a certificate that fails
+// verification — is said on carrot run's stderr, one line per exit and
+// kind however many connects meet it, without the password; the program
+// still gets the errno a direct connect would give (ENETUNREACH: no way
+// out).
+func TestSetupErrorsSaid(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3})
+	c.StartCarrotExit(t, carrotBin, 1)
+	cert, key, _ := netns.ExitCert(t, "exit2.test")
+	_, _, otherCA := netns.ExitCert(t, "exit2.test")
+	c.StartCarrotExit(t, carrotBin, 2, "--tls-cert", cert, "--tls-key", key)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const badPass = "not-the-password"
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"password", fmt.Sprintf("socks5://%s:%s@%s:1080", netns.ExitUser, badPass, c.ExitV4[1]),
+			fmt.Sprintf(`carrot: exit socks5://%s@%s:1080: authentication failed: server rejected user "%s"`,
+				netns.ExitUser, c.ExitV4[1], netns.ExitUser)},
+		{"name", fmt.Sprintf("socks5://%s:%s@no-such-exit.test:1080", netns.ExitUser, badPass),
+			fmt.Sprintf("carrot: exit socks5://%s@no-such-exit.test:1080: dial tcp: lookup no-such-exit.test", netns.ExitUser)},
+		{"certificate", fmt.Sprintf("socks5+tls://%s:%s@%s:1080?ca=%s&sni=exit2.test", netns.ExitUser, badPass, c.ExitV4[2], otherCA),
+			fmt.Sprintf("carrot: exit socks5+tls://%s@%s:1080: tls: failed to verify certificate: x509: certificate signed by unknown authority",
+				netns.ExitUser, c.ExitV4[2])},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// three connects, each of which meets the problem
+			out, err := run(ctx, c, []string{"--exit", tc.url, "--connect-timeout", "3s"}, "sh", "-c",
+				`for i in 1 2 3; do curl -sS --max-time 5 "$0"; echo "curl=$?"; done`, c.HTTPURL)
+			if err != nil || strings.Count(out, "curl=7\n") != 3 || !strings.Contains(out, "Couldn't connect") {
+				t.Fatalf("%v, want three curls failing to connect (7):\n%s", err, out)
+			}
+			var said []string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "carrot: ") {
+					said = append(said, l)
+				}
+			}
+			if len(said) != 1 || !strings.HasPrefix(said[0], tc.want) {
+				t.Errorf("carrot said %q, want one line starting %q\noutput:\n%s", said, tc.want, out)
+			}
+			if strings.Contains(out, badPass) {
+				t.Errorf("the password is in the output:\n%s", out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+}

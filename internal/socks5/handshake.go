@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 )
 
 // ErrNoAcceptableMethod is returned by ServerHandshake when the client
@@ -225,7 +226,7 @@ func readHello(r io.Reader, auth *Auth) error {
 func readMethodOf(r io.Reader, method byte, pipelines bool) (byte, error) {
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, fmt.Errorf("socks5: reading method choice: %w", err)
+		return 0, &greetingError{fmt.Errorf("socks5: reading method choice: %w", err)}
 	}
 	if h[0] != Version {
 		return 0, fmt.Errorf("socks5: method choice: version %#x, want 5", h[0])
@@ -256,6 +257,22 @@ func readReplyTo(r io.Reader) (Addr, error) {
 		return Addr{}, &ReplyError{Reply: rep}
 	}
 	return bound, nil
+}
+
+// greetingError wraps a failure to read the answer to the greeting.
+type greetingError struct{ err error }
+
+func (e *greetingError) Error() string { return e.err.Error() }
+func (e *greetingError) Unwrap() error { return e.err }
+
+// ClosedAtGreeting reports whether a client's handshake failed because the
+// server closed the connection (an end of file or a reset) instead of
+// answering the greeting: what a SOCKS5-inside-TLS server does to a client
+// that speaks plain SOCKS5.
+func ClosedAtGreeting(err error) bool {
+	var e *greetingError
+	return errors.As(err, &e) && (errors.Is(e.err, io.EOF) || errors.Is(e.err, io.ErrUnexpectedEOF) ||
+		errors.Is(e.err, syscall.ECONNRESET))
 }
 
 // awaitingReply wraps a failure to read the reply to a request that was
