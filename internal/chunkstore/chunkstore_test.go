@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
@@ -389,5 +390,98 @@ func TestRangedGetVerified(t *testing.T) {
 		if s := st.Stats(); s.Corrupt != int64(k+1) || s.Chunks != 0 || s.Bytes != 0 {
 			t.Fatalf("case %d: stats %+v", k, s)
 		}
+	}
+}
+
+// TestPutReplacesCorruptCopy: a Put of a chunk the store holds checks the
+// copy it holds; a damaged (or truncated) one is quarantined, counted and
+// reported, and the new data takes its place, so a corrupt copy nobody
+// has read yet is never acknowledged as one of the R durable copies.
+func TestPutReplacesCorruptCopy(t *testing.T) {
+	var reported []string
+	st, err := Open(t.TempDir(), Options{OnCorrupt: func(id string) { reported = append(reported, id) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(100000, 6)
+	id := ID(data)
+	p := filepath.Join(st.Dir(), "chunks", id[:2], id)
+	for k, damage := range []func(){
+		func() { corrupt(t, st, id, 77777) },
+		func() {
+			if err := os.Truncate(p, 4096); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		if _, err := st.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		damage()
+		existed, err := st.Put(id, int64(len(data)), bytes.NewReader(data))
+		if err != nil || existed {
+			t.Fatalf("case %d: put over a corrupt copy: existed=%v err=%v", k, existed, err)
+		}
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("case %d: the corrupt copy was kept (%v)", k, err)
+		}
+		if len(reported) != k+1 || reported[k] != id {
+			t.Fatalf("case %d: reported %v", k, reported)
+		}
+		// (Bytes only where the damage kept the size: the store counts a
+		// file's size when it is put, and uncounts its size when it goes.)
+		if s := st.Stats(); s.Corrupt != int64(k+1) || s.Chunks != 1 || k == 0 && s.Bytes != int64(len(data)) {
+			t.Fatalf("case %d: stats %+v", k, s)
+		}
+		if q, _ := os.ReadDir(filepath.Join(st.Dir(), "corrupt")); len(q) != k+1 {
+			t.Fatalf("case %d: %d files quarantined", k, len(q))
+		}
+		st.Delete(id, time.Time{})
+	}
+	// A good copy is acknowledged without the data (and its mtime, which
+	// the garbage collector reads, refreshed: TestDeleteOlderThan).
+	if _, err := st.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if existed, err := st.Put(id, int64(len(data)), iotest.ErrReader(errors.New("read"))); err != nil || !existed {
+		t.Fatalf("put over a good copy: existed=%v err=%v", existed, err)
+	}
+	if s := st.Stats(); s.Corrupt != 2 || s.Chunks != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestQuarantineSparesReplacement: a reader that finds a copy bad after a
+// Put has replaced it quarantines nothing: the good copy stays, and the
+// bad one is counted and reported once.
+func TestQuarantineSparesReplacement(t *testing.T) {
+	var reported []string
+	st, err := Open(t.TempDir(), Options{OnCorrupt: func(id string) { reported = append(reported, id) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(5000, 7)
+	id := ID(data)
+	if _, err := st.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	corrupt(t, st, id, 10)
+	f, size, err := st.Open(id) // a slow reader opens the bad copy...
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if existed, err := st.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil || existed {
+		t.Fatalf("repairing put: existed=%v err=%v", existed, err)
+	}
+	// ...and finds it bad once the Put has replaced it.
+	if _, err := st.readVerified(id, f, size, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("reading the bad copy: %v", err)
+	}
+	if got, err := st.Get(id, nil); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the good copy was moved aside: %v", err)
+	}
+	if s := st.Stats(); s.Corrupt != 1 || s.Chunks != 1 || s.Bytes != int64(len(data)) || len(reported) != 1 {
+		t.Fatalf("stats %+v, reported %v", s, reported)
 	}
 }

@@ -128,34 +128,40 @@ func (s *Store) ScrubPass(ctx context.Context, rate int64) error {
 // verifyAtRest reads chunk id from the disk and checks it, quarantining it
 // if it fails. It returns the bytes read.
 func (s *Store) verifyAtRest(id string, buf []byte, h hash.Hash) (int64, error) {
-	n, err := s.readHash(id, buf, h, true)
+	n, fi, err := s.readHash(id, buf, h, true)
 	if errors.Is(err, syscall.EINVAL) {
 		// The file system takes no O_DIRECT (tmpfs, some overlays): read
 		// through the page cache.
-		n, err = s.readHash(id, buf, h, false)
+		n, fi, err = s.readHash(id, buf, h, false)
 	}
 	if err != nil {
 		return n, err
 	}
 	if n > MaxChunkSize {
-		return n, s.quarantine(id, "oversized")
+		return n, s.quarantine(id, "oversized", fi)
 	}
 	if hex.EncodeToString(h.Sum(nil)) != id {
-		return n, s.quarantine(id, "hash mismatch (scrub)")
+		return n, s.quarantine(id, "hash mismatch (scrub)", fi)
 	}
 	return n, nil
 }
 
-func (s *Store) readHash(id string, buf []byte, h hash.Hash, direct bool) (int64, error) {
+// readHash reads chunk id into h and returns its length and the file
+// read.
+func (s *Store) readHash(id string, buf []byte, h hash.Hash, direct bool) (int64, fs.FileInfo, error) {
 	flags := os.O_RDONLY
 	if direct {
 		flags |= syscall.O_DIRECT
 	}
 	f, err := os.OpenFile(s.path(id), flags, 0)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, nil, fmt.Errorf("scrub %s: %w", id, err)
+	}
 	h.Reset()
 	var n int64
 	for n <= MaxChunkSize {
@@ -168,10 +174,10 @@ func (s *Store) readHash(id string, buf []byte, h hash.Hash, direct bool) (int64
 			break
 		}
 		if err != nil {
-			return n, fmt.Errorf("scrub %s: %w", id, err)
+			return n, fi, fmt.Errorf("scrub %s: %w", id, err)
 		}
 	}
-	return n, nil
+	return n, fi, nil
 }
 
 // alignedBuffer returns a page-aligned buffer of n bytes (as O_DIRECT

@@ -6,10 +6,14 @@
 // Durability: a Put writes DIR/tmp/<random>, hashing as it goes; it fails
 // unless the bytes hash to the id and have the announced size; then the file
 // is fsynced, renamed into place and its directory fsynced, and only then is
-// the Put acknowledged. A Put of a chunk already present succeeds at once
-// and refreshes the file's mtime, which the garbage collector reads as "in
-// use" (Delete only removes chunks untouched since a given time), so a
-// writer that dedups onto an old chunk cannot lose it to a concurrent GC.
+// the Put acknowledged. A Put of a chunk already present reads and checks
+// the copy it holds: a good one is acknowledged without the data, and its
+// mtime refreshed, which the garbage collector reads as "in use" (Delete
+// only removes chunks untouched since a given time), so a writer that
+// dedups onto an old chunk cannot lose it to a concurrent GC; a corrupt one
+// is quarantined (as a failed read's is) and the new data stored in its
+// place, so a damaged copy nobody has read yet never counts as one of the
+// durable copies a writer waits for.
 //
 // Verification is end to end: a plain Get of a whole chunk streams it as
 // it is read and the client checks its hash (it has to anyway: only the
@@ -95,6 +99,13 @@ type Store struct {
 	dir  string
 	opts Options
 
+	// mu orders the two ways a chunk's file is replaced: quarantine's
+	// check that the file is still the one found bad and its move, and a
+	// Put's rename into place (which may follow a quarantine). Without it
+	// a reader that found a copy bad could move aside the good copy a Put
+	// had just put in its place.
+	mu sync.Mutex
+
 	used    atomic.Int64 // bytes of chunk data
 	count   atomic.Int64 // chunks
 	corrupt atomic.Int64
@@ -156,9 +167,13 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 	}
 	s.puts.Add(1)
 	final := s.path(id)
-	now := time.Now()
-	if err := os.Chtimes(final, now, now); err == nil {
+	switch err := s.touchGood(id); {
+	case err == nil:
 		return true, nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorrupt):
+		// None here, or a bad copy now quarantined: store this one.
+	default:
+		return false, fmt.Errorf("put %s: checking the copy held: %w", id, err)
 	}
 	if c := s.opts.Capacity; c > 0 && s.used.Load()+size > c {
 		return false, fmt.Errorf("put %s: capacity %d bytes reached: %w", id, c, ErrNoSpace)
@@ -193,7 +208,10 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 	if err = os.MkdirAll(sub, 0o700); err != nil {
 		return false, fmt.Errorf("put %s: %w", id, err)
 	}
-	if err = os.Rename(tmp.Name(), final); err != nil {
+	s.mu.Lock()
+	err = os.Rename(tmp.Name(), final)
+	s.mu.Unlock()
+	if err != nil {
 		return false, fmt.Errorf("put %s: %w", id, err)
 	}
 	if err = syncDir(sub); err != nil {
@@ -205,6 +223,30 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 }
 
 var hashPool = sync.Pool{New: func() any { return sha256.New() }}
+
+// touchGood verifies the copy of chunk id the store holds and, if it is
+// good, refreshes its mtime. ErrNotFound: there is none (or it was deleted
+// meanwhile); ErrCorrupt: it failed and has been quarantined.
+func (s *Store) touchGood(id string) error {
+	f, size, err := s.openChunk(id)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bp := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(bp)
+	if _, err := s.readVerified(id, f, size, *bp); err != nil {
+		return err
+	}
+	now := time.Now()
+	if err := os.Chtimes(s.path(id), now, now); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("put %s: %w", id, ErrNotFound)
+		}
+		return err
+	}
+	return nil
+}
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -222,6 +264,11 @@ func (s *Store) Open(id string) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("get %q: %w", id, ErrBadID)
 	}
 	s.gets.Add(1)
+	return s.openChunk(id)
+}
+
+// openChunk is Open of a valid id, uncounted.
+func (s *Store) openChunk(id string) (*os.File, int64, error) {
 	f, err := os.Open(s.path(id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, fmt.Errorf("get %s: %w", id, ErrNotFound)
@@ -236,7 +283,7 @@ func (s *Store) Open(id string) (*os.File, int64, error) {
 	}
 	if st.Size() > MaxChunkSize {
 		f.Close()
-		return nil, 0, s.quarantine(id, "oversized")
+		return nil, 0, s.quarantine(id, "oversized", st)
 	}
 	return f, st.Size(), nil
 }
@@ -266,25 +313,39 @@ func (s *Store) readVerified(id string, f *os.File, size int64, buf []byte) ([]b
 	}
 	sum := sha256.Sum256(buf)
 	if hex.EncodeToString(sum[:]) != id {
-		return nil, s.quarantine(id, "hash mismatch")
+		st, err := f.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("get %s: %w", id, err)
+		}
+		return nil, s.quarantine(id, "hash mismatch", st)
 	}
 	return buf, nil
 }
 
-// quarantine moves a bad chunk aside so it is never served again.
-func (s *Store) quarantine(id, why string) error {
+// quarantine moves chunk id's file, found bad, aside so it is never served
+// again, then counts and reports it. If the file there is no longer the
+// one found bad (another reader moved it first, or a Put replaced it), it
+// is left alone and not counted twice. It returns the ErrCorrupt to answer
+// with.
+func (s *Store) quarantine(id, why string, bad fs.FileInfo) error {
 	p := s.path(id)
-	if st, err := os.Stat(p); err == nil {
+	s.mu.Lock()
+	st, err := os.Stat(p)
+	moved := err == nil && os.SameFile(st, bad)
+	if moved {
+		dst := filepath.Join(s.dir, "corrupt", fmt.Sprintf("%s.%d", id, time.Now().UnixNano()))
+		if err := os.Rename(p, dst); err != nil {
+			os.Remove(p)
+		}
 		s.used.Add(-st.Size())
 		s.count.Add(-1)
 	}
-	dst := filepath.Join(s.dir, "corrupt", fmt.Sprintf("%s.%d", id, time.Now().UnixNano()))
-	if err := os.Rename(p, dst); err != nil {
-		os.Remove(p)
-	}
-	s.corrupt.Add(1)
-	if s.opts.OnCorrupt != nil {
-		s.opts.OnCorrupt(id)
+	s.mu.Unlock()
+	if moved {
+		s.corrupt.Add(1)
+		if s.opts.OnCorrupt != nil {
+			s.opts.OnCorrupt(id)
+		}
 	}
 	return fmt.Errorf("get %s: %s: %w", id, why, ErrCorrupt)
 }
