@@ -382,10 +382,24 @@ func TestExitTLS(t *testing.T) {
 	if string(got) != "over tls" {
 		t.Fatalf("echo %q", got)
 	}
-	// plain SOCKS5 at a TLS exit fails, and is logged as such
+	// plain SOCKS5 at a TLS exit fails at once (not at the handshake
+	// timeout), and is logged as such
+	start := time.Now()
 	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice); err == nil {
 		t.Error("plain SOCKS5 accepted by a TLS exit")
 	}
+	if el := time.Since(start); el > 250*time.Millisecond {
+		t.Errorf("plain SOCKS5 turned away after %v; the handshake timeout is 500ms", el)
+	}
+	te.log.waitLog(t, "result=not-tls")
+	// anything else that is not TLS fails the TLS handshake
+	other, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	io.WriteString(other, "GET / HTTP/1.0\r\n\r\n")
+	io.ReadAll(other)
 	te.log.waitLog(t, "result=tls-failed")
 }
 

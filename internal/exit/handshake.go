@@ -2,6 +2,7 @@ package exit
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"sync"
 )
@@ -67,3 +68,35 @@ func (f flushingReader) Read(p []byte) (int, error) {
 	}
 	return f.h.Conn.Read(p)
 }
+
+// peekedConn is a connection whose first bytes were read ahead (peek).
+type peekedConn struct {
+	net.Conn
+	ahead []byte
+}
+
+// peek reads what the client has sent so far (at least a byte): the
+// first bytes of a TLS ClientHello, or of something else.
+func peek(c net.Conn) (*peekedConn, error) {
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	if n == 0 {
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return nil, err
+	}
+	return &peekedConn{Conn: c, ahead: buf[:n]}, nil
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) {
+	if len(p.ahead) > 0 {
+		n := copy(b, p.ahead)
+		p.ahead = p.ahead[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// NetConn is the connection under p (for internal/relay's idle timeout).
+func (p *peekedConn) NetConn() net.Conn { return p.Conn }

@@ -199,7 +199,20 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	conn := c
 	if s.cfg.TLS != nil {
-		tc := tls.Server(c, s.cfg.TLS)
+		// A client speaking plain SOCKS5 to this TLS listener would wait
+		// for the handshake timeout: its greeting is turned away at once.
+		pc, err := peek(c)
+		if err != nil {
+			c.Close()
+			r.result, r.err = closedOrTimeout(err, "tls-failed"), err
+			return
+		}
+		if pc.ahead[0] == socks5.Version {
+			c.Close()
+			r.result, r.err = "not-tls", errors.New("a plain SOCKS5 greeting at a SOCKS5-in-TLS listener")
+			return
+		}
+		tc := tls.Server(pc, s.cfg.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
 			r.result, r.err = "tls-failed", err
@@ -223,10 +236,8 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 			r.result = "no-auth"
 		case errors.Is(err, socks5.ErrAuthFailed):
 			r.result = "auth-failed"
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			r.result = "handshake-timeout"
 		default:
-			r.result = "bad-request"
+			r.result = closedOrTimeout(err, "bad-request")
 		}
 		return
 	}
@@ -440,6 +451,22 @@ const answerHold = time.Millisecond
 // fallbackDelay is the Happy Eyeballs delay between attempts at a name's
 // addresses (Go's net.Dialer uses 300ms).
 const fallbackDelay = 250 * time.Millisecond
+
+// closedOrTimeout names the outcome of a connection whose handshake ended
+// with err: the client closed it cleanly before any request (a client's
+// spare connection that was not needed: no-request), went away (a reset:
+// client-gone), or was too slow (handshake-timeout); else other.
+func closedOrTimeout(err error, other string) string {
+	switch {
+	case errors.Is(err, io.EOF):
+		return "no-request"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "client-gone"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "handshake-timeout"
+	}
+	return other
+}
 
 func failureName(r socks5.Reply) string {
 	switch r {

@@ -632,3 +632,132 @@ func TestSpares(t *testing.T) {
 		t.Fatalf("accepted %d (%d before the second Dial), requests %d; want %d, 2", accepted, before, requests, before+1)
 	}
 }
+
+// TestPlainClientAtTLSExit: a socks5:// client pointed at a socks5+tls
+// exit is turned away at once (the exit logs result=not-tls), not after
+// the exit's 10 s handshake timeout, and its error says the exit may speak
+// TLS; Config.Problem hears of it once.
+func TestPlainClientAtTLSExit(t *testing.T) {
+	cert := selfSigned(t)
+	b := startExit(t, &cert, nil)
+	plain := strings.Replace(b.url, "socks5+tls://", "socks5://", 1)
+	e, err := ParseExit(plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var problems []string
+	d, err := New(Config{Exits: []*Exit{e}, ConnectTimeout: 20 * time.Second, Problem: func(exit string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		problems = append(problems, exit+": "+err.Error())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := mustAddr(echoServer(t))
+	for range 2 {
+		start := time.Now()
+		_, err = d.Dial(context.Background(), echo)
+		if el := time.Since(start); el > time.Second {
+			t.Errorf("failed after %v; the exit's handshake timeout is 10s", el)
+		}
+		wantErrno(t, err, syscall.ENETUNREACH)
+		if !strings.Contains(err.Error(), "socks5+tls://") {
+			t.Errorf("no hint that the exit speaks TLS: %v", err)
+		}
+	}
+	waitFor(t, func() bool { return strings.Contains(b.log.String(), "result=not-tls") })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) != 1 || !strings.Contains(problems[0], "socks5+tls://") {
+		t.Errorf("problems: %q, want one with the hint", problems)
+	}
+}
+
+// TestSpareClosedUnused: a spare the dialer closes unused (carrot run
+// ending) is logged by the exit as result=no-request, with and without
+// TLS; a request cut short is still result=bad-request.
+func TestSpareClosedUnused(t *testing.T) {
+	cert := selfSigned(t)
+	for _, tc := range []struct {
+		name string
+		ex   *testExit
+		url  string
+	}{
+		{"plain", nil, ""},
+		{"tls", startExit(t, &cert, nil), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ex, url := tc.ex, ""
+			if ex == nil {
+				ex = startExit(t, nil, nil)
+				url = ex.url
+			} else {
+				url = ex.url + "?pin=" + Pin(cert.Certificate[0])
+			}
+			e, err := ParseExit(url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := New(Config{Exits: []*Exit{e}, Spares: true, ConnectTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.spares[e] != nil })
+			d.Close()
+			waitFor(t, func() bool { return strings.Contains(ex.log.String(), "result=") })
+			if log := ex.log.String(); !strings.Contains(log, "user=alice") || !strings.Contains(log, "result=no-request") {
+				t.Errorf("log: %s", log)
+			}
+		})
+	}
+	ex := startExit(t, nil, nil)
+	c, err := net.Dial("tcp", strings.TrimPrefix(ex.url, "socks5://alice:s3cret@"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := socks5.ClientAuth(c, &socks5.Auth{User: "alice", Pass: "s3cret"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{5, socks5.CmdConnect, 0, socks5.AtypIPv4, 127}) // and no more
+	c.Close()
+	waitFor(t, func() bool { return strings.Contains(ex.log.String(), "result=") })
+	if log := ex.log.String(); !strings.Contains(log, "result=bad-request") {
+		t.Errorf("log: %s", log)
+	}
+}
+
+// TestSkipExpires: an exit that failed 3 times in a row is skipped for
+// 30 s, then tried again; each further failure doubles the time, up to
+// 5 min.
+func TestSkipExpires(t *testing.T) {
+	d := newDialer(t, Failover, time.Second, "socks5://alice:s3cret@"+closedAddr(t))
+	e := d.cfg.Exits[0]
+	now := time.Now()
+	d.now = func() time.Time { return now } // Dial calls it on this goroutine only
+	dest := mustAddr(echoServer(t))
+	fail := func() {
+		t.Helper()
+		_, err := d.Dial(context.Background(), dest)
+		wantErrno(t, err, syscall.ENETUNREACH)
+	}
+	for i := range 3 {
+		if d.Skipped(e) {
+			t.Fatalf("skipped after %d failures", i)
+		}
+		fail()
+	}
+	for _, want := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
+		start := now
+		now = start.Add(want - time.Second)
+		if !d.Skipped(e) {
+			t.Fatalf("not skipped %v after a failure; want %v", now.Sub(start), want)
+		}
+		now = start.Add(want + time.Second)
+		if d.Skipped(e) {
+			t.Fatalf("still skipped %v after a failure; want %v", now.Sub(start), want)
+		}
+		fail() // tried again, and failing again
+	}
+}

@@ -32,7 +32,7 @@ const spareMaxAge = 5 * time.Second
 
 type spare struct {
 	raw  net.Conn // the TCP connection
-	conn net.Conn // raw, or TLS over it
+	conn net.Conn // raw, or TLS over it; closing it closes raw
 	born time.Time
 }
 
@@ -46,7 +46,7 @@ func (d *Dialer) takeSpare(e *Exit) *spare {
 		return nil
 	}
 	if time.Since(sp.born) > spareMaxAge {
-		sp.raw.Close()
+		sp.conn.Close()
 		return nil
 	}
 	return sp
@@ -75,7 +75,7 @@ func (d *Dialer) refill(e *Exit) {
 		}
 		d.lastOK[e] = time.Now()
 		if d.closed || d.spares[e] != nil {
-			sp.raw.Close()
+			sp.conn.Close()
 			return
 		}
 		d.spares[e] = sp
@@ -133,7 +133,7 @@ func (d *Dialer) Close() error {
 	defer d.mu.Unlock()
 	d.closed = true
 	for e, sp := range d.spares {
-		sp.raw.Close()
+		sp.conn.Close() // with TLS, close_notify first: the exit sees a clean close
 		delete(d.spares, e)
 	}
 	return nil

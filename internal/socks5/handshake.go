@@ -26,7 +26,11 @@ var ErrUnsupportedCommand = errors.New("socks5: command not supported")
 //
 // Where SOCKS5 has an answer for a failure, the client has been sent it
 // before the error returns: no acceptable method, bad credentials, a command
-// other than CONNECT, an unknown address type.
+// other than CONNECT, an unknown address type. A client that closed the
+// connection cleanly between messages (before its greeting, or after
+// authenticating, with no request: a connection opened ahead of time and
+// not needed) gives an error for which errors.Is(err, io.EOF) is true; a
+// message cut short gives io.ErrUnexpectedEOF.
 func ServerHandshake(rw io.ReadWriter, auth func(user, pass string) bool) (user string, req Request, err error) {
 	methods, err := ReadGreeting(rw)
 	if err != nil {

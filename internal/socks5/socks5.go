@@ -341,6 +341,16 @@ type atypError struct{ atyp byte }
 
 func (e *atypError) Error() string { return fmt.Sprintf("socks5: unknown address type %#x", e.atyp) }
 
+// unexpected turns the end of file met inside a message into
+// io.ErrUnexpectedEOF: the readers of messages return io.EOF only when the
+// peer closed the connection cleanly before the message began.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
 // ReadGreeting reads a client's version/method-selection message and returns
 // the offered methods.
 func ReadGreeting(r io.Reader) (methods []byte, err error) {
@@ -356,7 +366,7 @@ func ReadGreeting(r io.Reader) (methods []byte, err error) {
 	}
 	methods = make([]byte, h[1])
 	if _, err := io.ReadFull(r, methods); err != nil {
-		return nil, fmt.Errorf("socks5: reading greeting: %w", err)
+		return nil, fmt.Errorf("socks5: reading greeting: %w", unexpected(err))
 	}
 	return methods, nil
 }
@@ -378,14 +388,14 @@ func ReadUserPass(r io.Reader) (user, pass string, err error) {
 	}
 	u := make([]byte, h[1])
 	if _, err := io.ReadFull(r, u); err != nil {
-		return "", "", fmt.Errorf("socks5: reading credentials: %w", err)
+		return "", "", fmt.Errorf("socks5: reading credentials: %w", unexpected(err))
 	}
 	if _, err := io.ReadFull(r, h[:1]); err != nil {
-		return "", "", fmt.Errorf("socks5: reading credentials: %w", err)
+		return "", "", fmt.Errorf("socks5: reading credentials: %w", unexpected(err))
 	}
 	p := make([]byte, h[0])
 	if _, err := io.ReadFull(r, p); err != nil {
-		return "", "", fmt.Errorf("socks5: reading credentials: %w", err)
+		return "", "", fmt.Errorf("socks5: reading credentials: %w", unexpected(err))
 	}
 	return string(u), string(p), nil
 }
@@ -420,7 +430,7 @@ func ReadRequest(r io.Reader) (Request, error) {
 	}
 	a, err := readAddr(r)
 	if err != nil {
-		return Request{Cmd: h[1]}, fmt.Errorf("socks5: reading request: %w", err)
+		return Request{Cmd: h[1]}, fmt.Errorf("socks5: reading request: %w", unexpected(err))
 	}
 	return Request{Cmd: h[1], Dest: a}, nil
 }
@@ -448,7 +458,7 @@ func ReadReply(r io.Reader) (Reply, Addr, error) {
 	}
 	a, err := readAddr(r)
 	if err != nil {
-		return Reply(h[1]), Addr{}, fmt.Errorf("socks5: reading reply: %w", err)
+		return Reply(h[1]), Addr{}, fmt.Errorf("socks5: reading reply: %w", unexpected(err))
 	}
 	return Reply(h[1]), a, nil
 }
