@@ -485,3 +485,105 @@ func TestQuarantineSparesReplacement(t *testing.T) {
 		t.Fatalf("stats %+v, reported %v", s, reported)
 	}
 }
+
+// recordSyncs makes syncDir record the directories it fsyncs, each
+// relative to dir, until the test ends.
+func recordSyncs(t *testing.T, dir string) *[]string {
+	var mu sync.Mutex
+	var synced []string
+	real := syncDir
+	syncDir = func(d string) error {
+		rel, err := filepath.Rel(dir, d)
+		if err != nil {
+			t.Errorf("fsync of %s, outside %s", d, dir)
+		}
+		if rel == "chunks" {
+			// After making the subdirectory, or there is nothing to sync.
+			if ents, _ := os.ReadDir(d); len(ents) == 0 {
+				t.Errorf("chunks/ fsynced before any subdirectory was made")
+			}
+		}
+		mu.Lock()
+		synced = append(synced, rel)
+		mu.Unlock()
+		return real(d)
+	}
+	t.Cleanup(func() { syncDir = real })
+	return &synced
+}
+
+// TestPutSyncsNewSubdir: the first Put into a new fan-out subdirectory
+// fsyncs chunks/ once it has made it (else the subdirectory, and the
+// chunk in it, may be gone after a crash), later Puts there fsync only the
+// subdirectory; a store opened again fsyncs chunks/ once more on its first
+// Put into each subdirectory (the last run may have crashed between the
+// mkdir and the fsync); and Open fsyncs DIR, where it makes chunks/. This
+// checks the calls and their order, not what a disk keeps after a crash.
+func TestPutSyncsNewSubdir(t *testing.T) {
+	dir := t.TempDir()
+	synced := recordSyncs(t, dir)
+	st, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three chunks, the first two in one subdirectory (and one of the
+	// three may be empty).
+	chunks := map[string][][]byte{}
+	var a, b []byte
+	for i := 0; a == nil; i++ {
+		d := []byte(strings.Repeat("x", i))
+		id := ID(d)
+		chunks[id[:2]] = append(chunks[id[:2]], d)
+		if len(chunks[id[:2]]) == 2 {
+			a = d
+			b = chunks[id[:2]][0]
+		}
+	}
+	var c []byte
+	for i := 0; c == nil; i++ {
+		if d := []byte(strings.Repeat("y", i)); ID(d)[:2] != ID(a)[:2] {
+			c = d
+		}
+	}
+	put := func(st *Store, d []byte, want ...string) {
+		t.Helper()
+		*synced = nil
+		if _, err := st.Put(ID(d), int64(len(d)), bytes.NewReader(d)); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(*synced, " ") != strings.Join(want, " ") {
+			t.Fatalf("put into %s fsynced %q, want %q", ID(d)[:2], *synced, want)
+		}
+	}
+	if strings.Join(*synced, " ") != "." {
+		t.Fatalf("open fsynced %q, want DIR", *synced)
+	}
+	put(st, a, "chunks", "chunks/"+ID(a)[:2])
+	put(st, b, "chunks/"+ID(a)[:2])
+	put(st, c, "chunks", "chunks/"+ID(c)[:2])
+	st2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "chunks", ID(b)[:2], ID(b)))
+	put(st2, b, "chunks", "chunks/"+ID(b)[:2])
+	// A failed fsync of chunks/ fails the Put and is tried again.
+	real := syncDir
+	syncDir = func(d string) error {
+		if filepath.Base(d) == "chunks" {
+			return errors.New("EIO")
+		}
+		return real(d)
+	}
+	var d []byte
+	for i := 1; d == nil; i++ { // not empty: c may be
+		if e := []byte(strings.Repeat("z", i)); ID(e)[:2] != ID(b)[:2] {
+			d = e
+		}
+	}
+	if _, err := st2.Put(ID(d), int64(len(d)), bytes.NewReader(d)); err == nil {
+		t.Fatalf("put into %s acknowledged though its subdirectory may not be durable (%q)", ID(d)[:2], *synced)
+	}
+	syncDir = real
+	put(st2, d, "chunks", "chunks/"+ID(d)[:2])
+}

@@ -6,7 +6,10 @@
 // Durability: a Put writes DIR/tmp/<random>, hashing as it goes; it fails
 // unless the bytes hash to the id and have the announced size; then the file
 // is fsynced, renamed into place and its directory fsynced, and only then is
-// the Put acknowledged. A Put of a chunk already present reads and checks
+// the Put acknowledged. The fan-out directory is durable before that: the
+// first Put into one (since Open: a crash may have come between an earlier
+// run's mkdir and its fsync) fsyncs DIR/chunks after making it, and Open
+// fsyncs DIR after making chunks/, tmp/ and corrupt/. A Put of a chunk already present reads and checks
 // the copy it holds: a good one is acknowledged without the data, and its
 // mtime refreshed, which the garbage collector reads as "in use" (Delete
 // only removes chunks untouched since a given time), so a writer that
@@ -106,6 +109,10 @@ type Store struct {
 	// had just put in its place.
 	mu sync.Mutex
 
+	// subSynced[b]: chunks/<hex b> exists and its entry in chunks/ has
+	// been fsynced since Open.
+	subSynced [256]atomic.Bool
+
 	used    atomic.Int64 // bytes of chunk data
 	count   atomic.Int64 // chunks
 	corrupt atomic.Int64
@@ -122,6 +129,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("chunkstore: %w", err)
 		}
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("chunkstore: fsync %s: %w", dir, err)
 	}
 	// Leftovers of Puts interrupted by a crash were never acknowledged.
 	if tmps, err := os.ReadDir(filepath.Join(dir, "tmp")); err == nil {
@@ -205,7 +215,7 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 		return false, fmt.Errorf("put %s: %w", id, err)
 	}
 	sub := filepath.Dir(final)
-	if err = os.MkdirAll(sub, 0o700); err != nil {
+	if err = s.makeSubdir(sub); err != nil {
 		return false, fmt.Errorf("put %s: %w", id, err)
 	}
 	s.mu.Lock()
@@ -248,7 +258,32 @@ func (s *Store) touchGood(id string) error {
 	return nil
 }
 
-func syncDir(dir string) error {
+// makeSubdir makes sure sub, a fan-out directory chunks/xx, exists and its
+// entry in chunks/ is durable. Only the first call for each since Open
+// does anything.
+func (s *Store) makeSubdir(sub string) error {
+	var b [1]byte
+	if _, err := hex.Decode(b[:], []byte(filepath.Base(sub))); err != nil {
+		return err
+	}
+	if s.subSynced[b[0]].Load() {
+		return nil
+	}
+	if err := os.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// Also when it existed: it may be a crashed run's, never fsynced, or
+	// a concurrent Put's, not fsynced yet.
+	if err := syncDir(filepath.Dir(sub)); err != nil {
+		return fmt.Errorf("fsync dir: %w", err)
+	}
+	s.subSynced[b[0]].Store(true)
+	return nil
+}
+
+// syncDir fsyncs a directory, making the entries made in it durable. A
+// variable: tests record the calls.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
