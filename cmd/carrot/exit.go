@@ -80,6 +80,12 @@ func runExit(ctx context.Context, e *env) int {
 		return usageErr("--max-conns must be at least 1")
 	case *nameTTL < 0:
 		return usageErr("--name-ttl must not be negative")
+	case *idle < 0:
+		return usageErr("--idle-timeout must not be negative (0: never)")
+	case *dialTimeout <= 0:
+		return usageErr("--dial-timeout must be positive")
+	case *hsTimeout <= 0:
+		return usageErr("--handshake-timeout must be positive")
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {

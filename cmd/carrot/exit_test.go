@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -27,6 +29,76 @@ func TestExitRefusesOpenProxy(t *testing.T) {
 		code := run(context.Background(), append([]string{"exit"}, tc.args...), nil, &out, &errb)
 		if code != exitUsage || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("carrot exit %q: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), exitUsage, tc.want)
+		}
+	}
+}
+
+// TestNetworkDurationFlags: a negative duration (or a zero one where zero
+// means nothing) is a usage error naming the flag, exit status 2, before
+// anything starts.
+func TestNetworkDurationFlags(t *testing.T) {
+	run1 := []string{"run", "--exit", "socks5://127.0.0.1:1"}
+	exit1 := []string{"exit", "--listen", "127.0.0.1:0", "--no-auth"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(run1, "--stagger", "-1s", "--", "true"), "--stagger must not be negative"},
+		{append(run1, "--idle-timeout", "-1s", "--", "true"), "--idle-timeout must not be negative"},
+		{append(run1, "--connect-timeout", "0s", "--", "true"), "--connect-timeout must be positive"},
+		{append(run1, "--stagger", "soon", "--", "true"), `invalid value "soon" for flag -stagger`},
+		{append(exit1, "--idle-timeout", "-1s"), "--idle-timeout must not be negative"},
+		{append(exit1, "--dial-timeout", "-5s"), "--dial-timeout must be positive"},
+		{append(exit1, "--dial-timeout", "0s"), "--dial-timeout must be positive"},
+		{append(exit1, "--idle-timeout", "-1s", "--dial-timeout", "-5s"), "--idle-timeout must not be negative"},
+		{append(exit1, "--handshake-timeout", "-1s"), "--handshake-timeout must be positive"},
+	} {
+		// cancelled: were the flag taken, the command would end at once
+		// rather than serve or run
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var out, errb bytes.Buffer
+		code := run(ctx, tc.args, nil, &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("carrot %q: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), exitUsage, tc.want)
+		}
+	}
+}
+
+// TestRunProgramNotRunnable: as in shells, a program that is not found is
+// 127 and one that is found but cannot be run (a directory, a file without
+// execute permission, one in no executable format) 126, under carrot run
+// and carrot trace alike. The exit is never contacted.
+func TestRunProgramNotRunnable(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	noExec := filepath.Join(dir, "noexec")
+	garbage := filepath.Join(dir, "garbage")
+	if err := os.WriteFile(noExec, []byte("#!/bin/sh\necho ran\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(garbage, []byte("\x00\x01\x02\x03 not a program\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		prog string
+		code int
+		err  string
+	}{
+		{filepath.Join(dir, "missing"), 127, "command not found"},
+		{"no-such-program-carrot", 127, "command not found"},
+		{dir, 126, "is a directory"},
+		{noExec, 126, "permission denied"},
+		{garbage, 126, "exec format error"},
+	} {
+		for _, cmd := range [][]string{
+			{"run", "--exit", "socks5://127.0.0.1:1", "--connect-timeout", "1s", "--"},
+			{"trace", "-o", os.DevNull, "--"},
+		} {
+			r := runCarrot(t, "", append(cmd, tc.prog)...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.err) || strings.Contains(r.stdout, "ran") {
+				t.Errorf("carrot %s %s: exit %d, stderr %q; want %d and %q", cmd[0], tc.prog, r.code, r.stderr, tc.code, tc.err)
+			}
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -50,6 +49,7 @@ func runRun(ctx context.Context, e *env) int {
 	relayAll := fs.Bool("relay-all", false, "keep every connection in carrot's relay, never on the program's own socket connected to the exit")
 	out := fs.String("o", "", "write the log of what was routed to FILE")
 	verbose := fs.Bool("v", false, "log what was routed on stderr")
+	fs.Bool("f", true, "follow forks, vforks and threads, as carrot trace -f: always on (every process the program starts is routed)")
 	if code, ok := e.parse(fs); !ok {
 		return code
 	}
@@ -62,6 +62,10 @@ func runRun(ctx context.Context, e *env) int {
 		return usageErr("give at least one --exit URL")
 	case *timeout <= 0:
 		return usageErr("--connect-timeout must be positive")
+	case *stagger < 0:
+		return usageErr("--stagger must not be negative (0: adaptive)")
+	case *idle < 0:
+		return usageErr("--idle-timeout must not be negative (0: never)")
 	}
 	m, err := exitdial.ParseMode(*mode)
 	if err != nil {
@@ -83,10 +87,9 @@ func runRun(ctx context.Context, e *env) int {
 		}
 		parsed = append(parsed, x)
 	}
-	path, err := exec.LookPath(argv[0])
-	if err != nil {
-		e.errorf("run: %s: %v", argv[0], errors.Unwrap(err))
-		return exitNotFound
+	path, code := lookProgram(e, argv[0])
+	if code != 0 {
+		return code
 	}
 
 	var logw io.Writer
@@ -278,7 +281,7 @@ func round(d time.Duration) time.Duration {
 
 const runHelp = `
 usage: carrot run --exit URL [--exit URL ...] [--exit-mode race|failover|chain]
-                  [--connect-timeout D] [--direct CIDR ...] [-o FILE] [-v] -- PROGRAM ARGS...
+                  [--connect-timeout D] [--direct CIDR ...] [-f] [-o FILE] [-v] -- PROGRAM ARGS...
 
 PROGRAM's TCP connections go through the exits (SOCKS5), its DNS queries are
 answered locally with fake addresses whose names the exits resolve; loopback
@@ -287,4 +290,8 @@ not in a URL come from $CARROT_EXIT_NETRC or ~/.config/carrot/netrc, then
 $CARROT_EXIT_USER and $CARROT_EXIT_PASS. What goes wrong with an exit itself
 (unreachable, a name that does not resolve, a password or certificate it
 refuses) is said once per exit and kind on stderr, "carrot: exit URL: ...".
+As with carrot trace -f, every process and thread the program starts is
+followed (and routed); -f is accepted and always on. Exit status: the
+program's; 128+N if it was killed by signal N; 126 if it was found but
+cannot be run, 127 if it was not found; 2 for bad usage.
 `

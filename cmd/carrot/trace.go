@@ -78,7 +78,8 @@ carrot's own:
 
 Only the calls being traced stop the program (a seccomp filter lets the others
 run at full speed). Exit status: the program's; 128+N if it was killed by
-signal N; 127 if it was not found; 2 for bad usage.`
+signal N; 127 if it was not found, 126 if it cannot be run (a directory, not
+executable); 2 for bad usage.`
 
 // traceFlags is carrot trace's parsed command line.
 type traceFlags struct {
@@ -354,14 +355,9 @@ func runTrace(ctx context.Context, e *env) int {
 	}
 	var path string
 	if len(f.argv) > 0 {
-		path, err = exec.LookPath(f.argv[0])
-		if err != nil {
-			if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-				e.errorf("%s: command not found", f.argv[0])
-				return exitNotFound
-			}
-			e.errorf("%s: %v", f.argv[0], errors.Unwrap(err))
-			return 126
+		var code int
+		if path, code = lookProgram(e, f.argv[0]); code != 0 {
+			return code
 		}
 	}
 	// The tracer allocates a little per call; on a small machine the
@@ -403,6 +399,33 @@ func runTrace(ctx context.Context, e *env) int {
 		return exitFailure
 	}
 	return st.ExitCode()
+}
+
+// exitCannotRun is the exit status for a program that was found but cannot
+// be run (a directory, no execute permission, not an executable format),
+// as in shells; one that is not found is exitNotFound (127). The launcher
+// (internal/launcher) exits with the same statuses when the exec itself
+// fails.
+const exitCannotRun = 126
+
+// lookProgram finds the program to run, as a shell would. When it cannot,
+// it says why and returns the exit status: 127 when nothing by that name
+// exists, 126 when something does but cannot be executed.
+func lookProgram(e *env, name string) (path string, code int) {
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path, 0
+	}
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		e.errorf("%s: command not found", name)
+		return "", exitNotFound
+	}
+	cause := err
+	if u := errors.Unwrap(err); u != nil {
+		cause = u
+	}
+	e.errorf("%s: %v", name, cause)
+	return "", exitCannotRun
 }
 
 func traceAttach(ctx context.Context, e *env, f *traceFlags, s *trace.Session, sigs chan os.Signal) int {

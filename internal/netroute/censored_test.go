@@ -711,3 +711,30 @@ func TestSetupErrorsSaid(t *testing.T) {
 		})
 	}
 }
+
+// TestRunFollowsForks: carrot run takes carrot trace's -f, and, with it
+// or without, routes the connections of every process the program starts:
+// here curl, a child of the shell carrot started.
+func TestRunFollowsForks(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2})
+	c.StartCarrotExit(t, carrotBin, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, f := range [][]string{{"-f"}, nil} {
+		log := filepath.Join(t.TempDir(), "log")
+		flags := append(append(f, exits(c, "", 1)...), "-o", log)
+		out, err := run(ctx, c, flags, "sh", "-c", `curl -sS --max-time 10 "$0" & wait; echo "sh=$$"`, c.HTTPURL)
+		routed, _ := os.ReadFile(log)
+		body, sh, _ := strings.Cut(out, "sh=")
+		if err != nil || body != netns.OriginBody {
+			t.Fatalf("%q: %v\n%s\nlog:\n%s", f, err, out, routed)
+		}
+		var child bool
+		for _, l := range strings.Split(string(routed), "\n") {
+			child = child || strings.Contains(l, " connect "+c.OriginName+":80 ") && !strings.Contains(l, "[pid "+strings.TrimSpace(sh)+"]")
+		}
+		if !child {
+			t.Errorf("%q: no connect by the shell's child in the log:\n%s", f, routed)
+		}
+	}
+}
