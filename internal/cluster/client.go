@@ -46,6 +46,7 @@ import (
 	"github.com/carrot-project/carrot/internal/meta"
 	"github.com/carrot-project/carrot/internal/placement"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -73,7 +74,11 @@ type Client struct {
 	view   *membership.View
 	pool   *chunkstore.Pool
 	opts   Options
+	ctx    context.Context // ends when the client closes
 	cancel context.CancelFunc
+
+	pinMu      sync.Mutex
+	pinSession *concurrency.Session // holds the lease of upload pins (pins.go)
 
 	placeMu  sync.Mutex
 	placer   placement.Placer // over the live nodes
@@ -109,7 +114,7 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 		return nil, &meta.Error{Op: "connect", Path: "cluster", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
 	}
 	wctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
+	c.ctx, c.cancel = wctx, cancel
 	if c.view, err = membership.Watch(wctx, cli, conf.Prefix); err != nil {
 		c.Close()
 		return nil, &meta.Error{Op: "connect", Path: "membership", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
@@ -126,6 +131,12 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 
 // Close releases the client.
 func (c *Client) Close() error {
+	c.pinMu.Lock()
+	if c.pinSession != nil {
+		c.pinSession.Close() // revokes the lease: the pins go with it
+		c.pinSession = nil
+	}
+	c.pinMu.Unlock()
 	if c.cancel != nil {
 		c.cancel()
 	}
@@ -275,29 +286,33 @@ func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, e
 }
 
 // upload cuts r into chunks and stores them all durably; it returns the
-// content to commit. Small content (at most InlineMax bytes) is inline.
-func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) (meta.Content, error) {
+// content to commit, and the pins that keep its chunks from the garbage
+// collector until the caller has committed it (release them then; nil for
+// inline content). Small content (at most InlineMax bytes) is inline.
+func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) (meta.Content, *pins, error) {
 	cs := c.Params.ChunkSize
 	// Read up to one byte past the inline limit first: a small file needs
 	// no chunk buffer at all.
 	small := make([]byte, c.Params.InlineMax+1)
 	n, err := io.ReadFull(r, small)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return meta.Content{}, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
+		return meta.Content{}, nil, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
 	}
 	if err != nil && n <= c.Params.InlineMax {
 		if progress != nil {
 			progress(int64(n))
 		}
-		return meta.Content{Size: uint64(n), Inline: small[:n]}, nil
+		return meta.Content{Size: uint64(n), Inline: small[:n]}, nil, nil
 	}
+	pins := c.newPins()
 	first := getBuf(cs)
 	defer putBuf(first)
 	copy(first, small[:n])
 	m, err := io.ReadFull(r, first[n:])
 	n += m
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return meta.Content{}, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
+		pins.release()
+		return meta.Content{}, nil, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
 	}
 	last := err != nil
 	ctx, cancel := context.WithCancel(ctx)
@@ -324,6 +339,7 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 			data := buf[:n]
 			id := chunkstore.ID(data)
 			chunks = append(chunks, meta.Chunk{ID: id, Size: uint32(n)})
+			pins.add(id)
 			size += uint64(n)
 			wg.Add(1)
 			go func(b []byte) {
@@ -355,13 +371,17 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 		}
 	}
 	wg.Wait()
+	if upErr == nil && ctx.Err() != nil {
+		upErr = fmt.Errorf("%v: %w", ctx.Err(), syscall.EIO)
+	}
+	if upErr == nil {
+		upErr = pins.check()
+	}
 	if upErr != nil {
-		return meta.Content{}, upErr
+		pins.release()
+		return meta.Content{}, nil, upErr
 	}
-	if ctx.Err() != nil {
-		return meta.Content{}, fmt.Errorf("%v: %w", ctx.Err(), syscall.EIO)
-	}
-	return meta.Content{Size: size, Chunks: chunks}, nil
+	return meta.Content{Size: size, Chunks: chunks}, pins, nil
 }
 
 // Chunk buffers are reused across writes.
@@ -394,10 +414,11 @@ type WriteOptions struct {
 // WriteFile uploads r as the new content of regular file ino on top of
 // version base (meta.ErrConflict if another version was committed since).
 func (c *Client) WriteFile(ctx context.Context, ino, base uint64, r io.Reader, o WriteOptions) (*meta.Inode, error) {
-	content, err := c.upload(ctx, r, o.Progress)
+	content, pins, err := c.upload(ctx, r, o.Progress)
 	if err != nil {
 		return nil, &meta.Error{Op: "write", Path: fmt.Sprintf("inode %d", ino), Err: err}
 	}
+	defer pins.release()
 	return c.FS.Commit(ctx, ino, base, content)
 }
 
@@ -405,10 +426,11 @@ func (c *Client) WriteFile(ctx context.Context, ino, base uint64, r io.Reader, o
 // is made durable first, then one transaction creates the entry and inode
 // (EEXIST if the name exists; the uploaded chunks are then garbage).
 func (c *Client) CreateFile(ctx context.Context, parent uint64, name string, mode uint32, r io.Reader, o WriteOptions) (*meta.Inode, error) {
-	content, err := c.upload(ctx, r, o.Progress)
+	content, pins, err := c.upload(ctx, r, o.Progress)
 	if err != nil {
 		return nil, &meta.Error{Op: "write", Path: name, Err: err}
 	}
+	defer pins.release()
 	return c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Content: &content})
 }
 

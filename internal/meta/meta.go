@@ -3,6 +3,7 @@
 //	<prefix>fs/i/<ino, 16 hex>           -> Inode   (attributes, version, chunk list)
 //	<prefix>fs/i/<ino, 16 hex>/t         -> a directory's last entry change (ns)
 //	<prefix>fs/d/<parent ino>/<name>     -> Dirent  (child ino and file type)
+//	<prefix>fs/pin/<lease>/<upload>/<id> -> ""      (a chunk of an upload in progress, pins.go)
 //
 // A directory entry names an inode and holds nothing else, so renaming a
 // directory rewrites two entries and the moved directory's parent pointer,

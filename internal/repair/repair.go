@@ -6,7 +6,8 @@
 //
 // A pass:
 //  1. lists every live node's inventory (chunk, size, mtime);
-//  2. reads every inode at one etcd revision: the referenced chunks;
+//  2. reads the chunks pinned by uploads in progress (see meta's pins),
+//     then every inode at one etcd revision: the referenced chunks;
 //  3. for each referenced chunk, ranks the live nodes (the placement every
 //     writer uses) and compares the holders with the first R of the
 //     ranking: a chunk on fewer than R live nodes is under-replicated and
@@ -14,14 +15,15 @@
 //     ranked nodes that lack it; a chunk on all of its first R nodes and
 //     also elsewhere has its misplaced extra copies deleted (a node came
 //     back, or joined);
-//  4. deletes, on each node, chunks that no inode references, that this
-//     repairer has seen unreferenced for GCGrace (so a reader that opened a
-//     version just before it was replaced or removed has GCGrace to read
-//     it, however old its chunks are), and whose file is older than
-//     GCGrace (the node re-checks the mtime, and a Put of an existing chunk
-//     refreshes it, so a chunk a writer is about to commit survives). A
-//     new repairer (restart, new leader) starts the unreferenced clocks
-//     afresh: it waits longer, never shorter.
+//  4. deletes, on each node, chunks that no inode references and no upload
+//     pins, that this repairer has seen unreferenced for GCGrace (so a
+//     reader that opened a version just before it was replaced or removed
+//     has GCGrace to read it, however old its chunks are), and whose file
+//     is older than GCGrace (the node re-checks the mtime, and a Put of an
+//     existing chunk refreshes it, so a chunk a writer is about to commit
+//     survives; an upload that lasts longer than that has pinned its
+//     chunks long before). A new repairer (restart, new leader) starts the
+//     unreferenced clocks afresh: it waits longer, never shorter.
 //
 // Grace: while a known node has been down for less than RepairGrace the
 // pass copies nothing and deletes nothing (the node may come back with its
@@ -164,9 +166,14 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		// A live node did not answer: never delete on partial knowledge.
 		rep.Waiting = true
 	}
-	// 2. referenced chunks.
+	// 2. referenced chunks; first the pinned ones, so that an upload
+	// committed between the two reads is seen by one or the other.
+	pinned, err := r.FS.Pinned(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("repair: reading pins: %w", err)
+	}
 	refs := map[string]int64{}
-	_, err := r.FS.ForEachInode(ctx, func(in *meta.Inode) error {
+	_, err = r.FS.ForEachInode(ctx, func(in *meta.Inode) error {
 		if in.IsReg() {
 			rep.Files++
 		}
@@ -243,7 +250,7 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 	unref := map[string]time.Time{}
 	for n, m := range inv {
 		for id, h := range m {
-			if _, ok := refs[id]; ok {
+			if _, ok := refs[id]; ok || pinned[id] {
 				continue
 			}
 			since, ok := unref[id]

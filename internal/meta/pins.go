@@ -1,0 +1,82 @@
+package meta
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Pins: the chunks of uploads in progress.
+//
+//	<prefix>fs/pin/<lease, 16 hex>/<upload, 16 hex>/<chunk id> -> ""   (under the lease)
+//
+// A writer stores a file's chunks before it commits the version that
+// references them, and the garbage collector (internal/repair) deletes a
+// chunk that is unreferenced and untouched for GCGrace. An upload that
+// lasts longer than that would lose its first chunks, and its commit would
+// point at missing data. So an upload that has lasted a fraction of
+// GCGrace pins its chunks (internal/cluster), the collector counts a
+// pinned chunk as referenced, and the writer unpins once it has committed
+// or given up. Pins live under the writing client's lease: a writer that
+// dies leaves its pins to expire with it, and its chunks become garbage
+// like any others.
+
+func (f *FS) pinPrefix() string { return f.prefix + "fs/pin/" }
+
+// uploadPrefix is the key prefix of one upload's pins.
+func (f *FS) uploadPrefix(lease clientv3.LeaseID, upload uint64) string {
+	return fmt.Sprintf("%s%016x/%016x/", f.pinPrefix(), uint64(lease), upload)
+}
+
+// maxPinOps bounds the puts of one pin transaction (etcd allows 128
+// operations per transaction by default).
+const maxPinOps = 100
+
+// Pin records ids as chunks of upload, under lease.
+func (f *FS) Pin(ctx context.Context, lease clientv3.LeaseID, upload uint64, ids []string) error {
+	p := f.uploadPrefix(lease, upload)
+	for len(ids) > 0 {
+		n := min(len(ids), maxPinOps)
+		ops := make([]clientv3.Op, n)
+		for i, id := range ids[:n] {
+			ops[i] = clientv3.OpPut(p+id, "", clientv3.WithLease(lease))
+		}
+		if _, err := f.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			return fail("pin", "chunks", eio(err))
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// Unpin removes every pin of upload.
+func (f *FS) Unpin(ctx context.Context, lease clientv3.LeaseID, upload uint64) error {
+	if _, err := f.cli.Delete(ctx, f.uploadPrefix(lease, upload), clientv3.WithPrefix()); err != nil {
+		return fail("unpin", "chunks", eio(err))
+	}
+	return nil
+}
+
+// Pinned returns the chunk ids pinned by uploads in progress.
+func (f *FS) Pinned(ctx context.Context) (map[string]bool, error) {
+	p := f.pinPrefix()
+	end := clientv3.GetPrefixRangeEnd(p)
+	ids := map[string]bool{}
+	key := p
+	for {
+		r, err := f.cli.Get(ctx, key, clientv3.WithRange(end), clientv3.WithKeysOnly(), clientv3.WithLimit(1000))
+		if err != nil {
+			return nil, fail("pinned", "chunks", eio(err))
+		}
+		for _, kv := range r.Kvs {
+			k := string(kv.Key)
+			ids[k[strings.LastIndexByte(k, '/')+1:]] = true
+		}
+		if !r.More || len(r.Kvs) == 0 {
+			return ids, nil
+		}
+		key = string(r.Kvs[len(r.Kvs)-1].Key) + "\x00"
+	}
+}
