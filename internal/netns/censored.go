@@ -31,7 +31,8 @@ import (
 //		client    origin     exit[0]     exit[1]     exit[2] ...
 //		 .10        .20     .30 BLOCKED    .31         .32
 //
-//	  - the client's firewall drops everything it sends to the origin, and its
+//	  - the client's firewall drops everything it sends to the origin (and
+//	    counts it: ClientToOrigin), and its
 //	    resolver (a DNS server on the hub, .53, the only one in the client's
 //	    resolv.conf) gives a poisoned answer for the origin's name (an address
 //	    that leads nowhere) and counts the queries it gets;
@@ -149,11 +150,23 @@ func (c *Censored) blockRules(reject bool) string {
 	return fmt.Sprintf(`table inet censor {
 	chain out {
 		type filter hook output priority 0; policy accept;
-		ip daddr %s %s
-		ip6 daddr %s %s
+		ip daddr %s counter %s
+		ip6 daddr %s counter %s
 	}
 }
 `, c.OriginV4, verdict, c.OriginV6, verdict)
+}
+
+// ClientToOrigin is how many packets the client host has sent straight to
+// the origin (its firewall's counters): any would be a connection that
+// did not go through an exit.
+func (c *Censored) ClientToOrigin(t testing.TB) int64 {
+	t.Helper()
+	n, err := c.Client.NftPackets("inet", "censor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // startOrigin makes a CA and a certificate for the origin and serves HTTP

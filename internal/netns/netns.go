@@ -37,6 +37,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -252,6 +253,26 @@ func (h *Host) Nft(ruleset string) {
 		h.n.t.Fatalf("nft in %s: %v\n%s\nruleset:\n%s", h.Role, err, out, ruleset)
 	}
 }
+
+// NftPackets is the sum of the packet counts of the counters in h's
+// nftables table (family inet, ip, ip6...), as `nft list table` shows them.
+func (h *Host) NftPackets(family, table string) (int64, error) {
+	out, err := exec.Command("ip", "netns", "exec", h.Name, "nft", "list", "table", family, table).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("nft list table %s %s in %s: %v\n%s", family, table, h.Role, err, out)
+	}
+	var sum int64
+	for _, m := range counterRE.FindAllSubmatch(out, -1) {
+		n, err := strconv.ParseInt(string(m[1]), 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+var counterRE = regexp.MustCompile(`counter packets (\d+) bytes \d+`)
 
 // Command is a command that runs program in h (through ip netns exec).
 func (h *Host) Command(ctx context.Context, program string, args ...string) *exec.Cmd {

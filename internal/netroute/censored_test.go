@@ -228,7 +228,9 @@ func btoi(b bool) int {
 // connect fails with the errno a direct connect would give — the exits'
 // ICMP "host unreachable" as EHOSTUNREACH, silence as ETIMEDOUT within
 // --connect-timeout — blocking or not, and an event loop keeps running
-// while it waits.
+// while it waits. It fails closed: no packet leaves the client for the
+// origin directly (the client's firewall counts them; it would give the
+// same errno).
 func TestEveryExitBlocked(t *testing.T) {
 	for _, reject := range []bool{true, false} {
 		name := "drop"
@@ -243,6 +245,16 @@ func TestEveryExitBlocked(t *testing.T) {
 			defer cancel()
 			const timeout = 2 * time.Second
 			flags := append(exits(c, "race", 0, 1), "--connect-timeout", timeout.String())
+			defer func() {
+				if n := c.ClientToOrigin(t); n != 0 {
+					t.Errorf("the client sent %d packets straight to the origin under carrot run", n)
+				}
+				// and the counter does count a direct connect
+				c.Client.Run(ctx, "curl", "-sS", "--connect-timeout", "1", "http://"+c.OriginV4.String()+"/")
+				if n := c.ClientToOrigin(t); n == 0 {
+					t.Errorf("a direct connect to the origin was not counted")
+				}
+			}()
 
 			start := time.Now()
 			out, err := run(ctx, c, flags, "curl", "-sS", c.HTTPURL)
