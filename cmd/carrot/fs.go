@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/carrot-project/carrot/internal/cluster"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/meta"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -263,26 +265,104 @@ func (f *fsCmd) get(ctx context.Context, remote, local string) error {
 	if st, err := os.Stat(local); err == nil && st.IsDir() {
 		local = filepath.Join(local, path.Base(remote))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(local), ".carrot-get-*")
+	w, err := createLocal(local, os.FileMode(src.Mode&0o777))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
 	p := f.startProgress("get", r.Size())
-	_, err = r.WriteTo(countingWriter{tmp, p})
+	_, err = r.WriteTo(countingWriter{w, p})
 	p.finish()
 	if err != nil {
-		tmp.Close()
+		w.abort()
 		return err
 	}
-	if err := tmp.Chmod(os.FileMode(src.Mode & 0o777)); err != nil {
-		tmp.Close()
+	return w.commit()
+}
+
+// localFile is where get writes: a temporary file renamed over the target
+// when complete, so that a failed get leaves the target as it was, or the
+// target itself when it is not a regular file.
+type localFile struct {
+	*os.File
+	target string // rename the file to this on commit; "" if written in place
+}
+
+// createLocal opens the local target of a get, as cp treats its
+// destination: through a symlink to what it names (a dangling one makes
+// its target); a device, FIFO or socket written in place, never replaced;
+// an existing regular file replaced only if it is writable, and keeping
+// its mode; a new file made with mode less the umask.
+func createLocal(name string, mode os.FileMode) (*localFile, error) {
+	st, err := os.Stat(name)
+	switch {
+	case err == nil && !st.Mode().IsRegular():
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+		return &localFile{File: f}, err
+	case err == nil:
+		if name, err = filepath.EvalSymlinks(name); err != nil {
+			return nil, err
+		}
+		if err := unix.Access(name, unix.W_OK); err != nil {
+			return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		}
+		mode = st.Mode().Perm()
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	default:
+		if lst, lerr := os.Lstat(name); lerr == nil && lst.Mode()&os.ModeSymlink != 0 {
+			// A dangling symlink: make what it names, as cp does.
+			f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+			return &localFile{File: f}, err
+		}
+	}
+	for range 100 {
+		tmp := filepath.Join(filepath.Dir(name), fmt.Sprintf(".carrot-get-%d", rand.Uint64()))
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) {
+			pe.Path = name // the target, not its temporary name
+		}
+		if err != nil {
+			return nil, err
+		}
+		// The umask applied to a new file only; an existing one keeps its mode.
+		if st != nil {
+			if err := f.Chmod(mode); err != nil {
+				f.Close()
+				os.Remove(tmp)
+				return nil, err
+			}
+		}
+		return &localFile{File: f, target: name}, nil
+	}
+	return nil, fmt.Errorf("%s: no free temporary name: %w", filepath.Dir(name), syscall.EEXIST)
+}
+
+// commit closes the file and, for a temporary one, renames it over the
+// target.
+func (l *localFile) commit() error {
+	if err := l.Close(); err != nil {
+		l.abort()
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	if l.target == "" {
+		return nil
+	}
+	if err := os.Rename(l.Name(), l.target); err != nil {
+		os.Remove(l.Name())
 		return err
 	}
-	return os.Rename(tmp.Name(), local)
+	return nil
+}
+
+// abort closes the file and removes a temporary one.
+func (l *localFile) abort() {
+	l.Close()
+	if l.target != "" {
+		os.Remove(l.Name())
+	}
 }
 
 func typeChar(mode uint32) byte {

@@ -28,6 +28,7 @@ import (
 	"github.com/carrot-project/carrot/internal/repair"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -785,4 +786,92 @@ func TestSlowUploadKeepsChunks(t *testing.T) {
 	if got, err := c.ReadFile(ctx, in.Ino); err != nil || !bytes.Equal(got, append(head, tail...)) {
 		t.Fatalf("the slow upload after two passes: %v", err)
 	}
+}
+
+// TestGetLocalTargets: carrot fs get treats its local target as cp does:
+// through a symlink, a device written in place (never replaced by a
+// regular file), an existing file keeping its mode, a new one made with
+// the umask, and nothing left behind by a get that fails.
+func TestGetLocalTargets(t *testing.T) {
+	tc := newCluster(t, 2)
+	tc.client(t, 2) // waits for both nodes
+	data := seeded(7, 5<<20+1)
+	src := filepath.Join(t.TempDir(), "src")
+	os.WriteFile(src, data, 0o600)
+	if _, errs, code := carrot(t, tc.conf, nil, "fs", "put", src, "/f"); code != 0 {
+		t.Fatalf("put: %s", errs)
+	}
+	get := func(local string) (string, int) {
+		t.Helper()
+		_, errs, code := carrot(t, tc.conf, nil, "fs", "get", "/f", local)
+		return errs, code
+	}
+	dir := t.TempDir()
+	mustSame := func(name string) {
+		t.Helper()
+		if b, err := os.ReadFile(name); err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("%s: not the remote file's bytes (%v)", name, err)
+		}
+	}
+	// A symlink to a regular file: the file gets the bytes, the link stays.
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("old"), 0o640)
+	link := filepath.Join(dir, "link")
+	os.Symlink("target", link)
+	if errs, code := get(link); code != 0 {
+		t.Fatalf("get to a symlink: %s", errs)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced: %v %v", st.Mode(), err)
+	}
+	mustSame(target)
+	if st, _ := os.Stat(target); st.Mode().Perm() != 0o640 {
+		t.Fatalf("existing file's mode became %v, want 0640", st.Mode().Perm())
+	}
+	// A dangling symlink: what it names is made.
+	dangling := filepath.Join(dir, "dangling")
+	os.Symlink("made", dangling)
+	if errs, code := get(dangling); code != 0 {
+		t.Fatalf("get to a dangling symlink: %s", errs)
+	}
+	mustSame(filepath.Join(dir, "made"))
+	// A new file: the remote mode less the umask (0022 here).
+	fresh := filepath.Join(dir, "fresh")
+	if errs, code := get(fresh); code != 0 {
+		t.Fatalf("get to a new file: %s", errs)
+	}
+	mustSame(fresh)
+	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o644&^umask() {
+		t.Fatalf("new file's mode %v", st.Mode().Perm())
+	}
+	// A character device (a private /dev/null) is written in place.
+	if os.Geteuid() == 0 {
+		null := filepath.Join(dir, "null")
+		if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+			t.Fatal(err)
+		}
+		if errs, code := get(null); code != 0 {
+			t.Fatalf("get to a device: %s", errs)
+		}
+		if st, err := os.Lstat(null); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+			t.Fatalf("the device was replaced: %v %v", st.Mode(), err)
+		}
+	}
+	// A get that fails (no such directory) names the target and leaves no
+	// temporary file.
+	if errs, code := get(filepath.Join(dir, "nodir", "x")); code == 0 || !strings.Contains(errs, filepath.Join(dir, "nodir", "x")) || !strings.Contains(errs, "ENOENT") {
+		t.Fatalf("get into a missing directory: exit %d, %q", code, errs)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".carrot-get-") {
+			t.Fatalf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+func umask() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
 }
