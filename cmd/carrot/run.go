@@ -46,6 +46,7 @@ func runRun(ctx context.Context, e *env) int {
 	stagger := fs.Duration("stagger", 0, "race mode: delay before trying the next exit (0: adaptive)")
 	fs.Var(&direct, "direct", "destination CIDR that stays direct, besides loopback (repeatable)")
 	idle := fs.Duration("idle-timeout", 0, "close a relayed connection after this long without a byte (0: never)")
+	fakeV6 := fs.Bool("fake-ipv6", false, "answer DNS AAAA queries with fake IPv6 addresses too (always, on a host with no IPv4 address)")
 	relayAll := fs.Bool("relay-all", false, "keep every connection in carrot's relay, never on the program's own socket connected to the exit")
 	out := fs.String("o", "", "write the log of what was routed to FILE")
 	verbose := fs.Bool("v", false, "log what was routed on stderr")
@@ -119,7 +120,7 @@ func runRun(ctx context.Context, e *env) int {
 	cfg := netroute.Config{
 		Dialer:   exitDialer{d: d},
 		Policy:   netroute.Policy{Direct: direct, Fake: []netip.Prefix{fakedns.DefaultV4, fakedns.DefaultV6}},
-		DNS:      &fakedns.Server{Pool: pool},
+		DNS:      &fakedns.Server{Pool: pool, NoAAAA: !*fakeV6 && hasIPv4()},
 		Names:    pool,
 		Idle:     *idle,
 		RelayAll: *relayAll,
@@ -151,6 +152,21 @@ func runRun(ctx context.Context, e *env) int {
 		return exitFailure
 	}
 	return st.ExitCode()
+}
+
+// hasIPv4 reports whether this host has an IPv4 address besides loopback:
+// a resolver asks for A records only then (glibc's AI_ADDRCONFIG).
+func hasIPv4() bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() {
+			return true
+		}
+	}
+	return false
 }
 
 // problemText is what carrot run says of an exit's failure (exitdial's
@@ -281,10 +297,12 @@ func round(d time.Duration) time.Duration {
 
 const runHelp = `
 usage: carrot run --exit URL [--exit URL ...] [--exit-mode race|failover|chain]
-                  [--connect-timeout D] [--direct CIDR ...] [-f] [-o FILE] [-v] -- PROGRAM ARGS...
+                  [--connect-timeout D] [--direct CIDR ...] [--fake-ipv6] [-f] [-o FILE] [-v] -- PROGRAM ARGS...
 
 PROGRAM's TCP connections go through the exits (SOCKS5), its DNS queries are
-answered locally with fake addresses whose names the exits resolve; loopback
+answered locally with fake addresses whose names the exits resolve (every
+name, existing or not: the exit's answer comes with the connect; IPv4 fakes
+only, and AAAA queries answered with no record, unless --fake-ipv6); loopback
 and --direct ranges stay direct; other UDP is refused (EPERM). Credentials
 not in a URL come from $CARROT_EXIT_NETRC or ~/.config/carrot/netrc, then
 $CARROT_EXIT_USER and $CARROT_EXIT_PASS. What goes wrong with an exit itself

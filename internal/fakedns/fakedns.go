@@ -14,9 +14,25 @@
 // one. An address that was never handed out, or was taken back, has no name:
 // the dialer refuses it instead of sending a fake address to an exit.
 //
-// Answers. A and AAAA get one record each (TTL Config.TTL); PTR for a fake
-// address gets its name; every other type (MX, TXT, HTTPS/SVCB...) gets an
-// empty NOERROR answer, so a client falls back to A/AAAA at once.
+// Answers. A and AAAA get one record each (TTL Config.TTL), or, with
+// Server.NoAAAA, A only and AAAA an empty NOERROR answer (NODATA, as for a
+// name with no IPv6 address); PTR for a fake address gets its name; every
+// other type (MX, TXT, HTTPS/SVCB...) gets an empty NOERROR answer, so a
+// client falls back to A/AAAA at once. Every name gets an answer, whether
+// it exists or not: only the exit can tell, and the connect to the fake
+// address then fails with what the exit reports (a name that does not
+// resolve there: EHOSTUNREACH).
+//
+// The family of a fake address says nothing of the destination's: the
+// exit resolves the name and connects to whichever family it has. Two
+// fake addresses per name cost something, though: a client that tries a
+// name's addresses one after another (Python's socket.create_connection)
+// waits the connect timeout twice for a destination no exit reaches, and
+// asyncio reports "Multiple exceptions" where a single-address destination
+// gives one ECONNREFUSED. carrot run therefore sets NoAAAA (as
+// proxychains-ng and graftcp, whose fake answers are IPv4 only) unless
+// asked for IPv6 fakes or the host has no IPv4 address of its own, where
+// a resolver (glibc's AI_ADDRCONFIG) would not ask for A at all.
 // Non-QUERY opcodes get NOTIMP, malformed messages FORMERR. The server
 // speaks UDP and TCP (RFC 1035 4.2.2 length-prefixed).
 //

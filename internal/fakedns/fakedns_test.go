@@ -80,6 +80,34 @@ func parse(t *testing.T, msg []byte) dnsmessage.Message {
 	return m
 }
 
+// TestNoAAAA: with NoAAAA a name has an IPv4 fake only, and an AAAA
+// query gets NODATA (NOERROR, no record), as for a name without IPv6: a
+// resolver asking for both returns one address.
+func TestNoAAAA(t *testing.T) {
+	s := &Server{Pool: NewPool(DefaultV4, DefaultV6), NoAAAA: true}
+	m := parse(t, s.Answer(query(t, "origin.test.", dnsmessage.TypeAAAA)))
+	if !m.Response || m.RCode != dnsmessage.RCodeSuccess || len(m.Answers) != 0 || len(m.Questions) != 1 {
+		t.Fatalf("AAAA answer: %+v, want NOERROR and no record", m)
+	}
+	m = parse(t, s.Answer(query(t, "origin.test.", dnsmessage.TypeA)))
+	if len(m.Answers) != 1 || !DefaultV4.Contains(netip.AddrFrom4(m.Answers[0].Body.(*dnsmessage.AResource).A)) {
+		t.Fatalf("A answer: %+v", m)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ap, err := s.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, ap.String())
+	}}
+	addrs, err := r.LookupNetIP(ctx, "ip", "no-such-name.test")
+	if err != nil || len(addrs) != 1 || !DefaultV4.Contains(addrs[0]) {
+		t.Fatalf("lookup: %v, %v; want one fake IPv4 address (names that do not exist get one too)", addrs, err)
+	}
+}
+
 func TestAnswerTypes(t *testing.T) {
 	s := &Server{Pool: NewPool(DefaultV4, DefaultV6)}
 	m := parse(t, s.Answer(query(t, "origin.test.", dnsmessage.TypeA)))

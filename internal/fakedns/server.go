@@ -21,6 +21,10 @@ type Server struct {
 	// TTL of the answers, in seconds; 0 means 60. Short, so that programs
 	// come back to us rather than cache past a restart of the tracer.
 	TTL uint32
+	// NoAAAA answers AAAA queries with no record (NODATA: NOERROR, empty),
+	// so programs see each name with one IPv4 fake address only; see the
+	// package doc.
+	NoAAAA bool
 }
 
 // Answer returns the response to one DNS message, or nil when the message
@@ -70,8 +74,10 @@ func (s *Server) Answer(query []byte) []byte {
 			v4, _ := s.Pool.Addrs(name)
 			b.AResource(rh, dnsmessage.AResource{A: v4.As4()})
 		case dnsmessage.TypeAAAA:
-			_, v6 := s.Pool.Addrs(name)
-			b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: v6.As16()})
+			if !s.NoAAAA {
+				_, v6 := s.Pool.Addrs(name)
+				b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: v6.As16()})
+			}
 		case dnsmessage.TypePTR:
 			if ip, ok := reverseAddr(name); ok {
 				if n, ok := s.Pool.Name(ip); ok {

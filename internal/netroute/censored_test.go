@@ -180,6 +180,9 @@ func TestConnectLikeNative(t *testing.T) {
 		for _, path := range []string{"relay", "own"} {
 			log := filepath.Join(t.TempDir(), "log")
 			flags := append(exits(c, "", 1), "-o", log)
+			if tc.family == "6" {
+				flags = append(flags, "--fake-ipv6") // IPv4 fakes only, by default
+			}
 			argv := []string{connectBin, c.OriginName, tc.port, tc.mode, tc.family}
 			if path == "relay" {
 				flags = append(flags, "--relay-all")
@@ -463,6 +466,40 @@ print("dns from", frm[0], frm[1], "answer", socket.inet_ntoa(ans[-4:]))
 			if !strings.Contains(out, want) {
 				t.Errorf("want %q in:\n%s", want, out)
 			}
+		}
+	})
+
+	t.Run("python-one-fake", func(t *testing.T) {
+		// A name has one fake address, IPv4 (AAAA gets no record) unless
+		// --fake-ipv6; so a refused connect is one plain ECONNREFUSED for
+		// asyncio, not "Multiple exceptions" over two fakes. A name that
+		// does not exist gets a fake address too; the connect says what
+		// the exit found (EHOSTUNREACH).
+		script := `
+import asyncio, socket, sys
+print("families", sorted({a[0].name for a in socket.getaddrinfo(sys.argv[1], 80, type=socket.SOCK_STREAM)}))
+async def main(host, port):
+    try:
+        await asyncio.open_connection(host, port)
+        print("connected", host)
+    except OSError as e:
+        print("error", host, e.errno, type(e).__name__)
+asyncio.run(main(sys.argv[1], 81))
+asyncio.run(main("no-such-name.test", 80))
+`
+		out, err := run(ctx, c, race, py, "-c", script, c.OriginName)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for _, want := range []string{"families ['AF_INET']\n", "error origin.test 111 ConnectionRefusedError\n",
+			"error no-such-name.test 113 "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("want %q in:\n%s", want, out)
+			}
+		}
+		out, err = run(ctx, c, append(race, "--fake-ipv6"), py, "-c", script, c.OriginName)
+		if err != nil || !strings.Contains(out, "families ['AF_INET', 'AF_INET6']\n") {
+			t.Errorf("--fake-ipv6: %v\n%s", err, out)
 		}
 	})
 
