@@ -10,7 +10,12 @@
 // Clients, repairers and `carrot cluster status` hold a View: one Get of the
 // prefix and then a watch from the next revision, so the view follows every
 // join and failure in order, and remembers since when each known node has
-// been down (the repairer's grace period starts there).
+// been down (the repairer's grace period starts there). The repairer
+// records that moment in <prefix>nodes/down/<id> (RecordDown), and a node
+// clears it when it registers again, so a view started later — another
+// repairer, a `carrot cluster status` — knows it too instead of counting
+// from its own start. A watch that etcd cancels (a compaction, a lost
+// leader) is taken up again from a fresh read.
 package membership
 
 import (
@@ -28,6 +33,7 @@ import (
 
 func liveKey(prefix, id string) string  { return prefix + "nodes/live/" + id }
 func knownKey(prefix, id string) string { return prefix + "nodes/known/" + id }
+func downKey(prefix, id string) string  { return prefix + "nodes/down/" + id }
 
 // Registration keeps one node registered.
 type Registration struct {
@@ -88,7 +94,10 @@ func (r *Registration) grant(ctx context.Context, prefix, id, val string, ttl ti
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.cli.Put(ctx, liveKey(prefix, id), val, clientv3.WithLease(l.ID)); err != nil {
+	if _, err := r.cli.Txn(ctx).Then(
+		clientv3.OpPut(liveKey(prefix, id), val, clientv3.WithLease(l.ID)),
+		clientv3.OpDelete(downKey(prefix, id)),
+	).Commit(); err != nil {
 		return nil, err
 	}
 	ka, err := r.cli.KeepAlive(ctx, l.ID)
@@ -115,7 +124,18 @@ func (r *Registration) Close() {
 
 // Forget removes a known node that is down for good.
 func Forget(ctx context.Context, cli *clientv3.Client, prefix, id string) error {
-	_, err := cli.Delete(ctx, knownKey(prefix, id))
+	_, err := cli.Txn(ctx).Then(clientv3.OpDelete(knownKey(prefix, id)), clientv3.OpDelete(downKey(prefix, id))).Commit()
+	return err
+}
+
+// RecordDown records since when node id has been down, unless a time is
+// recorded already or the node is live again.
+func RecordDown(ctx context.Context, cli *clientv3.Client, prefix, id string, since time.Time) error {
+	b, _ := since.MarshalText()
+	_, err := cli.Txn(ctx).If(
+		clientv3.Compare(clientv3.Version(downKey(prefix, id)), "=", 0),
+		clientv3.Compare(clientv3.Version(liveKey(prefix, id)), "=", 0),
+	).Then(clientv3.OpPut(downKey(prefix, id), string(b))).Commit()
 	return err
 }
 
@@ -125,41 +145,86 @@ type Node struct {
 	Addr      string
 	Weight    float64
 	Live      bool
-	DownSince time.Time // when the view saw it go down (or started, if down then)
+	DownSince time.Time // when it went down, as recorded, or as this view saw it (or started, if down then)
+	// DownRecorded says DownSince is the recorded time (RecordDown).
+	DownRecorded bool
 }
 
 // View follows the cluster's membership.
 type View struct {
 	mu      sync.Mutex
 	nodes   map[string]*Node
-	changed chan struct{} // closed and replaced on every change
+	down    map[string]time.Time // recorded down times, by id
+	changed chan struct{}        // closed and replaced on every change
 }
 
 // Watch reads the membership and follows it until ctx ends.
 func Watch(ctx context.Context, cli *clientv3.Client, prefix string) (*View, error) {
-	v := &View{nodes: map[string]*Node{}, changed: make(chan struct{})}
-	r, err := cli.Get(ctx, prefix+"nodes/", clientv3.WithPrefix())
+	v := &View{changed: make(chan struct{})}
+	rev, err := v.load(ctx, cli, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("membership: %w", err)
+		return nil, err
 	}
-	now := time.Now()
-	for _, kv := range r.Kvs {
-		v.apply(prefix, string(kv.Key), kv.Value, false, now)
-	}
-	for _, n := range v.nodes {
-		if !n.Live {
-			n.DownSince = now
-		}
-	}
-	wc := cli.Watch(ctx, prefix+"nodes/", clientv3.WithPrefix(), clientv3.WithRev(r.Header.Revision+1))
 	go func() {
-		for wr := range wc {
-			for _, ev := range wr.Events {
-				v.apply(prefix, string(ev.Kv.Key), ev.Kv.Value, ev.Type == clientv3.EventTypeDelete, time.Now())
+		for ctx.Err() == nil {
+			wc := cli.Watch(ctx, prefix+"nodes/", clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+			for wr := range wc {
+				if wr.Canceled || wr.Err() != nil {
+					break
+				}
+				for _, ev := range wr.Events {
+					v.apply(prefix, string(ev.Kv.Key), ev.Kv.Value, ev.Type == clientv3.EventTypeDelete, time.Now())
+				}
+			}
+			// Cancelled (compacted past rev, or the client lost etcd):
+			// read everything again and watch from there, retrying
+			// every second.
+			for ctx.Err() == nil {
+				if rev, err = v.load(ctx, cli, prefix); err == nil {
+					break
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
 			}
 		}
 	}()
 	return v, nil
+}
+
+// load reads the whole membership into v, keeping what v knew of when
+// nodes went down, and returns the revision read.
+func (v *View) load(ctx context.Context, cli *clientv3.Client, prefix string) (int64, error) {
+	r, err := cli.Get(ctx, prefix+"nodes/", clientv3.WithPrefix())
+	if err != nil {
+		return 0, fmt.Errorf("membership: %w", err)
+	}
+	now := time.Now()
+	t := &View{nodes: map[string]*Node{}, down: map[string]time.Time{}, changed: make(chan struct{})}
+	for _, kv := range r.Kvs {
+		t.apply(prefix, string(kv.Key), kv.Value, false, now)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old := v.nodes
+	v.nodes, v.down = t.nodes, t.down
+	for id, n := range v.nodes {
+		if !n.Live && !n.DownRecorded {
+			if o := old[id]; o != nil && !o.Live {
+				n.DownSince = o.DownSince
+			} else {
+				n.DownSince = now
+			}
+		}
+	}
+	v.notify()
+	return r.Header.Revision, nil
+}
+
+func (v *View) notify() {
+	close(v.changed)
+	v.changed = make(chan struct{})
 }
 
 func (v *View) apply(prefix, key string, val []byte, deleted bool, now time.Time) {
@@ -172,12 +237,27 @@ func (v *View) apply(prefix, key string, val []byte, deleted bool, now time.Time
 	defer v.mu.Unlock()
 	n := v.nodes[id]
 	switch {
+	case kind == "down":
+		// Recorded down time: kept apart (it may come before the node's
+		// other keys) and applied to a node that is down.
+		var t time.Time
+		if deleted || t.UnmarshalText(val) != nil {
+			delete(v.down, id)
+		} else {
+			v.down[id] = t
+			if n != nil && !n.Live {
+				n.DownSince, n.DownRecorded = t, true
+			}
+		}
 	case kind == "known" && deleted:
 		delete(v.nodes, id)
 	case kind == "live" && deleted:
 		if n != nil && n.Live {
 			n.Live = false
-			n.DownSince = now
+			n.DownSince, n.DownRecorded = now, false
+			if t, ok := v.down[id]; ok {
+				n.DownSince, n.DownRecorded = t, true
+			}
 		}
 	default:
 		var info metapb.NodeInfo
@@ -186,16 +266,18 @@ func (v *View) apply(prefix, key string, val []byte, deleted bool, now time.Time
 		}
 		if n == nil {
 			n = &Node{ID: id, DownSince: now}
+			if t, ok := v.down[id]; ok {
+				n.DownSince, n.DownRecorded = t, true
+			}
 			v.nodes[id] = n
 		}
 		n.Addr, n.Weight = info.Addr, info.Weight
 		if kind == "live" {
 			n.Live = true
-			n.DownSince = time.Time{}
+			n.DownSince, n.DownRecorded = time.Time{}, false
 		}
 	}
-	close(v.changed)
-	v.changed = make(chan struct{})
+	v.notify()
 }
 
 // Nodes returns every known node, sorted by ID.

@@ -59,6 +59,60 @@ func TestJoinLeaveExpire(t *testing.T) {
 	if len(nodes) != 2 || nodes[1].ID != "b" || nodes[1].Live || nodes[1].DownSince.IsZero() {
 		t.Fatalf("%+v", nodes)
 	}
+	// The repairer records since when b is down; a view started later
+	// knows that time, not its own start.
+	since := time.Now().Add(-time.Hour).Round(time.Second)
+	if err := membership.RecordDown(ctx, cli, "/m/", "b", since); err != nil {
+		t.Fatal(err)
+	}
+	if err := membership.RecordDown(ctx, cli, "/m/", "b", time.Now()); err != nil { // kept: the first record stands
+		t.Fatal(err)
+	}
+	if err := membership.RecordDown(ctx, cli, "/m/", "a", since); err != nil { // ignored: a is live
+		t.Fatal(err)
+	}
+	later, err := membership.Watch(ctx, cli, "/m/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range later.Nodes() {
+		if n.ID == "b" && (!n.DownSince.Equal(since) || !n.DownRecorded) {
+			t.Fatalf("a later view has b down since %v (recorded %v), want %v", n.DownSince, n.DownRecorded, since)
+		}
+		if n.ID == "a" && (!n.Live || n.DownRecorded) {
+			t.Fatalf("a: %+v", n)
+		}
+	}
+	for { // the first view takes the recorded time too
+		ch := v.Changed()
+		if n := v.Nodes()[1]; n.DownSince.Equal(since) && n.DownRecorded {
+			break
+		}
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the first view never saw the recorded time: %+v", v.Nodes())
+		}
+	}
+	// b comes back: the record is cleared with its registration.
+	b, err := membership.Register(ctx, cli, "/m/", &metapb.NodeInfo{Id: "b", Addr: "127.0.0.1:2"}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := cli.Get(ctx, "/m/nodes/down/b"); err != nil || len(r.Kvs) != 0 {
+		t.Fatalf("down record left after b registered again: %v", err)
+	}
+	if err := v.WaitLive(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	for len(v.Live()) != 1 {
+		select {
+		case <-v.Changed():
+		case <-time.After(5 * time.Second):
+			t.Fatal("b still live after Close")
+		}
+	}
 	// a stays live past several TTLs.
 	time.Sleep(2500 * time.Millisecond)
 	if l := v.Live(); len(l) != 1 || l[0].ID != "a" {

@@ -124,6 +124,12 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			if now.Sub(n.DownSince) < r.Params.RepairGrace {
 				rep.Waiting = true
 			}
+			if act && !n.DownRecorded {
+				// For views started later (status, the next repairer).
+				if err := membership.RecordDown(ctx, r.FS.Client(), r.FS.Prefix(), n.ID, n.DownSince); err != nil {
+					r.logf("repair: recording that node %s is down: %v", n.ID, err)
+				}
+			}
 			continue
 		}
 		wg.Add(1)

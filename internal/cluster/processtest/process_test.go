@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -245,14 +246,60 @@ func TestKillNodeDuringWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	acked := map[string][]byte{}
+	var mu sync.Mutex // acked, killedAt
 	var failures int
 	var killedAt time.Time
+	// A reader goes over the acknowledged files all along, the kill
+	// included.
+	stop := make(chan struct{})
+	var readerDone sync.WaitGroup
+	readerDone.Add(1)
+	var reads atomic.Int64
+	go func() {
+		defer readerDone.Done()
+		for {
+			mu.Lock()
+			var names []string
+			for n := range acked {
+				names = append(names, n)
+			}
+			mu.Unlock()
+			for _, name := range names {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				want := acked[name]
+				mu.Unlock()
+				in, err := c.Lookup(ctx, dir.Ino, name)
+				if err == nil {
+					var got []byte
+					if got, err = c.ReadFile(ctx, in.Ino); err == nil && !bytes.Equal(got, want) {
+						err = errors.New("different bytes")
+					}
+				}
+				if err != nil {
+					t.Errorf("concurrent read of %s: %v", name, err)
+					return
+				}
+				reads.Add(1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	sizes := []int{100, 5000, 1 << 20, 4<<20 + 1, 9 << 20}
 	for i := range 30 {
 		if i == 10 {
-			tc.nodes[1].kill9()
-			killedAt = time.Now()
-			t.Logf("killed node 1 after %d writes", i)
+			// While this write (4 MiB + 1) is on its way.
+			time.AfterFunc(20*time.Millisecond, func() {
+				tc.nodes[1].kill9()
+				mu.Lock()
+				killedAt = time.Now()
+				mu.Unlock()
+				t.Logf("killed node 1 during write %d", i)
+			})
 		}
 		name := fmt.Sprintf("f%02d", i)
 		data := seeded(int64(i), sizes[i%len(sizes)])
@@ -266,23 +313,18 @@ func TestKillNodeDuringWrites(t *testing.T) {
 			}
 			continue
 		}
+		mu.Lock()
 		acked[name] = data
-		// Read back something written earlier, while the node is dead.
-		for prev, want := range acked {
-			in, err := c.Lookup(ctx, dir.Ino, prev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := c.ReadFile(ctx, in.Ino)
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("read %s after kill: %v", prev, err)
-			}
-			break
-		}
+		mu.Unlock()
 	}
+	close(stop)
+	readerDone.Wait()
+	t.Logf("%d concurrent reads", reads.Load())
 	if failures > 0 {
 		t.Logf("%d writes failed cleanly", failures)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(acked) < 25 {
 		t.Fatalf("only %d of 30 writes acknowledged", len(acked))
 	}
@@ -318,6 +360,14 @@ func TestKillNodeDuringWrites(t *testing.T) {
 		}
 		if down == 1 && r.UnderReplicated == 0 && r.Lost == 0 && r.Referenced > 0 {
 			t.Logf("repaired: %d chunks, balance %.2f", r.Referenced, r.Balance)
+			// The status command, a view of its own, reports when the
+			// node went down (its lease of 1s expired), not when the
+			// command started.
+			for _, n := range r.Nodes {
+				if n.State == "down" && (n.DownSince.Before(killedAt.Add(-time.Second)) || n.DownSince.After(killedAt.Add(4*time.Second))) {
+					t.Fatalf("node down since %v, killed at %v", n.DownSince, killedAt)
+				}
+			}
 			break
 		}
 		if time.Now().After(deadline) {
