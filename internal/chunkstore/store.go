@@ -106,7 +106,10 @@ type Store struct {
 	// check that the file is still the one found bad and its move, and a
 	// Put's rename into place (which may follow a quarantine). Without it
 	// a reader that found a copy bad could move aside the good copy a Put
-	// had just put in its place.
+	// had just put in its place. It also orders a Put's mtime refresh of a
+	// chunk it found already there with Delete's check of the mtime and
+	// removal: else the collector could remove a chunk whose Put had just
+	// been acknowledged.
 	mu sync.Mutex
 
 	// subSynced[b]: chunks/<hex b> exists and its entry in chunks/ has
@@ -249,7 +252,10 @@ func (s *Store) touchGood(id string) error {
 		return err
 	}
 	now := time.Now()
-	if err := os.Chtimes(s.path(id), now, now); err != nil {
+	s.mu.Lock()
+	err = os.Chtimes(s.path(id), now, now)
+	s.mu.Unlock()
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("put %s: %w", id, ErrNotFound)
 		}
@@ -392,6 +398,8 @@ func (s *Store) Delete(id string, olderThan time.Time) (bool, error) {
 		return false, fmt.Errorf("delete %q: %w", id, ErrBadID)
 	}
 	p := s.path(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

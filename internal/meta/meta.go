@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -170,7 +171,8 @@ func (f *FS) touched(rev int64, evs ...Event) {
 	}
 }
 
-// eio turns an etcd failure into an error carrying EIO.
+// eio turns an etcd failure into an error carrying EIO (ENOSPC when etcd's
+// space quota is reached).
 func eio(err error) error {
 	if err == nil {
 		return nil
@@ -181,6 +183,11 @@ func eio(err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w (%v)", syscall.EIO, err)
+	}
+	if errors.Is(err, rpctypes.ErrNoSpace) || errors.Is(err, rpctypes.ErrGRPCNoSpace) {
+		// etcd's space quota is reached: it takes no write until the
+		// operator compacts, defragments and disarms the alarm.
+		return fmt.Errorf("metadata service: %v: %w", err, syscall.ENOSPC)
 	}
 	return fmt.Errorf("metadata service: %v: %w", err, syscall.EIO)
 }
