@@ -653,8 +653,8 @@ func TestOwnSocketFallback(t *testing.T) {
 		: >"$3" && for i in $(seq 200); do [ -e "$2" ] && break; sleep 0.05; done && curl -sS --max-time 10 "$1"`
 	cmd := c.Client.Command(ctx, carrotBin, append(append([]string{"run"}, exits(c, "race", 1, 2)...),
 		"-o", log, "--connect-timeout", "5s", "--", "sh", "-c", script, "sh", c.HTTPURL, gate, done)...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var out, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +688,13 @@ func TestOwnSocketFallback(t *testing.T) {
 	routed := strings.Join(lines(), "\n")
 	want := netns.OriginBody + strconv.Itoa(size) + "\n" + netns.OriginBody
 	if err != nil || out.String() != want {
-		t.Fatalf("carrot run: %v\n%q, want %q\nlog:\n%s", err, out.String(), want, routed)
+		t.Fatalf("carrot run: %v\n%q, want %q\nstderr:\n%s\nlog:\n%s", err, out.String(), want, stderr.String(), routed)
+	}
+	// carrot says the stopped exit refused it, and nothing else
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !strings.HasPrefix(l, "carrot: exit socks5://alice@"+c.ExitV4[used].String()+":1080: ") {
+			t.Errorf("stderr: %q, want lines about the stopped exit %d only", stderr.String(), used)
+		}
 	}
 	// The download went over the program's own socket: a connect line
 	// saying so, and no close line for it (carrot was not in the way).
