@@ -46,6 +46,9 @@ func clusterErr(e *env, op string, err error) int {
 func dialCluster(ctx context.Context, configFlag string, opts cluster.Options) (*cluster.Client, error) {
 	conf, err := clusterconf.Load(clusterconf.Locate(configFlag))
 	if err != nil {
+		if !errors.As(err, new(syscall.Errno)) {
+			err = fmt.Errorf("%w (%w)", err, syscall.EINVAL) // unreadable as a config
+		}
 		return nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)

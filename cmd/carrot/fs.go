@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
@@ -84,6 +85,21 @@ func runFS(ctx context.Context, e *env) int {
 	if len(args) != want {
 		return e.usageError("fs %s: want %d argument(s), got %d (see 'carrot fs -h')", cmd, want, len(args))
 	}
+	// Which arguments name cluster paths: absolute, as the usage says.
+	var remote []string
+	switch cmd {
+	case "put":
+		remote = args[1:]
+	case "get":
+		remote = args[:1]
+	default:
+		remote = args
+	}
+	for _, p := range remote {
+		if !strings.HasPrefix(p, "/") {
+			return clusterErr(e, "fs "+cmd, fmt.Errorf("%q: cluster paths are absolute (start with /): %w", p, syscall.EINVAL))
+		}
+	}
 	c, err := dialCluster(ctx, *config, cluster.Options{})
 	if err != nil {
 		return clusterErr(e, "fs "+cmd, err)
@@ -111,9 +127,31 @@ func runFS(ctx context.Context, e *env) int {
 		err = f.du(ctx, args[0], *hum)
 	}
 	if err != nil {
-		return clusterErr(e, "fs "+cmd, err)
+		return clusterErr(e, "fs "+cmd, typedPaths(err, remote))
 	}
 	return exitOK
+}
+
+// typedPaths makes an error about the last name of a path the user typed
+// (meta names the entry it worked on: "mkdir b: file exists") name the
+// whole path instead ("mkdir /a/b: file exists"); a rename names both.
+func typedPaths(err error, typed []string) error {
+	var me *meta.Error
+	if !errors.As(err, &me) {
+		return err
+	}
+	base := func(p string) string { return path.Base(path.Clean(p)) }
+	if me.Op == "rename" && len(typed) == 2 && me.Path == base(typed[0])+" -> "+base(typed[1]) {
+		me.Path = typed[0] + " -> " + typed[1]
+		return err
+	}
+	for _, p := range typed {
+		if me.Path == base(p) {
+			me.Path = p
+			break
+		}
+	}
+	return err
 }
 
 type fsCmd struct {
@@ -491,6 +529,9 @@ func (f *fsCmd) mkdir(ctx context.Context, p string, parents bool) error {
 	if parents {
 		_, err := f.c.MkdirAll(ctx, p, 0o755)
 		return err
+	}
+	if path.Clean(p) == "/" {
+		return &meta.Error{Op: "mkdir", Path: p, Err: syscall.EEXIST}
 	}
 	parent, name, err := f.c.ResolveParent(ctx, p)
 	if err != nil {

@@ -40,6 +40,7 @@ type Cluster struct {
 	KVServer *kvsock.Server // nil when the socket could not be made
 
 	cli       *clientv3.Client
+	lock      *os.File // DIR/lock, flocked while the cluster runs
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -59,16 +60,23 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
+	// One cluster per directory: a second one would share etcd's data.
+	lock, err := lockDir(o.Dir)
+	if err != nil {
+		return nil, err
+	}
 	tdir := filepath.Join(o.Dir, "tls")
 	ca, cert, key, err := clusterconf.EnsureTLS(tdir)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	e, err := StartEtcd(ctx, filepath.Join(o.Dir, "etcd"), o.EtcdPort, clusterconf.TLSPaths(tdir))
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
-	c := &Cluster{Etcd: e, ConfPath: filepath.Join(o.Dir, "carrot.toml")}
+	c := &Cluster{Etcd: e, ConfPath: filepath.Join(o.Dir, "carrot.toml"), lock: lock}
 	fail := func(err error) (*Cluster, error) {
 		c.Close()
 		return nil, err
@@ -196,5 +204,23 @@ func (c *Cluster) Close() {
 			c.cli.Close()
 		}
 		c.Etcd.Close()
+		c.lock.Close() // the lock goes with its descriptor
 	})
+}
+
+// lockDir takes an exclusive lock on dir/lock for as long as the returned
+// file is open (and no longer than the process).
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is in use by another carrot up: %w", dir, unix.EBUSY)
+		}
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return f, nil
 }

@@ -715,14 +715,38 @@ func TestCLIAndRestart(t *testing.T) {
 	if out := run(0, nil, "fs", "du", "/"); !strings.HasPrefix(out, fmt.Sprint(len(blob)+6)) || !strings.Contains(out, "2 files") {
 		t.Fatalf("du %q", out)
 	}
-	if out := run(1, nil, "fs", "rm", "/moved"); !strings.Contains(out, "ENOTEMPTY") {
+	if out := run(1, nil, "fs", "rm", "/moved"); !strings.Contains(out, "ENOTEMPTY") || !strings.Contains(out, " /moved:") {
 		t.Fatalf("rm dir %q", out)
 	}
 	if out := run(1, nil, "fs", "cat", "/nope"); !strings.Contains(out, "ENOENT") {
 		t.Fatalf("cat missing %q", out)
 	}
-	if out := run(1, nil, "fs", "mkdir", "/a"); !strings.Contains(out, "EEXIST") {
-		t.Fatalf("mkdir existing %q", out)
+	if out := run(1, nil, "fs", "mkdir", "/moved/c"); !strings.Contains(out, "EEXIST") || !strings.Contains(out, "mkdir /moved/c:") {
+		t.Fatalf("mkdir existing %q (want the path typed, and EEXIST)", out)
+	}
+	if out := run(1, nil, "fs", "mkdir", "/"); !strings.Contains(out, "EEXIST") {
+		t.Fatalf("mkdir / %q", out)
+	}
+	run(0, nil, "fs", "mkdir", "-p", "/")
+	if out := run(1, nil, "fs", "mv", "/moved", "/moved/c/inside"); !strings.Contains(out, "EINVAL") || !strings.Contains(out, "/moved -> /moved/c/inside") {
+		t.Fatalf("mv into itself %q", out)
+	}
+	// Cluster paths are absolute.
+	if out := run(1, nil, "fs", "put", local, "relative"); !strings.Contains(out, "EINVAL") || !strings.Contains(out, "absolute") {
+		t.Fatalf("put to a relative path %q", out)
+	}
+	if out := run(1, nil, "fs", "ls", ""); !strings.Contains(out, "EINVAL") {
+		t.Fatalf("ls \"\" %q", out)
+	}
+	// A config that is not one.
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("this is = not [toml\n"), 0o600)
+	if out := run(1, nil, "fs", "--config", bad, "ls", "/"); !strings.Contains(out, "EINVAL") || !strings.Contains(out, bad) {
+		t.Fatalf("malformed config %q", out)
+	}
+	// A second carrot up on the same directory is refused, and says why.
+	if _, errs, code := carrot(t, conf, nil, "up", "--dir", dir, "--nodes", "0"); code == 0 || !strings.Contains(errs, "in use by another carrot up") {
+		t.Fatalf("second carrot up: exit %d, %q", code, errs)
 	}
 	run(2, nil, "fs", "frob")
 	run(2, nil, "fs", "put", "onlyone")
