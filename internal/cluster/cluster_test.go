@@ -337,3 +337,49 @@ func BenchmarkPutGet4MiB(b *testing.B) {
 		}
 	}
 }
+
+// TestNoFanOut: metadata operations ask no storage node anything (the
+// paper copied every directory to every node); a chunked write asks R
+// nodes per chunk and a read one.
+func TestNoFanOut(t *testing.T) {
+	c := tctx(t)
+	d, err := client.MkdirAll(c, "/fan", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeRPCs := func(op func() error) int64 {
+		t.Helper()
+		before := client.ChunkRPCs.Load()
+		if err := op(); err != nil {
+			t.Fatal(err)
+		}
+		return client.ChunkRPCs.Load() - before
+	}
+	for name, op := range map[string]func() error{
+		"mkdir": func() error { _, err := client.Mkdir(c, d.Ino, "sub", 0o755, 0, 0); return err },
+		"create inline": func() error {
+			_, err := client.CreateFile(c, d.Ino, "small", 0o644, bytes.NewReader(make([]byte, 4096)), cluster.WriteOptions{})
+			return err
+		},
+		"stat":    func() error { _, err := client.Resolve(c, "/fan/small"); return err },
+		"readdir": func() error { _, err := client.Readdir(c, d.Ino, "", 0); return err },
+		"rename":  func() error { return client.Rename(c, d.Ino, "sub", d.Ino, "sub2", 0) },
+		"unlink":  func() error { return client.Unlink(c, d.Ino, "small") },
+		"rmdir":   func() error { return client.Rmdir(c, d.Ino, "sub2") },
+	} {
+		if n := nodeRPCs(op); n != 0 {
+			t.Errorf("%s asked storage nodes %d times", name, n)
+		}
+	}
+	var in *meta.Inode
+	data, _ := io.ReadAll(newPattern(9, int64(2*client.Params.ChunkSize)))
+	if n := nodeRPCs(func() error {
+		in, err = client.CreateFile(c, d.Ino, "big", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+		return err
+	}); n != int64(2*client.Params.Replicas) {
+		t.Errorf("a 2-chunk write asked %d times, want %d", n, 2*client.Params.Replicas)
+	}
+	if n := nodeRPCs(func() error { _, err := client.ReadFile(c, in.Ino); return err }); n != 2 {
+		t.Errorf("a 2-chunk read asked %d times, want 2", n)
+	}
+}
