@@ -11,6 +11,8 @@
 //	0     success (or, for commands that run a program, that program's status)
 //	1     the command failed (a message on stderr says why)
 //	2     bad usage: unknown subcommand, bad flag or expression
+//	126   the program to run was found but cannot be run (a directory, no
+//	      execute permission, not an executable format)
 //	127   the program to run was not found
 //	128+N the traced program was killed by signal N
 package main
@@ -30,10 +32,11 @@ import (
 
 // Exit statuses shared by every subcommand.
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitUsage    = 2
-	exitNotFound = 127
+	exitOK        = 0
+	exitFailure   = 1
+	exitUsage     = 2
+	exitCannotRun = 126 // as in shells; the launcher exits so too when the exec fails
+	exitNotFound  = 127
 )
 
 // env is what a subcommand gets from main: its arguments and standard

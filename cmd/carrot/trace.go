@@ -401,13 +401,6 @@ func runTrace(ctx context.Context, e *env) int {
 	return st.ExitCode()
 }
 
-// exitCannotRun is the exit status for a program that was found but cannot
-// be run (a directory, no execute permission, not an executable format),
-// as in shells; one that is not found is exitNotFound (127). The launcher
-// (internal/launcher) exits with the same statuses when the exec itself
-// fails.
-const exitCannotRun = 126
-
 // lookProgram finds the program to run, as a shell would. When it cannot,
 // it says why and returns the exit status: 127 when nothing by that name
 // exists, 126 when something does but cannot be executed.

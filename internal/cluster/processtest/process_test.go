@@ -125,13 +125,16 @@ func (p *proc) output() string {
 }
 
 // stop sends SIGTERM and waits (SIGKILL after 10s).
-func (p *proc) stop() {
+func (p *proc) stop() { p.stopWith(syscall.SIGTERM) }
+
+// stopWith sends sig and waits (SIGKILL after 10s).
+func (p *proc) stopWith(sig os.Signal) {
 	select {
 	case <-p.done:
 		return
 	default:
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
@@ -754,10 +757,22 @@ func TestCLIAndRestart(t *testing.T) {
 	if out := run(0, nil, "fs", "ls", "/"); out != "moved\n" {
 		t.Fatalf("after rm -r: %q", out)
 	}
-	// Restart on the same directory: everything comes back.
-	up.stop()
-	if !strings.Contains(up.output(), "stopped") {
-		t.Fatalf("up did not stop cleanly:\n%s", up.output())
+	// A progress bar on a terminal (script(1) gives carrot one).
+	big := filepath.Join(t.TempDir(), "big")
+	os.WriteFile(big, seeded(8, 40<<20), 0o600)
+	cmd := exec.Command("script", "-qec", carrotBin+" fs put "+big+" /big", "/dev/null")
+	cmd.Env = append(os.Environ(), "CARROT_CONFIG="+conf)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "put [") || !strings.Contains(string(out), "100%") {
+		t.Fatalf("put on a terminal: %v\n%q", err, out)
+	}
+	if out := run(0, nil, "fs", "put", big, "/big2"); strings.Contains(out, "put [") {
+		t.Fatalf("a progress bar with no terminal: %q", out)
+	}
+	// Ctrl-C: a clean stop, exit status 0. Then a restart on the same
+	// directory: everything comes back.
+	up.stopWith(os.Interrupt)
+	if !strings.Contains(up.output(), "stopped") || up.cmd.ProcessState.ExitCode() != 0 {
+		t.Fatalf("up did not stop cleanly on SIGINT (exit %d):\n%s", up.cmd.ProcessState.ExitCode(), up.output())
 	}
 	start(t, "ready", "up", "--dir", dir, "--nodes", "3")
 	out := run(0, nil, "fs", "cat", "/moved/blob")
@@ -948,4 +963,100 @@ func umask() os.FileMode {
 	m := syscall.Umask(0)
 	syscall.Umask(m)
 	return os.FileMode(m)
+}
+
+// copies counts the chunk files of every node of tc under its data dirs.
+func (tc *testCluster) copies(t *testing.T) (files int, byNode map[string]int) {
+	t.Helper()
+	byNode = map[string]int{}
+	m, _ := filepath.Glob(filepath.Join(tc.dir, "n*", "chunks", "*", "*"))
+	for _, f := range m {
+		byNode[strings.Split(strings.TrimPrefix(f, tc.dir+"/"), "/")[0]]++
+	}
+	return len(m), byNode
+}
+
+// TestRejoinDropsExtraCopies: a node killed and repaired around comes back
+// with its old copies; the repairer deletes the extra ones (after the GC
+// grace), keeping R copies of every chunk, on the nodes placement ranks
+// first, and the data whole.
+func TestRejoinDropsExtraCopies(t *testing.T) {
+	tc := newCluster(t, 3, "--repair-grace", "2s", "--gc-grace", "2s")
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	want := map[uint64][]byte{}
+	for i := range 4 {
+		data := seeded(int64(20+i), 5<<20) // two chunks each
+		in, err := c.CreateFile(ctx, meta.RootIno, fmt.Sprint("r", i), 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[in.Ino] = data
+	}
+	const chunks = 8
+	if n, _ := tc.copies(t); n != 2*chunks {
+		t.Fatalf("%d copies before the kill, want %d", n, 2*chunks)
+	}
+	tc.nodes[0].kill9()
+	waitStatus := func(what string, ok func(repair.Report) bool) repair.Report {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			r := tc.status(t)
+			if ok(r) {
+				return r
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %+v\n%s", what, r, tc.up.output())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	waitStatus("not repaired while node 0 is down", func(r repair.Report) bool {
+		return r.Referenced == chunks && r.UnderReplicated == 0 && r.Lost == 0
+	})
+	if _, by := tc.copies(t); by["n1"]+by["n2"] != 2*chunks || by["n0"] == 0 {
+		t.Fatalf("copies while n0 is down: %v (want every chunk on n1 and n2, and n0's old copies)", by)
+	}
+	// n0 comes back with the copies it had: 3 of some chunks.
+	tc.addNode(t, filepath.Join(tc.dir, "n0"))
+	waitStatus("extra copies not deleted", func(r repair.Report) bool {
+		n, _ := tc.copies(t)
+		return r.Misplaced == 0 && r.UnderReplicated == 0 && n == 2*chunks && len(r.Nodes) == 3 && r.Nodes[0].State == "up" && r.Nodes[1].State == "up" && r.Nodes[2].State == "up"
+	})
+	for ino, data := range want {
+		if got, err := c.ReadFile(ctx, ino); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("inode %d after the extra copies went: %v", ino, err)
+		}
+	}
+	_, by := tc.copies(t)
+	t.Logf("copies per node at the end: %v", by)
+}
+
+// TestThreeReplicas: a cluster made with --replicas 3 keeps three copies
+// of every chunk, on three different nodes, and reads with two of them
+// gone.
+func TestThreeReplicas(t *testing.T) {
+	tc := newCluster(t, 4, "--replicas", "3")
+	c := tc.client(t, 4)
+	if c.Params.Replicas != 3 {
+		t.Fatalf("cluster made with %d replicas", c.Params.Replicas)
+	}
+	ctx := tctx(t)
+	data := seeded(30, 9<<20) // 3 chunks
+	in, err := c.CreateFile(ctx, meta.RootIno, "three", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range in.Chunks {
+		m, _ := filepath.Glob(filepath.Join(tc.dir, "n*", "chunks", ch.ID[:2], ch.ID))
+		if len(m) != 3 {
+			t.Fatalf("chunk %s: %d copies (%v), want 3 on different nodes", ch.ID[:12], len(m), m)
+		}
+	}
+	tc.nodes[0].kill9()
+	tc.nodes[1].kill9()
+	if got, err := c.ReadFile(ctx, in.Ino); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read with two nodes gone: %v", err)
+	}
 }
