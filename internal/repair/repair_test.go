@@ -1,0 +1,95 @@
+package repair_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/chunkstore"
+	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/membership"
+	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/repair"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// leads records which repairers said they lead.
+type leads struct {
+	mu  sync.Mutex
+	who []string
+	ch  chan string
+}
+
+func (l *leads) logf(format string, args ...any) {
+	msg := strings.TrimSpace(format)
+	if !strings.Contains(msg, "leads repair") {
+		return
+	}
+	id := args[0].(string)
+	l.mu.Lock()
+	l.who = append(l.who, id)
+	l.mu.Unlock()
+	l.ch <- id
+}
+
+// TestFailover: one repairer at a time leads; when the leader's process
+// dies (its etcd client gone without resigning, as with kill -9), another
+// takes over once the leader's session lease expires.
+func TestFailover(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	params := meta.DefaultParams()
+	params.LeaseTTL, params.RepairInterval = time.Second, 100*time.Millisecond
+	l := &leads{ch: make(chan string, 8)}
+	start := func(id string) (*clientv3.Client, context.CancelFunc) {
+		cli, err := conf.DialEtcd(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, rcancel := context.WithCancel(ctx)
+		view, err := membership.Watch(rctx, cli, conf.Prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := chunkstore.NewPoolConf(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &repair.Repairer{FS: meta.New(cli, conf.Prefix), View: view, Pool: pool, Params: params, Logf: l.logf}
+		go r.Run(rctx, cli, id)
+		return cli, rcancel
+	}
+	wait := func(d time.Duration) string {
+		t.Helper()
+		select {
+		case id := <-l.ch:
+			return id
+		case <-time.After(d):
+			return ""
+		}
+	}
+	aCli, aStop := start("a")
+	defer aStop()
+	if id := wait(10 * time.Second); id != "a" {
+		t.Fatalf("first leader %q, want a", id)
+	}
+	_, bStop := start("b")
+	defer bStop()
+	if id := wait(2 * time.Second); id != "" {
+		t.Fatalf("%s leads while a does", id)
+	}
+	// a dies: no resignation, its lease runs out.
+	died := time.Now()
+	aCli.Close()
+	if id := wait(15 * time.Second); id != "b" {
+		t.Fatalf("after a died, leader %q, want b", id)
+	}
+	t.Logf("b took over %v after a died", time.Since(died).Round(time.Millisecond))
+}
