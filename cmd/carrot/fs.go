@@ -159,7 +159,9 @@ type fsCmd struct {
 	e *env
 }
 
-// progress shows a bar on a terminal stderr for transfers over 8 MiB.
+// progress shows a bar on a terminal stderr for transfers over 8 MiB; for
+// one of unknown size (total < 0: a pipe), the bytes so far and the rate,
+// once past 8 MiB.
 type progress struct {
 	done  atomic.Int64
 	total int64
@@ -169,14 +171,25 @@ type progress struct {
 
 func (f *fsCmd) startProgress(label string, total int64) *progress {
 	p := &progress{total: total, stop: make(chan struct{}), ended: make(chan struct{})}
+	const least = 8 << 20
 	tty := f.e.Stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
-	if !tty || total < 8<<20 {
+	if !tty || total >= 0 && total < least {
 		close(p.ended)
 		return p
 	}
 	start := time.Now()
+	drawn := false
 	draw := func() {
 		d := p.done.Load()
+		rate := float64(d) / max(time.Since(start).Seconds(), 1e-3)
+		if p.total < 0 {
+			if d >= least {
+				fmt.Fprintf(os.Stderr, "\r%s %s %s/s ", label, human(d), human(int64(rate)))
+				drawn = true
+			}
+			return
+		}
+		drawn = true
 		frac := float64(d) / float64(max(1, p.total))
 		const width = 30
 		bar := make([]byte, width)
@@ -187,7 +200,6 @@ func (f *fsCmd) startProgress(label string, total int64) *progress {
 				bar[i] = ' '
 			}
 		}
-		rate := float64(d) / max(time.Since(start).Seconds(), 1e-3)
 		fmt.Fprintf(os.Stderr, "\r%s [%s] %3.0f%% %s/%s %s/s ", label, bar, 100*frac, human(d), human(p.total), human(int64(rate)))
 	}
 	go func() {
@@ -200,7 +212,9 @@ func (f *fsCmd) startProgress(label string, total int64) *progress {
 				draw()
 			case <-p.stop:
 				draw()
-				fmt.Fprintln(os.Stderr)
+				if drawn {
+					fmt.Fprintln(os.Stderr)
+				}
 				return
 			}
 		}
@@ -235,7 +249,7 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 	var in io.Reader
 	var size int64
 	if local == "-" {
-		in = f.e.Stdin
+		in, size = f.e.Stdin, -1 // unknown
 	} else {
 		file, err := os.Open(local)
 		if err != nil {

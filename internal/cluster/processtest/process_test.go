@@ -765,6 +765,11 @@ func TestCLIAndRestart(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "put [") || !strings.Contains(string(out), "100%") {
 		t.Fatalf("put on a terminal: %v\n%q", err, out)
 	}
+	cmd = exec.Command("script", "-qec", "cat "+big+" | "+carrotBin+" fs put - /big3", "/dev/null")
+	cmd.Env = append(os.Environ(), "CARROT_CONFIG="+conf)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "put 4") || !strings.Contains(string(out), "/s") {
+		t.Fatalf("put from a pipe on a terminal: %v\n%q", err, out)
+	}
 	if out := run(0, nil, "fs", "put", big, "/big2"); strings.Contains(out, "put [") {
 		t.Fatalf("a progress bar with no terminal: %q", out)
 	}
