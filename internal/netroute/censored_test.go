@@ -406,8 +406,9 @@ func gitServer(t *testing.T, c *netns.Censored) string {
 }
 
 // TestPrograms runs real programs under carrot run in the censored client,
-// with the blocked exit listed first: python3 (urllib over HTTPS, UDP
-// sockets, DNS to a hard-coded server), git clone over smart HTTP, wget, a
+// with the blocked exit listed first: python3 (urllib and requests over
+// HTTPS, UDP sockets, DNS to a hard-coded server), git clone over smart
+// HTTP and HTTPS, wget, a
 // static Go binary with its own resolver, a chain of two exits, io_uring
 // refused; and checks that the client's resolver never heard of any of it.
 func TestPrograms(t *testing.T) {
@@ -427,6 +428,18 @@ func TestPrograms(t *testing.T) {
 import ssl, sys, urllib.request
 ctx = ssl.create_default_context(cafile=sys.argv[1])
 print(urllib.request.urlopen(sys.argv[2], context=ctx, timeout=20).read().decode(), end="")
+`, c.CAFile, c.HTTPSURL)
+		if err != nil || out != netns.OriginBody {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	})
+
+	t.Run("python-requests-https", func(t *testing.T) {
+		out, err := run(ctx, c, race, py, "-c", `
+import sys, requests
+r = requests.get(sys.argv[2], verify=sys.argv[1], timeout=20)
+r.raise_for_status()
+print(r.text, end="")
 `, c.CAFile, c.HTTPSURL)
 		if err != nil || out != netns.OriginBody {
 			t.Fatalf("%v\n%s", err, out)
@@ -503,19 +516,21 @@ asyncio.run(main("no-such-name.test", 80))
 		}
 	})
 
-	t.Run("git-clone-http", func(t *testing.T) {
+	t.Run("git-clone", func(t *testing.T) {
 		head := gitServer(t, c)
-		dest := filepath.Join(t.TempDir(), "clone")
-		out, err := run(ctx, c, race, "git", "clone", "-q", "http://"+c.OriginName+"/git/repo.git", dest)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		got, err := exec.Command("git", "-C", dest, "rev-parse", "HEAD").Output()
-		if err != nil || strings.TrimSpace(string(got)) != head {
-			t.Fatalf("cloned HEAD %q (%v), want %s", got, err, head)
-		}
-		if b, err := os.ReadFile(filepath.Join(dest, "README")); err != nil || string(b) != "carried through an exit\n" {
-			t.Fatalf("README: %q %v", b, err)
+		for _, url := range []string{"http://" + c.OriginName + "/git/repo.git", "https://" + c.OriginName + "/git/repo.git"} {
+			dest := filepath.Join(t.TempDir(), "clone")
+			out, err := run(ctx, c, race, "git", "-c", "http.sslCAInfo="+c.CAFile, "clone", "-q", url, dest)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", url, err, out)
+			}
+			got, err := exec.Command("git", "-C", dest, "rev-parse", "HEAD").Output()
+			if err != nil || strings.TrimSpace(string(got)) != head {
+				t.Fatalf("%s: cloned HEAD %q (%v), want %s", url, got, err, head)
+			}
+			if b, err := os.ReadFile(filepath.Join(dest, "README")); err != nil || string(b) != "carried through an exit\n" {
+				t.Fatalf("%s: README: %q %v", url, b, err)
+			}
 		}
 	})
 
