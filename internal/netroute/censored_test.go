@@ -520,7 +520,7 @@ asyncio.run(main("no-such-name.test", 80))
 		head := gitServer(t, c)
 		for _, url := range []string{"http://" + c.OriginName + "/git/repo.git", "https://" + c.OriginName + "/git/repo.git"} {
 			dest := filepath.Join(t.TempDir(), "clone")
-			out, err := run(ctx, c, race, "git", "-c", "http.sslCAInfo="+c.CAFile, "clone", "-q", url, dest)
+			out, err := run(ctx, c, race, "env", "GIT_SSL_CAINFO="+c.CAFile, "git", "clone", "-q", url, dest)
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", url, err, out)
 			}

@@ -734,6 +734,21 @@ func TestCLIAndRestart(t *testing.T) {
 	if out := run(1, nil, "fs", "mv", "/moved", "/moved/c/inside"); !strings.Contains(out, "EINVAL") || !strings.Contains(out, "/moved -> /moved/c/inside") {
 		t.Fatalf("mv into itself %q", out)
 	}
+	// Errors of the local side and of the kind of file.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fs", "put", filepath.Join(dir, "no-such-file"), "/x"}, "ENOENT"},
+		{[]string{"fs", "put", dir, "/x"}, "EISDIR"},
+		{[]string{"fs", "get", "/moved", filepath.Join(t.TempDir(), "x")}, "EISDIR"},
+		{[]string{"fs", "cat", "/moved/blob/x"}, "ENOTDIR"},
+		{[]string{"fs", "--config", filepath.Join(dir, "no-such.toml"), "ls", "/"}, "ENOENT"},
+	} {
+		if out := run(1, nil, c.args...); !strings.Contains(out, c.want) {
+			t.Errorf("carrot %v: %q, want %s", c.args, out, c.want)
+		}
+	}
 	// Cluster paths are absolute.
 	if out := run(1, nil, "fs", "put", local, "relative"); !strings.Contains(out, "EINVAL") || !strings.Contains(out, "absolute") {
 		t.Fatalf("put to a relative path %q", out)
@@ -779,6 +794,12 @@ func TestCLIAndRestart(t *testing.T) {
 	if !strings.Contains(up.output(), "stopped") || up.cmd.ProcessState.ExitCode() != 0 {
 		t.Fatalf("up did not stop cleanly on SIGINT (exit %d):\n%s", up.cmd.ProcessState.ExitCode(), up.output())
 	}
+	// With the cluster gone, a client says so (EIO), in bounded time.
+	began := time.Now()
+	if out := run(1, nil, "fs", "ls", "/"); !strings.Contains(out, "EIO") {
+		t.Fatalf("ls with the cluster down: %q", out)
+	}
+	t.Logf("ls with the cluster down failed after %v", time.Since(began).Round(time.Millisecond))
 	start(t, "ready", "up", "--dir", dir, "--nodes", "3")
 	out := run(0, nil, "fs", "cat", "/moved/blob")
 	if out != string(blob) {
