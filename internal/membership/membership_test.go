@@ -2,12 +2,17 @@ package membership_test
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
 	"github.com/carrot-project/carrot/internal/membership"
 	"github.com/carrot-project/carrot/internal/meta/metapb"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 func TestJoinLeaveExpire(t *testing.T) {
@@ -132,6 +137,133 @@ func TestJoinLeaveExpire(t *testing.T) {
 		case <-v.Changed():
 		case <-time.After(5 * time.Second):
 			t.Fatal("forget not seen")
+		}
+	}
+}
+
+// cutProxy forwards TCP connections to target until cut, which closes
+// every connection and refuses new ones until mend.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.setCut(true) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.cut {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// TestWatchResumesAfterCompaction: a view cut off from etcd while the
+// membership changes and the history it would resume from is compacted
+// away (etcd then cancels its watch) reads everything again and follows
+// on, instead of silently seeing nothing more.
+func TestWatchResumesAfterCompaction(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cli, err := conf.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	u, err := url.Parse(conf.EtcdEndpoints[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	far := *conf
+	far.EtcdEndpoints = []string{"https://" + proxy.ln.Addr().String()}
+	vcli, err := far.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vcli.Close()
+	v, err := membership.Watch(ctx, vcli, "/w/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := membership.Register(ctx, cli, "/w/", &metapb.NodeInfo{Id: "a", Addr: "127.0.0.1:1"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := v.WaitLive(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	proxy.setCut(true)
+	b, err := membership.Register(ctx, cli, "/w/", &metapb.NodeInfo{Id: "b", Addr: "127.0.0.1:2"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r, err := cli.Put(ctx, "/w/other", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Compact(ctx, r.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+	proxy.setCut(false)
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := v.WaitLive(wctx, 2); err != nil {
+		t.Fatalf("the view never saw b join while it was cut off: %v (%+v)", err, v.Nodes())
+	}
+	// And it follows on after that.
+	b.Close()
+	for len(v.Live()) != 1 {
+		select {
+		case <-v.Changed():
+		case <-wctx.Done():
+			t.Fatalf("b's leaving not seen after the resumed watch: %+v", v.Nodes())
 		}
 	}
 }
