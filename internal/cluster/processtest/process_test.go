@@ -1086,3 +1086,27 @@ func TestThreeReplicas(t *testing.T) {
 		t.Fatalf("read with two nodes gone: %v", err)
 	}
 }
+
+// TestWeightedNode: a node started with --weight 3 next to one of weight
+// 1 receives about three quarters of the chunks (one copy each, R=1).
+func TestWeightedNode(t *testing.T) {
+	tc := newCluster(t, 0, "--replicas", "1", "--chunk-size", "4096", "--inline-max", "0")
+	tc.addNode(t, filepath.Join(tc.dir, "n0"), "--weight", "3")
+	tc.addNode(t, filepath.Join(tc.dir, "n1"))
+	c := tc.client(t, 2)
+	ctx := tctx(t)
+	const chunks = 400
+	if _, err := c.CreateFile(ctx, meta.RootIno, "w", 0o644, bytes.NewReader(seeded(40, chunks*4096)), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n, by := tc.copies(t)
+	if n != chunks {
+		t.Fatalf("%d chunk files, want %d", n, chunks)
+	}
+	// Binomial(400, 0.75): mean 300, standard deviation 8.7; 255 is more
+	// than five deviations below.
+	if by["n0"] < 255 || by["n0"] > 345 {
+		t.Fatalf("the weight-3 node holds %d of %d chunks, want about 300", by["n0"], chunks)
+	}
+	t.Logf("weight 3: %d chunks, weight 1: %d", by["n0"], by["n1"])
+}
