@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,13 @@ func (l lockedBuf) Write(p []byte) (int, error) {
 // start runs carrot with args and waits for a line matching ready on stdout.
 func start(t *testing.T, ready string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(carrotBin, args...)
+	return startProgram(t, ready, carrotBin, args...)
+}
+
+// startProgram runs program (carrot under a tracer, say) as start does.
+func startProgram(t *testing.T, ready, program string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(program, args...)
 	p := &proc{cmd: cmd, out: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
 	cmd.Stderr = lockedBuf{p.mu, p.out}
 	stdout, err := cmd.StdoutPipe()
@@ -1109,4 +1116,92 @@ func TestWeightedNode(t *testing.T) {
 		t.Fatalf("the weight-3 node holds %d of %d chunks, want about 300", by["n0"], chunks)
 	}
 	t.Logf("weight 3: %d chunks, weight 1: %d", by["n0"], by["n1"])
+}
+
+// TestPutDurableBeforeAck: a storage node fsyncs a chunk's file, renames
+// it into place and fsyncs the directory before it acknowledges the put,
+// as strace sees the node do it: for every chunk, fsync of its temporary
+// file, then the rename, then fsync of its directory, all before the
+// client's write returned.
+func TestPutDurableBeforeAck(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed (.ci/install installs it)")
+	}
+	tc := newCluster(t, 0, "--replicas", "1")
+	log := filepath.Join(t.TempDir(), "strace.log")
+	data := filepath.Join(tc.dir, "n0")
+	tc.nodes = append(tc.nodes, startProgram(t, "serving on", strace, "-f", "-y", "-qq", "-ttt",
+		"-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o", log,
+		carrotBin, "node", "--listen", "127.0.0.1:0", "--data", data, "--config", tc.conf))
+	c := tc.client(t, 1)
+	ctx := tctx(t)
+	body := seeded(50, 9<<20) // 3 chunks
+	in, err := c.CreateFile(ctx, meta.RootIno, "durable", 0o644, bytes.NewReader(body), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := time.Now()
+	// Stop the node itself (strace, told to stop, would only detach);
+	// strace then ends, its log complete.
+	tracer := tc.nodes[0]
+	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", tracer.cmd.Process.Pid, tracer.cmd.Process.Pid))
+	node, err := strconv.Atoi(strings.TrimSpace(string(kids)))
+	if err != nil {
+		t.Fatalf("the node under strace: %q: %v", kids, err)
+	}
+	syscall.Kill(node, syscall.SIGTERM)
+	select {
+	case <-tracer.done:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(node, syscall.SIGKILL)
+		t.Fatal("the node under strace did not stop")
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	// Lines look like: PID SECS.USECS fsync(7</DIR/tmp/abcd1234.567>) = 0
+	at := func(l string) time.Time {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			return time.Time{}
+		}
+		sec, _ := strconv.ParseFloat(f[1], 64)
+		return time.Unix(0, int64(sec*1e9))
+	}
+	for _, ch := range in.Chunks {
+		final := filepath.Join(data, "chunks", ch.ID[:2], ch.ID)
+		tmpPrefix := filepath.Join(data, "tmp", ch.ID[:8]+".")
+		step := 0 // 0: want the temp file's fsync, 1: the rename, 2: the directory's fsync
+		var when time.Time
+		// A call another thread interrupts is split ("<unfinished ...>",
+		// then "<... fsync resumed>) = 0"): the call's line has its
+		// arguments, and a failure would show "= -1" on one of them.
+		for _, l := range lines {
+			switch {
+			case strings.Contains(l, "= -1"):
+				continue
+			case step == 0 && strings.Contains(l, "fsync(") && strings.Contains(l, "<"+tmpPrefix):
+				step = 1
+			case step == 1 && strings.Contains(l, "rename") && strings.Contains(l, tmpPrefix) && strings.Contains(l, ch.ID+"\""):
+				step = 2
+			case step == 2 && strings.Contains(l, "fsync(") && strings.Contains(l, "<"+filepath.Dir(final)+">"):
+				step, when = 3, at(l)
+			}
+		}
+		if step != 3 {
+			var calls []string
+			for _, l := range lines {
+				if !strings.Contains(l, "SIGURG") {
+					calls = append(calls, l)
+				}
+			}
+			t.Fatalf("chunk %s: fsync, rename, directory fsync not all seen in order (stopped at step %d)\n%s", ch.ID[:12], step, strings.Join(calls, "\n"))
+		}
+		if when.After(acked) {
+			t.Fatalf("chunk %s: directory fsynced at %v, after the write was acknowledged at %v", ch.ID[:12], when, acked)
+		}
+	}
 }
