@@ -38,7 +38,10 @@ type ScrubOptions struct {
 // ScrubStats are the scrubber's counters.
 type ScrubStats struct {
 	Passes, Chunks, Bytes int64
-	LastPass              time.Time // completion of the last whole pass
+	// Skipped counts chunks a pass could not check (an error other than
+	// the disk's EIO, which quarantines the chunk like a bad hash).
+	Skipped  int64
+	LastPass time.Time // completion of the last whole pass
 }
 
 func (s *Store) scrubStatePath() string { return filepath.Join(s.dir, "scrub-last") }
@@ -106,7 +109,10 @@ func (s *Store) ScrubPass(ctx context.Context, rate int64) error {
 			continue // deleted meanwhile
 		}
 		if err != nil && !errors.Is(err, ErrCorrupt) {
-			return err
+			// One chunk the pass cannot check must not stop it from
+			// checking all the others.
+			s.scrubSkipped.Add(1)
+			continue
 		}
 		done += n
 		s.scrubChunks.Add(1)
@@ -133,6 +139,10 @@ func (s *Store) verifyAtRest(id string, buf []byte, h hash.Hash) (int64, error) 
 		// The file system takes no O_DIRECT (tmpfs, some overlays): read
 		// through the page cache.
 		n, fi, err = s.readHash(id, buf, h, false)
+	}
+	if errors.Is(err, syscall.EIO) && fi != nil {
+		// The disk cannot read it: as lost as a corrupt copy.
+		return n, s.quarantine(id, "unreadable (EIO, scrub)", fi)
 	}
 	if err != nil {
 		return n, err
@@ -194,7 +204,7 @@ func alignedBuffer(n int) ([]byte, func()) {
 
 // ScrubStats returns the scrubber's counters.
 func (s *Store) ScrubStats() ScrubStats {
-	st := ScrubStats{Passes: s.scrubPasses.Load(), Chunks: s.scrubChunks.Load(), Bytes: s.scrubBytes.Load()}
+	st := ScrubStats{Passes: s.scrubPasses.Load(), Chunks: s.scrubChunks.Load(), Bytes: s.scrubBytes.Load(), Skipped: s.scrubSkipped.Load()}
 	if t := s.scrubLast.Load(); t != 0 {
 		st.LastPass = time.Unix(0, t)
 	} else {

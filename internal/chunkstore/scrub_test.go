@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -234,5 +235,42 @@ func TestGetRanges(t *testing.T) {
 				t.Fatalf("range %v verify=%v: %d bytes, size %d", r, verify, len(got), size)
 			}
 		}
+	}
+}
+
+// TestScrubGoesOnPastUnreadable: a chunk the pass cannot read (here a
+// directory where its file should be) is skipped and counted; the chunks
+// after it are still checked, a corrupt one among them quarantined.
+func TestScrubGoesOnPastUnreadable(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for k := range 6 {
+		data := pattern(5000+k, byte(k))
+		id := ID(data)
+		if _, err := st.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // the order a pass takes them in
+	odd := filepath.Join(st.Dir(), "chunks", ids[0][:2], ids[0])
+	if err := os.Remove(odd); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(odd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	corrupt(t, st, ids[5], 10)
+	if err := st.ScrubPass(context.Background(), 1<<40); err != nil {
+		t.Fatalf("the pass stopped: %v", err)
+	}
+	if st.Has(ids[5]) {
+		t.Fatal("the corrupt chunk after the unreadable one was not checked")
+	}
+	if sc := st.ScrubStats(); sc.Skipped != 1 || sc.Passes != 1 || sc.Chunks != 5 {
+		t.Fatalf("scrub stats %+v, want 1 skipped, 1 pass, 5 checked", sc)
 	}
 }

@@ -122,7 +122,7 @@ type Store struct {
 	puts    atomic.Int64
 	gets    atomic.Int64
 
-	scrubPasses, scrubChunks, scrubBytes, scrubLast atomic.Int64
+	scrubPasses, scrubChunks, scrubBytes, scrubLast, scrubSkipped atomic.Int64
 }
 
 // Open opens (creating if needed) the store in dir and counts what it holds.
@@ -349,6 +349,12 @@ func (s *Store) readVerified(id string, f *os.File, size int64, buf []byte) ([]b
 	}
 	buf = buf[:size]
 	if _, err := f.ReadAt(buf, 0); err != nil {
+		if errors.Is(err, syscall.EIO) {
+			// The disk cannot read it: as lost as a corrupt copy.
+			if st, serr := f.Stat(); serr == nil {
+				return nil, s.quarantine(id, "unreadable (EIO)", st)
+			}
+		}
 		// Shorter than it was when opened: not a chunk to serve.
 		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
