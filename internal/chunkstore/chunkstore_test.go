@@ -587,3 +587,34 @@ func TestPutSyncsNewSubdir(t *testing.T) {
 	syncDir = real
 	put(st2, d, "chunks", "chunks/"+ID(d)[:2])
 }
+
+// TestConcurrentPutsCountOnce: Puts of one new chunk racing each other
+// all succeed, and the store counts the chunk once.
+func TestConcurrentPutsCountOnce(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		data := pattern(100000, byte(round))
+		id := ID(data)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := st.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if s := st.Stats(); s.Chunks != int64(round+1) || s.Bytes != int64(round+1)*100000 {
+			t.Fatalf("after %d chunks put 4 times at once: %d chunks, %d bytes counted", round+1, s.Chunks, s.Bytes)
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Join(st.Dir(), "tmp"))
+	if len(ents) != 0 {
+		t.Fatalf("%d temporary files left", len(ents))
+	}
+}

@@ -53,6 +53,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // MaxChunkSize is the largest chunk a node accepts.
@@ -222,16 +224,29 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 		return false, fmt.Errorf("put %s: %w", id, err)
 	}
 	s.mu.Lock()
-	err = os.Rename(tmp.Name(), final)
+	// Not over a copy a concurrent Put of the same chunk stored first:
+	// the counters would count it twice.
+	err = unix.Renameat2(unix.AT_FDCWD, tmp.Name(), unix.AT_FDCWD, final, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		err = os.Rename(tmp.Name(), final) // a file system without it
+	}
 	s.mu.Unlock()
+	stored := err == nil
+	if errors.Is(err, unix.EEXIST) {
+		os.Remove(tmp.Name())
+		err = nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", id, err)
 	}
+	// Also when the other Put stored it: it may not have fsynced yet.
 	if err = syncDir(sub); err != nil {
 		return false, fmt.Errorf("put %s: fsync dir: %w", id, err)
 	}
-	s.used.Add(size)
-	s.count.Add(1)
+	if stored {
+		s.used.Add(size)
+		s.count.Add(1)
+	}
 	return false, nil
 }
 
