@@ -332,11 +332,13 @@ func (f *fsCmd) get(ctx context.Context, remote, local string) error {
 }
 
 // localFile is where get writes: a temporary file renamed over the target
-// when complete, so that a failed get leaves the target as it was, or the
-// target itself when it is not a regular file.
+// when complete, so that a failed get leaves the target as it was; or the
+// target itself, when it is not a regular file (a failed get leaves it
+// partly written, as cp would) or its directory takes no new file.
 type localFile struct {
 	*os.File
-	target string // rename the file to this on commit; "" if written in place
+	target  string // rename the file to this on commit; "" if written in place
+	created string // a file this get made in place: removed if it fails
 }
 
 // createLocal opens the local target of a get, as cp treats its
@@ -363,8 +365,18 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 	default:
 		if lst, lerr := os.Lstat(name); lerr == nil && lst.Mode()&os.ModeSymlink != 0 {
 			// A dangling symlink: make what it names, as cp does.
-			f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-			return &localFile{File: f}, err
+			made, err := os.Readlink(name)
+			if err != nil {
+				return nil, err
+			}
+			if !filepath.IsAbs(made) {
+				made = filepath.Join(filepath.Dir(name), made)
+			}
+			f, err := os.OpenFile(made, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+			if err != nil {
+				return nil, err
+			}
+			return &localFile{File: f, created: made}, nil
 		}
 	}
 	for range 100 {
@@ -372,6 +384,12 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 		if errors.Is(err, os.ErrExist) {
 			continue
+		}
+		if st != nil && (errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			// A writable file in a directory that takes no new file:
+			// written in place, as cp does.
+			f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+			return &localFile{File: f}, err
 		}
 		if pe := (*os.PathError)(nil); errors.As(err, &pe) {
 			pe.Path = name // the target, not its temporary name
@@ -409,11 +427,14 @@ func (l *localFile) commit() error {
 	return nil
 }
 
-// abort closes the file and removes a temporary one.
+// abort closes the file and removes a temporary one, or one it made.
 func (l *localFile) abort() {
 	l.Close()
 	if l.target != "" {
 		os.Remove(l.Name())
+	}
+	if l.created != "" {
+		os.Remove(l.created)
 	}
 }
 

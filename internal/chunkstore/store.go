@@ -397,8 +397,13 @@ func (s *Store) quarantine(id, why string, bad fs.FileInfo) error {
 	if moved {
 		dst := filepath.Join(s.dir, "corrupt", fmt.Sprintf("%s.%d", id, time.Now().UnixNano()))
 		if err := os.Rename(p, dst); err != nil {
-			os.Remove(p)
+			// Counted and reported only once it is gone: a file system
+			// gone read-only (as ext4 goes after an I/O error) keeps it,
+			// and the next reader tries again.
+			moved = os.Remove(p) == nil
 		}
+	}
+	if moved {
 		s.used.Add(-st.Size())
 		s.count.Add(-1)
 	}

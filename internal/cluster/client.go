@@ -132,11 +132,12 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 // Close releases the client.
 func (c *Client) Close() error {
 	c.pinMu.Lock()
-	if c.pinSession != nil {
-		c.pinSession.Close() // revokes the lease: the pins go with it
-		c.pinSession = nil
-	}
+	s := c.pinSession
+	c.pinSession = nil
 	c.pinMu.Unlock()
+	if s != nil {
+		s.Close() // revokes the lease: the pins go with it
+	}
 	if c.cancel != nil {
 		c.cancel()
 	}
@@ -304,7 +305,9 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 		}
 		return meta.Content{Size: uint64(n), Inline: small[:n]}, nil, nil
 	}
-	pins := c.newPins()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pins := c.newPins(cancel)
 	first := getBuf(cs)
 	defer putBuf(first)
 	copy(first, small[:n])
@@ -315,8 +318,6 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 		return meta.Content{}, nil, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
 	}
 	last := err != nil
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
 		chunks  []meta.Chunk
 		size    uint64
@@ -374,8 +375,8 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 	if upErr == nil && ctx.Err() != nil {
 		upErr = fmt.Errorf("%v: %w", ctx.Err(), syscall.EIO)
 	}
-	if upErr == nil {
-		upErr = pins.check()
+	if err := pins.check(); err != nil {
+		upErr = err // the cause, when pinning gave up and cancelled the rest
 	}
 	if upErr != nil {
 		pins.release()

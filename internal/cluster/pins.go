@@ -16,19 +16,32 @@ import (
 // pins keeps the chunks of one upload from the garbage collector while
 // the upload lasts (meta's pins): once the upload has lasted pinEvery, and
 // every pinEvery after, the chunks stored since are pinned under the
-// client's lease, so none is ever older than pinEvery unpinned — a
-// fraction of the collector's grace. An upload shorter than pinEvery, as
-// almost all are, costs nothing.
+// client's lease, so none is unpinned for long — a fraction of the
+// collector's grace. An upload shorter than pinEvery, as almost all are,
+// costs nothing.
+//
+// A pin that fails (etcd electing a leader, say) is tried again a few
+// seconds later; only when a chunk has waited half the grace unpinned is
+// the upload given up, at once (its context is cancelled), rather than
+// after it has sent everything.
 type pins struct {
 	c      *Client
 	upload uint64
+	cancel context.CancelFunc // ends the upload
+
+	// io orders the etcd calls of tick and release (release must not
+	// unpin before a pin in flight lands); mu guards the rest, never
+	// across a call to etcd.
+	io sync.Mutex
 
 	mu     sync.Mutex
-	ids    []string // every chunk of the upload so far
-	pinned int      // ids[:pinned] are pinned
+	ids    []string    // every chunk of the upload so far
+	added  []time.Time // when each was added
+	pinned int         // ids[:pinned] are pinned
+	tried  bool        // a pin was sent: release must unpin
 	lease  clientv3.LeaseID
 	done   <-chan struct{} // the lease's session ended
-	err    error           // a pin failed: the upload's chunks are not safe
+	err    error           // pinning failed for good: the chunks are not safe
 	timer  *time.Timer
 	closed bool
 }
@@ -37,8 +50,13 @@ type pins struct {
 // quarter of the collector's grace.
 func (c *Client) pinEvery() time.Duration { return c.Params.GCGrace / 4 }
 
-func (c *Client) newPins() *pins {
-	p := &pins{c: c, upload: randomID()}
+// pinRetry is how soon a failed pin is tried again.
+func (c *Client) pinRetry() time.Duration { return min(c.pinEvery(), 5*time.Second) }
+
+// newPins starts the pins of an upload; cancel ends the upload if pinning
+// fails for good.
+func (c *Client) newPins(cancel context.CancelFunc) *pins {
+	p := &pins{c: c, upload: randomID(), cancel: cancel}
 	if d := c.pinEvery(); d > 0 {
 		p.timer = time.AfterFunc(d, p.tick)
 	}
@@ -55,34 +73,58 @@ func randomID() uint64 {
 func (p *pins) add(id string) {
 	p.mu.Lock()
 	p.ids = append(p.ids, id)
+	p.added = append(p.added, time.Now())
 	p.mu.Unlock()
 }
 
 // tick pins the chunks stored since the last tick, then waits for the next.
 func (p *pins) tick() {
+	p.io.Lock()
+	defer p.io.Unlock()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed || p.err != nil {
+		p.mu.Unlock()
 		return
 	}
-	if p.lease == 0 {
-		p.lease, p.done, p.err = p.c.pinLease()
+	from, ids, lease := p.pinned, p.ids[p.pinned:], p.lease
+	p.tried = true
+	p.mu.Unlock()
+
+	var done <-chan struct{}
+	var err error
+	if lease == 0 {
+		lease, done, err = p.c.pinLease()
 	}
-	if p.err == nil && p.pinned < len(p.ids) {
-		ctx, cancel := context.WithTimeout(context.Background(), p.c.pinEvery())
-		p.err = p.c.FS.Pin(ctx, p.lease, p.upload, p.ids[p.pinned:])
+	if err == nil && len(ids) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), p.c.pinRetry())
+		err = p.c.FS.Pin(ctx, lease, p.upload, ids)
 		cancel()
-		if p.err == nil {
-			p.pinned = len(p.ids)
-		}
 	}
-	if p.err == nil {
-		p.timer.Reset(p.c.pinEvery())
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done != nil {
+		p.lease, p.done = lease, done
+	}
+	next := p.c.pinEvery()
+	switch {
+	case err == nil:
+		p.pinned = from + len(ids)
+	case from < len(p.added) && time.Since(p.added[from]) > p.c.Params.GCGrace/2:
+		// The oldest unpinned chunk is half the grace old: give up now.
+		p.err = err
+		p.cancel()
+		return
+	default:
+		next = p.c.pinRetry()
+	}
+	if !p.closed {
+		p.timer.Reset(next)
 	}
 }
 
 // check reports whether every chunk stored so far is still safe to
-// commit: no pin failed and the lease holding the pins is alive.
+// commit: pinning has not failed and the lease holding the pins is alive.
 func (p *pins) check() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -106,19 +148,32 @@ func (p *pins) release() {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return
 	}
 	p.closed = true
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	if p.lease != 0 && p.pinned > 0 {
+	p.mu.Unlock()
+	p.io.Lock() // after a tick in flight
+	defer p.io.Unlock()
+	p.mu.Lock()
+	lease, tried := p.lease, p.tried
+	p.mu.Unlock()
+	if lease == 0 || !tried {
+		return
+	}
+	// Even if no pin was acknowledged: one that timed out may have landed.
+	// Twice at most; what is left goes with the client's lease.
+	for range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		// A failure leaves the pins to the lease: they go with the client.
-		p.c.FS.Unpin(ctx, p.lease, p.upload)
+		err := p.c.FS.Unpin(ctx, lease, p.upload)
 		cancel()
+		if err == nil {
+			return
+		}
 	}
 }
 

@@ -180,6 +180,9 @@ func Watch(ctx context.Context, cli *clientv3.Client, prefix string) (*View, err
 			// read everything again and watch from there, retrying
 			// every second.
 			for ctx.Err() == nil {
+				if cli.Ctx().Err() != nil {
+					return // the client was closed: nothing more to follow
+				}
 				if rev, err = v.load(ctx, cli, prefix); err == nil {
 					break
 				}

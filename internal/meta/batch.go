@@ -243,9 +243,14 @@ func (f *FS) commitBatch(ctx context.Context, batch []*pendingCreate) {
 	}
 	b := &f.batch
 	b.mu.Lock()
-	// Before any of them can queue again: they are expected back.
-	b.want = min(len(batch)+len(b.queue), maxBatch)
-	b.until = time.Now().Add(siblingWait)
+	// Before any of them can queue again: they are expected back, if
+	// their creates succeeded (a failed batch's go on alone, outside).
+	if err == nil && r.Succeeded {
+		b.want = min(len(batch)+len(b.queue), maxBatch)
+		b.until = time.Now().Add(siblingWait)
+	} else {
+		b.want = 0
+	}
 	for _, p := range batch {
 		p.resp, p.err, p.state = r, err, finished
 		close(p.done)
