@@ -23,7 +23,10 @@ import (
 // A pin that fails (etcd electing a leader, say) is tried again a few
 // seconds later; only when a chunk has waited half the grace unpinned is
 // the upload given up, at once (its context is cancelled), rather than
-// after it has sent everything.
+// after it has sent everything. If the lease is lost (a long partition),
+// the pins went with it: every chunk is pinned again under a new one. The
+// collector deletes a chunk only once it has seen it unreferenced for the
+// whole grace, so chunks unpinned for less than half of it are safe.
 type pins struct {
 	c      *Client
 	upload uint64
@@ -38,10 +41,12 @@ type pins struct {
 	ids    []string    // every chunk of the upload so far
 	added  []time.Time // when each was added
 	pinned int         // ids[:pinned] are pinned
+	lostAt time.Time   // when a lost lease took the pins of ids[:...] with it
 	tried  bool        // a pin was sent: release must unpin
 	lease  clientv3.LeaseID
-	done   <-chan struct{} // the lease's session ended
-	err    error           // pinning failed for good: the chunks are not safe
+	done   <-chan struct{}    // the lease's session ended
+	leases []clientv3.LeaseID // every lease pins were sent under: release unpins under each
+	err    error              // pinning failed for good: the chunks are not safe
 	timer  *time.Timer
 	closed bool
 }
@@ -86,10 +91,28 @@ func (p *pins) tick() {
 		p.mu.Unlock()
 		return
 	}
+	if p.lost() {
+		// The pins went with the lease: all again, under a new one.
+		p.lease, p.done, p.pinned, p.lostAt = 0, nil, 0, time.Now()
+	}
 	from, ids, lease := p.pinned, p.ids[p.pinned:], p.lease
 	p.tried = true
 	p.mu.Unlock()
 
+	if lease != 0 {
+		// Is the lease still there? Its session would notice only at its
+		// next keepalive, a third of its TTL later.
+		ctx, cancel := context.WithTimeout(context.Background(), p.c.pinRetry())
+		ttl, err := p.c.etcd.TimeToLive(ctx, lease)
+		cancel()
+		if err == nil && ttl.TTL <= 0 {
+			p.c.dropPinLease(lease)
+			p.mu.Lock()
+			p.lease, p.done, p.pinned, p.lostAt = 0, nil, 0, time.Now()
+			from, ids, lease = 0, p.ids, 0
+			p.mu.Unlock()
+		}
+	}
 	var done <-chan struct{}
 	var err error
 	if lease == 0 {
@@ -105,13 +128,14 @@ func (p *pins) tick() {
 	defer p.mu.Unlock()
 	if done != nil {
 		p.lease, p.done = lease, done
+		p.leases = append(p.leases, lease)
 	}
 	next := p.c.pinEvery()
 	switch {
 	case err == nil:
 		p.pinned = from + len(ids)
-	case from < len(p.added) && time.Since(p.added[from]) > p.c.Params.GCGrace/2:
-		// The oldest unpinned chunk is half the grace old: give up now.
+	case p.overdue():
+		// A chunk has waited half the grace unpinned: give up now.
 		p.err = err
 		p.cancel()
 		return
@@ -123,20 +147,47 @@ func (p *pins) tick() {
 	}
 }
 
+// lost reports whether the lease holding the pins has ended. Called with
+// mu held.
+func (p *pins) lost() bool {
+	if p.done == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// overdue reports whether a chunk has waited half the grace unpinned.
+// Called with mu held.
+func (p *pins) overdue() bool {
+	if p.lost() {
+		p.lease, p.done, p.pinned, p.lostAt = 0, nil, 0, time.Now()
+	}
+	if p.pinned >= len(p.ids) {
+		return false
+	}
+	since := p.added[p.pinned]
+	if p.lostAt.After(since) {
+		since = p.lostAt
+	}
+	return time.Since(since) > p.c.Params.GCGrace/2
+}
+
 // check reports whether every chunk stored so far is still safe to
-// commit: pinning has not failed and the lease holding the pins is alive.
+// commit: pinning has not failed, and no chunk has waited half the grace
+// unpinned.
 func (p *pins) check() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return fmt.Errorf("keeping the upload's chunks from the garbage collector: %w", p.err)
 	}
-	if p.done != nil {
-		select {
-		case <-p.done:
-			return fmt.Errorf("the lease keeping the upload's chunks from the garbage collector expired: %w", syscall.EIO)
-		default:
-		}
+	if p.timer != nil && p.overdue() {
+		return fmt.Errorf("the upload's chunks went unpinned for half the garbage collector's grace: %w", syscall.EIO)
 	}
 	return nil
 }
@@ -160,20 +211,32 @@ func (p *pins) release() {
 	p.io.Lock() // after a tick in flight
 	defer p.io.Unlock()
 	p.mu.Lock()
-	lease, tried := p.lease, p.tried
+	leases, tried := p.leases, p.tried
 	p.mu.Unlock()
-	if lease == 0 || !tried {
+	if !tried {
 		return
 	}
 	// Even if no pin was acknowledged: one that timed out may have landed.
 	// Twice at most; what is left goes with the client's lease.
-	for range 2 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := p.c.FS.Unpin(ctx, lease, p.upload)
-		cancel()
-		if err == nil {
-			return
+	for _, lease := range leases {
+		for range 2 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := p.c.FS.Unpin(ctx, lease, p.upload)
+			cancel()
+			if err == nil {
+				break
+			}
 		}
+	}
+}
+
+// dropPinLease forgets the client's pin lease if it is lease, found gone.
+func (c *Client) dropPinLease(lease clientv3.LeaseID) {
+	c.pinMu.Lock()
+	defer c.pinMu.Unlock()
+	if c.pinSession != nil && c.pinSession.Lease() == lease {
+		c.pinSession.Orphan() // stop its keepalives; nothing to revoke
+		c.pinSession = nil
 	}
 }
 

@@ -1208,3 +1208,56 @@ func TestPutDurableBeforeAck(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowUploadLosesItsLease: the lease holding a slow upload's pins ends
+// (revoked here, as a long partition would let it expire) while the upload
+// stalls; the upload pins its chunks again under a new lease, and the file
+// commits and reads back whole after the collector has had its passes.
+func TestSlowUploadLosesItsLease(t *testing.T) {
+	tc := newCluster(t, 3, "--gc-grace", "2s")
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	pinPrefix := c.Prefix() + "fs/pin/"
+	revoked := make(chan error, 1)
+	revoke := func() {
+		// The lease is in the pin's key: fs/pin/<lease>/<upload>/<chunk>.
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			r, err := c.Etcd().Get(ctx, pinPrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+			if err == nil && len(r.Kvs) > 0 {
+				hexLease := strings.Split(strings.TrimPrefix(string(r.Kvs[0].Key), pinPrefix), "/")[0]
+				id, err := strconv.ParseUint(hexLease, 16, 64)
+				if err == nil {
+					_, err = c.Etcd().Revoke(ctx, clientv3.LeaseID(id))
+				}
+				revoked <- err
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		revoked <- errors.New("no pin appeared")
+	}
+	head, tail := seeded(8, 4<<20), seeded(9, 1000)
+	r := io.MultiReader(bytes.NewReader(head), pause(1500*time.Millisecond), readerFunc(func([]byte) (int, error) {
+		revoke() // the pins are there by now (a quarter of the grace)
+		return 0, io.EOF
+	}), pause(3*time.Second), bytes.NewReader(tail))
+	in, err := c.CreateFile(ctx, meta.RootIno, "slow", 0o644, r, cluster.WriteOptions{})
+	if err := <-revoked; err != nil {
+		t.Fatalf("revoking the pins' lease: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // two collector passes
+	if got, err := c.ReadFile(ctx, in.Ino); err != nil || !bytes.Equal(got, append(head, tail...)) {
+		t.Fatalf("the upload whose lease was lost: %v", err)
+	}
+	if pinned, err := c.Pinned(ctx); err != nil || len(pinned) != 0 {
+		t.Fatalf("pins left after the commit: %v %v", pinned, err)
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
