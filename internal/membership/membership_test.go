@@ -10,24 +10,33 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/membership"
 	"github.com/carrot-project/carrot/internal/meta/metapb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-func TestJoinLeaveExpire(t *testing.T) {
+// startEtcd starts a real etcd member for the test and returns a context
+// bounding the test, the member's config and a client of it.
+func startEtcd(t *testing.T) (context.Context, *clusterconf.File, *clientv3.Client) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(e.Close)
 	cli, err := conf.DialEtcd(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	t.Cleanup(func() { cli.Close() })
+	return ctx, conf, cli
+}
+
+func TestJoinLeaveExpire(t *testing.T) {
+	ctx, conf, cli := startEtcd(t)
 	v, err := membership.Watch(ctx, cli, "/m/")
 	if err != nil {
 		t.Fatal(err)
@@ -202,18 +211,7 @@ func (p *cutProxy) setCut(cut bool) {
 // away (etcd then cancels its watch) reads everything again and follows
 // on, instead of silently seeing nothing more.
 func TestWatchResumesAfterCompaction(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	cli, err := conf.DialEtcd(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	ctx, conf, cli := startEtcd(t)
 	u, err := url.Parse(conf.EtcdEndpoints[0])
 	if err != nil {
 		t.Fatal(err)
