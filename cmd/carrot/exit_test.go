@@ -80,6 +80,10 @@ func TestRunProgramNotRunnable(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("\x00\x01\x02\x03 not a program\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	badInterp := filepath.Join(dir, "badinterp")
+	if err := os.WriteFile(badInterp, []byte("#!/no/such/interpreter\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		prog string
 		code int
@@ -90,6 +94,7 @@ func TestRunProgramNotRunnable(t *testing.T) {
 		{dir, 126, "is a directory"},
 		{noExec, 126, "permission denied"},
 		{garbage, 126, "exec format error"},
+		{badInterp, 126, "bad interpreter"}, // as bash
 	} {
 		for _, cmd := range [][]string{
 			{"run", "--exit", "socks5://127.0.0.1:1", "--connect-timeout", "1s", "--"},

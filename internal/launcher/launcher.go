@@ -85,11 +85,16 @@ func exec(filter, path string, argv []string) {
 		}
 	}
 	err := syscall.Exec(path, argv, os.Environ())
-	code := Failed
+	code, msg := Failed, argv[0]+": "+err.Error()
 	if err == syscall.ENOENT {
 		code = 127
+		if _, serr := os.Stat(path); serr == nil {
+			// The program is there: what is missing is the interpreter
+			// its #! line names (or its ELF loader), as bash says.
+			code, msg = Failed, argv[0]+": bad interpreter: "+err.Error()
+		}
 	}
-	fatal(code, argv[0]+": "+err.Error())
+	fatal(code, msg)
 }
 
 func fatal(code int, msg string) {
