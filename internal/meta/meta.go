@@ -1009,15 +1009,30 @@ func (f *FS) update(ctx context.Context, op string, ino uint64, extra []clientv3
 // returns that revision.
 func (f *FS) ForEachInode(ctx context.Context, fn func(*Inode) error) (int64, error) {
 	p := f.InodePrefix()
-	end := clientv3.GetPrefixRangeEnd(p)
-	key := p
+	return f.scan(ctx, p, func(kv *mvccpb.KeyValue) error {
+		if len(kv.Key) != len(p)+16 {
+			return nil // a directory's time key
+		}
+		in, err := unmarshalInode(kv.Value, kv.ModRevision)
+		if err != nil {
+			return fmt.Errorf("inode key %s: %v: %w", kv.Key, err, syscall.EIO)
+		}
+		return fn(in)
+	})
+}
+
+// scan calls fn for every key under prefix, a page at a time, all at the
+// revision of the first page, and returns that revision.
+func (f *FS) scan(ctx context.Context, prefix string, fn func(*mvccpb.KeyValue) error, opts ...clientv3.OpOption) (int64, error) {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key := prefix
 	var rev int64
 	for {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}
+		o := append([]clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}, opts...)
 		if rev != 0 {
-			opts = append(opts, clientv3.WithRev(rev))
+			o = append(o, clientv3.WithRev(rev))
 		}
-		r, err := f.cli.Get(ctx, key, opts...)
+		r, err := f.cli.Get(ctx, key, o...)
 		if err != nil {
 			return 0, eio(err)
 		}
@@ -1025,14 +1040,7 @@ func (f *FS) ForEachInode(ctx context.Context, fn func(*Inode) error) (int64, er
 			rev = r.Header.Revision
 		}
 		for _, kv := range r.Kvs {
-			if len(kv.Key) != len(p)+16 {
-				continue // a directory's time key
-			}
-			in, err := unmarshalInode(kv.Value, kv.ModRevision)
-			if err != nil {
-				return 0, fmt.Errorf("inode key %s: %v: %w", kv.Key, err, syscall.EIO)
-			}
-			if err := fn(in); err != nil {
+			if err := fn(kv); err != nil {
 				return 0, err
 			}
 		}

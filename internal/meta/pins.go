@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -61,22 +62,14 @@ func (f *FS) Unpin(ctx context.Context, lease clientv3.LeaseID, upload uint64) e
 
 // Pinned returns the chunk ids pinned by uploads in progress.
 func (f *FS) Pinned(ctx context.Context) (map[string]bool, error) {
-	p := f.pinPrefix()
-	end := clientv3.GetPrefixRangeEnd(p)
 	ids := map[string]bool{}
-	key := p
-	for {
-		r, err := f.cli.Get(ctx, key, clientv3.WithRange(end), clientv3.WithKeysOnly(), clientv3.WithLimit(1000))
-		if err != nil {
-			return nil, fail("pinned", "chunks", eio(err))
-		}
-		for _, kv := range r.Kvs {
-			k := string(kv.Key)
-			ids[k[strings.LastIndexByte(k, '/')+1:]] = true
-		}
-		if !r.More || len(r.Kvs) == 0 {
-			return ids, nil
-		}
-		key = string(r.Kvs[len(r.Kvs)-1].Key) + "\x00"
+	_, err := f.scan(ctx, f.pinPrefix(), func(kv *mvccpb.KeyValue) error {
+		k := string(kv.Key)
+		ids[k[strings.LastIndexByte(k, '/')+1:]] = true
+		return nil
+	}, clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, fail("pinned", "chunks", err)
 	}
+	return ids, nil
 }
