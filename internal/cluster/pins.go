@@ -2,9 +2,8 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"syscall"
 	"time"
@@ -41,8 +40,7 @@ type pins struct {
 	ids    []string    // every chunk of the upload so far
 	added  []time.Time // when each was added
 	pinned int         // ids[:pinned] are pinned
-	lostAt time.Time   // when a lost lease took the pins of ids[:...] with it
-	tried  bool        // a pin was sent: release must unpin
+	lostAt time.Time   // when a lost lease took the pins with it
 	lease  clientv3.LeaseID
 	done   <-chan struct{}    // the lease's session ended
 	leases []clientv3.LeaseID // every lease pins were sent under: release unpins under each
@@ -61,17 +59,11 @@ func (c *Client) pinRetry() time.Duration { return min(c.pinEvery(), 5*time.Seco
 // newPins starts the pins of an upload; cancel ends the upload if pinning
 // fails for good.
 func (c *Client) newPins(cancel context.CancelFunc) *pins {
-	p := &pins{c: c, upload: randomID(), cancel: cancel}
+	p := &pins{c: c, upload: rand.Uint64(), cancel: cancel}
 	if d := c.pinEvery(); d > 0 {
 		p.timer = time.AfterFunc(d, p.tick)
 	}
 	return p
-}
-
-func randomID() uint64 {
-	var b [8]byte
-	rand.Read(b[:])
-	return binary.LittleEndian.Uint64(b[:])
 }
 
 // add records a chunk of the upload, before it is stored.
@@ -91,12 +83,8 @@ func (p *pins) tick() {
 		p.mu.Unlock()
 		return
 	}
-	if p.lost() {
-		// The pins went with the lease: all again, under a new one.
-		p.lease, p.done, p.pinned, p.lostAt = 0, nil, 0, time.Now()
-	}
+	p.forgetIfLost()
 	from, ids, lease := p.pinned, p.ids[p.pinned:], p.lease
-	p.tried = true
 	p.mu.Unlock()
 
 	if lease != 0 {
@@ -108,7 +96,7 @@ func (p *pins) tick() {
 		if err == nil && ttl.TTL <= 0 {
 			p.c.dropPinLease(lease)
 			p.mu.Lock()
-			p.lease, p.done, p.pinned, p.lostAt = 0, nil, 0, time.Now()
+			p.forgetLease()
 			from, ids, lease = 0, p.ids, 0
 			p.mu.Unlock()
 		}
@@ -147,26 +135,30 @@ func (p *pins) tick() {
 	}
 }
 
-// lost reports whether the lease holding the pins has ended. Called with
-// mu held.
-func (p *pins) lost() bool {
+// forgetLease records that the lease holding the pins has ended, and the
+// pins with it: every chunk is to be pinned again, under a new one. Called
+// with mu held.
+func (p *pins) forgetLease() {
+	p.lease, p.done, p.pinned, p.lostAt = 0, nil, 0, time.Now()
+}
+
+// forgetIfLost calls forgetLease if the lease's session has seen it end.
+// Called with mu held.
+func (p *pins) forgetIfLost() {
 	if p.done == nil {
-		return false
+		return
 	}
 	select {
 	case <-p.done:
-		return true
+		p.forgetLease()
 	default:
-		return false
 	}
 }
 
 // overdue reports whether a chunk has waited half the grace unpinned.
 // Called with mu held.
 func (p *pins) overdue() bool {
-	if p.lost() {
-		p.lease, p.done, p.pinned, p.lostAt = 0, nil, 0, time.Now()
-	}
+	p.forgetIfLost()
 	if p.pinned >= len(p.ids) {
 		return false
 	}
@@ -211,13 +203,11 @@ func (p *pins) release() {
 	p.io.Lock() // after a tick in flight
 	defer p.io.Unlock()
 	p.mu.Lock()
-	leases, tried := p.leases, p.tried
+	leases := p.leases
 	p.mu.Unlock()
-	if !tried {
-		return
-	}
-	// Even if no pin was acknowledged: one that timed out may have landed.
-	// Twice at most; what is left goes with the client's lease.
+	// Under every lease a pin was sent under, even if none was
+	// acknowledged: one that timed out may have landed. Twice at most;
+	// what is left goes with the client's lease.
 	for _, lease := range leases {
 		for range 2 {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
