@@ -9,14 +9,15 @@
 // the Put acknowledged. The fan-out directory is durable before that: the
 // first Put into one (since Open: a crash may have come between an earlier
 // run's mkdir and its fsync) fsyncs DIR/chunks after making it, and Open
-// fsyncs DIR after making chunks/, tmp/ and corrupt/. A Put of a chunk already present reads and checks
-// the copy it holds: a good one is acknowledged without the data, and its
-// mtime refreshed, which the garbage collector reads as "in use" (Delete
-// only removes chunks untouched since a given time), so a writer that
-// dedups onto an old chunk cannot lose it to a concurrent GC; a corrupt one
-// is quarantined (as a failed read's is) and the new data stored in its
-// place, so a damaged copy nobody has read yet never counts as one of the
-// durable copies a writer waits for.
+// fsyncs DIR after making chunks/, tmp/ and corrupt/. A Put of a chunk
+// already present reads and checks the copy it holds: a good one is
+// acknowledged without the data, and its mtime refreshed, which the
+// garbage collector reads as "in use" (Delete only removes chunks untouched
+// since a given time), so a writer that dedups onto an old chunk cannot
+// lose it to a concurrent GC; a corrupt one is quarantined (as a failed
+// read's is) and the new data stored in its place, so a damaged copy
+// nobody has read yet never counts as one of the durable copies a writer
+// waits for.
 //
 // Verification is end to end: a plain Get of a whole chunk streams it as
 // it is read and the client checks its hash (it has to anyway: only the
@@ -30,9 +31,10 @@
 // and the repairer restores the copy. A Get of a range (part of a chunk)
 // always takes that verified path: its reader cannot check part of a chunk
 // against the id, so the node reads and hashes the whole chunk to serve
-// any range of it. Chunks at rest are verified by the
-// background scrubber (scrub.go), which reads them from the disk itself
-// (O_DIRECT), so a chunk nobody reads is still checked.
+// any range of it. A chunk the disk cannot read (EIO) is quarantined like
+// one that fails its hash. Chunks at rest are verified by the background
+// scrubber (scrub.go), which reads them from the disk itself (O_DIRECT),
+// so a chunk nobody reads is still checked.
 //
 // Safety: ids are validated (64 lowercase hex digits) before they become
 // part of a path, so no request names a file outside DIR. Every RPC must
@@ -363,25 +365,22 @@ func (s *Store) readVerified(id string, f *os.File, size int64, buf []byte) ([]b
 		buf = make([]byte, size)
 	}
 	buf = buf[:size]
-	if _, err := f.ReadAt(buf, 0); err != nil {
-		if errors.Is(err, syscall.EIO) {
-			// The disk cannot read it: as lost as a corrupt copy.
-			if st, serr := f.Stat(); serr == nil {
-				return nil, s.quarantine(id, "unreadable (EIO)", st)
-			}
-		}
+	var why string
+	if _, err := f.ReadAt(buf, 0); errors.Is(err, syscall.EIO) {
+		why = "unreadable (EIO)" // the disk cannot read it: as lost as a corrupt copy
+	} else if err != nil {
 		// Shorter than it was when opened: not a chunk to serve.
 		return nil, fmt.Errorf("get %s: %w", id, err)
+	} else if sum := sha256.Sum256(buf); hex.EncodeToString(sum[:]) != id {
+		why = "hash mismatch"
+	} else {
+		return buf, nil
 	}
-	sum := sha256.Sum256(buf)
-	if hex.EncodeToString(sum[:]) != id {
-		st, err := f.Stat()
-		if err != nil {
-			return nil, fmt.Errorf("get %s: %w", id, err)
-		}
-		return nil, s.quarantine(id, "hash mismatch", st)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
-	return buf, nil
+	return nil, s.quarantine(id, why, st)
 }
 
 // quarantine moves chunk id's file, found bad, aside so it is never served
