@@ -61,13 +61,7 @@ func TestJoinLeaveExpire(t *testing.T) {
 	rcancel()
 	cli2.Close() // keepalives stop; the lease expires after its TTL
 	start := time.Now()
-	for len(v.Live()) != 1 {
-		select {
-		case <-v.Changed():
-		case <-time.After(15 * time.Second):
-			t.Fatalf("b never expired: %+v", v.Nodes())
-		}
-	}
+	waitView(t, v, 15*time.Second, "b to expire", func() bool { return len(v.Live()) == 1 })
 	t.Logf("b seen down after %v", time.Since(start))
 	nodes := v.Nodes()
 	if len(nodes) != 2 || nodes[1].ID != "b" || nodes[1].Live || nodes[1].DownSince.IsZero() {
@@ -97,17 +91,11 @@ func TestJoinLeaveExpire(t *testing.T) {
 			t.Fatalf("a: %+v", n)
 		}
 	}
-	for { // the first view takes the recorded time too
-		ch := v.Changed()
-		if n := v.Nodes()[1]; n.DownSince.Equal(since) && n.DownRecorded {
-			break
-		}
-		select {
-		case <-ch:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("the first view never saw the recorded time: %+v", v.Nodes())
-		}
-	}
+	// The first view takes the recorded time too.
+	waitView(t, v, 5*time.Second, "the first view to see the recorded time", func() bool {
+		n := v.Nodes()[1]
+		return n.DownSince.Equal(since) && n.DownRecorded
+	})
 	// b comes back: the record is cleared with its registration.
 	b, err := membership.Register(ctx, cli, "/m/", &metapb.NodeInfo{Id: "b", Addr: "127.0.0.1:2"}, time.Second)
 	if err != nil {
@@ -120,32 +108,32 @@ func TestJoinLeaveExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
-	for len(v.Live()) != 1 {
-		select {
-		case <-v.Changed():
-		case <-time.After(5 * time.Second):
-			t.Fatal("b still live after Close")
-		}
-	}
+	waitView(t, v, 5*time.Second, "b to leave after Close", func() bool { return len(v.Live()) == 1 })
 	// a stays live past several TTLs.
 	time.Sleep(2500 * time.Millisecond)
 	if l := v.Live(); len(l) != 1 || l[0].ID != "a" {
 		t.Fatalf("live %+v", l)
 	}
 	a.Close()
-	for len(v.Live()) != 0 {
-		select {
-		case <-v.Changed():
-		case <-time.After(5 * time.Second):
-			t.Fatal("a still live after Close")
-		}
-	}
+	waitView(t, v, 5*time.Second, "a to leave after Close", func() bool { return len(v.Live()) == 0 })
 	membership.Forget(ctx, cli, "/m/", "b")
-	for len(v.Nodes()) != 1 {
+	waitView(t, v, 5*time.Second, "b to be forgotten", func() bool { return len(v.Nodes()) == 1 })
+}
+
+// waitView waits, at most d, until cond holds of v, checking at every
+// change (the channel is taken before the check, so none is missed).
+func waitView(t *testing.T, v *membership.View, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		ch := v.Changed()
+		if cond() {
+			return
+		}
 		select {
-		case <-v.Changed():
-		case <-time.After(5 * time.Second):
-			t.Fatal("forget not seen")
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("waited %v for %s: %+v", d, what, v.Nodes())
 		}
 	}
 }
@@ -257,11 +245,5 @@ func TestWatchResumesAfterCompaction(t *testing.T) {
 	}
 	// And it follows on after that.
 	b.Close()
-	for len(v.Live()) != 1 {
-		select {
-		case <-v.Changed():
-		case <-wctx.Done():
-			t.Fatalf("b's leaving not seen after the resumed watch: %+v", v.Nodes())
-		}
-	}
+	waitView(t, v, 30*time.Second, "b's leaving after the resumed watch", func() bool { return len(v.Live()) == 1 })
 }
