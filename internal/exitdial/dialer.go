@@ -144,7 +144,8 @@ type Config struct {
 
 // Dialer opens streams through exits. It is safe for concurrent use.
 type Dialer struct {
-	cfg Config
+	cfg      Config
+	chainVia string // a chain's route for logs, "A -> B -> C"
 
 	mu       sync.Mutex
 	minRTT   time.Duration // shortest TCP connect to an exit so far; 0: none yet
@@ -205,6 +206,9 @@ func New(cfg Config) (*Dialer, error) {
 		pipelines: map[*Exit]bool{},
 		reported:  map[problemKey]bool{},
 		now:       time.Now,
+	}
+	if cfg.Mode == Chain {
+		d.chainVia = route(cfg.Exits)
 	}
 	if cfg.Spares && cfg.Mode != Chain {
 		for _, e := range cfg.Exits {
@@ -301,7 +305,7 @@ func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
 		r.Dest = dest
 		r.Via = r.Exit.Name
 		if d.cfg.Mode == Chain {
-			r.Via = route(d.cfg.Exits)
+			r.Via = d.chainVia
 		}
 		return r, nil
 	}

@@ -106,6 +106,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	skipped := d.skipping(first, d.now())
 	missed := time.Since(d.overMiss[first]) < overMissFor
 	rtt := d.srtt[first]
+	pipelined := first.Pipeline || d.pipelines[first]
 	d.mu.Unlock()
 	if !fresh || !known || skipped || missed {
 		return Plan{}, false
@@ -114,8 +115,12 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	if rtt > 0 {
 		budget = min(max(10*rtt, 20*time.Millisecond), time.Second)
 	}
-	p := Plan{First: first, Dest: dest, Via: route(hops), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}
-	if d.pipelined(first) {
+	via := first.Name
+	if d.cfg.Mode == Chain {
+		via = d.chainVia
+	}
+	p := Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}
+	if pipelined {
 		next, err := nextHop(hops, 0, dest)
 		if err != nil {
 			return Plan{}, false
