@@ -173,18 +173,26 @@ func isLoopbackHost(host string) bool {
 // ownAddrs are the addresses of this host's interfaces plus the listen
 // address: destinations the exit must not connect to.
 func ownAddrs(listen net.Addr) []netip.Addr {
-	var out []netip.Addr
-	if addrs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range addrs {
-			if p, err := netip.ParsePrefix(a.String()); err == nil {
-				out = append(out, p.Addr())
-			}
-		}
-	}
+	out, _ := interfaceAddrs()
 	if ap, err := netip.ParseAddrPort(listen.String()); err == nil && !ap.Addr().IsUnspecified() {
 		out = append(out, ap.Addr())
 	}
 	return out
+}
+
+// interfaceAddrs returns this host's interface addresses.
+func interfaceAddrs() ([]netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr())
+		}
+	}
+	return out, nil
 }
 
 const exitHelp = `

@@ -28,6 +28,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/carrot-project/carrot/internal/launcher"
 )
 
 // Exit statuses shared by every subcommand.
@@ -35,8 +37,8 @@ const (
 	exitOK        = 0
 	exitFailure   = 1
 	exitUsage     = 2
-	exitCannotRun = 126 // as in shells; the launcher exits so too when the exec fails
-	exitNotFound  = 127
+	exitCannotRun = launcher.Failed   // 126, as in shells; the launcher exits so too when the exec fails
+	exitNotFound  = launcher.NotFound // 127
 )
 
 // env is what a subcommand gets from main: its arguments and standard

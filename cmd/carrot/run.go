@@ -157,12 +157,12 @@ func runRun(ctx context.Context, e *env) int {
 // hasIPv4 reports whether this host has an IPv4 address besides loopback:
 // a resolver asks for A records only then (glibc's AI_ADDRCONFIG).
 func hasIPv4() bool {
-	addrs, err := net.InterfaceAddrs()
+	addrs, err := interfaceAddrs()
 	if err != nil {
 		return true
 	}
 	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() {
+		if a.Is4() && !a.IsLoopback() {
 			return true
 		}
 	}

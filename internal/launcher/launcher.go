@@ -34,8 +34,12 @@ const Arg = "__carrot_launch__"
 
 // Failed is the launcher's exit status when it cannot become the program;
 // its message on stderr says why. It is the shell's "found but cannot
-// execute"; a program that is not found gives 127.
+// execute"; a program that is not found gives NotFound.
 const Failed = 126
+
+// NotFound is the exit status for a program that is not there, as in
+// shells.
+const NotFound = 127
 
 func init() { Main() }
 
@@ -87,7 +91,7 @@ func exec(filter, path string, argv []string) {
 	err := syscall.Exec(path, argv, os.Environ())
 	code, msg := Failed, argv[0]+": "+err.Error()
 	if err == syscall.ENOENT {
-		code = 127
+		code = NotFound
 		if _, serr := os.Stat(path); serr == nil {
 			// The program is there: what is missing is the interpreter
 			// its #! line names (or its ELF loader), as bash says.

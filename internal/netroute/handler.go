@@ -447,7 +447,7 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 	if ov, ok := h.over(s, si, dest); ok {
 		e.own = true
 		h.add(e)
-		st := h.startOver(s, si, ov)
+		st := h.startOver(s, si, ov, e.start)
 		h.wg.Add(1)
 		go h.runOver(c, e, s, si, t, ov, st, dial)
 		return ptrace.Defer

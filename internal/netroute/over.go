@@ -204,16 +204,16 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 
 // overStart is how the connect to the exit began.
 type overStart struct {
-	at   time.Time
-	sent int // bytes of Over.Hello that went with the SYN
+	at   time.Time // the connect's stop (conn.start)
+	sent int       // bytes of Over.Hello that went with the SYN
 	err  error
 }
 
 // startOver starts connecting s to ov's exit, with ov.Hello, on the tracer
 // thread: the exit gets to work while the goroutine that waits for its
-// answer (runOver) is being scheduled.
-func (h *Handler) startOver(s int, si sockInfo, ov Over) overStart {
-	st := overStart{at: time.Now()}
+// answer (runOver) is being scheduled. at is when the connect stopped.
+func (h *Handler) startOver(s int, si sockInfo, ov Over, at time.Time) overStart {
+	st := overStart{at: at}
 	data := ov.Hello
 	if h.noFastOpen.Load() {
 		data = nil // a plain connect, the Hello written once connected (over() plans only non-blocking sockets then)
