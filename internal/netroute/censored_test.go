@@ -808,3 +808,24 @@ func TestRunFollowsForks(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeIPv6WithoutIPv4: on a host with no IPv4 address but loopback,
+// carrot run's resolver gives names fake IPv6 addresses without being
+// asked (--fake-ipv6 is on by itself there), as such a host's programs
+// ask for AAAA records only.
+func TestFakeIPv6WithoutIPv4(t *testing.T) {
+	netns.Skip(t)
+	n := netns.New(t)
+	h := n.Host("v6only")
+	h.WriteEtc("resolv.conf", "nameserver 2001:db8::53\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	script := `
+import socket, sys
+print("families", sorted({a[0].name for a in socket.getaddrinfo(sys.argv[1], 80, type=socket.SOCK_STREAM)}))
+`
+	out, err := h.Run(ctx, carrotBin, "run", "--exit", "socks5://u:p@[2001:db8::1]:1080", "--", python(t), "-c", script, "origin.test")
+	if err != nil || !strings.Contains(out, "'AF_INET6'") {
+		t.Fatalf("want a fake IPv6 address on a host without IPv4: %v\n%s", err, out)
+	}
+}
