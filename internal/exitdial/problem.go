@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -63,7 +62,7 @@ func cause(err error) string {
 		return "unreachable"
 	case isTimeout(err):
 		return "timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+	case socks5.PeerClosed(err):
 		return "closed"
 	}
 	return "other"

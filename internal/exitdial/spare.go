@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
-	"syscall"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/socks5"
@@ -123,8 +121,7 @@ func deadSpare(err error) bool {
 	if !errors.As(err, &ae) || ae.Dest {
 		return false
 	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return socks5.PeerClosed(err)
 }
 
 // Close closes the spares; Dial still works, without them.

@@ -275,8 +275,15 @@ func (e *greetingError) Unwrap() error { return e.err }
 // that speaks plain SOCKS5.
 func ClosedAtGreeting(err error) bool {
 	var e *greetingError
-	return errors.As(err, &e) && (errors.Is(e.err, io.EOF) || errors.Is(e.err, io.ErrUnexpectedEOF) ||
-		errors.Is(e.err, syscall.ECONNRESET))
+	return errors.As(err, &e) && PeerClosed(e.err)
+}
+
+// PeerClosed reports whether err says the other end closed the connection:
+// an end of file, whole or in the middle of a message, or a reset, or a
+// write after either.
+func PeerClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // awaitingReply wraps a failure to read the reply to a request that was
