@@ -115,9 +115,9 @@ func permissionError(what string, tid int, err error) error {
 	}
 	cause := "carrot needs CAP_SYS_PTRACE here (in a container: --cap-add=SYS_PTRACE, and a seccomp profile that allows ptrace)"
 	if tracer := statusField(tid, "TracerPid:"); tracer != 0 {
-		cause = alreadyTraced(tid, tracer)
-	}
-	if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil {
+		// Whatever yama allows, a task has one tracer at a time.
+		cause = fmt.Sprintf("pid %d is already traced by pid %d (a debugger, strace, or carrot itself run under one)", tid, tracer)
+	} else if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil {
 		switch s := string(bytes.TrimSpace(b)); s {
 		case "1":
 			cause = "kernel.yama.ptrace_scope is 1: only a parent may trace its children; run as root or set it to 0"
@@ -128,10 +128,6 @@ func permissionError(what string, tid int, err error) error {
 		}
 	}
 	return fmt.Errorf("%w: %s: %v (%s)", ErrPermission, what, err, cause)
-}
-
-func alreadyTraced(tid, tracer int) string {
-	return fmt.Sprintf("pid %d is already traced by pid %d (a debugger, strace, or carrot itself run under one)", tid, tracer)
 }
 
 // Run starts p under the tracer and traces it, and every task it creates,
@@ -277,12 +273,13 @@ func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, er
 	// created: the child's stop is then that tracer's to report and end,
 	// and it may run on before carrot sees it. Seizing it would fail
 	// anyway; say why now, without racing the other tracer.
-	if tracer := statusField(pid, "TracerPid:"); tracer != 0 {
+	if statusField(pid, "TracerPid:") != 0 {
+		err := permissionError("seize the program", pid, unix.EPERM) // while its status still says by whom
 		unix.Kill(pid, unix.SIGKILL)
 		// Not waited for: the other tracer reaps it first, and may not
 		// (a debugger stopped at a prompt); carrot is about to exit.
 		unix.Wait4(pid, nil, unix.WALL|unix.WNOHANG, nil)
-		return 0, fmt.Errorf("%w: seize the program: %v (%s)", ErrPermission, unix.EPERM, alreadyTraced(pid, tracer))
+		return 0, err
 	}
 	var ws unix.WaitStatus
 	for {
