@@ -176,18 +176,15 @@ func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) er
 	if err := ctx.Err(); err != nil {
 		return status.FromContextError(err).Err()
 	}
-	body, err := proto.Marshal(req)
-	if err != nil {
-		return status.Error(codes.Internal, err.Error())
-	}
-	if len(body)+1 > maxRequest {
-		return status.Errorf(codes.InvalidArgument, "kvsock: request of %d bytes (limit %d)", len(body), maxRequest)
+	if n := proto.Size(req); n+1 > maxRequest {
+		return status.Errorf(codes.InvalidArgument, "kvsock: request of %d bytes (limit %d)", n, maxRequest)
 	}
 	var (
 		cc            *clientConn
 		head          byte
 		ans           []byte
 		reused, wrote bool
+		err           error
 	)
 	for fresh := false; ; fresh = true {
 		cc, reused, err = k.get(ctx, fresh)
@@ -198,11 +195,14 @@ func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) er
 		cc.c.SetDeadline(dl)
 		// A cancelled context unblocks the call through the deadline.
 		stop := context.AfterFunc(ctx, func() { cc.c.SetDeadline(time.Unix(1, 0)) })
-		head, ans, wrote, err = k.exchange(cc, m, body)
+		head, ans, wrote, err = k.exchange(cc, m, req)
 		if stop() && err == nil {
 			break
 		}
 		cc.c.Close() // an answer may still come: the connection is done
+		if me, ok := err.(marshalError); ok {
+			return status.Error(codes.Internal, "kvsock: "+me.Error())
+		}
 		if err != nil && !wrote && reused && !fresh && ctx.Err() == nil {
 			// An idle connection the server had closed (a restart):
 			// the request never left. Once more, on a new connection.
@@ -231,13 +231,20 @@ func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) er
 
 // exchange writes the request and reads the answer; wrote says the
 // request was written.
-func (k *Client) exchange(cc *clientConn, m method, body []byte) (head byte, ans []byte, wrote bool, err error) {
-	if cc.out, err = writeFrame(cc.c, cc.out, byte(m), body); err != nil {
+func (k *Client) exchange(cc *clientConn, m method, req proto.Message) (head byte, ans []byte, wrote bool, err error) {
+	if cc.out, err = messageFrame(cc.out, byte(m), req, true); err != nil {
+		return 0, nil, false, marshalError{err}
+	}
+	if err = sendFrame(cc.c, cc.out); err != nil {
 		return 0, nil, false, err
 	}
 	head, ans, cc.in, err = readFrame(cc.c, cc.in, maxAnswer)
 	return head, ans, true, err
 }
+
+// marshalError is a request that could not be marshalled: no connection
+// is to blame.
+type marshalError struct{ error }
 
 // answer makes a call and returns out, or nil and the error.
 func answer[R proto.Message](k *Client, ctx context.Context, m method, in proto.Message, out R) (R, error) {

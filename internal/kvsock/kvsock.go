@@ -102,12 +102,27 @@ const (
 
 // writeFrame writes length | head | body in one write.
 func writeFrame(w io.Writer, buf []byte, head byte, body []byte) ([]byte, error) {
-	n := 1 + len(body)
-	buf = binary.BigEndian.AppendUint32(buf[:0], uint32(n))
-	buf = append(buf, head)
-	buf = append(buf, body...)
+	buf = append(frameHead(buf, head), body...)
+	return buf, sendFrame(w, buf)
+}
+
+// messageFrame makes a frame of m in buf, marshalled straight into it (no
+// body of its own to allocate and copy); sendFrame writes it. cachedSize
+// says that a Size call on m just before may spare the marshal its own.
+func messageFrame(buf []byte, head byte, m proto.Message, cachedSize bool) ([]byte, error) {
+	return proto.MarshalOptions{UseCachedSize: cachedSize}.MarshalAppend(frameHead(buf, head), m)
+}
+
+// frameHead starts a frame in buf: room for the length, then head.
+func frameHead(buf []byte, head byte) []byte {
+	return append(buf[:0], 0, 0, 0, 0, head)
+}
+
+// sendFrame fills in the length of the frame in buf and writes it.
+func sendFrame(w io.Writer, buf []byte) error {
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
 	_, err := w.Write(buf)
-	return buf, err
+	return err
 }
 
 // readFrame reads one frame of at most limit bytes into buf (grown as

@@ -201,10 +201,8 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		resp, err := s.call(ctx, method(head), body)
 		s.served.Add(1)
 		if err == nil {
-			var b []byte
-			if b, err = proto.Marshal(resp); err == nil {
-				out, err = writeFrame(c, out, answerOK, b)
-				if err != nil {
+			if out, err = messageFrame(out, answerOK, resp, false); err == nil {
+				if sendFrame(c, out) != nil {
 					return
 				}
 				continue

@@ -3,6 +3,7 @@ package meta
 import (
 	"encoding/binary"
 	"time"
+	"unsafe"
 
 	"github.com/carrot-project/carrot/internal/meta/metapb"
 	"google.golang.org/protobuf/proto"
@@ -100,7 +101,9 @@ func (i *Inode) marshal() string {
 	if err != nil {
 		panic(err) // cannot fail for this message
 	}
-	return string(b)
+	// The string shares b, which nothing else holds or changes: an inode
+	// with inline data is not copied once more on its way to etcd.
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 func unmarshalInode(b []byte, rev int64) (*Inode, error) {
