@@ -17,3 +17,14 @@ func SetSiblingWait(d time.Duration) func() {
 	siblingWait = d
 	return func() { siblingWait = old }
 }
+
+// SetSpanKeys sets about how many keys one span of an inode scan holds
+// and returns the function that restores it.
+func SetSpanKeys(n int64) func() {
+	old := spanKeys
+	spanKeys = n
+	return func() { spanKeys = old }
+}
+
+// InodeSpans is inodeSpans.
+var InodeSpans = inodeSpans

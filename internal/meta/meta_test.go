@@ -494,6 +494,69 @@ func TestForEachInode(t *testing.T) {
 	}
 }
 
+// TestForEachInodeSpans scans in many spans: every inode once, at the
+// revision the pass began with (an inode created during it is not seen).
+func TestForEachInodeSpans(t *testing.T) {
+	defer meta.SetSpanKeys(4)()
+	f := newFS(t)
+	c := ctx(t)
+	want := map[uint64]bool{meta.RootIno: true}
+	for i := range 60 {
+		var in *meta.Inode
+		var err error
+		if i%5 == 0 {
+			in, err = f.Mkdir(c, meta.RootIno, fmt.Sprint("d", i), 0o755, 0, 0) // a time key too
+		} else {
+			in, err = f.Create(c, meta.RootIno, fmt.Sprint(i), meta.CreateOptions{})
+		}
+		mustNil(t, err)
+		want[in.Ino] = true
+	}
+	seen := map[uint64]int{}
+	var late *meta.Inode
+	rev, err := f.ForEachInode(c, func(in *meta.Inode) error {
+		seen[in.Ino]++
+		if late == nil {
+			var err error
+			late, err = f.Create(c, meta.RootIno, "late", meta.CreateOptions{})
+			return err
+		}
+		return nil
+	})
+	mustNil(t, err)
+	for ino, n := range seen {
+		if !want[ino] || n != 1 {
+			t.Errorf("inode %d seen %d times (made before the pass: %v)", ino, n, want[ino])
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("%d inodes seen, %d made", len(seen), len(want))
+	}
+	if late.Rev <= rev {
+		t.Errorf("pass revision %d, inode made during it at %d", rev, late.Rev)
+	}
+}
+
+func TestInodeSpans(t *testing.T) {
+	defer meta.SetSpanKeys(1000)()
+	for _, c := range []struct {
+		n     int64
+		spans int
+	}{{0, 1}, {1000, 1}, {1001, 8}, {8000, 8}, {8001, 128}, {128001, 2048}} {
+		b := meta.InodeSpans("p/", c.n)
+		if len(b)-1 != c.spans {
+			t.Errorf("%d keys: %d spans, want %d", c.n, len(b)-1, c.spans)
+			continue
+		}
+		if b[0] != "p/" || b[len(b)-1] != "p0" || !sort.StringsAreSorted(b) {
+			t.Errorf("%d keys: bounds %q ... %q, sorted %v", c.n, b[0], b[len(b)-1], sort.StringsAreSorted(b))
+		}
+		if c.spans == 128 && (b[1] != "p/01" || b[127] != "p/7f") {
+			t.Errorf("bounds %q %q", b[1], b[127])
+		}
+	}
+}
+
 func TestParams(t *testing.T) {
 	p := meta.DefaultParams()
 	p.Replicas = 3
