@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -243,6 +244,48 @@ func TestPathsAndErrnos(t *testing.T) {
 	}
 	if _, err := client.Resolve(c, "/p"); !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("after rm -r: %v", err)
+	}
+}
+
+// TestReaddirAllPages lists a directory across pages of growing size:
+// every entry once, in name order.
+func TestReaddirAllPages(t *testing.T) {
+	c := tctx(t)
+	d, err := client.MkdirAll(c, "/many", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3100 // pages of 1,000, 2,000 and 4,000 (100 in it)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < n; i += 16 {
+				if _, err := client.CreateFile(c, d.Ino, fmt.Sprintf("f%05d", i), 0o644, bytes.NewReader(nil), cluster.WriteOptions{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ents, err := client.ReaddirAll(c, d.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != n {
+		t.Fatalf("%d entries, want %d", len(ents), n)
+	}
+	for i, e := range ents {
+		if want := fmt.Sprintf("f%05d", i); e.Name != want {
+			t.Fatalf("entry %d is %q, want %q", i, e.Name, want)
+		}
 	}
 }
 

@@ -77,22 +77,31 @@ func (c *Client) MkdirAll(ctx context.Context, p string, mode uint32) (*meta.Ino
 	return in, nil
 }
 
-// ReaddirAll lists a whole directory, page by page.
+// ReaddirAll lists a whole directory, page by page. etcd answers each page
+// with the count of the entries left after it, so pages of one size would
+// make a listing quadratic in the directory's size: they double, from
+// firstPage to maxPage entries.
 func (c *Client) ReaddirAll(ctx context.Context, dir uint64) ([]meta.Dirent, error) {
 	var out []meta.Dirent
 	after := ""
-	for {
-		page, err := c.FS.Readdir(ctx, dir, after, 1000)
+	for n := firstPage; ; n = min(2*n, maxPage) {
+		page, err := c.FS.Readdir(ctx, dir, after, n)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, page...)
-		if len(page) < 1000 {
+		if len(page) < n {
 			return out, nil
 		}
 		after = page[len(page)-1].Name
 	}
 }
+
+// The pages of ReaddirAll.
+const (
+	firstPage = 1000
+	maxPage   = 64000
+)
 
 // RemoveAll removes the entry name of parent and, if it is a directory,
 // everything under it (depth first).
