@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -156,8 +155,7 @@ func (s *Server) Get(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServe
 		n := min(end-off, frameSize)
 		buf := (*bp)[:n]
 		if _, err := f.ReadAt(buf, int64(off)); err != nil {
-			// Shorter than it was a moment ago: not a chunk to serve.
-			return grpcError(fmt.Errorf("get %s: %w", req.Id, err))
+			return grpcError(s.store.readFailed(req.Id, f, err))
 		}
 		m := &chunkpb.GetResponse{Data: buf}
 		if first {

@@ -365,22 +365,33 @@ func (s *Store) readVerified(id string, f *os.File, size int64, buf []byte) ([]b
 		buf = make([]byte, size)
 	}
 	buf = buf[:size]
-	var why string
-	if _, err := f.ReadAt(buf, 0); errors.Is(err, syscall.EIO) {
-		why = "unreadable (EIO)" // the disk cannot read it: as lost as a corrupt copy
-	} else if err != nil {
-		// Shorter than it was when opened: not a chunk to serve.
-		return nil, fmt.Errorf("get %s: %w", id, err)
-	} else if sum := sha256.Sum256(buf); hex.EncodeToString(sum[:]) != id {
-		why = "hash mismatch"
-	} else {
-		return buf, nil
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		return nil, s.readFailed(id, f, err)
 	}
+	if sum := sha256.Sum256(buf); hex.EncodeToString(sum[:]) != id {
+		return nil, s.quarantineOpen(id, "hash mismatch", f)
+	}
+	return buf, nil
+}
+
+// readFailed is the error to answer a read of chunk id (open as f) that
+// failed with err. The disk's EIO quarantines the chunk: it is as lost as
+// a corrupt copy. Anything else (the file shorter than when it was opened)
+// is only not served.
+func (s *Store) readFailed(id string, f *os.File, err error) error {
+	if errors.Is(err, syscall.EIO) {
+		return s.quarantineOpen(id, "unreadable (EIO)", f)
+	}
+	return fmt.Errorf("get %s: %w", id, err)
+}
+
+// quarantineOpen quarantines chunk id, found bad through f.
+func (s *Store) quarantineOpen(id, why string, f *os.File) error {
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
+		return fmt.Errorf("get %s: %w", id, err)
 	}
-	return nil, s.quarantine(id, why, st)
+	return s.quarantine(id, why, st)
 }
 
 // quarantine moves chunk id's file, found bad, aside so it is never served

@@ -26,6 +26,7 @@ import (
 	"github.com/carrot-project/carrot/internal/cluster"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/node"
 	"github.com/carrot-project/carrot/internal/placement"
 	"github.com/carrot-project/carrot/internal/repair"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -447,6 +448,80 @@ func TestCorruptChunkRepaired(t *testing.T) {
 	}
 	if r := tc.status(t); r.UnderReplicated != 0 || r.Lost != 0 {
 		t.Fatalf("status after repair %+v", r)
+	}
+}
+
+// TestUnreadableChunkRepaired: a node whose disk cannot read a chunk (EIO,
+// injected by strace into the node's reads of that one file) quarantines
+// it and reports it, the reader gets the other copy, and repair puts a
+// good copy back.
+func TestUnreadableChunkRepaired(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace not installed (.ci/install installs it)")
+	}
+	tc := newCluster(t, 2)
+	// The third node's id is made before it starts, so that a chunk it is
+	// the first to serve can be picked, and strace told its path.
+	var nodes []placement.Node
+	for k := range 2 {
+		b, _ := os.ReadFile(filepath.Join(tc.dir, fmt.Sprintf("n%d", k), "node-id"))
+		nodes = append(nodes, placement.Node{ID: strings.TrimSpace(string(b))})
+	}
+	bad := filepath.Join(tc.dir, "n2")
+	badID, err := node.ID(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes = append(nodes, placement.Node{ID: badID})
+	var data []byte
+	var id string
+	for seed := int64(1); ; seed++ {
+		data = seeded(seed, 1<<20)
+		if id = chunkstore.ID(data); placement.NewHRW(nodes).Rank(id, 1)[0] == badID {
+			break
+		}
+	}
+	chunkPath := filepath.Join(bad, "chunks", id[:2], id)
+	traced := startProgram(t, "serving on", strace, "-f", "-qq", "-o", "/dev/null",
+		"-P", chunkPath, "-e", "trace=read,pread64,readv,preadv,preadv2",
+		"-e", "inject=read,pread64,readv,preadv,preadv2:error=EIO",
+		carrotBin, "node", "--listen", "127.0.0.1:0", "--data", bad, "--config", tc.conf)
+	t.Cleanup(func() { stopTraced(t, traced) })
+	tc.nodes = append(tc.nodes, traced)
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	in, err := c.CreateFile(ctx, meta.RootIno, "unreadable", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Chunks) != 1 || in.Chunks[0].ID != id {
+		t.Fatalf("chunks %+v, want the one chunk %s", in.Chunks, id[:12])
+	}
+	if _, err := os.Stat(chunkPath); err != nil {
+		t.Fatalf("the node that cannot read it holds no copy: %v", err)
+	}
+	// The read goes to that node first, then to the other copy.
+	got, err := c.ReadFile(ctx, in.Ino)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read with an unreadable replica: %v", err)
+	}
+	q, _ := filepath.Glob(filepath.Join(bad, "corrupt", id+".*"))
+	if len(q) != 1 {
+		t.Fatalf("quarantine holds %v after the failed read", q)
+	}
+	// Reported, then repaired: a good copy is back on that node (which
+	// cannot read it either, but the test can).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, err := os.ReadFile(chunkPath)
+		if err == nil && chunkstore.ID(b) == id {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chunk not put back on the node\n%s", tc.up.output())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -1139,6 +1214,26 @@ func TestWeightedNode(t *testing.T) {
 // as strace sees the node do it: for every chunk, fsync of its temporary
 // file, then the rename, then fsync of its directory, all before the
 // client's write returned.
+// stopTraced stops a program run under strace (p) by stopping the program
+// itself: strace, told to stop, would only detach, and the program would
+// go on holding p's output open.
+func stopTraced(t *testing.T, p *proc) {
+	t.Helper()
+	pid := p.cmd.Process.Pid
+	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	kid, err := strconv.Atoi(strings.TrimSpace(string(kids)))
+	if err != nil {
+		t.Fatalf("the program under strace: %q: %v", kids, err)
+	}
+	syscall.Kill(kid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(kid, syscall.SIGKILL)
+		t.Fatal("the program under strace did not stop")
+	}
+}
+
 func TestPutDurableBeforeAck(t *testing.T) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {
@@ -1158,21 +1253,7 @@ func TestPutDurableBeforeAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	acked := time.Now()
-	// Stop the node itself (strace, told to stop, would only detach);
-	// strace then ends, its log complete.
-	tracer := tc.nodes[0]
-	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", tracer.cmd.Process.Pid, tracer.cmd.Process.Pid))
-	node, err := strconv.Atoi(strings.TrimSpace(string(kids)))
-	if err != nil {
-		t.Fatalf("the node under strace: %q: %v", kids, err)
-	}
-	syscall.Kill(node, syscall.SIGTERM)
-	select {
-	case <-tracer.done:
-	case <-time.After(20 * time.Second):
-		syscall.Kill(node, syscall.SIGKILL)
-		t.Fatal("the node under strace did not stop")
-	}
+	stopTraced(t, tc.nodes[0]) // strace ends, its log complete
 	b, err := os.ReadFile(log)
 	if err != nil {
 		t.Fatal(err)
