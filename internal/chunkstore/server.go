@@ -142,7 +142,7 @@ func (s *Server) Get(req *chunkpb.GetRequest, stream chunkpb.ChunkStore_GetServe
 	if req.Verify || off != 0 || end != uint64(size) {
 		// Asked to, or a range: the client can check only a whole chunk
 		// against its id, so the node checks this one.
-		return s.getVerified(req.Id, f, size, off, end, stream)
+		return s.getVerified(req.Id, f, size, off, end, req.Verify, stream)
 	}
 	// Ask for the whole chunk now: the kernel reads it from disk while
 	// the first frames go out (a cold chunk is then one large read, not
@@ -190,16 +190,24 @@ func span(req *chunkpb.GetRequest, size uint64) (off, end uint64, err error) {
 	return req.Offset, end, nil
 }
 
-// getVerified reads and verifies the whole chunk id (f, of size bytes)
-// before sending any byte, then sends bytes [off, end) of it.
-func (s *Server) getVerified(id string, f *os.File, size int64, off, end uint64, stream chunkpb.ChunkStore_GetServer) error {
+// getVerified checks bytes [off, end) of chunk id (f, of size bytes)
+// before sending any of them: the whole chunk if verify is set, else
+// through its block sums (Store.readRange).
+func (s *Server) getVerified(id string, f *os.File, size int64, off, end uint64, verify bool, stream chunkpb.ChunkStore_GetServer) error {
 	bp := chunkBufs.Get().(*[]byte)
 	defer chunkBufs.Put(bp)
-	data, err := s.store.readVerified(id, f, size, *bp)
+	var data []byte
+	var err error
+	if verify {
+		if data, err = s.store.readVerified(id, f, size, *bp); err == nil {
+			data = data[off:end]
+		}
+	} else {
+		data, err = s.store.readRange(id, f, size, int64(off), int64(end), *bp)
+	}
 	if err != nil {
 		return grpcError(err)
 	}
-	data = data[off:end]
 	first := true
 	for first || len(data) > 0 {
 		n := min(len(data), frameSize)

@@ -30,8 +30,10 @@
 // codes.DataLoss, never served; the client fails over to another replica
 // and the repairer restores the copy. A Get of a range (part of a chunk)
 // always takes that verified path: its reader cannot check part of a chunk
-// against the id, so the node reads and hashes the whole chunk to serve
-// any range of it. A chunk the disk cannot read (EIO) is quarantined like
+// against the id, so the node checks every byte it serves: the first
+// range read of a chunk verifies it whole and keeps the sums of its
+// 64 KiB blocks, later ones check the blocks they read against those
+// (blocksums.go). A chunk the disk cannot read (EIO) is quarantined like
 // one that fails its hash. Chunks at rest are verified by the background
 // scrubber (scrub.go), which reads them from the disk itself (O_DIRECT),
 // so a chunk nobody reads is still checked.
@@ -120,6 +122,9 @@ type Store struct {
 	// been fsynced since Open.
 	subSynced [256]atomic.Bool
 
+	// sums are the block sums of chunks read in ranges (blocksums.go).
+	sums sumCache
+
 	used    atomic.Int64 // bytes of chunk data
 	count   atomic.Int64 // chunks
 	corrupt atomic.Int64
@@ -131,7 +136,7 @@ type Store struct {
 
 // Open opens (creating if needed) the store in dir and counts what it holds.
 func Open(dir string, opts Options) (*Store, error) {
-	s := &Store{dir: dir, opts: opts}
+	s := &Store{dir: dir, opts: opts, sums: sumCache{max: maxSummed}}
 	for _, d := range []string{"chunks", "tmp", "corrupt"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("chunkstore: %w", err)
