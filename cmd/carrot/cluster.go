@@ -57,16 +57,20 @@ func dialCluster(ctx context.Context, configFlag string, opts cluster.Options) (
 }
 
 const clusterHelp = `
-usage: carrot cluster status [--json] [--config FILE]
+usage: carrot cluster status [--json] [--scan] [--config FILE]
 
 Shows every node (state, chunks, bytes, disk), the chunks under-replicated
 or lost, garbage awaiting collection and the balance of chunks over nodes
-(busiest node / mean). Lists every node's inventory: cost grows with the data.`
+(busiest node / mean). These come from the repairer's last pass, which
+reads every inode and every node's inventory, as long as that pass is
+recent and the nodes are still in the states it saw; otherwise, and with
+--scan, the command makes such a pass itself: its cost grows with the data.`
 
 func runCluster(ctx context.Context, e *env) int {
 	fs := e.flags("carrot cluster", clusterHelp)
 	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
+	scan := fs.Bool("scan", false, "read every inode and node inventory now, not the repairer's last pass")
 	if len(e.Args) == 0 || e.Args[0] != "status" {
 		if len(e.Args) > 0 && (e.Args[0] == "-h" || e.Args[0] == "--help" || e.Args[0] == "-help") {
 			fs.Usage()
@@ -89,12 +93,20 @@ func runCluster(ctx context.Context, e *env) int {
 		return clusterErr(e, "cluster status", err)
 	}
 	defer c.Close()
-	rp := &repair.Repairer{FS: c.FS, View: c.View(), Pool: c.Pool(), Params: c.Params}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	rep, err := rp.Pass(pctx, false, nil)
-	if err != nil {
-		return clusterErr(e, "cluster status", err)
+	var rep *repair.Report
+	if !*scan {
+		if rep, err = repair.LastReport(pctx, c.FS, c.View(), c.Params); err != nil {
+			return clusterErr(e, "cluster status", err)
+		}
+	}
+	kept := rep != nil
+	if !kept {
+		rp := &repair.Repairer{FS: c.FS, View: c.View(), Pool: c.Pool(), Params: c.Params}
+		if rep, err = rp.Pass(pctx, false, nil); err != nil {
+			return clusterErr(e, "cluster status", err)
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.Stdout)
@@ -121,6 +133,11 @@ func runCluster(ctx context.Context, e *env) int {
 	fmt.Fprintf(e.Stdout, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)
 	fmt.Fprintf(e.Stdout, "under-replicated: %d  lost: %d  misplaced copies: %d  garbage: %d\n", rep.UnderReplicated, rep.Lost, rep.Misplaced, rep.Garbage)
 	fmt.Fprintf(e.Stdout, "balance (busiest/mean chunks): %.3f\n", rep.Balance)
+	if kept {
+		fmt.Fprintf(e.Stdout, "as of the repairer's pass %s ago (inodes read in %s; --scan for now)\n", time.Since(rep.At).Round(time.Second), rep.Scan.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(e.Stdout, "as of now (inodes read in %s)\n", rep.Scan.Round(time.Millisecond))
+	}
 	return exitOK
 }
 

@@ -93,8 +93,9 @@ type Report struct {
 	Waiting         bool         `json:"waiting_for_grace"`
 	Balance         float64      `json:"balance"` // busiest live node's chunks over the mean
 
-	// Scan is how long reading every inode took.
-	Scan time.Duration `json:"-"`
+	// At is when the pass began; Scan how long reading every inode took.
+	At   time.Time     `json:"as_of"`
+	Scan time.Duration `json:"scan_ns"`
 }
 
 func (r *Repairer) logf(format string, args ...any) {
@@ -111,8 +112,8 @@ type holder struct {
 // Pass scans the cluster; if act, it repairs and collects garbage.
 // suspects are chunks reported corrupt, repaired even within grace.
 func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool) (*Report, error) {
-	rep := &Report{Replicas: r.Params.Replicas}
 	now := time.Now()
+	rep := &Report{Replicas: r.Params.Replicas, At: now}
 	// 1. inventories of live nodes.
 	var live []placement.Node
 	addrs := map[string]string{}
@@ -468,6 +469,9 @@ func (r *Repairer) lead(ctx context.Context, cli *clientv3.Client, prefix, id st
 			}
 			if err == nil && len(suspects) > 0 && rep.UnderReplicated == 0 {
 				cli.Delete(lctx, prefix+"suspect/", clientv3.WithPrefix(), clientv3.WithRev(0))
+			}
+			if err := keepReport(lctx, cli, prefix, rep); err != nil {
+				r.logf("repair: keeping the pass's report: %v", err)
 			}
 		}
 		// Wait for the interval, or a grace period ending, or a poke;

@@ -11,6 +11,7 @@ import (
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
 	"github.com/carrot-project/carrot/internal/membership"
 	"github.com/carrot-project/carrot/internal/meta"
+	"github.com/carrot-project/carrot/internal/meta/metapb"
 	"github.com/carrot-project/carrot/internal/repair"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -92,4 +93,63 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("after a died, leader %q, want b", id)
 	}
 	t.Logf("b took over %v after a died", time.Since(died).Round(time.Millisecond))
+}
+
+// TestLastReport: the kept report is shown only while it describes the
+// cluster: recent, and with every node in the state the view shows.
+func TestLastReport(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cli, err := conf.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	reg, err := membership.Register(ctx, cli, conf.Prefix, &metapb.NodeInfo{Id: "n1", Addr: "127.0.0.1:1"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	view, err := membership.Watch(ctx, cli, conf.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(view.Live()) != 1 {
+		select {
+		case <-view.Changed():
+		case <-ctx.Done():
+			t.Fatal("n1 never live")
+		}
+	}
+	fs := meta.New(cli, conf.Prefix)
+	params := meta.DefaultParams()
+	if rep, err := repair.LastReport(ctx, fs, view, params); rep != nil || err != nil {
+		t.Fatalf("none kept: %+v, %v", rep, err)
+	}
+	up := []repair.NodeReport{{ID: "n1", State: "up", Chunks: 3}}
+	for _, c := range []struct {
+		what  string
+		rep   repair.Report
+		shown bool
+	}{
+		{"recent, same states", repair.Report{At: time.Now(), Nodes: up, Files: 7}, true},
+		{"recent, node unreachable then", repair.Report{At: time.Now(), Nodes: []repair.NodeReport{{ID: "n1", State: "unreachable"}}}, true},
+		{"an hour old", repair.Report{At: time.Now().Add(-time.Hour), Nodes: up}, false},
+		{"node down then", repair.Report{At: time.Now(), Nodes: []repair.NodeReport{{ID: "n1", State: "down"}}}, false},
+		{"a node since gone", repair.Report{At: time.Now(), Nodes: append(up, repair.NodeReport{ID: "n2", State: "up"})}, false},
+		{"no node then", repair.Report{At: time.Now()}, false},
+	} {
+		if err := repair.KeepReport(ctx, cli, conf.Prefix, &c.rep); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := repair.LastReport(ctx, fs, view, params)
+		if err != nil || (rep != nil) != c.shown || (rep != nil && rep.Files != c.rep.Files) {
+			t.Errorf("%s: got %+v, %v; want shown %v", c.what, rep, err, c.shown)
+		}
+	}
 }

@@ -219,9 +219,15 @@ func (tc *testCluster) client(t *testing.T, live int) *cluster.Client {
 	return c
 }
 
+// status is the cluster's state now (a pass of the command's own).
 func (tc *testCluster) status(t *testing.T) repair.Report {
 	t.Helper()
-	out, errs, code := carrot(t, tc.conf, nil, "cluster", "status", "--json")
+	return tc.statusWith(t, "--scan")
+}
+
+func (tc *testCluster) statusWith(t *testing.T, flags ...string) repair.Report {
+	t.Helper()
+	out, errs, code := carrot(t, tc.conf, nil, append([]string{"cluster", "status", "--json"}, flags...)...)
 	if code != 0 {
 		t.Fatalf("cluster status: %d %s", code, errs)
 	}
@@ -390,9 +396,64 @@ func TestKillNodeDuringWrites(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	// And the text status says so too.
-	out, _, code := carrot(t, tc.conf, nil, "cluster", "status")
+	out, _, code := carrot(t, tc.conf, nil, "cluster", "status", "--scan")
 	if code != 0 || !strings.Contains(out, "under-replicated: 0  lost: 0") || !strings.Contains(out, "down") {
 		t.Fatalf("status:\n%s", out)
+	}
+}
+
+// TestStatusKeptReport: cluster status shows the repairer's last pass
+// while it describes the cluster, and makes a pass of its own once a node
+// has changed state since.
+func TestStatusKeptReport(t *testing.T) {
+	tc := newCluster(t, 2)
+	c := tc.client(t, 2)
+	ctx := tctx(t)
+	if _, err := c.CreateFile(ctx, meta.RootIno, "one", 0o644, bytes.NewReader(seeded(7, 1<<20)), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The repairer passes every second here: a report counts the file soon.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := tc.statusWith(t)
+		if r.Files == 1 && r.Referenced == 1 && r.Nodes[0].Chunks == 1 && r.Nodes[1].Chunks == 1 {
+			if age := time.Since(r.At); age > 10*time.Second || age < 0 {
+				t.Fatalf("report as of %v ago", age)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no report counts the file: %+v", r)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out, _, code := carrot(t, tc.conf, nil, "cluster", "status")
+	if code != 0 || !strings.Contains(out, "as of the repairer's pass") || !strings.Contains(out, "files: 1") {
+		t.Fatalf("status:\n%s", out)
+	}
+	out, _, code = carrot(t, tc.conf, nil, "cluster", "status", "--scan")
+	if code != 0 || !strings.Contains(out, "as of now") || !strings.Contains(out, "files: 1") {
+		t.Fatalf("status --scan:\n%s", out)
+	}
+	// A node gone since the last pass: not the report's view, so the
+	// command looks itself, whichever comes first.
+	tc.nodes[1].kill9()
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		r := tc.statusWith(t)
+		down := 0
+		for _, n := range r.Nodes {
+			if n.State == "down" {
+				down++
+			}
+		}
+		if down == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed node is not down in the status: %+v", r.Nodes)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

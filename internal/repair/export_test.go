@@ -1,0 +1,4 @@
+package repair
+
+// KeepReport is keepReport.
+var KeepReport = keepReport
