@@ -247,9 +247,9 @@ func TestPathsAndErrnos(t *testing.T) {
 	}
 }
 
-// TestReaddirAllPages lists a directory across pages of growing size:
-// every entry once, in name order.
-func TestReaddirAllPages(t *testing.T) {
+// TestLargeDirectory lists a directory across pages of growing size (every
+// entry once, in name order), then removes it with everything in it.
+func TestLargeDirectory(t *testing.T) {
 	c := tctx(t)
 	d, err := client.MkdirAll(c, "/many", 0o755)
 	if err != nil {
@@ -285,6 +285,24 @@ func TestReaddirAllPages(t *testing.T) {
 	for i, e := range ents {
 		if want := fmt.Sprintf("f%05d", i); e.Name != want {
 			t.Fatalf("entry %d is %q, want %q", i, e.Name, want)
+		}
+	}
+	sub, err := client.MkdirAll(c, "/many/sub/deeper", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateFile(c, sub.Ino, "last", 0o644, bytes.NewReader([]byte("x")), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.RemoveAll(c, meta.RootIno, "many"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Resolve(c, "/many"); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("after rm -r: %v", err)
+	}
+	for _, ino := range []uint64{d.Ino, sub.Ino, ents[0].Ino, ents[n-1].Ino} {
+		if _, err := client.FS.Get(c, ino); !errors.Is(err, syscall.ENOENT) {
+			t.Fatalf("inode %d after rm -r: %v", ino, err)
 		}
 	}
 }

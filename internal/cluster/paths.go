@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/carrot-project/carrot/internal/meta"
@@ -104,7 +105,10 @@ const (
 )
 
 // RemoveAll removes the entry name of parent and, if it is a directory,
-// everything under it (depth first).
+// everything under it (depth first). The files of a directory are
+// unlinked removeWorkers at a time (each unlink is a few etcd round
+// trips, which concurrent ones share: the member commits them together),
+// its subdirectories one after another.
 func (c *Client) RemoveAll(ctx context.Context, parent uint64, name string) error {
 	in, err := c.FS.Lookup(ctx, parent, name)
 	if err != nil {
@@ -113,14 +117,62 @@ func (c *Client) RemoveAll(ctx context.Context, parent uint64, name string) erro
 	if !in.IsDir() {
 		return c.FS.Unlink(ctx, parent, name)
 	}
-	ents, err := c.ReaddirAll(ctx, in.Ino)
+	return c.removeDir(ctx, parent, name, in.Ino)
+}
+
+// removeWorkers is how many unlinks RemoveAll keeps in flight.
+const removeWorkers = 16
+
+// removeDir empties directory dir (the entry name of parent) and removes it.
+func (c *Client) removeDir(ctx context.Context, parent uint64, name string, dir uint64) error {
+	ents, err := c.ReaddirAll(ctx, dir)
 	if err != nil {
 		return err
 	}
-	for _, e := range ents {
-		if err := c.RemoveAll(ctx, in.Ino, e.Name); err != nil && !errors.Is(err, syscall.ENOENT) {
-			return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	failed := func(err error) {
+		if err == nil || errors.Is(err, syscall.ENOENT) { // removed meanwhile
+			return
 		}
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	slots := make(chan struct{}, removeWorkers)
+	for _, e := range ents {
+		if ctx.Err() != nil {
+			break
+		}
+		if e.Type == meta.S_IFDIR {
+			failed(c.removeDir(ctx, dir, e.Name, e.Ino))
+			continue
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			err := c.FS.Unlink(ctx, dir, e.Name)
+			if errors.Is(err, syscall.EISDIR) { // replaced by a directory meanwhile
+				err = c.RemoveAll(ctx, dir, e.Name)
+			}
+			failed(err)
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return c.FS.Rmdir(ctx, parent, name)
 }
