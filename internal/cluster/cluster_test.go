@@ -248,7 +248,8 @@ func TestPathsAndErrnos(t *testing.T) {
 }
 
 // TestLargeDirectory lists a directory across pages of growing size (every
-// entry once, in name order), then removes it with everything in it.
+// entry once, in name order), counts it (du) and removes it with
+// everything in it.
 func TestLargeDirectory(t *testing.T) {
 	c := tctx(t)
 	d, err := client.MkdirAll(c, "/many", 0o755)
@@ -293,6 +294,13 @@ func TestLargeDirectory(t *testing.T) {
 	}
 	if _, err := client.CreateFile(c, sub.Ino, "last", 0o644, bytes.NewReader([]byte("x")), cluster.WriteOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	// A second link to a file is counted once.
+	if _, err := client.FS.Link(c, ents[7].Ino, sub.Ino, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := client.Du(c, d.Ino); err != nil || u.Files != n+1 || u.Dirs != 3 || u.Bytes != 1 {
+		t.Fatalf("du: %+v, %v", u, err)
 	}
 	if err := client.RemoveAll(c, meta.RootIno, "many"); err != nil {
 		t.Fatal(err)

@@ -187,35 +187,56 @@ type Usage struct {
 func (c *Client) Du(ctx context.Context, ino uint64) (Usage, error) {
 	var u Usage
 	seen := map[uint64]bool{}
-	var walk func(ino uint64, depth int) error
-	walk = func(ino uint64, depth int) error {
+	// count adds in, reached through an entry, once however many entries
+	// reach it; it reports whether in was new.
+	count := func(in *meta.Inode) bool {
+		if seen[in.Ino] {
+			return false
+		}
+		seen[in.Ino] = true
+		if in.IsDir() {
+			u.Dirs++
+		} else {
+			u.Files++
+			u.Bytes += int64(in.Size)
+		}
+		return true
+	}
+	var walk func(dir uint64, depth int) error
+	walk = func(dir uint64, depth int) error {
 		if depth > 4096 {
 			return &meta.Error{Op: "du", Path: "", Err: syscall.ELOOP}
 		}
-		in, err := c.FS.Get(ctx, ino)
+		ents, err := c.ReaddirAll(ctx, dir)
 		if err != nil {
 			return err
 		}
-		if seen[ino] {
-			return nil
+		// The entries' inodes, a hundred to a request (GetMany); an
+		// entry removed meanwhile has none and is skipped.
+		inos := make([]uint64, len(ents))
+		for i, e := range ents {
+			inos[i] = e.Ino
 		}
-		seen[ino] = true
-		if !in.IsDir() {
-			u.Files++
-			u.Bytes += int64(in.Size)
-			return nil
-		}
-		u.Dirs++
-		ents, err := c.ReaddirAll(ctx, ino)
+		ins, err := c.FS.GetMany(ctx, inos)
 		if err != nil {
 			return err
 		}
-		for _, e := range ents {
-			if err := walk(e.Ino, depth+1); err != nil && !errors.Is(err, syscall.ENOENT) {
+		for _, in := range ins {
+			if in == nil || !count(in) || !in.IsDir() {
+				continue
+			}
+			if err := walk(in.Ino, depth+1); err != nil && !errors.Is(err, syscall.ENOENT) {
 				return err
 			}
 		}
 		return nil
 	}
-	return u, walk(ino, 0)
+	in, err := c.FS.Get(ctx, ino)
+	if err != nil {
+		return u, err
+	}
+	if count(in) && in.IsDir() {
+		err = walk(ino, 0)
+	}
+	return u, err
 }
