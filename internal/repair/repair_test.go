@@ -9,6 +9,7 @@ import (
 
 	"github.com/carrot-project/carrot/internal/chunkstore"
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/membership"
 	"github.com/carrot-project/carrot/internal/meta"
 	"github.com/carrot-project/carrot/internal/meta/metapb"
@@ -35,17 +36,25 @@ func (l *leads) logf(format string, args ...any) {
 	l.ch <- id
 }
 
-// TestFailover: one repairer at a time leads; when the leader's process
-// dies (its etcd client gone without resigning, as with kill -9), another
-// takes over once the leader's session lease expires.
-func TestFailover(t *testing.T) {
+// startEtcd starts an embedded etcd member for the test, and returns a
+// context that ends with the test (a minute at most) and the client config.
+func startEtcd(t *testing.T) (context.Context, *clusterconf.File) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(e.Close)
+	return ctx, conf
+}
+
+// TestFailover: one repairer at a time leads; when the leader's process
+// dies (its etcd client gone without resigning, as with kill -9), another
+// takes over once the leader's session lease expires.
+func TestFailover(t *testing.T) {
+	ctx, conf := startEtcd(t)
 	params := meta.DefaultParams()
 	params.LeaseTTL, params.RepairInterval = time.Second, 100*time.Millisecond
 	l := &leads{ch: make(chan string, 8)}
@@ -98,13 +107,7 @@ func TestFailover(t *testing.T) {
 // TestLastReport: the kept report is shown only while it describes the
 // cluster: recent, and with every node in the state the view shows.
 func TestLastReport(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, conf, err := embedded.StartEtcdConf(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	ctx, conf := startEtcd(t)
 	cli, err := conf.DialEtcd(ctx)
 	if err != nil {
 		t.Fatal(err)

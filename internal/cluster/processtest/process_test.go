@@ -492,17 +492,7 @@ func TestCorruptChunkRepaired(t *testing.T) {
 		t.Fatalf("read with a corrupt replica: %v", err)
 	}
 	// Quarantined, then repaired: the good chunk is back on that node.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		b, err := os.ReadFile(chunkPath)
-		if err == nil && chunkstore.ID(b) == id {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("chunk not repaired on %s\n%s", first, tc.up.output())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	tc.waitChunk(t, chunkPath, id)
 	q, _ := filepath.Glob(filepath.Join(dirOf[first], "corrupt", id+".*"))
 	if len(q) != 1 {
 		t.Fatalf("quarantine holds %v", q)
@@ -573,14 +563,21 @@ func TestUnreadableChunkRepaired(t *testing.T) {
 	}
 	// Reported, then repaired: a good copy is back on that node (which
 	// cannot read it either, but the test can).
+	tc.waitChunk(t, chunkPath, id)
+}
+
+// waitChunk waits (30 s at most) for the file at path to hold chunk id:
+// repair has put a good copy there.
+func (tc *testCluster) waitChunk(t *testing.T, path, id string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		b, err := os.ReadFile(chunkPath)
+		b, err := os.ReadFile(path)
 		if err == nil && chunkstore.ID(b) == id {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("chunk not put back on the node\n%s", tc.up.output())
+			t.Fatalf("chunk %s not repaired at %s\n%s", id[:12], path, tc.up.output())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
