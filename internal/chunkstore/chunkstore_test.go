@@ -671,6 +671,7 @@ func TestRangedGetBlockSums(t *testing.T) {
 	f.Close()
 	check("a range in block 0", 10, 4096)
 	check("a range across blocks 0 and 1", blockSize-50, 100)
+	check("a range ending where block 2 begins", blockSize, blockSize)
 	check("the last, short block", 3*blockSize, 10)
 	if len(reported) != 0 || !st.Has(id) {
 		t.Fatalf("damage outside the ranges read: reported %v, kept %v", reported, st.Has(id))

@@ -108,7 +108,7 @@ const (
 // everything under it (depth first). The files of a directory are
 // unlinked removeWorkers at a time (each unlink is a few etcd round
 // trips, which concurrent ones share: the member commits them together),
-// its subdirectories one after another.
+// then its subdirectories are emptied one after another.
 func (c *Client) RemoveAll(ctx context.Context, parent uint64, name string) error {
 	in, err := c.FS.Lookup(ctx, parent, name)
 	if err != nil {
@@ -147,13 +147,18 @@ func (c *Client) removeDir(ctx context.Context, parent uint64, name string, dir 
 		}
 		mu.Unlock()
 	}
+	// The files first, removeWorkers at a time; then the subdirectories,
+	// each in turn, so that no more than removeWorkers unlinks are ever in
+	// flight. An entry replaced since the listing by one of the other kind
+	// is looked up again (RemoveAll).
 	slots := make(chan struct{}, removeWorkers)
+	var subdirs []meta.Dirent
 	for _, e := range ents {
 		if ctx.Err() != nil {
 			break
 		}
 		if e.Type == meta.S_IFDIR {
-			failed(c.removeDir(ctx, dir, e.Name, e.Ino))
+			subdirs = append(subdirs, e)
 			continue
 		}
 		slots <- struct{}{}
@@ -161,13 +166,23 @@ func (c *Client) removeDir(ctx context.Context, parent uint64, name string, dir 
 		go func() {
 			defer func() { <-slots; wg.Done() }()
 			err := c.FS.Unlink(ctx, dir, e.Name)
-			if errors.Is(err, syscall.EISDIR) { // replaced by a directory meanwhile
+			if errors.Is(err, syscall.EISDIR) {
 				err = c.RemoveAll(ctx, dir, e.Name)
 			}
 			failed(err)
 		}()
 	}
 	wg.Wait()
+	for _, e := range subdirs {
+		if ctx.Err() != nil {
+			break
+		}
+		err := c.removeDir(ctx, dir, e.Name, e.Ino)
+		if errors.Is(err, syscall.ENOTDIR) {
+			err = c.RemoveAll(ctx, dir, e.Name)
+		}
+		failed(err)
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -211,21 +226,30 @@ func (c *Client) Du(ctx context.Context, ino uint64) (Usage, error) {
 		if err != nil {
 			return err
 		}
-		// The entries' inodes, a hundred to a request (GetMany); an
-		// entry removed meanwhile has none and is skipped.
-		inos := make([]uint64, len(ents))
-		for i, e := range ents {
-			inos[i] = e.Ino
-		}
-		ins, err := c.FS.GetMany(ctx, inos)
-		if err != nil {
-			return err
-		}
-		for _, in := range ins {
-			if in == nil || !count(in) || !in.IsDir() {
-				continue
+		// The entries' inodes, a hundred to a request (GetMany), a
+		// thousand at a time (a small file's inode holds its data); an
+		// entry removed meanwhile has none and is skipped. Only the
+		// subdirectories' numbers are kept to walk into.
+		var subdirs []uint64
+		for start := 0; start < len(ents); start += 1000 {
+			batch := ents[start:min(start+1000, len(ents))]
+			inos := make([]uint64, len(batch))
+			for i, e := range batch {
+				inos[i] = e.Ino
 			}
-			if err := walk(in.Ino, depth+1); err != nil && !errors.Is(err, syscall.ENOENT) {
+			ins, err := c.FS.GetMany(ctx, inos)
+			if err != nil {
+				return err
+			}
+			for _, in := range ins {
+				if in != nil && count(in) && in.IsDir() {
+					subdirs = append(subdirs, in.Ino)
+				}
+			}
+		}
+		ents = nil
+		for _, sub := range subdirs {
+			if err := walk(sub, depth+1); err != nil && !errors.Is(err, syscall.ENOENT) {
 				return err
 			}
 		}

@@ -199,10 +199,11 @@ func (k *Client) call(ctx context.Context, m method, req, resp proto.Message) er
 		if stop() && err == nil {
 			break
 		}
-		cc.c.Close() // an answer may still come: the connection is done
-		if me, ok := err.(marshalError); ok {
+		if me, ok := err.(marshalError); ok { // nothing was sent
+			k.put(cc)
 			return status.Error(codes.Internal, "kvsock: "+me.Error())
 		}
+		cc.c.Close() // an answer may still come: the connection is done
 		if err != nil && !wrote && reused && !fresh && ctx.Err() == nil {
 			// An idle connection the server had closed (a restart):
 			// the request never left. Once more, on a new connection.

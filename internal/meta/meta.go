@@ -1012,9 +1012,9 @@ func (f *FS) update(ctx context.Context, op string, ino uint64, extra []clientv3
 // in the range, so paging through one range of N keys visits about
 // N²/(2·page) of them: at 100,000 inodes a whole pass took seconds of the
 // member's CPU, at millions it would not end. Inode numbers are uniformly
-// random, so the keys split evenly by their leading hex digits: the pass
-// reads one span after another, each of about spanKeys inodes, and paging
-// within a span counts only that span.
+// random, so the keys split evenly by number: the pass reads one span
+// after another, each of about spanKeys keys, and paging within a span
+// counts only that span.
 func (f *FS) ForEachInode(ctx context.Context, fn func(*Inode) error) (int64, error) {
 	p := f.InodePrefix()
 	each := func(kv *mvccpb.KeyValue) error {
@@ -1044,23 +1044,20 @@ func (f *FS) ForEachInode(ctx context.Context, fn func(*Inode) error) (int64, er
 // spanKeys is about how many keys one span of an inode scan holds.
 var spanKeys int64 = 1000
 
+// maxSpans bounds the spans of one scan (some 10^9 inodes at spanKeys).
+const maxSpans = 1 << 20
+
 // inodeSpans splits the inode keys under p (about n of them, inode and
-// time keys alike) into consecutive ranges of about spanKeys each: the
-// bounds, from p to the end of p's keys. An inode number is below 2^63,
-// so its first hex digit is 0 to 7; a span is a run of leading digits.
+// time keys alike) into ranges of about spanKeys each: the bounds, from p
+// to the end of p's keys. Inode numbers are uniform below 2^63, and a key
+// is p and the number in 16 hex digits (a directory's time key follows
+// its inode's), so equal shares of the numbers are equal shares of keys.
 func inodeSpans(p string, n int64) []string {
-	parts, digits := int64(1), 0
-	for parts*spanKeys < n && digits < 6 {
-		if digits == 0 {
-			parts = 8
-		} else {
-			parts *= 16
-		}
-		digits++
-	}
+	parts := min(max(1, (n+spanKeys-1)/spanKeys), maxSpans)
+	step := uint64(1<<63) / uint64(parts)
 	bounds := []string{p}
-	for i := int64(1); i < parts; i++ {
-		bounds = append(bounds, fmt.Sprintf("%s%0*x", p, digits, i))
+	for i := uint64(1); i < uint64(parts); i++ {
+		bounds = append(bounds, fmt.Sprintf("%s%016x", p, i*step))
 	}
 	return append(bounds, clientv3.GetPrefixRangeEnd(p))
 }

@@ -542,7 +542,7 @@ func TestInodeSpans(t *testing.T) {
 	for _, c := range []struct {
 		n     int64
 		spans int
-	}{{0, 1}, {1000, 1}, {1001, 8}, {8000, 8}, {8001, 128}, {128001, 2048}} {
+	}{{0, 1}, {1000, 1}, {1001, 2}, {8000, 8}, {8001, 9}, {128001, 129}, {1 << 40, 1 << 20}} {
 		b := meta.InodeSpans("p/", c.n)
 		if len(b)-1 != c.spans {
 			t.Errorf("%d keys: %d spans, want %d", c.n, len(b)-1, c.spans)
@@ -551,8 +551,8 @@ func TestInodeSpans(t *testing.T) {
 		if b[0] != "p/" || b[len(b)-1] != "p0" || !sort.StringsAreSorted(b) {
 			t.Errorf("%d keys: bounds %q ... %q, sorted %v", c.n, b[0], b[len(b)-1], sort.StringsAreSorted(b))
 		}
-		if c.spans == 128 && (b[1] != "p/01" || b[127] != "p/7f") {
-			t.Errorf("bounds %q %q", b[1], b[127])
+		if c.spans == 2 && b[1] != "p/4000000000000000" {
+			t.Errorf("2 spans: bound %q", b[1])
 		}
 	}
 }

@@ -146,6 +146,8 @@ func TestLastReport(t *testing.T) {
 		{"node down then", repair.Report{At: time.Now(), Nodes: []repair.NodeReport{{ID: "n1", State: "down"}}}, false},
 		{"a node since gone", repair.Report{At: time.Now(), Nodes: append(up, repair.NodeReport{ID: "n2", State: "up"})}, false},
 		{"no node then", repair.Report{At: time.Now()}, false},
+		{"a pass that copied", repair.Report{At: time.Now(), Nodes: up, Copied: 1}, false},
+		{"a clock ahead", repair.Report{At: time.Now().Add(time.Hour), Nodes: up}, false},
 	} {
 		if err := repair.KeepReport(ctx, cli, conf.Prefix, &c.rep); err != nil {
 			t.Fatal(err)
@@ -154,5 +156,32 @@ func TestLastReport(t *testing.T) {
 		if err != nil || (rep != nil) != c.shown || (rep != nil && rep.Files != c.rep.Files) {
 			t.Errorf("%s: got %+v, %v; want shown %v", c.what, rep, err, c.shown)
 		}
+	}
+	// A node down since the pass that saw it up.
+	reg2, err := membership.Register(ctx, cli, conf.Prefix, &metapb.NodeInfo{Id: "n2", Addr: "127.0.0.1:2"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLive := func(n int) {
+		for len(view.Live()) != n {
+			select {
+			case <-view.Changed():
+			case <-ctx.Done():
+				t.Fatalf("never %d nodes live", n)
+			}
+		}
+	}
+	waitLive(2)
+	both := append(up, repair.NodeReport{ID: "n2", State: "up"})
+	if err := repair.KeepReport(ctx, cli, conf.Prefix, &repair.Report{At: time.Now(), Nodes: both}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := repair.LastReport(ctx, fs, view, params); rep == nil || err != nil {
+		t.Fatalf("both up, as the pass saw: %+v, %v", rep, err)
+	}
+	reg2.Close()
+	waitLive(1)
+	if rep, err := repair.LastReport(ctx, fs, view, params); rep != nil || err != nil {
+		t.Fatalf("n2 down since the pass: got %+v, %v", rep, err)
 	}
 }

@@ -28,10 +28,11 @@ func keepReport(ctx context.Context, cli *clientv3.Client, prefix string, rep *R
 }
 
 // LastReport returns the report of the leading repairer's last pass, if
-// it still describes the cluster: no older than the passes that should
-// have followed it (params' RepairInterval, and the rest after a long
-// scan), and made when every node was in the state (up or down) the view
-// shows now. Otherwise, or if there is none, it returns nil.
+// it still describes the cluster: a pass that changed nothing, no older
+// than the passes that should have followed it (params' RepairInterval,
+// and the rest after a long scan), made when every node was in the state
+// (up or down) the view shows now. Otherwise, or if there is none, it
+// returns nil.
 func LastReport(ctx context.Context, fs *meta.FS, view *membership.View, p meta.Params) (*Report, error) {
 	r, err := fs.Client().Get(ctx, reportKey(fs.Prefix()))
 	if err != nil {
@@ -44,7 +45,11 @@ func LastReport(ctx context.Context, fs *meta.FS, view *membership.View, p meta.
 	if err := json.Unmarshal(r.Kvs[0].Value, &rep); err != nil {
 		return nil, nil // from another version: make a pass instead
 	}
-	if time.Since(rep.At) > 2*p.RepairInterval+restAfter(rep.Scan)+rep.Scan+10*time.Second {
+	// A pass that copied or deleted counted what it found before it did:
+	// not the cluster now. A report from the future is from a clock that
+	// disagrees with ours: its age means nothing.
+	age := time.Since(rep.At)
+	if rep.Copied+rep.Deleted > 0 || age < -10*time.Second || age > 2*p.RepairInterval+restAfter(rep.Scan)+rep.Scan+10*time.Second {
 		return nil, nil
 	}
 	nodes := view.Nodes()

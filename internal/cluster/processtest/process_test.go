@@ -416,6 +416,9 @@ func TestStatusKeptReport(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r := tc.statusWith(t)
+		if len(r.Nodes) != 2 {
+			t.Fatalf("status of 2 nodes: %+v", r.Nodes)
+		}
 		if r.Files == 1 && r.Referenced == 1 && r.Nodes[0].Chunks == 1 && r.Nodes[1].Chunks == 1 {
 			if age := time.Since(r.At); age > 10*time.Second || age < 0 {
 				t.Fatalf("report as of %v ago", age)
@@ -435,8 +438,8 @@ func TestStatusKeptReport(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "as of now") || !strings.Contains(out, "files: 1") {
 		t.Fatalf("status --scan:\n%s", out)
 	}
-	// A node gone since the last pass: not the report's view, so the
-	// command looks itself, whichever comes first.
+	// A node gone: the status says so promptly, from a pass of its own or
+	// from the repairer's next (which of the two is TestLastReport's).
 	tc.nodes[1].kill9()
 	deadline = time.Now().Add(20 * time.Second)
 	for {
@@ -1267,11 +1270,6 @@ func TestWeightedNode(t *testing.T) {
 	t.Logf("weight 3: %d chunks, weight 1: %d", by["n0"], by["n1"])
 }
 
-// TestPutDurableBeforeAck: a storage node fsyncs a chunk's file, renames
-// it into place and fsyncs the directory before it acknowledges the put,
-// as strace sees the node do it: for every chunk, fsync of its temporary
-// file, then the rename, then fsync of its directory, all before the
-// client's write returned.
 // stopTraced stops a program run under strace (p) by stopping the program
 // itself: strace, told to stop, would only detach, and the program would
 // go on holding p's output open.
@@ -1292,6 +1290,11 @@ func stopTraced(t *testing.T, p *proc) {
 	}
 }
 
+// TestPutDurableBeforeAck: a storage node fsyncs a chunk's file, renames
+// it into place and fsyncs the directory before it acknowledges the put,
+// as strace sees the node do it: for every chunk, fsync of its temporary
+// file, then the rename, then fsync of its directory, all before the
+// client's write returned.
 func TestPutDurableBeforeAck(t *testing.T) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {
