@@ -492,17 +492,23 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
 			}
 			return nil
 		}
-		inos := make([]uint64, len(ents))
-		for i, d := range ents {
-			inos[i] = d.Ino
-		}
-		ins, err := f.c.GetMany(ctx, inos)
-		if err != nil {
-			return err
-		}
-		for i, d := range ents {
-			if ins[i] != nil {
-				rows = append(rows, row{d.Name, ins[i]})
+		// The inodes a thousand at a time, keeping only their attributes
+		// (a small file's inode holds its data).
+		for start := 0; start < len(ents); start += 1000 {
+			batch := ents[start:min(start+1000, len(ents))]
+			inos := make([]uint64, len(batch))
+			for i, d := range batch {
+				inos[i] = d.Ino
+			}
+			ins, err := f.c.GetMany(ctx, inos)
+			if err != nil {
+				return err
+			}
+			for i, d := range batch {
+				if in := ins[i]; in != nil {
+					in.Inline, in.Chunks = nil, nil
+					rows = append(rows, row{d.Name, in})
+				}
 			}
 		}
 	}
