@@ -492,24 +492,14 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
 			}
 			return nil
 		}
-		// The inodes a thousand at a time, keeping only their attributes
-		// (a small file's inode holds its data).
-		for start := 0; start < len(ents); start += 1000 {
-			batch := ents[start:min(start+1000, len(ents))]
-			inos := make([]uint64, len(batch))
-			for i, d := range batch {
-				inos[i] = d.Ino
-			}
-			ins, err := f.c.GetMany(ctx, inos)
-			if err != nil {
-				return err
-			}
-			for i, d := range batch {
-				if in := ins[i]; in != nil {
-					in.Inline, in.Chunks = nil, nil
-					rows = append(rows, row{d.Name, in})
-				}
-			}
+		// Only the inodes' attributes are kept (a small file's holds its
+		// data).
+		err = f.c.EntryInodes(ctx, ents, func(d meta.Dirent, in *meta.Inode) {
+			in.Inline, in.Chunks = nil, nil
+			rows = append(rows, row{d.Name, in})
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if !long {

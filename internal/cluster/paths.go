@@ -192,6 +192,30 @@ func (c *Client) removeDir(ctx context.Context, parent uint64, name string, dir 
 	return c.FS.Rmdir(ctx, parent, name)
 }
 
+// EntryInodes calls fn with the inode of each of ents, in order, reading
+// them a hundred to a request (GetMany) and a thousand at a time, so that
+// a large directory's inodes (a small file's holds its data) are never in
+// memory at once. An entry removed meanwhile has no inode and is skipped.
+func (c *Client) EntryInodes(ctx context.Context, ents []meta.Dirent, fn func(meta.Dirent, *meta.Inode)) error {
+	for start := 0; start < len(ents); start += 1000 {
+		batch := ents[start:min(start+1000, len(ents))]
+		inos := make([]uint64, len(batch))
+		for i, e := range batch {
+			inos[i] = e.Ino
+		}
+		ins, err := c.FS.GetMany(ctx, inos)
+		if err != nil {
+			return err
+		}
+		for i, in := range ins {
+			if in != nil {
+				fn(batch[i], in)
+			}
+		}
+	}
+	return nil
+}
+
 // Usage is what Du adds up.
 type Usage struct {
 	Files, Dirs int64
@@ -226,26 +250,15 @@ func (c *Client) Du(ctx context.Context, ino uint64) (Usage, error) {
 		if err != nil {
 			return err
 		}
-		// The entries' inodes, a hundred to a request (GetMany), a
-		// thousand at a time (a small file's inode holds its data); an
-		// entry removed meanwhile has none and is skipped. Only the
-		// subdirectories' numbers are kept to walk into.
+		// Only the subdirectories' numbers are kept to walk into.
 		var subdirs []uint64
-		for start := 0; start < len(ents); start += 1000 {
-			batch := ents[start:min(start+1000, len(ents))]
-			inos := make([]uint64, len(batch))
-			for i, e := range batch {
-				inos[i] = e.Ino
+		err = c.EntryInodes(ctx, ents, func(_ meta.Dirent, in *meta.Inode) {
+			if count(in) && in.IsDir() {
+				subdirs = append(subdirs, in.Ino)
 			}
-			ins, err := c.FS.GetMany(ctx, inos)
-			if err != nil {
-				return err
-			}
-			for _, in := range ins {
-				if in != nil && count(in) && in.IsDir() {
-					subdirs = append(subdirs, in.Ino)
-				}
-			}
+		})
+		if err != nil {
+			return err
 		}
 		ents = nil
 		for _, sub := range subdirs {
