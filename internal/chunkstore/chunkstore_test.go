@@ -620,7 +620,8 @@ func TestConcurrentPutsCountOnce(t *testing.T) {
 	}
 }
 
-// rangeGet reads [off, off+length) of chunk id through the raw RPC.
+// rangeGet reads [off, off+length) of chunk id (length 0: to the end)
+// through the raw RPC, unverified.
 func rangeGet(t *testing.T, c *Conn, id string, off, length uint64) ([]byte, error) {
 	t.Helper()
 	s, err := c.RPC().Get(ctx(t), &chunkpb.GetRequest{Id: id, Offset: off, Length: length})
