@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -33,8 +34,12 @@ func init() {
 const fsUsage = `usage: carrot fs [--config FILE] COMMAND ARGS
 
 commands:
-  put LOCAL REMOTE     upload a local file ('-' is stdin); into REMOTE if it is a directory
-  get REMOTE LOCAL     download a file ('-' is stdout); into LOCAL if it is a directory
+  put [-r] LOCAL REMOTE
+                       upload a local file ('-' is stdin); into REMOTE if it is a directory
+                       (-r: a whole tree, as cp -r copies it)
+  get [-r] REMOTE LOCAL
+                       download a file ('-' is stdout); into LOCAL if it is a directory
+                       (-r: a whole tree)
   cat REMOTE           write a file to stdout
   ls [-l] PATH         list a directory (or show one file)
   stat PATH            show a file's inode, version, chunks and times
@@ -71,6 +76,8 @@ func runFS(ctx context.Context, e *env) int {
 		parents = sub.Bool("p", false, "make parents, no error if it exists")
 	case "rm":
 		recursive = sub.Bool("r", false, "remove a whole tree")
+	case "put", "get":
+		recursive = sub.Bool("r", false, "copy a whole directory tree (files 8 at a time, symbolic links as links)")
 	case "du":
 		hum = sub.Bool("h", false, "human-readable sizes")
 	}
@@ -84,6 +91,9 @@ func runFS(ctx context.Context, e *env) int {
 	}
 	if len(args) != want {
 		return e.usageError("fs %s: want %d argument(s), got %d (see 'carrot fs -h')", cmd, want, len(args))
+	}
+	if (cmd == "put" || cmd == "get") && *recursive && slices.Contains(args, "-") {
+		return e.usageError("fs %s -r: a tree cannot come from stdin or go to stdout", cmd)
 	}
 	// Which arguments name cluster paths: absolute, as the usage says.
 	var remote []string
@@ -105,12 +115,22 @@ func runFS(ctx context.Context, e *env) int {
 		return clusterErr(e, "fs "+cmd, err)
 	}
 	defer c.Close()
-	f := &fsCmd{c: c, e: e}
+	umask := syscall.Umask(0) // read before any file is made, and put back
+	syscall.Umask(umask)
+	f := &fsCmd{c: c, e: e, umask: uint32(umask)}
 	switch cmd {
 	case "put":
-		err = f.put(ctx, args[0], args[1])
+		if *recursive {
+			err = f.putTree(ctx, args[0], args[1])
+		} else {
+			err = f.put(ctx, args[0], args[1])
+		}
 	case "get":
-		err = f.get(ctx, args[0], args[1])
+		if *recursive {
+			err = f.getTree(ctx, args[0], args[1])
+		} else {
+			err = f.get(ctx, args[0], args[1])
+		}
 	case "cat":
 		err = f.get(ctx, args[0], "-")
 	case "ls":
@@ -157,6 +177,10 @@ func typedPaths(err error, typed []string) error {
 type fsCmd struct {
 	c *cluster.Client
 	e *env
+	// quiet: no progress bars (a tree's files travel several at once).
+	quiet bool
+	// umask is the process's, applied to the mode of a file put anew.
+	umask uint32
 }
 
 // progress shows a bar on a terminal stderr for transfers over 8 MiB; for
@@ -173,7 +197,7 @@ func (f *fsCmd) startProgress(label string, total int64) *progress {
 	p := &progress{total: total, stop: make(chan struct{}), ended: make(chan struct{})}
 	const least = 8 << 20
 	tty := f.e.Stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
-	if !tty || total >= 0 && total < least {
+	if f.quiet || !tty || total >= 0 && total < least {
 		close(p.ended)
 		return p
 	}
@@ -248,6 +272,7 @@ func (c countingWriter) Write(b []byte) (int, error) {
 func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 	var in io.Reader
 	var size int64
+	perm := uint32(0o666) // a new file's, less the umask, as cp makes it
 	if local == "-" {
 		in, size = f.e.Stdin, -1 // unknown
 	} else {
@@ -263,7 +288,7 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 		if st.IsDir() {
 			return fmt.Errorf("%s: %w", local, syscall.EISDIR)
 		}
-		in, size = file, st.Size()
+		in, size, perm = file, st.Size(), uint32(st.Mode().Perm())
 	}
 	// Into an existing directory: keep the local name.
 	if dst, err := f.c.Resolve(ctx, remote); err == nil && dst.IsDir() {
@@ -289,7 +314,7 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.c.CreateFile(ctx, parent, name, 0o644, in, opts)
+	_, err = f.c.CreateFile(ctx, parent, name, perm&^f.umask, in, opts)
 	return err
 }
 

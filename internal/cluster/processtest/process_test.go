@@ -460,6 +460,106 @@ func TestStatusKeptReport(t *testing.T) {
 	}
 }
 
+// modeString is ls -l's first column for a regular file of mode m.
+func modeString(m os.FileMode) string { return "-" + m.Perm().String()[1:] }
+
+// TestTreeCopy: put -r and get -r copy a tree as cp -r does: modes less
+// the umask, symbolic links as links, empty directories, a file of
+// several chunks; a special file skipped with a message; into a
+// destination directory that exists under the source's name, or DIR/.
+// straight in, which updates the copy.
+func TestTreeCopy(t *testing.T) {
+	tc := newCluster(t, 2)
+	src := filepath.Join(t.TempDir(), "src")
+	for _, d := range []string{"a/b", "emptydir"} {
+		if err := os.MkdirAll(filepath.Join(src, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]struct {
+		data []byte
+		mode os.FileMode
+	}{
+		"a/b/deep.txt": {[]byte("deep\n"), 0o644},
+		"a/big.bin":    {seeded(3, 9<<20+5), 0o600},
+		"top.txt":      {[]byte("top\n"), 0o640},
+		"run.sh":       {[]byte("#!/bin/sh\necho hi\n"), 0o755},
+		"empty.txt":    {nil, 0o644},
+	}
+	for name, f := range files {
+		p := filepath.Join(src, name)
+		if err := os.WriteFile(p, f.data, f.mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(p, f.mode)
+	}
+	if err := os.Symlink("top.txt", filepath.Join(src, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, errs, code := carrot(t, tc.conf, nil, args...)
+		if code != 0 {
+			t.Fatalf("carrot %v: exit %d\n%s%s", args, code, out, errs)
+		}
+		return out + errs
+	}
+	out := run("fs", "put", "-r", src, "/trees")
+	if !strings.Contains(out, "fifo: skipping a special file") {
+		t.Fatalf("put -r said %q, want the FIFO skipped", out)
+	}
+	out = run("fs", "ls", "-l", "/trees")
+	for _, want := range []string{modeString(0o640&^umask()) + " 1 ", modeString(0o755&^umask()) + " 1 ", "link -> top.txt", "emptydir", " a\n"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("ls -l /trees: no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "fifo") {
+		t.Fatalf("the FIFO was copied:\n%s", out)
+	}
+	// Into a directory that exists: under the source's name.
+	run("fs", "put", "-r", src, "/trees")
+	if out := run("fs", "ls", "/trees/src/a/b"); out != "deep.txt\n" {
+		t.Fatalf("put -r into /trees: ls /trees/src/a/b %q", out)
+	}
+	// Back, and compared with the source.
+	dst := filepath.Join(t.TempDir(), "dst")
+	run("fs", "get", "-r", "/trees", dst)
+	for name, f := range files {
+		p := filepath.Join(dst, name)
+		b, err := os.ReadFile(p)
+		st, serr := os.Stat(p)
+		if err != nil || serr != nil || !bytes.Equal(b, f.data) || st.Mode().Perm() != f.mode&^umask() {
+			t.Fatalf("%s after get -r: %v %v, %d bytes (want %d), mode %v (want %v)", name, err, serr, len(b), len(f.data), st.Mode().Perm(), f.mode&^umask())
+		}
+	}
+	if target, err := os.Readlink(filepath.Join(dst, "link")); err != nil || target != "top.txt" {
+		t.Fatalf("link after get -r: %q %v", target, err)
+	}
+	if st, err := os.Stat(filepath.Join(dst, "emptydir")); err != nil || !st.IsDir() {
+		t.Fatalf("emptydir after get -r: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "src", "a", "big.bin")); err != nil {
+		t.Fatalf("the second copy after get -r: %v", err)
+	}
+	// DIR/. goes straight in: a changed file becomes a new version.
+	os.Remove(filepath.Join(src, "fifo"))
+	os.WriteFile(filepath.Join(src, "top.txt"), []byte("top, again\n"), 0o640)
+	run("fs", "put", "-r", src+"/.", "/trees")
+	if out := run("fs", "cat", "/trees/top.txt"); out != "top, again\n" {
+		t.Fatalf("after put -r DIR/.: %q", out)
+	}
+	if out := run("fs", "stat", "/trees/top.txt"); !strings.Contains(out, "Version: 2") {
+		t.Fatalf("after put -r DIR/.:\n%s", out)
+	}
+	if _, errs, code := carrot(t, tc.conf, nil, "fs", "put", "-r", "-", "/x"); code != 2 || !strings.Contains(errs, "stdin") {
+		t.Fatalf("put -r -: exit %d, %q", code, errs)
+	}
+}
+
 // TestCorruptChunkRepaired: a chunk file corrupted on one node is detected
 // on read, served from the other replica, and repaired.
 func TestCorruptChunkRepaired(t *testing.T) {
@@ -862,7 +962,8 @@ func TestCLIAndRestart(t *testing.T) {
 	if out := run(0, nil, "fs", "ls", "/a"); out != "b\nhello.txt\n" {
 		t.Fatalf("ls %q", out)
 	}
-	if out := run(0, nil, "fs", "ls", "-l", "/a/b"); !strings.Contains(out, "-rw-r--r--") || !strings.Contains(out, fmt.Sprint(len(blob))) || !strings.Contains(out, "drwxr-xr-x") {
+	// The local file's mode (0640), less the umask.
+	if out := run(0, nil, "fs", "ls", "-l", "/a/b"); !strings.Contains(out, modeString(0o640&^umask())) || !strings.Contains(out, fmt.Sprint(len(blob))) || !strings.Contains(out, "drwxr-xr-x") {
 		t.Fatalf("ls -l %q", out)
 	}
 	if out := run(0, nil, "fs", "stat", "/a/b/blob"); !strings.Contains(out, "3 chunk(s)") || !strings.Contains(out, "Version: 1") {

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/carrot-project/carrot/internal/meta"
+)
+
+// Whole trees (put -r, get -r), as cp -r copies them: a source directory
+// goes into a destination directory that exists (keeping its name; DIR/.
+// puts its contents straight in), or becomes the destination; directories are made as they are met, files
+// travel treeWorkers at a time, each as a single put or get would carry
+// it; symbolic links are copied as links, other special files skipped. A
+// file that fails is said and the rest goes on; the command then fails
+// with the first error and the count.
+
+// contentsOnly reports whether a source path names a directory's contents
+// (DIR/. as cp -r takes it: they go straight into a destination that
+// exists, which a second run over the same tree then updates).
+func contentsOnly(p string) bool { return p == "." || strings.HasSuffix(p, "/.") }
+
+// treeWorkers is how many files a tree transfer carries at once.
+const treeWorkers = 8
+
+// treeErrs collects the failures of a tree transfer.
+type treeErrs struct {
+	f     *fsCmd
+	op    string
+	mu    sync.Mutex
+	n     int
+	first error
+}
+
+func (t *treeErrs) add(p string, err error) {
+	if err == nil {
+		return
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) && !errors.As(err, new(*meta.Error)) {
+		err = fmt.Errorf("%s: %w", p, err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n++
+	if t.first == nil {
+		t.first = err
+	}
+	t.f.e.errorf("fs %s: %v", t.op, err)
+}
+
+func (t *treeErrs) err() error {
+	if t.n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of the tree's entries failed, the first: %w", t.n, t.first)
+}
+
+// pool runs jobs treeWorkers at a time.
+type pool struct {
+	slots chan struct{}
+	wg    sync.WaitGroup
+}
+
+func newPool() *pool { return &pool{slots: make(chan struct{}, treeWorkers)} }
+
+func (p *pool) run(job func()) {
+	p.slots <- struct{}{}
+	p.wg.Add(1)
+	go func() {
+		defer func() { <-p.slots; p.wg.Done() }()
+		job()
+	}()
+}
+
+// putTree uploads the local tree at local to the cluster path remote.
+func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
+	st, err := os.Stat(local)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return f.put(ctx, local, remote)
+	}
+	if dst, err := f.c.Resolve(ctx, remote); err == nil {
+		if !dst.IsDir() {
+			return fmt.Errorf("%s: %w", remote, syscall.ENOTDIR)
+		}
+		if !contentsOnly(local) {
+			remote = path.Join(remote, filepath.Base(filepath.Clean(local)))
+		}
+	} else if !errors.Is(err, syscall.ENOENT) {
+		return err
+	}
+	errs := &treeErrs{f: f, op: "put"}
+	jobs := newPool()
+	f.quiet = true
+	walkErr := filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs.add(p, err)
+			return nil // what can be read is still copied
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rel, err := filepath.Rel(local, p)
+		if err != nil {
+			return err
+		}
+		rp := path.Join(remote, filepath.ToSlash(rel))
+		switch t := d.Type(); {
+		case t.IsDir():
+			mode := uint32(0o755)
+			if info, err := d.Info(); err == nil {
+				mode = uint32(info.Mode().Perm())
+			}
+			if _, err := f.c.MkdirAll(ctx, rp, mode); err != nil {
+				errs.add(rp, err)
+				return filepath.SkipDir
+			}
+		case t&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err == nil {
+				err = f.remoteSymlink(ctx, rp, target)
+			}
+			errs.add(rp, err)
+		case t.IsRegular():
+			jobs.run(func() { errs.add(rp, f.put(ctx, p, rp)) })
+		default:
+			f.e.errorf("fs put: %s: skipping a special file (%v)", p, t)
+		}
+		return nil
+	})
+	jobs.wg.Wait()
+	if walkErr != nil {
+		return walkErr
+	}
+	return errs.err()
+}
+
+// remoteSymlink makes the symbolic link p -> target in the cluster; one
+// already there with that target is left as it is.
+func (f *fsCmd) remoteSymlink(ctx context.Context, p, target string) error {
+	parent, name, err := f.c.ResolveParent(ctx, p)
+	if err != nil {
+		return err
+	}
+	_, err = f.c.FS.Symlink(ctx, parent, name, target, uint32(os.Getuid()), uint32(os.Getgid()))
+	if errors.Is(err, syscall.EEXIST) {
+		if in, lerr := f.c.FS.Lookup(ctx, parent, name); lerr == nil && in.IsSymlink() && in.Target == target {
+			return nil
+		}
+	}
+	return err
+}
+
+// getTree downloads the cluster tree at remote to the local path local.
+func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
+	src, err := f.c.Resolve(ctx, remote)
+	if err != nil {
+		return err
+	}
+	if !src.IsDir() {
+		return f.get(ctx, remote, local)
+	}
+	if st, err := os.Stat(local); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s: %w", local, syscall.ENOTDIR)
+		}
+		if base := path.Base(path.Clean(remote)); base != "/" && !contentsOnly(remote) {
+			local = filepath.Join(local, base)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	errs := &treeErrs{f: f, op: "get"}
+	jobs := newPool()
+	f.quiet = true
+	var walk func(dir *meta.Inode, rp, lp string) error
+	walk = func(dir *meta.Inode, rp, lp string) error {
+		if err := os.Mkdir(lp, os.FileMode(dir.Mode&0o777)); err != nil && !errors.Is(err, fs.ErrExist) {
+			errs.add(lp, err)
+			return nil
+		}
+		ents, err := f.c.ReaddirAll(ctx, dir.Ino)
+		if err != nil {
+			errs.add(rp, err)
+			return nil
+		}
+		var subdirs []*meta.Inode
+		var names []string
+		err = f.c.EntryInodes(ctx, ents, func(d meta.Dirent, in *meta.Inode) {
+			crp, clp := path.Join(rp, d.Name), filepath.Join(lp, d.Name)
+			switch {
+			case in.IsDir():
+				in.Inline, in.Chunks = nil, nil
+				subdirs, names = append(subdirs, in), append(names, d.Name)
+			case in.IsSymlink():
+				errs.add(clp, localSymlink(in.Target, clp))
+			case in.IsReg():
+				jobs.run(func() { errs.add(crp, f.get(ctx, crp, clp)) })
+			default:
+				f.e.errorf("fs get: %s: skipping a special file", crp)
+			}
+		})
+		if err != nil {
+			errs.add(rp, err)
+		}
+		for i, sub := range subdirs {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := walk(sub, path.Join(rp, names[i]), filepath.Join(lp, names[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	walkErr := walk(src, remote, local)
+	jobs.wg.Wait()
+	if walkErr != nil {
+		return walkErr
+	}
+	return errs.err()
+}
+
+// localSymlink makes the symbolic link p -> target; one already there
+// with that target is left as it is.
+func localSymlink(target, p string) error {
+	err := os.Symlink(target, p)
+	if errors.Is(err, fs.ErrExist) {
+		if t, lerr := os.Readlink(p); lerr == nil && t == target {
+			return nil
+		}
+	}
+	return err
+}
