@@ -1172,7 +1172,8 @@ func TestGetLocalTargets(t *testing.T) {
 	tc.client(t, 2) // waits for both nodes
 	data := seeded(7, 5<<20+1)
 	src := filepath.Join(t.TempDir(), "src")
-	os.WriteFile(src, data, 0o600)
+	os.WriteFile(src, data, 0o664)
+	os.Chmod(src, 0o664) // the remote file's mode: this, less the umask
 	if _, errs, code := carrot(t, tc.conf, nil, "fs", "put", src, "/f"); code != 0 {
 		t.Fatalf("put: %s", errs)
 	}
@@ -1210,13 +1211,13 @@ func TestGetLocalTargets(t *testing.T) {
 		t.Fatalf("get to a dangling symlink: %s", errs)
 	}
 	mustSame(filepath.Join(dir, "made"))
-	// A new file: the remote mode less the umask (0022 here).
+	// A new file: the remote mode less the umask.
 	fresh := filepath.Join(dir, "fresh")
 	if errs, code := get(fresh); code != 0 {
 		t.Fatalf("get to a new file: %s", errs)
 	}
 	mustSame(fresh)
-	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o644&^umask() {
+	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o664&^umask() {
 		t.Fatalf("new file's mode %v", st.Mode().Perm())
 	}
 	// A character device (a private /dev/null) is written in place.
