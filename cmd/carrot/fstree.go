@@ -57,6 +57,13 @@ func (t *treeErrs) add(p string, err error) {
 	t.f.e.errorf("fs %s: %v", t.op, err)
 }
 
+// say prints a message among the failures (workers print those).
+func (t *treeErrs) say(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.f.e.errorf(format, args...)
+}
+
 func (t *treeErrs) err() error {
 	if t.n == 0 {
 		return nil
@@ -135,7 +142,7 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 		case t.IsRegular():
 			jobs.run(func() { errs.add(rp, f.put(ctx, p, rp)) })
 		default:
-			f.e.errorf("fs put: %s: skipping a special file (%v)", p, t)
+			errs.say("fs put: %s: skipping a special file (%v)", p, t)
 		}
 		return nil
 	})
@@ -208,7 +215,7 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 			case in.IsReg():
 				jobs.run(func() { errs.add(crp, f.get(ctx, crp, clp)) })
 			default:
-				f.e.errorf("fs get: %s: skipping a special file", crp)
+				errs.say("fs get: %s: skipping a special file", crp)
 			}
 		})
 		if err != nil {
