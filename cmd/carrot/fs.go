@@ -276,18 +276,11 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 	if local == "-" {
 		in, size = f.e.Stdin, -1 // unknown
 	} else {
-		file, err := os.Open(local)
+		file, st, err := openLocal(local)
 		if err != nil {
 			return err
 		}
 		defer file.Close()
-		st, err := file.Stat()
-		if err != nil {
-			return err
-		}
-		if st.IsDir() {
-			return fmt.Errorf("%s: %w", local, syscall.EISDIR)
-		}
 		in, size, perm = file, st.Size(), uint32(st.Mode().Perm())
 	}
 	// Into an existing directory: keep the local name.
@@ -297,10 +290,38 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 		}
 		remote = path.Join(remote, filepath.Base(local))
 	}
+	parent, name, err := f.c.ResolveParent(ctx, remote)
+	if err != nil {
+		return err
+	}
+	return f.putFile(ctx, in, size, perm, parent, name, remote)
+}
+
+// openLocal opens the local file p to put it (not a directory).
+func openLocal(p string) (*os.File, os.FileInfo, error) {
+	file, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := file.Stat()
+	if err == nil && st.IsDir() {
+		err = fmt.Errorf("%s: %w", p, syscall.EISDIR)
+	}
+	if err != nil {
+		file.Close()
+		return nil, nil, err
+	}
+	return file, st, nil
+}
+
+// putFile writes in (size bytes, -1: unknown) as the file name of
+// directory parent (the cluster path remote): a new version of the file
+// there, or a new file of mode perm less the umask.
+func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint32, parent uint64, name, remote string) error {
 	p := f.startProgress("put", size)
 	defer p.finish()
 	opts := cluster.WriteOptions{Progress: p.add}
-	existing, err := f.c.Resolve(ctx, remote)
+	existing, err := f.c.FS.Lookup(ctx, parent, name)
 	switch {
 	case err == nil && existing.IsDir():
 		return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
@@ -308,10 +329,6 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 		_, err = f.c.WriteFile(ctx, existing.Ino, existing.Version, in, opts)
 		return err
 	case !errors.Is(err, syscall.ENOENT):
-		return err
-	}
-	parent, name, err := f.c.ResolveParent(ctx, remote)
-	if err != nil {
 		return err
 	}
 	_, err = f.c.CreateFile(ctx, parent, name, perm&^f.umask, in, opts)

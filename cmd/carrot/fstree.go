@@ -110,6 +110,7 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 	errs := &treeErrs{f: f, op: "put"}
 	jobs := newPool()
 	f.quiet = true
+	dirs := map[string]uint64{} // each directory made, by local path
 	walkErr := filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs.add(p, err)
@@ -129,10 +130,12 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 			if info, err := d.Info(); err == nil {
 				mode = uint32(info.Mode().Perm())
 			}
-			if _, err := f.c.MkdirAll(ctx, rp, mode); err != nil {
+			in, err := f.c.MkdirAll(ctx, rp, mode)
+			if err != nil {
 				errs.add(rp, err)
 				return filepath.SkipDir
 			}
+			dirs[filepath.Clean(p)] = in.Ino
 		case t&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err == nil {
@@ -140,7 +143,19 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 			}
 			errs.add(rp, err)
 		case t.IsRegular():
-			jobs.run(func() { errs.add(rp, f.put(ctx, p, rp)) })
+			parent, ok := dirs[filepath.Dir(p)] // made before its entries
+			if !ok {
+				errs.add(rp, fmt.Errorf("its directory was not made: %w", syscall.ENOENT))
+				return nil
+			}
+			jobs.run(func() {
+				file, st, err := openLocal(p)
+				if err == nil {
+					err = f.putFile(ctx, file, st.Size(), uint32(st.Mode().Perm()), parent, path.Base(rp), rp)
+					file.Close()
+				}
+				errs.add(rp, err)
+			})
 		default:
 			errs.say("fs put: %s: skipping a special file (%v)", p, t)
 		}
