@@ -340,6 +340,12 @@ func (f *fsCmd) get(ctx context.Context, remote, local string) error {
 	if err != nil {
 		return err
 	}
+	return f.getFile(ctx, src, remote, local)
+}
+
+// getFile writes the version src of the file at the cluster path remote
+// to local ("-": stdout).
+func (f *fsCmd) getFile(ctx context.Context, src *meta.Inode, remote, local string) error {
 	if src.IsDir() {
 		return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
 	}

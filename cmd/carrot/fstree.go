@@ -19,7 +19,7 @@ import (
 // goes into a destination directory that exists (keeping its name; DIR/.
 // puts its contents straight in), or becomes the destination; directories are made as they are met, files
 // travel treeWorkers at a time, each as a single put or get would carry
-// it; symbolic links are copied as links, other special files skipped. A
+// it (into the directory the walk is in, not resolved from the root); symbolic links are copied as links, other special files skipped. A
 // file that fails is said and the rest goes on; the command then fails
 // with the first error and the count.
 
@@ -228,7 +228,8 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 			case in.IsSymlink():
 				errs.add(clp, localSymlink(in.Target, clp))
 			case in.IsReg():
-				jobs.run(func() { errs.add(crp, f.get(ctx, crp, clp)) })
+				in.Inline, in.Chunks = nil, nil // Open reads the version afresh
+				jobs.run(func() { errs.add(crp, f.getFile(ctx, in, crp, clp)) })
 			default:
 				errs.say("fs get: %s: skipping a special file", crp)
 			}
