@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/carrot-project/carrot/internal/meta"
+	"golang.org/x/sync/errgroup"
 )
 
 // Whole trees (put -r, get -r), as cp -r copies them: a source directory
@@ -71,21 +72,12 @@ func (t *treeErrs) err() error {
 	return fmt.Errorf("%d of the tree's entries failed, the first: %w", t.n, t.first)
 }
 
-// pool runs jobs treeWorkers at a time.
-type pool struct {
-	slots chan struct{}
-	wg    sync.WaitGroup
-}
-
-func newPool() *pool { return &pool{slots: make(chan struct{}, treeWorkers)} }
-
-func (p *pool) run(job func()) {
-	p.slots <- struct{}{}
-	p.wg.Add(1)
-	go func() {
-		defer func() { <-p.slots; p.wg.Done() }()
-		job()
-	}()
+// newPool runs a tree's file transfers treeWorkers at a time; each says
+// its own failure (treeErrs), so none stops the others.
+func newPool() *errgroup.Group {
+	var g errgroup.Group
+	g.SetLimit(treeWorkers)
+	return &g
 }
 
 // putTree uploads the local tree at local to the cluster path remote.
@@ -148,20 +140,21 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 				errs.add(rp, fmt.Errorf("its directory was not made: %w", syscall.ENOENT))
 				return nil
 			}
-			jobs.run(func() {
+			jobs.Go(func() error {
 				file, st, err := openLocal(p)
 				if err == nil {
 					err = f.putFile(ctx, file, st.Size(), uint32(st.Mode().Perm()), parent, path.Base(rp), rp)
 					file.Close()
 				}
 				errs.add(rp, err)
+				return nil
 			})
 		default:
 			errs.say("fs put: %s: skipping a special file (%v)", p, t)
 		}
 		return nil
 	})
-	jobs.wg.Wait()
+	jobs.Wait()
 	if walkErr != nil {
 		return walkErr
 	}
@@ -229,7 +222,7 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 				errs.add(clp, localSymlink(in.Target, clp))
 			case in.IsReg():
 				in.Inline, in.Chunks = nil, nil // Open reads the version afresh
-				jobs.run(func() { errs.add(crp, f.getFile(ctx, in, crp, clp)) })
+				jobs.Go(func() error { errs.add(crp, f.getFile(ctx, in, crp, clp)); return nil })
 			default:
 				errs.say("fs get: %s: skipping a special file", crp)
 			}
@@ -248,7 +241,7 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 		return nil
 	}
 	walkErr := walk(src, remote, local)
-	jobs.wg.Wait()
+	jobs.Wait()
 	if walkErr != nil {
 		return walkErr
 	}

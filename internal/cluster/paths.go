@@ -5,10 +5,10 @@ import (
 	"errors"
 	"path"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/carrot-project/carrot/internal/meta"
+	"golang.org/x/sync/errgroup"
 )
 
 // Paths are absolute, "/"-separated, within the cluster's namespace; "."
@@ -129,65 +129,45 @@ func (c *Client) removeDir(ctx context.Context, parent uint64, name string, dir 
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	failed := func(err error) {
-		if err == nil || errors.Is(err, syscall.ENOENT) { // removed meanwhile
-			return
+	// gone: an entry removed meanwhile is no failure.
+	gone := func(err error) error {
+		if errors.Is(err, syscall.ENOENT) {
+			return nil
 		}
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
-		mu.Unlock()
+		return err
 	}
-	// The files first, removeWorkers at a time; then the subdirectories,
-	// each in turn, so that no more than removeWorkers unlinks are ever in
-	// flight. An entry replaced since the listing by one of the other kind
-	// is looked up again (RemoveAll).
-	slots := make(chan struct{}, removeWorkers)
+	// The files first, removeWorkers at a time (the first failure stops
+	// the rest); then the subdirectories, each in turn, so that no more
+	// than removeWorkers unlinks are ever in flight. An entry replaced
+	// since the listing by one of the other kind is looked up again
+	// (RemoveAll).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(removeWorkers)
 	var subdirs []meta.Dirent
 	for _, e := range ents {
-		if ctx.Err() != nil {
-			break
-		}
 		if e.Type == meta.S_IFDIR {
 			subdirs = append(subdirs, e)
 			continue
 		}
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			err := c.FS.Unlink(ctx, dir, e.Name)
+		g.Go(func() error {
+			err := c.FS.Unlink(gctx, dir, e.Name)
 			if errors.Is(err, syscall.EISDIR) {
-				err = c.RemoveAll(ctx, dir, e.Name)
+				err = c.RemoveAll(gctx, dir, e.Name)
 			}
-			failed(err)
-		}()
+			return gone(err)
+		})
 	}
-	wg.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
 	for _, e := range subdirs {
-		if ctx.Err() != nil {
-			break
-		}
 		err := c.removeDir(ctx, dir, e.Name, e.Ino)
 		if errors.Is(err, syscall.ENOTDIR) {
 			err = c.RemoveAll(ctx, dir, e.Name)
 		}
-		failed(err)
-	}
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return err
+		if err := gone(err); err != nil {
+			return err
+		}
 	}
 	return c.FS.Rmdir(ctx, parent, name)
 }
