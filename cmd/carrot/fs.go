@@ -349,7 +349,7 @@ func (f *fsCmd) getFile(ctx context.Context, src *meta.Inode, remote, local stri
 	if src.IsDir() {
 		return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
 	}
-	r, err := f.c.Open(ctx, src.Ino, src.Version)
+	r, err := f.c.OpenInode(ctx, src)
 	if err != nil {
 		return err
 	}

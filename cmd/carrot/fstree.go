@@ -221,7 +221,6 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 			case in.IsSymlink():
 				errs.add(clp, localSymlink(in.Target, clp))
 			case in.IsReg():
-				in.Inline, in.Chunks = nil, nil // Open reads the version afresh
 				jobs.Go(func() error { errs.add(crp, f.getFile(ctx, in, crp, clp)); return nil })
 			default:
 				errs.say("fs get: %s: skipping a special file", crp)

@@ -547,6 +547,15 @@ func (c *Client) Open(ctx context.Context, ino, version uint64) (*Reader, error)
 	if version != 0 && in.Version != version {
 		return nil, &meta.Error{Op: "open", Path: fmt.Sprintf("inode %d", ino), Err: meta.ErrConflict}
 	}
+	return c.OpenInode(ctx, in)
+}
+
+// OpenInode returns a reader of the version of a file that in, an inode
+// just read (a lookup, a listing), describes: no second read of it.
+func (c *Client) OpenInode(ctx context.Context, in *meta.Inode) (*Reader, error) {
+	if in.IsDir() {
+		return nil, &meta.Error{Op: "open", Path: fmt.Sprintf("inode %d", in.Ino), Err: syscall.EISDIR}
+	}
 	r := c.open(in)
 	r.ctx = ctx
 	return r, nil

@@ -276,9 +276,13 @@ func TestLargeDirectory(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	before := client.EtcdRPCs.Load()
 	ents, err := client.ReaddirAll(c, d.Ino)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pages := client.EtcdRPCs.Load() - before; pages != 3 {
+		t.Errorf("%d requests for %d entries, want 3 (pages of 1,000, 2,000, 4,000)", pages, n)
 	}
 	if len(ents) != n {
 		t.Fatalf("%d entries, want %d", len(ents), n)
