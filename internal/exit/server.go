@@ -460,7 +460,9 @@ func closedOrTimeout(err error, other string) string {
 	switch {
 	case errors.Is(err, io.EOF):
 		return "no-request"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return other // cut short mid-message
+	case socks5.PeerClosed(err):
 		return "client-gone"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "handshake-timeout"

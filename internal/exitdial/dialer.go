@@ -302,11 +302,7 @@ func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
 		r, errs = d.race(ctx, dest)
 	}
 	if r.Conn != nil {
-		r.Dest = dest
-		r.Via = r.Exit.Name
-		if d.cfg.Mode == Chain {
-			r.Via = d.chainVia
-		}
+		r.Dest, r.Via = dest, d.via(r.Exit)
 		return r, nil
 	}
 	return Result{}, &Error{Dest: dest.String(), Errno: errnoFor(ctx, errs), Attempts: errs}
@@ -470,16 +466,24 @@ func nextHop(hops []*Exit, i int, dest socks5.Addr) (socks5.Addr, error) {
 	return socks5.ParseAddr(hops[i+1].Addr)
 }
 
+// via names the route of a stream whose first exit is e: e, or the chain.
+func (d *Dialer) via(e *Exit) string {
+	if d.cfg.Mode == Chain {
+		return d.chainVia
+	}
+	return e.Name
+}
+
 // pipelined reports whether a handshake with e may be sent at once: its URL
 // says so, or it said so itself (socks5.MethodPipelines).
 func (d *Dialer) pipelined(e *Exit) bool {
-	if e.Pipeline {
-		return true
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.pipelines[e]
+	return d.pipelinedLocked(e)
 }
+
+// pipelinedLocked is pipelined, with d.mu held.
+func (d *Dialer) pipelinedLocked(e *Exit) bool { return e.Pipeline || d.pipelines[e] }
 
 // answered notes that e answered a request (see Over).
 func (d *Dialer) answered(e *Exit) {

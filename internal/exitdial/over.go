@@ -106,7 +106,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	skipped := d.skipping(first, d.now())
 	missed := time.Since(d.overMiss[first]) < overMissFor
 	rtt := d.srtt[first]
-	pipelined := first.Pipeline || d.pipelines[first]
+	pipelined := d.pipelinedLocked(first)
 	d.mu.Unlock()
 	if !fresh || !known || skipped || missed {
 		return Plan{}, false
@@ -115,11 +115,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	if rtt > 0 {
 		budget = min(max(10*rtt, 20*time.Millisecond), time.Second)
 	}
-	via := first.Name
-	if d.cfg.Mode == Chain {
-		via = d.chainVia
-	}
-	p := Plan{First: first, Dest: dest, Via: via, ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}
+	p := Plan{First: first, Dest: dest, Via: d.via(first), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}
 	if pipelined {
 		next, err := nextHop(hops, 0, dest)
 		if err != nil {
