@@ -113,8 +113,14 @@ func permissionError(what string, tid int, err error) error {
 	if err != unix.EPERM && err != unix.EACCES {
 		return fmt.Errorf("%s: %w", what, err)
 	}
+	return tracedError(what, tid, err, statusField(tid, "TracerPid:"))
+}
+
+// tracedError is permissionError's message for a task whose tracer
+// (0: none) has been read already.
+func tracedError(what string, tid int, err error, tracer int) error {
 	cause := "carrot needs CAP_SYS_PTRACE here (in a container: --cap-add=SYS_PTRACE, and a seccomp profile that allows ptrace)"
-	if tracer := statusField(tid, "TracerPid:"); tracer != 0 {
+	if tracer != 0 {
 		// Whatever yama allows, a task has one tracer at a time.
 		cause = fmt.Sprintf("pid %d is already traced by pid %d (a debugger, strace, or carrot itself run under one)", tid, tracer)
 	} else if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil {
@@ -273,8 +279,8 @@ func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, er
 	// created: the child's stop is then that tracer's to report and end,
 	// and it may run on before carrot sees it. Seizing it would fail
 	// anyway; say why now, without racing the other tracer.
-	if statusField(pid, "TracerPid:") != 0 {
-		err := permissionError("seize the program", pid, unix.EPERM) // while its status still says by whom
+	if tracer := statusField(pid, "TracerPid:"); tracer != 0 {
+		err := tracedError("seize the program", pid, unix.EPERM, tracer)
 		unix.Kill(pid, unix.SIGKILL)
 		// Not waited for: the other tracer reaps it first, and may not
 		// (a debugger stopped at a prompt); carrot is about to exit.
