@@ -479,7 +479,12 @@ func TestQuarantineSparesReplacement(t *testing.T) {
 	if _, err := st.readVerified(id, f, size, nil); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("reading the bad copy: %v", err)
 	}
-	if got, err := st.Get(id, nil); err != nil || !bytes.Equal(got, data) {
+	g, gsize, err := st.Open(id)
+	if err != nil {
+		t.Fatalf("the good copy was moved aside: %v", err)
+	}
+	defer g.Close()
+	if got, err := st.readVerified(id, g, gsize, nil); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("the good copy was moved aside: %v", err)
 	}
 	if s := st.Stats(); s.Corrupt != 1 || s.Chunks != 1 || s.Bytes != int64(len(data)) || len(reported) != 1 {

@@ -24,7 +24,7 @@
 // client knows the bytes it received are the bytes it asked for), so the
 // node does not hash the same bytes a second time. A client that receives a
 // chunk that does not match asks again with verify set; the node then reads
-// and checks the whole chunk before sending any byte (Store.Get), and a
+// and checks the whole chunk before sending any byte (readVerified), and a
 // chunk that fails is moved to DIR/corrupt/, counted, reported through
 // Options.OnCorrupt (the node tells the repairer) and answered with
 // codes.DataLoss, never served; the client fails over to another replica
@@ -349,17 +349,6 @@ func (s *Store) openChunk(id string) (*os.File, int64, error) {
 		return nil, 0, s.quarantine(id, "oversized", st)
 	}
 	return f, st.Size(), nil
-}
-
-// Get returns the whole chunk after checking its hash. buf, if large
-// enough, is reused for the result.
-func (s *Store) Get(id string, buf []byte) ([]byte, error) {
-	f, size, err := s.Open(id)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return s.readVerified(id, f, size, buf)
 }
 
 // readVerified reads the whole of chunk id from f, opened by Open with its
