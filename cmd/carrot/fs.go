@@ -283,18 +283,44 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 		defer file.Close()
 		in, size, perm = file, st.Size(), uint32(st.Mode().Perm())
 	}
-	// Into an existing directory: keep the local name.
-	if dst, err := f.c.Resolve(ctx, remote); err == nil && dst.IsDir() {
+	// The path walked once: its directory, then its last name, which may
+	// be an existing directory to put into, keeping the local name.
+	parent, name := meta.RootIno, ""
+	if strings.Trim(remote, "/") != "" {
+		var err error
+		if parent, name, err = f.c.ResolveParent(ctx, remote); err != nil {
+			return err
+		}
+	}
+	var existing *meta.Inode
+	var err error
+	if name != "" {
+		existing, err = f.lookup(ctx, parent, name)
+	}
+	if name == "" || existing != nil && existing.IsDir() {
 		if local == "-" {
 			return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
 		}
-		remote = path.Join(remote, filepath.Base(local))
+		if name != "" {
+			parent = existing.Ino
+		}
+		name, remote = filepath.Base(local), path.Join(remote, filepath.Base(local))
+		existing, err = f.lookup(ctx, parent, name)
 	}
-	parent, name, err := f.c.ResolveParent(ctx, remote)
 	if err != nil {
 		return err
 	}
-	return f.putFile(ctx, in, size, perm, parent, name, remote)
+	return f.putFile(ctx, in, size, perm, parent, name, remote, existing)
+}
+
+// lookup returns the inode of entry name of directory parent, or nil if
+// there is none.
+func (f *fsCmd) lookup(ctx context.Context, parent uint64, name string) (*meta.Inode, error) {
+	in, err := f.c.FS.Lookup(ctx, parent, name)
+	if errors.Is(err, syscall.ENOENT) {
+		return nil, nil
+	}
+	return in, err
 }
 
 // openLocal opens the local file p to put it (not a directory).
@@ -315,23 +341,20 @@ func openLocal(p string) (*os.File, os.FileInfo, error) {
 }
 
 // putFile writes in (size bytes, -1: unknown) as the file name of
-// directory parent (the cluster path remote): a new version of the file
-// there, or a new file of mode perm less the umask.
-func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint32, parent uint64, name, remote string) error {
+// directory parent (the cluster path remote): a new version of existing,
+// the inode there (nil: none), or a new file of mode perm less the umask.
+func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint32, parent uint64, name, remote string, existing *meta.Inode) error {
+	if existing != nil && existing.IsDir() {
+		return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
+	}
 	p := f.startProgress("put", size)
 	defer p.finish()
 	opts := cluster.WriteOptions{Progress: p.add}
-	existing, err := f.c.FS.Lookup(ctx, parent, name)
-	switch {
-	case err == nil && existing.IsDir():
-		return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
-	case err == nil:
-		_, err = f.c.WriteFile(ctx, existing.Ino, existing.Version, in, opts)
-		return err
-	case !errors.Is(err, syscall.ENOENT):
+	if existing != nil {
+		_, err := f.c.WriteFile(ctx, existing.Ino, existing.Version, in, opts)
 		return err
 	}
-	_, err = f.c.CreateFile(ctx, parent, name, perm&^f.umask, in, opts)
+	_, err := f.c.CreateFile(ctx, parent, name, perm&^f.umask, in, opts)
 	return err
 }
 

@@ -143,7 +143,10 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 			jobs.Go(func() error {
 				file, st, err := openLocal(p)
 				if err == nil {
-					err = f.putFile(ctx, file, st.Size(), uint32(st.Mode().Perm()), parent, path.Base(rp), rp)
+					var existing *meta.Inode
+					if existing, err = f.lookup(ctx, parent, path.Base(rp)); err == nil {
+						err = f.putFile(ctx, file, st.Size(), uint32(st.Mode().Perm()), parent, path.Base(rp), rp, existing)
+					}
 					file.Close()
 				}
 				errs.add(rp, err)
