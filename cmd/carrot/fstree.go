@@ -122,7 +122,12 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 			if info, err := d.Info(); err == nil {
 				mode = uint32(info.Mode().Perm())
 			}
-			in, err := f.c.MkdirAll(ctx, rp, mode)
+			var in *meta.Inode
+			if parent, ok := dirs[filepath.Dir(p)]; ok { // a directory the walk made
+				in, err = f.c.MkdirIn(ctx, parent, path.Base(rp), mode)
+			} else { // the top
+				in, err = f.c.MkdirAll(ctx, rp, mode)
+			}
 			if err != nil {
 				errs.add(rp, err)
 				return filepath.SkipDir

@@ -60,22 +60,31 @@ func (c *Client) MkdirAll(ctx context.Context, p string, mode uint32) (*meta.Ino
 		return nil, err
 	}
 	for _, name := range split(p) {
-		next, err := c.FS.Lookup(ctx, in.Ino, name)
-		if errors.Is(err, syscall.ENOENT) {
-			next, err = c.FS.Mkdir(ctx, in.Ino, name, mode, 0, 0)
-			if errors.Is(err, syscall.EEXIST) {
-				next, err = c.FS.Lookup(ctx, in.Ino, name)
+		if in, err = c.MkdirIn(ctx, in.Ino, name, mode); err != nil {
+			if errors.Is(err, syscall.ENOTDIR) {
+				err = &meta.Error{Op: "mkdir", Path: p, Err: syscall.ENOTDIR}
 			}
-		}
-		if err != nil {
 			return nil, err
 		}
-		if !next.IsDir() {
-			return nil, &meta.Error{Op: "mkdir", Path: p, Err: syscall.ENOTDIR}
-		}
-		in = next
 	}
 	return in, nil
+}
+
+// MkdirIn returns directory name of directory parent, made with mode if
+// there is none (one made meanwhile by someone else will do); ENOTDIR if
+// name is something else.
+func (c *Client) MkdirIn(ctx context.Context, parent uint64, name string, mode uint32) (*meta.Inode, error) {
+	in, err := c.FS.Lookup(ctx, parent, name)
+	if errors.Is(err, syscall.ENOENT) {
+		in, err = c.FS.Mkdir(ctx, parent, name, mode, 0, 0)
+		if errors.Is(err, syscall.EEXIST) {
+			in, err = c.FS.Lookup(ctx, parent, name)
+		}
+	}
+	if err == nil && !in.IsDir() {
+		err = &meta.Error{Op: "mkdir", Path: name, Err: syscall.ENOTDIR}
+	}
+	return in, err
 }
 
 // ReaddirAll lists a whole directory, page by page. etcd answers each page
