@@ -230,6 +230,15 @@ func (v *View) notify() {
 	v.changed = make(chan struct{})
 }
 
+// markDown sets when n went down: the time recorded in etcd, if any, else
+// since (what this view saw). v.mu is held.
+func (v *View) markDown(n *Node, since time.Time) {
+	n.DownSince, n.DownRecorded = since, false
+	if t, ok := v.down[n.ID]; ok {
+		n.DownSince, n.DownRecorded = t, true
+	}
+}
+
 func (v *View) apply(prefix, key string, val []byte, deleted bool, now time.Time) {
 	rest := strings.TrimPrefix(key, prefix+"nodes/")
 	kind, id, ok := strings.Cut(rest, "/")
@@ -257,10 +266,7 @@ func (v *View) apply(prefix, key string, val []byte, deleted bool, now time.Time
 	case kind == "live" && deleted:
 		if n != nil && n.Live {
 			n.Live = false
-			n.DownSince, n.DownRecorded = now, false
-			if t, ok := v.down[id]; ok {
-				n.DownSince, n.DownRecorded = t, true
-			}
+			v.markDown(n, now)
 		}
 	default:
 		var info metapb.NodeInfo
@@ -268,10 +274,8 @@ func (v *View) apply(prefix, key string, val []byte, deleted bool, now time.Time
 			return
 		}
 		if n == nil {
-			n = &Node{ID: id, DownSince: now}
-			if t, ok := v.down[id]; ok {
-				n.DownSince, n.DownRecorded = t, true
-			}
+			n = &Node{ID: id}
+			v.markDown(n, now)
 			v.nodes[id] = n
 		}
 		n.Addr, n.Weight = info.Addr, info.Weight
