@@ -1393,10 +1393,13 @@ func stopTraced(t *testing.T, p *proc) {
 }
 
 // TestPutDurableBeforeAck: a storage node fsyncs a chunk's file, renames
-// it into place and fsyncs the directory before it acknowledges the put,
-// as strace sees the node do it: for every chunk, fsync of its temporary
-// file, then the rename, then fsync of its directory, all before the
-// client's write returned.
+// it into place and fsyncs the directory before it acknowledges the put.
+// First as strace sees the node do it: for every chunk, fsync of its
+// temporary file, then the rename, then fsync of its directory. Then the
+// order against the acknowledgement: the same node, restarted under strace
+// delaying each fsync of one chunk's directory by a second, takes at
+// least that second to acknowledge a put of that chunk (a node that
+// answered before the directory's fsync would answer in milliseconds).
 func TestPutDurableBeforeAck(t *testing.T) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {
@@ -1463,6 +1466,30 @@ func TestPutDurableBeforeAck(t *testing.T) {
 		if when.After(acked) {
 			t.Fatalf("chunk %s: directory fsynced at %v, after the write was acknowledged at %v", ch.ID[:12], when, acked)
 		}
+	}
+
+	// The second part: one new chunk, whose directory's fsync is delayed.
+	body = seeded(51, 1<<20)
+	id := chunkstore.ID(body)
+	const delay = time.Second
+	tc.nodes[0] = startProgram(t, "serving on", strace, "-f", "-qq", "-o", log,
+		"-P", filepath.Join(data, "chunks", id[:2]), "-e", "trace=fsync,fdatasync", "-e", "signal=none",
+		"-e", fmt.Sprintf("inject=fsync,fdatasync:delay_exit=%d", delay.Microseconds()),
+		carrotBin, "node", "--listen", "127.0.0.1:0", "--data", data, "--config", tc.conf)
+	t.Cleanup(func() { stopTraced(t, tc.nodes[0]) })
+	c = tc.client(t, 1)
+	start := time.Now()
+	in, err = c.CreateFile(ctx, meta.RootIno, "delayed", 0o644, bytes.NewReader(body), cluster.WriteOptions{})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Chunks) != 1 || in.Chunks[0].ID != id {
+		t.Fatalf("chunks %+v, want the one chunk %s", in.Chunks, id[:12])
+	}
+	if took < delay {
+		b, _ := os.ReadFile(log)
+		t.Fatalf("put acknowledged in %v, before the directory's fsync (delayed %v) returned; the traced calls:\n%s", took, delay, b)
 	}
 }
 
