@@ -369,6 +369,53 @@ print(got == [signal.SIGUSR1], state, "stopped" if state2 in "Tt" else "running"
 	}
 }
 
+// TestLauncherSignalHidden: a SIGURG that the launcher's Go runtime sent
+// itself just before its execve (here sent by the test while the launcher
+// is stopped at that execve, as the runtime's preemption does now and
+// then) is not reported (nor delivered: it would do nothing); a SIGURG the
+// program sends itself, before any stop the filter asks for, is.
+func TestLauncherSignalHidden(t *testing.T) {
+	urg := func(r *recorder) int {
+		n := 0
+		for _, e := range r.events {
+			if e.Kind == EventSignal && e.Sig == unix.SIGURG {
+				n++
+			}
+		}
+		return n
+	}
+	execs := 0
+	r := &recorder{enter: func(c *Syscall) Action {
+		if c.Nr == unix.SYS_EXECVE {
+			if execs++; execs == 1 {
+				if err := unix.Tgkill(c.Pid, c.Tid, unix.SIGURG); err != nil {
+					t.Errorf("tgkill: %v", err)
+				}
+			}
+		}
+		return WantExit
+	}}
+	st, out := trace(t, Config{Handler: r}, python(), "-c", "print('ran')")
+	if st.ExitCode() != 0 || out != "ran\n" || execs == 0 {
+		t.Fatalf("status %v output %q, %d execve", st, out, execs)
+	}
+	if n := urg(r); n != 0 {
+		t.Errorf("the launcher's SIGURG was reported %d times", n)
+	}
+
+	// The program's own, with no stop before it (nothing it calls is
+	// traced), is the program's.
+	r = &recorder{}
+	script := "import signal, threading\nsignal.pthread_kill(threading.get_ident(), signal.SIGURG)\nprint('sent')"
+	st, out = trace(t, Config{Handler: r, Filter: filterFor(unix.SYS_SYNC)}, python(), "-c", script)
+	if st.ExitCode() != 0 || out != "sent\n" {
+		t.Fatalf("status %v output %q", st, out)
+	}
+	if n := urg(r); n != 1 {
+		t.Errorf("the program's own SIGURG reported %d times, want 1", n)
+	}
+}
+
 func TestGoProgramWithThreads(t *testing.T) {
 	requireRoot(t)
 	dir := t.TempDir()

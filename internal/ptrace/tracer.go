@@ -87,7 +87,11 @@ type task struct {
 	held bool
 	// visible: its calls go to the Handler. False only for the launcher
 	// (and any thread it makes) until it execs the program.
-	visible  bool
+	visible bool
+	// entryIP: the launcher has just become the program, which starts at
+	// this address and may not have run yet (0: it has); see
+	// launcherSignal.
+	entryIP  uint64
 	wantExit bool // resume with PTRACE_SYSCALL to get the exit stop
 	deferred bool // stopped at entry until Syscall.Resume
 }
@@ -447,6 +451,9 @@ func (t *Tracer) stop(tid int, ws unix.WaitStatus) {
 		t.detach(k, sig, event)
 		return
 	}
+	if event != 0 {
+		k.entryIP = 0 // the program has run (an exec sets it again)
+	}
 	switch {
 	case sig == unix.SIGTRAP|0x80 || (sig == unix.SIGTRAP && event == evSeccomp):
 		t.syscallStop(k)
@@ -486,6 +493,9 @@ func (t *Tracer) syscallStop(k *task) {
 	var info syscallInfo
 	if err := getSyscallInfo(k.tid, &info); err != nil {
 		return // ESRCH: killed meanwhile; its exit is on its way
+	}
+	if !info.isExit() {
+		k.entryIP = 0 // the program has run (execve's own exit stop is before it does)
 	}
 	if info.isExit() {
 		if !k.wantExit {
@@ -627,6 +637,12 @@ func (t *Tracer) exec(k *task) {
 		t.tasks[leader.tid] = execer
 		k = execer
 	}
+	if !k.visible {
+		var info syscallInfo
+		if getSyscallInfo(k.tid, &info) == nil {
+			k.entryIP = info.IP
+		}
+	}
 	k.visible = true
 	t.event(&Event{Kind: EventExec, Tid: k.tid, Pid: k.pid, OldTid: old})
 	t.resume(k, 0)
@@ -639,10 +655,37 @@ func (t *Tracer) signal(k *task, sig unix.Signal) {
 		if getSiginfo(k.tid, &si) == nil {
 			ev.Info = &si
 		}
+		if launcherSignal(k, &ev) {
+			t.resume(k, 0)
+			return
+		}
 		t.event(&ev)
 	}
 	t.resume(k, ev.Deliver)
 }
+
+// launcherSignal reports whether ev, a signal about to be delivered to k,
+// is the launcher's own: the Go runtime preempts a goroutine by sending
+// its thread SIGURG (tgkill, si_code SI_TKILL), and one sent just before
+// the launcher's execve stays pending across it, to be delivered as the
+// program returns from the execve, before the program has run an
+// instruction. Neither the program nor its trace should see it. It is
+// told from one the program sent itself by where the program is: still
+// at its entry point, as at the exec (any other stop since means it has
+// run). The sender's pid is not checked: a SIGURG sent by tgkill to a
+// program that has not run yet and has no handler for it (none survives
+// an execve) does nothing to it, whoever sent it.
+func launcherSignal(k *task, ev *Event) bool {
+	if k.entryIP == 0 || ev.Sig != unix.SIGURG || ev.Info == nil || ev.Info.Code != siTkill {
+		return false
+	}
+	var info syscallInfo
+	return getSyscallInfo(k.tid, &info) == nil && info.IP == k.entryIP
+}
+
+// siTkill is SI_TKILL (include/uapi/asm-generic/siginfo.h): a signal sent by
+// tkill or tgkill.
+const siTkill = -6
 
 func (t *Tracer) gone(k *task, st Status) {
 	delete(t.tasks, k.tid)
