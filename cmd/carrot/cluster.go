@@ -127,6 +127,9 @@ func runCluster(ctx context.Context, e *env) int {
 		if !n.LastScrub.IsZero() {
 			scrub = fmt.Sprintf("%s ago", time.Since(n.LastScrub).Round(time.Second))
 		}
+		if n.ScrubSkipped > 0 {
+			scrub += fmt.Sprintf(", %d chunks not checkable", n.ScrubSkipped)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, state, n.Chunks, human(n.Bytes), human(int64(n.DiskFree)), n.Corrupt, scrub)
 	}
 	tw.Flush()

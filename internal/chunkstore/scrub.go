@@ -85,6 +85,16 @@ func (s *Store) Scrub(ctx context.Context, o ScrubOptions) {
 	}
 }
 
+// maxSkipLogs bounds the chunks a pass names in the log; the pass's last
+// line counts them all.
+const maxSkipLogs = 10
+
+func (s *Store) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf(format, args...)
+	}
+}
+
 // ScrubPass verifies every chunk once, reading at most rate bytes per
 // second, and returns when done (or ctx ends). A chunk it cannot check is
 // skipped and counted, the others are checked, and the pass is then not
@@ -114,7 +124,9 @@ func (s *Store) ScrubPass(ctx context.Context, rate int64) error {
 			// One chunk the pass cannot check must not stop it from
 			// checking all the others.
 			s.scrubSkipped.Add(1)
-			skipped++
+			if skipped++; skipped <= maxSkipLogs {
+				s.logf("scrub: chunk %s not checked: %v", id, err)
+			}
 			continue
 		}
 		done += n
@@ -132,7 +144,9 @@ func (s *Store) ScrubPass(ctx context.Context, rate int64) error {
 	if skipped > 0 {
 		// Not a whole pass: the loop tries again soon, not an interval
 		// later.
-		return fmt.Errorf("scrub: %d of %d chunks could not be checked", skipped, len(ids))
+		err := fmt.Errorf("scrub: %d of %d chunks could not be checked", skipped, len(ids))
+		s.logf("%v", err)
+		return err
 	}
 	s.scrubPasses.Add(1)
 	s.scrubLast.Store(time.Now().UnixNano())

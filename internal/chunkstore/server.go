@@ -288,6 +288,7 @@ func (s *Server) Stats(context.Context, *chunkpb.StatsRequest) (*chunkpb.StatsRe
 		DiskFree: st.DiskFree, DiskTotal: st.DiskTotal, Corrupt: uint64(st.Corrupt),
 		Puts: uint64(st.Puts), Gets: uint64(st.Gets),
 		ScrubPasses: uint64(sc.Passes), ScrubbedChunks: uint64(sc.Chunks), ScrubbedBytes: uint64(sc.Bytes),
+		ScrubSkipped: uint64(sc.Skipped),
 	}
 	if !sc.LastPass.IsZero() {
 		r.LastScrubUnixNano = sc.LastPass.UnixNano()

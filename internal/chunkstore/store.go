@@ -101,6 +101,8 @@ type Options struct {
 	// OnCorrupt is called (from the reading goroutine) when a chunk fails
 	// verification and has been quarantined.
 	OnCorrupt func(id string)
+	// Logf, when set, reports what the scrubber could not check and why.
+	Logf func(format string, args ...any)
 }
 
 // Store is a directory of chunks. Safe for concurrent use.

@@ -117,6 +117,7 @@ func Run(ctx context.Context, cfg Config) error {
 			defer cancel()
 			repair.ReportCorrupt(rctx, cli, cfg.Conf.Prefix, chunk, id)
 		},
+		Logf: func(format string, args ...any) { logf("node %s: "+format, append([]any{id}, args...)...) },
 	})
 	if err != nil {
 		return fmt.Errorf("node %s: %w", id, err)

@@ -72,10 +72,12 @@ type NodeReport struct {
 	DiskTotal uint64    `json:"disk_total,omitempty"`
 	Corrupt   uint64    `json:"corrupt_found,omitempty"`
 	// The node's scrubber: passes completed since it started, bytes
-	// verified, and when the last pass ended.
+	// verified, when the last pass ended, and how many chunks it could
+	// not check (unreadable for a reason other than corruption).
 	ScrubPasses   uint64    `json:"scrub_passes,omitempty"`
 	ScrubbedBytes uint64    `json:"scrubbed_bytes,omitempty"`
 	LastScrub     time.Time `json:"last_scrub,omitzero"`
+	ScrubSkipped  uint64    `json:"scrub_skipped,omitempty"`
 }
 
 // Report is the state a pass found and what it did.
@@ -152,7 +154,7 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			}
 			if st, err := conn.Stats(ctx); err == nil {
 				nr.DiskFree, nr.DiskTotal, nr.Corrupt = st.DiskFree, st.DiskTotal, st.Corrupt
-				nr.ScrubPasses, nr.ScrubbedBytes = st.ScrubPasses, st.ScrubbedBytes
+				nr.ScrubPasses, nr.ScrubbedBytes, nr.ScrubSkipped = st.ScrubPasses, st.ScrubbedBytes, st.ScrubSkipped
 				if st.LastScrubUnixNano != 0 {
 					nr.LastScrub = time.Unix(0, st.LastScrubUnixNano)
 				}

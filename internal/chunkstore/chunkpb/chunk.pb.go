@@ -627,8 +627,12 @@ type StatsResponse struct {
 	ScrubbedChunks    uint64 `protobuf:"varint,10,opt,name=scrubbed_chunks,json=scrubbedChunks,proto3" json:"scrubbed_chunks,omitempty"`
 	ScrubbedBytes     uint64 `protobuf:"varint,11,opt,name=scrubbed_bytes,json=scrubbedBytes,proto3" json:"scrubbed_bytes,omitempty"`
 	LastScrubUnixNano int64  `protobuf:"varint,12,opt,name=last_scrub_unix_nano,json=lastScrubUnixNano,proto3" json:"last_scrub_unix_nano,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Chunks the scrubber could not check since start (an error other than
+	// corruption or the disk's EIO, which quarantine the chunk): a pass that
+	// skips any is not a whole pass, and tries again soon.
+	ScrubSkipped  uint64 `protobuf:"varint,13,opt,name=scrub_skipped,json=scrubSkipped,proto3" json:"scrub_skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatsResponse) Reset() {
@@ -745,6 +749,13 @@ func (x *StatsResponse) GetLastScrubUnixNano() int64 {
 	return 0
 }
 
+func (x *StatsResponse) GetScrubSkipped() uint64 {
+	if x != nil {
+		return x.ScrubSkipped
+	}
+	return 0
+}
+
 var File_chunk_proto protoreflect.FileDescriptor
 
 const file_chunk_proto_rawDesc = "" +
@@ -783,7 +794,7 @@ const file_chunk_proto_rawDesc = "" +
 	"\x14older_than_unix_nano\x18\x02 \x01(\x03R\x11olderThanUnixNano\"*\n" +
 	"\x0eDeleteResponse\x12\x18\n" +
 	"\adeleted\x18\x01 \x01(\rR\adeleted\"\x0e\n" +
-	"\fStatsRequest\"\xf8\x02\n" +
+	"\fStatsRequest\"\x9d\x03\n" +
 	"\rStatsResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
 	"\x06chunks\x18\x02 \x01(\x04R\x06chunks\x12\x14\n" +
@@ -798,7 +809,8 @@ const file_chunk_proto_rawDesc = "" +
 	"\x0fscrubbed_chunks\x18\n" +
 	" \x01(\x04R\x0escrubbedChunks\x12%\n" +
 	"\x0escrubbed_bytes\x18\v \x01(\x04R\rscrubbedBytes\x12/\n" +
-	"\x14last_scrub_unix_nano\x18\f \x01(\x03R\x11lastScrubUnixNano2\xb0\x03\n" +
+	"\x14last_scrub_unix_nano\x18\f \x01(\x03R\x11lastScrubUnixNano\x12#\n" +
+	"\rscrub_skipped\x18\r \x01(\x04R\fscrubSkipped2\xb0\x03\n" +
 	"\n" +
 	"ChunkStore\x12B\n" +
 	"\x03Put\x12\x1b.carrot.chunk.v1.PutRequest\x1a\x1c.carrot.chunk.v1.PutResponse(\x01\x12B\n" +

@@ -791,6 +791,45 @@ func TestScrubberRepairs(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		r = tc.status(t)
 	}
+
+	// A chunk the scrubber cannot read for a reason other than damage (a
+	// directory where the file was) is not quarantined, and the status
+	// says so.
+	in, err = c.CreateFile(ctx, meta.RootIno, "odd", 0o644, bytes.NewReader(seeded(8, 1<<20)), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = in.Chunks[0].ID
+	odd := filepath.Join(dir, "n0", "chunks", id[:2], id)
+	if err := os.Remove(odd); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(odd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		out, errs, code := carrot(t, tc.conf, nil, "cluster", "status", "--scan")
+		if code != 0 {
+			t.Fatalf("cluster status: %d %s", code, errs)
+		}
+		if strings.Contains(out, "chunks not checkable") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the status does not show the chunk the scrubber cannot check:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out := tc.nodes[0].output(); !strings.Contains(out, "scrub: chunk "+id+" not checked: ") {
+		t.Errorf("the node's log does not say which chunk it could not check:\n%s", out)
+	}
+	n0, _ := os.ReadFile(filepath.Join(dir, "n0", "node-id"))
+	for _, n := range tc.status(t).Nodes {
+		if want := n.ID == strings.TrimSpace(string(n0)); (n.ScrubSkipped > 0) != want {
+			t.Errorf("node %s (%s): %d chunks skipped by its scrubber", n.ID, n.Addr, n.ScrubSkipped)
+		}
+	}
 }
 
 func mountTmpfs(t *testing.T, size string) string {
