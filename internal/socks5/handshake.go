@@ -26,7 +26,9 @@ var ErrUnsupportedCommand = errors.New("socks5: command not supported")
 //
 // Where SOCKS5 has an answer for a failure, the client has been sent it
 // before the error returns: no acceptable method, bad credentials, a command
-// other than CONNECT, an unknown address type. A client that closed the
+// other than CONNECT, an unknown address type, and (general failure) a
+// request that arrived whole but is malformed (IsMalformed: a wrong
+// version, an empty domain name, one with a NUL). A client that closed the
 // connection cleanly between messages (before its greeting, or after
 // authenticating, with no request: a connection opened ahead of time and
 // not needed) gives an error for which errors.Is(err, io.EOF) is true; a
@@ -68,8 +70,13 @@ func ServerHandshake(rw io.ReadWriter, auth func(user, pass string) bool) (user 
 	}
 	req, err = ReadRequest(rw)
 	if err != nil {
-		if IsAddrTypeError(err) {
+		switch {
+		case IsAddrTypeError(err):
 			WriteReply(rw, ReplyAddrTypeUnsupported, Addr{})
+		case IsMalformed(err):
+			// An empty name, a NUL in one, a wrong version: the client
+			// is told, rather than left to guess from a closed connection.
+			WriteReply(rw, ReplyGeneralFailure, Addr{})
 		}
 		return user, req, err
 	}
@@ -236,7 +243,13 @@ func readMethodOf(r io.Reader, method byte, pipelines bool) (byte, error) {
 		return 0, fmt.Errorf("socks5: method choice: version %#x, want 5", h[0])
 	}
 	if h[1] != method && !(pipelines && h[1] == method|MethodPipelines) {
-		return 0, fmt.Errorf("%w: server chose method %#x", ErrAuthFailed, h[1])
+		switch {
+		case method == MethodNoAuth && (h[1] == MethodNoAcceptable || h[1]&^MethodPipelines == MethodUserPass):
+			return 0, ErrAuthRequired
+		case method == MethodUserPass && h[1] == MethodNoAcceptable:
+			return 0, ErrUserPassRefused
+		}
+		return 0, fmt.Errorf("%w: server chose method %#x, which was not offered", ErrAuthFailed, h[1])
 	}
 	return h[1], nil
 }

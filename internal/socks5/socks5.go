@@ -205,6 +205,18 @@ func (e *ReplyError) Unwrap() error { return e.Reply.Errno() }
 // credentials or accepts none of the offered methods.
 var ErrAuthFailed = errors.New("socks5: authentication failed")
 
+// The two ways a method choice goes wrong for lack of agreement on
+// credentials; both are ErrAuthFailed too (errors.Is).
+var (
+	// ErrAuthRequired: the client offered no credentials and the server
+	// wants a username and password (it answered METHOD 0xFF, or chose
+	// username/password anyway).
+	ErrAuthRequired = fmt.Errorf("%w: the server requires a username and password, and none was given", ErrAuthFailed)
+	// ErrUserPassRefused: the client offered a username and password and
+	// the server accepts no such method (METHOD 0xFF): it may want none.
+	ErrUserPassRefused = fmt.Errorf("%w: the server does not take a username and password (method 0xff)", ErrAuthFailed)
+)
+
 // Addr is a SOCKS5 address: either an IP (IP valid, Name empty) or a domain
 // name the server resolves (Name set), and a port.
 type Addr struct {
@@ -323,7 +335,7 @@ func readAddr(r io.Reader) (Addr, error) {
 			return Addr{}, err
 		}
 		if err := checkName(string(name)); err != nil {
-			return Addr{}, fmt.Errorf("socks5: %w", err)
+			return Addr{}, &formatError{err.Error()}
 		}
 		a.Name = string(name)
 	default:
@@ -340,6 +352,20 @@ func readAddr(r io.Reader) (Addr, error) {
 type atypError struct{ atyp byte }
 
 func (e *atypError) Error() string { return fmt.Sprintf("socks5: unknown address type %#x", e.atyp) }
+
+// formatError is a message that arrived whole but breaks the protocol (a
+// wrong version, an empty name or one with a NUL), as opposed to one cut
+// short or a failed read: a server can still answer it.
+type formatError struct{ msg string }
+
+func (e *formatError) Error() string { return e.msg }
+
+// IsMalformed reports whether err is a message that arrived but breaks
+// the protocol (see formatError), rather than a failure to read one.
+func IsMalformed(err error) bool {
+	var e *formatError
+	return errors.As(err, &e)
+}
 
 // unexpected turns the end of file met inside a message into
 // io.ErrUnexpectedEOF: the readers of messages return io.EOF only when the
@@ -426,7 +452,7 @@ func ReadRequest(r io.Reader) (Request, error) {
 		return Request{}, fmt.Errorf("socks5: reading request: %w", err)
 	}
 	if h[0] != Version {
-		return Request{}, fmt.Errorf("socks5: request: version %#x, want 5", h[0])
+		return Request{}, fmt.Errorf("socks5: request: %w", &formatError{fmt.Sprintf("version %#x, want 5", h[0])})
 	}
 	a, err := readAddr(r)
 	if err != nil {

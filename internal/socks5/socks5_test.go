@@ -173,8 +173,13 @@ func TestHandshakeFailures(t *testing.T) {
 	dest := Addr{Name: "origin.test", Port: 80}
 
 	_, _, serr, cerr := handshakePair(t, check, dest, ClientOptions{}, ReplySucceeded)
-	if !errors.Is(serr, ErrNoAcceptableMethod) || !errors.Is(cerr, ErrAuthFailed) {
+	if !errors.Is(serr, ErrNoAcceptableMethod) || !errors.Is(cerr, ErrAuthRequired) || !errors.Is(cerr, ErrAuthFailed) {
 		t.Errorf("unauthenticated client: server %v, client %v", serr, cerr)
+	}
+	// and the other way round: credentials offered to a server that takes none
+	_, _, serr, cerr = handshakePair(t, nil, dest, ClientOptions{Auth: &Auth{"alice", "s3cret"}}, ReplySucceeded)
+	if !errors.Is(serr, ErrNoAcceptableMethod) || !errors.Is(cerr, ErrUserPassRefused) || !errors.Is(cerr, ErrAuthFailed) {
+		t.Errorf("credentials at a server without authentication: server %v, client %v", serr, cerr)
 	}
 	_, _, serr, cerr = handshakePair(t, check, dest, ClientOptions{Auth: &Auth{"alice", "wrong"}}, ReplySucceeded)
 	if !errors.Is(serr, ErrAuthFailed) || !errors.Is(cerr, ErrAuthFailed) {
@@ -198,6 +203,10 @@ func TestServerRejectsBindAndBadAtyp(t *testing.T) {
 	}{
 		{"bind", "\x05\x01\x00" + "\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x50", ReplyCmdNotSupported},
 		{"atyp", "\x05\x01\x00" + "\x05\x01\x00\x09", ReplyAddrTypeUnsupported},
+		// malformed requests are answered too, not just closed
+		{"empty name", "\x05\x01\x00" + "\x05\x01\x00\x03\x00\x00\x50", ReplyGeneralFailure},
+		{"name with NUL", "\x05\x01\x00" + "\x05\x01\x00\x03\x03a\x00b\x00\x50", ReplyGeneralFailure},
+		{"request version 4", "\x05\x01\x00" + "\x04\x01\x00\x01\x7f\x00\x00\x01\x00\x50", ReplyGeneralFailure},
 	} {
 		var out bytes.Buffer
 		rw := rwPair{bytes.NewReader([]byte(tc.in)), &out}
@@ -208,6 +217,19 @@ func TestServerRejectsBindAndBadAtyp(t *testing.T) {
 		if out.String() != want {
 			t.Errorf("%s: server wrote %q, want %q", tc.name, out.String(), want)
 		}
+	}
+}
+
+// TestServerNoReplyToCutShort: a request cut short (the client went away
+// mid-message) gets no reply: only a whole, malformed one is answered.
+func TestServerNoReplyToCutShort(t *testing.T) {
+	var out bytes.Buffer
+	rw := rwPair{bytes.NewReader([]byte("\x05\x01\x00" + "\x05\x01\x00\x03\x05ab")), &out}
+	if _, _, err := ServerHandshake(rw, nil); !errors.Is(err, io.ErrUnexpectedEOF) || IsMalformed(err) {
+		t.Errorf("cut short: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if out.String() != "\x05\x00" {
+		t.Errorf("server wrote %q, want the method choice only", out.String())
 	}
 }
 
