@@ -283,34 +283,60 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 		defer file.Close()
 		in, size, perm = file, st.Size(), uint32(st.Mode().Perm())
 	}
-	// The path walked once: its directory, then its last name, which may
-	// be an existing directory to put into, keeping the local name.
-	parent, name := meta.RootIno, ""
-	if strings.Trim(remote, "/") != "" {
-		var err error
-		if parent, name, err = f.c.ResolveParent(ctx, remote); err != nil {
-			return err
-		}
-	}
-	var existing *meta.Inode
-	var err error
-	if name != "" {
-		existing, err = f.lookup(ctx, parent, name)
-	}
-	if name == "" || existing != nil && existing.IsDir() {
-		if local == "-" {
-			return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
-		}
-		if name != "" {
-			parent = existing.Ino
-		}
-		name, remote = filepath.Base(local), path.Join(remote, filepath.Base(local))
-		existing, err = f.lookup(ctx, parent, name)
-	}
+	parent, name, existing, err := f.destination(ctx, remote)
 	if err != nil {
 		return err
 	}
+	if existing != nil && existing.IsDir() {
+		// Into the directory, under the local name.
+		if local == "-" {
+			return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
+		}
+		parent, name, remote = existing.Ino, filepath.Base(local), path.Join(remote, filepath.Base(local))
+		if existing, err = f.lookup(ctx, parent, name); err == nil && existing != nil && existing.IsSymlink() {
+			existing, err = f.through(ctx, remote)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return f.putFile(ctx, in, size, perm, parent, name, remote, existing)
+}
+
+// destination finds where a put to the cluster path remote goes, walking
+// the path once: the directory parent and the name there, and the inode
+// that name has (nil: none yet), which may be a directory to put into. A
+// symbolic link there is written through, as cp writes: existing is then
+// what it names. A path ending in a slash, ".", ".." or at the root names
+// a directory, which must exist.
+func (f *fsCmd) destination(ctx context.Context, remote string) (parent uint64, name string, existing *meta.Inode, err error) {
+	if last := cluster.LastName(remote); last == "" || last == "." || last == ".." {
+		existing, err = f.c.Resolve(ctx, remote)
+		if err == nil && !existing.IsDir() {
+			err = &meta.Error{Op: "put", Path: remote, Err: syscall.ENOTDIR}
+		}
+		return 0, "", existing, err
+	}
+	if parent, name, err = f.c.ResolveParent(ctx, remote); err != nil {
+		return 0, "", nil, err
+	}
+	if existing, err = f.lookup(ctx, parent, name); err == nil && existing != nil && existing.IsSymlink() {
+		existing, err = f.through(ctx, remote)
+	}
+	if err == nil && cluster.TrailingSlash(remote) && (existing == nil || !existing.IsDir()) {
+		err = &meta.Error{Op: "put", Path: remote, Err: syscall.ENOTDIR}
+	}
+	return parent, name, existing, err
+}
+
+// through returns what the symbolic link at remote names, to write to; cp
+// does not write through a link to nothing, and neither does put.
+func (f *fsCmd) through(ctx context.Context, remote string) (*meta.Inode, error) {
+	in, err := f.c.Resolve(ctx, remote)
+	if errors.Is(err, syscall.ENOENT) {
+		return nil, &meta.Error{Op: "put", Path: remote, Err: fmt.Errorf("not writing through a dangling symbolic link: %w", syscall.ENOENT)}
+	}
+	return in, err
 }
 
 // lookup returns the inode of entry name of directory parent, or nil if
@@ -359,6 +385,9 @@ func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint
 }
 
 func (f *fsCmd) get(ctx context.Context, remote, local string) error {
+	if local == "" {
+		return &os.PathError{Op: "create", Path: local, Err: syscall.ENOENT}
+	}
 	src, err := f.c.Resolve(ctx, remote)
 	if err != nil {
 		return err
@@ -541,7 +570,13 @@ func modeString(mode uint32) string {
 }
 
 func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
-	in, err := f.c.Resolve(ctx, p)
+	// A symbolic link named is listed as what it names, except in the
+	// long form (which shows the link), as ls does.
+	resolve := f.c.Resolve
+	if long {
+		resolve = f.c.Lresolve
+	}
+	in, err := resolve(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -551,7 +586,7 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
 	}
 	var rows []row
 	if !in.IsDir() {
-		rows = []row{{path.Base(p), in}}
+		rows = []row{{p, in}}
 	} else {
 		ents, err := f.c.ReaddirAll(ctx, in.Ino)
 		if err != nil {
@@ -592,7 +627,7 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
 }
 
 func (f *fsCmd) stat(ctx context.Context, p string) error {
-	in, err := f.c.Resolve(ctx, p)
+	in, err := f.c.Lresolve(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -632,7 +667,10 @@ func (f *fsCmd) mkdir(ctx context.Context, p string, parents bool) error {
 		_, err := f.c.MkdirAll(ctx, p, 0o755)
 		return err
 	}
-	if path.Clean(p) == "/" {
+	if last := cluster.LastName(p); last == "" || last == "." || last == ".." {
+		if _, err := f.c.Resolve(ctx, p); err != nil {
+			return err
+		}
 		return &meta.Error{Op: "mkdir", Path: p, Err: syscall.EEXIST}
 	}
 	parent, name, err := f.c.ResolveParent(ctx, p)
@@ -644,16 +682,12 @@ func (f *fsCmd) mkdir(ctx context.Context, p string, parents bool) error {
 }
 
 func (f *fsCmd) rm(ctx context.Context, p string, recursive bool) error {
-	parent, name, err := f.c.ResolveParent(ctx, p)
+	parent, name, in, err := f.entry(ctx, "remove", p)
 	if err != nil {
 		return err
 	}
 	if recursive {
 		return f.c.RemoveAll(ctx, parent, name)
-	}
-	in, err := f.c.Lookup(ctx, parent, name)
-	if err != nil {
-		return err
 	}
 	if in.IsDir() {
 		return f.c.Rmdir(ctx, parent, name)
@@ -661,25 +695,69 @@ func (f *fsCmd) rm(ctx context.Context, p string, recursive bool) error {
 	return f.c.Unlink(ctx, parent, name)
 }
 
+// entry finds the entry that the path p names for an operation on the
+// entry itself (op, for messages: remove, move): its directory, its name
+// and its inode. A symbolic link there is the link. The root, "." and ".."
+// are refused, as rm and mv refuse them; a slash after the name asks for
+// a directory (a link to one is not: ENOTDIR, as rmdir(2) says).
+func (f *fsCmd) entry(ctx context.Context, op, p string) (uint64, string, *meta.Inode, error) {
+	switch cluster.LastName(p) {
+	case "":
+		return 0, "", nil, &meta.Error{Op: op, Path: p, Err: syscall.EBUSY}
+	case ".", "..":
+		return 0, "", nil, &meta.Error{Op: op, Path: p, Err: fmt.Errorf("refusing to %s '.' or '..': %w", op, syscall.EINVAL)}
+	}
+	parent, name, err := f.c.ResolveParent(ctx, p)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	in, err := f.c.Lookup(ctx, parent, name)
+	if err != nil {
+		return 0, "", nil, typedPaths(err, []string{p})
+	}
+	if cluster.TrailingSlash(p) && !in.IsDir() {
+		return 0, "", nil, &meta.Error{Op: op, Path: p, Err: syscall.ENOTDIR}
+	}
+	return parent, name, in, nil
+}
+
 func (f *fsCmd) mv(ctx context.Context, src, dst string) error {
-	sp, sn, err := f.c.ResolveParent(ctx, src)
+	sp, sn, s, err := f.entry(ctx, "move", src)
 	if err != nil {
 		return err
 	}
+	target := dst
 	if d, err := f.c.Resolve(ctx, dst); err == nil && d.IsDir() {
-		if s, err := f.c.Lookup(ctx, sp, sn); err == nil && s.Ino != d.Ino {
-			dst = path.Join(dst, sn)
+		// Into the directory, as mv moves; unless the source is that
+		// directory (mv /a/b /a/b/) or the destination names its own
+		// entry (mv /a/b /a/b, a file or a directory).
+		if d.Ino == s.Ino {
+			if s.IsDir() {
+				return &meta.Error{Op: "move", Path: src + " -> " + dst, Err: fmt.Errorf("cannot move a directory into itself: %w", syscall.EINVAL)}
+			}
+		} else {
+			target = path.Join(dst, sn)
 		}
 	}
-	dp, dn, err := f.c.ResolveParent(ctx, dst)
+	dp, dn, err := f.c.ResolveParent(ctx, target)
 	if err != nil {
 		return err
 	}
-	return f.c.Rename(ctx, sp, sn, dp, dn, 0)
+	if t, err := f.c.Lookup(ctx, dp, dn); err == nil && t.Ino == s.Ino {
+		return &meta.Error{Op: "move", Path: src + " -> " + target, Err: fmt.Errorf("the same file: %w", syscall.EINVAL)}
+	}
+	if err := f.c.Rename(ctx, sp, sn, dp, dn, 0); err != nil {
+		var me *meta.Error
+		if errors.As(err, &me) {
+			return &meta.Error{Op: "move", Path: src + " -> " + target, Err: me.Err}
+		}
+		return err
+	}
+	return nil
 }
 
 func (f *fsCmd) du(ctx context.Context, p string, hum bool) error {
-	in, err := f.c.Resolve(ctx, p)
+	in, err := f.c.Lresolve(ctx, p)
 	if err != nil {
 		return err
 	}

@@ -82,13 +82,16 @@ func newPool() *errgroup.Group {
 
 // putTree uploads the local tree at local to the cluster path remote.
 func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
-	st, err := os.Stat(local)
+	st, err := os.Lstat(local)
 	if err != nil {
 		return err
 	}
-	if !st.IsDir() {
+	if !st.IsDir() && st.Mode()&fs.ModeSymlink == 0 {
 		return f.put(ctx, local, remote)
 	}
+	// The destination: an existing directory to copy into (the source's
+	// contents only, for SRC/.), or a new name in an existing directory;
+	// its missing parents are not made (cp -r does not make them).
 	if dst, err := f.c.Resolve(ctx, remote); err == nil {
 		if !dst.IsDir() {
 			return fmt.Errorf("%s: %w", remote, syscall.ENOTDIR)
@@ -98,6 +101,16 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 		}
 	} else if !errors.Is(err, syscall.ENOENT) {
 		return err
+	} else if _, _, err := f.c.ResolveParent(ctx, remote); err != nil {
+		return err
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		// Copied as a link, as cp -r copies one it is given.
+		target, err := os.Readlink(local)
+		if err != nil {
+			return err
+		}
+		return f.remoteSymlink(ctx, remote, target)
 	}
 	errs := &treeErrs{f: f, op: "put"}
 	jobs := newPool()
@@ -125,8 +138,12 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 			var in *meta.Inode
 			if parent, ok := dirs[filepath.Dir(p)]; ok { // a directory the walk made
 				in, err = f.c.MkdirIn(ctx, parent, path.Base(rp), mode)
-			} else { // the top
-				in, err = f.c.MkdirAll(ctx, rp, mode)
+			} else { // the top, in a directory that exists
+				var top uint64
+				var name string
+				if top, name, err = f.c.ResolveParent(ctx, rp); err == nil {
+					in, err = f.c.MkdirIn(ctx, top, name, mode)
+				}
 			}
 			if err != nil {
 				errs.add(rp, err)
@@ -187,11 +204,11 @@ func (f *fsCmd) remoteSymlink(ctx context.Context, p, target string) error {
 
 // getTree downloads the cluster tree at remote to the local path local.
 func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
-	src, err := f.c.Resolve(ctx, remote)
+	src, err := f.c.Lresolve(ctx, remote)
 	if err != nil {
 		return err
 	}
-	if !src.IsDir() {
+	if !src.IsDir() && !src.IsSymlink() {
 		return f.get(ctx, remote, local)
 	}
 	if st, err := os.Stat(local); err == nil {
@@ -203,6 +220,10 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if src.IsSymlink() {
+		// Copied as a link, as cp -r copies one it is given.
+		return localSymlink(src.Target, local)
 	}
 	errs := &treeErrs{f: f, op: "get"}
 	jobs := newPool()

@@ -247,6 +247,79 @@ func TestPathsAndErrnos(t *testing.T) {
 	}
 }
 
+// TestPathResolution: ".", ".." and symbolic links are resolved name by
+// name, as the kernel resolves them, and a trailing slash asks for a
+// directory.
+func TestPathResolution(t *testing.T) {
+	c := tctx(t)
+	if _, err := client.MkdirAll(c, "/r/d/e", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := mustIno(t, "/r/d")
+	if _, err := client.CreateFile(c, d, "f", 0o644, bytes.NewReader([]byte("hi")), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"rel": "d/f", "abs": "/r/d", "up": "../r/d/e", "dang": "nope", "loop": "loop", "fslash": "d/f/"} {
+		if _, err := client.FS.Symlink(c, mustIno(t, "/r"), name, target, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ino := func(p string) uint64 { return mustIno(t, p) }
+	for _, tc := range []struct {
+		p      string
+		follow bool
+		want   uint64 // 0: want errno
+		errno  syscall.Errno
+	}{
+		{"/r/d/..", true, ino("/r"), 0},
+		{"/r/d/./e/../../d", true, d, 0},
+		{"/..", true, meta.RootIno, 0},
+		{"/r/d/f/..", true, 0, syscall.ENOTDIR},
+		{"/r/nope/..", true, 0, syscall.ENOENT},
+		{"/r/d/f/", true, 0, syscall.ENOTDIR},
+		{"/r/d/", true, d, 0},
+		{"/r/rel", true, ino("/r/d/f"), 0},
+		{"/r/abs/f", false, ino("/r/d/f"), 0},
+		{"/r/abs/", false, d, 0}, // the slash follows the last link
+		{"/r/up", true, ino("/r/d/e"), 0},
+		{"/r/up/../f", true, ino("/r/d/f"), 0}, // ".." of where the link led
+		{"/r/dang", true, 0, syscall.ENOENT},
+		{"/r/loop", true, 0, syscall.ELOOP},
+		{"/r/loop/x", false, 0, syscall.ELOOP},
+		{"/r/fslash", true, 0, syscall.ENOTDIR},
+	} {
+		resolve := client.Lresolve
+		if tc.follow {
+			resolve = client.Resolve
+		}
+		in, err := resolve(c, tc.p)
+		switch {
+		case tc.want != 0 && (err != nil || in.Ino != tc.want):
+			t.Errorf("%s (follow %v): %v %v, want inode %d", tc.p, tc.follow, in, err, tc.want)
+		case tc.want == 0 && !errors.Is(err, tc.errno):
+			t.Errorf("%s (follow %v): %v, want %v", tc.p, tc.follow, err, tc.errno)
+		}
+	}
+	// Not followed: the last name's link itself.
+	for _, p := range []string{"/r/rel", "/r/dang", "/r/loop"} {
+		if in, err := client.Lresolve(c, p); err != nil || !in.IsSymlink() {
+			t.Errorf("lresolve %s: %v %v", p, in, err)
+		}
+	}
+	// The parent of a path: its links followed, its last name kept.
+	if dir, name, err := client.ResolveParent(c, "/r/abs/x"); err != nil || dir != d || name != "x" {
+		t.Errorf("parent of /r/abs/x: %d %q %v", dir, name, err)
+	}
+	for p, errno := range map[string]syscall.Errno{"/": syscall.EBUSY, "/r/d/..": syscall.EINVAL, "/r/.": syscall.EINVAL, "/r/d/f/x": syscall.ENOTDIR} {
+		if _, _, err := client.ResolveParent(c, p); !errors.Is(err, errno) {
+			t.Errorf("parent of %s: %v, want %v", p, err, errno)
+		}
+	}
+	if err := client.RemoveAll(c, meta.RootIno, "r"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLargeDirectory lists a directory across pages of growing size (every
 // entry once, in name order), counts it (du) and removes it with
 // everything in it.

@@ -11,10 +11,34 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Paths are absolute, "/"-separated, within the cluster's namespace; "."
-// and ".." are resolved lexically, symlinks inside a path are not followed
-// (the file-system mode resolves paths itself, component by component).
+// Paths are absolute, "/"-separated names in the cluster's namespace,
+// resolved as the kernel resolves a path: name by name from the root. "."
+// stays where it is and ".." goes to the directory's parent (the root's is
+// the root), each checked to be a directory, so "/a/file/.." is ENOTDIR
+// and "/a/nope/.." ENOENT. A symbolic link met before the last name is
+// followed (an absolute target from the cluster's root, a relative one
+// from the link's directory; more than maxLinks links: ELOOP); the last
+// name's link is followed when the caller asks (Resolve, not Lresolve) or
+// when a slash follows it. A path that ends in a slash names a directory
+// (ENOTDIR otherwise).
 
+// maxLinks bounds the symbolic links one resolution follows, as Linux's
+// MAXSYMLINKS does.
+const maxLinks = 40
+
+// pathNames returns the names of p (empty ones, from "//", dropped) and
+// whether a slash ends it.
+func pathNames(p string) (names []string, slash bool) {
+	for _, n := range strings.Split(p, "/") {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, strings.HasSuffix(p, "/") && len(names) > 0
+}
+
+// split returns the names of p, "." and ".." resolved lexically: for paths
+// that only ever name directories this walk makes itself (MkdirAll).
 func split(p string) []string {
 	p = path.Clean("/" + p)
 	if p == "/" {
@@ -23,34 +47,143 @@ func split(p string) []string {
 	return strings.Split(p[1:], "/")
 }
 
-// Resolve returns the inode at path p.
+// Resolve returns the inode at path p, following a symbolic link there.
 func (c *Client) Resolve(ctx context.Context, p string) (*meta.Inode, error) {
-	in, err := c.FS.Get(ctx, meta.RootIno)
+	return c.resolve(ctx, p, true)
+}
+
+// Lresolve returns the inode at path p; a symbolic link there is returned
+// itself (as lstat(2) does), unless a slash follows it.
+func (c *Client) Lresolve(ctx context.Context, p string) (*meta.Inode, error) {
+	return c.resolve(ctx, p, false)
+}
+
+func (c *Client) resolve(ctx context.Context, p string, follow bool) (*meta.Inode, error) {
+	root, err := c.FS.Get(ctx, meta.RootIno)
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range split(p) {
-		if in, err = c.FS.Lookup(ctx, in.Ino, name); err != nil {
-			return nil, &meta.Error{Op: "resolve", Path: p, Err: errors.Unwrap(err)}
+	names, slash := pathNames(p)
+	in, err := c.walk(ctx, root, names, follow || slash, new(int))
+	if err == nil && slash && !in.IsDir() {
+		err = syscall.ENOTDIR
+	}
+	if err != nil {
+		return nil, resolveError(p, err)
+	}
+	return in, nil
+}
+
+// resolveError is the error of resolving path p: meta's errno, named by
+// the whole path.
+func resolveError(p string, err error) error {
+	var me *meta.Error
+	if errors.As(err, &me) {
+		err = me.Err
+	}
+	if errno := syscall.Errno(0); !errors.As(err, &errno) {
+		return err // not the path's: etcd unreachable, say
+	}
+	return &meta.Error{Op: "resolve", Path: p, Err: err}
+}
+
+// walk resolves names from directory dir, following the symbolic links
+// met (the last name's only with followLast), counting them in *links.
+func (c *Client) walk(ctx context.Context, dir *meta.Inode, names []string, followLast bool, links *int) (*meta.Inode, error) {
+	in := dir
+	for i, name := range names {
+		if !in.IsDir() {
+			return nil, syscall.ENOTDIR
+		}
+		var err error
+		switch name {
+		case ".":
+			continue
+		case "..":
+			if in.Ino != meta.RootIno {
+				in, err = c.FS.Get(ctx, in.Parent)
+			}
+		default:
+			var next *meta.Inode
+			if next, err = c.FS.Lookup(ctx, in.Ino, name); err == nil && next.IsSymlink() && (i < len(names)-1 || followLast) {
+				next, err = c.follow(ctx, in, next, links)
+			}
+			in = next
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return in, nil
 }
 
-// ResolveParent returns the directory holding path p and p's last name.
+// follow resolves the target of link, an entry of directory dir, wholly.
+func (c *Client) follow(ctx context.Context, dir, link *meta.Inode, links *int) (*meta.Inode, error) {
+	if *links++; *links > maxLinks {
+		return nil, syscall.ELOOP
+	}
+	if link.Target == "" {
+		return nil, syscall.ENOENT
+	}
+	start := dir
+	if strings.HasPrefix(link.Target, "/") {
+		root, err := c.FS.Get(ctx, meta.RootIno)
+		if err != nil {
+			return nil, err
+		}
+		start = root
+	}
+	names, slash := pathNames(link.Target)
+	in, err := c.walk(ctx, start, names, true, links)
+	if err == nil && slash && !in.IsDir() {
+		err = syscall.ENOTDIR
+	}
+	return in, err
+}
+
+// ResolveParent returns the directory holding path p and p's last name,
+// which must be a name: p may not be the root (EBUSY) nor end in "." or
+// ".." (EINVAL: rm and mv refuse them, as coreutils does). A slash after
+// the last name is the caller's to check (TrailingSlash): the entry itself
+// is not looked up.
 func (c *Client) ResolveParent(ctx context.Context, p string) (uint64, string, error) {
-	parts := split(p)
-	if len(parts) == 0 {
+	names, _ := pathNames(p)
+	if len(names) == 0 {
 		return 0, "", &meta.Error{Op: "resolve", Path: p, Err: syscall.EBUSY}
 	}
-	dir, err := c.Resolve(ctx, path.Join(append([]string{"/"}, parts[:len(parts)-1]...)...))
+	last := names[len(names)-1]
+	if last == "." || last == ".." {
+		return 0, "", &meta.Error{Op: "resolve", Path: p, Err: syscall.EINVAL}
+	}
+	root, err := c.FS.Get(ctx, meta.RootIno)
 	if err != nil {
 		return 0, "", err
 	}
-	if !dir.IsDir() {
-		return 0, "", &meta.Error{Op: "resolve", Path: p, Err: syscall.ENOTDIR}
+	dir, err := c.walk(ctx, root, names[:len(names)-1], true, new(int))
+	if err == nil && !dir.IsDir() {
+		err = syscall.ENOTDIR
 	}
-	return dir.Ino, parts[len(parts)-1], nil
+	if err != nil {
+		return 0, "", resolveError(p, err)
+	}
+	return dir.Ino, last, nil
+}
+
+// LastName returns the last name of path p ("" for the root), which may be
+// "." or "..".
+func LastName(p string) string {
+	names, _ := pathNames(p)
+	if len(names) == 0 {
+		return ""
+	}
+	return names[len(names)-1]
+}
+
+// TrailingSlash reports whether path p ends in a slash after a name: it
+// then names a directory.
+func TrailingSlash(p string) bool {
+	_, slash := pathNames(p)
+	return slash
 }
 
 // MkdirAll makes p and its missing parents.

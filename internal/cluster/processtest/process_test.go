@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -987,6 +988,101 @@ func TestAuthRefused(t *testing.T) {
 
 // TestCLIAndRestart drives every carrot fs command against carrot up with
 // in-process nodes, then restarts it on the same directory.
+// TestPathSemantics: carrot fs resolves "." and ".." and symbolic links
+// as the kernel does, and refuses what rm, mv and cp refuse, leaving the
+// tree as it was.
+func TestPathSemantics(t *testing.T) {
+	tc := newCluster(t, 1)
+	local := filepath.Join(t.TempDir(), "local.txt")
+	os.WriteFile(local, []byte("local\n"), 0o644)
+	run := func(want int, stdin io.Reader, args ...string) string {
+		t.Helper()
+		out, errs, code := carrot(t, tc.conf, stdin, args...)
+		if code != want {
+			t.Fatalf("carrot %v: exit %d (want %d)\n%s%s", args, code, want, out, errs)
+		}
+		return out + errs
+	}
+	run(0, nil, "fs", "mkdir", "-p", "/a/b/c")
+	run(0, strings.NewReader("one\n"), "fs", "put", "-", "/a/f")
+	mk := func(name, target string) {
+		t.Helper()
+		c := tc.client(t, 1)
+		dir, err := c.Resolve(tctx(t), path.Dir(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.FS.Symlink(tctx(t), dir.Ino, path.Base(name), target, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("/a/fl", "f")
+	mk("/a/dl", "/a/b")
+	mk("/a/dang", "nope")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fs", "rm", "-r", "/a/b/.."}, "refusing"},
+		{[]string{"fs", "rm", "-r", "/a/b/."}, "refusing"},
+		{[]string{"fs", "mv", "/a/b/c/..", "/z"}, "refusing"},
+		{[]string{"fs", "rm", "/a/f/"}, "ENOTDIR"},
+		{[]string{"fs", "rm", "-r", "/a/dl/"}, "ENOTDIR"},
+		{[]string{"fs", "cat", "/a/f/"}, "ENOTDIR"},
+		{[]string{"fs", "ls", "/a/f/."}, "ENOTDIR"},
+		{[]string{"fs", "put", local, "/a/f/"}, "ENOTDIR"},
+		{[]string{"fs", "put", local, "/a/newdir/"}, "ENOTDIR"},
+		{[]string{"fs", "put", local, "/a/dang"}, "dangling"},
+		{[]string{"fs", "mv", "/a/f", "/a/f"}, "same file"},
+		{[]string{"fs", "mv", "/a/b", "/a/b"}, "into itself"},
+		{[]string{"fs", "mv", "/a", "/"}, "same file"},
+		{[]string{"fs", "get", "/a/f", ""}, "ENOENT"},
+		{[]string{"fs", "put", "-r", filepath.Dir(local), "/nope/deeper/x"}, "ENOENT"},
+	} {
+		if out := run(1, nil, c.args...); !strings.Contains(out, c.want) {
+			t.Errorf("carrot %v: %q, want %s", c.args, out, c.want)
+		}
+	}
+	// Nothing of that changed the tree.
+	if out := run(0, nil, "fs", "ls", "/a"); out != "b\ndang\ndl\nf\nfl\n" {
+		t.Fatalf("ls /a after the refusals: %q", out)
+	}
+	if out := run(0, nil, "fs", "ls", "/"); out != "a\n" {
+		t.Fatalf("ls / after the refusals: %q", out)
+	}
+	// Links are followed where cat, cp and ls follow them.
+	if out := run(0, nil, "fs", "cat", "/a/fl"); out != "one\n" {
+		t.Fatalf("cat through a link: %q", out)
+	}
+	if out := run(0, nil, "fs", "cat", "/a/dl/../f"); out != "one\n" {
+		t.Fatalf("cat through a directory link and ..: %q", out)
+	}
+	run(0, strings.NewReader("two\n"), "fs", "put", "-", "/a/fl")
+	if out := run(0, nil, "fs", "cat", "/a/f"); out != "two\n" {
+		t.Fatalf("put through a link wrote %q to its target", out)
+	}
+	run(0, nil, "fs", "put", local, "/a/dl")
+	if out := run(0, nil, "fs", "ls", "/a/dl"); out != "c\nlocal.txt\n" {
+		t.Fatalf("put into a directory link, then ls of it: %q", out)
+	}
+	if out := run(0, nil, "fs", "ls", "-l", "/a/dl"); !strings.Contains(out, "/a/dl -> /a/b") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("ls -l of a directory link shows the link: %q", out)
+	}
+	if out := run(0, nil, "fs", "stat", "/a/fl"); !strings.Contains(out, "symbolic link") {
+		t.Fatalf("stat of a link: %q", out)
+	}
+	run(0, nil, "fs", "put", local, "/a/b/c/..")
+	if out := run(0, nil, "fs", "cat", "/a/b/local.txt"); out != "local\n" {
+		t.Fatalf("put into /a/b/c/..: %q", out)
+	}
+	// rm and mv act on the link, not on what it names.
+	run(0, nil, "fs", "mv", "/a/dl", "/a/dl2")
+	run(0, nil, "fs", "rm", "/a/dl2")
+	if out := run(0, nil, "fs", "ls", "/a/b"); out != "c\nlocal.txt\n" {
+		t.Fatalf("the directory a removed link named: %q", out)
+	}
+}
+
 func TestCLIAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "carrot.toml")
