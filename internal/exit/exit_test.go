@@ -346,16 +346,96 @@ func TestExitMaxConnsAndIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice); err == nil {
-		t.Error("second connection accepted past MaxConns=1")
+	// past the limit, a client is answered, not cut off at its greeting:
+	// its request gets a general failure, and nothing is dialed
+	dials := te.dials.Load()
+	for _, pipeline := range []bool{false, true} {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err = socks5.ClientHandshake(c, socks5.AddrFromAddrPort(echo), socks5.ClientOptions{Auth: alice, Pipeline: pipeline})
+		c.Close()
+		var re *socks5.ReplyError
+		if !errors.As(err, &re) || re.Reply != socks5.ReplyGeneralFailure {
+			t.Errorf("pipeline=%v: connection past MaxConns=1: %v; want a general failure reply", pipeline, err)
+		}
 	}
-	te.log.waitLog(t, "result=limit")
+	te.log.waitLog(t, "user=alice", "dest="+echo.String(), "result=limit", "answered general SOCKS server failure")
+	if te.dials.Load() != dials {
+		t.Error("a request past MaxConns was dialed")
+	}
+	// one without credentials is told so, as below the limit
+	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), nil); !errors.Is(err, socks5.ErrAuthRequired) {
+		t.Errorf("unauthenticated, past MaxConns: %v", err)
+	}
+	te.log.waitLog(t, "result=limit", "no-auth")
 	// the first one, left idle, is closed by the exit
 	first.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := first.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("idle connection: read %v, want EOF", err)
 	}
 	te.log.waitLog(t, "result=idle")
+}
+
+// TestExitDialTimeoutReplies: a destination that never answers is
+// reported to the client as TTL expired when DialTimeout runs out, even
+// when the handshake timeout is no longer: the handshake's deadline is
+// not the reply's. (With it, the client got the connection closed with
+// no reply, and carrot's client blamed the exit and asked it again.)
+func TestExitDialTimeoutReplies(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	te := startExit(t, func(c *Config) {
+		c.DialTimeout, c.HandshakeTimeout = timeout, timeout
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			<-ctx.Done() // a blackhole: no answer before the timeout
+			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+		}
+	})
+	for _, pipeline := range []bool{false, true} {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err = socks5.ClientHandshake(c, socks5.Addr{Name: "echo.test", Port: 7}, socks5.ClientOptions{Auth: alice, Pipeline: pipeline})
+		c.Close()
+		var re *socks5.ReplyError
+		if !errors.As(err, &re) || re.Reply != socks5.ReplyTTLExpired || !errors.Is(err, syscall.ETIMEDOUT) {
+			t.Errorf("pipeline=%v: %v after %v; want the reply TTL expired after about %v", pipeline, err, time.Since(start), timeout)
+		}
+	}
+	line := te.log.waitLog(t, "dest=echo.test:7", "result=timeout")
+	if strings.Contains(line, "not sent") {
+		t.Errorf("log: %s", line)
+	}
+}
+
+// TestExitMalformedRequest: a request that arrives whole but makes no
+// sense (an empty domain name, one with a NUL) is answered with a general
+// failure before the exit closes, and logged as bad-request.
+func TestExitMalformedRequest(t *testing.T) {
+	te := startExit(t, nil)
+	for _, name := range []string{"", "a\x00b"} {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if err := socks5.ClientAuth(c, alice); err != nil {
+			t.Fatal(err)
+		}
+		c.Write(append([]byte{socks5.Version, socks5.CmdConnect, 0, socks5.AtypDomain, byte(len(name))}, name+"\x00\x50"...))
+		rep, _, err := socks5.ReadReply(c)
+		c.Close()
+		if err != nil || rep != socks5.ReplyGeneralFailure {
+			t.Errorf("name %q: reply %v, %v; want %v", name, rep, err, socks5.ReplyGeneralFailure)
+		}
+	}
+	te.log.waitLog(t, "result=bad-request", "1 to 255 bytes")
+	te.log.waitLog(t, "result=bad-request", "NUL")
 }
 
 func TestExitTLS(t *testing.T) {

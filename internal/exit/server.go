@@ -4,8 +4,10 @@
 //
 // One connection goes through these steps, each bounded in time:
 //
-//  1. accept; past MaxConns concurrent connections the new one is closed at
-//     once (logged as result=limit);
+//  1. accept; past MaxConns concurrent connections the new one is refused
+//     (logged as result=limit): its handshake runs as below and its request
+//     is answered with a general failure, so that the client knows the
+//     exit is refusing (see refuse);
 //  2. TLS handshake when the server has a certificate (socks5+tls://);
 //  3. the SOCKS5 handshake (internal/socks5): username/password required
 //     unless the server was built without users, which cmd/carrot allows
@@ -85,9 +87,10 @@ type Config struct {
 
 // Server is a running exit.
 type Server struct {
-	cfg    Config
-	names  *nameCache // nil: NameTTL < 0
-	active atomic.Int64
+	cfg      Config
+	names    *nameCache   // nil: NameTTL < 0
+	active   atomic.Int64 // connections within MaxConns
+	refusing atomic.Int64 // connections past it, being answered (refuse)
 }
 
 // New checks cfg and fills in defaults.
@@ -166,7 +169,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// Active is the number of connections being handled.
+// Active is the number of connections being handled (not counting those
+// being refused for coming past MaxConns).
 func (s *Server) Active() int64 { return s.active.Load() }
 
 // outcome of a connection, for the log line.
@@ -184,64 +188,28 @@ type record struct {
 func (s *Server) handle(ctx context.Context, c net.Conn) {
 	r := &record{start: time.Now(), client: c.RemoteAddr().String()}
 	defer func() { s.logRecord(r) }()
-	n := s.active.Add(1)
-	defer s.active.Add(-1)
-	if n > int64(s.cfg.MaxConns) {
-		c.Close()
-		r.result = "limit"
-		return
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	if n := s.active.Add(1); n > int64(s.cfg.MaxConns) {
+		s.active.Add(-1)
+		s.refuse(ctx, c, r)
+		return
+	}
+	defer s.active.Add(-1)
 
-	c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	conn := c
-	if s.cfg.TLS != nil {
-		// A client speaking plain SOCKS5 to this TLS listener would wait
-		// for the handshake timeout: its greeting is turned away at once.
-		pc, err := peek(c)
-		if err != nil {
-			c.Close()
-			r.result, r.err = closedOrTimeout(err, "tls-failed"), err
-			return
-		}
-		if pc.ahead[0] == socks5.Version {
-			c.Close()
-			r.result, r.err = "not-tls", errors.New("a plain SOCKS5 greeting at a SOCKS5-in-TLS listener")
-			return
-		}
-		tc := tls.Server(pc, s.cfg.TLS)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			c.Close()
-			r.result, r.err = "tls-failed", err
-			return
-		}
-		conn = tc
-	}
-	var auth func(u, p string) bool
-	if len(s.cfg.Users) > 0 {
-		auth = s.cfg.Users.Check
-	}
-	hc := newHandshakeConn(conn)
-	user, req, err := socks5.ServerHandshake(hc, auth)
-	r.user = user
-	if err != nil {
-		hc.Flush() // a refusal the handshake wrote
-		conn.Close()
-		r.err = err
-		switch {
-		case errors.Is(err, socks5.ErrNoAcceptableMethod):
-			r.result = "no-auth"
-		case errors.Is(err, socks5.ErrAuthFailed):
-			r.result = "auth-failed"
-		default:
-			r.result = closedOrTimeout(err, "bad-request")
-		}
+	conn, hc, req, ok := s.handshake(ctx, c, r, s.cfg.HandshakeTimeout)
+	if !ok {
 		return
 	}
 	r.dest = req.Dest.String()
+	// The handshake timeout covers the handshake only: the destination has
+	// DialTimeout of its own, and the reply its own deadline (replyTimeout)
+	// once the outcome is known. (Left in place, the handshake's deadline
+	// would pass during a slow dial, and the failure reply that ends it
+	// could not be sent: the client would see the connection closed.)
+	c.SetDeadline(time.Time{})
 
 	// The answers so far (method choice, auth status) wait to leave with
 	// the reply, in one segment, but only for answerHold: a client that
@@ -250,9 +218,12 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	hold := time.AfterFunc(answerHold, func() { hc.Flush() })
 	out, rep, reason := s.connect(ctx, req.Dest, r)
 	hold.Stop()
+	c.SetWriteDeadline(time.Now().Add(replyTimeout))
 	if out == nil {
 		socks5.WriteReply(hc, rep, socks5.Addr{})
-		hc.Flush()
+		if err := hc.Flush(); err != nil {
+			r.err = notSent(r.err, err)
+		}
 		conn.Close()
 		r.result = reason
 		return
@@ -265,7 +236,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	if err := hc.Flush(); err != nil {
 		conn.Close()
 		out.Close()
-		r.result, r.err = "client-gone", err
+		r.result, r.err = "client-gone", notSent(nil, err)
 		return
 	}
 	c.SetDeadline(time.Time{})
@@ -293,6 +264,104 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	default:
 		r.result = "ok"
 	}
+}
+
+// handshake runs the TLS (if configured) and SOCKS5 handshakes on c within
+// timeout. On success it returns the connection to speak SOCKS5 on (c, or
+// TLS over it), the handshake's buffered view of it and the request, with
+// c's deadline still set; on failure it has closed c and filled in r.
+func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, timeout time.Duration) (net.Conn, *handshakeConn, socks5.Request, bool) {
+	c.SetDeadline(time.Now().Add(timeout))
+	conn := c
+	if s.cfg.TLS != nil {
+		// A client speaking plain SOCKS5 to this TLS listener would wait
+		// for the handshake timeout: its greeting is turned away at once.
+		pc, err := peek(c)
+		if err != nil {
+			c.Close()
+			r.result, r.err = closedOrTimeout(err, "tls-failed"), err
+			return nil, nil, socks5.Request{}, false
+		}
+		if pc.ahead[0] == socks5.Version {
+			c.Close()
+			r.result, r.err = "not-tls", errors.New("a plain SOCKS5 greeting at a SOCKS5-in-TLS listener")
+			return nil, nil, socks5.Request{}, false
+		}
+		tc := tls.Server(pc, s.cfg.TLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			r.result, r.err = "tls-failed", err
+			return nil, nil, socks5.Request{}, false
+		}
+		conn = tc
+	}
+	var auth func(u, p string) bool
+	if len(s.cfg.Users) > 0 {
+		auth = s.cfg.Users.Check
+	}
+	hc := newHandshakeConn(conn)
+	user, req, err := socks5.ServerHandshake(hc, auth)
+	r.user = user
+	if err != nil {
+		if ferr := hc.Flush(); ferr != nil && !socks5.PeerClosed(err) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			err = notSent(err, ferr) // a refusal the handshake wrote
+		}
+		conn.Close()
+		r.err = err
+		switch {
+		case errors.Is(err, socks5.ErrNoAcceptableMethod):
+			r.result = "no-auth"
+		case errors.Is(err, socks5.ErrAuthFailed):
+			r.result = "auth-failed"
+		default:
+			r.result = closedOrTimeout(err, "bad-request")
+		}
+		return nil, nil, socks5.Request{}, false
+	}
+	return conn, hc, req, true
+}
+
+// refuse answers a connection that came past MaxConns: it runs the
+// handshake as usual (within refuseTimeout) and answers the request with
+// a general failure, so that the client learns the exit is refusing
+// rather than meet a connection closed at its greeting, which looks like
+// a TLS mismatch or a broken exit. At most maxRefusing connections are
+// answered so at once; past that they are closed at accept (as before
+// any answer). Either way the log says result=limit.
+func (s *Server) refuse(ctx context.Context, c net.Conn, r *record) {
+	r.result = "limit"
+	if s.refusing.Add(1) > maxRefusing {
+		s.refusing.Add(-1)
+		c.Close()
+		r.err = fmt.Errorf("%d connections open (--max-conns), and %d more being refused", s.cfg.MaxConns, maxRefusing)
+		return
+	}
+	defer s.refusing.Add(-1)
+	conn, hc, req, ok := s.handshake(ctx, c, r, min(s.cfg.HandshakeTimeout, refuseTimeout))
+	if !ok {
+		// how the handshake ended (a client without credentials, a spare
+		// connection closed unused) stays in the error
+		r.err = errors.New(r.result + ": " + strings.TrimPrefix(r.err.Error(), "socks5: "))
+		r.result = "limit"
+		return
+	}
+	r.dest = req.Dest.String()
+	r.err = fmt.Errorf("%d connections open (--max-conns): answered %v", s.cfg.MaxConns, socks5.ReplyGeneralFailure)
+	c.SetWriteDeadline(time.Now().Add(replyTimeout))
+	socks5.WriteReply(hc, socks5.ReplyGeneralFailure, socks5.Addr{})
+	if err := hc.Flush(); err != nil {
+		r.err = notSent(r.err, err)
+	}
+	conn.Close()
+}
+
+// notSent adds to err (which may be nil) that an answer to the client could
+// not be written, and why.
+func notSent(err, werr error) error {
+	if err == nil {
+		return fmt.Errorf("reply not sent: %w", werr)
+	}
+	return fmt.Errorf("%w; reply not sent: %v", err, werr)
 }
 
 // connect resolves, checks and dials dest. On failure it returns the reply
@@ -443,6 +512,17 @@ func (s *Server) lookup(ctx context.Context, name string) ([]netip.Addr, error) 
 	}
 	return s.cfg.Resolver.LookupNetIP(ctx, nameNetwork, name)
 }
+
+// replyTimeout is how long the reply to a request may take to leave: the
+// client has sent its request and is waiting for it.
+const replyTimeout = 5 * time.Second
+
+// refuseTimeout bounds the handshake of a connection refused for being
+// past MaxConns (refuse), and maxRefusing how many are answered at once.
+const (
+	refuseTimeout = 2 * time.Second
+	maxRefusing   = 64
+)
 
 // answerHold is how long the answers to a pipelined greeting and
 // credentials wait for the reply before they are sent alone.
