@@ -375,12 +375,13 @@ func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint
 	}
 	p := f.startProgress("put", size)
 	defer p.finish()
-	opts := cluster.WriteOptions{Progress: p.add}
+	var ino uint64
 	if existing != nil {
-		_, err := f.c.WriteFile(ctx, existing.Ino, existing.Version, in, opts)
-		return err
+		ino = existing.Ino
 	}
-	_, err := f.c.CreateFile(ctx, parent, name, perm&^f.umask, in, opts)
+	// The last writer wins, as with cp: a concurrent put of the same
+	// path neither fails nor mixes the two.
+	_, err := f.c.ReplaceFile(ctx, parent, name, ino, perm&^f.umask, in, cluster.WriteOptions{Progress: p.add})
 	return err
 }
 

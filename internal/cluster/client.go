@@ -435,6 +435,62 @@ func (c *Client) CreateFile(ctx context.Context, parent uint64, name string, mod
 	return c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Content: &content})
 }
 
+// ReplaceFile uploads r as the new content of the file ino (0: of the file
+// name in directory parent, made with mode if there is none), whatever
+// version is current by the time the upload is durable: the last writer
+// wins, as with cp, and nothing is half-written. The data is uploaded
+// once; a file another writer creates under the name meanwhile, or a
+// version it commits, is written over. A name that comes to hold
+// something other than a regular file is an error (EISDIR, EEXIST).
+func (c *Client) ReplaceFile(ctx context.Context, parent uint64, name string, ino uint64, mode uint32, r io.Reader, o WriteOptions) (*meta.Inode, error) {
+	what := name
+	if ino != 0 {
+		what = fmt.Sprintf("inode %d", ino)
+	}
+	content, pins, err := c.upload(ctx, r, o.Progress)
+	if err != nil {
+		return nil, &meta.Error{Op: "write", Path: what, Err: err}
+	}
+	defer pins.release()
+	byName := ino == 0
+	for range maxReplaces {
+		if ino == 0 {
+			in, err := c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Content: &content})
+			if !errors.Is(err, syscall.EEXIST) {
+				return in, err
+			}
+			cur, err := c.FS.Lookup(ctx, parent, name)
+			switch {
+			case errors.Is(err, syscall.ENOENT):
+				continue // gone again: create it
+			case err != nil:
+				return nil, err
+			case cur.IsDir():
+				return nil, &meta.Error{Op: "write", Path: name, Err: syscall.EISDIR}
+			case !cur.IsReg():
+				return nil, &meta.Error{Op: "write", Path: name, Err: syscall.EEXIST}
+			}
+			ino = cur.Ino
+		}
+		cur, err := c.FS.GetFresh(ctx, ino)
+		if err == nil {
+			var in *meta.Inode
+			if in, err = c.FS.Commit(ctx, ino, cur.Version, content); !errors.Is(err, meta.ErrConflict) {
+				return in, err
+			}
+			continue // another version came between the read and the commit
+		}
+		if !byName || !errors.Is(err, syscall.ENOENT) {
+			return nil, err
+		}
+		ino = 0 // the file the name held was removed: the name again
+	}
+	return nil, &meta.Error{Op: "write", Path: what, Err: fmt.Errorf("other writers kept winning: %w", syscall.EAGAIN)}
+}
+
+// maxReplaces bounds ReplaceFile's rounds against other writers.
+const maxReplaces = 64
+
 // Truncate sets a regular file's size: cut (rewriting the last chunk if the
 // cut falls inside one) or extended with a hole. It commits a new version
 // on top of base.

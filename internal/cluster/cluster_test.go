@@ -247,6 +247,62 @@ func TestPathsAndErrnos(t *testing.T) {
 	}
 }
 
+// TestReplaceFileLastWriterWins: a writer whose upload is still going when
+// another creates the file, or commits a version over it, writes over
+// that (as the last cp wins), where CreateFile and WriteFile report the
+// race (EEXIST, ESTALE).
+func TestReplaceFileLastWriterWins(t *testing.T) {
+	c := tctx(t)
+	dir, err := client.MkdirAll(c, "/lww", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := func(ino uint64, data []byte) (release func(), done chan error) {
+		pr, pw := io.Pipe()
+		done = make(chan error, 1)
+		go func() {
+			_, err := client.ReplaceFile(c, dir.Ino, "f", ino, 0o644, pr, cluster.WriteOptions{})
+			done <- err
+		}()
+		pw.Write(data[:10]) // the upload has begun
+		return func() { pw.Write(data[10:]); pw.Close() }, done
+	}
+	a, b, d := bytes.Repeat([]byte("a"), 5000), bytes.Repeat([]byte("b"), 5000), bytes.Repeat([]byte("d"), 5000)
+	// Both create: the one still uploading finds the other's file.
+	release, done := slow(0, a)
+	if _, err := client.ReplaceFile(c, dir.Ino, "f", 0, 0o644, bytes.NewReader(b), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("the slower creator: %v", err)
+	}
+	in := mustInode(t, "/lww/f")
+	if got, _ := client.ReadFile(c, in.Ino); !bytes.Equal(got, a) || in.Version != 2 {
+		t.Fatalf("version %d holds %.10q, want the last writer's, version 2", in.Version, got)
+	}
+	// Both write over it: the slower one goes on top of the other's.
+	release, done = slow(in.Ino, d)
+	if _, err := client.ReplaceFile(c, 0, "", in.Ino, 0, bytes.NewReader(b), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("the slower writer: %v", err)
+	}
+	in = mustInode(t, "/lww/f")
+	if got, _ := client.ReadFile(c, in.Ino); !bytes.Equal(got, d) || in.Version != 4 {
+		t.Fatalf("version %d holds %.10q, want the last writer's, version 4", in.Version, got)
+	}
+	// A directory by that name is not written over.
+	if _, err := client.ReplaceFile(c, meta.RootIno, "lww", 0, 0o644, bytes.NewReader(a), cluster.WriteOptions{}); !errors.Is(err, syscall.EISDIR) {
+		t.Fatalf("over a directory: %v", err)
+	}
+	if err := client.RemoveAll(c, meta.RootIno, "lww"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestPathResolution: ".", ".." and symbolic links are resolved name by
 // name, as the kernel resolves them, and a trailing slash asks for a
 // directory.
@@ -390,6 +446,15 @@ func TestLargeDirectory(t *testing.T) {
 			t.Fatalf("inode %d after rm -r: %v", ino, err)
 		}
 	}
+}
+
+// mustInode returns the inode at p as etcd holds it now.
+func mustInode(t *testing.T, p string) *meta.Inode {
+	in, err := client.FS.GetFresh(tctx(t), mustIno(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 func mustIno(t *testing.T, p string) uint64 {
