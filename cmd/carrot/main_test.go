@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestUnknownCommand(t *testing.T) {
@@ -33,14 +35,70 @@ func TestHelpListsCommands(t *testing.T) {
 }
 
 // TestMain lets the test binary be carrot itself: started with
-// CARROT_TEST_MAIN=1 it runs the command line in os.Args[1:] and exits,
+// CARROT_TEST_MAIN=1 it runs main, with the command line in os.Args[1:],
 // so tests run real carrot processes (exit status, signals, the tracer's
 // launcher) without building the binary. Use carrotCmd.
 func TestMain(m *testing.M) {
 	if os.Getenv("CARROT_TEST_MAIN") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		main()
 	}
 	os.Exit(m.Run())
+}
+
+// TestSignalsReachTheProgram: TERM, HUP and INT sent to carrot (not to its
+// process group) reach the program carrot trace or carrot run started,
+// whose own answer (a trap's exit status) is carrot's status; the exit
+// credentials carrot run was given in its environment do not reach the
+// program's.
+func TestSignalsReachTheProgram(t *testing.T) {
+	needRoot(t)
+	script := `trap 'exit 7' TERM; trap 'exit 8' HUP; trap 'exit 9' INT; echo "[$CARROT_EXIT_PASS]"; while :; do sleep 0.05; done`
+	for _, c := range []struct {
+		cmd  []string
+		sig  syscall.Signal
+		want int
+	}{
+		{[]string{"trace", "-o", os.DevNull}, syscall.SIGTERM, 7},
+		{[]string{"trace", "-o", os.DevNull}, syscall.SIGHUP, 8},
+		{[]string{"run", "--exit", "socks5://127.0.0.1:9"}, syscall.SIGTERM, 7},
+		{[]string{"run", "--exit", "socks5://127.0.0.1:9"}, syscall.SIGHUP, 8},
+		{[]string{"run", "--exit", "socks5://127.0.0.1:9"}, syscall.SIGINT, 9},
+	} {
+		cmd := carrotCmd(append(c.cmd, "--", "sh", "-c", script)...)
+		cmd.Env = append(cmd.Env, "CARROT_EXIT_USER=u", "CARROT_EXIT_PASS=secret")
+		// A session of its own: no terminal, whose ^C would reach the
+		// program besides carrot's forwarding.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line := make([]byte, 64)
+		n, _ := out.Read(line) // the program runs, its traps set
+		want := "[secret]\n"   // trace passes the environment as it is
+		if c.cmd[0] == "run" {
+			want = "[]\n"
+		}
+		if got := string(line[:n]); got != want {
+			t.Errorf("%v: the program printed %q, want %q", c.cmd[0], got, want)
+		}
+		cmd.Process.Signal(c.sig)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("carrot %v: still running 20 s after %v", c.cmd[0], c.sig)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != c.want {
+			t.Errorf("carrot %v, %v: exit %d, want the program's %d", c.cmd[0], c.sig, code, c.want)
+		}
+	}
 }
 
 // carrotCmd is an exec.Cmd running carrot with args.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -135,15 +134,11 @@ func runRun(ctx context.Context, e *env) int {
 	}
 	defer h.Close()
 
-	// The terminal's ^C and ^\ are for the program; carrot goes when it
-	// goes. (Notify, not Ignore: an ignored signal stays ignored in the
-	// program after exec.)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
-
 	tr := ptrace.New(ptrace.Config{Handler: h, Filter: netroute.Filter(), Async: true})
-	st, err := tr.Run(ctx, ptrace.Program{Path: path, Argv: argv, Env: os.Environ()})
+	defer forwardSignals(tr.Pid)()
+	// A TERM is the program's to answer (forwardSignals), not a reason to
+	// kill it: the run is not cancelled by main's.
+	st, err := tr.Run(context.WithoutCancel(ctx), ptrace.Program{Path: path, Argv: argv, Env: programEnv(os.Environ())})
 	if err != nil {
 		e.errorf("run: %v", err)
 		if errors.Is(err, ptrace.ErrPermission) {
@@ -152,6 +147,19 @@ func runRun(ctx context.Context, e *env) int {
 		return exitFailure
 	}
 	return st.ExitCode()
+}
+
+// programEnv is the environment of the program carrot run starts: carrot's
+// own, less the exit credentials (CARROT_EXIT_USER, CARROT_EXIT_PASS), which
+// are carrot's to use, not the program's to read.
+func programEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "CARROT_EXIT_USER=") && !strings.HasPrefix(kv, "CARROT_EXIT_PASS=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // hasIPv4 reports whether this host has an IPv4 address besides loopback:

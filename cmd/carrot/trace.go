@@ -368,29 +368,18 @@ func runTrace(ctx context.Context, e *env) int {
 		e.errorf("%v", err)
 		return exitFailure
 	}
-	// Ctrl-C and Ctrl-\ reach the program from the terminal; carrot waits
-	// for it. (Caught, not ignored: an ignored signal would stay ignored
-	// in the program across exec.)
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-
 	if len(f.pids) > 0 {
+		// Ctrl-C (or TERM, HUP, QUIT) detaches.
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(sigs)
 		return traceAttach(ctx, e, f, s, sigs)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		for sig := range sigs {
-			if sig == syscall.SIGTERM || sig == syscall.SIGHUP {
-				// Pass the request to end on to the program.
-				if pid := s.MainPid(); pid != 0 {
-					syscall.Kill(pid, sig.(syscall.Signal))
-				}
-			}
-		}
-	}()
-	st, err := ptrace.New(s.Config()).Run(runCtx, ptrace.Program{Path: path, Argv: f.argv, Env: os.Environ()})
+	tr := ptrace.New(s.Config())
+	defer forwardSignals(tr.Pid)()
+	// A TERM is the program's to answer (forwardSignals), not a reason to
+	// kill it: the run is not cancelled by main's.
+	st, err := tr.Run(context.WithoutCancel(ctx), ptrace.Program{Path: path, Argv: f.argv, Env: os.Environ()})
 	if cerr := s.Close(); err == nil && cerr != nil {
 		e.errorf("trace output: %v", cerr)
 	}

@@ -53,8 +53,9 @@ type Program struct {
 type Tracer struct {
 	cfg     Config
 	h       Handler
-	seccomp bool // calls stop only when the filter says so
-	opts    int  // PTRACE_O_* for every tracee
+	seccomp bool         // calls stop only when the filter says so
+	opts    int          // PTRACE_O_* for every tracee
+	pid     atomic.Int64 // main, for Pid
 
 	// The fields below belong to the tracer thread.
 	tasks     map[int]*task
@@ -172,6 +173,7 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 		}
 		runtime.KeepAlive(p.Files)
 		t.main = pid
+		t.pid.Store(int64(pid))
 		t.add(pid, pid, false)
 		if t.cfg.Async {
 			if err := t.startDoorbell(); err != nil {
@@ -198,6 +200,10 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 	})
 	return st, err
 }
+
+// Pid is the pid of the program Run started (0 until it has started): to
+// send it a signal from another goroutine.
+func (t *Tracer) Pid() int { return int(t.pid.Load()) }
 
 // Attach traces the running processes pids (every thread of each) until
 // they are all gone or ctx is cancelled, when it detaches and leaves them

@@ -45,7 +45,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/kcount"
@@ -113,7 +112,6 @@ type Session struct {
 	open   *taskState   // whose entry strace would have printed last
 	live   int          // tasks traced now: "[pid N]" prefixes need more than one
 	failed error
-	main   atomic.Int64 // the started program's pid, once it has exec'd
 
 	// In-kernel counting (-c alone): the counter, and each counted
 	// process's name by its serial.
@@ -121,10 +119,6 @@ type Session struct {
 	kmu   sync.Mutex
 	kcomm map[int]string
 }
-
-// MainPid is the started program's pid (0 until it has exec'd); safe from
-// any goroutine.
-func (s *Session) MainPid() int { return int(s.main.Load()) }
 
 // taskState is a task's call in progress.
 type taskState struct {
@@ -249,7 +243,6 @@ func (s *Session) Root(pid int) { s.roots[pid] = true }
 func (s *Session) adoptRoot(tid int) {
 	if len(s.roots) == 0 {
 		s.roots[tid] = true
-		s.main.Store(int64(tid))
 	}
 }
 
