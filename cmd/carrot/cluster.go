@@ -134,7 +134,12 @@ func runCluster(ctx context.Context, e *env) int {
 	}
 	tw.Flush()
 	fmt.Fprintf(e.Stdout, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)
-	fmt.Fprintf(e.Stdout, "under-replicated: %d  lost: %d  misplaced copies: %d  garbage: %d\n", rep.UnderReplicated, rep.Lost, rep.Misplaced, rep.Garbage)
+	fmt.Fprintf(e.Stdout, "under-replicated: %d  lost: %d  misplaced copies: %d  unreferenced copies: %d", rep.UnderReplicated, rep.Lost, rep.Misplaced, rep.Unreferenced)
+	if kept {
+		// Only the repairer has watched them long enough to know.
+		fmt.Fprintf(e.Stdout, " (past the GC grace, collected: %d)", rep.Garbage)
+	}
+	fmt.Fprintln(e.Stdout)
 	fmt.Fprintf(e.Stdout, "balance (busiest/mean chunks): %.3f\n", rep.Balance)
 	if kept {
 		fmt.Fprintf(e.Stdout, "as of the repairer's pass %s ago (inodes read in %s; --scan for now)\n", time.Since(rep.At).Round(time.Second), rep.Scan.Round(time.Millisecond))

@@ -89,11 +89,15 @@ type Report struct {
 	UnderReplicated int          `json:"under_replicated"`
 	Lost            int          `json:"lost"`
 	Misplaced       int          `json:"misplaced_copies"`
-	Garbage         int          `json:"garbage_chunks"`
-	Copied          int          `json:"copied"`
-	Deleted         int          `json:"deleted"`
-	Waiting         bool         `json:"waiting_for_grace"`
-	Balance         float64      `json:"balance"` // busiest live node's chunks over the mean
+	// Unreferenced counts the copies no file version references (nor an
+	// upload in progress pins); Garbage those of them unreferenced, and
+	// untouched, for GCGrace: the ones the collector deletes.
+	Unreferenced int     `json:"unreferenced_copies"`
+	Garbage      int     `json:"garbage_chunks"`
+	Copied       int     `json:"copied"`
+	Deleted      int     `json:"deleted"`
+	Waiting      bool    `json:"waiting_for_grace"`
+	Balance      float64 `json:"balance"` // busiest live node's chunks over the mean
 
 	// At is when the pass began; Scan how long reading every inode took.
 	At   time.Time     `json:"as_of"`
@@ -267,6 +271,7 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			if _, ok := refs[id]; ok || pinned[id] {
 				continue
 			}
+			rep.Unreferenced++
 			since, ok := unref[id]
 			if !ok {
 				if since, ok = r.unrefSince[id]; !ok {

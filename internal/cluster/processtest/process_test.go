@@ -403,6 +403,27 @@ func TestKillNodeDuringWrites(t *testing.T) {
 	}
 }
 
+// TestStatusUnreferenced: the copies of a removed file's chunks show in the
+// status as unreferenced, until the collector's grace has passed.
+func TestStatusUnreferenced(t *testing.T) {
+	tc := newCluster(t, 2) // the GC grace is an hour
+	c := tc.client(t, 2)
+	ctx := tctx(t)
+	if _, err := c.CreateFile(ctx, meta.RootIno, "gone", 0o644, bytes.NewReader(seeded(9, 5<<20)), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unlink(ctx, meta.RootIno, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	// Two chunks, two copies each.
+	if r := tc.status(t); r.Unreferenced != 4 || r.Garbage != 0 || r.Files != 0 {
+		t.Fatalf("status after the removal: %d unreferenced copies, %d garbage, %d files", r.Unreferenced, r.Garbage, r.Files)
+	}
+	if out, _, _ := carrot(t, tc.conf, nil, "cluster", "status", "--scan"); !strings.Contains(out, "unreferenced copies: 4") {
+		t.Fatalf("status:\n%s", out)
+	}
+}
+
 // TestStatusKeptReport: cluster status shows the repairer's last pass
 // while it describes the cluster, and makes a pass of its own once a node
 // has changed state since.
