@@ -117,7 +117,7 @@ func runExit(ctx context.Context, e *env) int {
 	}
 	pin := ""
 	if *tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		cert, err := exit.LoadKeyPair(*tlsCert, *tlsKey)
 		if err != nil {
 			e.errorf("exit: %v", err)
 			return exitFailure

@@ -9,12 +9,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +116,45 @@ func TestParseUsers(t *testing.T) {
 		if _, err := ParseUsers(strings.NewReader(bad)); err == nil {
 			t.Errorf("ParseUsers(%q) accepted", bad)
 		}
+	}
+}
+
+// TestPrivateFilesMode: the users file and the TLS key are refused, with
+// the same message, when every user can read them; at 0600 (or 0640:
+// readable by a group the operator chose) they load.
+func TestPrivateFilesMode(t *testing.T) {
+	dir := t.TempDir()
+	cert := selfSigned(t)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, usersFile := filepath.Join(dir, "exit.pem"), filepath.Join(dir, "exit.key"), filepath.Join(dir, "users")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o644)
+	os.WriteFile(usersFile, []byte("alice:s3cret\n"), 0o644)
+	for _, f := range []string{keyFile, usersFile} {
+		os.Chmod(f, 0o644) // whatever the umask made of it
+	}
+	load := map[string]func() error{
+		keyFile:   func() error { _, err := LoadKeyPair(certFile, keyFile); return err },
+		usersFile: func() error { _, err := LoadUsers(usersFile); return err },
+	}
+	for f, load := range load {
+		want := f + ": readable by every user (mode -rw-r--r--); chmod o-r it"
+		if err := load(); err == nil || err.Error() != want {
+			t.Errorf("%s at 0644: %v; want %q", filepath.Base(f), err, want)
+		}
+		for _, mode := range []os.FileMode{0o600, 0o640} {
+			os.Chmod(f, mode)
+			if err := load(); err != nil {
+				t.Errorf("%s at %#o: %v", filepath.Base(f), mode, err)
+			}
+		}
+	}
+	os.Chmod(certFile, 0o600)
+	if _, err := LoadKeyPair(certFile, certFile); err == nil {
+		t.Error("a certificate as its own key accepted")
 	}
 }
 

@@ -2,10 +2,10 @@ package exit
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/subtle"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -18,15 +18,11 @@ type Users map[string]string
 // LoadUsers reads a users file. It refuses a file that others can read:
 // the passwords are in clear, as RFC 1929 sends them.
 func LoadUsers(path string) (Users, error) {
-	f, err := os.Open(path)
+	b, err := readPrivate(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o004 != 0 {
-		return nil, fmt.Errorf("%s: readable by every user (mode %v); chmod o-r it", path, fi.Mode().Perm())
-	}
-	u, err := ParseUsers(f)
+	u, err := ParseUsers(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -437,5 +438,29 @@ func TestFakeDNSThroughExit(t *testing.T) {
 		if out, err := get(ctx, dial, c.CA, c.HTTPSURL); err != nil || out != netns.OriginBody {
 			t.Fatalf("via fake %v: %q, %v", ip, out, err)
 		}
+	}
+}
+
+// TestCarrotExitKeyMode: carrot exit refuses a TLS key that every user can
+// read, as it refuses such a users file, saying how to fix it; at 0600 it
+// starts.
+func TestCarrotExitKeyMode(t *testing.T) {
+	h := netns.New(t).Host("exit")
+	cert, key, _ := netns.ExitCert(t, "exit.test")
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"exit", "--listen", "127.0.0.1:1443", "--users", usersFile(t), "--tls-cert", cert, "--tls-key", key}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := h.Run(ctx, carrotBin, args...)
+	var ee *exec.ExitError
+	want := key + ": readable by every user (mode -rw-r--r--); chmod o-r it"
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(out, want) {
+		t.Fatalf("carrot exit with a key at 0644: %v, output %q; want status 1 and %q", err, out, want)
+	}
+	os.Chmod(key, 0o600)
+	if p := h.Start(carrotBin, args...); !p.WaitOutput("listening on", 10*time.Second) {
+		t.Fatalf("carrot exit with a key at 0600 did not start:\n%s", p.Output())
 	}
 }
