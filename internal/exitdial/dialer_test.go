@@ -72,6 +72,29 @@ func TestParseExit(t *testing.T) {
 	if _, err := ParseExit("socks5://u:hunter2@exit.test:x", nil); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("bad URL error %v (must not show the password)", err)
 	}
+	// what is wrong, said so (and never the password)
+	for in, want := range map[string]string{
+		"socks5://u:hunter2@10.0.0.1:99999":       `exit "socks5://...@10.0.0.1:99999": port 99999: want 1 to 65535`,
+		"socks5://u:hunter2@10.0.0.1:0":           `exit "socks5://...@10.0.0.1:0": port 0: want 1 to 65535`,
+		"socks5://u:hunter2@:1080":                `exit "socks5://...@:1080": no host: want socks5://[user:pass@]HOST[:PORT]`,
+		"socks5://u:hunter2@fd99:40::2:1085":      `exit "socks5://...@fd99:40::2:1085": an IPv6 address goes in brackets: socks5://[fd99:40::2:1085]:PORT`,
+		"socks5+tls://fd99:40::2?pin=sha256:00":   `exit "socks5+tls://fd99:40::2?pin=sha256:00": an IPv6 address goes in brackets: socks5+tls://[fd99:40::2]:PORT`,
+		"10.99.40.2:1080":                         `exit "10.99.40.2:1080": want a URL, socks5://[user:pass@]HOST[:PORT] (or socks5h://, socks5+tls://)`,
+		"u:hunter2@10.99.40.2:1080":               `exit "...@10.99.40.2:1080": want a URL, socks5://[user:pass@]HOST[:PORT] (or socks5h://, socks5+tls://)`,
+		"socks4://10.99.40.2:1080":                `exit "socks4://10.99.40.2:1080": scheme must be socks5://, socks5h:// or socks5+tls://`,
+		"socks5h://u:hunter2@exit.test:1080/path": `exit "socks5h://...@exit.test:1080/path": want socks5h://[user:pass@]HOST[:PORT]`,
+	} {
+		_, err := ParseExit(in, nil)
+		if err == nil || err.Error() != want {
+			t.Errorf("ParseExit(%q) = %v\nwant %s", in, err, want)
+		}
+	}
+	// what curl takes, taken
+	for _, ok := range []string{"socks5://[fd99:40::2]:1085", "socks5://[fd99:40::2]", "socks5://10.0.0.1:65535", "socks5h://exit.test:1"} {
+		if _, err := ParseExit(ok, nil); err != nil {
+			t.Errorf("ParseExit(%q): %v", ok, err)
+		}
+	}
 }
 
 func TestLoadCredentials(t *testing.T) {
@@ -136,12 +159,20 @@ type testExit struct {
 // startExit runs a carrot exit on loopback allowing 127.0.0.1 only.
 func startExit(t *testing.T, tlsCert *tls.Certificate, resolver exit.Resolver) *testExit {
 	t.Helper()
+	return startExitWith(t, tlsCert, func(c *exit.Config) { c.Resolver = resolver })
+}
+
+// startExitWith is startExit with mod applied to the exit's Config.
+func startExitWith(t *testing.T, tlsCert *tls.Certificate, mod func(*exit.Config)) *testExit {
+	t.Helper()
 	te := &testExit{log: &logBuf{}}
 	cfg := exit.Config{
-		Users:    exit.Users{"alice": "s3cret"},
-		Policy:   exit.NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil, nil),
-		Log:      slog.New(slog.NewTextHandler(te.log, nil)),
-		Resolver: resolver,
+		Users:  exit.Users{"alice": "s3cret"},
+		Policy: exit.NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil, nil),
+		Log:    slog.New(slog.NewTextHandler(te.log, nil)),
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	scheme := "socks5"
 	if tlsCert != nil {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/carrot-project/carrot/internal/socks5"
@@ -41,15 +42,21 @@ type Exit struct {
 //	socks5h://...                      (the same: names always go to the exit)
 //	socks5+tls://[user[:pass]@]host[:port]?pin=sha256:HEX | ?ca=FILE [&sni=NAME]
 //
-// The port defaults to 1080. With pin=, the server's certificate is
-// accepted if and only if the SHA-256 of its DER encoding (what `openssl
-// x509 -noout -fingerprint -sha256` prints; colons optional) matches; with
-// ca=, it must chain to a certificate in FILE and name sni (default: the
-// host); with neither, the system's roots are used.
+// The host is a name, an IPv4 address or an IPv6 address in brackets; the
+// port, 1 to 65535, defaults to 1080. With pin=, the server's certificate
+// is accepted if and only if the SHA-256 of its DER encoding (what
+// `openssl x509 -noout -fingerprint -sha256` prints; colons optional)
+// matches; with ca=, it must chain to a certificate in FILE and name sni
+// (default: the host); with neither, the system's roots are used.
 //
 // Credentials missing from the URL are looked up in creds (which may be
 // nil); see Credentials.
 func ParseExit(raw string, creds *Credentials) (*Exit, error) {
+	if !strings.Contains(raw, "://") {
+		// "HOST:PORT" alone would fail in url.Parse with "first path
+		// segment in URL cannot contain colon", which helps nobody.
+		return nil, scrub(fmt.Errorf("exit %q: want a URL, socks5://[user:pass@]HOST[:PORT] (or socks5h://, socks5+tls://)", redact(raw)), raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error
@@ -64,14 +71,25 @@ func ParseExit(raw string, creds *Credentials) (*Exit, error) {
 	switch u.Scheme {
 	case "socks5", "socks5h", "socks5+tls":
 	default:
-		return nil, bad("scheme must be socks5:// or socks5+tls://")
+		return nil, bad("scheme must be socks5://, socks5h:// or socks5+tls://")
 	}
 	if u.Host == "" || u.Path != "" && u.Path != "/" || u.Fragment != "" {
-		return nil, bad("want scheme://[user:pass@]host[:port]")
+		return nil, bad("want %s://[user:pass@]HOST[:PORT]", u.Scheme)
 	}
 	host, port := u.Hostname(), u.Port()
+	switch {
+	case host == "":
+		return nil, bad("no host: want %s://[user:pass@]HOST[:PORT]", u.Scheme)
+	case strings.Contains(host, ":") && !strings.HasPrefix(u.Host, "["):
+		// url.Parse took the last group for a port: "fd99::2:1085" would
+		// be [fd99::2]:1085, where curl (and the eye) see no port
+		return nil, bad("an IPv6 address goes in brackets: %s://[%s]:PORT", u.Scheme, u.Host)
+	}
 	if port == "" {
 		port = "1080"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, bad("port %s: want 1 to 65535", port)
 	}
 	e := &Exit{Addr: net.JoinHostPort(host, port)}
 	q := u.Query()
