@@ -300,6 +300,15 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, timeout t
 		auth = s.cfg.Users.Check
 	}
 	hc := newHandshakeConn(conn)
+	if s.cfg.TLS == nil {
+		// A TLS client (socks5+tls://) at this plain listener: its
+		// ClientHello fails as a greeting too, but the log says which.
+		if b, err := hc.r.Peek(1); err == nil && b[0] == tlsHandshake {
+			conn.Close()
+			r.result, r.err = "bad-request", errors.New("a TLS handshake at a plain SOCKS5 listener (the client's URL says socks5+tls://, this exit has no --tls-cert)")
+			return nil, nil, socks5.Request{}, false
+		}
+	}
 	user, req, err := socks5.ServerHandshake(hc, auth)
 	r.user = user
 	if err != nil {
@@ -512,6 +521,9 @@ func (s *Server) lookup(ctx context.Context, name string) ([]netip.Addr, error) 
 	}
 	return s.cfg.Resolver.LookupNetIP(ctx, nameNetwork, name)
 }
+
+// tlsHandshake is the first byte of a TLS ClientHello (the record type).
+const tlsHandshake = 0x16
 
 // replyTimeout is how long the reply to a request may take to leave: the
 // client has sent its request and is waiting for it.

@@ -27,6 +27,7 @@ import (
 	"github.com/carrot-project/carrot/internal/exitdial"
 	"github.com/carrot-project/carrot/internal/fakedns"
 	"github.com/carrot-project/carrot/internal/netns"
+	"github.com/carrot-project/carrot/internal/socks5"
 )
 
 var carrotBin string
@@ -438,6 +439,58 @@ func TestFakeDNSThroughExit(t *testing.T) {
 		if out, err := get(ctx, dial, c.CA, c.HTTPSURL); err != nil || out != netns.OriginBody {
 			t.Fatalf("via fake %v: %q, %v", ip, out, err)
 		}
+	}
+}
+
+// TestCarrotExitDialTimeout: an exit whose way to the origin is dropped
+// silently answers a request for it with TTL expired when --dial-timeout
+// runs out, even with --handshake-timeout no longer (the defaults are
+// equal), and carrot's dialer, on its spare connection, gets ETIMEDOUT
+// after that one timeout, with the exit asked once. (The exit used to
+// close such a connection with no reply, its handshake deadline being past;
+// the dialer took that for a spare the exit had dropped and asked again.)
+func TestCarrotExitDialTimeout(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 1}) // exit[0] is blocked
+	ex := startCarrotExit(t, c.Exits[0], ":1080", "--dial-timeout", "1s", "--handshake-timeout", "1s")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// any SOCKS5 client: the reply, not EOF
+	conn, err := c.Client.DialContext(ctx, "tcp", c.ExitV4[0].String()+":1080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	_, err = socks5.ClientHandshake(conn, socks5.Addr{Name: c.OriginName, Port: 80}, socks5.ClientOptions{Auth: &socks5.Auth{User: user, Pass: pass}})
+	conn.Close()
+	var re *socks5.ReplyError
+	if !errors.As(err, &re) || re.Reply != socks5.ReplyTTLExpired {
+		t.Fatalf("SOCKS5 request for a dropped destination: %v; want the reply TTL expired\nexit log:\n%s", err, ex.Output())
+	}
+	waitLog(t, ex, "dest=origin.test:80", "result=timeout")
+
+	// carrot's dialer, which asks on a spare connection made ahead
+	e, err := exitdial.ParseExit(exitURL(c, 0, 1080), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := exitdial.New(exitdial.Config{Exits: []*exitdial.Exit{e}, ConnectTimeout: 5 * time.Second, Spares: true, Dial: c.Client.DialContext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	time.Sleep(200 * time.Millisecond) // the spare is made
+	start := time.Now()
+	_, err = d.DialContext(ctx, "tcp", "origin.test:443")
+	el := time.Since(start)
+	wantErrno(t, err, syscall.ETIMEDOUT)
+	if !exitdial.AboutDest(err) || el > 2500*time.Millisecond {
+		t.Errorf("after %v: %v; want the exit's answer about the destination after about 1s", el, err)
+	}
+	waitLog(t, ex, "dest=origin.test:443", "result=timeout")
+	time.Sleep(1500 * time.Millisecond) // a second request would be answered by now
+	if n := strings.Count(ex.Output(), "dest=origin.test:443"); n != 1 {
+		t.Errorf("the exit was asked %d times for origin.test:443, want once:\n%s", n, ex.Output())
 	}
 }
 

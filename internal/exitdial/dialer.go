@@ -369,11 +369,12 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 	if len(hops) == 1 && d.cfg.Spares {
 		defer d.refill(hops[0])
 		if sp := d.takeSpare(hops[0]); sp != nil {
+			asked := time.Now()
 			r, err := d.request(ctx, sp.raw, sp.conn, false, hops, dest)
-			if err == nil || !deadSpare(err) {
+			if err == nil || !deadSpare(err) || time.Since(asked) > d.deadSpareWithin(hops[0]) {
 				return r, err
 			}
-			// The server dropped the idle connection before we asked:
+			// The server dropped the idle connection as we asked:
 			// nothing was tried, so try again on a new one.
 		}
 	}
@@ -426,7 +427,7 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 		}
 		if err != nil {
 			raw.Close()
-			err = hintTLS(hop, err)
+			err = hint(hop, err)
 			var rep *socks5.ReplyError
 			// The answer is about the destination when the last hop
 			// replied, or when it timed out while trying to reach it.
@@ -694,9 +695,9 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 }
 
 // record updates the memory with an attempt's outcome; an exit's own
-// failure is also a problem (Config.Problem).
+// failure, or a general failure reply, is also a problem (Config.Problem).
 func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
-	if d.recordLocked(dest, e, err) {
+	if d.recordLocked(dest, e, err) || generalFailure(err) {
 		d.problem(err)
 	}
 }

@@ -2,6 +2,7 @@ package exitdial
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -26,11 +27,13 @@ type problemKey struct {
 
 // problem passes err, an attempt's failure (an *AttemptError naming the
 // exit), to Config.Problem unless it is the destination's answer, the
-// dialer's own cancellation, or a kind already reported for that exit.
-// d.mu must not be held.
+// dialer's own cancellation, or a kind already reported for that exit. A
+// general failure reply counts as the exit's problem though it came as
+// the answer to a request: it says nothing of the destination (carrot exit
+// sends it when it is at its connection limit). d.mu must not be held.
 func (d *Dialer) problem(err error) {
 	var ae *AttemptError
-	if d.cfg.Problem == nil || !errors.As(err, &ae) || ae.Dest || errors.Is(err, context.Canceled) {
+	if d.cfg.Problem == nil || !errors.As(err, &ae) || ae.Dest && !generalFailure(ae.Err) || errors.Is(err, context.Canceled) {
 		return
 	}
 	key := problemKey{ae.Exit, cause(ae.Err)}
@@ -43,11 +46,20 @@ func (d *Dialer) problem(err error) {
 	}
 }
 
+// generalFailure reports whether err is a "general SOCKS server failure"
+// reply.
+func generalFailure(err error) bool {
+	var re *socks5.ReplyError
+	return errors.As(err, &re) && re.Reply == socks5.ReplyGeneralFailure
+}
+
 // cause names the kind of an exit's failure.
 func cause(err error) string {
 	var dnsErr *net.DNSError
 	var te *tlsError
 	switch {
+	case generalFailure(err):
+		return "general-failure"
 	case errors.Is(err, socks5.ErrAuthFailed):
 		return "auth"
 	case errors.As(err, &dnsErr):
@@ -73,20 +85,44 @@ type tlsError struct{ err error }
 
 func (e *tlsError) Error() string {
 	msg := e.err.Error()
-	if strings.HasPrefix(msg, "tls: ") {
-		return msg // crypto/tls says so itself
+	if !strings.HasPrefix(msg, "tls: ") { // else crypto/tls says so itself
+		msg = "tls: " + msg
 	}
-	return "tls: " + msg
+	var rh tls.RecordHeaderError
+	if socks5.PeerClosed(e.err) || errors.As(e.err, &rh) {
+		// What a plain SOCKS5 server does with a ClientHello: it closes
+		// (carrot exit, at the version byte), or answers in SOCKS5.
+		msg += " (the exit did not answer the TLS handshake in TLS: if it serves plain SOCKS5, its URL is socks5://)"
+	}
+	return msg
 }
 
 func (e *tlsError) Unwrap() error { return e.err }
 
-// hintTLS adds a hint to err when e, a plain socks5:// exit, closed the
-// connection instead of answering the greeting: what a socks5+tls exit does
-// (carrot exit at once, other TLS servers when their handshake times out).
-func hintTLS(e *Exit, err error) error {
-	if e.TLS != nil || !socks5.ClosedAtGreeting(err) {
-		return err
+// hint adds to err, e's failure in the SOCKS5 handshake, what it
+// probably means for e's URL:
+//
+//   - e, a plain socks5:// exit, closed the connection instead of
+//     answering the greeting: what a socks5+tls exit does (carrot exit at
+//     once, other TLS servers when their handshake times out); a reset
+//     there is also what carrot exit did, before it answered them, to
+//     connections past its --max-conns;
+//   - e wants credentials and the URL (and the netrc, and the environment)
+//     gave none, or the other way round;
+//   - e answered a request with a general failure, which is what carrot
+//     exit does past its --max-conns.
+func hint(e *Exit, err error) error {
+	switch {
+	case e.TLS == nil && socks5.ClosedAtGreeting(err) && errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("%w (the exit reset the connection at the SOCKS5 greeting: it may be refusing connections, or, if it serves SOCKS5 inside TLS, its URL is socks5+tls://)", err)
+	case e.TLS == nil && socks5.ClosedAtGreeting(err):
+		return fmt.Errorf("%w (the exit closed the connection at the SOCKS5 greeting: if it serves SOCKS5 inside TLS, its URL is socks5+tls://)", err)
+	case errors.Is(err, socks5.ErrAuthRequired):
+		return fmt.Errorf("%w (the URL has no user:pass@, and no netrc entry or CARROT_EXIT_USER gave one)", err)
+	case errors.Is(err, socks5.ErrUserPassRefused):
+		return fmt.Errorf("%w (it may need none: then give its URL without user:pass@, and no netrc entry or CARROT_EXIT_USER for it)", err)
+	case generalFailure(err):
+		return fmt.Errorf("the exit refused: %w (carrot exit answers so when it has --max-conns connections open)", err)
 	}
-	return fmt.Errorf("%w (the exit closed the connection at the SOCKS5 greeting: if it serves SOCKS5 inside TLS, its URL is socks5+tls://)", err)
+	return err
 }

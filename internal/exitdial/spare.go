@@ -5,7 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/carrot-project/carrot/internal/socks5"
 )
@@ -21,9 +24,14 @@ import (
 // A spare is used only while younger than spareMaxAge (servers limit how
 // long a client may take to send its request: carrot exit 10 s, Dante
 // 30 s); an older one is closed, and nothing replaces it until the next
-// Dial, so an idle program makes no traffic. A spare the server dropped
-// anyway (the request meets EOF or a reset before any reply) is not
-// counted against the exit: the attempt is made again on a new connection.
+// Dial, so an idle program makes no traffic. A spare the server has
+// closed (its FIN or reset arrived: the socket is in CLOSE_WAIT or CLOSE)
+// is not used. One the server drops just as the request goes (the request
+// meets EOF or a reset, with no reply, within deadSpareWithin) is not
+// counted against the exit: the attempt is made again on a new
+// connection. Later than that the server had the request, and may have
+// been connecting to the destination all along: asking again would make
+// it connect twice, so the failure stands.
 
 // spareMaxAge is how long a spare may wait for its request.
 const spareMaxAge = 5 * time.Second
@@ -43,12 +51,52 @@ func (d *Dialer) takeSpare(e *Exit) *spare {
 	if sp == nil {
 		return nil
 	}
-	if time.Since(sp.born) > spareMaxAge {
+	if time.Since(sp.born) > spareMaxAge || closedByPeer(sp.raw) {
 		sp.conn.Close()
 		return nil
 	}
 	return sp
 }
+
+// closedByPeer reports whether the other end of c has closed it: a FIN
+// (CLOSE_WAIT) or a reset (CLOSE) arrived. A connection whose state cannot
+// be read is taken as open.
+func closedByPeer(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var state uint8
+	rc.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			state = info.State
+		}
+	})
+	return state == tcpClose || state == tcpCloseWait
+}
+
+// TCP states (include/net/tcp_states.h).
+const (
+	tcpClose     = 7
+	tcpCloseWait = 8
+)
+
+// deadSpareWithin is how soon after its request a spare must fail for the
+// failure to be taken as the server having dropped it idle (a retry), not
+// as its answer to the request: a few of the exit's round trips.
+func (d *Dialer) deadSpareWithin(e *Exit) time.Duration {
+	d.mu.Lock()
+	rtt := d.srtt[e]
+	d.mu.Unlock()
+	return max(4*rtt, minDeadSpareWithin)
+}
+
+// minDeadSpareWithin is deadSpareWithin for a near exit.
+const minDeadSpareWithin = 50 * time.Millisecond
 
 // refill makes a spare for e in the background, unless it has one.
 func (d *Dialer) refill(e *Exit) {
@@ -103,7 +151,7 @@ func (d *Dialer) makeSpare(e *Exit) (*spare, error) {
 	pipelines, err := socks5.ClientAuthProbe(conn, e.Auth)
 	if err != nil {
 		raw.Close()
-		return nil, hintTLS(e, err)
+		return nil, hint(e, err)
 	}
 	if pipelines {
 		d.mu.Lock()

@@ -214,7 +214,7 @@ var (
 	ErrAuthRequired = fmt.Errorf("%w: the server requires a username and password, and none was given", ErrAuthFailed)
 	// ErrUserPassRefused: the client offered a username and password and
 	// the server accepts no such method (METHOD 0xFF): it may want none.
-	ErrUserPassRefused = fmt.Errorf("%w: the server does not take a username and password (method 0xff)", ErrAuthFailed)
+	ErrUserPassRefused = fmt.Errorf("%w: the server does not take a username and password", ErrAuthFailed)
 )
 
 // Addr is a SOCKS5 address: either an IP (IP valid, Name empty) or a domain
