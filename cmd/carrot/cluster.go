@@ -11,6 +11,7 @@ import (
 
 	"github.com/carrot-project/carrot/internal/cluster"
 	"github.com/carrot-project/carrot/internal/clusterconf"
+	"github.com/carrot-project/carrot/internal/linux"
 	"github.com/carrot-project/carrot/internal/repair"
 )
 
@@ -22,20 +23,11 @@ func init() {
 	})
 }
 
-// errnoNames are the errnos the storage cluster reports.
-var errnoNames = map[syscall.Errno]string{
-	syscall.ENOENT: "ENOENT", syscall.EEXIST: "EEXIST", syscall.ENOTEMPTY: "ENOTEMPTY",
-	syscall.ENOTDIR: "ENOTDIR", syscall.EISDIR: "EISDIR", syscall.EINVAL: "EINVAL",
-	syscall.ENOSPC: "ENOSPC", syscall.EIO: "EIO", syscall.ESTALE: "ESTALE",
-	syscall.EAGAIN: "EAGAIN", syscall.ENAMETOOLONG: "ENAMETOOLONG", syscall.EPERM: "EPERM",
-	syscall.EBUSY: "EBUSY", syscall.ELOOP: "ELOOP", syscall.EACCES: "EACCES",
-}
-
 // clusterErr prints a cluster error with its errno name.
 func clusterErr(e *env, op string, err error) int {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		e.errorf("%s: %v (%s)", op, err, errnoNames[errno])
+		e.errorf("%s: %v (%s)", op, err, linux.ErrnoName(int(errno)))
 	} else {
 		e.errorf("%s: %v", op, err)
 	}
@@ -47,7 +39,7 @@ func dialCluster(ctx context.Context, configFlag string, opts cluster.Options) (
 	conf, err := clusterconf.Load(clusterconf.Locate(configFlag))
 	if err != nil {
 		if !errors.As(err, new(syscall.Errno)) {
-			err = fmt.Errorf("%w (%w)", err, syscall.EINVAL) // unreadable as a config
+			err = fmt.Errorf("%w: %w", err, syscall.EINVAL) // unreadable as a config
 		}
 		return nil, err
 	}

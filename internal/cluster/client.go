@@ -104,7 +104,7 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 	cli := opts.Etcd
 	if cli == nil {
 		if cli, err = conf.DialEtcd(ctx); err != nil {
-			return nil, &meta.Error{Op: "connect", Path: "etcd", Err: fmt.Errorf("%v: %w", err, syscall.EIO)}
+			return nil, &meta.Error{Op: "connect", Path: "etcd", Err: errnoOr(err, syscall.EIO)}
 		}
 	}
 	cli.KV = meta.CountRequests(cli.KV, &c.EtcdRPCs)

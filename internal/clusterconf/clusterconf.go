@@ -18,9 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -184,13 +186,11 @@ func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	// gRPC retries a refused TLS handshake until the deadline and then
-	// says only "deadline exceeded"; a probe of the first TLS endpoint, in
-	// parallel, names the cause at once.
+	// gRPC retries a refused TLS handshake, or a refused connection, until
+	// the deadline and then says only "deadline exceeded"; a probe of the
+	// endpoints, in parallel, names the cause at once.
 	refused := make(chan error, 1)
-	if ep := f.EtcdEndpoints[0]; !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "unix") {
-		go func() { refused <- probeTLS(cctx, strings.TrimPrefix(ep, "https://"), tc) }()
-	}
+	go func() { refused <- f.probe(cctx, tc) }()
 	got := make(chan error, 1)
 	go func() {
 		_, err := cli.Get(cctx, f.Prefix+"params")
@@ -215,6 +215,12 @@ func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		kc, err := kvsock.Dial(sctx, f.KVSocket, f.Token, pb.NewKVClient(cli.ActiveConnection()))
 		cancel()
+		if errors.Is(err, kvsock.ErrRefused) {
+			// carrot up's own socket, which does not take this config's
+			// token: its storage nodes will not either.
+			cli.Close()
+			return nil, fmt.Errorf("%w (is this config from this cluster?)", err)
+		}
 		if err == nil {
 			cli.KV = clientv3.NewKVFromKVClient(kc, cli)
 			// Client.Close closes its Watcher: the socket's connections
@@ -239,6 +245,47 @@ func (w closingWatcher) Close() error {
 // either side's certificate (nil if none is seen within a second of the
 // handshake, or if the address cannot be reached: the caller's own
 // request reports that).
+// probe returns why etcd cannot be reached, when a probe can tell: the
+// first TLS endpoint refuses our certificate, or every endpoint refuses
+// the connection (nothing listens: no carrot up, or another port). nil when
+// it cannot tell.
+func (f *File) probe(ctx context.Context, tc *tls.Config) error {
+	down := 0
+	for i, ep := range f.EtcdEndpoints {
+		if strings.HasPrefix(ep, "unix") {
+			return nil
+		}
+		addr := strings.TrimPrefix(strings.TrimPrefix(ep, "https://"), "http://")
+		if i == 0 && !strings.HasPrefix(ep, "http://") {
+			err := probeTLS(ctx, addr, tc)
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				down++
+			} else if err != nil {
+				return err // our certificate refused
+			}
+			continue
+		}
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			down++
+		}
+	}
+	if down == len(f.EtcdEndpoints) {
+		what := "etcd"
+		if f.KVSocket != "" {
+			what = "carrot up" // the embedded member: its socket is in the config
+		}
+		return fmt.Errorf("connection refused at every endpoint (is %s running?): %w", what, syscall.ECONNREFUSED)
+	}
+	return nil
+}
+
+// probeTLS dials addr with tc: a TLS refusal of our certificate is an
+// error, and so is a refused connection; anything else (a slow or silent
+// endpoint) is nil.
 func probeTLS(ctx context.Context, addr string, tc *tls.Config) error {
 	d := tls.Dialer{Config: tc}
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -253,6 +300,9 @@ func probeTLS(ctx context.Context, addr string, tc *tls.Config) error {
 	var verr *tls.CertificateVerificationError
 	if errors.As(err, &alert) || errors.As(err, &verr) {
 		return fmt.Errorf("TLS handshake refused (is this config from this cluster, and its certificate current?): %w", err)
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return err
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
+
+// ErrRefused: the server said no to the hello (a wrong cluster token, a
+// user not allowed), with its reason.
+var ErrRefused = errors.New("the server refused this client")
 
 // maxIdle bounds the connections a Client keeps open between calls.
 const maxIdle = 32
@@ -90,7 +95,7 @@ func (k *Client) dial(ctx context.Context) (*clientConn, error) {
 		io.ReadFull(uc, l[:])
 		msg := make([]byte, binary.BigEndian.Uint16(l[:]))
 		io.ReadFull(uc, msg)
-		return fail(errors.New(string(msg)))
+		return fail(fmt.Errorf("%w: %s", ErrRefused, strings.TrimPrefix(string(msg), "refused: ")))
 	}
 	uc.SetDeadline(time.Time{})
 	return &clientConn{c: uc}, nil

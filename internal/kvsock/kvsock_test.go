@@ -228,7 +228,7 @@ func TestConcurrent(t *testing.T) {
 // on a live socket are refused.
 func TestRefusals(t *testing.T) {
 	f := start(t)
-	if _, err := kvsock.Dial(context.Background(), f.sock, "not-the-token", nil); err == nil || !strings.Contains(err.Error(), "wrong cluster token") {
+	if _, err := kvsock.Dial(context.Background(), f.sock, "not-the-token", nil); !errors.Is(err, kvsock.ErrRefused) || !strings.Contains(err.Error(), "wrong cluster token") {
 		t.Errorf("wrong token: %v", err)
 	}
 	c, err := net.Dial("unix", f.sock)
@@ -245,7 +245,7 @@ func TestRefusals(t *testing.T) {
 	if _, err := kvsock.Listen(f.sock); !errors.Is(err, syscall.EADDRINUSE) {
 		t.Errorf("second Listen on a live socket: %v", err)
 	}
-	if _, err := kvsock.Dial(context.Background(), filepath.Join(t.TempDir(), "none.sock"), f.token, nil); err == nil {
+	if _, err := kvsock.Dial(context.Background(), filepath.Join(t.TempDir(), "none.sock"), f.token, nil); err == nil || errors.Is(err, kvsock.ErrRefused) {
 		t.Error("dial of a missing socket succeeded")
 	}
 	f.logMu.Lock()
