@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -108,7 +109,18 @@ func runCluster(ctx context.Context, e *env) int {
 		}
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	out := &stickyWriter{w: e.Stdout}
+	printStatus(out, rep, kept)
+	if out.err != nil {
+		return clusterErr(e, "cluster status", fmt.Errorf("write error: %w", out.err))
+	}
+	return exitOK
+}
+
+// printStatus writes the text form of a status report (kept: the
+// repairer's, else a pass of the command's own).
+func printStatus(w io.Writer, rep *repair.Report, kept bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tADDRESS\tSTATE\tCHUNKS\tBYTES\tDISK FREE\tCORRUPT FOUND\tLAST SCRUB")
 	for _, n := range rep.Nodes {
 		state := n.State
@@ -125,20 +137,19 @@ func runCluster(ctx context.Context, e *env) int {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, state, n.Chunks, human(n.Bytes), human(int64(n.DiskFree)), n.Corrupt, scrub)
 	}
 	tw.Flush()
-	fmt.Fprintf(e.Stdout, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)
-	fmt.Fprintf(e.Stdout, "under-replicated: %d  lost: %d  misplaced copies: %d  unreferenced copies: %d", rep.UnderReplicated, rep.Lost, rep.Misplaced, rep.Unreferenced)
+	fmt.Fprintf(w, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)
+	fmt.Fprintf(w, "under-replicated: %d  lost: %d  misplaced copies: %d  unreferenced copies: %d", rep.UnderReplicated, rep.Lost, rep.Misplaced, rep.Unreferenced)
 	if kept {
 		// Only the repairer has watched them long enough to know.
-		fmt.Fprintf(e.Stdout, " (past the GC grace, collected: %d)", rep.Garbage)
+		fmt.Fprintf(w, " (past the GC grace, collected: %d)", rep.Garbage)
 	}
-	fmt.Fprintln(e.Stdout)
-	fmt.Fprintf(e.Stdout, "balance (busiest/mean chunks): %.3f\n", rep.Balance)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "balance (busiest/mean chunks): %.3f\n", rep.Balance)
 	if kept {
-		fmt.Fprintf(e.Stdout, "as of the repairer's pass %s ago (inodes read in %s; --scan for now)\n", time.Since(rep.At).Round(time.Second), rep.Scan.Round(time.Millisecond))
+		fmt.Fprintf(w, "as of the repairer's pass %s ago (inodes read in %s; --scan for now)\n", time.Since(rep.At).Round(time.Second), rep.Scan.Round(time.Millisecond))
 	} else {
-		fmt.Fprintf(e.Stdout, "as of now (inodes read in %s)\n", rep.Scan.Round(time.Millisecond))
+		fmt.Fprintf(w, "as of now (inodes read in %s)\n", rep.Scan.Round(time.Millisecond))
 	}
-	return exitOK
 }
 
 // human formats a byte count.

@@ -117,6 +117,8 @@ func runFS(ctx context.Context, e *env) int {
 	defer c.Close()
 	umask := syscall.Umask(0) // read before any file is made, and put back
 	syscall.Umask(umask)
+	out := &stickyWriter{w: e.Stdout}
+	e.Stdout = out
 	f := &fsCmd{c: c, e: e, umask: uint32(umask)}
 	switch cmd {
 	case "put":
@@ -145,6 +147,9 @@ func runFS(ctx context.Context, e *env) int {
 		err = f.mv(ctx, args[0], args[1])
 	case "du":
 		err = f.du(ctx, args[0], *hum)
+	}
+	if err == nil && out.err != nil {
+		err = fmt.Errorf("write error: %w", out.err)
 	}
 	if err != nil {
 		return clusterErr(e, "fs "+cmd, typedPaths(err, remote))

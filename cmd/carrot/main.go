@@ -50,6 +50,25 @@ type env struct {
 	Stderr io.Writer
 }
 
+// stickyWriter keeps the first error of writing to w (a full disk, a
+// closed descriptor), for commands that print with fmt: their output lost,
+// they still exit non-zero, as coreutils do.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
 // errorf prints "carrot: <msg>" on stderr, the one error format of the tool.
 func (e *env) errorf(format string, args ...any) {
 	fmt.Fprintf(e.Stderr, "carrot: "+format+"\n", args...)

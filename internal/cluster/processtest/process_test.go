@@ -1101,6 +1101,22 @@ func TestPathSemantics(t *testing.T) {
 	if out := run(0, nil, "fs", "cat", "/a/b/local.txt"); out != "local\n" {
 		t.Fatalf("put into /a/b/c/..: %q", out)
 	}
+	// Output that cannot be written (a full disk) is an error, as in ls.
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	for _, args := range [][]string{{"fs", "ls", "/a"}, {"fs", "stat", "/a"}, {"fs", "du", "/a"}, {"cluster", "status", "--scan"}} {
+		cmd := exec.Command(carrotBin, args...)
+		cmd.Env = append(os.Environ(), "CARROT_CONFIG="+tc.conf)
+		var errs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &errs
+		cmd.Run()
+		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(errs.String(), "write error") || !strings.Contains(errs.String(), "ENOSPC") {
+			t.Errorf("carrot %v > /dev/full: exit %d, want 1 and the write error (%s)", args, cmd.ProcessState.ExitCode(), errs.String())
+		}
+	}
 	// rm and mv act on the link, not on what it names.
 	run(0, nil, "fs", "mv", "/a/dl", "/a/dl2")
 	run(0, nil, "fs", "rm", "/a/dl2")
