@@ -81,6 +81,10 @@ func runUp(ctx context.Context, e *env) int {
 		fmt.Fprintf(e.Stdout, "carrot up: existing cluster keeps its parameters: replicas=%d chunk-size=%d inline-max=%d placement=%s\n",
 			c.Params.Replicas, c.Params.ChunkSize, c.Params.InlineMax, c.Params.Placement)
 	}
+	if *nodes > 0 && c.Params.Replicas > *nodes {
+		e.errorf("up: warning: every chunk is kept on %d nodes and this process runs %d: files larger than %d bytes cannot be written until %d more join (carrot node)",
+			c.Params.Replicas, *nodes, c.Params.InlineMax, c.Params.Replicas-*nodes)
+	}
 	fmt.Fprintf(e.Stdout, "carrot up: etcd on %s, %d storage node(s)", c.Etcd.Endpoint, len(c.NodeAddr))
 	for _, a := range c.NodeAddr {
 		fmt.Fprintf(e.Stdout, " %s", a)

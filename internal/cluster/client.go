@@ -259,7 +259,12 @@ func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 	if noSpace {
 		errno = syscall.ENOSPC
 	}
-	return fmt.Errorf("chunk %s: %d of %d copies made, %d of %d known nodes live (%s): %w", id[:12], ok, r, nlive, len(rank), strings.Join(errs, "; "), errno)
+	why := strings.Join(errs, "; ")
+	if why == "" {
+		// No node failed: there are fewer than R.
+		why = fmt.Sprintf("the cluster keeps %d copies of each chunk and has %d nodes: start more, or lower its replicas", r, len(rank))
+	}
+	return fmt.Errorf("chunk %s: %d of %d copies made, %d of %d known nodes live (%s): %w", id[:12], ok, r, nlive, len(rank), why, errno)
 }
 
 // getChunk fetches and verifies a chunk from the first node that has it.

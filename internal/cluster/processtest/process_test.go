@@ -424,6 +424,20 @@ func TestStatusUnreferenced(t *testing.T) {
 	}
 }
 
+// TestTooFewNodes: carrot up with fewer nodes than replicas says so when it
+// starts, and a write that cannot make its copies says why.
+func TestTooFewNodes(t *testing.T) {
+	dir := t.TempDir()
+	up := start(t, "ready", "up", "--dir", dir, "--nodes", "1", "--replicas", "2")
+	if out := up.output(); !strings.Contains(out, "warning: every chunk is kept on 2 nodes and this process runs 1") {
+		t.Fatalf("no warning:\n%s", out)
+	}
+	_, errs, code := carrot(t, filepath.Join(dir, "carrot.toml"), bytes.NewReader(seeded(3, 1<<20)), "fs", "put", "-", "/big")
+	if code != 1 || !strings.Contains(errs, "1 of 2 copies made") || !strings.Contains(errs, "has 1 nodes") {
+		t.Fatalf("put: %d %s", code, errs)
+	}
+}
+
 // TestStatusKeptReport: cluster status shows the repairer's last pass
 // while it describes the cluster, and makes a pass of its own once a node
 // has changed state since.
