@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -40,13 +41,14 @@ commands:
   get [-r] REMOTE LOCAL
                        download a file ('-' is stdout); into LOCAL if it is a directory
                        (-r: a whole tree)
-  cat REMOTE           write a file to stdout
-  ls [-l] PATH         list a directory (or show one file)
-  stat PATH            show a file's inode, version, chunks and times
-  mkdir [-p] PATH      make a directory (-p: with parents, no error if it exists)
-  rm [-r] PATH         remove a file or empty directory (-r: a whole tree)
+  cat REMOTE...        write files to stdout
+  ls [-l] [PATH...]    list a directory (or show one file)
+  stat PATH...         show a file's inode, version, chunks and times
+  mkdir [-p] PATH...   make a directory (-p: with parents, no error if it exists)
+  rm [-rf] PATH...     remove a file or empty directory (-r: a whole tree;
+                       -f: no error for a path that is not there)
   mv SRC DST           rename atomically (into DST if it is a directory)
-  du [-h] PATH         total bytes, files and directories under PATH
+  du [-h] PATH...      total bytes, files and directories under PATH
 
 Paths in the cluster are absolute ("/a/b"). Large transfers show a progress
 bar when stderr is a terminal. Failures exit 1 with the errno (ENOENT, ...).`
@@ -61,14 +63,15 @@ func runFS(ctx context.Context, e *env) int {
 		return e.usageError("fs: missing command (see 'carrot fs -h')")
 	}
 	cmd := fs.Arg(0)
-	nargs := map[string]int{"put": 2, "get": 2, "cat": 1, "ls": 1, "stat": 1, "mkdir": 1, "rm": 1, "mv": 2, "du": 1}
+	// How many arguments each takes: exactly 2, or 1 and more (ls: none is /).
+	nargs := map[string]int{"put": 2, "get": 2, "mv": 2, "cat": -1, "ls": -1, "stat": -1, "mkdir": -1, "rm": -1, "du": -1}
 	want, ok := nargs[cmd]
 	if !ok {
 		return e.usageError("fs: unknown command %q (see 'carrot fs -h')", cmd)
 	}
-	// Each command has its own flags, so "put -r" is an error, not ignored.
+	// Each command has its own flags, so "put -l" is an error, not ignored.
 	sub := e.flags("carrot fs "+cmd, fsUsage)
-	var long, parents, recursive, hum *bool
+	var long, parents, recursive, force, hum *bool
 	switch cmd {
 	case "ls":
 		long = sub.Bool("l", false, "long listing")
@@ -76,12 +79,14 @@ func runFS(ctx context.Context, e *env) int {
 		parents = sub.Bool("p", false, "make parents, no error if it exists")
 	case "rm":
 		recursive = sub.Bool("r", false, "remove a whole tree")
+		force = sub.Bool("f", false, "no error for a path that is not there")
 	case "put", "get":
 		recursive = sub.Bool("r", false, "copy a whole directory tree (files 8 at a time, symbolic links as links)")
 	case "du":
 		hum = sub.Bool("h", false, "human-readable sizes")
+		sub.Bool("s", true, "the total only (always)")
 	}
-	e.Args = fs.Args()[1:]
+	e.Args = flagsFirst(sub, fs.Args()[1:])
 	if code, ok := e.parse(sub); !ok {
 		return code
 	}
@@ -89,8 +94,12 @@ func runFS(ctx context.Context, e *env) int {
 	if cmd == "ls" && len(args) == 0 {
 		args = []string{"/"}
 	}
-	if len(args) != want {
-		return e.usageError("fs %s: want %d argument(s), got %d (see 'carrot fs -h')", cmd, want, len(args))
+	if want > 0 && len(args) != want || want < 0 && len(args) == 0 {
+		n := fmt.Sprint(want)
+		if want < 0 {
+			n = "at least 1"
+		}
+		return e.usageError("fs %s: want %s argument(s), got %d (see 'carrot fs -h')", cmd, n, len(args))
 	}
 	if (cmd == "put" || cmd == "get") && *recursive && slices.Contains(args, "-") {
 		return e.usageError("fs %s -r: a tree cannot come from stdin or go to stdout", cmd)
@@ -133,20 +142,42 @@ func runFS(ctx context.Context, e *env) int {
 		} else {
 			err = f.get(ctx, args[0], args[1])
 		}
-	case "cat":
-		err = f.get(ctx, args[0], "-")
-	case "ls":
-		err = f.ls(ctx, args[0], *long)
-	case "stat":
-		err = f.stat(ctx, args[0])
-	case "mkdir":
-		err = f.mkdir(ctx, args[0], *parents)
-	case "rm":
-		err = f.rm(ctx, args[0], *recursive)
 	case "mv":
 		err = f.mv(ctx, args[0], args[1])
-	case "du":
-		err = f.du(ctx, args[0], *hum)
+	default:
+		// One path after the other, as coreutils take them: a failure is
+		// said and the others are still done; the status says if any
+		// failed.
+		code := exitOK
+		for _, p := range args {
+			var err error
+			switch cmd {
+			case "cat":
+				err = f.get(ctx, p, "-")
+			case "ls":
+				if len(args) > 1 {
+					fmt.Fprintf(e.Stdout, "%s:\n", p)
+				}
+				err = f.ls(ctx, p, *long)
+			case "stat":
+				err = f.stat(ctx, p)
+			case "mkdir":
+				err = f.mkdir(ctx, p, *parents)
+			case "rm":
+				if err = f.rm(ctx, p, *recursive); *force && errors.Is(err, syscall.ENOENT) {
+					err = nil
+				}
+			case "du":
+				err = f.du(ctx, p, *hum)
+			}
+			if err == nil && out.err != nil {
+				err = fmt.Errorf("write error: %w", out.err)
+			}
+			if err != nil {
+				code = clusterErr(e, "fs "+cmd, typedPaths(err, []string{p}))
+			}
+		}
+		return code
 	}
 	if err == nil && out.err != nil {
 		err = fmt.Errorf("write error: %w", out.err)
@@ -155,6 +186,39 @@ func runFS(ctx context.Context, e *env) int {
 		return clusterErr(e, "fs "+cmd, typedPaths(err, remote))
 	}
 	return exitOK
+}
+
+// flagsFirst puts the flags among args before the operands, so that
+// "ls /a -l" is "ls -l /a" as in coreutils, and splits a cluster of
+// one-letter flags ("-rf") into each; "--" ends the flags, and "-" is an
+// operand (stdin, stdout).
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, operands []string
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return append(append(flags, "--"), append(operands, args[i+1:]...)...)
+		case len(a) > 2 && a[0] == '-' && a[1] != '-' && !strings.Contains(a, "=") && fs.Lookup(a[1:]) == nil && allFlags(fs, a[1:]):
+			for _, c := range a[1:] {
+				flags = append(flags, "-"+string(c))
+			}
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+		default:
+			operands = append(operands, a)
+		}
+	}
+	return append(append(flags, "--"), operands...)
+}
+
+// allFlags reports whether every letter of s is a flag of fs.
+func allFlags(fs *flag.FlagSet, s string) bool {
+	for _, c := range s {
+		if fs.Lookup(string(c)) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // typedPaths makes an error about the last name of a path the user typed

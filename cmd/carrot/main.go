@@ -91,10 +91,18 @@ func (e *env) flags(name, usage string) *flag.FlagSet {
 // and code is its exit status: 0 after -h, 2 after a bad flag (which the
 // flag package has reported).
 func (e *env) parse(fs *flag.FlagSet) (code int, ok bool) {
-	if err := fs.Parse(e.Args); err != nil {
+	// After a bad flag, the flag package's line says what, and a hint
+	// where to look, not the whole usage, which -h prints.
+	full := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(e.Args)
+	fs.Usage = full
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			full()
 			return exitOK, false
 		}
+		fmt.Fprintf(e.Stderr, "(see '%s -h')\n", fs.Name())
 		return exitUsage, false
 	}
 	return 0, true

@@ -1115,6 +1115,22 @@ func TestPathSemantics(t *testing.T) {
 	if out := run(0, nil, "fs", "cat", "/a/b/local.txt"); out != "local\n" {
 		t.Fatalf("put into /a/b/c/..: %q", out)
 	}
+	// Arguments as coreutils take them: flags after the paths, "-rf", and
+	// several paths, each done even when another fails.
+	if out := run(0, nil, "fs", "ls", "/a/b", "-l"); !strings.Contains(out, "local.txt") || !strings.Contains(out, "drwx") {
+		t.Fatalf("ls PATH -l: %q", out)
+	}
+	run(0, nil, "fs", "mkdir", "/m1", "/m2")
+	run(0, nil, "fs", "rm", "-rf", "/nope")
+	if out := run(1, nil, "fs", "rm", "/m1", "/nope", "/m2"); !strings.Contains(out, "/nope") || strings.Count(out, "carrot:") != 1 {
+		t.Fatalf("rm of three paths, one missing: %q", out)
+	}
+	if out := run(0, nil, "fs", "ls", "/"); out != "a\n" {
+		t.Fatalf("ls / after rm of three paths: %q", out)
+	}
+	if out := run(2, nil, "fs", "ls", "-x", "/"); !strings.Contains(out, "-x") || strings.Contains(out, "commands:") {
+		t.Fatalf("a bad flag: %q (want the flag named, not the whole usage)", out)
+	}
 	// Output that cannot be written (a full disk) is an error, as in ls.
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
