@@ -39,7 +39,7 @@ func runRun(ctx context.Context, e *env) int {
 	fs := e.flags("carrot run", runHelp)
 	var exits stringList
 	var direct prefixList
-	fs.Var(&exits, "exit", "exit URL, socks5://[user:pass@]host[:port] or socks5+tls://...?pin=|ca= (repeatable)")
+	fs.Var(&exits, "exit", "exit URL, socks5://[user:pass@]host[:port] (socks5h:// is the same) or socks5+tls://...?pin=|ca= (repeatable)")
 	mode := fs.String("exit-mode", "race", "with several exits: race, failover or chain")
 	timeout := fs.Duration("connect-timeout", 20*time.Second, "a connect fails with the exits' errno after this long")
 	stagger := fs.Duration("stagger", 0, "race mode: delay before trying the next exit (0: adaptive)")

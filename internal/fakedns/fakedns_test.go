@@ -248,3 +248,28 @@ func FuzzAnswer(f *testing.F) {
 		}
 	})
 }
+
+// TestLocalhost: localhost and names under it are the loopback address
+// (RFC 6761), never a fake one.
+func TestLocalhost(t *testing.T) {
+	pool := NewPool(DefaultV4, DefaultV6)
+	s := &Server{Pool: pool, NoAAAA: true}
+	for _, name := range []string{"localhost.", "LocalHost.", "app.localhost."} {
+		m := parse(t, s.Answer(query(t, name, dnsmessage.TypeA)))
+		if len(m.Answers) != 1 || m.Answers[0].Body.(*dnsmessage.AResource).A != [4]byte{127, 0, 0, 1} {
+			t.Errorf("%s A: %+v", name, m.Answers)
+		}
+		m = parse(t, s.Answer(query(t, name, dnsmessage.TypeAAAA)))
+		if len(m.Answers) != 1 || netip.AddrFrom16(m.Answers[0].Body.(*dnsmessage.AAAAResource).AAAA) != netip.IPv6Loopback() {
+			t.Errorf("%s AAAA: %+v", name, m.Answers)
+		}
+	}
+	if _, ok := pool.Name(netip.MustParseAddr("198.18.0.1")); ok {
+		t.Error("localhost took a fake address")
+	}
+	// Not a name that merely ends in the letters.
+	m := parse(t, s.Answer(query(t, "notlocalhost.", dnsmessage.TypeA)))
+	if len(m.Answers) != 1 || !DefaultV4.Contains(netip.AddrFrom4(m.Answers[0].Body.(*dnsmessage.AResource).A)) {
+		t.Errorf("notlocalhost A: %+v", m.Answers)
+	}
+}

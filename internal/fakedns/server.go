@@ -68,7 +68,16 @@ func (s *Server) Answer(query []byte) []byte {
 	b.Question(q)
 	b.StartAnswers()
 	rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: ttl}
-	if q.Class == dnsmessage.ClassINET && Canonical(name) != "" {
+	if q.Class == dnsmessage.ClassINET && isLocalhost(name) {
+		// RFC 6761: localhost is the loopback address, answered here and
+		// never a name for the exit (which would refuse it anyway).
+		switch q.Type {
+		case dnsmessage.TypeA:
+			b.AResource(rh, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
+		case dnsmessage.TypeAAAA:
+			b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: netip.IPv6Loopback().As16()})
+		}
+	} else if q.Class == dnsmessage.ClassINET && Canonical(name) != "" {
 		switch q.Type {
 		case dnsmessage.TypeA:
 			v4, _ := s.Pool.Addrs(name)
@@ -260,4 +269,11 @@ func (s *Server) Listen(ctx context.Context, addr string) (netip.AddrPort, error
 		return ap, nil
 	}
 	return netip.AddrPort{}, errors.New("fakedns: no port free for both UDP and TCP")
+}
+
+// isLocalhost reports whether name is localhost or a name under it
+// (RFC 6761, section 6.3).
+func isLocalhost(name string) bool {
+	n := Canonical(name)
+	return n == "localhost" || strings.HasSuffix(n, ".localhost")
 }
