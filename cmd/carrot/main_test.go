@@ -99,6 +99,32 @@ func TestSignalsReachTheProgram(t *testing.T) {
 			t.Errorf("carrot %v, %v: exit %d, want the program's %d", c.cmd[0], c.sig, code, c.want)
 		}
 	}
+
+	// Sent to the whole process group (a service manager's stop, kill -- -PGID),
+	// the program gets it once: from the kernel, not again from carrot.
+	count := `import signal, sys, time
+n = []
+signal.signal(signal.SIGTERM, lambda s, f: n.append(s))
+print("ready", flush=True)
+while not n:
+    time.sleep(0.01)
+time.sleep(0.5)
+sys.exit(10 + len(n))`
+	for _, sub := range [][]string{{"trace", "-o", os.DevNull}, {"run", "--exit", "socks5://127.0.0.1:9"}} {
+		cmd := carrotCmd(append(sub, "--", realPython(), "-c", count)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line := make([]byte, 16)
+		out.Read(line)
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 11 {
+			t.Errorf("carrot %v, TERM to the group: exit %d, want 11 (the program got it %d times)", sub[0], code, code-10)
+		}
+	}
 }
 
 // carrotCmd is an exec.Cmd running carrot with args.

@@ -135,7 +135,7 @@ func runRun(ctx context.Context, e *env) int {
 	defer h.Close()
 
 	tr := ptrace.New(ptrace.Config{Handler: h, Filter: netroute.Filter(), Async: true})
-	defer forwardSignals(tr.Pid)()
+	defer forwardSignals(tr)()
 	// A TERM is the program's to answer (forwardSignals), not a reason to
 	// kill it: the run is not cancelled by main's.
 	st, err := tr.Run(context.WithoutCancel(ctx), ptrace.Program{Path: path, Argv: argv, Env: programEnv(os.Environ())})

@@ -376,7 +376,7 @@ func runTrace(ctx context.Context, e *env) int {
 		return traceAttach(ctx, e, f, s, sigs)
 	}
 	tr := ptrace.New(s.Config())
-	defer forwardSignals(tr.Pid)()
+	defer forwardSignals(tr)()
 	// A TERM is the program's to answer (forwardSignals), not a reason to
 	// kill it: the run is not cancelled by main's.
 	st, err := tr.Run(context.WithoutCancel(ctx), ptrace.Program{Path: path, Argv: f.argv, Env: os.Environ()})

@@ -56,6 +56,9 @@ type Tracer struct {
 	seccomp bool         // calls stop only when the filter says so
 	opts    int          // PTRACE_O_* for every tracee
 	pid     atomic.Int64 // main, for Pid
+	// signaled[sig]: when the program's first process was last about to
+	// be delivered sig (UnixNano), for Signaled.
+	signaled [65]atomic.Int64
 
 	// The fields below belong to the tracer thread.
 	tasks     map[int]*task
@@ -199,6 +202,19 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 		return nil
 	})
 	return st, err
+}
+
+// Signaled is when the program Run started (its first process) was last
+// about to be delivered sig (zero: never): to tell whether a signal sent
+// to the tracer's process group reached the program too.
+func (t *Tracer) Signaled(sig unix.Signal) time.Time {
+	if int(sig) >= len(t.signaled) {
+		return time.Time{}
+	}
+	if n := t.signaled[sig].Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Pid is the pid of the program Run started (0 until it has started): to
@@ -655,6 +671,9 @@ func (t *Tracer) exec(k *task) {
 }
 
 func (t *Tracer) signal(k *task, sig unix.Signal) {
+	if k.pid == t.main && int(sig) < len(t.signaled) {
+		t.signaled[sig].Store(time.Now().UnixNano())
+	}
 	ev := Event{Kind: EventSignal, Tid: k.tid, Pid: k.pid, Sig: sig, Deliver: sig}
 	if k.visible {
 		var si unix.Siginfo
