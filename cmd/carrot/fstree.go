@@ -175,7 +175,7 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 				return nil
 			})
 		default:
-			errs.say("fs put: %s: skipping a special file (%v)", p, t)
+			errs.say("fs put: %s: skipping a special file (%s)", p, specialKind(t))
 		}
 		return nil
 	})
@@ -252,7 +252,7 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 			case in.IsReg():
 				jobs.Go(func() error { errs.add(crp, f.getFile(ctx, in, crp, clp)); return nil })
 			default:
-				errs.say("fs get: %s: skipping a special file", crp)
+				errs.say("fs get: %s: skipping a special file (%s)", crp, specialKind(unixTypeMode(in.Mode)))
 			}
 		})
 		if err != nil {
@@ -286,4 +286,35 @@ func localSymlink(target, p string) error {
 		}
 	}
 	return err
+}
+
+// specialKind names the kind of a special file, as ls -l's type letter
+// does in words.
+func specialKind(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeCharDevice != 0:
+		return "a character device"
+	case t&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "type " + t.String()
+}
+
+// unixTypeMode is the fs.FileMode type bits of a cluster inode's mode.
+func unixTypeMode(mode uint32) fs.FileMode {
+	switch mode & meta.S_IFMT {
+	case meta.S_IFIFO:
+		return fs.ModeNamedPipe
+	case meta.S_IFSOCK:
+		return fs.ModeSocket
+	case meta.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case meta.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return 0
 }

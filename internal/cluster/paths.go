@@ -192,10 +192,17 @@ func (c *Client) MkdirAll(ctx context.Context, p string, mode uint32) (*meta.Ino
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range split(p) {
+	names := split(p)
+	for i, name := range names {
 		if in, err = c.MkdirIn(ctx, in.Ino, name, mode); err != nil {
 			if errors.Is(err, syscall.ENOTDIR) {
-				err = &meta.Error{Op: "mkdir", Path: p, Err: syscall.ENOTDIR}
+				// Something else has the name: the path's own (mkdir -p
+				// says it exists), or a parent's (not a directory).
+				errno := syscall.ENOTDIR
+				if i == len(names)-1 {
+					errno = syscall.EEXIST
+				}
+				err = &meta.Error{Op: "mkdir", Path: p, Err: errno}
 			}
 			return nil, err
 		}

@@ -554,7 +554,7 @@ func TestTreeCopy(t *testing.T) {
 		return out + errs
 	}
 	out := run("fs", "put", "-r", src, "/trees")
-	if !strings.Contains(out, "fifo: skipping a special file") {
+	if !strings.Contains(out, "fifo: skipping a special file (a FIFO)") {
 		t.Fatalf("put -r said %q, want the FIFO skipped", out)
 	}
 	out = run("fs", "ls", "-l", "/trees")
@@ -1121,6 +1121,12 @@ func TestPathSemantics(t *testing.T) {
 		t.Fatalf("ls PATH -l: %q", out)
 	}
 	run(0, nil, "fs", "mkdir", "/m1", "/m2")
+	if out := run(1, nil, "fs", "mkdir", "-p", "/a/f"); !strings.Contains(out, "EEXIST") {
+		t.Fatalf("mkdir -p over a file: %q", out)
+	}
+	if out := run(1, nil, "fs", "mkdir", "-p", "/a/f/g"); !strings.Contains(out, "ENOTDIR") {
+		t.Fatalf("mkdir -p under a file: %q", out)
+	}
 	run(0, nil, "fs", "rm", "-rf", "/nope")
 	if out := run(1, nil, "fs", "rm", "/m1", "/nope", "/m2"); !strings.Contains(out, "/nope") || strings.Count(out, "carrot:") != 1 {
 		t.Fatalf("rm of three paths, one missing: %q", out)
