@@ -644,3 +644,74 @@ func TestExitNameCache(t *testing.T) {
 		t.Errorf("echo.test now 127.0.0.2: %v, want EPERM", err)
 	}
 }
+
+// TestExitClientResetCancelsDial: a client that resets its connection while
+// the exit is connecting for it (carrot run abandoning a request it takes
+// another way) has the dial cancelled, not finished for nobody; a client
+// that only half-closes during the dial, after its request and early
+// bytes, still gets its stream.
+func TestExitClientResetCancelsDial(t *testing.T) {
+	dialing, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
+	te := startExit(t, func(c *Config) {
+		c.DialTimeout = time.Minute
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialing <- struct{}{}
+			<-ctx.Done() // a destination that does not answer
+			cancelled <- struct{}{}
+			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+		}
+	})
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello, err := socks5.AppendPipelined(nil, socks5.Addr{Name: "echo.test", Port: 7}, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dialing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exit did not dial")
+	}
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close() // a reset
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dial went on (a minute) for a client that reset")
+	}
+	te.log.waitLog(t, "dest=echo.test:7", "result=client-gone")
+
+	// A FIN is not a reset.
+	echo := echoServer(t)
+	slow := startExit(t, func(c *Config) {
+		d := &net.Dialer{}
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			time.Sleep(300 * time.Millisecond) // the client's FIN comes first
+			return d.DialContext(ctx, network, addr)
+		}
+	})
+	c, err = net.Dial("tcp", slow.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if hello, err = socks5.AppendPipelined(nil, socks5.AddrFromAddrPort(echo), alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(append(hello, "early"...)); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if _, err := socks5.ReadPipelined(c, alice); err != nil {
+		t.Fatalf("reply after a half-close: %v", err)
+	}
+	if got, err := io.ReadAll(c); err != nil || string(got) != "early" {
+		t.Fatalf("echo after a half-close: %q, %v", got, err)
+	}
+}

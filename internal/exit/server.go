@@ -51,6 +51,7 @@ import (
 
 	"github.com/carrot-project/carrot/internal/relay"
 	"github.com/carrot-project/carrot/internal/socks5"
+	"golang.org/x/sys/unix"
 )
 
 // Resolver resolves names; *net.Resolver is one.
@@ -216,8 +217,21 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	// has them knows its request is being worked on, and takes a timeout
 	// after them for the destination's, not the exit's.
 	hold := time.AfterFunc(answerHold, func() { hc.Flush() })
-	out, rep, reason := s.connect(ctx, req.Dest, r)
+	dctx, gone := context.WithCancelCause(ctx)
+	unwatch := watchReset(c, func() { gone(errClientReset) })
+	out, rep, reason := s.connect(dctx, req.Dest, r)
+	unwatch()
 	hold.Stop()
+	if context.Cause(dctx) == errClientReset {
+		// The client gave up (carrot run abandons a request it takes
+		// another way): the dial was cancelled, nobody is left to answer.
+		if out != nil {
+			out.Close()
+		}
+		conn.Close()
+		r.result, r.err = "client-gone", errClientReset
+		return
+	}
 	c.SetWriteDeadline(time.Now().Add(replyTimeout))
 	if out == nil {
 		socks5.WriteReply(hc, rep, socks5.Addr{})
@@ -601,4 +615,48 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// errClientReset: the client reset its connection while the exit was
+// connecting to the destination for it.
+var errClientReset = errors.New("the client reset the connection while the destination was being dialed")
+
+// watchReset calls reset if the client's connection c is reset (RST) while
+// the exit connects to the destination, so that the dial is cancelled
+// rather than finished for nobody: carrot run abandons a request it no
+// longer waits for (a signal for the program, a slow exit) by resetting
+// it, then asks again another way, and the destination would otherwise be
+// reached twice. It only peeks (MSG_PEEK): bytes the client sends early
+// stay for the destination, and a FIN (a client that half-closes after
+// its request) is no reset. The returned stop ends the watch, and must be
+// called before c is read again.
+func watchReset(c net.Conn, reset func()) (stop func()) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return func() {}
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var b [1]byte
+		raw.Read(func(fd uintptr) bool {
+			_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			switch {
+			case err == unix.EAGAIN:
+				return false // nothing yet: wait for the socket to be readable
+			case err != nil && err != unix.EINTR:
+				reset() // ECONNRESET, or another end of the connection
+			}
+			return true // data, a FIN, or the reset: nothing more to watch
+		})
+	}()
+	return func() {
+		c.SetReadDeadline(time.Unix(1, 0)) // ends a raw.Read still waiting
+		<-done
+		c.SetReadDeadline(time.Time{})
+	}
 }

@@ -392,6 +392,16 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 // the last hop for dest. authed, if not nil, is raw already authenticated
 // with hops[0] (through TLS if it has it): a spare. sent says the caller
 // already sent hops[0] its pipelined handshake (Plan.Hello).
+// reset closes c with a TCP reset rather than a FIN: carrot exit cancels
+// the dial it is making for a client that resets (a FIN is only a client
+// done sending).
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
+}
+
 func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, hops []*Exit, dest socks5.Addr) (Result, error) {
 	// Abort the handshakes when ctx ends; undone once they succeed. (The
 	// deadline first: set after, it could undo an abort that came between.)
@@ -426,7 +436,11 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 			bound, err = socks5.ClientHandshake(conn, next, socks5.ClientOptions{Auth: hop.Auth, Pipeline: d.pipelined(hop)})
 		}
 		if err != nil {
-			raw.Close()
+			if ctx.Err() != nil {
+				reset(raw) // abandoned: an exit still dialing for it can stop
+			} else {
+				raw.Close()
+			}
 			err = hint(hop, err)
 			var rep *socks5.ReplyError
 			// The answer is about the destination when the last hop

@@ -791,3 +791,37 @@ func TestSkipExpires(t *testing.T) {
 		fail() // tried again, and failing again
 	}
 }
+
+// TestRaceLoserReset: the attempt that loses a race is reset, so an exit
+// still connecting to the destination for it (a blocked one) stops,
+// rather than finishing a connection nobody will use.
+func TestRaceLoserReset(t *testing.T) {
+	dialing, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
+	blocked := startExitWith(t, nil, func(c *exit.Config) {
+		c.DialTimeout = time.Minute
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialing <- struct{}{}
+			<-ctx.Done() // the destination never answers this exit
+			cancelled <- struct{}{}
+			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+		}
+	})
+	good := startExit(t, nil, nil)
+	echo := echoServer(t)
+	d := newDialer(t, Race, 5*time.Second, blocked.url, good.url)
+	r, err := d.Dial(context.Background(), mustAddr(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEcho(t, r.Conn)
+	select {
+	case <-dialing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the blocked exit was never asked")
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the losing exit still dials for nobody (a minute)\n%s", blocked.log.String())
+	}
+}
