@@ -661,28 +661,32 @@ func TestExitClientResetCancelsDial(t *testing.T) {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
 		}
 	})
-	c, err := net.Dial("tcp", te.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hello, err := socks5.AppendPipelined(nil, socks5.Addr{Name: "echo.test", Port: 7}, alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write(hello); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-dialing:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the exit did not dial")
-	}
-	c.(*net.TCPConn).SetLinger(0)
-	c.Close() // a reset
-	select {
-	case <-cancelled:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the dial went on (a minute) for a client that reset")
+	// Reset at once (before the exit watches), and once it watches.
+	for _, after := range []time.Duration{0, 100 * time.Millisecond} {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hello, err := socks5.AppendPipelined(nil, socks5.Addr{Name: "echo.test", Port: 7}, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(hello); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-dialing:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the exit did not dial")
+		}
+		time.Sleep(after)
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close() // a reset
+		select {
+		case <-cancelled:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("reset after %v: the dial went on (a minute) for a client that reset", after)
+		}
 	}
 	te.log.waitLog(t, "dest=echo.test:7", "result=client-gone")
 
@@ -695,13 +699,14 @@ func TestExitClientResetCancelsDial(t *testing.T) {
 			return d.DialContext(ctx, network, addr)
 		}
 	})
-	c, err = net.Dial("tcp", slow.addr)
+	c, err := net.Dial("tcp", slow.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if hello, err = socks5.AppendPipelined(nil, socks5.AddrFromAddrPort(echo), alice); err != nil {
+	hello, err := socks5.AppendPipelined(nil, socks5.AddrFromAddrPort(echo), alice)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Write(append(hello, "early"...)); err != nil {

@@ -622,14 +622,15 @@ func orDash(s string) string {
 var errClientReset = errors.New("the client reset the connection while the destination was being dialed")
 
 // watchReset calls reset if the client's connection c is reset (RST) while
-// the exit connects to the destination, so that the dial is cancelled
-// rather than finished for nobody: carrot run abandons a request it no
-// longer waits for (a signal for the program, a slow exit) by resetting
-// it, then asks again another way, and the destination would otherwise be
-// reached twice. It only peeks (MSG_PEEK): bytes the client sends early
-// stay for the destination, and a FIN (a client that half-closes after
-// its request) is no reset. The returned stop ends the watch, and must be
-// called before c is read again.
+// the exit connects to the destination for it, so that the dial is
+// cancelled rather than finished for nobody: carrot run abandons a request
+// it no longer waits for (a signal for the program, a race lost) by
+// resetting it, and the destination would otherwise be reached twice. It
+// only peeks (MSG_PEEK): bytes the client sends early stay for the
+// destination, and a FIN (a client that half-closes after its request) is
+// no reset. The watch starts only once the dial has taken watchAfter, so
+// that the usual quick dial costs no goroutine and no wake-up. The
+// returned stop ends it, and must be called before c is read again.
 func watchReset(c net.Conn, reset func()) (stop func()) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
@@ -639,24 +640,56 @@ func watchReset(c net.Conn, reset func()) (stop func()) {
 	if err != nil {
 		return func() {}
 	}
+	var mu sync.Mutex
+	stopped, started := false, false
 	done := make(chan struct{})
-	go func() {
+	t := time.AfterFunc(watchAfter, func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
+			return
+		}
+		started = true
+		mu.Unlock()
 		defer close(done)
 		var b [1]byte
 		raw.Read(func(fd uintptr) bool {
-			_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 			switch {
 			case err == unix.EAGAIN:
 				return false // nothing yet: wait for the socket to be readable
 			case err != nil && err != unix.EINTR:
 				reset() // ECONNRESET, or another end of the connection
+			case err == nil && n == 0:
+				// The end of the stream: a FIN leaves the socket in
+				// CLOSE_WAIT, a reset (its error already taken) closed.
+				if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil && ti.State == tcpClose {
+					reset()
+				}
 			}
 			return true // data, a FIN, or the reset: nothing more to watch
 		})
-	}()
+	})
 	return func() {
+		if t.Stop() {
+			return // the dial was quick: no watch began
+		}
+		mu.Lock()
+		stopped = true
+		watching := started
+		mu.Unlock()
+		if !watching {
+			return
+		}
 		c.SetReadDeadline(time.Unix(1, 0)) // ends a raw.Read still waiting
 		<-done
 		c.SetReadDeadline(time.Time{})
 	}
 }
+
+// tcpClose is TCP_CLOSE (include/net/tcp_states.h): the state of a TCP
+// socket whose peer reset it.
+const tcpClose = 7
+
+// watchAfter is how long a dial runs before watchReset watches the client.
+const watchAfter = 20 * time.Millisecond
