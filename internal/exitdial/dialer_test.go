@@ -597,14 +597,9 @@ func TestSpares(t *testing.T) {
 			mu.Unlock()
 			go func() {
 				defer c.Close()
-				if _, err := socks5.ReadGreeting(c); err != nil {
+				if !acceptAuth(c) {
 					return
 				}
-				c.Write([]byte{5, socks5.MethodUserPass})
-				if _, _, err := socks5.ReadUserPass(c); err != nil {
-					return
-				}
-				c.Write([]byte{1, 0})
 				if drop {
 					return
 				}
@@ -824,4 +819,18 @@ func TestRaceLoserReset(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the losing exit still dials for nobody (a minute)\n%s", blocked.log.String())
 	}
+}
+
+// acceptAuth plays a SOCKS5 server's greeting and username/password
+// exchange on c, taking any credentials; false if the client went away.
+func acceptAuth(c net.Conn) bool {
+	if _, err := socks5.ReadGreeting(c); err != nil {
+		return false
+	}
+	c.Write([]byte{5, socks5.MethodUserPass})
+	if _, _, err := socks5.ReadUserPass(c); err != nil {
+		return false
+	}
+	c.Write([]byte{1, 0})
+	return true
 }

@@ -156,14 +156,9 @@ func TestSpareAnsweredLate(t *testing.T) {
 			}
 			go func() {
 				defer c.Close()
-				if _, err := socks5.ReadGreeting(c); err != nil {
+				if !acceptAuth(c) {
 					return
 				}
-				c.Write([]byte{5, socks5.MethodUserPass})
-				if _, _, err := socks5.ReadUserPass(c); err != nil {
-					return
-				}
-				c.Write([]byte{1, 0})
 				if _, err := socks5.ReadRequest(c); err != nil {
 					return
 				}
