@@ -6,7 +6,10 @@
 //
 // A node's identity (DIR/node-id, made at first start) outlives restarts
 // and address changes: placement ranks node IDs, so a node that comes back
-// on another port still holds the right chunks.
+// on another port still holds the right chunks. Its data directory is
+// locked (DIR/lock: one process at a time) and belongs to one cluster
+// (DIR/cluster-id: a node started on another cluster's directory is
+// refused, as that cluster's collector would delete its chunks).
 package node
 
 import (
@@ -19,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/chunkstore"
@@ -28,6 +32,7 @@ import (
 	"github.com/carrot-project/carrot/internal/meta/metapb"
 	"github.com/carrot-project/carrot/internal/repair"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sys/unix"
 )
 
 // Config is what a node needs.
@@ -72,6 +77,60 @@ func ID(dir string) (string, error) {
 	return id, nil
 }
 
+// LockDir takes an exclusive lock on dir/lock for as long as the returned
+// file is open (and no longer than the process); user names the kind of
+// process that holds it, for the error another one gets (EBUSY).
+func LockDir(dir, user string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is in use by another %s: %w", dir, user, unix.EBUSY)
+		}
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// claimDataDir ties dir to the cluster whose metadata cli holds under
+// prefix: the cluster's id (<prefix>cluster-id in etcd, made by the first
+// node to ask) is written to dir/cluster-id at a node's first start, and a
+// directory that holds another cluster's id is refused. Serving it would
+// be worse than useless: this cluster's collector would delete every
+// chunk of the other cluster's there, none of which it references.
+func claimDataDir(ctx context.Context, cli *clientv3.Client, prefix, dir string) error {
+	key := prefix + "cluster-id"
+	b := make([]byte, 16)
+	rand.Read(b)
+	r, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.Version(key), "=", 0)).
+		Then(clientv3.OpPut(key, hex.EncodeToString(b))).
+		Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return fmt.Errorf("the cluster's id: %w", err)
+	}
+	cluster := hex.EncodeToString(b)
+	if !r.Succeeded {
+		cluster = string(r.Responses[0].GetResponseRange().Kvs[0].Value)
+	}
+	p := filepath.Join(dir, "cluster-id")
+	held, err := os.ReadFile(p)
+	switch {
+	case err == nil && strings.TrimSpace(string(held)) == cluster:
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s belongs to another cluster (id %s; this config's cluster is %s): its chunks are not this cluster's, whose collector would delete them; give this node a data directory of its own: %w",
+			dir, strings.TrimSpace(string(held)), cluster, syscall.EEXIST)
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	// A new directory (or one from before ids were kept): it is this
+	// cluster's from now on.
+	return os.WriteFile(p, []byte(cluster+"\n"), 0o600)
+}
+
 // Run serves until ctx ends, then deregisters and stops.
 func Run(ctx context.Context, cfg Config) error {
 	logf := cfg.Logf
@@ -82,6 +141,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
+	// One process per data directory: a second would register the same
+	// id at its own address, and clear the first's uploads in tmp/.
+	lock, err := LockDir(cfg.DataDir, "carrot node")
+	if err != nil {
+		return fmt.Errorf("node %s: %w", id, err)
+	}
+	defer lock.Close()
 	tc, err := cfg.Conf.TLSConfig()
 	if err != nil {
 		return fmt.Errorf("node %s: %w", id, err)
@@ -108,6 +174,9 @@ func Run(ctx context.Context, cfg Config) error {
 			return ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
+	}
+	if err := claimDataDir(ctx, cli, cfg.Conf.Prefix, cfg.DataDir); err != nil {
+		return fmt.Errorf("node %s: %w", id, err)
 	}
 	store, err := chunkstore.Open(cfg.DataDir, chunkstore.Options{
 		Capacity: cfg.Capacity,

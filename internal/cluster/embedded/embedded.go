@@ -61,7 +61,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	// One cluster per directory: a second one would share etcd's data.
-	lock, err := lockDir(o.Dir)
+	lock, err := node.LockDir(o.Dir, "carrot up")
 	if err != nil {
 		return nil, err
 	}
@@ -206,21 +206,4 @@ func (c *Cluster) Close() {
 		c.Etcd.Close()
 		c.lock.Close() // the lock goes with its descriptor
 	})
-}
-
-// lockDir takes an exclusive lock on dir/lock for as long as the returned
-// file is open (and no longer than the process).
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s is in use by another carrot up: %w", dir, unix.EBUSY)
-		}
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
-	}
-	return f, nil
 }

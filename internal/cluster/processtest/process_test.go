@@ -438,6 +438,51 @@ func TestTooFewNodes(t *testing.T) {
 	}
 }
 
+// TestDataDirOwnership: a node's data directory serves one process and one
+// cluster: a second carrot node on it is refused (EBUSY), and so is a node
+// of another cluster, whose collector would otherwise delete every chunk
+// there; the directory's own cluster still takes it back.
+func TestDataDirOwnership(t *testing.T) {
+	a := newCluster(t, 1, "--replicas", "1")
+	data := filepath.Join(a.dir, "n0")
+	c := a.client(t, 1)
+	if _, err := c.CreateFile(tctx(t), meta.RootIno, "kept", 0o644, bytes.NewReader(seeded(4, 1<<20)), cluster.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(conf, want string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, carrotBin, "node", "--listen", "127.0.0.1:0", "--data", data, "--config", conf)
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), want) {
+			t.Fatalf("carrot node on %s with %s: exit %d, want 1 and %q:\n%s", data, conf, cmd.ProcessState.ExitCode(), want, out)
+		}
+	}
+	refused(a.conf, "in use by another carrot node")
+	a.nodes[0].stopWith(syscall.SIGTERM)
+	b := newCluster(t, 0)
+	refused(b.conf, "belongs to another cluster")
+	chunks, _ := filepath.Glob(filepath.Join(data, "chunks", "*", "*"))
+	if len(chunks) != 1 {
+		t.Fatalf("the refused node's directory holds %d chunks, want the 1 of its cluster", len(chunks))
+	}
+	a.addNode(t, data)
+	if got, err := c.ReadFile(tctx(t), mustLookup(t, c, "kept")); err != nil || !bytes.Equal(got, seeded(4, 1<<20)) {
+		t.Fatalf("the file after its node came back: %v", err)
+	}
+}
+
+// mustLookup returns the inode number of name in the root directory.
+func mustLookup(t *testing.T, c *cluster.Client, name string) uint64 {
+	t.Helper()
+	in, err := c.Lookup(tctx(t), meta.RootIno, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Ino
+}
+
 // TestStatusKeptReport: cluster status shows the repairer's last pass
 // while it describes the cluster, and makes a pass of its own once a node
 // has changed state since.
