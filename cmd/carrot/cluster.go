@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -13,13 +15,14 @@ import (
 	"github.com/carrot-project/carrot/internal/cluster"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/linux"
+	"github.com/carrot-project/carrot/internal/membership"
 	"github.com/carrot-project/carrot/internal/repair"
 )
 
 func init() {
 	register(&command{
 		Name:    "cluster",
-		Summary: "inspect the storage cluster: 'carrot cluster status [--json]'",
+		Summary: "inspect the storage cluster: 'carrot cluster status [--json]', 'carrot cluster forget NODE-ID'",
 		Run:     runCluster,
 	})
 }
@@ -51,6 +54,11 @@ func dialCluster(ctx context.Context, configFlag string, opts cluster.Options) (
 
 const clusterHelp = `
 usage: carrot cluster status [--json] [--scan] [--config FILE]
+       carrot cluster forget NODE-ID [--config FILE]
+
+forget removes a node that is down for good (not a live one) from the
+cluster: status stops listing it and its chunks get their copies back from
+the other nodes.
 
 Shows every node (state, chunks, bytes, disk), the chunks under-replicated
 or lost, garbage awaiting collection and the balance of chunks over nodes
@@ -64,17 +72,21 @@ func runCluster(ctx context.Context, e *env) int {
 	config := fs.String("config", "", "cluster config (default $CARROT_CONFIG, else "+clusterconf.DefaultPath()+")")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	scan := fs.Bool("scan", false, "read every inode and node inventory now, not the repairer's last pass")
-	if len(e.Args) == 0 || e.Args[0] != "status" {
+	if len(e.Args) == 0 || e.Args[0] != "status" && e.Args[0] != "forget" {
 		if len(e.Args) > 0 && (e.Args[0] == "-h" || e.Args[0] == "--help" || e.Args[0] == "-help") {
 			fs.Usage()
 			return exitOK
 		}
 		if len(e.Args) == 0 {
-			return e.usageError("cluster: missing subcommand: 'carrot cluster status [--json]'")
+			return e.usageError("cluster: missing subcommand: 'carrot cluster status [--json]' or 'carrot cluster forget NODE-ID'")
 		}
-		return e.usageError("cluster: unknown subcommand %q: 'carrot cluster status [--json]'", e.Args[0])
+		return e.usageError("cluster: unknown subcommand %q: 'carrot cluster status [--json]' or 'carrot cluster forget NODE-ID'", e.Args[0])
 	}
+	sub := e.Args[0]
 	e.Args = e.Args[1:]
+	if sub == "forget" {
+		return clusterForget(ctx, e, fs, config)
+	}
 	if code, ok := e.parse(fs); !ok {
 		return code
 	}
@@ -115,6 +127,45 @@ func runCluster(ctx context.Context, e *env) int {
 		return clusterErr(e, "cluster status", fmt.Errorf("write error: %w", out.err))
 	}
 	return exitOK
+}
+
+// clusterForget removes a node that is down for good from the cluster's
+// membership: status stops listing it, and the repairer stops counting its
+// copies (the chunks it held get their copies back from the others at once,
+// if its down time had not done so yet). A live node is refused.
+func clusterForget(ctx context.Context, e *env, fs *flag.FlagSet, config *string) int {
+	if code, ok := e.parse(fs); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return e.usageError("cluster forget: want one NODE-ID (see 'carrot cluster status'), got %d arguments", fs.NArg())
+	}
+	id := fs.Arg(0)
+	c, err := dialCluster(ctx, *config, cluster.Options{})
+	if err != nil {
+		return clusterErr(e, "cluster forget", err)
+	}
+	defer c.Close()
+	i := slices.IndexFunc(c.View().Nodes(), func(n membership.Node) bool { return n.ID == id })
+	switch {
+	case i < 0:
+		return clusterErr(e, "cluster forget", fmt.Errorf("%s: no such node: %w", id, syscall.ENOENT))
+	case c.View().Nodes()[i].Live:
+		return clusterErr(e, "cluster forget", fmt.Errorf("%s is up (stop it first; its chunks stay where they are): %w", id, syscall.EBUSY))
+	}
+	if err := membership.Forget(ctx, c.Etcd(), c.Conf.Prefix, id); err != nil {
+		return clusterErr(e, "cluster forget", fmt.Errorf("%s: %w", id, errnoOr(err, syscall.EIO)))
+	}
+	fmt.Fprintf(e.Stdout, "carrot cluster forget: %s forgotten; its chunks are copied from their other holders by the next repair pass\n", id)
+	return exitOK
+}
+
+// errnoOr is err if it carries an errno, else err with def.
+func errnoOr(err error, def syscall.Errno) error {
+	if errors.As(err, new(syscall.Errno)) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, def)
 }
 
 // printStatus writes the text form of a status report (kept: the

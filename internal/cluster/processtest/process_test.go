@@ -473,6 +473,32 @@ func TestDataDirOwnership(t *testing.T) {
 	}
 }
 
+// TestForgetNode: cluster forget removes a node that is down for good, and
+// refuses a live one or one it does not know.
+func TestForgetNode(t *testing.T) {
+	tc := newCluster(t, 2)
+	tc.client(t, 2)
+	ids := make([]string, 2)
+	for k := range ids {
+		b, _ := os.ReadFile(filepath.Join(tc.dir, fmt.Sprintf("n%d", k), "node-id"))
+		ids[k] = strings.TrimSpace(string(b))
+	}
+	tc.nodes[1].stopWith(syscall.SIGTERM)
+	for _, c := range []struct {
+		id   string
+		code int
+		want string
+	}{{ids[0], 1, "EBUSY"}, {"node-nope", 1, "ENOENT"}, {ids[1], 0, "forgotten"}} {
+		out, errs, code := carrot(t, tc.conf, nil, "cluster", "forget", c.id)
+		if code != c.code || !strings.Contains(out+errs, c.want) {
+			t.Errorf("cluster forget %s: exit %d %s%s, want %d and %s", c.id, code, out, errs, c.code, c.want)
+		}
+	}
+	if r := tc.status(t); len(r.Nodes) != 1 || r.Nodes[0].ID != ids[0] {
+		t.Fatalf("status after forget: %+v", r.Nodes)
+	}
+}
+
 // mustLookup returns the inode number of name in the root directory.
 func mustLookup(t *testing.T, c *cluster.Client, name string) uint64 {
 	t.Helper()
