@@ -3,6 +3,7 @@ package netroute
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -336,6 +337,13 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over, st overStart) 
 			disconnect(s)
 			if ours() {
 				final, stalled = false, si.nonblock
+				// Say whose limit it was: the timeout is carrot's, not
+				// the destination's.
+				why := "a signal came for the program"
+				if si.nonblock {
+					why = fmt.Sprintf("no answer within %v, a non-blocking connect's budget on its own socket", overStall)
+				}
+				err = fmt.Errorf("%s (%w)", why, err)
 			}
 		}
 	}()
