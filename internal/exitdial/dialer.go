@@ -38,9 +38,10 @@
 // unreachable, TLS or authentication failure, a broken reply — three times
 // in a row is skipped for 30 s, doubling up to 5 min while it keeps failing;
 // a success clears it. Skipped exits are still tried when every exit is
-// skipped: the dialer fails closed, it never connects directly. In race
-// mode, for each destination the exit that last reached it is tried first
-// and exits that recently failed to reach it are tried last, so a censored
+// skipped: the dialer fails closed, it never connects directly. For each
+// destination, exits that failed to reach it in the last minute are tried
+// last (in failover mode too, whose order is otherwise the user's), and in
+// race mode the exit that last reached it is tried first, so a censored
 // destination pays for its blocked exits once, not on every connect.
 //
 // Errors. A failed Dial returns *Error, whose Errno is chosen from what the
@@ -675,9 +676,10 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	return Result{}, errs
 }
 
-// order lists the exits to try for dest: healthy ones first (in race mode
-// the one that last reached dest at the head, those that recently failed
-// it at the tail), skipped ones only if every exit is skipped.
+// order lists the exits to try for dest: healthy ones first (with useMemo,
+// race mode's, the one that last reached dest at the head; in any order,
+// those that recently failed to reach it at the tail), skipped ones only
+// if every exit is skipped.
 func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -689,15 +691,13 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 			skipped = append(skipped, e)
 			continue
 		}
-		if useMemo {
-			if d.lastGood[key] == e {
-				good = append([]*Exit{e}, good...)
-				continue
-			}
-			if t, ok := d.lastBad[destExit{key, e}]; ok && now.Sub(t) < time.Minute {
-				tail = append(tail, e)
-				continue
-			}
+		if useMemo && d.lastGood[key] == e {
+			good = append([]*Exit{e}, good...)
+			continue
+		}
+		if t, ok := d.lastBad[destExit{key, e}]; ok && now.Sub(t) < time.Minute {
+			tail = append(tail, e)
+			continue
 		}
 		good = append(good, e)
 	}

@@ -834,3 +834,31 @@ func acceptAuth(c net.Conn) bool {
 	c.Write([]byte{1, 0})
 	return true
 }
+
+// TestFailoverLearnsBlockedExit: in failover mode an exit that could not
+// reach a destination goes after the others for it (for a minute), so
+// later connects do not wait for it again; other destinations keep the
+// given order.
+func TestFailoverLearnsBlockedExit(t *testing.T) {
+	good := startExit(t, nil, nil)
+	blocked := startExitWith(t, nil, func(c *exit.Config) {
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.EHOSTUNREACH}
+		}
+	})
+	echo := echoServer(t)
+	d := newDialer(t, Failover, 5*time.Second, blocked.url, good.url)
+	for range 2 {
+		r, err := d.Dial(context.Background(), mustAddr(echo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustEcho(t, r.Conn)
+	}
+	if n := strings.Count(blocked.log.String(), "dest="); n != 1 {
+		t.Fatalf("the blocked exit was asked %d times for the destination, want once:\n%s", n, blocked.log)
+	}
+	if o := d.order(mustAddr("127.0.0.1:1"), false); len(o) != 2 || o[0] != d.cfg.Exits[0] {
+		t.Fatalf("another destination's order: %v", o)
+	}
+}
