@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -694,4 +695,118 @@ func TestRangedGetBlockSums(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("the damaged block, put back", 2*blockSize, blockSize+10)
+}
+
+// gate is a Put's data that holds its reader back until every Put of a
+// round has either begun reading (got past the capacity check) or
+// returned: a Put admitted cannot finish before the others are checked.
+type gate struct {
+	r       io.Reader
+	started bool
+	g       *gateGroup
+}
+
+type gateGroup struct {
+	mu      sync.Mutex
+	settled int // Puts reading or returned
+	n       int
+	open    chan struct{}
+}
+
+func (g *gateGroup) settle() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.settled++; g.settled == g.n {
+		close(g.open)
+	}
+}
+
+func (r *gate) Read(p []byte) (int, error) {
+	if !r.started {
+		r.started = true
+		r.g.settle()
+		<-r.g.open
+	}
+	return r.r.Read(p)
+}
+
+// TestCapacityConcurrentPuts: Puts running at once cannot together store
+// more than the capacity (each reserves its size at the check); those
+// refused fail with ENOSPC, and a Put that fails or finds its chunk there
+// gives its reservation back.
+func TestCapacityConcurrentPuts(t *testing.T) {
+	const size, capacity, puts = 64 << 10, 5*64<<10 + 1000, 24
+	st, err := Open(t.TempDir(), Options{Capacity: capacity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Put that fails keeps nothing reserved.
+	bad := pattern(size, 200)
+	if _, err := st.Put(ID(bad), size, bytes.NewReader(bad[1:])); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("short put: %v", err)
+	}
+	g := &gateGroup{n: puts, open: make(chan struct{})}
+	errs := make([]error, puts)
+	var wg sync.WaitGroup
+	for i := range puts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := pattern(size, byte(i))
+			r := &gate{r: bytes.NewReader(data), g: g}
+			_, errs[i] = st.Put(ID(data), size, r)
+			if !r.started {
+				g.settle()
+			}
+		}()
+	}
+	wg.Wait()
+	stored := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			stored++
+		case !errors.Is(err, ErrNoSpace) || !errors.Is(err, syscall.ENOSPC):
+			t.Errorf("put %d: %v, want ENOSPC", i, err)
+		}
+	}
+	var onDisk int64
+	st.List(func(_ string, n int64, _ time.Time) error { onDisk += n; return nil })
+	s := st.Stats()
+	t.Logf("%d of %d puts stored, %d bytes on disk, capacity %d", stored, puts, onDisk, capacity)
+	if onDisk > capacity || s.Bytes != onDisk || s.Chunks != int64(stored) {
+		t.Fatalf("capacity %d: %d bytes on disk, %d chunks stored; stats %+v", capacity, onDisk, stored, s)
+	}
+	// All the space (none left reserved by the failures) is used.
+	if want := capacity / size; stored != want {
+		t.Fatalf("%d puts stored, want %d (the capacity's worth)", stored, want)
+	}
+	if s.DiskTotal != capacity || s.DiskFree != capacity-uint64(onDisk) {
+		t.Fatalf("stats %+v", s)
+	}
+	// Full: a new chunk is refused, one already held is acknowledged and
+	// reserves nothing; a chunk deleted frees its space.
+	more := pattern(size, 201)
+	if _, err := st.Put(ID(more), size, bytes.NewReader(more)); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("put into a full store: %v", err)
+	}
+	var held string
+	for i, err := range errs {
+		if err == nil {
+			held = ID(pattern(size, byte(i)))
+			if existed, err := st.Put(held, size, bytes.NewReader(pattern(size, byte(i)))); err != nil || !existed {
+				t.Fatalf("put of a chunk held, store full: existed=%v %v", existed, err)
+			}
+			break
+		}
+	}
+	if ok, err := st.Delete(held, time.Time{}); !ok || err != nil {
+		t.Fatalf("delete: %v %v", ok, err)
+	}
+	if _, err := st.Put(ID(more), size, bytes.NewReader(more)); err != nil {
+		t.Fatalf("put after a delete freed space: %v", err)
+	}
+	if s := st.Stats(); s.Bytes != onDisk || s.Chunks != int64(stored) {
+		t.Fatalf("stats %+v", s)
+	}
 }

@@ -96,7 +96,9 @@ func ID(data []byte) string {
 // Options configure a Store.
 type Options struct {
 	// Capacity, if positive, caps the bytes of chunk data the store holds;
-	// a Put past it fails with ENOSPC as a full disk would.
+	// a Put past it fails with ENOSPC as a full disk would. A Put's size
+	// counts from its check, before it writes, so Puts running at once
+	// cannot together go past it.
 	Capacity int64
 	// OnCorrupt is called (from the reading goroutine) when a chunk fails
 	// verification and has been quarantined.
@@ -127,8 +129,12 @@ type Store struct {
 	// sums are the block sums of chunks read in ranges (blocksums.go).
 	sums sumCache
 
-	used    atomic.Int64 // bytes of chunk data
-	count   atomic.Int64 // chunks
+	used  atomic.Int64 // bytes of chunk data
+	count atomic.Int64 // chunks
+	// claimed is used plus the sizes of the Puts under way, reserved
+	// (reserve) before they write: the capacity bounds it, so Puts
+	// running at once cannot together go past it.
+	claimed atomic.Int64
 	corrupt atomic.Int64
 	puts    atomic.Int64
 	gets    atomic.Int64
@@ -155,6 +161,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	err := s.List(func(id string, size int64, _ time.Time) error {
 		s.used.Add(size)
+		s.claimed.Add(size)
 		s.count.Add(1)
 		return nil
 	})
@@ -199,9 +206,15 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 	default:
 		return false, fmt.Errorf("put %s: checking the copy held: %w", id, err)
 	}
-	if c := s.opts.Capacity; c > 0 && s.used.Load()+size > c {
-		return false, fmt.Errorf("put %s: capacity %d bytes reached: %w", id, c, ErrNoSpace)
+	if err := s.reserve(size); err != nil {
+		return false, fmt.Errorf("put %s: %w", id, err)
 	}
+	stored := false
+	defer func() {
+		if !stored {
+			s.claimed.Add(-size) // failed, or another Put stored it
+		}
+	}()
 	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), id[:8]+".*")
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", id, err)
@@ -239,8 +252,14 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		err = os.Rename(tmp.Name(), final) // a file system without it
 	}
+	if stored = err == nil; stored {
+		// Counted under mu, as quarantine and Delete uncount it: one
+		// of them may find the file the moment it is in place. The
+		// reservation becomes the chunk's share of claimed.
+		s.used.Add(size)
+		s.count.Add(1)
+	}
 	s.mu.Unlock()
-	stored := err == nil
 	if errors.Is(err, unix.EEXIST) {
 		os.Remove(tmp.Name())
 		err = nil
@@ -252,11 +271,28 @@ func (s *Store) Put(id string, size int64, r io.Reader) (existed bool, err error
 	if err = syncDir(sub); err != nil {
 		return false, fmt.Errorf("put %s: fsync dir: %w", id, err)
 	}
-	if stored {
-		s.used.Add(size)
-		s.count.Add(1)
-	}
 	return false, nil
+}
+
+// reserve claims size bytes of the capacity for a Put about to write
+// them, or fails with ErrNoSpace if they do not fit beside the chunks held
+// and the other Puts' reservations. The Put releases them if it stores
+// nothing; else they stay claimed as the chunk's until it is removed.
+func (s *Store) reserve(size int64) error {
+	c := s.opts.Capacity
+	if c <= 0 {
+		s.claimed.Add(size)
+		return nil
+	}
+	for {
+		cl := s.claimed.Load()
+		if cl+size > c {
+			return fmt.Errorf("capacity %d bytes reached (%d held or being written): %w", c, cl, ErrNoSpace)
+		}
+		if s.claimed.CompareAndSwap(cl, cl+size) {
+			return nil
+		}
+	}
 }
 
 var hashPool = sync.Pool{New: func() any { return sha256.New() }}
@@ -411,6 +447,7 @@ func (s *Store) quarantine(id, why string, bad fs.FileInfo) error {
 	}
 	if moved {
 		s.used.Add(-st.Size())
+		s.claimed.Add(-st.Size())
 		s.count.Add(-1)
 	}
 	s.mu.Unlock()
@@ -449,6 +486,7 @@ func (s *Store) Delete(id string, olderThan time.Time) (bool, error) {
 		return false, err
 	}
 	s.used.Add(-st.Size())
+	s.claimed.Add(-st.Size())
 	s.count.Add(-1)
 	return true, nil
 }
@@ -503,8 +541,9 @@ func (s *Store) Stats() Stats {
 		st.DiskTotal = fsst.Blocks * uint64(fsst.Bsize)
 	}
 	if c := s.opts.Capacity; c > 0 {
+		// Less what the Puts under way have reserved.
 		st.DiskTotal = uint64(c)
-		st.DiskFree = uint64(max(0, c-st.Bytes))
+		st.DiskFree = uint64(max(0, c-max(st.Bytes, s.claimed.Load())))
 	}
 	return st
 }
