@@ -11,8 +11,14 @@
 // 224/8-style multicast, which breaks tools. A name gets one address of each
 // family and keeps them while it is in use; the pool hands addresses out in
 // order and, when a range is exhausted, takes back the least recently used
-// one. An address that was never handed out, or was taken back, has no name:
-// the dialer refuses it instead of sending a fake address to an exit.
+// one, but only once that name has gone Pool.MinAge (at least the answers'
+// TTL) without being answered or connected to: until then the program may
+// still hold the address in a cache, and its connect would reach whichever
+// name had it next. With no address old enough to take back, the query is
+// answered SERVFAIL (the resolver retries or fails), never with an address
+// still in use. An address that was never handed out, or was taken back,
+// has no name: the dialer refuses it instead of sending a fake address to
+// an exit.
 //
 // Answers. A and AAAA get one record each (TTL Config.TTL), or, with
 // Server.NoAAAA, A only and AAAA an empty NOERROR answer (NODATA, as for a
@@ -33,7 +39,8 @@
 // proxychains-ng and graftcp, whose fake answers are IPv4 only) unless
 // asked for IPv6 fakes or the host has no IPv4 address of its own, where
 // a resolver (glibc's AI_ADDRCONFIG) would not ask for A at all.
-// Non-QUERY opcodes get NOTIMP, malformed messages FORMERR. The server
+// Non-QUERY opcodes get NOTIMP, malformed messages FORMERR, an A or AAAA
+// query that finds the pool full of recently used names SERVFAIL. The server
 // speaks UDP and TCP (RFC 1035 4.2.2 length-prefixed).
 //
 // The seam with the connect handler (to be written with the interposition
@@ -68,6 +75,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Default ranges.
@@ -76,10 +84,23 @@ var (
 	DefaultV6 = netip.MustParsePrefix("2001:2::/48")
 )
 
+// DefaultTTL is the TTL, in seconds, of a Server's answers when its TTL is 0.
+const DefaultTTL = 60
+
 // Pool hands out fake addresses for names and maps them back. It is safe for
 // concurrent use. The zero Pool is not usable; call NewPool.
 type Pool struct {
+	// MinAge is how long a name keeps its addresses, at least, after it
+	// was last answered (Addrs) or connected to (Name): an address is
+	// taken back for another name only when its own has not been used for
+	// that long. NewPool sets it to DefaultTTL seconds; a Server answering
+	// from the pool raises it to its TTL when that is longer, since a
+	// program may cache an answer that long. Change it before the pool is
+	// used, not after.
+	MinAge time.Duration
+
 	v4, v6 netip.Prefix
+	now    func() time.Time // time.Now; tests set a clock of their own
 
 	mu      sync.Mutex
 	byName  map[string]*entry
@@ -95,6 +116,7 @@ type entry struct {
 	name   string
 	v4, v6 netip.Addr
 	elem   *list.Element
+	used   time.Time // last answered or connected to
 }
 
 // NewPool makes a pool over v4 and v6 (use DefaultV4, DefaultV6). The
@@ -109,7 +131,9 @@ func NewPool(v4, v6 netip.Prefix) *Pool {
 		return 1<<host - 2
 	}
 	return &Pool{
-		v4: v4, v6: v6,
+		MinAge: DefaultTTL * time.Second,
+		now:    time.Now,
+		v4:     v4, v6: v6,
 		byName: map[string]*entry{},
 		byAddr: map[netip.Addr]*entry{},
 		lru:    list.New(),
@@ -139,30 +163,48 @@ func (p *Pool) Name(ip netip.Addr) (string, bool) {
 		return "", false
 	}
 	p.lru.MoveToFront(e.elem)
+	e.used = p.now()
 	return e.name, true
 }
 
 // Addrs returns name's fake IPv4 and IPv6 addresses, handing them out if
-// it has none.
+// it has none. When it has none and every address is taken by a name used
+// less than MinAge ago, it returns two invalid addresses (the zero
+// netip.Addr) and hands out nothing.
 func (p *Pool) Addrs(name string) (v4, v6 netip.Addr) {
+	return p.addrs(name, 0)
+}
+
+// addrs is Addrs for an answer that programs may cache for ttl: MinAge is
+// raised to ttl first if it is shorter.
+func (p *Pool) addrs(name string, ttl time.Duration) (v4, v6 netip.Addr) {
 	name = Canonical(name)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.MinAge = max(p.MinAge, ttl)
+	now := p.now()
 	if e := p.byName[name]; e != nil {
 		p.lru.MoveToFront(e.elem)
+		e.used = now
 		return e.v4, e.v6
 	}
 	var e *entry
 	if p.entries >= p.max {
-		// take back the least recently used name's addresses
-		e = p.lru.Remove(p.lru.Back()).(*entry)
+		// Take back the least recently used name's addresses, if that
+		// name has not been used for MinAge: being the least recently
+		// used, it is the oldest, and when it is too young all are.
+		e = p.lru.Back().Value.(*entry)
+		if now.Sub(e.used) < p.MinAge {
+			return netip.Addr{}, netip.Addr{}
+		}
+		p.lru.Remove(e.elem)
 		delete(p.byName, e.name)
 	} else {
 		e = &entry{v4: p.take(&p.next4, p.v4), v6: p.take(&p.next6, p.v6)}
 		p.byAddr[e.v4], p.byAddr[e.v6] = e, e
 		p.entries++
 	}
-	e.name = name
+	e.name, e.used = name, now
 	e.elem = p.lru.PushFront(e)
 	p.byName[name] = e
 	return e.v4, e.v6

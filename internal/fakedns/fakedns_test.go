@@ -2,6 +2,7 @@ package fakedns
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -38,15 +39,34 @@ func TestPoolStableAndReversible(t *testing.T) {
 	}
 }
 
-// TestPoolRecyclesLRU: a tiny pool takes back the least recently used name.
+// fakeClock is a Pool's clock in tests: time moves when the test says.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+// smallPool is a pool of 14 addresses per family (a /28 and a /124) on a
+// clock of the test's own.
+func smallPool() (*Pool, *fakeClock) {
+	p := NewPool(netip.MustParsePrefix("198.18.0.0/28"), netip.MustParsePrefix("2001:2::/124"))
+	c := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	p.now = c.now
+	return p, c
+}
+
+// TestPoolRecyclesLRU: a full pool takes back the least recently used
+// name, once that name has not been used for MinAge.
 func TestPoolRecyclesLRU(t *testing.T) {
 	p := NewPool(netip.MustParsePrefix("198.18.0.0/30"), netip.MustParsePrefix("2001:2::/126"))
+	c := &fakeClock{t: time.Unix(1e9, 0)}
+	p.now = c.now
 	a, _ := p.Addrs("a.test")
 	b, _ := p.Addrs("b.test")
+	c.t = c.t.Add(time.Second)
 	p.Name(a) // a is now the most recently used
-	c, _ := p.Addrs("c.test")
-	if c != b {
-		t.Fatalf("c got %v, want b's recycled %v", c, b)
+	c.t = c.t.Add(p.MinAge)
+	cc, _ := p.Addrs("c.test")
+	if cc != b {
+		t.Fatalf("c got %v, want b's recycled %v", cc, b)
 	}
 	if n, _ := p.Name(b); n != "c.test" {
 		t.Fatalf("recycled address maps to %q", n)
@@ -56,6 +76,98 @@ func TestPoolRecyclesLRU(t *testing.T) {
 	}
 	if p.Len() != 2 {
 		t.Fatalf("Len = %d", p.Len())
+	}
+}
+
+// TestPoolKeepsCachedAddresses: the review's case on a small pool. A
+// program resolved origin.test, then many other names in a few seconds;
+// the pool is full, but origin.test's address must not go to another name
+// while the program may still have it cached (MinAge, the answers' TTL,
+// after origin.test was last answered or connected to). Until some name
+// is that old, queries for new names get SERVFAIL, not a reused address.
+func TestPoolKeepsCachedAddresses(t *testing.T) {
+	p, c := smallPool()
+	s := &Server{Pool: p}
+	start := c.t
+	origin, _ := p.Addrs("origin.test")
+	others := map[netip.Addr]string{}
+	for i := range 13 { // the other 13 addresses, within 11.6 s
+		c.t = start.Add(time.Duration(i+1) * 800 * time.Millisecond)
+		name := fmt.Sprintf("n%d.other.test", i)
+		v4, v6 := p.Addrs(name)
+		if !v4.IsValid() || !v6.IsValid() || v4 == origin {
+			t.Fatalf("%s got %v %v (origin.test has %v)", name, v4, v6, origin)
+		}
+		others[v4] = name
+	}
+	c.t = start.Add(11600 * time.Millisecond)
+	if v4, v6 := p.Addrs("late.other.test"); v4.IsValid() || v6.IsValid() {
+		t.Fatalf("full pool of names used within %v handed out %v %v", p.MinAge, v4, v6)
+	}
+	for _, typ := range []dnsmessage.Type{dnsmessage.TypeA, dnsmessage.TypeAAAA} {
+		m := parse(t, s.Answer(query(t, "late.other.test.", typ)))
+		if m.RCode != dnsmessage.RCodeServerFailure || len(m.Answers) != 0 || len(m.Questions) != 1 || m.ID != 0x4242 {
+			t.Fatalf("%v query to a full pool: %+v, want SERVFAIL", typ, m)
+		}
+	}
+	if n, ok := p.Name(origin); !ok || n != "origin.test" {
+		t.Fatalf("origin.test's address now stands for %q, %v", n, ok)
+	}
+	// Name (the program's connect) marked origin.test used at 11.6 s, so
+	// once MinAge has passed since the start the others go back first,
+	// oldest first.
+	c.t = start.Add(time.Minute + 800*time.Millisecond)
+	v4, _ := p.Addrs("late.other.test")
+	if others[v4] != "n0.other.test" {
+		t.Fatalf("late.other.test got %v (of %q), want n0.other.test's", v4, others[v4])
+	}
+	if v4, _ := p.Addrs("later.other.test"); v4.IsValid() {
+		t.Fatalf("n1.other.test (used 59.2 s ago) lost %v", v4)
+	}
+	// An answer for a name it has counts as use too.
+	if v4, _ := p.Addrs("n1.other.test"); others[v4] != "n1.other.test" {
+		t.Fatalf("n1.other.test moved to %v", v4)
+	}
+	c.t = start.Add(11600*time.Millisecond + time.Minute)
+	for i := 2; i < 13; i++ {
+		if v4, _ := p.Addrs(fmt.Sprintf("new%d.test", i)); others[v4] != fmt.Sprintf("n%d.other.test", i) {
+			t.Fatalf("new%d.test got %v (of %q)", i, v4, others[v4])
+		}
+	}
+	if v4, _ := p.Addrs("new.test"); v4 != origin {
+		t.Fatalf("new.test got %v, want origin.test's %v, unused for a minute", v4, origin)
+	}
+}
+
+// TestServerTTLHoldsAddresses: a Server whose TTL is longer than the
+// pool's MinAge makes the pool keep addresses for that TTL.
+func TestServerTTLHoldsAddresses(t *testing.T) {
+	p, c := smallPool()
+	s := &Server{Pool: p, TTL: 300}
+	start := c.t
+	answer := func(name string) (netip.Addr, dnsmessage.RCode) {
+		m := parse(t, s.Answer(query(t, name, dnsmessage.TypeA)))
+		if len(m.Answers) == 0 {
+			return netip.Addr{}, m.RCode
+		}
+		if m.Answers[0].Header.TTL != 300 {
+			t.Fatalf("TTL %d", m.Answers[0].Header.TTL)
+		}
+		return netip.AddrFrom4(m.Answers[0].Body.(*dnsmessage.AResource).A), m.RCode
+	}
+	origin, _ := answer("origin.test.")
+	for i := range 13 {
+		if _, rc := answer(fmt.Sprintf("n%d.test.", i)); rc != dnsmessage.RCodeSuccess {
+			t.Fatalf("n%d: %v", i, rc)
+		}
+	}
+	c.t = start.Add(299 * time.Second)
+	if a, rc := answer("late.test."); rc != dnsmessage.RCodeServerFailure {
+		t.Fatalf("after 299 s of a 300 s TTL: %v %v, want SERVFAIL", a, rc)
+	}
+	c.t = start.Add(300 * time.Second)
+	if a, rc := answer("late.test."); a != origin || rc != dnsmessage.RCodeSuccess {
+		t.Fatalf("after the TTL: %v %v, want origin.test's %v", a, rc, origin)
 	}
 }
 

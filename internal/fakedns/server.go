@@ -18,8 +18,11 @@ import (
 // Server answers DNS queries from a Pool.
 type Server struct {
 	Pool *Pool
-	// TTL of the answers, in seconds; 0 means 60. Short, so that programs
-	// come back to us rather than cache past a restart of the tracer.
+	// TTL of the answers, in seconds; 0 means DefaultTTL (60). Short, so
+	// that programs come back to us rather than cache past a restart of
+	// the tracer, and so that addresses can be taken back for other names:
+	// the Pool keeps a name's addresses at least TTL after its last answer
+	// (it raises its MinAge to TTL).
 	TTL uint32
 	// NoAAAA answers AAAA queries with no record (NODATA: NOERROR, empty),
 	// so programs see each name with one IPv4 fake address only; see the
@@ -57,8 +60,9 @@ func (s *Server) Answer(query []byte) []byte {
 	}
 	ttl := s.TTL
 	if ttl == 0 {
-		ttl = 60
+		ttl = DefaultTTL
 	}
+	hold := time.Duration(ttl) * time.Second
 	b := dnsmessage.NewBuilder(make([]byte, 0, 512), dnsmessage.Header{
 		ID: h.ID, Response: true, Authoritative: true,
 		RecursionDesired: h.RecursionDesired, RecursionAvailable: true,
@@ -80,11 +84,17 @@ func (s *Server) Answer(query []byte) []byte {
 	} else if q.Class == dnsmessage.ClassINET && Canonical(name) != "" {
 		switch q.Type {
 		case dnsmessage.TypeA:
-			v4, _ := s.Pool.Addrs(name)
+			v4, _ := s.Pool.addrs(name, hold)
+			if !v4.IsValid() {
+				return s.fail(h, &q, dnsmessage.RCodeServerFailure) // no address free
+			}
 			b.AResource(rh, dnsmessage.AResource{A: v4.As4()})
 		case dnsmessage.TypeAAAA:
 			if !s.NoAAAA {
-				_, v6 := s.Pool.Addrs(name)
+				_, v6 := s.Pool.addrs(name, hold)
+				if !v6.IsValid() {
+					return s.fail(h, &q, dnsmessage.RCodeServerFailure)
+				}
 				b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: v6.As16()})
 			}
 		case dnsmessage.TypePTR:
