@@ -224,7 +224,15 @@ func clientTLS(host, pin, caFile, sni string) (*tls.Config, error) {
 //
 // The netrc file is the curl/ftp format ("machine M login U password P",
 // tokens separated by any white space, # comments) and must not be
-// readable by others.
+// readable by others. As in curl (7.84 and later) and Python's netrc, a
+// token that starts with a double quote runs to the next unescaped one
+// (which must be on the same line, and followed by white space or the end
+// of the line), so it may hold spaces and #: within it a backslash takes
+// the next character literally, \n, \r and \t being a newline, carriage
+// return and tab (password "two words \"quoted\" \\ back"). Outside
+// quotes, a # that starts a token starts a comment that runs to the end
+// of the line; a # within a token is part of it (password pw#1), as in
+// curl.
 type Credentials struct {
 	machines map[string]*socks5.Auth
 	def      *socks5.Auth
@@ -287,27 +295,29 @@ func LoadCredentials(getenv func(string) string) (*Credentials, error) {
 }
 
 func (c *Credentials) parseNetrc(sc *bufio.Scanner) error {
-	var toks []string
-	for sc.Scan() {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
+	var toks []netrcToken
+	for line := 1; sc.Scan(); line++ {
+		var err error
+		if toks, err = appendNetrcTokens(toks, sc.Text(), line); err != nil {
+			return err
 		}
-		toks = append(toks, strings.Fields(line)...)
 	}
 	if err := sc.Err(); err != nil {
 		return err
 	}
+	// Errors name the line, never a token: a token may be (part of) a
+	// password.
 	var cur *socks5.Auth
 	for i := 0; i < len(toks); i++ {
+		key := toks[i]
 		arg := func() (string, error) {
 			if i+1 >= len(toks) {
-				return "", fmt.Errorf("%q needs a value", toks[i])
+				return "", fmt.Errorf("line %d: %q needs a value", key.line, key.s)
 			}
 			i++
-			return toks[i], nil
+			return toks[i].s, nil
 		}
-		switch toks[i] {
+		switch key.s {
 		case "machine":
 			m, err := arg()
 			if err != nil {
@@ -324,17 +334,81 @@ func (c *Credentials) parseNetrc(sc *bufio.Scanner) error {
 				return err
 			}
 			if cur == nil {
-				return fmt.Errorf("%q before any machine", toks[i-1])
+				return fmt.Errorf("line %d: %q before any machine", key.line, key.s)
 			}
-			switch toks[i-1] {
+			switch key.s {
 			case "login":
 				cur.User = v
 			case "password":
 				cur.Pass = v
 			}
 		default:
-			return fmt.Errorf("unexpected %q", toks[i])
+			return fmt.Errorf("line %d: unexpected token (want machine, default, login, password or account; a value with white space goes in double quotes)", key.line)
 		}
 	}
 	return nil
+}
+
+// netrcToken is a token of a netrc file and the line it is on.
+type netrcToken struct {
+	s    string
+	line int
+}
+
+// appendNetrcTokens appends the tokens of one line of a netrc file to toks,
+// as curl reads them: see Credentials.
+func appendNetrcTokens(toks []netrcToken, text string, line int) ([]netrcToken, error) {
+	isSpace := func(c byte) bool {
+		return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+	}
+	for i := 0; i < len(text); {
+		if isSpace(text[i]) {
+			i++
+			continue
+		}
+		if text[i] == '#' {
+			break // a comment, to the end of the line
+		}
+		if text[i] != '"' {
+			j := i
+			for j < len(text) && !isSpace(text[j]) {
+				j++
+			}
+			toks = append(toks, netrcToken{text[i:j], line})
+			i = j
+			continue
+		}
+		var b strings.Builder
+		closed := false
+		for i++; i < len(text); i++ {
+			ch := text[i]
+			if ch == '"' {
+				closed = true
+				i++
+				break
+			}
+			if ch == '\\' {
+				if i++; i == len(text) {
+					break
+				}
+				switch ch = text[i]; ch {
+				case 'n':
+					ch = '\n'
+				case 'r':
+					ch = '\r'
+				case 't':
+					ch = '\t'
+				}
+			}
+			b.WriteByte(ch)
+		}
+		switch {
+		case !closed:
+			return nil, fmt.Errorf("line %d: a quoted token has no closing quote on its line", line)
+		case i < len(text) && !isSpace(text[i]):
+			return nil, fmt.Errorf("line %d: a quoted token must be followed by white space", line)
+		}
+		toks = append(toks, netrcToken{b.String(), line})
+	}
+	return toks, nil
 }

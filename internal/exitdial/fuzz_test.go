@@ -39,6 +39,8 @@ func FuzzNetrc(f *testing.F) {
 	f.Add("machine exit.test:1080 login bob password pw\ndefault login x password y\n")
 	f.Add("login x")
 	f.Add("machine")
+	f.Add("machine m login \"a b\" password \"x\\\"y\\\\z\\n\" # c\n")
+	f.Add("password \"open\\")
 	f.Fuzz(func(t *testing.T, in string) {
 		c := &Credentials{machines: map[string]*socks5.Auth{}}
 		c.parseNetrc(bufio.NewScanner(strings.NewReader(in)))
