@@ -810,3 +810,34 @@ func TestCapacityConcurrentPuts(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestVerify: Conn.Verify has the node check its copy: a good one
+// answers its size, a damaged one is quarantined and reported by the node
+// (ErrCorrupt), and one it does not hold is ErrNotFound.
+func TestVerify(t *testing.T) {
+	var reported []string
+	var mu sync.Mutex
+	st, c := serve(t, Options{OnCorrupt: func(id string) { mu.Lock(); reported = append(reported, id); mu.Unlock() }})
+	data := pattern(200000, 9)
+	id := ID(data)
+	if _, err := c.Put(ctx(t), id, data); err != nil {
+		t.Fatal(err)
+	}
+	if size, err := c.Verify(ctx(t), id); err != nil || size != int64(len(data)) {
+		t.Fatalf("verify a good copy: %d %v", size, err)
+	}
+	if err := os.Truncate(filepath.Join(st.Dir(), "chunks", id[:2], id), 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Verify(ctx(t), id); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("verify a truncated copy: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if st.Has(id) || len(reported) != 1 || reported[0] != id || st.Stats().Chunks != 0 {
+		t.Fatalf("truncated copy: held %v, reported %v, stats %+v", st.Has(id), reported, st.Stats())
+	}
+	if _, err := c.Verify(ctx(t), id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("verify a chunk not held: %v", err)
+	}
+}

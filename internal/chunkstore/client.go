@@ -16,7 +16,9 @@ import (
 	"github.com/carrot-project/carrot/internal/chunkstore/chunkpb"
 	"github.com/carrot-project/carrot/internal/clusterconf"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/experimental"
+	"google.golang.org/grpc/status"
 )
 
 // Conn is a client of one node.
@@ -133,6 +135,38 @@ func (c *Conn) get(ctx context.Context, id string, buf []byte, verify bool) ([]b
 		return f.buf, fmt.Errorf("chunkstore: %s sent bad data for %s: %w", c.Addr, id, ErrCorrupt)
 	}
 	return f.buf, nil
+}
+
+// Verify asks the node to check the copy of chunk id it holds: the node
+// reads it whole and checks its hash (as for a verified Get), and sends
+// back one byte of it. It returns nil and the size of a good copy; a copy
+// that fails is quarantined and reported by the node itself (never on the
+// caller's word), and the answer wraps ErrCorrupt; a copy the node does
+// not hold, ErrNotFound.
+func (c *Conn) Verify(ctx context.Context, id string) (int64, error) {
+	stream, err := c.rpc.Get(ctx, &chunkpb.GetRequest{Id: id, Verify: true, Length: 1})
+	if err == nil {
+		var size int64
+		for {
+			m, rerr := stream.Recv()
+			if rerr == io.EOF {
+				return size, nil
+			}
+			if err = rerr; err != nil {
+				break
+			}
+			if m.Size != 0 {
+				size = int64(m.Size)
+			}
+		}
+	}
+	switch status.Code(err) {
+	case codes.DataLoss:
+		return 0, fmt.Errorf("chunkstore: %s: %v: %w", c.Addr, err, ErrCorrupt)
+	case codes.NotFound:
+		return 0, fmt.Errorf("chunkstore: %s: %v: %w", c.Addr, err, ErrNotFound)
+	}
+	return 0, err
 }
 
 // Has asks which of ids the node holds.

@@ -14,7 +14,14 @@
 //     is copied (verified Get from a holder, durable Put) to the first
 //     ranked nodes that lack it; a chunk on all of its first R nodes and
 //     also elsewhere has its misplaced extra copies deleted (a node came
-//     back, or joined);
+//     back, or joined). A copy whose size (the node's inventory) is not
+//     the size the inodes record for the chunk (truncated, say) holds no
+//     good copy: it does not count as a holder, so the chunk is
+//     under-replicated and copied from a good one; the pass asks the node
+//     to verify it (Conn.Verify: the node hashes it and, if bad,
+//     quarantines and reports it itself: a node never drops a copy on the
+//     repairer's word), and the Put of the good copy to that node checks
+//     the copy there too, as every Put of a chunk held does;
 //  4. deletes, on each node, chunks that no inode references and no upload
 //     pins, that this repairer has seen unreferenced for GCGrace (so a
 //     reader that opened a version just before it was replaced or removed
@@ -34,6 +41,7 @@ package repair
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -88,7 +96,12 @@ type Report struct {
 	Referenced      int          `json:"referenced_chunks"`
 	UnderReplicated int          `json:"under_replicated"`
 	Lost            int          `json:"lost"`
-	Misplaced       int          `json:"misplaced_copies"`
+	// WrongSize counts the copies (of referenced chunks) whose size is
+	// not the chunk's: bad copies, not counted as holders (so their
+	// chunks count as under-replicated, or lost), which the pass has
+	// their nodes verify and quarantine.
+	WrongSize int `json:"wrong_size_copies"`
+	Misplaced int `json:"misplaced_copies"`
 	// Unreferenced counts the copies no file version references (nor an
 	// upload in progress pins); Garbage those of them unreferenced, and
 	// untouched, for GCGrace: the ones the collector deletes.
@@ -219,7 +232,12 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		need    int
 	}
 	var copies []copyJob
-	extra := map[string][]string{} // node -> misplaced chunks
+	extra := map[string][]string{}     // node -> misplaced chunks
+	wrongSize := map[string][]string{} // node -> chunks of a wrong size
+	good := func(n, id string) bool {
+		h, ok := inv[n][id]
+		return ok && h.size == refs[id]
+	}
 	ids := make([]string, 0, len(refs))
 	for id := range refs {
 		ids = append(ids, id)
@@ -229,17 +247,24 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		rank := p.Rank(id, 0)
 		var holders, lacking []string
 		for _, n := range rank {
-			if _, ok := inv[n][id]; ok {
+			if good(n, id) {
 				holders = append(holders, n)
-			} else {
-				lacking = append(lacking, n)
+				continue
 			}
+			if h, ok := inv[n][id]; ok {
+				rep.WrongSize++
+				wrongSize[n] = append(wrongSize[n], id)
+				if act {
+					r.logf("repair: node %s holds chunk %s of %d bytes, not %d: not a good copy", n, id, h.size, refs[id])
+				}
+			}
+			lacking = append(lacking, n)
 		}
 		switch {
 		case len(holders) == 0:
 			rep.Lost++
 			if !rep.Waiting {
-				r.logf("repair: chunk %s has no copy on any live node", id)
+				r.logf("repair: chunk %s has no good copy on any live node", id)
 			}
 		case len(holders) < r.Params.Replicas:
 			rep.UnderReplicated++
@@ -249,13 +274,13 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		default:
 			onTop := true
 			for _, n := range rank[:R] {
-				if _, ok := inv[n][id]; !ok {
+				if !good(n, id) {
 					onTop = false
 				}
 			}
 			if onTop {
 				for _, n := range rank[R:] {
-					if _, ok := inv[n][id]; ok {
+					if good(n, id) {
 						rep.Misplaced++
 						extra[n] = append(extra[n], id)
 					}
@@ -292,8 +317,18 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 	if !act {
 		return rep, nil
 	}
+	// Copies of a wrong size are verified by their nodes, even within
+	// grace: it costs a read, and a node drops only a copy its own hash
+	// check finds bad. One found bad is repaired at once, as a reported
+	// one is.
+	found := map[string]bool{}
+	for n, ids := range wrongSize {
+		for _, id := range r.verifyChunks(ctx, n, addrs[n], ids) {
+			found[id] = true
+		}
+	}
 	for _, job := range copies {
-		if rep.Waiting && !suspects[job.id] {
+		if rep.Waiting && !suspects[job.id] && !found[job.id] {
 			continue
 		}
 		if r.copyChunk(ctx, job.id, job.from, job.targets, job.need, addrs) {
@@ -313,6 +348,32 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		rep.Deleted += r.deleteChunks(ctx, addrs[n], ids, older)
 	}
 	return rep, nil
+}
+
+// verifyChunks asks node n (at addr) to verify its copies of ids, found
+// of a wrong size, and returns those it found bad (and quarantined).
+func (r *Repairer) verifyChunks(ctx context.Context, n, addr string, ids []string) []string {
+	conn, err := r.Pool.Get(addr)
+	if err != nil {
+		return nil
+	}
+	var bad []string
+	for _, id := range ids {
+		size, err := conn.Verify(ctx, id)
+		switch {
+		case errors.Is(err, chunkstore.ErrCorrupt):
+			r.logf("repair: node %s found its copy of %s bad and quarantined it", n, id)
+			bad = append(bad, id)
+		case errors.Is(err, chunkstore.ErrNotFound):
+			// Gone meanwhile (quarantined by a reader, say).
+		case err != nil:
+			r.logf("repair: node %s verifying %s: %v", n, id, err)
+		default:
+			// It matches its id: the inodes' size for it is what is wrong.
+			r.logf("repair: node %s holds chunk %s of %d bytes, and it verifies: the files' size for it is wrong", n, id, size)
+		}
+	}
+	return bad
 }
 
 func (r *Repairer) deleteChunks(ctx context.Context, addr string, ids []string, older time.Time) int {

@@ -1,7 +1,14 @@
 package repair_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +20,7 @@ import (
 	"github.com/carrot-project/carrot/internal/membership"
 	"github.com/carrot-project/carrot/internal/meta"
 	"github.com/carrot-project/carrot/internal/meta/metapb"
+	"github.com/carrot-project/carrot/internal/placement"
 	"github.com/carrot-project/carrot/internal/repair"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -183,5 +191,201 @@ func TestLastReport(t *testing.T) {
 	waitLive(1)
 	if rep, err := repair.LastReport(ctx, fs, view, params); rep != nil || err != nil {
 		t.Fatalf("n2 down since the pass: got %+v, %v", rep, err)
+	}
+}
+
+// testNode is a chunk store served on loopback and registered live.
+type testNode struct {
+	id      string
+	store   *chunkstore.Store
+	mu      sync.Mutex
+	corrupt []string // reported by the store
+}
+
+func (n *testNode) reported() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.corrupt...)
+}
+
+func startNode(t *testing.T, ctx context.Context, cli *clientv3.Client, conf *clusterconf.File, id string) *testNode {
+	t.Helper()
+	n := &testNode{id: id}
+	st, err := chunkstore.Open(t.TempDir(), chunkstore.Options{OnCorrupt: func(c string) {
+		n.mu.Lock()
+		n.corrupt = append(n.corrupt, c)
+		n.mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.store = st
+	tlsConf, err := conf.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := chunkstore.NewGRPCServer(st, id, conf.Token, tlsConf)
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	reg, err := membership.Register(ctx, cli, conf.Prefix, &metapb.NodeInfo{Id: id, Addr: ln.Addr().String()}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	return n
+}
+
+// TestWrongSizeCopy: a copy whose size is not the one the inodes record
+// for its chunk is no good copy: its chunk counts as under-replicated (a
+// pass that does not act changes nothing), and an acting pass has the
+// node verify it (the node quarantines it) and copies the chunk from a
+// good holder, also where the bad copy is an extra one no copy targets.
+// A copy of a wrong size that verifies (the inode's size is what is
+// wrong) is kept: a node drops a copy only on its own check.
+func TestWrongSizeCopy(t *testing.T) {
+	ctx, conf := startEtcd(t)
+	cli, err := conf.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	fs := meta.New(cli, conf.Prefix)
+	if err := fs.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]*testNode{}
+	var pnodes []placement.Node
+	for _, id := range []string{"a", "b", "c"} {
+		nodes[id] = startNode(t, ctx, cli, conf, id)
+		pnodes = append(pnodes, placement.Node{ID: id})
+	}
+	view, err := membership.Watch(ctx, cli, conf.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := view.WaitLive(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := chunkstore.NewPoolConf(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	params := meta.DefaultParams()
+	params.Replicas = 2
+	var logs []string
+	r := &repair.Repairer{FS: fs, View: view, Pool: pool, Params: params,
+		Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
+	rank := placement.NewHRW(pnodes)
+
+	put := func(n string, data []byte) {
+		t.Helper()
+		if _, err := nodes[n].store.Put(chunkstore.ID(data), int64(len(data)), bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := func(name, id string, size int) {
+		t.Helper()
+		c := &meta.Content{Size: uint64(size), Chunks: []meta.Chunk{{ID: id, Size: uint32(size)}}}
+		if _, err := fs.Create(ctx, meta.RootIno, name, meta.CreateOptions{Mode: 0o644, Content: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := func(n, id string) string {
+		return filepath.Join(nodes[n].store.Dir(), "chunks", id[:2], id)
+	}
+	// A: on its two ranked nodes, the first one's copy truncated.
+	dataA := bytes.Repeat([]byte("A"), 100000)
+	idA := chunkstore.ID(dataA)
+	rankA := rank.Rank(idA, 0)
+	for _, n := range rankA[:2] {
+		put(n, dataA)
+	}
+	file("a", idA, len(dataA))
+	if err := os.Truncate(path(rankA[0], idA), 1000); err != nil {
+		t.Fatal(err)
+	}
+	// B: on all three, the extra (third-ranked) copy truncated.
+	dataB := bytes.Repeat([]byte("B"), 100000)
+	idB := chunkstore.ID(dataB)
+	rankB := rank.Rank(idB, 0)
+	for _, n := range rankB {
+		put(n, dataB)
+	}
+	file("b", idB, len(dataB))
+	if err := os.Truncate(path(rankB[2], idB), 1000); err != nil {
+		t.Fatal(err)
+	}
+	// C: its one file records a size it does not have.
+	dataC := bytes.Repeat([]byte("C"), 100000)
+	idC := chunkstore.ID(dataC)
+	rankC := rank.Rank(idC, 0)
+	for _, n := range rankC[:2] {
+		put(n, dataC)
+	}
+	file("c", idC, len(dataC)+1)
+
+	rep, err := r.Pass(ctx, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.UnderReplicated != 1 || rep.Lost != 1 || rep.WrongSize != 4 || rep.Misplaced != 0 || rep.Copied != 0 {
+		t.Fatalf("scan: under-replicated %d, lost %d, wrong size %d, misplaced %d, copied %d (want 1, 1, 4, 0, 0)",
+			rep.UnderReplicated, rep.Lost, rep.WrongSize, rep.Misplaced, rep.Copied)
+	}
+	if b, _ := json.Marshal(rep); !strings.Contains(string(b), `"wrong_size_copies":4`) {
+		t.Fatalf("report JSON %s", b)
+	}
+	for _, n := range nodes {
+		if len(n.reported()) != 0 {
+			t.Fatalf("a pass that does not act had node %s check a copy", n.id)
+		}
+	}
+	rep, err = r.Pass(ctx, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Copied != 1 {
+		t.Fatalf("acting pass copied %d chunks, want 1\n%s", rep.Copied, strings.Join(logs, "\n"))
+	}
+	// A: the good copy is back where the truncated one was, which its
+	// node quarantined and reported.
+	if got, err := os.ReadFile(path(rankA[0], idA)); err != nil || !bytes.Equal(got, dataA) {
+		t.Fatalf("chunk A not restored on %s: %v", rankA[0], err)
+	}
+	if rep := nodes[rankA[0]].reported(); !slices.Contains(rep, idA) {
+		t.Fatalf("node %s reported %v, not chunk A", rankA[0], rep)
+	}
+	// B: the extra bad copy quarantined by its node, the good ones kept.
+	if _, err := os.Stat(path(rankB[2], idB)); err == nil {
+		t.Fatalf("the truncated extra copy of B is still on %s", rankB[2])
+	}
+	if q, _ := filepath.Glob(filepath.Join(nodes[rankB[2]].store.Dir(), "corrupt", idB+".*")); len(q) != 1 || !slices.Contains(nodes[rankB[2]].reported(), idB) {
+		t.Fatalf("node %s quarantined %v, reported %v: want chunk B", rankB[2], q, nodes[rankB[2]].reported())
+	}
+	for _, n := range rankB[:2] {
+		if !nodes[n].store.Has(idB) {
+			t.Fatalf("good copy of B gone from %s", n)
+		}
+	}
+	// C: verified good, so kept (and not copied anywhere).
+	for _, n := range rankC[:2] {
+		if got, err := os.ReadFile(path(n, idC)); err != nil || !bytes.Equal(got, dataC) {
+			t.Fatalf("copy of C on %s dropped: %v", n, err)
+		}
+	}
+	if nodes[rankC[2]].store.Has(idC) {
+		t.Fatal("C copied though no good copy was known")
+	}
+	rep, err = r.Pass(ctx, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.UnderReplicated != 0 || rep.Lost != 1 || rep.WrongSize != 2 {
+		t.Fatalf("after: under-replicated %d, lost %d, wrong size %d (want 0, 1, 2: only C's)", rep.UnderReplicated, rep.Lost, rep.WrongSize)
 	}
 }

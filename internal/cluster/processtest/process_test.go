@@ -1839,3 +1839,88 @@ func TestSlowUploadLosesItsLease(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
+
+// TestTruncatedChunkRepaired: a chunk file truncated on a node (no read,
+// no scrub) is not a good copy: a repair pass compares each copy's size
+// with the size the inode records, `cluster status --scan` counts the
+// chunk under-replicated, and the repair has the node verify and
+// quarantine its copy and puts a good one back there.
+func TestTruncatedChunkRepaired(t *testing.T) {
+	// Passes only on a membership change: none between the truncation
+	// and the status that must see it; the third node's joining makes one.
+	tc := newCluster(t, 0, "--repair-interval", "1h", "--replicas", "2")
+	for k := range 2 {
+		tc.addNode(t, filepath.Join(tc.dir, fmt.Sprintf("n%d", k)), "--scrub-rate", "0")
+	}
+	var nodes []placement.Node
+	dirOf := map[string]string{}
+	for k := range 3 {
+		d := filepath.Join(tc.dir, fmt.Sprintf("n%d", k))
+		nid, err := node.ID(d) // the third's made before it starts
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, placement.Node{ID: nid})
+		dirOf[nid] = d
+	}
+	// A chunk the third node ranks last for: its copies stay where they
+	// are once it joins, and the repair puts the good copy back in place.
+	var data []byte
+	var id string
+	var rank []string
+	for seed := int64(1); ; seed++ {
+		data = seeded(seed, 1<<20)
+		id = chunkstore.ID(data)
+		if rank = placement.NewHRW(nodes).Rank(id, 0); rank[2] == nodes[2].ID {
+			break
+		}
+	}
+	c := tc.client(t, 2)
+	ctx := tctx(t)
+	time.Sleep(2 * time.Second) // the passes of the nodes' joining are over
+	in, err := c.CreateFile(ctx, meta.RootIno, "cut", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Chunks) != 1 || in.Chunks[0].ID != id {
+		t.Fatalf("chunks %+v, want the one chunk %s", in.Chunks, id[:12])
+	}
+	bad := dirOf[rank[0]]
+	chunkPath := filepath.Join(bad, "chunks", id[:2], id)
+	if err := os.Truncate(chunkPath, 1000); err != nil {
+		t.Fatal(err)
+	}
+	r := tc.status(t)
+	if r.UnderReplicated != 1 || r.WrongSize != 1 || r.Lost != 0 {
+		t.Fatalf("status with a truncated copy: under-replicated %d, wrong size %d, lost %d (want 1, 1, 0)", r.UnderReplicated, r.WrongSize, r.Lost)
+	}
+	out, _, code := carrot(t, tc.conf, nil, "cluster", "status", "--scan")
+	if code != 0 || !strings.Contains(out, "under-replicated: 1 ") {
+		t.Fatalf("status --scan with a truncated copy:\n%s", out)
+	}
+	if st, err := os.Stat(chunkPath); err != nil || st.Size() != 1000 {
+		t.Fatalf("the truncated copy changed before the repair was due (a repair pass ran?): %v %v", st, err)
+	}
+	// A membership change: a repair pass.
+	tc.addNode(t, dirOf[nodes[2].ID], "--scrub-rate", "0")
+	tc.waitChunk(t, chunkPath, id)
+	// The node itself found its copy bad and set it aside.
+	q, _ := filepath.Glob(filepath.Join(bad, "corrupt", id+".*"))
+	if len(q) != 1 {
+		t.Fatalf("quarantine holds %v", q)
+	}
+	if st, err := os.Stat(q[0]); err != nil || st.Size() != 1000 {
+		t.Fatalf("quarantined %v %v, want the truncated copy", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(dirOf[nodes[2].ID], "chunks", id[:2], id)); err == nil {
+		t.Fatalf("the chunk was copied to the node that joined, not put back")
+	}
+	r = tc.status(t)
+	if r.UnderReplicated != 0 || r.WrongSize != 0 || r.Lost != 0 {
+		t.Fatalf("status after the repair: under-replicated %d, wrong size %d, lost %d", r.UnderReplicated, r.WrongSize, r.Lost)
+	}
+	got, err := c.ReadFile(ctx, in.Ino)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after the repair: %v", err)
+	}
+}
