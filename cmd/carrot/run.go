@@ -119,7 +119,7 @@ func runRun(ctx context.Context, e *env) int {
 	cfg := netroute.Config{
 		Dialer:   exitDialer{d: d},
 		Policy:   netroute.Policy{Direct: direct, Fake: []netip.Prefix{fakedns.DefaultV4, fakedns.DefaultV6}},
-		DNS:      &fakedns.Server{Pool: pool, NoAAAA: !*fakeV6 && hasIPv4()},
+		DNS:      dnsServer(pool, !*fakeV6 && hasIPv4()),
 		Names:    pool,
 		Idle:     *idle,
 		RelayAll: *relayAll,
@@ -147,6 +147,14 @@ func runRun(ctx context.Context, e *env) int {
 		return exitFailure
 	}
 	return st.ExitCode()
+}
+
+// dnsServer is the program's resolver: fake addresses from pool, for the
+// search domains and ndots of the resolv.conf the program reads (see
+// fakedns.Server.Search).
+func dnsServer(pool *fakedns.Pool, noAAAA bool) *fakedns.Server {
+	search, ndots := fakedns.Resolv("/etc/resolv.conf")
+	return &fakedns.Server{Pool: pool, NoAAAA: noAAAA, Search: search, Ndots: ndots}
 }
 
 // programEnv is the environment of the program carrot run starts: carrot's

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -383,5 +385,57 @@ func TestLocalhost(t *testing.T) {
 	m := parse(t, s.Answer(query(t, "notlocalhost.", dnsmessage.TypeA)))
 	if len(m.Answers) != 1 || !DefaultV4.Contains(netip.AddrFrom4(m.Answers[0].Body.(*dnsmessage.AResource).A)) {
 		t.Errorf("notlocalhost A: %+v", m.Answers)
+	}
+}
+
+// TestSearchExpansions: with ndots above 1, a name made of a shorter one
+// and a search domain is NXDOMAIN, so the resolver goes on to the name the
+// program asked for; a name ending in a search domain that is itself being
+// expanded is answered as is; with ndots 1 every name is answered.
+func TestSearchExpansions(t *testing.T) {
+	search := []string{"default.svc.cluster.local", "svc.cluster.local", "cluster.local"}
+	s := &Server{Pool: NewPool(DefaultV4, DefaultV6), NoAAAA: true, Search: search, Ndots: 5}
+	rcode := func(name string) dnsmessage.RCode {
+		return parse(t, s.Answer(query(t, name, dnsmessage.TypeA))).RCode
+	}
+	// glibc's order for "origin.test" (1 dot < 5): the expansions, then it.
+	for _, q := range []string{"origin.test.default.svc.cluster.local.", "origin.test.svc.cluster.local.", "origin.test.cluster.local."} {
+		if rc := rcode(q); rc != dnsmessage.RCodeNameError {
+			t.Errorf("%s: %v, want NXDOMAIN", q, rc)
+		}
+	}
+	if rc := rcode("origin.test."); rc != dnsmessage.RCodeSuccess {
+		t.Errorf("origin.test: %v", rc)
+	}
+	// "api.svc.cluster.local" asked for: its expansions, then it, answered.
+	for _, q := range []string{"api.svc.cluster.local.default.svc.cluster.local.", "api.svc.cluster.local.svc.cluster.local."} {
+		if rc := rcode(q); rc != dnsmessage.RCodeNameError {
+			t.Errorf("%s: %v, want NXDOMAIN", q, rc)
+		}
+	}
+	if rc := rcode("api.svc.cluster.local."); rc != dnsmessage.RCodeSuccess {
+		t.Errorf("api.svc.cluster.local as is: %v", rc)
+	}
+	// Names not under a search domain, or with ndots dots before it.
+	for _, q := range []string{"example.com.", "a.b.c.d.e.f.cluster.local."} {
+		if rc := rcode(q); rc != dnsmessage.RCodeSuccess {
+			t.Errorf("%s: %v", q, rc)
+		}
+	}
+	// ndots 1: an intranet name's expansion is what was meant.
+	desk := &Server{Pool: NewPool(DefaultV4, DefaultV6), Search: []string{"corp.example"}, Ndots: 1}
+	if m := parse(t, desk.Answer(query(t, "intranet.corp.example.", dnsmessage.TypeA))); m.RCode != dnsmessage.RCodeSuccess || len(m.Answers) != 1 {
+		t.Errorf("ndots 1, intranet.corp.example: %+v", m)
+	}
+}
+
+func TestResolv(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(p, []byte("# a pod's\nnameserver 10.96.0.10\ndomain old.example\nsearch ns.svc.cluster.local svc.cluster.local\noptions edns0 ndots:5\n"), 0o644)
+	if search, ndots := Resolv(p); ndots != 5 || len(search) != 2 || search[0] != "ns.svc.cluster.local" {
+		t.Errorf("Resolv: %v %d", search, ndots)
+	}
+	if search, ndots := Resolv(filepath.Join(t.TempDir(), "none")); search != nil || ndots != 1 {
+		t.Errorf("Resolv of no file: %v %d", search, ndots)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,59 @@ type Server struct {
 	// so programs see each name with one IPv4 fake address only; see the
 	// package doc.
 	NoAAAA bool
+	// Search and Ndots are the program's resolver's search list and ndots
+	// option (its resolv.conf: Resolv reads them). With ndots above 1, as
+	// in every Kubernetes pod (ndots:5), a resolver asks for a name with
+	// fewer dots with each search domain appended before it asks for the
+	// name itself, and takes the first answer: since every name gets one
+	// here, "origin.test" would reach the exit as
+	// "origin.test.default.svc.cluster.local", which it cannot resolve. So
+	// such an expansion is answered NXDOMAIN, as a real resolver outside
+	// the cluster answers it, and the resolver goes on to the name it was
+	// given, which the exit resolves. A name that is itself being
+	// expanded (the program asked for "svc.cluster.local", which ends in
+	// a search domain too) is answered when it comes as is. With ndots 1
+	// or less (a desktop's "search home.lan") nothing changes: an
+	// expansion is then of a name without dots, and is most likely what
+	// was meant (an intranet name the exit resolves).
+	Search []string
+	Ndots  int
+
+	mu       sync.Mutex
+	expanded map[string]time.Time // names seen with a search domain appended, when
 }
+
+// searchExpansion reports whether name (canonical) looks like a resolver's
+// expansion of a shorter name with a search domain (see Server.Search):
+// the shorter name, with fewer than Ndots dots, is remembered as being
+// expanded, so that it is answered when it comes as is.
+func (s *Server) searchExpansion(name string) bool {
+	if s.Ndots <= 1 || len(s.Search) == 0 {
+		return false
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.expanded[name]; ok && now.Sub(t) < expansionMemory {
+		return false // the name the program asked for, after its expansions
+	}
+	found := false
+	for _, dom := range s.Search {
+		base, ok := strings.CutSuffix(name, "."+Canonical(dom))
+		if !ok || base == "" || strings.Count(base, ".") >= s.Ndots {
+			continue
+		}
+		if s.expanded == nil || len(s.expanded) > 4096 {
+			s.expanded = map[string]time.Time{}
+		}
+		s.expanded[base] = now
+		found = true
+	}
+	return found
+}
+
+// expansionMemory is how long a name being expanded is remembered.
+const expansionMemory = 30 * time.Second
 
 // Answer returns the response to one DNS message, or nil when the message
 // deserves none (it is a response itself, or too short to carry an ID).
@@ -81,6 +134,8 @@ func (s *Server) Answer(query []byte) []byte {
 		case dnsmessage.TypeAAAA:
 			b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: netip.IPv6Loopback().As16()})
 		}
+	} else if q.Class == dnsmessage.ClassINET && s.searchExpansion(Canonical(name)) {
+		return s.fail(h, &q, dnsmessage.RCodeNameError)
 	} else if q.Class == dnsmessage.ClassINET && Canonical(name) != "" {
 		switch q.Type {
 		case dnsmessage.TypeA:
@@ -286,4 +341,34 @@ func (s *Server) Listen(ctx context.Context, addr string) (netip.AddrPort, error
 func isLocalhost(name string) bool {
 	n := Canonical(name)
 	return n == "localhost" || strings.HasSuffix(n, ".localhost")
+}
+
+// Resolv reads the search list and ndots of a resolv.conf (as glibc reads
+// them: the last search or domain line wins; ndots defaults to 1, and is
+// capped at 15). A file that cannot be read gives none.
+func Resolv(path string) (search []string, ndots int) {
+	b, err := os.ReadFile(path)
+	ndots = 1
+	if err != nil {
+		return nil, ndots
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], ";") {
+			continue
+		}
+		switch f[0] {
+		case "search", "domain":
+			search = append([]string(nil), f[1:]...)
+		case "options":
+			for _, o := range f[1:] {
+				if v, ok := strings.CutPrefix(o, "ndots:"); ok {
+					if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+						ndots = min(n, 15)
+					}
+				}
+			}
+		}
+	}
+	return search, ndots
 }

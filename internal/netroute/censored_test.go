@@ -446,6 +446,22 @@ print(r.text, end="")
 		}
 	})
 
+	t.Run("search-domains-ndots", func(t *testing.T) {
+		// A Kubernetes pod's resolv.conf: names with fewer than 5 dots
+		// are asked with each search domain first. The exit gets the name
+		// the program asked for, not the first expansion.
+		orig, err := os.ReadFile(filepath.Join("/etc/netns", c.Client.Name, "resolv.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Client.WriteEtc("resolv.conf", string(orig))
+		c.Client.WriteEtc("resolv.conf", string(orig)+"search default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
+		out, err := run(ctx, c, race, "sh", "-c", `getent ahosts origin.test | head -1; curl -sS --max-time 20 `+c.HTTPURL)
+		if err != nil || !strings.Contains(out, "origin.test\n") || !strings.HasSuffix(out, netns.OriginBody) || strings.Contains(out, "cluster.local") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	})
+
 	t.Run("python-udp", func(t *testing.T) {
 		// Datagrams to a routed address are refused; to loopback they go.
 		// A DNS query sent with sendto to a server written in the program
