@@ -663,7 +663,7 @@ func watchReset(c net.Conn, reset func()) (stop func()) {
 			case err == nil && n == 0:
 				// The end of the stream: a FIN leaves the socket in
 				// CLOSE_WAIT, a reset (its error already taken) closed.
-				if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil && ti.State == tcpClose {
+				if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil && ti.State == unix.BPF_TCP_CLOSE {
 					reset()
 				}
 			}
@@ -686,10 +686,6 @@ func watchReset(c net.Conn, reset func()) (stop func()) {
 		c.SetReadDeadline(time.Time{})
 	}
 }
-
-// tcpClose is TCP_CLOSE (include/net/tcp_states.h): the state of a TCP
-// socket whose peer reset it.
-const tcpClose = 7
 
 // watchAfter is how long a dial runs before watchReset watches the client.
 const watchAfter = 20 * time.Millisecond

@@ -76,14 +76,8 @@ func closedByPeer(c net.Conn) bool {
 			state = info.State
 		}
 	})
-	return state == tcpClose || state == tcpCloseWait
+	return state == unix.BPF_TCP_CLOSE || state == unix.BPF_TCP_CLOSE_WAIT
 }
-
-// TCP states (include/net/tcp_states.h).
-const (
-	tcpClose     = 7
-	tcpCloseWait = 8
-)
 
 // deadSpareWithin is how soon after its request a spare must fail for the
 // failure to be taken as the server having dropped it idle (a retry), not

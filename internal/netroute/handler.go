@@ -403,7 +403,7 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 		case state == failed:
 			delete(h.conns, si.cookie)
 			h.failed--
-		case tstate == tcpClose:
+		case tstate == unix.BPF_TCP_CLOSE:
 			// The connection, or the held connect, ended under carrot
 			// (connect with AF_UNSPEC, the program's own TCP_SYNCNT or
 			// TCP_USER_TIMEOUT): this is a new connect. The old one's
@@ -429,7 +429,7 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 			return ptrace.Fail(errno)
 		}
 	}
-	if tstate != tcpClose {
+	if tstate != unix.BPF_TCP_CLOSE {
 		// Connected (through carrot, or directly to a loopback or --direct
 		// address), connecting or listening: the kernel answers without
 		// sending anything (0 for the first connect after a non-blocking
@@ -585,7 +585,7 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 	go func() { done <- unix.Connect(s, unixSockaddr(int(familyOf(s)), t)) }()
 	var q *net.TCPConn
 	deadline := time.Now().Add(5 * time.Second)
-	for tcpState(s) != tcpSynSent && time.Now().Before(deadline) {
+	for tcpState(s) != unix.BPF_TCP_SYN_SENT && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Microsecond)
 	}
 	q, err = release(s, t)

@@ -243,7 +243,7 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 	final, stalled, err := h.handshakeOver(c.Tid, s, si, ov, st)
 	switch {
 	case err == nil:
-		if st := tcpState(s); !si.nonblock && st != tcpSynSent && st != tcpClose {
+		if st := tcpState(s); !si.nonblock && st != unix.BPF_TCP_SYN_SENT && st != unix.BPF_TCP_CLOSE {
 			// A connect started without waiting leaves the socket
 			// "connecting" for the kernel until connect is called again,
 			// which on a connected socket says 0 and consumes nothing:
@@ -380,7 +380,7 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over, st overStart) 
 func awaitConnect(ctx context.Context, c *sockConn, deadline time.Time) error {
 	c.SetWriteDeadline(deadline)
 	defer c.SetWriteDeadline(time.Time{})
-	for tcpState(c.fd) == tcpSynSent {
+	for tcpState(c.fd) == unix.BPF_TCP_SYN_SENT {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -396,7 +396,7 @@ func awaitConnect(ctx context.Context, c *sockConn, deadline time.Time) error {
 	}
 	// CLOSE_WAIT: the exit has answered and closed already (a refusal to a
 	// request that went in the SYN); its answer is there to read.
-	if st := tcpState(c.fd); st != tcpEstablished && st != tcpCloseWait {
+	if st := tcpState(c.fd); st != unix.BPF_TCP_ESTABLISHED && st != unix.BPF_TCP_CLOSE_WAIT {
 		return unix.ECONNABORTED
 	}
 	return nil

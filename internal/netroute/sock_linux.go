@@ -52,7 +52,8 @@ func inspect(s int) (sockInfo, error) {
 	return si, nil
 }
 
-// tcpState is s's TCP state (unix.BPF_TCP_ESTABLISHED...), or 0 if unknown.
+// tcpState is s's TCP state (unix.BPF_TCP_ESTABLISHED...: the kernel's
+// include/net/tcp_states.h), or 0 if unknown.
 func tcpState(s int) uint8 {
 	info, err := unix.GetsockoptTCPInfo(s, unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil {
@@ -60,14 +61,6 @@ func tcpState(s int) uint8 {
 	}
 	return info.State
 }
-
-// TCP states (include/net/tcp_states.h).
-const (
-	tcpEstablished = 1
-	tcpSynSent     = 2
-	tcpClose       = 7
-	tcpCloseWait   = 8
-)
 
 // pidfds keeps one pidfd per traced process, to copy its descriptors. It
 // belongs to the tracer thread.
@@ -301,7 +294,7 @@ func release(s int, t netip.AddrPort) (*net.TCPConn, error) {
 		return fail("connect", err)
 	}
 	// On loopback the handshake is usually over before connect returns.
-	if tcpState(q) != tcpEstablished {
+	if tcpState(q) != unix.BPF_TCP_ESTABLISHED {
 		pfd := []unix.PollFd{{Fd: int32(q), Events: unix.POLLOUT}}
 		deadline := time.Now().Add(5 * time.Second)
 		for {

@@ -79,7 +79,7 @@ func TestHoldAndRelease(t *testing.T) {
 			if err := hold(s, si, target); err != nil {
 				t.Fatalf("hold: %v", err)
 			}
-			if st := tcpState(p); st != tcpSynSent {
+			if st := tcpState(p); st != unix.BPF_TCP_SYN_SENT {
 				t.Fatalf("held socket in state %d, want SYN_SENT", st)
 			}
 			if ev := writable(p, 50); ev != 0 {
@@ -190,7 +190,7 @@ func TestHoldAndAbort(t *testing.T) {
 		if err := connectLen(p, sa, 2); err != unix.EINVAL {
 			t.Fatalf("connect with length 2: %v, want EINVAL", err)
 		}
-		if st := tcpState(p); st != tcpClose {
+		if st := tcpState(p); st != unix.BPF_TCP_CLOSE {
 			t.Fatalf("state %d after the refused connect, want CLOSE", st)
 		}
 	})
