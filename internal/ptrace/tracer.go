@@ -92,9 +92,8 @@ type task struct {
 	// visible: its calls go to the Handler. False only for the launcher
 	// (and any thread it makes) until it execs the program.
 	visible bool
-	// entryIP: the launcher has just become the program, which starts at
-	// this address and may not have run yet (0: it has); see
-	// launcherSignal.
+	// entryIP: where the program the launcher became starts, until a
+	// SIGURG finds it elsewhere (0: it has run); see launcherSignal.
 	entryIP  uint64
 	wantExit bool // resume with PTRACE_SYSCALL to get the exit stop
 	deferred bool // stopped at entry until Syscall.Resume
@@ -473,9 +472,6 @@ func (t *Tracer) stop(tid int, ws unix.WaitStatus) {
 		t.detach(k, sig, event)
 		return
 	}
-	if event != 0 {
-		k.entryIP = 0 // the program has run (an exec sets it again)
-	}
 	switch {
 	case sig == unix.SIGTRAP|0x80 || (sig == unix.SIGTRAP && event == evSeccomp):
 		t.syscallStop(k)
@@ -515,9 +511,6 @@ func (t *Tracer) syscallStop(k *task) {
 	var info syscallInfo
 	if err := getSyscallInfo(k.tid, &info); err != nil {
 		return // ESRCH: killed meanwhile; its exit is on its way
-	}
-	if !info.isExit() {
-		k.entryIP = 0 // the program has run (execve's own exit stop is before it does)
 	}
 	if info.isExit() {
 		if !k.wantExit {
@@ -696,8 +689,9 @@ func (t *Tracer) signal(k *task, sig unix.Signal) {
 // program returns from the execve, before the program has run an
 // instruction. Neither the program nor its trace should see it. It is
 // told from one the program sent itself by where the program is: still
-// at its entry point, as at the exec (any other stop since means it has
-// run). The sender's pid is not checked: a SIGURG sent by tgkill to a
+// at its entry point, as at the exec. Once one finds it elsewhere, it has
+// run, and no later one is looked at (so the stops in between cost
+// nothing). The sender's pid is not checked: a SIGURG sent by tgkill to a
 // program that has not run yet and has no handler for it (none survives
 // an execve) does nothing to it, whoever sent it.
 func launcherSignal(k *task, ev *Event) bool {
@@ -705,7 +699,11 @@ func launcherSignal(k *task, ev *Event) bool {
 		return false
 	}
 	var info syscallInfo
-	return getSyscallInfo(k.tid, &info) == nil && info.IP == k.entryIP
+	if getSyscallInfo(k.tid, &info) == nil && info.IP == k.entryIP {
+		return true
+	}
+	k.entryIP = 0
+	return false
 }
 
 // siTkill is SI_TKILL (include/uapi/asm-generic/siginfo.h): a signal sent by
