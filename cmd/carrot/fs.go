@@ -771,13 +771,7 @@ func (f *fsCmd) rm(ctx context.Context, p string, recursive bool) error {
 // are refused, as rm and mv refuse them; a slash after the name asks for
 // a directory (a link to one is not: ENOTDIR, as rmdir(2) says).
 func (f *fsCmd) entry(ctx context.Context, op, p string) (uint64, string, *meta.Inode, error) {
-	switch cluster.LastName(p) {
-	case "":
-		return 0, "", nil, &meta.Error{Op: op, Path: p, Err: syscall.EBUSY}
-	case ".", "..":
-		return 0, "", nil, &meta.Error{Op: op, Path: p, Err: fmt.Errorf("refusing to %s '.' or '..': %w", op, syscall.EINVAL)}
-	}
-	parent, name, err := f.c.ResolveParent(ctx, p)
+	parent, name, err := f.c.ResolveParent(ctx, p) // refuses the root, "." and ".."
 	if err != nil {
 		return 0, "", nil, err
 	}

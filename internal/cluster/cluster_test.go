@@ -362,6 +362,19 @@ func TestPathResolution(t *testing.T) {
 			t.Errorf("lresolve %s: %v %v", p, in, err)
 		}
 	}
+	// mkdir -p resolves the same way: through a link, and "..".
+	if in, err := client.MkdirAll(c, "/r/abs/new/deeper", 0o755); err != nil || in.Ino != ino("/r/d/new/deeper") {
+		t.Errorf("mkdir -p through a link: %v %v", in, err)
+	}
+	if _, err := client.MkdirAll(c, "/r/d/e/../e2", 0o755); err != nil || ino("/r/d/e2") == 0 {
+		t.Errorf("mkdir -p with ..: %v", err)
+	}
+	if _, err := client.MkdirAll(c, "/r/d/f/g", 0o755); !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("mkdir -p under a file: %v", err)
+	}
+	if _, err := client.MkdirAll(c, "/r/dang", 0o755); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("mkdir -p of a dangling link: %v", err)
+	}
 	// The parent of a path: its links followed, its last name kept.
 	if dir, name, err := client.ResolveParent(c, "/r/abs/x"); err != nil || dir != d || name != "x" {
 		t.Errorf("parent of /r/abs/x: %d %q %v", dir, name, err)

@@ -3,7 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
-	"path"
+	"fmt"
 	"strings"
 	"syscall"
 
@@ -37,16 +37,6 @@ func pathNames(p string) (names []string, slash bool) {
 	return names, strings.HasSuffix(p, "/") && len(names) > 0
 }
 
-// split returns the names of p, "." and ".." resolved lexically: for paths
-// that only ever name directories this walk makes itself (MkdirAll).
-func split(p string) []string {
-	p = path.Clean("/" + p)
-	if p == "/" {
-		return nil
-	}
-	return strings.Split(p[1:], "/")
-}
-
 // Resolve returns the inode at path p, following a symbolic link there.
 func (c *Client) Resolve(ctx context.Context, p string) (*meta.Inode, error) {
 	return c.resolve(ctx, p, true)
@@ -63,15 +53,22 @@ func (c *Client) resolve(ctx context.Context, p string, follow bool) (*meta.Inod
 	if err != nil {
 		return nil, err
 	}
-	names, slash := pathNames(p)
-	in, err := c.walk(ctx, root, names, follow || slash, new(int))
-	if err == nil && slash && !in.IsDir() {
-		err = syscall.ENOTDIR
-	}
+	in, err := c.walkPath(ctx, root, p, follow, new(int))
 	if err != nil {
 		return nil, resolveError(p, err)
 	}
 	return in, nil
+}
+
+// walkPath resolves path p from directory start (see walk); a slash at
+// its end follows the last link and asks for a directory.
+func (c *Client) walkPath(ctx context.Context, start *meta.Inode, p string, followLast bool, links *int) (*meta.Inode, error) {
+	names, slash := pathNames(p)
+	in, err := c.walk(ctx, start, names, followLast || slash, links)
+	if err == nil && slash && !in.IsDir() {
+		err = syscall.ENOTDIR
+	}
+	return in, err
 }
 
 // resolveError is the error of resolving path p: meta's errno, named by
@@ -133,12 +130,7 @@ func (c *Client) follow(ctx context.Context, dir, link *meta.Inode, links *int) 
 		}
 		start = root
 	}
-	names, slash := pathNames(link.Target)
-	in, err := c.walk(ctx, start, names, true, links)
-	if err == nil && slash && !in.IsDir() {
-		err = syscall.ENOTDIR
-	}
-	return in, err
+	return c.walkPath(ctx, start, link.Target, true, links)
 }
 
 // ResolveParent returns the directory holding path p and p's last name,
@@ -153,7 +145,7 @@ func (c *Client) ResolveParent(ctx context.Context, p string) (uint64, string, e
 	}
 	last := names[len(names)-1]
 	if last == "." || last == ".." {
-		return 0, "", &meta.Error{Op: "resolve", Path: p, Err: syscall.EINVAL}
+		return 0, "", &meta.Error{Op: "resolve", Path: p, Err: fmt.Errorf("refusing '.' or '..' as the name of an entry: %w", syscall.EINVAL)}
 	}
 	root, err := c.FS.Get(ctx, meta.RootIno)
 	if err != nil {
@@ -186,26 +178,33 @@ func TrailingSlash(p string) bool {
 	return slash
 }
 
-// MkdirAll makes p and its missing parents.
+// MkdirAll makes p and its missing parents, resolving p as Resolve does
+// (links followed, "." and ".." name by name).
 func (c *Client) MkdirAll(ctx context.Context, p string, mode uint32) (*meta.Inode, error) {
 	in, err := c.FS.Get(ctx, meta.RootIno)
 	if err != nil {
 		return nil, err
 	}
-	names := split(p)
+	names, _ := pathNames(p)
+	links := new(int)
 	for i, name := range names {
-		if in, err = c.MkdirIn(ctx, in.Ino, name, mode); err != nil {
-			if errors.Is(err, syscall.ENOTDIR) {
-				// Something else has the name: the path's own (mkdir -p
-				// says it exists), or a parent's (not a directory).
-				errno := syscall.ENOTDIR
-				if i == len(names)-1 {
-					errno = syscall.EEXIST
-				}
-				err = &meta.Error{Op: "mkdir", Path: p, Err: errno}
-			}
-			return nil, err
+		next, err := c.walk(ctx, in, []string{name}, true, links)
+		if errors.Is(err, syscall.ENOENT) && name != "." && name != ".." {
+			next, err = c.MkdirIn(ctx, in.Ino, name, mode)
 		}
+		if err == nil && !next.IsDir() || errors.Is(err, syscall.ENOTDIR) {
+			// Something else has the name: the path's own (mkdir -p says
+			// it exists), or a parent's (not a directory).
+			errno := syscall.ENOTDIR
+			if i == len(names)-1 {
+				errno = syscall.EEXIST
+			}
+			return nil, &meta.Error{Op: "mkdir", Path: p, Err: errno}
+		}
+		if err != nil {
+			return nil, resolveError(p, err)
+		}
+		in = next
 	}
 	return in, nil
 }
