@@ -129,6 +129,17 @@ func runFS(ctx context.Context, e *env) int {
 	out := &stickyWriter{w: e.Stdout}
 	e.Stdout = out
 	f := &fsCmd{c: c, e: e, umask: uint32(umask)}
+	// report says a command's failure, or a write error of its output, as
+	// coreutils do, and returns the exit status.
+	report := func(err error, typed []string) int {
+		if err == nil && out.err != nil {
+			err = fmt.Errorf("write error: %w", out.err)
+		}
+		if err != nil {
+			return clusterErr(e, "fs "+cmd, typedPaths(err, typed))
+		}
+		return exitOK
+	}
 	switch cmd {
 	case "put":
 		if *recursive {
@@ -170,22 +181,13 @@ func runFS(ctx context.Context, e *env) int {
 			case "du":
 				err = f.du(ctx, p, *hum)
 			}
-			if err == nil && out.err != nil {
-				err = fmt.Errorf("write error: %w", out.err)
-			}
-			if err != nil {
-				code = clusterErr(e, "fs "+cmd, typedPaths(err, []string{p}))
+			if c := report(err, []string{p}); c != exitOK {
+				code = c
 			}
 		}
 		return code
 	}
-	if err == nil && out.err != nil {
-		err = fmt.Errorf("write error: %w", out.err)
-	}
-	if err != nil {
-		return clusterErr(e, "fs "+cmd, typedPaths(err, remote))
-	}
-	return exitOK
+	return report(err, remote)
 }
 
 // flagsFirst puts the flags among args before the operands, so that
@@ -362,10 +364,7 @@ func (f *fsCmd) put(ctx context.Context, local, remote string) error {
 			return fmt.Errorf("%s: %w", remote, syscall.EISDIR)
 		}
 		parent, name, remote = existing.Ino, filepath.Base(local), path.Join(remote, filepath.Base(local))
-		if existing, err = f.lookup(ctx, parent, name); err == nil && existing != nil && existing.IsSymlink() {
-			existing, err = f.through(ctx, remote)
-		}
-		if err != nil {
+		if existing, err = f.existingAt(ctx, parent, name, remote); err != nil {
 			return err
 		}
 	}
@@ -389,19 +388,23 @@ func (f *fsCmd) destination(ctx context.Context, remote string) (parent uint64, 
 	if parent, name, err = f.c.ResolveParent(ctx, remote); err != nil {
 		return 0, "", nil, err
 	}
-	if existing, err = f.lookup(ctx, parent, name); err == nil && existing != nil && existing.IsSymlink() {
-		existing, err = f.through(ctx, remote)
-	}
+	existing, err = f.existingAt(ctx, parent, name, remote)
 	if err == nil && cluster.TrailingSlash(remote) && (existing == nil || !existing.IsDir()) {
 		err = &meta.Error{Op: "put", Path: remote, Err: syscall.ENOTDIR}
 	}
 	return parent, name, existing, err
 }
 
-// through returns what the symbolic link at remote names, to write to; cp
-// does not write through a link to nothing, and neither does put.
-func (f *fsCmd) through(ctx context.Context, remote string) (*meta.Inode, error) {
-	in, err := f.c.Resolve(ctx, remote)
+// existingAt returns what a put to entry name of directory parent (the
+// cluster path remote) writes over: nil if nothing is there; what a
+// symbolic link there names, as cp writes through one (not through a link
+// to nothing, as cp does not).
+func (f *fsCmd) existingAt(ctx context.Context, parent uint64, name, remote string) (*meta.Inode, error) {
+	in, err := f.lookup(ctx, parent, name)
+	if err != nil || in == nil || !in.IsSymlink() {
+		return in, err
+	}
+	in, err = f.c.Resolve(ctx, remote)
 	if errors.Is(err, syscall.ENOENT) {
 		return nil, &meta.Error{Op: "put", Path: remote, Err: fmt.Errorf("not writing through a dangling symbolic link: %w", syscall.ENOENT)}
 	}
