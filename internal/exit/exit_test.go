@@ -699,24 +699,7 @@ func TestExitClientResetCancelsDial(t *testing.T) {
 			return d.DialContext(ctx, network, addr)
 		}
 	})
-	c, err := net.Dial("tcp", slow.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	hello, err := socks5.AppendPipelined(nil, socks5.AddrFromAddrPort(echo), alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write(append(hello, "early"...)); err != nil {
-		t.Fatal(err)
-	}
-	c.(*net.TCPConn).CloseWrite()
-	if _, err := socks5.ReadPipelined(c, alice); err != nil {
-		t.Fatalf("reply after a half-close: %v", err)
-	}
-	if got, err := io.ReadAll(c); err != nil || string(got) != "early" {
-		t.Fatalf("echo after a half-close: %q, %v", got, err)
+	if got := echoEarly(t, slow.addr, echo, "early", true); got != "early" {
+		t.Fatalf("echo after a half-close: %q", got)
 	}
 }

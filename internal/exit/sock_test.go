@@ -205,8 +205,18 @@ func TestHandshakeConn(t *testing.T) {
 // the reply, reach the destination first and are counted.
 func TestExitEarlyData(t *testing.T) {
 	te := startExit(t, nil)
-	echo := echoServer(t)
-	c, err := net.Dial("tcp", te.addr)
+	if got := echoEarly(t, te.addr, echoServer(t), "early bytes", false); got != "early bytes" {
+		t.Fatalf("echo %q", got)
+	}
+	te.log.waitLog(t, "up=11", "down=11", "result=ok")
+}
+
+// echoEarly sends a pipelined request for echo through the exit at addr
+// with early bytes after it, half-closes (before the reply with
+// closeFirst, else after it), and returns what the destination echoed.
+func echoEarly(t *testing.T, addr string, echo netip.AddrPort, early string, closeFirst bool) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,18 +226,23 @@ func TestExitEarlyData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Write(append(hello, "early bytes"...)); err != nil {
+	if _, err := c.Write(append(hello, early...)); err != nil {
 		t.Fatal(err)
+	}
+	if closeFirst {
+		c.(*net.TCPConn).CloseWrite()
 	}
 	if _, err := socks5.ReadPipelined(c, alice); err != nil {
-		t.Fatal(err)
+		t.Fatalf("reply: %v", err)
 	}
-	c.(*net.TCPConn).CloseWrite()
+	if !closeFirst {
+		c.(*net.TCPConn).CloseWrite()
+	}
 	got, err := io.ReadAll(c)
-	if err != nil || string(got) != "early bytes" {
-		t.Fatalf("echo %q, %v", got, err)
+	if err != nil {
+		t.Fatalf("echo %q: %v", got, err)
 	}
-	te.log.waitLog(t, "up=11", "down=11", "result=ok")
+	return string(got)
 }
 
 // TestEyeballs: the first address is dialed at once and alone; the others
