@@ -78,6 +78,13 @@ func TestPolicy(t *testing.T) {
 	if ok, _ := p.Allowed(netip.Addr{}); ok {
 		t.Error("invalid address allowed")
 	}
+	self := []netip.Addr{netip.MustParseAddr("192.0.2.2")}
+	if ok, _ := NewPolicy([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, nil, self).Allowed(self[0]); ok {
+		t.Error("an --allow of the exit's subnet opened its own address")
+	}
+	if ok, why := NewPolicy([]netip.Prefix{netip.MustParsePrefix("192.0.2.2/32")}, nil, self).Allowed(self[0]); !ok {
+		t.Errorf("an --allow naming the exit's own address exactly did not open it (%s)", why)
+	}
 	allowAll := NewPolicy(nil, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, nil)
 	if ok, _ := allowAll.Allowed(netip.MustParseAddr("1.1.1.1")); ok {
 		t.Error("deny 0.0.0.0/0 did not deny")

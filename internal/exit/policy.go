@@ -92,8 +92,9 @@ type rule struct {
 	prio  int // breaks ties between prefixes of equal length
 }
 
-// Tie-break priorities: the operator's deny (and the exit's own addresses)
-// over the operator's allow over the built-in denies.
+// Tie-break priorities: the operator's deny over the operator's allow over
+// the built-in denies (the exit's own addresses among them, so that an
+// --allow naming one exactly opens it, as the usage says).
 const (
 	prioDefault = iota
 	prioAllow
@@ -110,7 +111,7 @@ func NewPolicy(allow, deny []netip.Prefix, self []netip.Addr) *Policy {
 	}
 	for _, a := range self {
 		a = a.Unmap().WithZone("")
-		p.rules = append(p.rules, rule{netip.PrefixFrom(a, a.BitLen()), false, "exit's own address", prioDeny})
+		p.rules = append(p.rules, rule{netip.PrefixFrom(a, a.BitLen()), false, "exit's own address", prioDefault})
 	}
 	for _, a := range allow {
 		p.rules = append(p.rules, rule{a, true, "allow " + a.String(), prioAllow})

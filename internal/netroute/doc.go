@@ -24,7 +24,10 @@
 // # A routed connect: hold, dial, release or abort
 //
 //  1. Hold. carrot connects the program's socket to a hold listener: a
-//     loopback listener with a socket filter that drops every packet. The
+//     loopback listener whose accept queue carrot keeps full with a
+//     connection of its own that it never accepts, so the kernel drops
+//     every SYN it gets (this needs no privilege, where a socket filter
+//     that drops every packet does on some kernels). The
 //     SYN is neither answered nor refused, so the socket sits in SYN_SENT,
 //     exactly like a connect waiting for a far server: not writable, no
 //     error. A non-blocking socket is connected with connect(2) and the

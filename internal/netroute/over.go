@@ -238,7 +238,7 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 		// Once connected to a v4-mapped address, an IPv6 socket stays on
 		// the kernel's IPv4 path, even disconnected; a connect to ::1 would
 		// never complete. Held again, it must be held v4-mapped.
-		t = netip.AddrPortFrom(netip.AddrFrom16(h.hold.b4.Addr().As16()), h.hold.b4.Port())
+		t = h.hold.v4mapped()
 	}
 	final, stalled, err := h.handshakeOver(c.Tid, s, si, ov, st)
 	switch {

@@ -14,7 +14,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,45 +104,46 @@ func (p pidfds) closeAll() {
 	}
 }
 
-// holder owns the hold listeners: loopback TCP listeners with a socket
-// filter that drops every packet, so a SYN sent to them is neither answered
-// nor refused, and the sender stays in SYN_SENT (connect pending, poll not
-// writable) for as long as carrot likes. release ends the wait with TCP's
-// simultaneous open.
+// holder owns the hold listeners: loopback TCP listeners whose accept
+// queue is kept full, so a SYN sent to them is neither answered nor refused
+// (the kernel drops a SYN for a listener with no room, and counts it in
+// ListenOverflows), and the sender stays in SYN_SENT (connect pending, poll
+// not writable) for as long as carrot likes. release ends the wait with
+// TCP's simultaneous open.
+//
+// A socket filter that drops every packet would do the same, but some
+// kernels refuse SO_ATTACH_FILTER to unprivileged users (EPERM), and carrot
+// run must work for them: the full queue needs no privilege.
 type holder struct {
-	v4, v6 int            // listening sockets; v6 is -1 when ::1 is unusable
-	b4, b6 netip.AddrPort // their addresses
+	v4, v6 holdListener
+}
+
+// holdListener is one hold listener and the connection that fills its
+// accept queue.
+type holdListener struct {
+	fd, filler int            // -1 when unusable
+	addr       netip.AddrPort // the listener's address
 }
 
 func newHolder() (*holder, error) {
-	h := &holder{v4: -1, v6: -1}
+	h := &holder{}
 	var err error
-	if h.v4, h.b4, err = listenHold(unix.AF_INET, netip.MustParseAddr("127.0.0.1")); err != nil {
+	if h.v4, err = listenHold(unix.AF_INET, netip.MustParseAddr("127.0.0.1")); err != nil {
 		return nil, fmt.Errorf("hold listener on 127.0.0.1: %w", err)
 	}
-	h.v6, h.b6, _ = listenHold(unix.AF_INET6, netip.IPv6Loopback()) // optional
+	h.v6, _ = listenHold(unix.AF_INET6, netip.IPv6Loopback()) // optional
 	return h, nil
 }
 
 func (h *holder) close() {
-	for _, fd := range []int{h.v4, h.v6} {
-		if fd >= 0 {
-			unix.Close(fd)
+	for _, l := range []holdListener{h.v4, h.v6} {
+		for _, fd := range []int{l.fd, l.filler} {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
 		}
 	}
 }
-
-var dropAll = func() []unix.SockFilter {
-	prog, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
-	if err != nil {
-		panic(err)
-	}
-	f := make([]unix.SockFilter, len(prog))
-	for i, in := range prog {
-		f[i] = unix.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
-	}
-	return f
-}()
 
 // reusable marks s so that release's socket may bind the same address:
 // both need SO_REUSEPORT (and the same owner).
@@ -154,39 +154,55 @@ func reusable(s int) error {
 	return unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
 }
 
-func listenHold(family int, ip netip.Addr) (int, netip.AddrPort, error) {
-	s, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, netip.AddrPort{}, err
+// listenHold makes a hold listener on ip. Its backlog is 0, which lets one
+// connection wait in the accept queue: carrot makes that connection itself
+// (on loopback the handshake is over when connect returns) and never
+// accepts it, and the queue stays full.
+func listenHold(family int, ip netip.Addr) (holdListener, error) {
+	l := holdListener{fd: -1, filler: -1}
+	fail := func(err error) (holdListener, error) {
+		for _, fd := range []int{l.fd, l.filler} {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+		return holdListener{fd: -1, filler: -1}, err
 	}
-	fail := func(err error) (int, netip.AddrPort, error) {
-		unix.Close(s)
-		return -1, netip.AddrPort{}, err
+	var err error
+	if l.fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
+		return fail(err)
 	}
-	if err := reusable(s); err != nil {
+	if err := reusable(l.fd); err != nil {
 		return fail(err)
 	}
 	if family == unix.AF_INET6 {
-		if err := unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+		if err := unix.SetsockoptInt(l.fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
 			return fail(err)
 		}
 	}
-	if err := unix.SetsockoptSockFprog(s, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
-		&unix.SockFprog{Len: uint16(len(dropAll)), Filter: &dropAll[0]}); err != nil {
+	if err := unix.Bind(l.fd, unixSockaddr(family, netip.AddrPortFrom(ip, 0))); err != nil {
 		return fail(err)
 	}
-	if err := unix.Bind(s, unixSockaddr(family, netip.AddrPortFrom(ip, 0))); err != nil {
+	if err := unix.Listen(l.fd, 0); err != nil {
 		return fail(err)
 	}
-	if err := unix.Listen(s, 128); err != nil {
-		return fail(err)
-	}
-	sa, err := unix.Getsockname(s)
+	sa, err := unix.Getsockname(l.fd)
 	if err != nil {
 		return fail(err)
 	}
-	ap, _ := addrPortOf(sa)
-	return s, ap, nil
+	l.addr, _ = addrPortOf(sa)
+	if l.filler, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
+		return fail(err)
+	}
+	if err := unix.Connect(l.filler, unixSockaddr(family, l.addr)); err != nil {
+		return fail(fmt.Errorf("filling the accept queue: %w", err))
+	}
+	return l, nil
+}
+
+// v4mapped is the IPv4 hold address, v4-mapped for an IPv6 socket.
+func (h *holder) v4mapped() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom16(h.v4.addr.Addr().As16()), h.v4.addr.Port())
 }
 
 // target is the hold address for a program socket s of domain: the IPv4
@@ -194,13 +210,13 @@ func listenHold(family int, ip netip.Addr) (int, netip.AddrPort, error) {
 // IPv4 one v4-mapped when ::1 is unusable and s is not IPV6_V6ONLY.
 func (h *holder) target(s, domain int) (netip.AddrPort, error) {
 	if domain == unix.AF_INET {
-		return h.b4, nil
+		return h.v4.addr, nil
 	}
-	if h.v6 >= 0 {
-		return h.b6, nil
+	if h.v6.fd >= 0 {
+		return h.v6.addr, nil
 	}
 	if only, err := unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && only == 0 {
-		return netip.AddrPortFrom(netip.AddrFrom16(h.b4.Addr().As16()), h.b4.Port()), nil
+		return h.v4mapped(), nil
 	}
 	return netip.AddrPort{}, unix.ENETUNREACH
 }
