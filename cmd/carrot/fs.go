@@ -71,6 +71,8 @@ func runFS(ctx context.Context, e *env) int {
 	}
 	// Each command has its own flags, so "put -l" is an error, not ignored.
 	sub := e.flags("carrot fs "+cmd, fsUsage)
+	// --config may also come after the command, as users type it.
+	sub.StringVar(config, "config", *config, fs.Lookup("config").Usage)
 	var long, parents, recursive, force, hum *bool
 	switch cmd {
 	case "ls":

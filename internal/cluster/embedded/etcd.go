@@ -133,10 +133,27 @@ func (e *Etcd) SingleMember() bool {
 	return len(e.e.Server.Cluster().Members()) == 1
 }
 
-// Close stops the member.
+// Close stops the member: its raft loop and storage first, so that its
+// WAL and database are closed whatever its clients do, then its servers.
+// etcd waits up to its request timeout (7 s) for clients' streams to end,
+// and a separate 'carrot node' keeps its watches and lease stream open
+// until it notices: Close waits for that at most closeWait, long enough
+// for connections without streams, and leaves the rest to finish alone
+// (the listeners are closed by then: the port is free).
 func (e *Etcd) Close() {
-	e.e.Close()
+	e.e.Server.Stop()
+	done := make(chan struct{})
+	go func() {
+		e.e.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+	}
 }
+
+const closeWait = time.Second
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

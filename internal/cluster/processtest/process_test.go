@@ -1302,6 +1302,7 @@ func TestCLIAndRestart(t *testing.T) {
 		{[]string{"fs", "get", "/moved", filepath.Join(t.TempDir(), "x")}, "EISDIR"},
 		{[]string{"fs", "cat", "/moved/blob/x"}, "ENOTDIR"},
 		{[]string{"fs", "--config", filepath.Join(dir, "no-such.toml"), "ls", "/"}, "ENOENT"},
+		{[]string{"fs", "ls", "--config", filepath.Join(dir, "no-such.toml"), "/"}, "ENOENT"}, // after the command too
 	} {
 		if out := run(1, nil, c.args...); !strings.Contains(out, c.want) {
 			t.Errorf("carrot %v: %q, want %s", c.args, out, c.want)
