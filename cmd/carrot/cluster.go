@@ -189,7 +189,8 @@ func printStatus(w io.Writer, rep *repair.Report, kept bool) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)
-	fmt.Fprintf(w, "under-replicated: %d  lost: %d  misplaced copies: %d  wrong-size copies: %d  unreferenced copies: %d", rep.UnderReplicated, rep.Lost, rep.Misplaced, rep.WrongSize, rep.Unreferenced)
+	fmt.Fprintf(w, "under-replicated: %d  lost: %d  unavailable: %d  to move: %d  misplaced copies: %d  wrong-size copies: %d  unreferenced copies: %d",
+		rep.UnderReplicated, rep.Lost, rep.Unavailable, rep.ToMove, rep.Misplaced, rep.WrongSize, rep.Unreferenced)
 	if kept {
 		// Only the repairer has watched them long enough to know.
 		fmt.Fprintf(w, " (past the GC grace, collected: %d)", rep.Garbage)

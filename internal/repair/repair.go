@@ -14,7 +14,10 @@
 //     is copied (verified Get from a holder, durable Put) to the first
 //     ranked nodes that lack it; a chunk on all of its first R nodes and
 //     also elsewhere has its misplaced extra copies deleted (a node came
-//     back, or joined). A copy whose size (the node's inventory) is not
+//     back, or joined); a chunk with R good copies not all on its first R
+//     nodes (a node joined) is copied to those that lack it, at most
+//     moveBudget bytes a pass, and a later pass deletes the copies left
+//     beyond them: a join moves data onto the new node, about 1/N of it. A copy whose size (the node's inventory) is not
 //     the size the inodes record for the chunk (truncated, say) holds no
 //     good copy: it does not count as a holder, so the chunk is
 //     under-replicated and copied from a good one; the pass asks the node
@@ -95,13 +98,25 @@ type Report struct {
 	Files           int          `json:"files"`
 	Referenced      int          `json:"referenced_chunks"`
 	UnderReplicated int          `json:"under_replicated"`
-	Lost            int          `json:"lost"`
+	// Lost counts the chunks with no good copy on any node, every known
+	// node having answered; Unavailable those with no good copy on the
+	// nodes that answered while some are down or unreachable: they may
+	// hold one and come back.
+	Lost        int `json:"lost"`
+	Unavailable int `json:"unavailable"`
 	// WrongSize counts the copies (of referenced chunks) whose size is
 	// not the chunk's: bad copies, not counted as holders (so their
 	// chunks count as under-replicated, or lost), which the pass has
 	// their nodes verify and quarantine.
 	WrongSize int `json:"wrong_size_copies"`
 	Misplaced int `json:"misplaced_copies"`
+	// ToMove counts the chunks with R good copies that are not all on the
+	// first R nodes of their ranking (a node joined, or came back): the
+	// pass copies them there, at most moveBudget bytes a pass, and a later
+	// pass deletes the copies left beyond the first R (Misplaced). Moved
+	// says how many this pass copied.
+	ToMove int `json:"chunks_to_move"`
+	Moved  int `json:"moved"`
 	// Unreferenced counts the copies no file version references (nor an
 	// upload in progress pins); Garbage those of them unreferenced, and
 	// untouched, for GCGrace: the ones the collector deletes.
@@ -159,17 +174,21 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		go func() {
 			defer wg.Done()
 			nr := &rep.Nodes[i]
+			// A node that hangs (its process stopped, its disk stuck)
+			// must not stall the pass: it counts as unreachable.
+			lctx, cancel := context.WithTimeout(ctx, nodeTimeout)
+			defer cancel()
 			conn, err := r.Pool.Get(n.Addr)
 			var list []chunkstore.ChunkInfo
 			if err == nil {
-				list, err = conn.List(ctx)
+				list, err = conn.List(lctx)
 			}
 			if err != nil {
 				nr.State = "unreachable"
 				r.logf("repair: node %s: %v", n.ID, err)
 				return
 			}
-			if st, err := conn.Stats(ctx); err == nil {
+			if st, err := conn.Stats(lctx); err == nil {
 				nr.DiskFree, nr.DiskTotal, nr.Corrupt = st.DiskFree, st.DiskTotal, st.Corrupt
 				nr.ScrubPasses, nr.ScrubbedBytes, nr.ScrubSkipped = st.ScrubPasses, st.ScrubbedBytes, st.ScrubSkipped
 				if st.LastScrubUnixNano != 0 {
@@ -231,7 +250,12 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		targets []string // ranked candidates lacking it
 		need    int
 	}
-	var copies []copyJob
+	var copies, moves []copyJob
+	// Some node may hold a copy no live node has.
+	incomplete := false
+	for _, n := range rep.Nodes {
+		incomplete = incomplete || n.State != "up"
+	}
 	extra := map[string][]string{}     // node -> misplaced chunks
 	wrongSize := map[string][]string{} // node -> chunks of a wrong size
 	good := func(n, id string) bool {
@@ -261,6 +285,11 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			lacking = append(lacking, n)
 		}
 		switch {
+		case len(holders) == 0 && incomplete:
+			rep.Unavailable++
+			if !rep.Waiting {
+				r.logf("repair: chunk %s has no good copy on any live node", id)
+			}
 		case len(holders) == 0:
 			rep.Lost++
 			if !rep.Waiting {
@@ -272,13 +301,16 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 				copies = append(copies, copyJob{id: id, from: holders, targets: lacking, need: R - len(holders)})
 			}
 		default:
-			onTop := true
+			var off []string // of the first R, those lacking it
 			for _, n := range rank[:R] {
 				if !good(n, id) {
-					onTop = false
+					off = append(off, n)
 				}
 			}
-			if onTop {
+			if len(off) > 0 {
+				rep.ToMove++
+				moves = append(moves, copyJob{id: id, from: holders, targets: off, need: len(off)})
+			} else {
 				for _, n := range rank[R:] {
 					if good(n, id) {
 						rep.Misplaced++
@@ -337,6 +369,18 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 	}
 	if rep.Waiting {
 		return rep, nil
+	}
+	// Moves onto the first R nodes: the data is safe where it is, so
+	// they come after repairs, a bounded amount a pass.
+	budget := int64(moveBudget)
+	for _, job := range moves {
+		if budget <= 0 {
+			break
+		}
+		budget -= refs[job.id] * int64(job.need)
+		if r.copyChunk(ctx, job.id, job.from, job.targets, job.need, addrs) {
+			rep.Moved++
+		}
 	}
 	older := now.Add(-r.Params.GCGrace)
 	for n, ids := range garbage {
@@ -427,6 +471,15 @@ func (r *Repairer) copyChunk(ctx context.Context, id string, from, targets []str
 	}
 	return made > 0
 }
+
+// nodeTimeout bounds a node's answer to a pass's List and Stats.
+const nodeTimeout = 30 * time.Second
+
+// moveBudget bounds the bytes a pass copies to rebalance (with passes
+// every RepairInterval, 30 s by default: about 8.5 MiB/s at most), so that
+// a node joining a full cluster is filled over time without taking the
+// disks from the clients.
+const moveBudget = 256 << 20
 
 func balance(nodes []NodeReport) float64 {
 	total, busiest, n := 0, 0, 0
@@ -532,8 +585,8 @@ func (r *Repairer) lead(ctx context.Context, cli *clientv3.Client, prefix, id st
 		if err != nil {
 			r.logf("repair pass: %v", err)
 		} else {
-			if rep.Copied+rep.Deleted > 0 {
-				r.logf("repair pass: copied %d, deleted %d, under-replicated %d, lost %d", rep.Copied, rep.Deleted, rep.UnderReplicated, rep.Lost)
+			if rep.Copied+rep.Moved+rep.Deleted > 0 {
+				r.logf("repair pass: copied %d, moved %d, deleted %d, under-replicated %d, lost %d, unavailable %d", rep.Copied, rep.Moved, rep.Deleted, rep.UnderReplicated, rep.Lost, rep.Unavailable)
 			}
 			if err == nil && len(suspects) > 0 && rep.UnderReplicated == 0 {
 				cli.Delete(lctx, prefix+"suspect/", clientv3.WithPrefix(), clientv3.WithRev(0))

@@ -198,6 +198,7 @@ func TestLastReport(t *testing.T) {
 type testNode struct {
 	id      string
 	store   *chunkstore.Store
+	reg     *membership.Registration
 	mu      sync.Mutex
 	corrupt []string // reported by the store
 }
@@ -236,6 +237,7 @@ func startNode(t *testing.T, ctx context.Context, cli *clientv3.Client, conf *cl
 		t.Fatal(err)
 	}
 	t.Cleanup(reg.Close)
+	n.reg = reg
 	return n
 }
 
@@ -252,7 +254,7 @@ func TestWrongSizeCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	t.Cleanup(func() { cli.Close() }) // after the nodes' registrations, which revoke through it
 	fs := meta.New(cli, conf.Prefix)
 	if err := fs.Init(ctx); err != nil {
 		t.Fatal(err)
@@ -387,5 +389,134 @@ func TestWrongSizeCopy(t *testing.T) {
 	}
 	if rep.UnderReplicated != 0 || rep.Lost != 1 || rep.WrongSize != 2 {
 		t.Fatalf("after: under-replicated %d, lost %d, wrong size %d (want 0, 1, 2: only C's)", rep.UnderReplicated, rep.Lost, rep.WrongSize)
+	}
+}
+
+// TestJoinRebalances: after a node joins, the chunks it ranks among the
+// first R for are copied to it, then their copies left beyond the first R
+// are deleted: every chunk ends on exactly its first R nodes, and the new
+// node holds its share. A chunk whose only copy is on a node that went
+// down is unavailable, not lost.
+func TestJoinRebalances(t *testing.T) {
+	ctx, conf := startEtcd(t)
+	cli, err := conf.DialEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() }) // after the nodes' registrations, which revoke through it
+	fs := meta.New(cli, conf.Prefix)
+	if err := fs.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]*testNode{}
+	var three []placement.Node
+	for _, id := range []string{"a", "b", "c"} {
+		nodes[id] = startNode(t, ctx, cli, conf, id)
+		three = append(three, placement.Node{ID: id})
+	}
+	view, err := membership.Watch(ctx, cli, conf.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := view.WaitLive(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := chunkstore.NewPoolConf(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	params := meta.DefaultParams()
+	params.Replicas = 2
+	params.GCGrace = time.Millisecond // copies left behind go at once
+	var logs []string
+	r := &repair.Repairer{FS: fs, View: view, Pool: pool, Params: params,
+		Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
+
+	const chunks = 60
+	var ids []string
+	for i := range chunks {
+		data := []byte(fmt.Sprintf("chunk %d of the join test", i))
+		id := chunkstore.ID(data)
+		for _, n := range placement.NewHRW(three).Rank(id, 0)[:2] {
+			if _, err := nodes[n].store.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := &meta.Content{Size: uint64(len(data)), Chunks: []meta.Chunk{{ID: id, Size: uint32(len(data))}}}
+		if _, err := fs.Create(ctx, meta.RootIno, fmt.Sprint(i), meta.CreateOptions{Mode: 0o644, Content: c}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	time.Sleep(5 * time.Millisecond) // older than GCGrace
+	nodes["d"] = startNode(t, ctx, cli, conf, "d")
+	if err := view.WaitLive(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	four := placement.NewHRW(append(three, placement.Node{ID: "d"}))
+	wantMoves := 0
+	for _, id := range ids {
+		if slices.Contains(four.Rank(id, 0)[:2], "d") {
+			wantMoves++
+		}
+	}
+	if wantMoves < chunks/4 {
+		t.Fatalf("only %d of %d chunks rank d among their first 2", wantMoves, chunks)
+	}
+	pass := func(act bool) *repair.Report {
+		t.Helper()
+		rep, err := r.Pass(ctx, act, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := pass(false); rep.ToMove != wantMoves || rep.Moved != 0 || rep.UnderReplicated != 0 || rep.Misplaced != 0 {
+		t.Fatalf("scan after the join: to move %d (want %d), moved %d, under-replicated %d, misplaced %d",
+			rep.ToMove, wantMoves, rep.Moved, rep.UnderReplicated, rep.Misplaced)
+	}
+	if rep := pass(true); rep.Moved != wantMoves {
+		t.Fatalf("first pass moved %d, want %d\n%s", rep.Moved, wantMoves, strings.Join(logs, "\n"))
+	}
+	if rep := pass(true); rep.ToMove != 0 || rep.Misplaced != wantMoves || rep.Deleted != wantMoves {
+		t.Fatalf("second pass: to move %d, misplaced %d, deleted %d (want 0, %d, %d)", rep.ToMove, rep.Misplaced, rep.Deleted, wantMoves, wantMoves)
+	}
+	rep := pass(false)
+	if rep.ToMove != 0 || rep.Misplaced != 0 || rep.UnderReplicated != 0 || rep.Lost != 0 {
+		t.Fatalf("after rebalancing: %+v", rep)
+	}
+	for _, id := range ids {
+		first := four.Rank(id, 0)[:2]
+		for n, tn := range nodes {
+			if tn.store.Has(id) != slices.Contains(first, n) {
+				t.Fatalf("chunk %s: on %s %v, but its first two nodes are %v", id[:12], n, tn.store.Has(id), first)
+			}
+		}
+	}
+	if got := nodes["d"].store.Stats().Chunks; got != int64(wantMoves) {
+		t.Fatalf("d holds %d chunks, want %d", got, wantMoves)
+	}
+
+	// Now d goes down for good, holding the only copy of a new chunk.
+	data := []byte("only on d")
+	id := chunkstore.ID(data)
+	if _, err := nodes["d"].store.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	c := &meta.Content{Size: uint64(len(data)), Chunks: []meta.Chunk{{ID: id, Size: uint32(len(data))}}}
+	if _, err := fs.Create(ctx, meta.RootIno, "only-on-d", meta.CreateOptions{Mode: 0o644, Content: c}); err != nil {
+		t.Fatal(err)
+	}
+	nodes["d"].reg.Close()
+	for len(view.Live()) != 3 {
+		select {
+		case <-view.Changed():
+		case <-ctx.Done():
+			t.Fatal("d never went down")
+		}
+	}
+	if rep := pass(false); rep.Unavailable != 1 || rep.Lost != 0 {
+		t.Fatalf("with d down: unavailable %d, lost %d (want 1, 0)", rep.Unavailable, rep.Lost)
 	}
 }
