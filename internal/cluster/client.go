@@ -206,51 +206,96 @@ func chunkErrno(err error) syscall.Errno {
 // dead) is failed over like one that refuses.
 const chunkTimeout = 30 * time.Second
 
+// Hedging: a node whose disk hangs keeps its lease (its process runs), so
+// it stays live and ranked; waiting for chunkTimeout on it would stall
+// every write and read that ranks it. Instead, a put still running
+// putHedgeFactor times as long as a copy already made (and at least
+// minHedge) gets a copy started on the next ranked node beside it, and a
+// get that has not answered after getHedge is asked of the next node too;
+// the first to succeed wins and the others are cancelled. (An extra copy
+// that lands anyway is deleted by the repairer; one missing from the slow
+// node is copied there once it answers again.) A write with R=1, where
+// no copy sets the pace, hedges after putHedgeAlone.
+const (
+	putHedgeFactor = 4
+	minHedge       = 500 * time.Millisecond
+	putHedgeAlone  = 5 * time.Second
+	getHedge       = 500 * time.Millisecond
+)
+
+// attempt is the end of one chunk RPC to a node.
+type attempt struct {
+	node string
+	data []byte // a get's
+	buf  bool   // the get read into the caller's buffer
+	took time.Duration
+	err  error
+}
+
 // putChunk stores data on R distinct live nodes, replacing refusing nodes
-// by the next ones in the ranking.
+// by the next ones in the ranking and hedging slow ones (see above).
 func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 	rank, nlive, addrs := c.candidates(id)
 	r := c.Params.Replicas
 	if len(rank) == 0 {
 		return fmt.Errorf("chunk %s: no storage node: %w", id[:12], syscall.EIO)
 	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the slow ones, once R copies are made
+	results := make(chan attempt, len(rank))
+	next, pending := 0, 0
+	start := func() {
+		node := rank[next]
+		next++
+		pending++
+		go func() {
+			t0 := time.Now()
+			conn, err := c.pool.Get(addrs[node])
+			if err == nil {
+				c.ChunkRPCs.Add(1)
+				actx, acancel := context.WithTimeout(pctx, chunkTimeout)
+				_, err = conn.Put(actx, id, data)
+				acancel()
+			}
+			results <- attempt{node: node, took: time.Since(t0), err: err}
+		}()
+	}
+	for next < min(r, len(rank)) {
+		start()
+	}
 	var (
-		mu      sync.Mutex
 		ok      int
 		noSpace bool
 		errs    []string
+		hedge   <-chan time.Time
 	)
-	try := func(node string) {
-		conn, err := c.pool.Get(addrs[node])
-		if err == nil {
-			c.ChunkRPCs.Add(1)
-			pctx, cancel := context.WithTimeout(ctx, chunkTimeout)
-			_, err = conn.Put(pctx, id, data)
-			cancel()
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			if chunkErrno(err) == syscall.ENOSPC {
-				noSpace = true
-			}
-			errs = append(errs, node+": "+status.Convert(err).Message())
-			return
-		}
-		ok++
+	if r == 1 {
+		hedge = time.After(putHedgeAlone)
 	}
-	next := 0
-	for ok < r && next < len(rank) {
-		// Start as many as are still missing, in parallel.
-		want := r - ok
-		var wg sync.WaitGroup
-		for i := 0; i < want && next < len(rank); i++ {
-			node := rank[next]
-			next++
-			wg.Add(1)
-			go func() { defer wg.Done(); try(node) }()
+	for ok < r && pending > 0 {
+		select {
+		case a := <-results:
+			pending--
+			if a.err != nil {
+				if chunkErrno(a.err) == syscall.ENOSPC {
+					noSpace = true
+				}
+				errs = append(errs, a.node+": "+status.Convert(a.err).Message())
+				if ctx.Err() == nil && ok+pending < r && next < len(rank) {
+					start()
+				}
+				continue
+			}
+			ok++
+			if ok < r && hedge == nil {
+				hedge = time.After(max(minHedge, putHedgeFactor*a.took))
+			}
+		case <-hedge:
+			hedge = nil
+			if ok < r && next < len(rank) {
+				start() // beside the slow one(s)
+			}
 		}
-		wg.Wait()
 	}
 	if ok >= r {
 		return nil
@@ -267,26 +312,84 @@ func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 	return fmt.Errorf("chunk %s: %d of %d copies made, %d of %d known nodes live (%s): %w", id[:12], ok, r, nlive, len(rank), why, errno)
 }
 
-// getChunk fetches and verifies a chunk from the first node that has it.
+// getChunk fetches and verifies a chunk from the first node that has it,
+// asking the next one too when a node is slow (see above). buf, if not
+// nil, is filled by one attempt at a time, and is no longer written when
+// getChunk returns.
 func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, error) {
 	rank, _, addrs := c.candidates(id)
-	var errs []string
-	for _, node := range rank {
-		conn, err := c.pool.Get(addrs[node])
-		if err == nil {
-			c.ChunkRPCs.Add(1)
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan attempt, len(rank))
+	next, pending := 0, 0
+	bufBusy := false
+	start := func() {
+		node := rank[next]
+		next++
+		pending++
+		var b []byte
+		if buf != nil && !bufBusy {
+			b, bufBusy = buf, true
+		}
+		go func() {
+			conn, err := c.pool.Get(addrs[node])
 			var data []byte
-			gctx, cancel := context.WithTimeout(ctx, chunkTimeout)
-			data, err = conn.Get(gctx, id, buf)
-			cancel()
 			if err == nil {
-				return data, nil
+				c.ChunkRPCs.Add(1)
+				actx, acancel := context.WithTimeout(gctx, chunkTimeout)
+				data, err = conn.Get(actx, id, b)
+				acancel()
+			}
+			results <- attempt{node: node, data: data, buf: b != nil, err: err}
+		}()
+	}
+	var (
+		errs []string
+		won  []byte
+	)
+	if len(rank) > 0 {
+		start()
+	}
+	hedge := time.NewTimer(getHedge)
+	defer hedge.Stop()
+	for pending > 0 {
+		select {
+		case a := <-results:
+			pending--
+			if a.buf {
+				bufBusy = false
+			}
+			switch {
+			case won != nil:
+				continue // a loser, drained for the buffer's sake
+			case a.err == nil:
+				won = a.data
+				cancel()
+				if bufBusy {
+					continue // wait for the attempt writing into buf
+				}
+				return won, nil
+			case ctx.Err() != nil:
+				errs = append(errs, ctx.Err().Error())
+			default:
+				errs = append(errs, a.node+": "+status.Convert(a.err).Message())
+				if pending == 0 && next < len(rank) {
+					start()
+					hedge.Reset(getHedge)
+				}
+			}
+		case <-hedge.C:
+			if won == nil && ctx.Err() == nil && next < len(rank) {
+				start()
+				hedge.Reset(getHedge)
 			}
 		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("chunk %s: %v: %w", id[:12], ctx.Err(), syscall.EIO)
-		}
-		errs = append(errs, node+": "+status.Convert(err).Message())
+	}
+	if won != nil {
+		return won, nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("chunk %s: %v: %w", id[:12], ctx.Err(), syscall.EIO)
 	}
 	return nil, fmt.Errorf("chunk %s: no live node has a good copy (%s): %w", id[:12], strings.Join(errs, "; "), syscall.EIO)
 }

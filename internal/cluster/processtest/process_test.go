@@ -1929,3 +1929,51 @@ func TestTruncatedChunkRepaired(t *testing.T) {
 		t.Fatalf("read after the repair: %v", err)
 	}
 }
+
+// TestHungNode: a node that hangs (SIGSTOP: it keeps its lease, long here,
+// so it stays live and ranked) costs the writes and reads that rank it a
+// hedge, not the 30 s RPC timeout: files whose chunks it holds or ranks
+// for are written and read back, all of them within 20 s.
+func TestHungNode(t *testing.T) {
+	tc := newCluster(t, 3, "--lease-ttl", "60s", "--chunk-size", "65536", "--inline-max", "0")
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	dir, err := c.MkdirAll(ctx, "/hung", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const files, size = 6, 100000 // two chunks each
+	write := func(ctx context.Context, prefix string, seed int64) map[uint64][]byte {
+		t.Helper()
+		m := map[uint64][]byte{}
+		for i := range files {
+			data := seeded(seed+int64(i), size)
+			in, err := c.CreateFile(ctx, dir.Ino, fmt.Sprint(prefix, i), 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+			if err != nil {
+				t.Fatalf("writing %s%d: %v", prefix, i, err)
+			}
+			m[in.Ino] = data
+		}
+		return m
+	}
+	before := write(ctx, "before", 0)
+	hung := tc.nodes[0].cmd.Process
+	if err := hung.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hung.Signal(syscall.SIGCONT) }) // before the process is stopped
+	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	after := write(hctx, "after", 100)
+	t.Logf("%d files written with a node hung in %v", files, time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	for _, m := range []map[uint64][]byte{before, after} {
+		for ino, data := range m {
+			if got, err := c.ReadFile(hctx, ino); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("reading inode %d with a node hung: %v", ino, err)
+			}
+		}
+	}
+	t.Logf("%d files read with a node hung in %v", 2*files, time.Since(t0).Round(time.Millisecond))
+}
