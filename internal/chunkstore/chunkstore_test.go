@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -839,5 +841,47 @@ func TestVerify(t *testing.T) {
 	}
 	if _, err := c.Verify(ctx(t), id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("verify a chunk not held: %v", err)
+	}
+}
+
+// TestQuarantinePruned: a quarantined copy is kept QuarantineKeep from
+// its quarantine (whatever the chunk file's own mtime), then removed when
+// the store opens or a scrub pass starts; other files there are left.
+func TestQuarantinePruned(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, Options{QuarantineKeep: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := filepath.Join(dir, "corrupt")
+	id := ID([]byte("x"))
+	old := fmt.Sprintf("%s.%d", id, time.Now().Add(-2*time.Hour).UnixNano())
+	recent := fmt.Sprintf("%s.%d", id, time.Now().Add(-30*time.Minute).UnixNano())
+	for _, n := range []string{old, recent, "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(q, n), []byte("bad"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// An old mtime, as a rename of an old chunk keeps: not what counts.
+		os.Chtimes(filepath.Join(q, n), time.Now().Add(-48*time.Hour), time.Now().Add(-48*time.Hour))
+	}
+	left := func() []string {
+		var names []string
+		ents, _ := os.ReadDir(q)
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	if err := st.ScrubPass(context.Background(), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if got := left(); !slices.Equal(got, []string{recent, "notes.txt"}) && !slices.Equal(got, []string{"notes.txt", recent}) {
+		t.Fatalf("after a scrub pass: %v (want the recent copy and notes.txt)", got)
+	}
+	if _, err := Open(dir, Options{QuarantineKeep: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if got := left(); !slices.Equal(got, []string{"notes.txt"}) {
+		t.Fatalf("after opening with a keep of a minute: %v", got)
 	}
 }

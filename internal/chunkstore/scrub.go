@@ -100,6 +100,7 @@ func (s *Store) logf(format string, args ...any) {
 // skipped and counted, the others are checked, and the pass is then not
 // a whole one: it returns an error.
 func (s *Store) ScrubPass(ctx context.Context, rate int64) error {
+	s.pruneQuarantine(time.Now())
 	var ids []string
 	if err := s.List(func(id string, _ int64, _ time.Time) error {
 		ids = append(ids, id)

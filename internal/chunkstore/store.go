@@ -53,6 +53,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,7 +107,14 @@ type Options struct {
 	OnCorrupt func(id string)
 	// Logf, when set, reports what the scrubber could not check and why.
 	Logf func(format string, args ...any)
+	// QuarantineKeep is how long a quarantined copy (DIR/corrupt/) is
+	// kept for an operator to look at; 0 means DefaultQuarantineKeep.
+	// Older ones are removed when the store opens and at every scrub pass.
+	QuarantineKeep time.Duration
 }
+
+// DefaultQuarantineKeep: two weeks, time for a look at a disk going bad.
+const DefaultQuarantineKeep = 14 * 24 * time.Hour
 
 // Store is a directory of chunks. Safe for concurrent use.
 type Store struct {
@@ -159,6 +168,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			os.Remove(filepath.Join(dir, "tmp", t.Name()))
 		}
 	}
+	s.pruneQuarantine(time.Now())
 	err := s.List(func(id string, size int64, _ time.Time) error {
 		s.used.Add(size)
 		s.claimed.Add(size)
@@ -169,6 +179,36 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("chunkstore: scanning %s: %w", dir, err)
 	}
 	return s, nil
+}
+
+// pruneQuarantine removes the quarantined copies older than the options
+// keep them, by the time of their quarantine (the name's suffix: a rename
+// keeps the chunk's own mtime). It returns how many it removed.
+func (s *Store) pruneQuarantine(now time.Time) int {
+	keep := s.opts.QuarantineKeep
+	if keep <= 0 {
+		keep = DefaultQuarantineKeep
+	}
+	dir := filepath.Join(s.dir, "corrupt")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	removed := 0
+	for _, e := range ents {
+		ext := filepath.Ext(e.Name())
+		ns, err := strconv.ParseInt(strings.TrimPrefix(ext, "."), 10, 64)
+		if err != nil || !ValidID(strings.TrimSuffix(e.Name(), ext)) {
+			continue // not one of ours
+		}
+		if now.Sub(time.Unix(0, ns)) > keep && os.Remove(filepath.Join(dir, e.Name())) == nil {
+			removed++
+		}
+	}
+	if removed > 0 {
+		s.logf("removed %d quarantined chunk copies older than %v from %s", removed, keep, dir)
+	}
+	return removed
 }
 
 // Dir returns the store's directory.
