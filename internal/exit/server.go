@@ -59,6 +59,11 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
+// DefaultIdleTimeout closes a connection quiet both ways this long: two
+// hours, the kernel's default TCP keepalive time, so that an idle ssh or
+// database session is not cut where it would live without the exit.
+const DefaultIdleTimeout = 2 * time.Hour
+
 // Config is an exit's configuration. The zero values of the durations and
 // limits take the defaults named beside them.
 type Config struct {
@@ -80,7 +85,7 @@ type Config struct {
 
 	HandshakeTimeout time.Duration // TLS + SOCKS5 handshake; default 10s
 	DialTimeout      time.Duration // resolution + dialing; default 10s
-	IdleTimeout      time.Duration // no byte either way; default 5m; <0 disables
+	IdleTimeout      time.Duration // no byte either way; default DefaultIdleTimeout; <0 disables
 	MaxConns         int           // concurrent connections; default 1024
 
 	Log *slog.Logger // one line per connection; default slog.Default()
@@ -112,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.DialTimeout = 10 * time.Second
 	}
 	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = 5 * time.Minute
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.IdleTimeout < 0 {
 		cfg.IdleTimeout = 0
