@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -80,6 +81,18 @@ func runUp(ctx context.Context, e *env) int {
 	if c.Params != p {
 		fmt.Fprintf(e.Stdout, "carrot up: existing cluster keeps its parameters: replicas=%d chunk-size=%d inline-max=%d placement=%s\n",
 			c.Params.Replicas, c.Params.ChunkSize, c.Params.InlineMax, c.Params.Placement)
+		// Name each flag given that the cluster does not take.
+		kept := map[string]string{
+			"replicas": fmt.Sprint(c.Params.Replicas), "chunk-size": fmt.Sprint(c.Params.ChunkSize),
+			"inline-max": fmt.Sprint(c.Params.InlineMax), "lease-ttl": c.Params.LeaseTTL.String(),
+			"repair-grace": c.Params.RepairGrace.String(), "gc-grace": c.Params.GCGrace.String(),
+			"repair-interval": c.Params.RepairInterval.String(), "placement": c.Params.Placement,
+		}
+		fs.Visit(func(f *flag.Flag) {
+			if v, ok := kept[f.Name]; ok && f.Value.String() != v {
+				e.errorf("up: warning: --%s %s ignored: this cluster was created with %s", f.Name, f.Value, v)
+			}
+		})
 	}
 	if *nodes > 0 && c.Params.Replicas > *nodes {
 		e.errorf("up: warning: every chunk is kept on %d nodes and this process runs %d: files larger than %d bytes cannot be written until %d more join (carrot node)",

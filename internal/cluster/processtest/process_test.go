@@ -1359,7 +1359,17 @@ func TestCLIAndRestart(t *testing.T) {
 		t.Fatalf("ls with the cluster down: %q", out)
 	}
 	t.Logf("ls with the cluster down failed after %v", time.Since(began).Round(time.Millisecond))
-	start(t, "ready", "up", "--dir", dir, "--nodes", "3")
+	// Parameters are the cluster's: a flag that would change one is
+	// named as ignored (stderr is copied apart from the ready line).
+	up = start(t, "ready", "up", "--dir", dir, "--nodes", "3", "--replicas", "3", "--gc-grace", "2h", "--repair-interval", "30s")
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(up.output(), "--gc-grace 2h0m0s ignored"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("restart with other parameters:\n%s", up.output())
+		}
+	}
+	if o := up.output(); !strings.Contains(o, "--replicas 3 ignored: this cluster was created with 2") || strings.Contains(o, "--repair-interval") {
+		t.Fatalf("restart with other parameters:\n%s", o)
+	}
 	out := run(0, nil, "fs", "cat", "/moved/blob")
 	if out != string(blob) {
 		t.Fatal("data lost across restart")
