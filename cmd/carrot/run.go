@@ -46,6 +46,7 @@ func runRun(ctx context.Context, e *env) int {
 	fs.Var(&direct, "direct", "destination CIDR that stays direct, besides loopback (repeatable)")
 	idle := fs.Duration("idle-timeout", 0, "close a relayed connection after this long without a byte (0: never)")
 	fakeV6 := fs.Bool("fake-ipv6", false, "answer DNS AAAA queries with fake IPv6 addresses too (always, on a host with no IPv4 address)")
+	history := fs.Bool("exit-history", true, "race mode: try first the exits that won earlier runs' races (kept in "+historyPathHelp()+"; no destinations)")
 	relayAll := fs.Bool("relay-all", false, "keep every connection in carrot's relay, never on the program's own socket connected to the exit")
 	out := fs.String("o", "", "write the log of what was routed to FILE")
 	verbose := fs.Bool("v", false, "log what was routed on stderr")
@@ -106,9 +107,20 @@ func runRun(ctx context.Context, e *env) int {
 		logw = e.Stderr
 	}
 
+	var hist *exitdial.History
+	if *history && m == exitdial.Race && len(parsed) > 1 {
+		if p, err := exitdial.DefaultHistoryPath(); err == nil {
+			hist = exitdial.LoadHistory(p)
+			defer func() {
+				if err := hist.Save(); err != nil {
+					e.errorf("run: keeping the exits' history: %v", err)
+				}
+			}()
+		}
+	}
 	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
 	d, err := exitdial.New(exitdial.Config{Exits: parsed, Mode: m, ConnectTimeout: *timeout, Stagger: *stagger,
-		Names: pool, Spares: true, Problem: func(exit string, err error) {
+		Names: pool, Spares: true, History: hist, Problem: func(exit string, err error) {
 			e.errorf("exit %s: %s", exit, problemText(err))
 		}})
 	if err != nil {
@@ -329,3 +341,11 @@ followed (and routed); -f is accepted and always on. Exit status: the
 program's; 128+N if it was killed by signal N; 126 if it was found but
 cannot be run, 127 if it was not found; 2 for bad usage.
 `
+
+// historyPathHelp names where the exits' history is kept, for the usage.
+func historyPathHelp() string {
+	if p, err := exitdial.DefaultHistoryPath(); err == nil {
+		return p
+	}
+	return "$XDG_CACHE_HOME/carrot/exits.json"
+}

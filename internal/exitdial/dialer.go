@@ -43,6 +43,8 @@
 // last (in failover mode too, whose order is otherwise the user's), and in
 // race mode the exit that last reached it is tried first, so a censored
 // destination pays for its blocked exits once, not on every connect.
+// Across runs, a History orders a race's exits by how often they won
+// earlier races (see History).
 //
 // Errors. A failed Dial returns *Error, whose Errno is chosen from what the
 // exits reported about the destination, most informative first:
@@ -66,6 +68,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,6 +136,10 @@ type Config struct {
 	// Dial opens the TCP connection to the first hop; default a
 	// net.Dialer. Tests use it to dial from inside a network namespace.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// History, when set, orders a race's exits by what earlier runs
+	// learnt (see History), and learns from this dialer's races; the
+	// caller saves it.
+	History *History
 	// Problem, when set, hears of an exit's own failures — it cannot be
 	// reached, resolved, authenticated with or verified, or it broke the
 	// protocol — once per exit and kind of failure (see problem.go), so a
@@ -635,6 +642,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			pending--
 			if o.err == nil {
 				d.record(dest, o.exit, nil)
+				d.cfg.History.race(o.exit, order[:started])
 				cancel()
 				drain(pending)
 				return o.r, nil
@@ -700,6 +708,14 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 			continue
 		}
 		good = append(good, e)
+	}
+	if useMemo && d.cfg.History != nil {
+		// After the exit that last reached dest, if any: by score.
+		rest := good
+		if len(rest) > 0 && d.lastGood[key] == rest[0] {
+			rest = rest[1:]
+		}
+		sort.SliceStable(rest, func(i, j int) bool { return d.cfg.History.score(rest[i]) > d.cfg.History.score(rest[j]) })
 	}
 	out := append(good, tail...)
 	if len(out) == 0 {

@@ -91,7 +91,9 @@ func machineBusy() time.Duration {
 //     carrot run, which remembers the exit that worked (the first curl is
 //     left out), against 1exit-warm, the same with the working exit only;
 //     stagger100ms: 3exits-2blocked with the old fixed stagger; stagger1us:
-//     with every exit asked at once. The -relay variants keep the stream
+//     with every exit asked at once; -history: 3exits-2blocked with the
+//     exits' history kept across this variant's runs (the first run has
+//     none), which tries first the exit that won before. The -relay variants keep the stream
 //     in carrot's relay (--relay-all) instead of the program's own socket
 //     connected to the exit (over.go).
 //   - Throughput: a 1 GiB download, direct vs carrot run through one exit
@@ -130,17 +132,20 @@ func BenchmarkRun(b *testing.B) {
 			host   *netns.Host
 			carrot []string
 			loop   int
+			env    []string // set for carrot run
 		}
+		histDir := b.TempDir() // the history variant's, kept across iterations
 		variants := []variant{
-			{"direct", direct, nil, 0},
-			{"1exit", c.Client, exits(c, "", 2), 0},
-			{"1exit-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 0},
-			{"3exits-2blocked", c.Client, exits(c, "race", 0, 1, 2), 0},
-			{"1exit-warm", c.Client, exits(c, "", 2), 10},
-			{"1exit-warm-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 10},
-			{"warm", c.Client, exits(c, "race", 0, 1, 2), 10},
-			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0},
-			{"stagger1us", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "1us"), 0},
+			{"direct", direct, nil, 0, nil},
+			{"1exit", c.Client, exits(c, "", 2), 0, nil},
+			{"1exit-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 0, nil},
+			{"3exits-2blocked", c.Client, exits(c, "race", 0, 1, 2), 0, nil},
+			{"3exits-2blocked-history", c.Client, append(exits(c, "race", 0, 1, 2), "--exit-history"), 0, []string{"XDG_CACHE_HOME=" + histDir}},
+			{"1exit-warm", c.Client, exits(c, "", 2), 10, nil},
+			{"1exit-warm-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 10, nil},
+			{"warm", c.Client, exits(c, "race", 0, 1, 2), 10, nil},
+			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0, nil},
+			{"stagger1us", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "1us"), 0, nil},
 		}
 		type samples struct{ connect, ttfb, total, wall []float64 }
 		got := make([]samples, len(variants))
@@ -150,6 +155,9 @@ func BenchmarkRun(b *testing.B) {
 				if v.loop > 0 {
 					argv = command(v.carrot, "sh", "-c", fmt.Sprintf(`for i in $(seq %d); do curl -sS -o /dev/null -w '%s' %s; done`,
 						v.loop, curlFormat, c.HTTPURL))
+				}
+				if v.env != nil {
+					argv = append(append([]string{"env"}, v.env...), argv...)
 				}
 				start := time.Now()
 				out, err := v.host.Run(ctx, argv[0], argv[1:]...)

@@ -48,6 +48,8 @@ func TestMain(m *testing.M) {
 			os.RemoveAll(dir)
 			os.Exit(1)
 		}
+		// What carrot run keeps across runs stays in the test's directory.
+		os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 		connectBin = filepath.Join(dir, "connect")
 		if out, err := exec.Command("gcc", "-O1", "-Wall", "-o", connectBin, "testdata/connect.c").CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "gcc testdata/connect.c: %v\n%s", err, out)
@@ -76,7 +78,9 @@ func exits(c *netns.Censored, mode string, idx ...int) []string {
 	if mode != "" {
 		f = append(f, "--exit-mode", mode)
 	}
-	return f
+	// Each run on its own, as the test says: what earlier runs learnt
+	// would reorder the exits (TestExitHistory tests that).
+	return append(f, "--exit-history=false")
 }
 
 func TestCurlThroughExits(t *testing.T) {
@@ -875,4 +879,58 @@ print("families", sorted({a[0].name for a in socket.getaddrinfo(sys.argv[1], 80,
 	if err != nil || !strings.Contains(out, "'AF_INET6'") {
 		t.Fatalf("want a fake IPv6 address on a host without IPv4: %v\n%s", err, out)
 	}
+}
+
+// TestExitHistory: carrot run keeps what its races taught across runs. The
+// first run asks the two blocked exits listed first before the third wins;
+// the second asks the third first, and the blocked ones not at all. The
+// history names exits, never a destination.
+func TestExitHistory(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3, Blocked: 2})
+	procs := make([]*netns.Proc, 3)
+	for i := range c.Exits {
+		procs[i] = c.StartCarrotExit(t, carrotBin, i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cache := t.TempDir()
+	asked := func(i int) int { return strings.Count(procs[i].Output(), "dest="+c.OriginName+":") }
+	get := func() {
+		t.Helper()
+		args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
+		args = append(args, "--exit-history", "--", "curl", "-sS", "--max-time", "10", c.HTTPURL)
+		if out, err := c.Client.Run(ctx, "env", args...); err != nil || out != netns.OriginBody {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	get()
+	for i := range 3 {
+		// A cancelled attempt is logged when the exit has let it go.
+		if !procs[i].WaitOutput("dest="+c.OriginName+":", 10*time.Second) {
+			t.Fatalf("first run: exit %d was not asked:\n%s", i, procs[i].Output())
+		}
+	}
+	before := []int{asked(0), asked(1), asked(2)}
+	hist, err := os.ReadFile(filepath.Join(cache, "carrot", "exits.json"))
+	if err != nil || strings.Contains(string(hist), c.OriginName) || strings.Contains(string(hist), netns.ExitPass) || !strings.Contains(string(hist), c.ExitV4[2].String()) {
+		t.Fatalf("history after the first run (%v):\n%s", err, hist)
+	}
+	get()
+	if !waitCount(func() int { return asked(2) }, before[2]+1, 10*time.Second) {
+		t.Fatalf("second run: exit 2 not asked:\n%s", procs[2].Output())
+	}
+	time.Sleep(500 * time.Millisecond) // a cancelled attempt's line would be there by now
+	if asked(0) != before[0] || asked(1) != before[1] {
+		t.Fatalf("second run asked the blocked exits again (%d, %d times; %d, %d before)\n%s", asked(0), asked(1), before[0], before[1], hist)
+	}
+}
+
+// waitCount waits until n() reaches want, or timeout passes.
+func waitCount(n func() int, want int, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); n() < want; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,165 @@
+package exitdial
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// History is what earlier races taught about the exits, kept across runs:
+// for each exit, a score between 0 and 1 of how often it won the races it
+// was asked to run. A race (race mode only) tries the exits it has no
+// memory of for the destination in the order of their scores, the highest
+// first (the user's order among equals; an exit never raced scores 0.5).
+// So a short-lived program, which meets every destination for the first
+// time, does not pay a stagger on every run for exits listed first that
+// are usually blocked: Happy Eyeballs' use of historical data (RFC 8305,
+// section 4), applied to exits.
+//
+// What is learnt: a race won by exit W scores a win for W and a loss for
+// each exit asked before W won (it failed to reach the destination, or
+// was slower). A race nobody won teaches nothing (the destination itself
+// may be down). Each outcome moves the score a quarter of the way to 1 or
+// 0, so the history follows a change of censorship within a few runs.
+// Scores older than historyMaxAge are forgotten. The file holds each
+// exit's URL without its password, its score and when it last changed:
+// never a destination.
+type History struct {
+	path string
+
+	mu     sync.Mutex
+	scores map[string]histEntry
+	dirty  bool
+}
+
+type histEntry struct {
+	Score float64   `json:"score"`
+	At    time.Time `json:"at"`
+}
+
+const (
+	historyPrior  = 0.5
+	historyGain   = 0.25
+	historyMaxAge = 7 * 24 * time.Hour
+	historyMax    = 256 // exits kept, the most recent
+)
+
+// LoadHistory reads the history kept at path. A missing or unreadable file
+// is an empty history (it is a cache: losing it costs a few staggers).
+func LoadHistory(path string) *History {
+	h := &History{path: path, scores: map[string]histEntry{}}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return h
+	}
+	var file struct {
+		Exits map[string]histEntry `json:"exits"`
+	}
+	if json.Unmarshal(b, &file) != nil {
+		return h
+	}
+	for k, e := range file.Exits {
+		if time.Since(e.At) < historyMaxAge && e.Score >= 0 && e.Score <= 1 {
+			h.scores[k] = e
+		}
+	}
+	return h
+}
+
+// DefaultHistoryPath is where carrot run keeps the history:
+// $XDG_CACHE_HOME/carrot/exits.json (~/.cache/carrot/exits.json).
+func DefaultHistoryPath() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "carrot", "exits.json"), nil
+}
+
+func (h *History) score(e *Exit) float64 {
+	if h == nil {
+		return historyPrior
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.scores[e.Name]; ok {
+		return s.Score
+	}
+	return historyPrior
+}
+
+// race records a race won by winner, in which asked were asked (winner
+// among them).
+func (h *History) race(winner *Exit, asked []*Exit) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	for _, e := range asked {
+		s, ok := h.scores[e.Name]
+		if !ok {
+			s.Score = historyPrior
+		}
+		target := 0.0
+		if e == winner {
+			target = 1
+		}
+		s.Score += (target - s.Score) * historyGain
+		s.At = now
+		h.scores[e.Name] = s
+	}
+	h.dirty = true
+}
+
+// Save writes the history back, if it changed, atomically (a temporary
+// file renamed over it), readable by its owner only.
+func (h *History) Save() error {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.dirty {
+		return nil
+	}
+	keys := make([]string, 0, len(h.scores))
+	for k := range h.scores {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return h.scores[keys[i]].At.After(h.scores[keys[j]].At) })
+	file := struct {
+		Exits map[string]histEntry `json:"exits"`
+	}{map[string]histEntry{}}
+	for _, k := range keys[:min(len(keys), historyMax)] {
+		file.Exits[k] = h.scores[k]
+	}
+	b, err := json.MarshalIndent(file, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(h.path), ".exits-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // if the rename did not happen
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), h.path); err != nil {
+		return err
+	}
+	h.dirty = false
+	return nil
+}
