@@ -232,12 +232,15 @@ func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
 		RTT:           p.RTT,
 		Via:           p.Via,
 		Hello:         p.Hello,
+		Guess:         p.Guess,
 		Connected:     func(rtt time.Duration) { x.d.Connected(p, rtt) },
 		Missed:        func() { x.d.Missed(p) },
 		Run: func(ctx context.Context, c net.Conn) (bool, error) {
 			r, err := x.d.DialOver(ctx, p, c)
 			if err != nil {
-				return exitdial.AboutDest(err), err
+				// A guessed exit that could not reach the destination
+				// does not speak for the others.
+				return exitdial.AboutDest(err) && (!p.Guess || exitdial.Refused(err)), err
 			}
 			if r.Conn != c {
 				// a hop wrapped the stream (TLS): it cannot be the

@@ -41,10 +41,13 @@ type histEntry struct {
 }
 
 const (
-	historyPrior  = 0.5
-	historyGain   = 0.25
-	historyMaxAge = 7 * 24 * time.Hour
-	historyMax    = 256 // exits kept, the most recent
+	// historyTrusted is the score past which a first contact goes to the
+	// exit on the program's own socket (see Over), not through a race.
+	historyTrusted = 0.9
+	historyPrior   = 0.5
+	historyGain    = 0.25
+	historyMaxAge  = 7 * 24 * time.Hour
+	historyMax     = 256 // exits kept, the most recent
 )
 
 // LoadHistory reads the history kept at path. A missing or unreadable file
@@ -91,8 +94,8 @@ func (h *History) score(e *Exit) float64 {
 	return historyPrior
 }
 
-// race records a race won by winner, in which asked were asked (winner
-// among them).
+// race records a race won by winner (nil: by none of them, every one
+// having failed to reach the destination), in which asked were asked.
 func (h *History) race(winner *Exit, asked []*Exit) {
 	if h == nil {
 		return

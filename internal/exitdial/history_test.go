@@ -1,6 +1,7 @@
 package exitdial
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,29 @@ func TestHistory(t *testing.T) {
 	d.record(dest, b, nil) // b reached x.test last: it goes first for x.test
 	if got := d.order(dest, true); got[0] != b || got[1] != c {
 		t.Fatalf("order with b remembered for the destination %v, want b c a", names(got))
+	}
+	// A first contact goes on the program's own socket (Over) to an exit
+	// the history trusts, as a guess; not to one merely ahead.
+	for _, e := range []*Exit{a, b, c} {
+		e.Addr = "127.0.0.1:1"
+		d.lastOK[e] = time.Now()
+	}
+	fresh := socks5.Addr{Name: "y.test", Port: 80}
+	if _, ok := d.Over(fresh); ok {
+		t.Fatalf("Over to exit c at a score of %.2f", h.score(c))
+	}
+	for h.score(c) < historyTrusted {
+		h.race(c, []*Exit{c})
+	}
+	if p, ok := d.Over(fresh); !ok || p.First != c || !p.Guess {
+		t.Fatalf("Over for a first contact at a score of %.2f: %v %+v", h.score(c), ok, p)
+	}
+	if p, ok := d.Over(dest); !ok || p.First != b || p.Guess {
+		t.Fatalf("Over to the exit that reached the destination: %v %+v", ok, p)
+	}
+	d.record(fresh, c, &AttemptError{Exit: c.Name, Dest: true, Err: errors.New("unreachable")})
+	if p, ok := d.Over(fresh); ok && p.First == c {
+		t.Fatalf("Over guessed an exit that just failed to reach the destination: %+v", p)
 	}
 	// Old scores are forgotten; a damaged file is an empty history.
 	os.WriteFile(path, []byte(`{"exits":{"socks5://c:1":{"score":1,"at":"`+time.Now().Add(-2*historyMaxAge).Format(time.RFC3339)+`"}}}`), 0o600)

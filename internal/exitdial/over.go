@@ -24,7 +24,11 @@ import (
 //   - it answered a request, or made a spare, within overFresh, and is
 //     not being skipped for failing;
 //   - with several exits (race, failover), it is the exit that last reached
-//     this destination (a first contact races, as Dial does);
+//     this destination, or, in race mode, this is a first contact and the
+//     History trusts the exit (it won its recent races: a score of at
+//     least historyTrusted, six wins in a row from none) and it has not
+//     failed to reach this destination in the last minute; other first
+//     contacts race, as Dial does;
 //   - in chain mode, the first hop of the chain, always: there is no other
 //     way to go.
 
@@ -72,6 +76,12 @@ type Plan struct {
 	// request a round trip sooner); DialOver then only reads the answers.
 	Hello []byte
 	hops  []*Exit
+	// Guess: a first contact sent to the exit on the History's word (see
+	// Over), whose outcome counts in it as a race of one. The caller
+	// gives it a short budget however the program connects, and a
+	// failure other than the destination's refusal (see Refused) is not
+	// the destination's final answer: the other exits may reach it.
+	Guess bool
 }
 
 // Over plans a stream to dest over a connection the caller opens, or
@@ -102,7 +112,14 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	d.mu.Lock()
 	// A chain has no other way to go, and no spares to learn from.
 	fresh := d.cfg.Mode == Chain || time.Since(d.lastOK[first]) < overFresh
-	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[dest.String()] == first
+	key := dest.String()
+	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[key] == first
+	trusted := false
+	if !known && d.cfg.Mode == Race && d.lastGood[key] == nil && d.cfg.History.score(first) >= historyTrusted {
+		t, bad := d.lastBad[destExit{key, first}]
+		trusted = !bad || d.now().Sub(t) >= time.Minute
+		known = trusted
+	}
 	skipped := d.skipping(first, d.now())
 	missed := time.Since(d.overMiss[first]) < overMissFor
 	rtt := d.srtt[first]
@@ -115,7 +132,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	if rtt > 0 {
 		budget = min(max(10*rtt, 20*time.Millisecond), time.Second)
 	}
-	p := Plan{First: first, Dest: dest, Via: d.via(first), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops}
+	p := Plan{First: first, Dest: dest, Via: d.via(first), ConnectBudget: budget, RTT: rtt, Addrs: addrs, hops: hops, Guess: trusted}
 	if pipelined {
 		next, err := nextHop(hops, 0, dest)
 		if err != nil {
@@ -240,6 +257,15 @@ func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
 	if ended(ctx) {
 		return
 	}
+	if p.Guess && (err == nil || AboutDest(err)) {
+		// It won if it reached the destination (a refusal is the
+		// destination's answer); it lost if it could not.
+		winner := p.First
+		if err != nil && !refused(err) {
+			winner = nil
+		}
+		d.cfg.History.race(winner, []*Exit{p.First})
+	}
 	switch {
 	case d.cfg.Mode != Chain:
 		d.record(p.Dest, p.First, err)
@@ -249,6 +275,10 @@ func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
 		d.problem(err)
 	}
 }
+
+// Refused reports whether err, from DialOver, is an exit's report that the
+// destination refused the connection: it was reached.
+func Refused(err error) bool { return refused(err) }
 
 // AboutDest reports whether err, from DialOver, is the destination's answer
 // (an exit reached the point of connecting to it) rather than the exit's

@@ -8,6 +8,7 @@ package netroute_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -897,8 +898,10 @@ func TestExitHistory(t *testing.T) {
 	asked := func(i int) int { return strings.Count(procs[i].Output(), "dest="+c.OriginName+":") }
 	get := func() {
 		t.Helper()
+		// A stagger long enough that the first exit asked, if it can, has
+		// always answered before the next is asked.
 		args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
-		args = append(args, "--exit-history", "--", "curl", "-sS", "--max-time", "10", c.HTTPURL)
+		args = append(args, "--exit-history", "--stagger", "300ms", "--", "curl", "-sS", "--max-time", "10", c.HTTPURL)
 		if out, err := c.Client.Run(ctx, "env", args...); err != nil || out != netns.OriginBody {
 			t.Fatalf("%v\n%s", err, out)
 		}
@@ -922,6 +925,83 @@ func TestExitHistory(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // a cancelled attempt's line would be there by now
 	if asked(0) != before[0] || asked(1) != before[1] {
 		t.Fatalf("second run asked the blocked exits again (%d, %d times; %d, %d before)\n%s", asked(0), asked(1), before[0], before[1], hist)
+	}
+	// Once the exit has won its recent races (six in a row from none),
+	// a first contact goes to it on the program's own socket, no race.
+	for run := 3; ; run++ {
+		args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
+		args = append(args, "--exit-history", "--stagger", "300ms", "-v", "--", "curl", "-sS", "--max-time", "10", c.HTTPURL)
+		out, err := c.Client.Run(ctx, "env", args...)
+		if err != nil || !strings.Contains(out, netns.OriginBody) {
+			t.Fatalf("run %d: %v\n%s", run, err, out)
+		}
+		if strings.Contains(out, "(program's own socket)") {
+			if run < 7 {
+				t.Fatalf("run %d trusted the exit already:\n%s", run, out)
+			}
+			break
+		}
+		if run == 8 {
+			t.Fatalf("run %d still raced:\n%s", run, out)
+		}
+	}
+	if asked(0) != before[0] || asked(1) != before[1] {
+		t.Fatalf("later runs asked the blocked exits")
+	}
+
+	// A wrong guess: the history trusts exit 0, which cannot reach the
+	// origin. A blocking and a non-blocking connect each give it a short
+	// budget, then race the exits; the guess loses its trust.
+	path := filepath.Join(cache, "carrot", "exits.json")
+	var file struct {
+		Exits map[string]map[string]any `json:"exits"`
+	}
+	if b, err := os.ReadFile(path); err != nil || json.Unmarshal(b, &file) != nil {
+		t.Fatalf("history: %v", err)
+	}
+	for name, e := range file.Exits {
+		if strings.Contains(name, c.ExitV4[0].String()+":") {
+			e["score"] = 1.0
+		} else {
+			e["score"] = 0.5
+		}
+	}
+	b, _ := json.Marshal(file)
+	os.WriteFile(path, b, 0o600)
+	script := `
+import socket, sys
+s = socket.socket()
+s.connect((sys.argv[1], 80))  # blocking
+s.sendall(b"GET / HTTP/1.0\r\nHost: " + sys.argv[1].encode() + b"\r\n\r\n")
+print(s.makefile("rb").read().decode().split("\r\n\r\n", 1)[1], end="")
+`
+	for _, argv := range [][]string{{python(t), "-c", script, c.OriginName}, {"curl", "-sS", "--max-time", "10", c.HTTPURL}} {
+		args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
+		args = append(append(args, "--exit-history", "-v", "--"), argv...)
+		began := time.Now()
+		out, err := c.Client.Run(ctx, "env", args...)
+		if err != nil || !strings.Contains(out, netns.OriginBody) || !strings.Contains(out, "first contact's budget") && !strings.Contains(out, "non-blocking connect's budget") {
+			t.Fatalf("%s with a wrong guess: %v (%v)\n%s", argv[0], err, time.Since(began), out)
+		}
+		b, _ := os.ReadFile(path)
+		if err := json.Unmarshal(b, &file); err != nil {
+			t.Fatal(err)
+		}
+		for name, e := range file.Exits {
+			if strings.Contains(name, c.ExitV4[0].String()+":") && e["score"].(float64) >= 0.9 {
+				t.Fatalf("after a wrong guess exit 0 is still trusted: %s", b)
+			}
+		}
+		file.Exits[func() string {
+			for name := range file.Exits {
+				if strings.Contains(name, c.ExitV4[0].String()+":") {
+					return name
+				}
+			}
+			return ""
+		}()]["score"] = 1.0 // trusted again, for the next program
+		b, _ = json.Marshal(file)
+		os.WriteFile(path, b, 0o600)
 	}
 }
 

@@ -63,7 +63,8 @@ import (
 //     takes the relayed path, and that destination takes it for
 //     overSlowFor after.
 //   - A blocking connect waits as it would have, up to the connect
-//     timeout. A signal for the thread cannot interrupt it while carrot
+//     timeout, unless the exit is the Dialer's guess (Over.Guess): then it
+//     gets overStall too. A signal for the thread cannot interrupt it while carrot
 //     holds it, so carrot looks for one (/proc's pending, blocked, ignored
 //     and caught masks, every signalPoll): if one is pending, the socket
 //     is disconnected and the connect takes the relayed path, where the
@@ -132,6 +133,12 @@ type Over struct {
 	// err: then the program's connect fails with it, and is not tried
 	// again through Dial.
 	Run func(ctx context.Context, c net.Conn) (final bool, err error)
+	// Guess: the Dialer expects this exit to work but has not seen it
+	// reach this destination (a first contact). The exchange then gets
+	// overStall whether the connect blocks or not, so that a wrong guess
+	// costs that, not the exit's own timeout, before the relayed path
+	// races the exits.
+	Guess bool
 
 	hop netip.AddrPort // chosen from Addrs by Handler.over
 }
@@ -175,7 +182,7 @@ func (h *Handler) over(s int, si sockInfo, dest netip.AddrPort) (Over, bool) {
 		return Over{}, false
 	}
 	ov, ok := od.Over(dest)
-	if !ok || si.nonblock && overRTTs*ov.RTT > overStall {
+	if !ok || (si.nonblock || ov.Guess) && overRTTs*ov.RTT > overStall {
 		return Over{}, false
 	}
 	// The first address the socket can reach, in the Dialer's order.
@@ -318,9 +325,13 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over, st overStart) (final, stalled bool, err error) {
 	var ctx context.Context
 	var cancel context.CancelFunc
-	if si.nonblock {
+	switch {
+	case si.nonblock:
 		ctx, cancel = context.WithTimeout(h.ctx, overStall)
-	} else {
+	case ov.Guess:
+		ctx, cancel = context.WithTimeout(h.ctx, overStall)
+		go watchSignals(ctx, tid, cancel)
+	default:
 		ctx, cancel = context.WithCancel(h.ctx)
 		go watchSignals(ctx, tid, cancel)
 	}
@@ -336,12 +347,16 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over, st overStart) 
 		if err != nil {
 			disconnect(s)
 			if ours() {
-				final, stalled = false, si.nonblock
+				timedOut := ctx.Err() == context.DeadlineExceeded || ctx.Err() == nil
+				final, stalled = false, si.nonblock && timedOut
 				// Say whose limit it was: the timeout is carrot's, not
 				// the destination's.
 				why := "a signal came for the program"
-				if si.nonblock {
+				switch {
+				case timedOut && si.nonblock:
 					why = fmt.Sprintf("no answer within %v, a non-blocking connect's budget on its own socket", overStall)
+				case timedOut:
+					why = fmt.Sprintf("no answer within %v, a first contact's budget on its own socket", overStall)
 				}
 				err = fmt.Errorf("%s (%w)", why, err)
 			}
