@@ -211,7 +211,8 @@ const chunkTimeout = 30 * time.Second
 // every write and read that ranks it. Instead, a put still running
 // putHedgeFactor times as long as a copy already made (and at least
 // minHedge) gets a copy started on the next ranked node beside it, and a
-// get that has not answered after getHedge is asked of the next node too;
+// get that has not answered after getHedge is asked of the next node too
+// (once per get: on a slow link every node is slow);
 // the first to succeed wins and the others are cancelled. (An extra copy
 // that lands anyway is deleted by the repairer; one missing from the slow
 // node is copied there once it answers again.) A write with R=1, where
@@ -281,8 +282,15 @@ func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 					noSpace = true
 				}
 				errs = append(errs, a.node+": "+status.Convert(a.err).Message())
-				if ctx.Err() == nil && ok+pending < r && next < len(rank) {
+				switch {
+				case ctx.Err() != nil || next == len(rank):
+				case ok+pending < r:
 					start()
+				case hedge == nil:
+					// The attempts left include a slow one a hedge
+					// has gone around (and just failed): go around
+					// it again.
+					hedge = time.After(minHedge)
 				}
 				continue
 			}
@@ -296,6 +304,12 @@ func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 				start() // beside the slow one(s)
 			}
 		}
+	}
+	// The slow ones are cancelled; their RPCs may still be reading data,
+	// which the caller reuses once this returns.
+	cancel()
+	for ; pending > 0; pending-- {
+		<-results
 	}
 	if ok >= r {
 		return nil
@@ -352,6 +366,7 @@ func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, e
 	}
 	hedge := time.NewTimer(getHedge)
 	defer hedge.Stop()
+	hedged := false
 	for pending > 0 {
 		select {
 		case a := <-results:
@@ -373,15 +388,26 @@ func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, e
 				errs = append(errs, ctx.Err().Error())
 			default:
 				errs = append(errs, a.node+": "+status.Convert(a.err).Message())
-				if pending == 0 && next < len(rank) {
+				// The failed attempt's place goes to the next node (a
+				// hedge's too, when the slow one it went around is
+				// still running).
+				want := 1
+				if hedged {
+					want = 2
+				}
+				if pending < want && next < len(rank) {
 					start()
-					hedge.Reset(getHedge)
+					if !hedged {
+						hedge.Reset(getHedge)
+					}
 				}
 			}
 		case <-hedge.C:
+			// One hedge per get: a slow network makes every node slow,
+			// and asking them all would only slow it further.
 			if won == nil && ctx.Err() == nil && next < len(rank) {
 				start()
-				hedge.Reset(getHedge)
+				hedged = true
 			}
 		}
 	}

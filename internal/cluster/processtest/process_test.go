@@ -1302,11 +1302,14 @@ func TestCLIAndRestart(t *testing.T) {
 		{[]string{"fs", "get", "/moved", filepath.Join(t.TempDir(), "x")}, "EISDIR"},
 		{[]string{"fs", "cat", "/moved/blob/x"}, "ENOTDIR"},
 		{[]string{"fs", "--config", filepath.Join(dir, "no-such.toml"), "ls", "/"}, "ENOENT"},
-		{[]string{"fs", "ls", "--config", filepath.Join(dir, "no-such.toml"), "/"}, "ENOENT"}, // after the command too
 	} {
 		if out := run(1, nil, c.args...); !strings.Contains(out, c.want) {
 			t.Errorf("carrot %v: %q, want %s", c.args, out, c.want)
 		}
+	}
+	// --config may follow the command (here it is the only right one).
+	if out, errs, code := carrot(t, filepath.Join(dir, "no-such.toml"), nil, "fs", "ls", "--config", conf, "/"); code != 0 || !strings.Contains(out, "moved") {
+		t.Fatalf("fs ls --config after the command: exit %d %q %q", code, out, errs)
 	}
 	// Cluster paths are absolute.
 	if out := run(1, nil, "fs", "put", local, "relative"); !strings.Contains(out, "EINVAL") || !strings.Contains(out, "absolute") {
@@ -1986,4 +1989,49 @@ func TestHungNode(t *testing.T) {
 		}
 	}
 	t.Logf("%d files read with a node hung in %v", 2*files, time.Since(t0).Round(time.Millisecond))
+}
+
+// TestHungNodeThenFullNode: with one copy per chunk, a chunk ranked on a
+// node that hangs, then on a full one, then on a good one is written: the
+// hedge goes around the hung node, and when the full node refuses, a
+// second hedge goes around the hung one again, well before its 30 s RPC
+// timeout.
+func TestHungNodeThenFullNode(t *testing.T) {
+	tc := newCluster(t, 0, "--replicas", "1", "--lease-ttl", "60s", "--inline-max", "0")
+	var ids []string
+	for k, extra := range [][]string{nil, {"--capacity", "1"}, nil} {
+		data := filepath.Join(tc.dir, fmt.Sprintf("n%d", k))
+		tc.addNode(t, data, extra...)
+		id, err := os.ReadFile(filepath.Join(data, "node-id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, strings.TrimSpace(string(id)))
+	}
+	c := tc.client(t, 3)
+	ctx := tctx(t)
+	hrw := placement.NewHRW([]placement.Node{{ID: ids[0]}, {ID: ids[1]}, {ID: ids[2]}})
+	var data []byte
+	for seed := int64(0); ; seed++ {
+		data = seeded(seed, 1000)
+		if r := hrw.Rank(chunkstore.ID(data), 0); r[0] == ids[0] && r[1] == ids[1] {
+			break
+		}
+	}
+	hung := tc.nodes[0].cmd.Process
+	if err := hung.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hung.Signal(syscall.SIGCONT) })
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	in, err := c.CreateFile(wctx, meta.RootIno, "f", 0o644, bytes.NewReader(data), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatalf("write past a hung node and a full one: %v", err)
+	}
+	t.Logf("written in %v", time.Since(t0).Round(time.Millisecond))
+	if got, err := c.ReadFile(wctx, in.Ino); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back: %v", err)
+	}
 }
