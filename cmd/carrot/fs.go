@@ -198,7 +198,12 @@ func runFS(ctx context.Context, e *env) int {
 // operand (stdin, stdout).
 func flagsFirst(fs *flag.FlagSet, args []string) []string {
 	var flags, operands []string
+	skip := false
 	for i, a := range args {
+		if skip {
+			skip = false
+			continue
+		}
 		switch {
 		case a == "--":
 			return append(append(flags, "--"), append(operands, args[i+1:]...)...)
@@ -208,11 +213,23 @@ func flagsFirst(fs *flag.FlagSet, args []string) []string {
 			}
 		case len(a) > 1 && a[0] == '-':
 			flags = append(flags, a)
+			// A flag that takes a value (--config FILE) keeps it.
+			name := strings.TrimLeft(a, "-")
+			if f := fs.Lookup(name); f != nil && !strings.Contains(a, "=") && !isBool(f) && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				skip = true
+			}
 		default:
 			operands = append(operands, a)
 		}
 	}
 	return append(append(flags, "--"), operands...)
+}
+
+// isBool reports whether f is a boolean flag (no value follows it).
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // allFlags reports whether every letter of s is a flag of fs.
