@@ -105,7 +105,7 @@ func (p pidfds) closeAll() {
 }
 
 // holder owns the hold listeners: loopback TCP listeners whose accept
-// queue is kept full, so a SYN sent to them is neither answered nor refused
+// queue is kept full (listenHold), so a SYN sent to them is neither answered nor refused
 // (the kernel drops a SYN for a listener with no room, and counts it in
 // ListenOverflows), and the sender stays in SYN_SENT (connect pending, poll
 // not writable) for as long as carrot likes. release ends the wait with
@@ -118,11 +118,20 @@ type holder struct {
 	v4, v6 holdListener
 }
 
-// holdListener is one hold listener and the connection that fills its
+// holdListener is one hold listener and the connections that fill its
 // accept queue.
 type holdListener struct {
-	fd, filler int            // -1 when unusable
-	addr       netip.AddrPort // the listener's address
+	fd     int // -1 when unusable
+	filler [2]int
+	addr   netip.AddrPort // the listener's address
+}
+
+func (l holdListener) close() {
+	for _, fd := range []int{l.fd, l.filler[0], l.filler[1]} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
 }
 
 func newHolder() (*holder, error) {
@@ -136,13 +145,8 @@ func newHolder() (*holder, error) {
 }
 
 func (h *holder) close() {
-	for _, l := range []holdListener{h.v4, h.v6} {
-		for _, fd := range []int{l.fd, l.filler} {
-			if fd >= 0 {
-				unix.Close(fd)
-			}
-		}
-	}
+	h.v4.close()
+	h.v6.close()
 }
 
 // reusable marks s so that release's socket may bind the same address:
@@ -154,19 +158,19 @@ func reusable(s int) error {
 	return unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
 }
 
-// listenHold makes a hold listener on ip. Its backlog is 0, which lets one
-// connection wait in the accept queue: carrot makes that connection itself
-// (on loopback the handshake is over when connect returns) and never
-// accepts it, and the queue stays full.
+// listenHold makes a hold listener on ip. Its backlog is 1, which lets two
+// connections wait in the accept queue (the kernel counts it full past its
+// backlog): carrot makes them itself (on loopback the handshake is over
+// within connect) and never accepts them, so the queue stays full. (A
+// backlog of 0 would do with one, but kernels before 6.13 also count the
+// half-open queue full at 0, and would answer SYNs with cookies, or drop
+// carrot's own.) It checks that the queue is full: TCP_INFO of a listener
+// gives the queue's length and its limit.
 func listenHold(family int, ip netip.Addr) (holdListener, error) {
-	l := holdListener{fd: -1, filler: -1}
+	l := holdListener{fd: -1, filler: [2]int{-1, -1}}
 	fail := func(err error) (holdListener, error) {
-		for _, fd := range []int{l.fd, l.filler} {
-			if fd >= 0 {
-				unix.Close(fd)
-			}
-		}
-		return holdListener{fd: -1, filler: -1}, err
+		l.close()
+		return holdListener{fd: -1, filler: [2]int{-1, -1}}, err
 	}
 	var err error
 	if l.fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
@@ -183,7 +187,7 @@ func listenHold(family int, ip netip.Addr) (holdListener, error) {
 	if err := unix.Bind(l.fd, unixSockaddr(family, netip.AddrPortFrom(ip, 0))); err != nil {
 		return fail(err)
 	}
-	if err := unix.Listen(l.fd, 0); err != nil {
+	if err := unix.Listen(l.fd, 1); err != nil {
 		return fail(err)
 	}
 	sa, err := unix.Getsockname(l.fd)
@@ -191,13 +195,53 @@ func listenHold(family int, ip netip.Addr) (holdListener, error) {
 		return fail(err)
 	}
 	l.addr, _ = addrPortOf(sa)
-	if l.filler, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
+	for i := range l.filler {
+		if l.filler[i], err = connectWithin(family, l.addr, time.Second); err != nil {
+			return fail(fmt.Errorf("filling the accept queue: %w", err))
+		}
+	}
+	info, err := unix.GetsockoptTCPInfo(l.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
 		return fail(err)
 	}
-	if err := unix.Connect(l.filler, unixSockaddr(family, l.addr)); err != nil {
-		return fail(fmt.Errorf("filling the accept queue: %w", err))
+	if info.Unacked <= info.Sacked { // for a listener: queued, backlog
+		return fail(fmt.Errorf("accept queue not full: %d queued, backlog %d", info.Unacked, info.Sacked))
 	}
 	return l, nil
+}
+
+// connectWithin connects a new socket to a within timeout.
+func connectWithin(family int, a netip.AddrPort, timeout time.Duration) (int, error) {
+	s, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.Connect(s, unixSockaddr(family, a)); err != nil && err != unix.EINPROGRESS {
+		unix.Close(s)
+		return -1, err
+	}
+	pfd := []unix.PollFd{{Fd: int32(s), Events: unix.POLLOUT}}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll(pfd, int(time.Until(deadline)/time.Millisecond)+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil && n == 0 {
+			err = unix.ETIMEDOUT
+		}
+		if err == nil {
+			var e int
+			if e, err = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && e != 0 {
+				err = unix.Errno(e)
+			}
+		}
+		if err != nil {
+			unix.Close(s)
+			return -1, err
+		}
+		return s, nil
+	}
 }
 
 // v4mapped is the IPv4 hold address, v4-mapped for an IPv6 socket.
