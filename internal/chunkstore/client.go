@@ -189,7 +189,19 @@ type ChunkInfo struct {
 }
 
 // List returns the node's inventory.
-func (c *Conn) List(ctx context.Context) ([]ChunkInfo, error) {
+func (c *Conn) List(ctx context.Context) ([]ChunkInfo, error) { return c.ListIdle(ctx, 0) }
+
+// ListIdle is List that gives up (DeadlineExceeded) when the node sends
+// nothing for idle (0: no limit): a node that hangs fails, one that is
+// slow to list a large store does not.
+func (c *Conn) ListIdle(ctx context.Context, idle time.Duration) ([]ChunkInfo, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var quiet *time.Timer
+	if idle > 0 {
+		quiet = time.AfterFunc(idle, func() { cancel(fmt.Errorf("no answer for %v: %w", idle, context.DeadlineExceeded)) })
+		defer quiet.Stop()
+	}
 	stream, err := c.rpc.List(ctx, &chunkpb.ListRequest{})
 	if err != nil {
 		return nil, err
@@ -201,7 +213,13 @@ func (c *Conn) List(ctx context.Context) ([]ChunkInfo, error) {
 			return out, nil
 		}
 		if err != nil {
+			if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+				err = cause
+			}
 			return nil, err
+		}
+		if quiet != nil {
+			quiet.Reset(idle)
 		}
 		for _, ci := range m.Chunks {
 			out = append(out, ChunkInfo{ci.Id, int64(ci.Size), time.Unix(0, ci.MtimeUnixNano)})

@@ -69,6 +69,8 @@ type Repairer struct {
 
 	// unrefSince is when each unreferenced chunk was first seen so.
 	unrefSince map[string]time.Time
+	// movedTo is the last chunk a pass moved: the next goes on from it.
+	movedTo string
 }
 
 // NodeReport is one node in a Report.
@@ -175,14 +177,15 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			defer wg.Done()
 			nr := &rep.Nodes[i]
 			// A node that hangs (its process stopped, its disk stuck)
-			// must not stall the pass: it counts as unreachable.
-			lctx, cancel := context.WithTimeout(ctx, nodeTimeout)
-			defer cancel()
+			// must not stall the pass: it counts as unreachable. One
+			// that lists a large store slowly keeps sending.
 			conn, err := r.Pool.Get(n.Addr)
 			var list []chunkstore.ChunkInfo
 			if err == nil {
-				list, err = conn.List(lctx)
+				list, err = conn.ListIdle(ctx, nodeTimeout)
 			}
+			lctx, cancel := context.WithTimeout(ctx, nodeTimeout)
+			defer cancel()
 			if err != nil {
 				nr.State = "unreachable"
 				r.logf("repair: node %s: %v", n.ID, err)
@@ -363,7 +366,7 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		if rep.Waiting && !suspects[job.id] && !found[job.id] {
 			continue
 		}
-		if r.copyChunk(ctx, job.id, job.from, job.targets, job.need, addrs) {
+		if made, _ := r.copyChunk(ctx, job.id, job.from, job.targets, job.need, addrs); made > 0 {
 			rep.Copied++
 		}
 	}
@@ -371,15 +374,34 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		return rep, nil
 	}
 	// Moves onto the first R nodes: the data is safe where it is, so
-	// they come after repairs, a bounded amount a pass.
+	// they come after repairs, a bounded amount a pass, each pass going on
+	// from where the last stopped; a node that failed a copy (full, say)
+	// gets no more this pass.
 	budget := int64(moveBudget)
-	for _, job := range moves {
+	refusing := map[string]bool{}
+	first := sort.Search(len(moves), func(i int) bool { return moves[i].id > r.movedTo })
+	for k := range moves {
 		if budget <= 0 {
 			break
 		}
-		budget -= refs[job.id] * int64(job.need)
-		if r.copyChunk(ctx, job.id, job.from, job.targets, job.need, addrs) {
+		job := moves[(first+k)%len(moves)]
+		var targets []string
+		for _, t := range job.targets {
+			if !refusing[t] {
+				targets = append(targets, t)
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		made, failed := r.copyChunk(ctx, job.id, job.from, targets, job.need, addrs)
+		for _, t := range failed {
+			refusing[t] = true
+		}
+		if made > 0 {
 			rep.Moved++
+			budget -= refs[job.id] * int64(made)
+			r.movedTo = job.id
 		}
 	}
 	older := now.Add(-r.Params.GCGrace)
@@ -439,7 +461,7 @@ func (r *Repairer) deleteChunks(ctx context.Context, addr string, ids []string, 
 
 // copyChunk reads a verified copy from a holder and puts it on the first
 // need targets that accept it.
-func (r *Repairer) copyChunk(ctx context.Context, id string, from, targets []string, need int, addrs map[string]string) bool {
+func (r *Repairer) copyChunk(ctx context.Context, id string, from, targets []string, need int, addrs map[string]string) (made int, failed []string) {
 	var data []byte
 	for _, h := range from {
 		conn, err := r.Pool.Get(addrs[h])
@@ -452,9 +474,8 @@ func (r *Repairer) copyChunk(ctx context.Context, id string, from, targets []str
 		r.logf("repair: reading %s from %s: %v", id[:12], h, err)
 	}
 	if data == nil {
-		return false
+		return 0, nil
 	}
-	made := 0
 	for _, t := range targets {
 		if made == need {
 			break
@@ -465,15 +486,18 @@ func (r *Repairer) copyChunk(ctx context.Context, id string, from, targets []str
 		}
 		if err != nil {
 			r.logf("repair: copying %s to %s: %v", id[:12], t, err)
+			failed = append(failed, t)
 			continue
 		}
 		made++
 	}
-	return made > 0
+	return made, failed
 }
 
-// nodeTimeout bounds a node's answer to a pass's List and Stats.
-const nodeTimeout = 30 * time.Second
+// nodeTimeout bounds a node's silence during a pass's List (4,096 chunks a
+// message: a minute allows 15 ms a chunk, a cold disk's seek or two) and
+// its answer to Stats.
+const nodeTimeout = time.Minute
 
 // moveBudget bounds the bytes a pass copies to rebalance (with passes
 // every RepairInterval, 30 s by default: about 8.5 MiB/s at most), so that
