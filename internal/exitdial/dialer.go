@@ -603,11 +603,14 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	results := make(chan outcome, len(order))
 	started, pending := 0, 0
 	var last time.Time // when the latest attempt started
+	startedAt := make([]time.Time, 0, len(order))
+	failed := map[*Exit]bool{} // could not reach dest (a refusal did)
 	start := func() {
 		e := order[started]
 		started++
 		pending++
 		last = time.Now()
+		startedAt = append(startedAt, last)
 		go func() {
 			t0 := time.Now()
 			r, err := d.attempt(rctx, []*Exit{e}, dest)
@@ -642,7 +645,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			pending--
 			if o.err == nil {
 				d.record(dest, o.exit, nil)
-				d.cfg.History.race(o.exit, order[:started])
+				d.cfg.History.race(o.exit, fairlyAsked(order[:started], startedAt, o.exit, failed))
 				cancel()
 				drain(pending)
 				return o.r, nil
@@ -650,6 +653,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			if rctx.Err() == nil {
 				d.record(dest, o.exit, o.err)
 			}
+			failed[o.exit] = !refused(o.err)
 			errs = append(errs, o.err)
 			if refused(o.err) && grace == nil {
 				for started < len(order) {
@@ -682,6 +686,25 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 		}
 	}
 	return Result{}, errs
+}
+
+// fairlyAsked are the exits of a race won by winner that lost it fairly:
+// those that failed, and those started no later than the winner (an exit
+// started after it may just not have had the time).
+func fairlyAsked(asked []*Exit, startedAt []time.Time, winner *Exit, failed map[*Exit]bool) []*Exit {
+	var ws time.Time
+	for i, e := range asked {
+		if e == winner {
+			ws = startedAt[i]
+		}
+	}
+	var out []*Exit
+	for i, e := range asked {
+		if e == winner || failed[e] || !startedAt[i].After(ws) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // order lists the exits to try for dest: healthy ones first (with useMemo,

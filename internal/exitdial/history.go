@@ -20,8 +20,8 @@ import (
 // section 4), applied to exits.
 //
 // What is learnt: a race won by exit W scores a win for W and a loss for
-// each exit asked before W won (it failed to reach the destination, or
-// was slower). A race nobody won teaches nothing (the destination itself
+// each exit that failed to reach the destination, or was asked no later
+// than W and was slower (one asked after W may not have had the time). A race nobody won teaches nothing (the destination itself
 // may be down). Each outcome moves the score a quarter of the way to 1 or
 // 0, so the history follows a change of censorship within a few runs.
 // Scores older than historyMaxAge are forgotten. The file holds each

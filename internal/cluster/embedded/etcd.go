@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/clusterconf"
@@ -45,6 +46,21 @@ func StartEtcd(ctx context.Context, dir string, clientPort int, tlsFiles cluster
 			fmt.Sscan(string(b), &clientPort)
 		}
 	}
+	// Ports picked free may be taken before etcd binds them (by another
+	// process's outgoing connection, from the same ephemeral range): then
+	// pick again.
+	for try := 1; ; try++ {
+		e, err := startEtcd(ctx, dir, clientPort, tlsFiles)
+		if err == nil || try == 5 || !strings.Contains(err.Error(), "address already in use") {
+			return e, err
+		}
+	}
+}
+
+// startEtcd is StartEtcd's one try, with clientPort read from dir if
+// any, else picked free, and the other ports picked free.
+func startEtcd(ctx context.Context, dir string, clientPort int, tlsFiles clusterconf.TLSFiles) (*Etcd, error) {
+	portFile := filepath.Join(dir, "client-port")
 	if clientPort == 0 {
 		p, err := freePort()
 		if err != nil {
@@ -133,15 +149,15 @@ func (e *Etcd) SingleMember() bool {
 	return len(e.e.Server.Cluster().Members()) == 1
 }
 
-// Close stops the member: its raft loop and storage first, so that its
-// WAL and database are closed whatever its clients do, then its servers.
-// etcd waits up to its request timeout (7 s) for clients' streams to end,
-// and a separate 'carrot node' keeps its watches and lease stream open
-// until it notices: Close waits for that at most closeWait, long enough
-// for connections without streams, and leaves the rest to finish alone
-// (the listeners are closed by then: the port is free).
+// Close stops the member. etcd's own Close first waits up to its request
+// timeout (7 s) for clients' streams to end, and a separate 'carrot node'
+// keeps its watches and lease stream open until it notices; then it stops
+// the raft loop and closes the storage. Close gives that wait closeWait,
+// long enough for connections without streams; past it, it stops the
+// raft loop and closes the storage itself (the WAL and database closed,
+// whatever the clients do; the listeners are closed by then, so the port
+// is free) and leaves the servers to finish alone.
 func (e *Etcd) Close() {
-	e.e.Server.Stop()
 	done := make(chan struct{})
 	go func() {
 		e.e.Close()
@@ -150,6 +166,7 @@ func (e *Etcd) Close() {
 	select {
 	case <-done:
 	case <-time.After(closeWait):
+		e.e.Server.Stop()
 	}
 }
 
