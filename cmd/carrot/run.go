@@ -112,7 +112,9 @@ func runRun(ctx context.Context, e *env) int {
 		if p, err := exitdial.DefaultHistoryPath(); err == nil {
 			hist = exitdial.LoadHistory(p)
 			defer func() {
-				if err := hist.Save(); err != nil {
+				// A cache: a home that cannot keep it (read-only, or
+				// none) costs staggers, not a message on every run.
+				if err := hist.Save(); err != nil && *verbose {
 					e.errorf("run: keeping the exits' history: %v", err)
 				}
 			}()
