@@ -241,6 +241,56 @@ func startNode(t *testing.T, ctx context.Context, cli *clientv3.Client, conf *cl
 	return n
 }
 
+// threeNodes is an etcd member, an initialised namespace, three live
+// nodes a, b and c, and a repairer of the cluster (R=2) that logs into
+// logs.
+type threeNodes struct {
+	ctx    context.Context
+	conf   *clusterconf.File
+	cli    *clientv3.Client
+	fs     *meta.FS
+	nodes  map[string]*testNode
+	pnodes []placement.Node
+	view   *membership.View
+	r      *repair.Repairer
+	logs   []string
+}
+
+func newThreeNodes(t *testing.T) *threeNodes {
+	t.Helper()
+	tc := &threeNodes{nodes: map[string]*testNode{}}
+	tc.ctx, tc.conf = startEtcd(t)
+	var err error
+	if tc.cli, err = tc.conf.DialEtcd(tc.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.cli.Close() }) // after the nodes' registrations, which revoke through it
+	tc.fs = meta.New(tc.cli, tc.conf.Prefix)
+	if err := tc.fs.Init(tc.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		tc.nodes[id] = startNode(t, tc.ctx, tc.cli, tc.conf, id)
+		tc.pnodes = append(tc.pnodes, placement.Node{ID: id})
+	}
+	if tc.view, err = membership.Watch(tc.ctx, tc.cli, tc.conf.Prefix); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.view.WaitLive(tc.ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := chunkstore.NewPoolConf(tc.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	params := meta.DefaultParams()
+	params.Replicas = 2
+	tc.r = &repair.Repairer{FS: tc.fs, View: tc.view, Pool: pool, Params: params,
+		Logf: func(f string, a ...any) { tc.logs = append(tc.logs, fmt.Sprintf(f, a...)) }}
+	return tc
+}
+
 // TestWrongSizeCopy: a copy whose size is not the one the inodes record
 // for its chunk is no good copy: its chunk counts as under-replicated (a
 // pass that does not act changes nothing), and an acting pass has the
@@ -249,40 +299,9 @@ func startNode(t *testing.T, ctx context.Context, cli *clientv3.Client, conf *cl
 // A copy of a wrong size that verifies (the inode's size is what is
 // wrong) is kept: a node drops a copy only on its own check.
 func TestWrongSizeCopy(t *testing.T) {
-	ctx, conf := startEtcd(t)
-	cli, err := conf.DialEtcd(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() }) // after the nodes' registrations, which revoke through it
-	fs := meta.New(cli, conf.Prefix)
-	if err := fs.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	nodes := map[string]*testNode{}
-	var pnodes []placement.Node
-	for _, id := range []string{"a", "b", "c"} {
-		nodes[id] = startNode(t, ctx, cli, conf, id)
-		pnodes = append(pnodes, placement.Node{ID: id})
-	}
-	view, err := membership.Watch(ctx, cli, conf.Prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := view.WaitLive(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := chunkstore.NewPoolConf(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	params := meta.DefaultParams()
-	params.Replicas = 2
-	var logs []string
-	r := &repair.Repairer{FS: fs, View: view, Pool: pool, Params: params,
-		Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
-	rank := placement.NewHRW(pnodes)
+	tc := newThreeNodes(t)
+	ctx, fs, nodes, r, logs := tc.ctx, tc.fs, tc.nodes, tc.r, &tc.logs
+	rank := placement.NewHRW(tc.pnodes)
 
 	put := func(n string, data []byte) {
 		t.Helper()
@@ -352,7 +371,7 @@ func TestWrongSizeCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rep.Copied != 1 {
-		t.Fatalf("acting pass copied %d chunks, want 1\n%s", rep.Copied, strings.Join(logs, "\n"))
+		t.Fatalf("acting pass copied %d chunks, want 1\n%s", rep.Copied, strings.Join(*logs, "\n"))
 	}
 	// A: the good copy is back where the truncated one was, which its
 	// node quarantined and reported.
@@ -398,40 +417,10 @@ func TestWrongSizeCopy(t *testing.T) {
 // node holds its share. A chunk whose only copy is on a node that went
 // down is unavailable, not lost.
 func TestJoinRebalances(t *testing.T) {
-	ctx, conf := startEtcd(t)
-	cli, err := conf.DialEtcd(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() }) // after the nodes' registrations, which revoke through it
-	fs := meta.New(cli, conf.Prefix)
-	if err := fs.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	nodes := map[string]*testNode{}
-	var three []placement.Node
-	for _, id := range []string{"a", "b", "c"} {
-		nodes[id] = startNode(t, ctx, cli, conf, id)
-		three = append(three, placement.Node{ID: id})
-	}
-	view, err := membership.Watch(ctx, cli, conf.Prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := view.WaitLive(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := chunkstore.NewPoolConf(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	params := meta.DefaultParams()
-	params.Replicas = 2
-	params.GCGrace = time.Millisecond // copies left behind go at once
-	var logs []string
-	r := &repair.Repairer{FS: fs, View: view, Pool: pool, Params: params,
-		Logf: func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }}
+	tc := newThreeNodes(t)
+	ctx, cli, conf, fs, nodes, view, r, logs := tc.ctx, tc.cli, tc.conf, tc.fs, tc.nodes, tc.view, tc.r, &tc.logs
+	r.Params.GCGrace = time.Millisecond // copies left behind go at once
+	three := tc.pnodes
 
 	const chunks = 60
 	var ids []string
@@ -477,7 +466,7 @@ func TestJoinRebalances(t *testing.T) {
 			rep.ToMove, wantMoves, rep.Moved, rep.UnderReplicated, rep.Misplaced)
 	}
 	if rep := pass(true); rep.Moved != wantMoves {
-		t.Fatalf("first pass moved %d, want %d\n%s", rep.Moved, wantMoves, strings.Join(logs, "\n"))
+		t.Fatalf("first pass moved %d, want %d\n%s", rep.Moved, wantMoves, strings.Join(*logs, "\n"))
 	}
 	if rep := pass(true); rep.ToMove != 0 || rep.Misplaced != wantMoves || rep.Deleted != wantMoves {
 		t.Fatalf("second pass: to move %d, misplaced %d, deleted %d (want 0, %d, %d)", rep.ToMove, rep.Misplaced, rep.Deleted, wantMoves, wantMoves)
