@@ -241,8 +241,9 @@ func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
 			r, err := x.d.DialOver(ctx, p, c)
 			if err != nil {
 				// A guessed exit that could not reach the destination
-				// does not speak for the others.
-				return exitdial.AboutDest(err) && (!p.Guess || exitdial.Refused(err)), err
+				// (a refusal included: censors forge resets) does not
+				// speak for the others.
+				return exitdial.AboutDest(err) && !p.Guess, err
 			}
 			if r.Conn != c {
 				// a hop wrapped the stream (TLS): it cannot be the

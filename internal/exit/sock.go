@@ -46,7 +46,15 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 			unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_FASTOPEN, fastOpenQueue)
 		})
 	}}
-	return lc.Listen(ctx, "tcp", addr)
+	// An IPv4 address, 0.0.0.0 included, means IPv4 only: Go's "tcp"
+	// would listen on [::] for 0.0.0.0, IPv6 too.
+	network := "tcp"
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+			network = "tcp4"
+		}
+	}
+	return lc.Listen(ctx, network, addr)
 }
 
 // FastOpen reports whether this host (network namespace) lets listeners

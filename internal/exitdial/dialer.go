@@ -68,6 +68,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -170,7 +171,10 @@ type Dialer struct {
 	// learnt on a spare): fresh connections to them pipeline
 	pipelines map[*Exit]bool
 	reported  map[problemKey]bool // Problem was called for these
-	closed    bool
+	// destination -> the History's guess that failed to reach it (Over):
+	// it lost if the race that follows is won by another exit
+	guessMissed map[string]*Exit
+	closed      bool
 
 	now func() time.Time // time.Now; tests move it to expire the memory
 }
@@ -201,19 +205,20 @@ func New(cfg Config) (*Dialer, error) {
 		cfg.Dial = (&net.Dialer{}).DialContext
 	}
 	d := &Dialer{
-		cfg:       cfg,
-		health:    map[*Exit]*exitHealth{},
-		lastGood:  map[string]*Exit{},
-		lastBad:   map[destExit]time.Time{},
-		spares:    map[*Exit]*spare{},
-		making:    map[*Exit]bool{},
-		lastOK:    map[*Exit]time.Time{},
-		hopAddrs:  map[*Exit]*hopAddrs{},
-		srtt:      map[*Exit]time.Duration{},
-		overMiss:  map[*Exit]time.Time{},
-		pipelines: map[*Exit]bool{},
-		reported:  map[problemKey]bool{},
-		now:       time.Now,
+		cfg:         cfg,
+		health:      map[*Exit]*exitHealth{},
+		lastGood:    map[string]*Exit{},
+		lastBad:     map[destExit]time.Time{},
+		spares:      map[*Exit]*spare{},
+		making:      map[*Exit]bool{},
+		lastOK:      map[*Exit]time.Time{},
+		hopAddrs:    map[*Exit]*hopAddrs{},
+		srtt:        map[*Exit]time.Duration{},
+		overMiss:    map[*Exit]time.Time{},
+		pipelines:   map[*Exit]bool{},
+		reported:    map[problemKey]bool{},
+		guessMissed: map[string]*Exit{},
+		now:         time.Now,
 	}
 	if cfg.Mode == Chain {
 		d.chainVia = route(cfg.Exits)
@@ -645,7 +650,11 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			pending--
 			if o.err == nil {
 				d.record(dest, o.exit, nil)
-				d.cfg.History.race(o.exit, fairlyAsked(order[:started], startedAt, o.exit, failed))
+				losers := fairlyAsked(order[:started], startedAt, o.exit, failed)
+				if g := d.takeGuessMissed(dest); g != nil && g != o.exit && !slices.Contains(losers, g) {
+					losers = append(losers, g)
+				}
+				d.cfg.History.race(o.exit, losers)
 				cancel()
 				drain(pending)
 				return o.r, nil
@@ -686,6 +695,16 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 		}
 	}
 	return Result{}, errs
+}
+
+// takeGuessMissed returns and forgets the guess that failed to reach dest.
+func (d *Dialer) takeGuessMissed(dest socks5.Addr) *Exit {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := dest.String()
+	g := d.guessMissed[key]
+	delete(d.guessMissed, key)
+	return g
 }
 
 // fairlyAsked are the exits of a race won by winner that lost it fairly:

@@ -30,9 +30,13 @@ import (
 type History struct {
 	path string
 
-	mu     sync.Mutex
-	scores map[string]histEntry
-	dirty  bool
+	mu      sync.Mutex
+	scores  map[string]histEntry
+	touched map[string]bool // changed by this run: what Save writes over the file
+}
+
+type historyFile struct {
+	Exits map[string]histEntry `json:"exits"`
 }
 
 type histEntry struct {
@@ -53,23 +57,30 @@ const (
 // LoadHistory reads the history kept at path. A missing or unreadable file
 // is an empty history (it is a cache: losing it costs a few staggers).
 func LoadHistory(path string) *History {
-	h := &History{path: path, scores: map[string]histEntry{}}
+	h := &History{path: path, scores: map[string]histEntry{}, touched: map[string]bool{}}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return h
 	}
-	var file struct {
-		Exits map[string]histEntry `json:"exits"`
-	}
+	var file historyFile
 	if json.Unmarshal(b, &file) != nil {
 		return h
 	}
-	for k, e := range file.Exits {
-		if time.Since(e.At) < historyMaxAge && e.Score >= 0 && e.Score <= 1 {
-			h.scores[k] = e
+	h.scores = valid(file.Exits)
+	return h
+}
+
+// valid keeps the entries of a history file that make sense: a score
+// between 0 and 1, set within historyMaxAge (and not in the future).
+func valid(exits map[string]histEntry) map[string]histEntry {
+	out := map[string]histEntry{}
+	now := time.Now()
+	for k, e := range exits {
+		if age := now.Sub(e.At); age < historyMaxAge && age > -time.Minute && e.Score >= 0 && e.Score <= 1 {
+			out[k] = e
 		}
 	}
-	return h
+	return out
 }
 
 // DefaultHistoryPath is where carrot run keeps the history:
@@ -115,31 +126,41 @@ func (h *History) race(winner *Exit, asked []*Exit) {
 		s.Score += (target - s.Score) * historyGain
 		s.At = now
 		h.scores[e.Name] = s
+		h.touched[e.Name] = true
 	}
-	h.dirty = true
 }
 
-// Save writes the history back, if it changed, atomically (a temporary
-// file renamed over it), readable by its owner only.
+// Save writes the exits this run's races changed over what the file
+// holds now (runs at the same time keep each other's other exits),
+// atomically (a temporary file renamed over it), readable by its owner
+// only.
 func (h *History) Save() error {
 	if h == nil {
 		return nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.dirty {
+	if len(h.touched) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(h.scores))
-	for k := range h.scores {
+	merged := map[string]histEntry{}
+	if b, err := os.ReadFile(h.path); err == nil {
+		var now historyFile
+		if json.Unmarshal(b, &now) == nil {
+			merged = valid(now.Exits)
+		}
+	}
+	for k := range h.touched {
+		merged[k] = h.scores[k]
+	}
+	keys := make([]string, 0, len(merged))
+	for k := range merged {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return h.scores[keys[i]].At.After(h.scores[keys[j]].At) })
-	file := struct {
-		Exits map[string]histEntry `json:"exits"`
-	}{map[string]histEntry{}}
+	sort.Slice(keys, func(i, j int) bool { return merged[keys[i]].At.After(merged[keys[j]].At) })
+	file := historyFile{map[string]histEntry{}}
 	for _, k := range keys[:min(len(keys), historyMax)] {
-		file.Exits[k] = h.scores[k]
+		file.Exits[k] = merged[k]
 	}
 	b, err := json.MarshalIndent(file, "", "  ")
 	if err != nil {
@@ -163,6 +184,6 @@ func (h *History) Save() error {
 	if err := os.Rename(tmp.Name(), h.path); err != nil {
 		return err
 	}
-	h.dirty = false
+	clear(h.touched)
 	return nil
 }

@@ -73,9 +73,27 @@ func TestHistory(t *testing.T) {
 	if h := LoadHistory(path); h.score(c) != historyPrior {
 		t.Fatalf("a stale score kept: %.2f", h.score(c))
 	}
+	os.WriteFile(path, []byte(`{"exits":{"socks5://c:1":{"score":1,"at":"`+time.Now().Add(time.Hour).Format(time.RFC3339)+`"}}}`), 0o600)
+	if h := LoadHistory(path); h.score(c) != historyPrior {
+		t.Fatalf("a score from the future kept: %.2f", h.score(c))
+	}
 	os.WriteFile(path, []byte("{not json"), 0o600)
 	if h := LoadHistory(path); len(h.scores) != 0 {
 		t.Fatal("a damaged file gave scores")
+	}
+	// Two runs at once: each writes back only the exits it changed.
+	os.Remove(path)
+	h1, h2 := LoadHistory(path), LoadHistory(path)
+	h1.race(a, []*Exit{a})
+	h2.race(b, []*Exit{b})
+	if err := h1.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h2.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if h := LoadHistory(path); h.score(a) <= historyPrior || h.score(b) <= historyPrior {
+		t.Fatalf("concurrent runs lost an exit: a %.2f b %.2f", h.score(a), h.score(b))
 	}
 }
 

@@ -77,10 +77,13 @@ type Plan struct {
 	Hello []byte
 	hops  []*Exit
 	// Guess: a first contact sent to the exit on the History's word (see
-	// Over), whose outcome counts in it as a race of one. The caller
-	// gives it a short budget however the program connects, and a
-	// failure other than the destination's refusal (see Refused) is not
-	// the destination's final answer: the other exits may reach it.
+	// Over). The caller gives it a short budget however the program
+	// connects, and none of its failures is the destination's final
+	// answer, a refusal included (a censor forges resets): the other
+	// exits may reach it, and the relayed path races them. A success
+	// counts in the History as a win; a failure as a loss once another
+	// exit reaches the destination (so a name nobody can reach costs the
+	// exit nothing).
 	Guess bool
 }
 
@@ -257,14 +260,17 @@ func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
 	if ended(ctx) {
 		return
 	}
-	if p.Guess && (err == nil || AboutDest(err)) {
-		// It won if it reached the destination (a refusal is the
-		// destination's answer); it lost if it could not.
-		winner := p.First
-		if err != nil && !refused(err) {
-			winner = nil
+	if p.Guess {
+		if err == nil {
+			d.cfg.History.race(p.First, []*Exit{p.First})
+		} else if AboutDest(err) {
+			d.mu.Lock()
+			if len(d.guessMissed) >= memoLimit {
+				clear(d.guessMissed)
+			}
+			d.guessMissed[p.Dest.String()] = p.First
+			d.mu.Unlock()
 		}
-		d.cfg.History.race(winner, []*Exit{p.First})
 	}
 	switch {
 	case d.cfg.Mode != Chain:
@@ -275,10 +281,6 @@ func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
 		d.problem(err)
 	}
 }
-
-// Refused reports whether err, from DialOver, is an exit's report that the
-// destination refused the connection: it was reached.
-func Refused(err error) bool { return refused(err) }
 
 // AboutDest reports whether err, from DialOver, is the destination's answer
 // (an exit reached the point of connecting to it) rather than the exit's

@@ -969,13 +969,17 @@ func TestExitHistory(t *testing.T) {
 	b, _ := json.Marshal(file)
 	os.WriteFile(path, b, 0o600)
 	script := `
-import socket, sys
+import socket, sys, time
+time.sleep(0.5)  # carrot's connections to the exits made: see below
 s = socket.socket()
 s.connect((sys.argv[1], 80))  # blocking
 s.sendall(b"GET / HTTP/1.0\r\nHost: " + sys.argv[1].encode() + b"\r\n\r\n")
 print(s.makefile("rb").read().decode().split("\r\n\r\n", 1)[1], end="")
 `
-	for _, argv := range [][]string{{python(t), "-c", script, c.OriginName}, {"curl", "-sS", "--max-time", "10", c.HTTPURL}} {
+	// Each program waits a moment first: a guess goes only to an exit
+	// that answered within the last minute (carrot's connections to the
+	// exits, made as it starts, count).
+	for _, argv := range [][]string{{python(t), "-c", script, c.OriginName}, {"sh", "-c", "sleep 0.5; curl -sS --max-time 10 " + c.HTTPURL}} {
 		args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
 		args = append(append(args, "--exit-history", "-v", "--"), argv...)
 		began := time.Now()
@@ -1013,4 +1017,53 @@ func waitCount(n func() int, want int, timeout time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// TestExitHistoryForgedReset: an exit the history trusts whose way to the
+// origin is cut by forged resets (a censor's "connection refused") does
+// not fail the program: the refusal of a guess is not the destination's
+// answer, the exits race, another reaches the origin, and the guess loses
+// its trust.
+func TestExitHistoryForgedReset(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3, Blocked: 1})
+	for i := range c.Exits {
+		c.StartCarrotExit(t, carrotBin, i)
+	}
+	c.Exits[1].Nft(fmt.Sprintf(`table inet forge {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		ip daddr %s tcp dport 80 reject with tcp reset
+		ip6 daddr %s tcp dport 80 reject with tcp reset
+	}
+}
+`, c.OriginV4, c.OriginV6))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cache := t.TempDir()
+	path := filepath.Join(cache, "carrot", "exits.json")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	name := func(i int) string { return "socks5://" + netns.ExitUser + "@" + c.ExitV4[i].String() + ":1080" }
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	os.WriteFile(path, []byte(`{"exits":{"`+name(1)+`":{"score":0.97,"at":"`+at+`"}}}`), 0o600)
+	// The sleep lets carrot's connections to the exits be made first: a
+	// guess goes only to an exit that answered within the last minute.
+	args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
+	args = append(args, "--exit-history", "-v", "--", "sh", "-c", "sleep 0.5; curl -sS --max-time 10 "+c.HTTPURL)
+	out, err := c.Client.Run(ctx, "env", args...)
+	if err != nil || !strings.Contains(out, netns.OriginBody) || !strings.Contains(out, "retry") || !strings.Contains(out, "refused") {
+		t.Fatalf("through a trusted exit whose way is reset: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(path)
+	var file struct {
+		Exits map[string]struct{ Score float64 } `json:"exits"`
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	if s := file.Exits[name(1)].Score; s >= 0.9 {
+		t.Fatalf("the exit whose way is reset keeps its trust (%.2f):\n%s\n%s", s, b, out)
+	}
+	if s := file.Exits[name(2)].Score; s <= 0.5 {
+		t.Fatalf("the exit that reached the origin did not score (%.2f):\n%s", s, b)
+	}
 }
