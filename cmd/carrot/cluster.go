@@ -22,7 +22,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "cluster",
-		Summary: "inspect the storage cluster: 'carrot cluster status [--json]', 'carrot cluster forget NODE-ID'",
+		Summary: "inspect the storage cluster: 'carrot cluster status [--json] [--scan]', 'carrot cluster forget NODE-ID'",
 		Run:     runCluster,
 	})
 }
@@ -78,9 +78,9 @@ func runCluster(ctx context.Context, e *env) int {
 			return exitOK
 		}
 		if len(e.Args) == 0 {
-			return e.usageError("cluster: missing subcommand: 'carrot cluster status [--json]' or 'carrot cluster forget NODE-ID'")
+			return e.usageError("cluster: missing subcommand: 'carrot cluster status [--json] [--scan]' or 'carrot cluster forget NODE-ID'")
 		}
-		return e.usageError("cluster: unknown subcommand %q: 'carrot cluster status [--json]' or 'carrot cluster forget NODE-ID'", e.Args[0])
+		return e.usageError("cluster: unknown subcommand %q: 'carrot cluster status [--json] [--scan]' or 'carrot cluster forget NODE-ID'", e.Args[0])
 	}
 	sub := e.Args[0]
 	e.Args = e.Args[1:]
@@ -185,7 +185,11 @@ func printStatus(w io.Writer, rep *repair.Report, kept bool) {
 		if n.ScrubSkipped > 0 {
 			scrub += fmt.Sprintf(", %d chunks not checkable", n.ScrubSkipped)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, state, n.Chunks, human(n.Bytes), human(int64(n.DiskFree)), n.Corrupt, scrub)
+		chunks, bytes, free := fmt.Sprint(n.Chunks), human(n.Bytes), human(int64(n.DiskFree))
+		if n.State != "up" {
+			chunks, bytes, free = "-", "-", "-" // not known: it did not answer
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, state, chunks, bytes, free, n.Corrupt, scrub)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "files: %d  chunks: %d  replicas: %d\n", rep.Files, rep.Referenced, rep.Replicas)
@@ -198,10 +202,18 @@ func printStatus(w io.Writer, rep *repair.Report, kept bool) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "balance (busiest/mean chunks): %.3f\n", rep.Balance)
 	if kept {
-		fmt.Fprintf(w, "as of the repairer's pass %s ago (inodes read in %s; --scan for now)\n", time.Since(rep.At).Round(time.Second), rep.Scan.Round(time.Millisecond))
+		fmt.Fprintf(w, "as of the repairer's pass %s ago (inodes read in %s; --scan for now)\n", time.Since(rep.At).Round(time.Second), scanTime(rep.Scan))
 	} else {
-		fmt.Fprintf(w, "as of now (inodes read in %s)\n", rep.Scan.Round(time.Millisecond))
+		fmt.Fprintf(w, "as of now (inodes read in %s)\n", scanTime(rep.Scan))
 	}
+}
+
+// scanTime formats how long a pass read inodes.
+func scanTime(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 // human formats a byte count.

@@ -158,6 +158,7 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 	var wg sync.WaitGroup
 	nodes := r.View.Nodes()
 	rep.Nodes = make([]NodeReport, len(nodes))
+	wasLive := 0
 	for i, n := range nodes {
 		rep.Nodes[i] = NodeReport{ID: n.ID, Addr: n.Addr, State: "down", DownSince: n.DownSince}
 		if !n.Live {
@@ -172,6 +173,7 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			}
 			continue
 		}
+		wasLive++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -213,8 +215,9 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 		}()
 	}
 	wg.Wait()
-	if len(live) < len(r.View.Live()) {
-		// A live node did not answer: never delete on partial knowledge.
+	if len(live) < wasLive {
+		// A live node did not answer (and may have gone down while the
+		// pass waited for it): never copy or delete on partial knowledge.
 		rep.Waiting = true
 	}
 	// 2. referenced chunks; first the pinned ones, so that an upload
@@ -408,10 +411,13 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 	for n, ids := range garbage {
 		rep.Deleted += r.deleteChunks(ctx, addrs[n], ids, older)
 	}
+	// A misplaced copy is deleted only if untouched for a while: a writer
+	// may have just put it there while the ranking changed. Its chunk is
+	// referenced and on all of its first R nodes, so nothing waits for the
+	// copy: two repair intervals will do, where garbage waits GCGrace.
+	misplacedOlder := now.Add(-min(r.Params.GCGrace, 2*r.Params.RepairInterval))
 	for n, ids := range extra {
-		// A misplaced copy is deleted only if untouched for GCGrace too:
-		// a writer may have just put it there while the ranking changed.
-		rep.Deleted += r.deleteChunks(ctx, addrs[n], ids, older)
+		rep.Deleted += r.deleteChunks(ctx, addrs[n], ids, misplacedOlder)
 	}
 	return rep, nil
 }

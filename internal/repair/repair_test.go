@@ -419,7 +419,8 @@ func TestWrongSizeCopy(t *testing.T) {
 func TestJoinRebalances(t *testing.T) {
 	tc := newThreeNodes(t)
 	ctx, cli, conf, fs, nodes, view, r, logs := tc.ctx, tc.cli, tc.conf, tc.fs, tc.nodes, tc.view, tc.r, &tc.logs
-	r.Params.GCGrace = time.Millisecond // copies left behind go at once
+	// Copies left behind go after two repair intervals, not the GC grace.
+	r.Params.GCGrace, r.Params.RepairInterval = time.Hour, time.Millisecond
 	three := tc.pnodes
 
 	const chunks = 60
@@ -438,7 +439,7 @@ func TestJoinRebalances(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	time.Sleep(5 * time.Millisecond) // older than GCGrace
+	time.Sleep(5 * time.Millisecond) // older than two repair intervals
 	nodes["d"] = startNode(t, ctx, cli, conf, "d")
 	if err := view.WaitLive(ctx, 4); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func LastReport(ctx context.Context, fs *meta.FS, view *membership.View, p meta.
 	// not the cluster now. A report from the future is from a clock that
 	// disagrees with ours: its age means nothing.
 	age := time.Since(rep.At)
-	if rep.Copied+rep.Deleted > 0 || age < -10*time.Second || age > 2*p.RepairInterval+restAfter(rep.Scan)+rep.Scan+10*time.Second {
+	if rep.Copied+rep.Moved+rep.Deleted > 0 || age < -10*time.Second || age > 2*p.RepairInterval+restAfter(rep.Scan)+rep.Scan+10*time.Second {
 		return nil, nil
 	}
 	nodes := view.Nodes()
