@@ -160,7 +160,12 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 	rep.Nodes = make([]NodeReport, len(nodes))
 	wasLive := 0
 	for i, n := range nodes {
-		rep.Nodes[i] = NodeReport{ID: n.ID, Addr: n.Addr, State: "down", DownSince: n.DownSince}
+		rep.Nodes[i] = NodeReport{ID: n.ID, Addr: n.Addr, State: "down"}
+		if n.DownRecorded || act {
+			// A view started after the node went down (a status
+			// command's) knows only when it started: no time then.
+			rep.Nodes[i].DownSince = n.DownSince
+		}
 		if !n.Live {
 			if now.Sub(n.DownSince) < r.Params.RepairGrace {
 				rep.Waiting = true
