@@ -578,6 +578,20 @@ asyncio.run(main("no-such-name.test", 80))
 		}
 	})
 
+	t.Run("getsockname-relayed", func(t *testing.T) {
+		// A relayed socket is connected to carrot's loopback relay; it
+		// shows carrot's address towards the exit, as a direct
+		// connection would show the host's.
+		out, err := run(ctx, c, append(append([]string{}, race...), "--relay-all"), py, "-c", `
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), timeout=20)
+print(s.getsockname()[0], s.getpeername()[0])
+`, c.OriginName)
+		if err != nil || !strings.HasPrefix(out, c.ClientV4.String()+" 198.18.") {
+			t.Fatalf("getsockname, getpeername: %v %q (want %s and a fake address)", err, out, c.ClientV4)
+		}
+	})
+
 	t.Run("go-static", func(t *testing.T) {
 		bin := filepath.Join(t.TempDir(), "goget")
 		cmd := exec.Command("go", "build", "-o", bin, "./testdata/goget")

@@ -71,9 +71,11 @@
 // steps above) are in over.go.
 //
 // getpeername of a routed socket is answered with the address the program
-// connected to. getsockname is not rewritten: it shows carrot's loopback
-// side of a relayed stream, the socket's own address towards the exit of
-// one on the program's own socket.
+// connected to. getsockname of a relayed stream is answered with carrot's
+// own address towards the exit (the socket itself is on loopback), while
+// the connect is pending with the kernel's answer (the loopback hold); on
+// the program's own socket the kernel's answer is the socket's address
+// towards the exit already.
 //
 // # DNS
 //

@@ -11,7 +11,8 @@ import (
 // only at the calls this package handles and lets everything else, reads
 // and writes on routed sockets included, run at native speed.
 //
-//	connect, getpeername, sendmsg, sendmmsg  always
+//	connect, getpeername, getsockname,       always
+//	sendmsg, sendmmsg
 //	getsockopt                               optname with bit 2 set (SO_ERROR is 4)
 //	sendto                                   with a destination address (not send())
 //	recvfrom                                 with a source address (not recv())
@@ -32,6 +33,7 @@ func Filter() *seccomp.Filter {
 		Calls: map[int]seccomp.Action{
 			unix.SYS_CONNECT:           trace,
 			unix.SYS_GETPEERNAME:       trace,
+			unix.SYS_GETSOCKNAME:       trace,
 			unix.SYS_SENDMSG:           trace,
 			unix.SYS_SENDMMSG:          trace,
 			unix.SYS_IO_URING_SETUP:    enosys,

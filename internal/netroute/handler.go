@@ -125,6 +125,9 @@ type conn struct {
 	// guarded by Handler.mu
 	state connState
 	errno syscall.Errno
+	// local is what getsockname shows for a relayed stream: carrot's own
+	// address towards the exit (the program's socket is on loopback).
+	local netip.AddrPort
 }
 
 type exitKind uint8
@@ -206,6 +209,8 @@ func (h *Handler) Enter(c *ptrace.Syscall) ptrace.Action {
 		return h.getsockopt(c)
 	case unix.SYS_GETPEERNAME:
 		return h.getpeername(c)
+	case unix.SYS_GETSOCKNAME:
+		return h.getsockname(c)
 	case unix.SYS_SENDTO:
 		return h.sendto(c)
 	case unix.SYS_SENDMSG:
@@ -537,6 +542,7 @@ func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Contex
 	current := h.conns[e.cookie] == e
 	if current && err == nil {
 		e.state = connected
+		e.local = exitSide(rc, via)
 	}
 	h.mu.Unlock()
 	if !current {
@@ -578,6 +584,7 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 	}
 	h.mu.Lock()
 	e.state = connected
+	e.local = exitSide(rc, via)
 	h.mu.Unlock()
 	// s blocks: connect it from another goroutine and release it once its
 	// SYN is out.
@@ -797,6 +804,56 @@ func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
 		return ptrace.Continue // not ours, or not connected: the kernel's answer is right
 	}
 	if a := writeOut(c, c.Args[1], c.Args[2], sockaddr(si.domain, peer)); a != nil {
+		return *a
+	}
+	return ptrace.Return(0)
+}
+
+// exitSide is the local address of rc, carrot's stream to an exit: what a
+// relayed socket's getsockname shows (none for carrot's DNS server).
+func exitSide(rc net.Conn, via string) netip.AddrPort {
+	if via == "carrot dns" {
+		return netip.AddrPort{}
+	}
+	if a, ok := rc.LocalAddr().(*net.TCPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// getsockname of a relayed socket shows carrot's address towards the exit,
+// where the kernel would show the loopback side of the relay: the address
+// the program's traffic leaves this host from, as on a direct connection
+// or on the program's own socket.
+func (h *Handler) getsockname(c *ptrace.Syscall) ptrace.Action {
+	h.mu.Lock()
+	empty := len(h.conns) == 0
+	h.mu.Unlock()
+	if empty {
+		return ptrace.Continue
+	}
+	s, si, err := h.dup(c, argFd(c, 0))
+	if err != nil {
+		return ptrace.Continue
+	}
+	defer unix.Close(s)
+	h.mu.Lock()
+	var local netip.AddrPort
+	if e := h.conns[si.cookie]; e != nil && e.state == connected && !e.own {
+		local = e.local
+	}
+	h.mu.Unlock()
+	if !local.IsValid() {
+		return ptrace.Continue
+	}
+	ip := local.Addr().Unmap()
+	switch {
+	case si.domain == unix.AF_INET6 && ip.Is4():
+		ip = netip.AddrFrom16(ip.As16()) // v4-mapped, as the kernel shows it
+	case si.domain == unix.AF_INET && !ip.Is4():
+		return ptrace.Continue // an IPv4 socket cannot show an IPv6 address
+	}
+	if a := writeOut(c, c.Args[1], c.Args[2], sockaddr(si.domain, netip.AddrPortFrom(ip, local.Port()))); a != nil {
 		return *a
 	}
 	return ptrace.Return(0)

@@ -83,7 +83,7 @@ import (
 // Differences that remain, all of them the exit connection's nature:
 // getsockname shows the socket's real local address towards the exit (a
 // v4-mapped one on an IPv6 socket facing an IPv4 exit; the relayed path
-// shows carrot's loopback side); what the program set on the socket
+// shows carrot's own, see getsockname); what the program set on the socket
 // before connecting (bind, SO_BINDTODEVICE, SO_MARK, keepalives) applies
 // to the connection to the exit, as it would to a direct one; TCP_INFO
 // counts the SOCKS5 exchange; and an attempt abandoned after its request
