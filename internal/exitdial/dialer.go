@@ -173,7 +173,7 @@ type Dialer struct {
 	reported  map[problemKey]bool // Problem was called for these
 	// destination -> the History's guess that failed to reach it (Over):
 	// it lost if the race that follows is won by another exit
-	guessMissed map[string]*Exit
+	guessMissed map[string]missedGuess
 	closed      bool
 
 	now func() time.Time // time.Now; tests move it to expire the memory
@@ -217,7 +217,7 @@ func New(cfg Config) (*Dialer, error) {
 		overMiss:    map[*Exit]time.Time{},
 		pipelines:   map[*Exit]bool{},
 		reported:    map[problemKey]bool{},
-		guessMissed: map[string]*Exit{},
+		guessMissed: map[string]missedGuess{},
 		now:         time.Now,
 	}
 	if cfg.Mode == Chain {
@@ -691,20 +691,32 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 		case <-grace:
 			cancel()
 			drain(pending)
+			d.takeGuessMissed(dest) // nobody reached it: the guess lost nothing
 			return Result{}, errs
 		}
 	}
+	d.takeGuessMissed(dest)
 	return Result{}, errs
 }
 
-// takeGuessMissed returns and forgets the guess that failed to reach dest.
+// missedGuess is a guess (Over) that did not reach a destination, and when.
+type missedGuess struct {
+	exit *Exit
+	at   time.Time
+}
+
+// takeGuessMissed returns and forgets the guess that failed to reach dest
+// within the last minute (the race that follows it comes at once).
 func (d *Dialer) takeGuessMissed(dest socks5.Addr) *Exit {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	key := dest.String()
-	g := d.guessMissed[key]
+	g, ok := d.guessMissed[key]
 	delete(d.guessMissed, key)
-	return g
+	if !ok || d.now().Sub(g.at) > time.Minute {
+		return nil
+	}
+	return g.exit
 }
 
 // fairlyAsked are the exits of a race won by winner that lost it fairly:

@@ -64,6 +64,23 @@ func TestHistory(t *testing.T) {
 	if p, ok := d.Over(dest); !ok || p.First != b || p.Guess {
 		t.Fatalf("Over to the exit that reached the destination: %v %+v", ok, p)
 	}
+	// A guess that ran out of its budget: the exit is left alone for a
+	// while, and the race that follows charges it a loss if another exit
+	// wins, within a minute only.
+	p, _ := d.Over(fresh)
+	d.Missed(p)
+	if p2, ok := d.Over(socks5.Addr{Name: "z.test", Port: 80}); ok && p2.First == c {
+		t.Fatalf("Over guessed again right after a guess ran out of time: %+v", p2)
+	}
+	if g := d.takeGuessMissed(fresh); g != c {
+		t.Fatalf("the missed guess is %v, want c", g)
+	}
+	d.Missed(p)
+	d.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if g := d.takeGuessMissed(fresh); g != nil {
+		t.Fatalf("a missed guess two minutes old still counts: %v", g.Name)
+	}
+	d.now = time.Now
 	d.record(fresh, c, &AttemptError{Exit: c.Name, Dest: true, Err: errors.New("unreachable")})
 	if p, ok := d.Over(fresh); ok && p.First == c {
 		t.Fatalf("Over guessed an exit that just failed to reach the destination: %+v", p)

@@ -51,6 +51,20 @@ func (d *Dialer) Missed(p Plan) {
 	d.mu.Lock()
 	d.overMiss[p.First] = time.Now()
 	d.mu.Unlock()
+	if p.Guess {
+		d.guessMiss(p)
+	}
+}
+
+// guessMiss remembers that p, a guess, did not reach its destination: a
+// race for it that another exit wins soon after counts a loss for it.
+func (d *Dialer) guessMiss(p Plan) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.guessMissed) >= memoLimit {
+		clear(d.guessMissed)
+	}
+	d.guessMissed[p.Dest.String()] = missedGuess{p.First, d.now()}
 }
 
 // Plan is a stream to Dest to run over a connection to First.Addr.
@@ -264,12 +278,7 @@ func (d *Dialer) recordOver(ctx context.Context, p Plan, err error) {
 		if err == nil {
 			d.cfg.History.race(p.First, []*Exit{p.First})
 		} else if AboutDest(err) {
-			d.mu.Lock()
-			if len(d.guessMissed) >= memoLimit {
-				clear(d.guessMissed)
-			}
-			d.guessMissed[p.Dest.String()] = p.First
-			d.mu.Unlock()
+			d.guessMiss(p)
 		}
 	}
 	switch {

@@ -348,15 +348,24 @@ func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over, st overStart) 
 			disconnect(s)
 			if ours() {
 				timedOut := ctx.Err() == context.DeadlineExceeded || ctx.Err() == nil
-				final, stalled = false, si.nonblock && timedOut
+				// A guess that ran out of time is the guess's miss (the
+				// Dialer leaves the exit alone for a while), not a slow
+				// destination.
+				final, stalled = false, si.nonblock && timedOut && !ov.Guess
+				if timedOut && ov.Guess && ov.Missed != nil {
+					ov.Missed()
+				}
 				// Say whose limit it was: the timeout is carrot's, not
 				// the destination's.
-				why := "a signal came for the program"
+				why := "carrot is stopping"
+				if h.ctx.Err() == nil {
+					why = "a signal came for the program"
+				}
 				switch {
+				case timedOut && ov.Guess:
+					why = fmt.Sprintf("no answer within %v, a first contact's budget on its own socket", overStall)
 				case timedOut && si.nonblock:
 					why = fmt.Sprintf("no answer within %v, a non-blocking connect's budget on its own socket", overStall)
-				case timedOut:
-					why = fmt.Sprintf("no answer within %v, a first contact's budget on its own socket", overStall)
 				}
 				err = fmt.Errorf("%s (%w)", why, err)
 			}

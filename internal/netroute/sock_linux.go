@@ -200,14 +200,27 @@ func listenHold(family int, ip netip.Addr) (holdListener, error) {
 			return fail(fmt.Errorf("filling the accept queue: %w", err))
 		}
 	}
-	info, err := unix.GetsockoptTCPInfo(l.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
-		return fail(err)
+	// The listener counts a connection once it has the handshake's last
+	// ACK, which a busy host may process a moment after the connect
+	// returned: look for a while.
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(time.Millisecond) {
+		info, err := unix.GetsockoptTCPInfo(l.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			return fail(err)
+		}
+		if info.Unacked > info.Sacked { // for a listener: queued, backlog
+			return l, nil
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("accept queue not full: %d queued, backlog %d", info.Unacked, info.Sacked))
+		}
 	}
-	if info.Unacked <= info.Sacked { // for a listener: queued, backlog
-		return fail(fmt.Errorf("accept queue not full: %d queued, backlog %d", info.Unacked, info.Sacked))
-	}
-	return l, nil
+}
+
+// pollMs is poll(2)'s timeout for deadline: never negative (that would
+// wait forever), 0 once it has passed (then poll says 0: timed out).
+func pollMs(deadline time.Time) int {
+	return max(0, int(time.Until(deadline)/time.Millisecond)+1)
 }
 
 // connectWithin connects a new socket to a within timeout.
@@ -223,7 +236,7 @@ func connectWithin(family int, a netip.AddrPort, timeout time.Duration) (int, er
 	pfd := []unix.PollFd{{Fd: int32(s), Events: unix.POLLOUT}}
 	deadline := time.Now().Add(timeout)
 	for {
-		n, err := unix.Poll(pfd, int(time.Until(deadline)/time.Millisecond)+1)
+		n, err := unix.Poll(pfd, pollMs(deadline))
 		if err == unix.EINTR {
 			continue
 		}
@@ -358,7 +371,7 @@ func release(s int, t netip.AddrPort) (*net.TCPConn, error) {
 		pfd := []unix.PollFd{{Fd: int32(q), Events: unix.POLLOUT}}
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			n, err := unix.Poll(pfd, int(time.Until(deadline)/time.Millisecond)+1)
+			n, err := unix.Poll(pfd, pollMs(deadline))
 			if err == unix.EINTR {
 				continue
 			}

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/clusterconf"
@@ -51,8 +53,13 @@ func StartEtcd(ctx context.Context, dir string, clientPort int, tlsFiles cluster
 	// pick again.
 	for try := 1; ; try++ {
 		e, err := startEtcd(ctx, dir, clientPort, tlsFiles)
-		if err == nil || try == 5 || !strings.Contains(err.Error(), "address already in use") {
+		if err == nil || try == 5 || !errors.Is(err, syscall.EADDRINUSE) && !strings.Contains(err.Error(), "address already in use") {
 			return e, err
+		}
+		select { // a port being let go of may be free a moment later
+		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 }
