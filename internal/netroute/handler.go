@@ -771,15 +771,23 @@ func writeOut(c *ptrace.Syscall, p, lenp uint64, v []byte) *ptrace.Action {
 	return nil
 }
 
-func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
+// nameSocket returns a duplicate of the socket a getpeername or
+// getsockname is about (arg 0), unless carrot routes nothing for which the
+// answer could be its own (dns: its DNS peers count too).
+func (h *Handler) nameSocket(c *ptrace.Syscall, dns bool) (int, sockInfo, bool) {
 	h.mu.Lock()
-	empty := len(h.conns) == 0 && len(h.dnsPeer) == 0
+	empty := len(h.conns) == 0 && (!dns || len(h.dnsPeer) == 0)
 	h.mu.Unlock()
 	if empty {
-		return ptrace.Continue
+		return -1, sockInfo{}, false
 	}
 	s, si, err := h.dup(c, argFd(c, 0))
-	if err != nil {
+	return s, si, err == nil
+}
+
+func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
+	s, si, ok := h.nameSocket(c, true)
+	if !ok {
 		return ptrace.Continue
 	}
 	defer unix.Close(s)
@@ -826,14 +834,8 @@ func exitSide(rc net.Conn, via string) netip.AddrPort {
 // the program's traffic leaves this host from, as on a direct connection
 // or on the program's own socket.
 func (h *Handler) getsockname(c *ptrace.Syscall) ptrace.Action {
-	h.mu.Lock()
-	empty := len(h.conns) == 0
-	h.mu.Unlock()
-	if empty {
-		return ptrace.Continue
-	}
-	s, si, err := h.dup(c, argFd(c, 0))
-	if err != nil {
+	s, si, ok := h.nameSocket(c, false)
+	if !ok {
 		return ptrace.Continue
 	}
 	defer unix.Close(s)
