@@ -79,7 +79,7 @@ func (h *Handler) connectDNS(c *ptrace.Syscall, fd, s int, si sockInfo, dest net
 		return ptrace.Fail(errnoOf(err, unix.ECONNREFUSED))
 	}
 	h.noteDNS(c.Pid, si.cookie, dest)
-	h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: dest, Via: "carrot dns"})
+	h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: dest, Via: viaDNS})
 	return ptrace.Return(0)
 }
 
@@ -176,7 +176,7 @@ func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int
 			return ptrace.Fail(errnoOf(err, unix.EIO))
 		}
 		if h.noteDNS(c.Pid, si.cookie, dest) {
-			h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: dest, Via: "carrot dns"})
+			h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: dest, Via: viaDNS})
 		}
 		return ptrace.Return(int64(n))
 	}
@@ -289,7 +289,7 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 				}
 				to = unixSockaddr(si.domain, t)
 				if h.noteDNS(c.Pid, si.cookie, d) {
-					h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: d, Via: "carrot dns"})
+					h.log(Event{Pid: c.Pid, Fd: fd, Op: "dns", Dest: d, Via: viaDNS})
 				}
 			case d.IsValid():
 				to = unixSockaddr(si.domain, d)

@@ -519,13 +519,16 @@ func (h *Handler) waitAgain(c *ptrace.Syscall, fd int) (ptrace.Action, bool) {
 	return ptrace.WantExit, true
 }
 
+// viaDNS names carrot's own DNS server as a stream's way, in the log.
+const viaDNS = "carrot dns"
+
 // dialer is how dest is reached: carrot's DNS server for port 53, the
 // exits for everything else.
 func (h *Handler) dialer(dest netip.AddrPort) func(context.Context) (net.Conn, string, error) {
 	if dest.Port() == 53 {
 		return func(ctx context.Context) (net.Conn, string, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", h.dns4.String())
-			return c, "carrot dns", err
+			return c, viaDNS, err
 		}
 	}
 	return func(ctx context.Context) (net.Conn, string, error) {
@@ -820,7 +823,7 @@ func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
 // exitSide is the local address of rc, carrot's stream to an exit: what a
 // relayed socket's getsockname shows (none for carrot's DNS server).
 func exitSide(rc net.Conn, via string) netip.AddrPort {
-	if via == "carrot dns" {
+	if via == viaDNS {
 		return netip.AddrPort{}
 	}
 	if a, ok := rc.LocalAddr().(*net.TCPAddr); ok {

@@ -63,9 +63,9 @@ import (
 //     takes the relayed path, and that destination takes it for
 //     overSlowFor after.
 //   - A blocking connect waits as it would have, up to the connect
-//     timeout, unless the exit is the Dialer's guess (Over.Guess): then it
-//     gets overStall too. A signal for the thread cannot interrupt it while carrot
-//     holds it, so carrot looks for one (/proc's pending, blocked, ignored
+//     timeout, unless the exit is the Dialer's guess (Over.Guess): then
+//     it gets overStall too. A signal for the thread cannot interrupt it
+//     while carrot holds it, so carrot looks for one (/proc's pending, blocked, ignored
 //     and caught masks, every signalPoll): if one is pending, the socket
 //     is disconnected and the connect takes the relayed path, where the
 //     kernel's wait is interrupted as it would be. A blocking socket with
@@ -325,14 +325,12 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 func (h *Handler) handshakeOver(tid, s int, si sockInfo, ov Over, st overStart) (final, stalled bool, err error) {
 	var ctx context.Context
 	var cancel context.CancelFunc
-	switch {
-	case si.nonblock:
+	if si.nonblock || ov.Guess {
 		ctx, cancel = context.WithTimeout(h.ctx, overStall)
-	case ov.Guess:
-		ctx, cancel = context.WithTimeout(h.ctx, overStall)
-		go watchSignals(ctx, tid, cancel)
-	default:
+	} else {
 		ctx, cancel = context.WithCancel(h.ctx)
+	}
+	if !si.nonblock {
 		go watchSignals(ctx, tid, cancel)
 	}
 	defer cancel()

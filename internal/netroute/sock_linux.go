@@ -105,10 +105,11 @@ func (p pidfds) closeAll() {
 }
 
 // holder owns the hold listeners: loopback TCP listeners whose accept
-// queue is kept full (listenHold), so a SYN sent to them is neither answered nor refused
-// (the kernel drops a SYN for a listener with no room, and counts it in
-// ListenOverflows), and the sender stays in SYN_SENT (connect pending, poll
-// not writable) for as long as carrot likes. release ends the wait with
+// queue is kept full (listenHold), so a SYN sent to them is neither
+// answered nor refused (the kernel drops a SYN for a listener with no
+// room, and counts it in ListenOverflows), and the sender stays in
+// SYN_SENT (connect pending, poll not writable) for as long as carrot
+// likes. release ends the wait with
 // TCP's simultaneous open.
 //
 // A socket filter that drops every packet would do the same, but some
@@ -217,10 +218,27 @@ func listenHold(family int, ip netip.Addr) (holdListener, error) {
 	}
 }
 
-// pollMs is poll(2)'s timeout for deadline: never negative (that would
-// wait forever), 0 once it has passed (then poll says 0: timed out).
-func pollMs(deadline time.Time) int {
-	return max(0, int(time.Until(deadline)/time.Millisecond)+1)
+// awaitConnected waits until s, a non-blocking socket connecting, is
+// connected (nil), failed (its SO_ERROR) or deadline passes (ETIMEDOUT).
+func awaitConnected(s int, deadline time.Time) error {
+	pfd := []unix.PollFd{{Fd: int32(s), Events: unix.POLLOUT}}
+	for {
+		// Never a negative timeout, which would wait forever.
+		n, err := unix.Poll(pfd, max(0, int(time.Until(deadline)/time.Millisecond)+1))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		case n == 0:
+			return unix.ETIMEDOUT
+		}
+		e, err := unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil && e != 0 {
+			err = unix.Errno(e)
+		}
+		return err
+	}
 }
 
 // connectWithin connects a new socket to a within timeout.
@@ -233,28 +251,11 @@ func connectWithin(family int, a netip.AddrPort, timeout time.Duration) (int, er
 		unix.Close(s)
 		return -1, err
 	}
-	pfd := []unix.PollFd{{Fd: int32(s), Events: unix.POLLOUT}}
-	deadline := time.Now().Add(timeout)
-	for {
-		n, err := unix.Poll(pfd, pollMs(deadline))
-		if err == unix.EINTR {
-			continue
-		}
-		if err == nil && n == 0 {
-			err = unix.ETIMEDOUT
-		}
-		if err == nil {
-			var e int
-			if e, err = unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && e != 0 {
-				err = unix.Errno(e)
-			}
-		}
-		if err != nil {
-			unix.Close(s)
-			return -1, err
-		}
-		return s, nil
+	if err := awaitConnected(s, time.Now().Add(timeout)); err != nil {
+		unix.Close(s)
+		return -1, err
 	}
+	return s, nil
 }
 
 // v4mapped is the IPv4 hold address, v4-mapped for an IPv6 socket.
@@ -368,25 +369,7 @@ func release(s int, t netip.AddrPort) (*net.TCPConn, error) {
 	}
 	// On loopback the handshake is usually over before connect returns.
 	if tcpState(q) != unix.BPF_TCP_ESTABLISHED {
-		pfd := []unix.PollFd{{Fd: int32(q), Events: unix.POLLOUT}}
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n, err := unix.Poll(pfd, pollMs(deadline))
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return fail("poll", err)
-			}
-			if n == 0 {
-				return fail("connect", unix.ETIMEDOUT)
-			}
-			break
-		}
-		if e, err := unix.GetsockoptInt(q, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || e != 0 {
-			if err == nil {
-				err = unix.Errno(e)
-			}
+		if err := awaitConnected(q, time.Now().Add(5*time.Second)); err != nil {
 			return fail("connect", err)
 		}
 	}
