@@ -597,6 +597,9 @@ func refused(err error) bool {
 
 func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	order := d.order(dest, true)
+	// A guess that just failed to reach dest (Over) lost if this race is
+	// won by another exit.
+	guess := d.takeGuessMissed(dest)
 	type outcome struct {
 		exit *Exit
 		r    Result
@@ -651,8 +654,8 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			if o.err == nil {
 				d.record(dest, o.exit, nil)
 				losers := fairlyAsked(order[:started], startedAt, o.exit, failed)
-				if g := d.takeGuessMissed(dest); g != nil && g != o.exit && !slices.Contains(losers, g) {
-					losers = append(losers, g)
+				if guess != nil && guess != o.exit && !slices.Contains(losers, guess) {
+					losers = append(losers, guess)
 				}
 				d.cfg.History.race(o.exit, losers)
 				cancel()
@@ -691,11 +694,9 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 		case <-grace:
 			cancel()
 			drain(pending)
-			d.takeGuessMissed(dest) // nobody reached it: the guess lost nothing
 			return Result{}, errs
 		}
 	}
-	d.takeGuessMissed(dest)
 	return Result{}, errs
 }
 
@@ -706,7 +707,8 @@ type missedGuess struct {
 }
 
 // takeGuessMissed returns and forgets the guess that failed to reach dest
-// within the last minute (the race that follows it comes at once).
+// within the last minute (the race that follows it comes at once; a race
+// nobody wins drops it, so a name no exit reaches costs the guess nothing).
 func (d *Dialer) takeGuessMissed(dest socks5.Addr) *Exit {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -738,6 +740,17 @@ func fairlyAsked(asked []*Exit, startedAt []time.Time, winner *Exit, failed map[
 	return out
 }
 
+// badFor is how long an exit that failed to reach a destination goes after
+// the others for it.
+const badFor = time.Minute
+
+// failedRecently reports whether e failed to reach the destination key
+// within badFor; d.mu held.
+func (d *Dialer) failedRecently(key string, e *Exit, now time.Time) bool {
+	t, ok := d.lastBad[destExit{key, e}]
+	return ok && now.Sub(t) < badFor
+}
+
 // order lists the exits to try for dest: healthy ones first (with useMemo,
 // race mode's, the one that last reached dest at the head; in any order,
 // those that recently failed to reach it at the tail), skipped ones only
@@ -757,7 +770,7 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 			good = append([]*Exit{e}, good...)
 			continue
 		}
-		if t, ok := d.lastBad[destExit{key, e}]; ok && now.Sub(t) < time.Minute {
+		if d.failedRecently(key, e, now) {
 			tail = append(tail, e)
 			continue
 		}

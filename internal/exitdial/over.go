@@ -133,8 +133,7 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 	known := d.cfg.Mode == Chain || len(d.cfg.Exits) == 1 || d.lastGood[key] == first
 	trusted := false
 	if !known && d.cfg.Mode == Race && d.lastGood[key] == nil && d.cfg.History.score(first) >= historyTrusted {
-		t, bad := d.lastBad[destExit{key, first}]
-		trusted = !bad || d.now().Sub(t) >= time.Minute
+		trusted = !d.failedRecently(key, first, d.now())
 		known = trusted
 	}
 	skipped := d.skipping(first, d.now())
