@@ -233,6 +233,24 @@ type attempt struct {
 	err  error
 }
 
+// try runs rpc on node's connection in a goroutine, within chunkTimeout
+// of ctx, and sends its end to results (buf: rpc reads into the caller's
+// buffer).
+func (c *Client) try(ctx context.Context, results chan<- attempt, node, addr string, buf bool, rpc func(context.Context, *chunkstore.Conn) ([]byte, error)) {
+	go func() {
+		t0 := time.Now()
+		conn, err := c.pool.Get(addr)
+		var data []byte
+		if err == nil {
+			c.ChunkRPCs.Add(1)
+			actx, cancel := context.WithTimeout(ctx, chunkTimeout)
+			data, err = rpc(actx, conn)
+			cancel()
+		}
+		results <- attempt{node: node, data: data, buf: buf, took: time.Since(t0), err: err}
+	}()
+}
+
 // putChunk stores data on R distinct live nodes, replacing refusing nodes
 // by the next ones in the ranking and hedging slow ones (see above).
 func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
@@ -245,21 +263,15 @@ func (c *Client) putChunk(ctx context.Context, id string, data []byte) error {
 	defer cancel() // the slow ones, once R copies are made
 	results := make(chan attempt, len(rank))
 	next, pending := 0, 0
+	put := func(ctx context.Context, conn *chunkstore.Conn) ([]byte, error) {
+		_, err := conn.Put(ctx, id, data)
+		return nil, err
+	}
 	start := func() {
 		node := rank[next]
 		next++
 		pending++
-		go func() {
-			t0 := time.Now()
-			conn, err := c.pool.Get(addrs[node])
-			if err == nil {
-				c.ChunkRPCs.Add(1)
-				actx, acancel := context.WithTimeout(pctx, chunkTimeout)
-				_, err = conn.Put(actx, id, data)
-				acancel()
-			}
-			results <- attempt{node: node, took: time.Since(t0), err: err}
-		}()
+		c.try(pctx, results, node, addrs[node], false, put)
 	}
 	for next < min(r, len(rank)) {
 		start()
@@ -345,17 +357,9 @@ func (c *Client) getChunk(ctx context.Context, id string, buf []byte) ([]byte, e
 		if buf != nil && !bufBusy {
 			b, bufBusy = buf, true
 		}
-		go func() {
-			conn, err := c.pool.Get(addrs[node])
-			var data []byte
-			if err == nil {
-				c.ChunkRPCs.Add(1)
-				actx, acancel := context.WithTimeout(gctx, chunkTimeout)
-				data, err = conn.Get(actx, id, b)
-				acancel()
-			}
-			results <- attempt{node: node, data: data, buf: b != nil, err: err}
-		}()
+		c.try(gctx, results, node, addrs[node], b != nil, func(ctx context.Context, conn *chunkstore.Conn) ([]byte, error) {
+			return conn.Get(ctx, id, b)
+		})
 	}
 	var (
 		errs []string
