@@ -213,8 +213,8 @@ func (c *Conn) ListIdle(ctx context.Context, idle time.Duration) ([]ChunkInfo, e
 			return out, nil
 		}
 		if err != nil {
-			if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
-				err = cause
+			if ctx.Err() != nil {
+				err = context.Cause(ctx) // "no answer for ...", or the caller's
 			}
 			return nil, err
 		}

@@ -17,7 +17,8 @@
 //     back, or joined); a chunk with R good copies not all on its first R
 //     nodes (a node joined) is copied to those that lack it, at most
 //     moveBudget bytes a pass, and a later pass deletes the copies left
-//     beyond them: a join moves data onto the new node, about 1/N of it. A copy whose size (the node's inventory) is not
+//     beyond them: a join moves data onto the new node, about 1/N of it.
+//     A copy whose size (the node's inventory) is not
 //     the size the inodes record for the chunk (truncated, say) holds no
 //     good copy: it does not count as a holder, so the chunk is
 //     under-replicated and copied from a good one; the pass asks the node
@@ -191,14 +192,14 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			if err == nil {
 				list, err = conn.ListIdle(ctx, nodeTimeout)
 			}
-			lctx, cancel := context.WithTimeout(ctx, nodeTimeout)
-			defer cancel()
 			if err != nil {
 				nr.State = "unreachable"
 				r.logf("repair: node %s: %v", n.ID, err)
 				return
 			}
-			if st, err := conn.Stats(lctx); err == nil {
+			sctx, cancel := context.WithTimeout(ctx, nodeTimeout)
+			defer cancel()
+			if st, err := conn.Stats(sctx); err == nil {
 				nr.DiskFree, nr.DiskTotal, nr.Corrupt = st.DiskFree, st.DiskTotal, st.Corrupt
 				nr.ScrubPasses, nr.ScrubbedBytes, nr.ScrubSkipped = st.ScrubPasses, st.ScrubbedBytes, st.ScrubSkipped
 				if st.LastScrubUnixNano != 0 {
@@ -296,13 +297,12 @@ func (r *Repairer) Pass(ctx context.Context, act bool, suspects map[string]bool)
 			lacking = append(lacking, n)
 		}
 		switch {
-		case len(holders) == 0 && incomplete:
-			rep.Unavailable++
-			if !rep.Waiting {
-				r.logf("repair: chunk %s has no good copy on any live node", id)
-			}
 		case len(holders) == 0:
-			rep.Lost++
+			if incomplete {
+				rep.Unavailable++
+			} else {
+				rep.Lost++
+			}
 			if !rep.Waiting {
 				r.logf("repair: chunk %s has no good copy on any live node", id)
 			}
