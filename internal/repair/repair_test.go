@@ -291,6 +291,23 @@ func newThreeNodes(t *testing.T) *threeNodes {
 	return tc
 }
 
+// put stores data on node n.
+func (tc *threeNodes) put(t *testing.T, n string, data []byte) {
+	t.Helper()
+	if _, err := tc.nodes[n].store.Put(chunkstore.ID(data), int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// file makes /name, one chunk id of size bytes.
+func (tc *threeNodes) file(t *testing.T, name, id string, size int) {
+	t.Helper()
+	c := &meta.Content{Size: uint64(size), Chunks: []meta.Chunk{{ID: id, Size: uint32(size)}}}
+	if _, err := tc.fs.Create(tc.ctx, meta.RootIno, name, meta.CreateOptions{Mode: 0o644, Content: c}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestWrongSizeCopy: a copy whose size is not the one the inodes record
 // for its chunk is no good copy: its chunk counts as under-replicated (a
 // pass that does not act changes nothing), and an acting pass has the
@@ -300,22 +317,11 @@ func newThreeNodes(t *testing.T) *threeNodes {
 // wrong) is kept: a node drops a copy only on its own check.
 func TestWrongSizeCopy(t *testing.T) {
 	tc := newThreeNodes(t)
-	ctx, fs, nodes, r, logs := tc.ctx, tc.fs, tc.nodes, tc.r, &tc.logs
+	ctx, nodes, r, logs := tc.ctx, tc.nodes, tc.r, &tc.logs
 	rank := placement.NewHRW(tc.pnodes)
 
-	put := func(n string, data []byte) {
-		t.Helper()
-		if _, err := nodes[n].store.Put(chunkstore.ID(data), int64(len(data)), bytes.NewReader(data)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	file := func(name, id string, size int) {
-		t.Helper()
-		c := &meta.Content{Size: uint64(size), Chunks: []meta.Chunk{{ID: id, Size: uint32(size)}}}
-		if _, err := fs.Create(ctx, meta.RootIno, name, meta.CreateOptions{Mode: 0o644, Content: c}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(n string, data []byte) { tc.put(t, n, data) }
+	file := func(name, id string, size int) { tc.file(t, name, id, size) }
 	path := func(n, id string) string {
 		return filepath.Join(nodes[n].store.Dir(), "chunks", id[:2], id)
 	}
@@ -418,7 +424,7 @@ func TestWrongSizeCopy(t *testing.T) {
 // down is unavailable, not lost.
 func TestJoinRebalances(t *testing.T) {
 	tc := newThreeNodes(t)
-	ctx, cli, conf, fs, nodes, view, r, logs := tc.ctx, tc.cli, tc.conf, tc.fs, tc.nodes, tc.view, tc.r, &tc.logs
+	ctx, cli, conf, nodes, view, r, logs := tc.ctx, tc.cli, tc.conf, tc.nodes, tc.view, tc.r, &tc.logs
 	// Copies left behind go after two repair intervals, not the GC grace.
 	r.Params.GCGrace, r.Params.RepairInterval = time.Hour, time.Millisecond
 	three := tc.pnodes
@@ -429,14 +435,9 @@ func TestJoinRebalances(t *testing.T) {
 		data := []byte(fmt.Sprintf("chunk %d of the join test", i))
 		id := chunkstore.ID(data)
 		for _, n := range placement.NewHRW(three).Rank(id, 0)[:2] {
-			if _, err := nodes[n].store.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
-				t.Fatal(err)
-			}
+			tc.put(t, n, data)
 		}
-		c := &meta.Content{Size: uint64(len(data)), Chunks: []meta.Chunk{{ID: id, Size: uint32(len(data))}}}
-		if _, err := fs.Create(ctx, meta.RootIno, fmt.Sprint(i), meta.CreateOptions{Mode: 0o644, Content: c}); err != nil {
-			t.Fatal(err)
-		}
+		tc.file(t, fmt.Sprint(i), id, len(data))
 		ids = append(ids, id)
 	}
 	time.Sleep(5 * time.Millisecond) // older than two repair intervals
@@ -491,13 +492,8 @@ func TestJoinRebalances(t *testing.T) {
 	// Now d goes down for good, holding the only copy of a new chunk.
 	data := []byte("only on d")
 	id := chunkstore.ID(data)
-	if _, err := nodes["d"].store.Put(id, int64(len(data)), bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	c := &meta.Content{Size: uint64(len(data)), Chunks: []meta.Chunk{{ID: id, Size: uint32(len(data))}}}
-	if _, err := fs.Create(ctx, meta.RootIno, "only-on-d", meta.CreateOptions{Mode: 0o644, Content: c}); err != nil {
-		t.Fatal(err)
-	}
+	tc.put(t, "d", data)
+	tc.file(t, "only-on-d", id, len(data))
 	nodes["d"].reg.Close()
 	for len(view.Live()) != 3 {
 		select {
