@@ -1365,7 +1365,13 @@ func TestCLIAndRestart(t *testing.T) {
 	// Parameters are the cluster's: a flag that would change one is
 	// named as ignored (stderr is copied apart from the ready line).
 	up = start(t, "ready", "up", "--dir", dir, "--nodes", "3", "--replicas", "3", "--gc-grace", "2h", "--repair-interval", "30s")
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(up.output(), "--gc-grace 2h0m0s ignored"); time.Sleep(50 * time.Millisecond) {
+	// Both warnings are awaited: they are written one after the other, and
+	// copied from the pipe as they come.
+	warned := func() bool {
+		o := up.output()
+		return strings.Contains(o, "--gc-grace 2h0m0s ignored") && strings.Contains(o, "--replicas 3 ignored")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !warned(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("restart with other parameters:\n%s", up.output())
 		}
