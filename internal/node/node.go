@@ -58,23 +58,32 @@ type Config struct {
 
 // ID returns the node id stored in dir, making one if there is none.
 func ID(dir string) (string, error) {
-	p := filepath.Join(dir, "node-id")
-	if b, err := os.ReadFile(p); err == nil {
-		id := strings.TrimSpace(string(b))
-		if id != "" {
-			return id, nil
-		}
+	id, stored := storedID(dir)
+	if stored {
+		return id, nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+	return id, storeID(dir, id)
+}
+
+// storedID returns the node id stored in dir and true, or a new one and
+// false.
+func storedID(dir string) (string, bool) {
+	if b, err := os.ReadFile(filepath.Join(dir, "node-id")); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, true
+		}
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
-	id := "node-" + hex.EncodeToString(b)
-	if err := os.WriteFile(p, []byte(id+"\n"), 0o600); err != nil {
-		return "", err
+	return "node-" + hex.EncodeToString(b), false
+}
+
+// storeID writes id as dir's node id.
+func storeID(dir, id string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
 	}
-	return id, nil
+	return os.WriteFile(filepath.Join(dir, "node-id"), []byte(id+"\n"), 0o600)
 }
 
 // LockDir takes an exclusive lock on dir/lock for as long as the returned
@@ -137,8 +146,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	id, err := ID(cfg.DataDir)
-	if err != nil {
+	// A new directory's id is written only once the directory is known to
+	// be this cluster's (claimDataDir), so a refused one is left as found.
+	id, stored := storedID(cfg.DataDir)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	// One process per data directory: a second would register the same
@@ -177,6 +188,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if err := claimDataDir(ctx, cli, cfg.Conf.Prefix, cfg.DataDir); err != nil {
 		return fmt.Errorf("node %s: %w", id, err)
+	}
+	if !stored {
+		if err := storeID(cfg.DataDir, id); err != nil {
+			return fmt.Errorf("node %s: %w", id, err)
+		}
 	}
 	store, err := chunkstore.Open(cfg.DataDir, chunkstore.Options{
 		Capacity: cfg.Capacity,

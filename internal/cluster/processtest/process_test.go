@@ -466,7 +466,21 @@ func TestDataDirOwnership(t *testing.T) {
 	refused(a.conf, "in use by another carrot node")
 	a.nodes[0].stopWith(syscall.SIGTERM)
 	b := newCluster(t, 0)
+	// Without its node id too: the refused directory is left as found (no
+	// id written into it).
+	idFile := filepath.Join(data, "node-id")
+	id, err := os.ReadFile(idFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(idFile)
 	refused(b.conf, "belongs to another cluster")
+	if _, err := os.Stat(idFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused node wrote its id into the other cluster's directory: %v", err)
+	}
+	if err := os.WriteFile(idFile, id, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	chunks, _ := filepath.Glob(filepath.Join(data, "chunks", "*", "*"))
 	if len(chunks) != 1 {
 		t.Fatalf("the refused node's directory holds %d chunks, want the 1 of its cluster", len(chunks))
