@@ -199,22 +199,36 @@ func TestConnectLikeNative(t *testing.T) {
 				argv = []string{"sh", "-c", `"$0" "$1" 80 block 4 >/dev/null && exec "$0" "$@"`, connectBin, c.OriginName,
 					tc.port, tc.mode, tc.family}
 			}
-			cout, err := run(ctx, c, flags, argv...)
-			routed, _ := os.ReadFile(log)
-			if err != nil {
-				t.Fatalf("%s, %s: under carrot: %v\n%s\nlog:\n%s", what, path, err, cout, routed)
+			// The program's own socket is taken only while the exit answers
+			// within carrot's budget for it (overStall): a machine loaded
+			// enough to miss it relays that connect, as designed, so the
+			// own path is tried up to three times.
+			var cout string
+			var routed []byte
+			var last string
+			for try := 0; try < 3; try++ {
+				os.Remove(log)
+				cout, err = run(ctx, c, flags, argv...)
+				routed, _ = os.ReadFile(log)
+				if err != nil {
+					t.Fatalf("%s, %s: under carrot: %v\n%s\nlog:\n%s", what, path, err, cout, routed)
+				}
+				lines := strings.Split(strings.TrimSpace(string(routed)), "\n")
+				last = lines[len(lines)-1]
+				if tc.port == "80" {
+					// the connect, then (relayed) its close
+					last = lines[len(lines)-1-btoi(path == "relay")]
+				}
+				if path == "relay" || strings.Contains(last, "(program's own socket)") {
+					break
+				}
+				t.Logf("%s, %s: relayed on try %d:\n%s", what, path, try+1, routed)
 			}
 			carrot := report(t, cout)
 			if !isFake(carrot["resolved"]) {
 				t.Errorf("%s, %s: resolved to %q under carrot, want a fake address", what, path, carrot["resolved"])
 			}
 			same(t, what+", "+path, native, carrot, "resolved", "ticks")
-			lines := strings.Split(strings.TrimSpace(string(routed)), "\n")
-			last := lines[len(lines)-1]
-			if tc.port == "80" {
-				// the connect, then (relayed) its close
-				last = lines[len(lines)-1-btoi(path == "relay")]
-			}
 			if own := strings.Contains(last, "(program's own socket)"); own != (path == "own") || !strings.Contains(last, " connect ") {
 				t.Errorf("%s, %s: the log's connect line is %q", what, path, last)
 			}
