@@ -51,7 +51,7 @@ var (
 	dirs       = flag.Int("dirs", 1000, "directories in the directory-heavy test")
 	baseDir    = flag.String("dir", os.TempDir(), "where clusters and the test file live")
 	phasesFlag = flag.String("phases", "data,meta,chunked", "what to measure: data (put/get of the large file), meta (creates and metadata latency, in-process and separate process), chunked (creates with inlining off)")
-	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of this process")
+	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of this process (and of each separate client process, to FILE.child-RUN-grpc-BOOL)")
 
 	child     = flag.Bool("child", false, "internal: run the metadata suite as a separate client process")
 	echo      = flag.Bool("echo", false, "internal: echo one TCP connection (round-trip baseline)")
@@ -70,7 +70,17 @@ func main() {
 		return
 	}
 	if *child {
-		if err := runChild(); err != nil {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench child:", err)
+				os.Exit(1)
+			}
+			pprof.StartCPUProfile(f)
+		}
+		err := runChild()
+		pprof.StopCPUProfile()
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
 			os.Exit(1)
 		}
@@ -233,8 +243,13 @@ func measure(ctx context.Context, work string, r *result, k int, src string, siz
 		// A separate process, as carrot fs: its KV calls through the
 		// cluster's kv socket, then through etcd's gRPC (mutual TLS).
 		for _, grpc := range []bool{false, true} {
-			out, err := exec.Command(os.Args[0], "-child", "-conf", c.ConfPath, "-root", fmt.Sprintf("/process-%v", grpc),
-				"-grpc="+fmt.Sprint(grpc), "-files", fmt.Sprint(*files), "-ops", fmt.Sprint(*ops), "-dirs", fmt.Sprint(*dirs)).Output()
+			args := []string{"-child", "-conf", c.ConfPath, "-root", fmt.Sprintf("/process-%v", grpc),
+				"-grpc=" + fmt.Sprint(grpc), "-files", fmt.Sprint(*files), "-ops", fmt.Sprint(*ops), "-dirs", fmt.Sprint(*dirs)}
+			if *cpuProfile != "" {
+				// The separate process's own profile, beside this one's.
+				args = append(args, "-cpuprofile", fmt.Sprintf("%s.child-%d-grpc-%v", *cpuProfile, k, grpc))
+			}
+			out, err := exec.Command(os.Args[0], args...).Output()
 			if err != nil {
 				if ee, ok := err.(*exec.ExitError); ok {
 					return fmt.Errorf("child: %v: %s", err, ee.Stderr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,6 +110,8 @@ func machineBusy() time.Duration {
 //
 //	go test -run '^$' -bench Run/Get -benchtime 20x ./internal/netroute
 //	go test -run '^$' -bench Run/Throughput -benchtime 5x ./internal/netroute
+//
+// BENCH_VARIANTS=REGEXP runs only the variants whose whole name matches.
 func BenchmarkRun(b *testing.B) {
 	c := netns.NewCensored(b, netns.CensoredOptions{Exits: 4, Blocked: 2})
 	for i := range c.Exits {
@@ -147,6 +150,7 @@ func BenchmarkRun(b *testing.B) {
 			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0, nil},
 			{"stagger1us", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "1us"), 0, nil},
 		}
+		variants = onlyVariants(b, variants, func(v variant) string { return v.name })
 		type samples struct{ connect, ttfb, total, wall []float64 }
 		got := make([]samples, len(variants))
 		for range b.N {
@@ -219,6 +223,7 @@ func BenchmarkRun(b *testing.B) {
 			v.link = true
 			variants = append(variants, v)
 		}
+		variants = onlyVariants(b, variants, func(v variant) string { return v.name })
 		paced := false
 		pace := func(on bool) {
 			if on == paced {
@@ -261,6 +266,26 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(median(machineCPU[i]), "cpu-s/GiB-machine-"+v.name)
 		}
 	})
+}
+
+// onlyVariants keeps the variants whose name matches $BENCH_VARIANTS, a
+// regular expression (all of them when it is unset), for profiling one.
+func onlyVariants[V any](b *testing.B, vs []V, name func(V) string) []V {
+	pat := os.Getenv("BENCH_VARIANTS")
+	if pat == "" {
+		return vs
+	}
+	re, err := regexp.Compile("^(?:" + pat + ")$")
+	if err != nil {
+		b.Fatalf("BENCH_VARIANTS: %v", err)
+	}
+	var kept []V
+	for _, v := range vs {
+		if re.MatchString(name(v)) {
+			kept = append(kept, v)
+		}
+	}
+	return kept
 }
 
 // linkRate is the paced link of the Throughput benchmark's "-5gbit"
