@@ -1,6 +1,7 @@
 package netroute_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -104,7 +105,8 @@ func machineBusy() time.Duration {
 //     per GiB of the client side (curl, carrot run) and of the whole
 //     machine (which the origin, the exits and other users share). The
 //     "-5gbit" variants repeat them with the origin's sending shaped to
-//     linkRate, a link slower than the CPUs can fill, as real links are.
+//     linkRate, a link slower than the CPUs can fill, as real links are
+//     ($BENCH_LINK_RATE=10gbit: "-10gbit" variants at that rate).
 //
 // Run as root:
 //
@@ -289,8 +291,9 @@ func onlyVariants[V any](b *testing.B, vs []V, name func(V) string) []V {
 }
 
 // linkRate is the paced link of the Throughput benchmark's "-5gbit"
-// variants (tc's rate syntax).
-const linkRate = "5gbit"
+// variants (tc's rate syntax); $BENCH_LINK_RATE sets another, which names
+// the variants instead.
+var linkRate = cmp.Or(os.Getenv("BENCH_LINK_RATE"), "5gbit")
 
 func median(v []float64) float64 {
 	if len(v) == 0 {
