@@ -213,12 +213,26 @@ func problemText(err error) string {
 // exitDialer is netroute's Dialer over exitdial.
 type exitDialer struct{ d *exitdial.Dialer }
 
-func (x exitDialer) Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, string, error) {
+func (x exitDialer) Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, netroute.Way, error) {
 	r, err := x.d.Dial(ctx, socks5.AddrFromAddrPort(dest))
 	if err != nil {
-		return nil, "", err
+		return nil, netroute.Way{}, err
 	}
-	return r.Conn, r.Via, nil
+	way := netroute.Way{Via: r.Via}
+	for _, p := range r.Passed {
+		name := "?"
+		var ae *exitdial.AttemptError
+		if errors.As(p, &ae) {
+			name = ae.Exit
+		}
+		what := problemText(p)
+		var ne net.Error
+		if errors.Is(p, context.DeadlineExceeded) || errors.As(p, &ne) && ne.Timeout() {
+			what = "no answer in time" // its share of the connect timeout, in failover
+		}
+		way.Passed = append(way.Passed, name+" ("+what+")")
+	}
+	return r.Conn, way, nil
 }
 
 // Over lets netroute carry a stream on the program's own socket (see
@@ -259,6 +273,7 @@ func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
 // routeLog writes netroute's events, one line each:
 //
 //	15:04:05.000000 [pid 42] connect example.org:443 (198.18.0.1) via socks5://alice@exit:1080 in 1.6ms
+//	15:04:05.000000 [pid 42] connect example.org:443 (198.18.0.1) via socks5://alice@b:1080 in 3.1ms, after socks5://alice@a:1080 (no answer before the winner's)
 //	15:04:05.000000 [pid 42] connect 192.0.2.1:80 = ECONNREFUSED (Connection refused) after 3.0ms: ...
 //	15:04:05.000000 [pid 42] close example.org:443 via socks5://alice@exit:1080: 517 B up, 4120 B down, 230ms
 //	15:04:05.000000 [pid 42] dns 192.0.2.53:53 -> carrot dns
@@ -287,6 +302,9 @@ func (l *routeLog) event(ev netroute.Event) {
 			fmt.Fprintf(&b, " = %s after %s: %v", errnoText(ev.Err), round(ev.Dur), ev.Err)
 		} else {
 			fmt.Fprintf(&b, " via %s in %s", ev.Via, round(ev.Dur))
+			if len(ev.Passed) > 0 {
+				fmt.Fprintf(&b, ", after %s", strings.Join(ev.Passed, ", "))
+			}
 		}
 		if ev.Own {
 			b.WriteString(" (program's own socket)")

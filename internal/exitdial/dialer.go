@@ -238,7 +238,14 @@ type Result struct {
 	Via   string      // the route, for logs: the exit's name, or a chain's "A -> B"
 	Dest  socks5.Addr // what was asked of the exit (a name for a fake IP)
 	Bound socks5.Addr // the address the exit bound for it, as it reported
+	// Passed are the other exits this Dial asked (race, failover), in the
+	// order asked, each an *AttemptError: its failure, or ErrOutrun for
+	// one still pending when another won.
+	Passed []error
 }
+
+// ErrOutrun is a race attempt's lot when another exit answered first.
+var ErrOutrun = errors.New("no answer before the winner's")
 
 // Error is a failed Dial.
 type Error struct {
@@ -532,6 +539,7 @@ func (d *Dialer) failover(ctx context.Context, dest socks5.Addr) (Result, []erro
 		cancel()
 		d.record(dest, e, err)
 		if err == nil {
+			r.Passed = errs
 			return r, nil
 		}
 		errs = append(errs, err)
@@ -613,6 +621,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	var last time.Time // when the latest attempt started
 	startedAt := make([]time.Time, 0, len(order))
 	failed := map[*Exit]bool{} // could not reach dest (a refusal did)
+	errOf := map[*Exit]error{}
 	start := func() {
 		e := order[started]
 		started++
@@ -660,12 +669,14 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 				d.cfg.History.race(o.exit, losers)
 				cancel()
 				drain(pending)
+				o.r.Passed = passed(order[:started], o.exit, errOf)
 				return o.r, nil
 			}
 			if rctx.Err() == nil {
 				d.record(dest, o.exit, o.err)
 			}
 			failed[o.exit] = !refused(o.err)
+			errOf[o.exit] = o.err
 			errs = append(errs, o.err)
 			if refused(o.err) && grace == nil {
 				for started < len(order) {
@@ -736,6 +747,23 @@ func fairlyAsked(asked []*Exit, startedAt []time.Time, winner *Exit, failed map[
 		if e == winner || failed[e] || !startedAt[i].After(ws) {
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// passed is what became of the exits asked besides the winner, in the
+// order asked: errOf's error, or ErrOutrun.
+func passed(asked []*Exit, winner *Exit, errOf map[*Exit]error) []error {
+	var out []error
+	for _, e := range asked {
+		if e == winner {
+			continue
+		}
+		err := errOf[e]
+		if err == nil {
+			err = &AttemptError{Exit: e.Name, Err: ErrOutrun}
+		}
+		out = append(out, err)
 	}
 	return out
 }

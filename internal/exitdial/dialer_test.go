@@ -306,8 +306,15 @@ func TestRaceBlockedExitFirst(t *testing.T) {
 			t.Fatalf("won by %s", r.Exit.Name)
 		}
 		mustEcho(t, r.Conn)
-		// The first dial pays two staggers for the blackholes; later ones
-		// go straight to the exit that reached the destination.
+		// The first dial pays two staggers for the blackholes, and says
+		// so; later ones go straight to the exit that reached the
+		// destination.
+		if i == 0 && (len(r.Passed) != 2 || !errors.Is(r.Passed[0], ErrOutrun) || !errors.Is(r.Passed[1], ErrOutrun)) {
+			t.Errorf("the first dial's passed exits: %v, want both blackholes outrun", r.Passed)
+		}
+		if i > 0 && len(r.Passed) != 0 {
+			t.Errorf("dial %d passed %v, want none (the good exit first)", i, r.Passed)
+		}
 		if i > 0 && time.Since(start) > 40*time.Millisecond {
 			t.Logf("dial %d took %v (memory of the good exit not used?)", i, time.Since(start))
 		}
@@ -317,12 +324,16 @@ func TestRaceBlockedExitFirst(t *testing.T) {
 func TestFailoverInOrder(t *testing.T) {
 	a, b := startExit(t, nil, nil), startExit(t, nil, nil)
 	echo := echoServer(t)
-	d := newDialer(t, Failover, 5*time.Second, "socks5://alice:s3cret@"+closedAddr(t), a.url, b.url)
+	closedAddr0 := closedAddr(t)
+	d := newDialer(t, Failover, 5*time.Second, "socks5://alice:s3cret@"+closedAddr0, a.url, b.url)
 	r, err := d.Dial(context.Background(), mustAddr(echo))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustEcho(t, r.Conn)
+	if len(r.Passed) != 1 || !strings.Contains(r.Passed[0].Error(), closedAddr0) {
+		t.Errorf("passed %v, want the closed exit's failure", r.Passed)
+	}
 	waitFor(t, func() bool { return strings.Contains(a.log.String(), "result=ok") })
 	if strings.Contains(b.log.String(), "result=") {
 		t.Fatalf("failover did not stop at the first working exit:\nA: %s\nB: %s", a.log, b.log)

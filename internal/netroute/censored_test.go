@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,6 +109,15 @@ func TestCurlThroughExits(t *testing.T) {
 			routed, _ := os.ReadFile(log)
 			if err != nil || out != netns.OriginBody {
 				t.Fatalf("%s %s: %v\n%s\nlog:\n%s", mode, u, err, out, routed)
+			}
+			// The log names the blocked exit asked first, and what became
+			// of it: outrun in a race, its failure in failover.
+			blocked := fmt.Sprintf("socks5://%s@%s:1080 (", netns.ExitUser, c.ExitV4[0])
+			if mode == "race" {
+				blocked += "no answer before the winner's)"
+			}
+			if connect := regexp.MustCompile(`connect \S+ \(\S+\) via \S+ in \S+, after (.*)`).FindStringSubmatch(string(routed)); connect == nil || !strings.HasPrefix(connect[1], blocked) {
+				t.Errorf("%s %s: the connect line does not say that %s... was asked first:\n%s", mode, u, blocked, routed)
 			}
 			t.Logf("%s %s:\n%s", mode, u, routed)
 		}

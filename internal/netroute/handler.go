@@ -21,10 +21,19 @@ import (
 
 // Dialer opens a stream to a routed destination, through the exits.
 type Dialer interface {
-	// Dial connects to dest; via names the route taken, for the log. A
-	// failure carries, through errors.As, the syscall.Errno the program's
-	// connect reports.
-	Dial(ctx context.Context, dest netip.AddrPort) (c net.Conn, via string, err error)
+	// Dial connects to dest, and says how, for the log. A failure
+	// carries, through errors.As, the syscall.Errno the program's connect
+	// reports.
+	Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, Way, error)
+}
+
+// Way is how a stream was opened, for the log.
+type Way struct {
+	Via string // the exit, a chain's "A -> B", or carrot's DNS server
+	// Passed are the other exits asked for it first, each with what
+	// became of it ("NAME: no answer before the winner's"), in the order
+	// they were asked.
+	Passed []string
 }
 
 // Names maps fake DNS addresses back to names, for the log.
@@ -67,6 +76,9 @@ type Event struct {
 	Dest netip.AddrPort
 	Name string // the name a fake Dest stands for
 	Via  string
+	// Passed: for a connect, the other exits asked first and what became
+	// of each (Way.Passed).
+	Passed []string
 	// Own: the stream is the program's own socket, connected to the exit;
 	// no close event follows (see over.go).
 	Own  bool
@@ -462,7 +474,7 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 
 // relayed starts e's relayed connect: it holds the program's socket s
 // (which it owns) and dials in a goroutine. It runs on the tracer thread.
-func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t netip.AddrPort, dial func(context.Context) (net.Conn, string, error)) ptrace.Action {
+func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t netip.AddrPort, dial func(context.Context) (net.Conn, Way, error)) ptrace.Action {
 	switch err := hold(s, si, t); {
 	case err == nil:
 	case errors.Is(err, errNoFastOpen):
@@ -524,28 +536,28 @@ const viaDNS = "carrot dns"
 
 // dialer is how dest is reached: carrot's DNS server for port 53, the
 // exits for everything else.
-func (h *Handler) dialer(dest netip.AddrPort) func(context.Context) (net.Conn, string, error) {
+func (h *Handler) dialer(dest netip.AddrPort) func(context.Context) (net.Conn, Way, error) {
 	if dest.Port() == 53 {
-		return func(ctx context.Context) (net.Conn, string, error) {
+		return func(ctx context.Context) (net.Conn, Way, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", h.dns4.String())
-			return c, viaDNS, err
+			return c, Way{Via: viaDNS}, err
 		}
 	}
-	return func(ctx context.Context) (net.Conn, string, error) {
+	return func(ctx context.Context) (net.Conn, Way, error) {
 		return h.cfg.Dialer.Dial(ctx, netip.AddrPortFrom(dest.Addr().Unmap().WithZone(""), dest.Port()))
 	}
 }
 
 // run dials e's destination while the program's socket s is held, then
 // releases it into a relay, or aborts it with the dial's errno.
-func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, string, error)) {
+func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, Way, error)) {
 	defer h.wg.Done()
-	rc, via, err := dial(h.ctx)
+	rc, way, err := dial(h.ctx)
 	h.mu.Lock()
 	current := h.conns[e.cookie] == e
 	if current && err == nil {
 		e.state = connected
-		e.local = exitSide(rc, via)
+		e.local = exitSide(rc, way.Via)
 	}
 	h.mu.Unlock()
 	if !current {
@@ -568,15 +580,15 @@ func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Contex
 		return
 	}
 	unix.Close(s)
-	h.relay(e, q, rc, via)
+	h.relay(e, q, rc, way)
 }
 
 // runDeferred is run for a blocking socket when hold could not start it
 // without blocking: the program's thread stays stopped in connect while the
 // exits are tried, and the socket is connected only once they succeed.
-func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, string, error)) {
+func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, Way, error)) {
 	defer h.wg.Done()
-	rc, via, err := dial(h.ctx)
+	rc, way, err := dial(h.ctx)
 	if err != nil {
 		errno := errnoOf(err, unix.ENETUNREACH)
 		h.drop(e)
@@ -587,7 +599,7 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 	}
 	h.mu.Lock()
 	e.state = connected
-	e.local = exitSide(rc, via)
+	e.local = exitSide(rc, way.Via)
 	h.mu.Unlock()
 	// s blocks: connect it from another goroutine and release it once its
 	// SYN is out.
@@ -614,7 +626,7 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 	}
 	unix.Close(s)
 	c.Resume(ptrace.Return(0))
-	h.relay(e, q, rc, via)
+	h.relay(e, q, rc, way)
 }
 
 func familyOf(s int) int {
@@ -622,8 +634,8 @@ func familyOf(s int) int {
 	return d
 }
 
-func (h *Handler) relay(e *conn, q *net.TCPConn, rc net.Conn, via string) {
-	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Via: via, Dur: time.Since(e.start)})
+func (h *Handler) relay(e *conn, q *net.TCPConn, rc net.Conn, way Way) {
+	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Via: way.Via, Passed: way.Passed, Dur: time.Since(e.start)})
 	stop := context.AfterFunc(h.ctx, func() { q.Close(); rc.Close() })
 	st, err := relay.Pipe(q, rc, h.cfg.Idle)
 	stop()
@@ -631,7 +643,7 @@ func (h *Handler) relay(e *conn, q *net.TCPConn, rc net.Conn, via string) {
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
-	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "close", Dest: e.dest, Via: via, Err: err,
+	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "close", Dest: e.dest, Via: way.Via, Err: err,
 		Dur: time.Since(e.start), Up: st.AToB, Down: st.BToA})
 }
 

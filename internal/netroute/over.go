@@ -239,7 +239,7 @@ func (h *Handler) startOver(s int, si sockInfo, ov Over, at time.Time) overStart
 // runOver carries e over the program's own socket s (see above), started
 // by startOver, while the program's thread is stopped in connect (Defer);
 // it falls back to the relayed path when the exit fails. It owns s.
-func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t netip.AddrPort, ov Over, st overStart, dial func(context.Context) (net.Conn, string, error)) {
+func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t netip.AddrPort, ov Over, st overStart, dial func(context.Context) (net.Conn, Way, error)) {
 	defer h.wg.Done()
 	if si.domain == unix.AF_INET6 && ov.hop.Addr().Is4() {
 		// Once connected to a v4-mapped address, an IPv6 socket stays on
