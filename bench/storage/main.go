@@ -69,34 +69,24 @@ func main() {
 		}
 		return
 	}
+	// The profile covers this process, whether it runs the benchmark or a
+	// separate client's suite.
+	name, work := "bench", run
 	if *child {
-		if *cpuProfile != "" {
-			f, err := os.Create(*cpuProfile)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "bench child:", err)
-				os.Exit(1)
-			}
-			pprof.StartCPUProfile(f)
-		}
-		err := runChild()
-		pprof.StopCPUProfile()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench child:", err)
-			os.Exit(1)
-		}
-		return
+		name, work = "bench child", runChild
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
+			fmt.Fprintln(os.Stderr, name+":", err)
 			os.Exit(1)
 		}
 		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
 	}
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+	err := work()
+	pprof.StopCPUProfile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
 }
