@@ -127,6 +127,33 @@ sys.exit(10 + len(n))`
 	}
 }
 
+// TestIgnoredSignalsStayIgnored: signals ignored where carrot was started
+// (nohup's HUP, a background job's INT and QUIT, a service's PIPE) are
+// ignored in the program, as they are when a shell execs it, though
+// carrot's Go runtime catches them itself.
+func TestIgnoredSignalsStayIgnored(t *testing.T) {
+	needRoot(t)
+	for _, traps := range []string{"", "trap '' PIPE HUP", "trap '' INT QUIT TERM USR1 CHLD"} {
+		native, err := exec.Command("sh", "-c", traps+"\nexec grep SigIgn /proc/self/status").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range [][]string{{"trace", "-o", os.DevNull}, {"run", "--exit", "socks5://127.0.0.1:9", "--exit-history=false"}} {
+			cmd := carrotCmd()
+			cmd.Args = []string{"sh", "-c", traps + "\nexec \"$0\" \"$@\"", os.Args[0]}
+			cmd.Args = append(append(cmd.Args, sub...), "--", "grep", "SigIgn", "/proc/self/status")
+			cmd.Path = "/bin/sh"
+			got, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%q, carrot %s: %v", traps, sub[0], err)
+			}
+			if string(got) != string(native) {
+				t.Errorf("%q, carrot %s: the program's %s, natively %s", traps, sub[0], strings.TrimSpace(string(got)), strings.TrimSpace(string(native)))
+			}
+		}
+	}
+}
+
 // carrotCmd is an exec.Cmd running carrot with args.
 func carrotCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)

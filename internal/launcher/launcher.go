@@ -15,19 +15,39 @@
 // Package initialisation runs on the main thread, which is the thread the
 // tracer seizes and the one that must exec.
 //
+// Signals that the program's would-be parent left ignored stay ignored in
+// the program, as exec keeps them: nohup's SIGHUP, a background job's
+// SIGINT and SIGQUIT, a service manager's SIGPIPE. The Go runtime forgets
+// which signals were ignored when it installs its own handlers, so a C
+// constructor (cgo) records them as the binary is loaded (Ignored), the
+// tracer passes them on to the launcher, and the launcher ignores them
+// again just before its exec. Built without cgo, only SIGHUP and SIGINT
+// are known (the runtime keeps an inherited SIG_IGN for those two).
+//
 // Command lines:
 //
-//	BINARY Arg exec FILTER PATH ARGV...   (FILTER: hex BPF, or "-")
+//	BINARY Arg exec FILTER IGNORED PATH ARGV...   (FILTER: hex BPF, or "-"; IGNORED: hex signal mask)
 //	BINARY Arg doorbell
 package launcher
 
 import (
 	"encoding/hex"
 	"os"
+	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 	"unsafe"
 )
+
+// ignored is the signals this process was started with ignored, bit s-1
+// for signal s.
+var ignored = ignoredAtStart()
+
+// Ignored returns the signals (bit s-1 for signal s) that were ignored
+// when the binary was executed: the dispositions a program started in its
+// place should get.
+func Ignored() uint64 { return ignored }
 
 // Arg marks a re-execution of the binary as a launcher (argv[1]).
 const Arg = "__carrot_launch__"
@@ -62,15 +82,19 @@ func Main() {
 			syscall.Syscall6(syscall.SYS_PPOLL, 0, 0, 0, 0, 0, 0)
 		}
 	case "exec":
-		if len(os.Args) < 6 {
+		if len(os.Args) < 7 {
 			fatal(Failed, "launcher: bad arguments")
 		}
-		exec(os.Args[3], os.Args[4], os.Args[5:])
+		mask, err := strconv.ParseUint(os.Args[4], 16, 64)
+		if err != nil {
+			fatal(Failed, "launcher: bad signal mask")
+		}
+		exec(os.Args[3], mask, os.Args[5], os.Args[6:])
 	}
 	fatal(Failed, "launcher: unknown mode "+os.Args[2])
 }
 
-func exec(filter, path string, argv []string) {
+func exec(filter string, ignore uint64, path string, argv []string) {
 	var prog []byte
 	if filter != "-" {
 		var err error
@@ -81,6 +105,13 @@ func exec(filter, path string, argv []string) {
 	// Wait for the tracer: it seizes this thread while it is stopped.
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGSTOP); err != nil {
 		fatal(Failed, "launcher: "+err.Error())
+	}
+	// Ignored, as they were when carrot was started; the rest are at
+	// their defaults, as exec leaves caught signals.
+	for s := 1; s <= 64; s++ {
+		if ignore&(1<<(s-1)) != 0 {
+			signal.Ignore(syscall.Signal(s))
+		}
 	}
 	if prog != nil {
 		if err := InstallFilter(prog); err != nil {

@@ -37,7 +37,8 @@
 // disappears without an exit report and is reported as superseded.
 // Signals pass through with their meaning: signal-delivery-stops re-inject
 // the signal, group-stops are held with PTRACE_LISTEN so SIGSTOP and
-// SIGCONT behave as without a tracer. PTRACE_O_EXITKILL kills every
+// SIGCONT behave as without a tracer. Signals ignored where carrot was
+// started are ignored in the program too (internal/launcher). PTRACE_O_EXITKILL kills every
 // tracee if carrot dies.
 //
 // # Threads and locks

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/carrot-project/carrot/internal/launcher"
 	"github.com/carrot-project/carrot/internal/seccomp"
 	"golang.org/x/sys/unix"
 )
@@ -168,7 +169,7 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 				files = append(files, f.Fd())
 			}
 		}
-		args := append([]string{os.Args[0], launchArg, "exec", filter, p.Path}, p.Argv...)
+		args := append([]string{os.Args[0], launchArg, "exec", filter, strconv.FormatUint(launcher.Ignored(), 16), p.Path}, p.Argv...)
 		pid, err := t.spawn(args, p.Env, p.Dir, files)
 		if err != nil {
 			return err
