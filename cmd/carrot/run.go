@@ -276,6 +276,7 @@ func (x exitDialer) Over(dest netip.AddrPort) (netroute.Over, bool) {
 //	15:04:05.000000 [pid 42] connect example.org:443 (198.18.0.1) via socks5://alice@b:1080 in 3.1ms, after socks5://alice@a:1080 (no answer before the winner's)
 //	15:04:05.000000 [pid 42] connect 192.0.2.1:80 = ECONNREFUSED (Connection refused) after 3.0ms: ...
 //	15:04:05.000000 [pid 42] close example.org:443 via socks5://alice@exit:1080: 517 B up, 4120 B down, 230ms
+//	15:04:05.000000 [pid 42] abandon 192.0.2.1:80 after 1.2s: the program closed its socket, the exits stop trying
 //	15:04:05.000000 [pid 42] dns 192.0.2.53:53 -> carrot dns
 //	15:04:05.000000 [pid 42] refuse sendto udp 192.0.2.9:443 = EPERM
 type routeLog struct {
@@ -309,6 +310,8 @@ func (l *routeLog) event(ev netroute.Event) {
 		if ev.Own {
 			b.WriteString(" (program's own socket)")
 		}
+	case "abandon":
+		fmt.Fprintf(&b, " after %s: the program closed its socket, the exits stop trying", round(ev.Dur))
 	case "retry":
 		fmt.Fprintf(&b, " through the relay after %s on its own socket via %s: %v", round(ev.Dur), ev.Via, ev.Err)
 	case "close":

@@ -396,6 +396,42 @@ func TestEveryExitBlocked(t *testing.T) {
 	}
 }
 
+// TestAbandonedConnect: a program that gives up on a connect the exits
+// cannot make yet (Python's timeout, 1 s) and closes its socket makes the
+// exits stop trying, then and not when the program exits or the connect
+// timeout runs out: a destination that became reachable later would be
+// reached for nobody.
+func TestAbandonedConnect(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 1}) // exit 0 is blocked: its connect hangs
+	c.StartCarrotExit(t, carrotBin, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	prog := `import socket, sys, time
+s = socket.socket()
+s.settimeout(1)
+try:
+    s.connect((sys.argv[1], 80))
+    print("connected")
+except OSError as e:
+    print("gave up:", type(e).__name__)
+s.close()
+time.sleep(4)`
+	log := filepath.Join(t.TempDir(), "log")
+	out, err := run(ctx, c, append(exits(c, "", 0), "--connect-timeout", "20s", "-o", log), python(t), "-c", prog, c.OriginName)
+	routed, _ := os.ReadFile(log)
+	if err != nil || !strings.Contains(out, "gave up: TimeoutError") {
+		t.Fatalf("%v\n%s\nlog:\n%s", err, out, routed)
+	}
+	m := regexp.MustCompile(` abandon \S+ \(\S+\) after (\S+):`).FindSubmatch(routed)
+	if m == nil {
+		t.Fatalf("no abandon line in the log:\n%s", routed)
+	}
+	if d, err := time.ParseDuration(string(m[1])); err != nil || d < time.Second || d > 3*time.Second {
+		t.Errorf("abandoned after %s, want soon after the program's 1 s (it then sleeps 4 s):\n%s", m[1], routed)
+	}
+	t.Logf("%s\nlog:\n%s", strings.TrimSpace(out), routed)
+}
+
 // python is the real interpreter, not a version manager's shim.
 func python(t *testing.T) string {
 	t.Helper()
@@ -613,6 +649,18 @@ print(s.getsockname()[0], s.getpeername()[0])
 `, c.OriginName)
 		if err != nil || !strings.HasPrefix(out, c.ClientV4.String()+" 198.18.") {
 			t.Fatalf("getsockname, getpeername: %v %q (want %s and a fake address)", err, out, c.ClientV4)
+		}
+		// A port the program bound is the one it sees.
+		out, err = run(ctx, c, append(append([]string{}, race...), "--relay-all"), py, "-c", `
+import socket, sys
+s = socket.socket()
+s.bind(("0.0.0.0", 45678))
+s.settimeout(20)
+s.connect((sys.argv[1], 80))
+print(s.getsockname())
+`, c.OriginName)
+		if want := fmt.Sprintf("('%s', 45678)\n", c.ClientV4); err != nil || out != want {
+			t.Fatalf("getsockname of a bound socket: %v %q, want %q", err, out, want)
 		}
 	})
 

@@ -70,7 +70,9 @@ type Event struct {
 	// "dns" (a socket's DNS traffic sent to carrot's fake DNS server),
 	// "refuse" (a call refused by policy; Call names it),
 	// "retry" (a connect on the program's own socket gave up on Via, for
-	// Err, and takes the relayed path; see over.go).
+	// Err, and takes the relayed path; see over.go),
+	// "abandon" (the program closed a socket whose relayed connect was
+	// pending: the exits stop trying; see abandon.go).
 	Op   string
 	Call string
 	Dest netip.AddrPort
@@ -138,8 +140,10 @@ type conn struct {
 	state connState
 	errno syscall.Errno
 	// local is what getsockname shows for a relayed stream: carrot's own
-	// address towards the exit (the program's socket is on loopback).
+	// address towards the exit (the program's socket is on loopback),
+	// with the program's bound port and address if it bound them.
 	local netip.AddrPort
+	bound netip.AddrPort // what the program bound before connecting (port 0: nothing); set before any goroutine runs
 }
 
 type exitKind uint8
@@ -475,6 +479,13 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 // relayed starts e's relayed connect: it holds the program's socket s
 // (which it owns) and dials in a goroutine. It runs on the tracer thread.
 func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t netip.AddrPort, dial func(context.Context) (net.Conn, Way, error)) ptrace.Action {
+	// A port the program bound stays what getsockname shows (hold keeps
+	// it on the socket; the address towards the exit is carrot's).
+	if sa, err := unix.Getsockname(s); err == nil {
+		if a, ok := addrPortOf(sa); ok && a.Port() != 0 {
+			e.bound = a
+		}
+	}
 	switch err := hold(s, si, t); {
 	case err == nil:
 	case errors.Is(err, errNoFastOpen):
@@ -552,7 +563,19 @@ func (h *Handler) dialer(dest netip.AddrPort) func(context.Context) (net.Conn, W
 // releases it into a relay, or aborts it with the dial's errno.
 func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Context) (net.Conn, Way, error)) {
 	defer h.wg.Done()
-	rc, way, err := dial(h.ctx)
+	ctx, abandoned := h.watchAbandon(h.ctx, e, s)
+	rc, way, err := dial(ctx)
+	if abandoned() {
+		// The program closed its socket (abandon.go): the stream, if
+		// any, is for nobody.
+		if rc != nil {
+			rc.Close()
+		}
+		h.drop(e)
+		unix.Close(s)
+		h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "abandon", Dest: e.dest, Dur: time.Since(e.start)})
+		return
+	}
 	h.mu.Lock()
 	current := h.conns[e.cookie] == e
 	if current && err == nil {
@@ -858,6 +881,13 @@ func (h *Handler) getsockname(c *ptrace.Syscall) ptrace.Action {
 	var local netip.AddrPort
 	if e := h.conns[si.cookie]; e != nil && e.state == connected && !e.own {
 		local = e.local
+		if b := e.bound; b.IsValid() && local.IsValid() {
+			ip := b.Addr()
+			if ip.IsUnspecified() {
+				ip = local.Addr()
+			}
+			local = netip.AddrPortFrom(ip, b.Port())
+		}
 	}
 	h.mu.Unlock()
 	if !local.IsValid() {
