@@ -126,9 +126,7 @@ func table(calls map[string]*callStat) SummaryTable {
 		return r
 	}
 	t := SummaryTable{Total: row("total", &total)}
-	if total.time > 0 {
-		t.Total.Percent = 100
-	}
+	t.Total.Percent = 100 // even when no call took measurable time, as strace prints it
 	for name, c := range calls {
 		t.Rows = append(t.Rows, row(name, c))
 	}
