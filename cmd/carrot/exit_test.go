@@ -89,7 +89,7 @@ func TestRunProgramNotRunnable(t *testing.T) {
 		code int
 		err  string
 	}{
-		{filepath.Join(dir, "missing"), 127, "command not found"},
+		{filepath.Join(dir, "missing"), 127, "No such file or directory"}, // a path, as bash says
 		{"no-such-program-carrot", 127, "command not found"},
 		{dir, 126, "is a directory"},
 		{noExec, 126, "permission denied"},

@@ -399,7 +399,12 @@ func lookProgram(e *env, name string) (path string, code int) {
 		return path, 0
 	}
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-		e.errorf("%s: command not found", name)
+		if strings.Contains(name, "/") {
+			// A path, not a name looked up in $PATH: as shells say it.
+			e.errorf("%s: No such file or directory", name)
+		} else {
+			e.errorf("%s: command not found", name)
+		}
 		return "", exitNotFound
 	}
 	cause := err
