@@ -364,7 +364,7 @@ func FuzzAnswer(f *testing.F) {
 }
 
 // TestLocalhost: localhost and names under it are the loopback address
-// (RFC 6761), never a fake one.
+// (RFC 6761), never a fake one; IPv6's only when AAAA answers are given.
 func TestLocalhost(t *testing.T) {
 	pool := NewPool(DefaultV4, DefaultV6)
 	s := &Server{Pool: pool, NoAAAA: true}
@@ -373,7 +373,11 @@ func TestLocalhost(t *testing.T) {
 		if len(m.Answers) != 1 || m.Answers[0].Body.(*dnsmessage.AResource).A != [4]byte{127, 0, 0, 1} {
 			t.Errorf("%s A: %+v", name, m.Answers)
 		}
-		m = parse(t, s.Answer(query(t, name, dnsmessage.TypeAAAA)))
+		if m = parse(t, s.Answer(query(t, name, dnsmessage.TypeAAAA))); len(m.Answers) != 0 || m.RCode != dnsmessage.RCodeSuccess {
+			t.Errorf("%s AAAA without AAAA answers: %v %+v, want none", name, m.RCode, m.Answers)
+		}
+		v6 := &Server{Pool: pool}
+		m = parse(t, v6.Answer(query(t, name, dnsmessage.TypeAAAA)))
 		if len(m.Answers) != 1 || netip.AddrFrom16(m.Answers[0].Body.(*dnsmessage.AAAAResource).AAAA) != netip.IPv6Loopback() {
 			t.Errorf("%s AAAA: %+v", name, m.Answers)
 		}

@@ -127,12 +127,18 @@ func (s *Server) Answer(query []byte) []byte {
 	rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: ttl}
 	if q.Class == dnsmessage.ClassINET && isLocalhost(name) {
 		// RFC 6761: localhost is the loopback address, answered here and
-		// never a name for the exit (which would refuse it anyway).
+		// never a name for the exit (which would refuse it anyway). With
+		// NoAAAA, IPv4's only, as every other name: a resolver asks DNS
+		// for localhost only when /etc/hosts lacks that family, and a
+		// program that then got ::1 first would miss a server that
+		// listens on 127.0.0.1 only.
 		switch q.Type {
 		case dnsmessage.TypeA:
 			b.AResource(rh, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
 		case dnsmessage.TypeAAAA:
-			b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: netip.IPv6Loopback().As16()})
+			if !s.NoAAAA {
+				b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: netip.IPv6Loopback().As16()})
+			}
 		}
 	} else if q.Class == dnsmessage.ClassINET && s.searchExpansion(Canonical(name)) {
 		return s.fail(h, &q, dnsmessage.RCodeNameError)
