@@ -403,7 +403,7 @@ func TestEveryExitBlocked(t *testing.T) {
 // reached for nobody.
 func TestAbandonedConnect(t *testing.T) {
 	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 1}) // exit 0 is blocked: its connect hangs
-	c.StartCarrotExit(t, carrotBin, 0)
+	exit := c.StartCarrotExit(t, carrotBin, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	prog := `import socket, sys, time
@@ -428,6 +428,10 @@ time.sleep(4)`
 	}
 	if d, err := time.ParseDuration(string(m[1])); err != nil || d < time.Second || d > 3*time.Second {
 		t.Errorf("abandoned after %s, want soon after the program's 1 s (it then sleeps 4 s):\n%s", m[1], routed)
+	}
+	// and the exit was told: it stopped connecting for carrot
+	if !strings.Contains(exit.Output(), "result=client-gone") {
+		t.Errorf("the exit's log does not show the attempt cancelled:\n%s", exit.Output())
 	}
 	t.Logf("%s\nlog:\n%s", strings.TrimSpace(out), routed)
 }
