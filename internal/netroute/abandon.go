@@ -93,6 +93,7 @@ func (w *holding) look() bool {
 	}
 	return false
 }
+
 // kcmpFile reports whether fd in process pid is the same open file as
 // this process's s; ok is false when the kernel cannot say (no kcmp).
 func kcmpFile(pid, fd, s int) (same, ok bool) {
