@@ -620,8 +620,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	started, pending := 0, 0
 	var last time.Time // when the latest attempt started
 	startedAt := make([]time.Time, 0, len(order))
-	failed := map[*Exit]bool{} // could not reach dest (a refusal did)
-	errOf := map[*Exit]error{}
+	errOf := map[*Exit]error{} // the attempts that ended in failure
 	start := func() {
 		e := order[started]
 		started++
@@ -662,7 +661,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			pending--
 			if o.err == nil {
 				d.record(dest, o.exit, nil)
-				losers := fairlyAsked(order[:started], startedAt, o.exit, failed)
+				losers := fairlyAsked(order[:started], startedAt, o.exit, errOf)
 				if guess != nil && guess != o.exit && !slices.Contains(losers, guess) {
 					losers = append(losers, guess)
 				}
@@ -675,7 +674,6 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			if rctx.Err() == nil {
 				d.record(dest, o.exit, o.err)
 			}
-			failed[o.exit] = !refused(o.err)
 			errOf[o.exit] = o.err
 			errs = append(errs, o.err)
 			if refused(o.err) && grace == nil {
@@ -733,9 +731,10 @@ func (d *Dialer) takeGuessMissed(dest socks5.Addr) *Exit {
 }
 
 // fairlyAsked are the exits of a race won by winner that lost it fairly:
-// those that failed, and those started no later than the winner (an exit
-// started after it may just not have had the time).
-func fairlyAsked(asked []*Exit, startedAt []time.Time, winner *Exit, failed map[*Exit]bool) []*Exit {
+// those that failed (errOf) other than by a refusal, which the destination
+// gave, and those started no later than the winner (an exit started after
+// it may just not have had the time).
+func fairlyAsked(asked []*Exit, startedAt []time.Time, winner *Exit, errOf map[*Exit]error) []*Exit {
 	var ws time.Time
 	for i, e := range asked {
 		if e == winner {
@@ -744,7 +743,7 @@ func fairlyAsked(asked []*Exit, startedAt []time.Time, winner *Exit, failed map[
 	}
 	var out []*Exit
 	for i, e := range asked {
-		if e == winner || failed[e] || !startedAt[i].After(ws) {
+		if err := errOf[e]; e == winner || err != nil && !refused(err) || !startedAt[i].After(ws) {
 			out = append(out, e)
 		}
 	}
