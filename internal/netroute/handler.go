@@ -139,9 +139,7 @@ type conn struct {
 	// guarded by Handler.mu
 	state connState
 	errno syscall.Errno
-	// local is what getsockname shows for a relayed stream: carrot's own
-	// address towards the exit (the program's socket is on loopback),
-	// with the program's bound port and address if it bound them.
+	// local is what getsockname shows for a relayed stream (exitSide).
 	local netip.AddrPort
 	bound netip.AddrPort // what the program bound before connecting (port 0: nothing); set before any goroutine runs
 }
@@ -580,7 +578,7 @@ func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Contex
 	current := h.conns[e.cookie] == e
 	if current && err == nil {
 		e.state = connected
-		e.local = exitSide(rc, way.Via)
+		e.local = exitSide(rc, way.Via, e.bound)
 	}
 	h.mu.Unlock()
 	if !current {
@@ -622,7 +620,7 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 	}
 	h.mu.Lock()
 	e.state = connected
-	e.local = exitSide(rc, way.Via)
+	e.local = exitSide(rc, way.Via, e.bound)
 	h.mu.Unlock()
 	// s blocks: connect it from another goroutine and release it once its
 	// SYN is out.
@@ -855,16 +853,24 @@ func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
 	return ptrace.Return(0)
 }
 
-// exitSide is the local address of rc, carrot's stream to an exit: what a
-// relayed socket's getsockname shows (none for carrot's DNS server).
-func exitSide(rc net.Conn, via string) netip.AddrPort {
-	if via == viaDNS {
+// exitSide is what a relayed socket's getsockname shows: the local
+// address of rc, carrot's stream to an exit (the program's socket is on
+// loopback), with the port and address the program bound, if it bound
+// them (none for carrot's DNS server).
+func exitSide(rc net.Conn, via string, bound netip.AddrPort) netip.AddrPort {
+	a, ok := rc.LocalAddr().(*net.TCPAddr)
+	if via == viaDNS || !ok {
 		return netip.AddrPort{}
 	}
-	if a, ok := rc.LocalAddr().(*net.TCPAddr); ok {
-		return a.AddrPort()
+	local := a.AddrPort()
+	if !bound.IsValid() {
+		return local
 	}
-	return netip.AddrPort{}
+	ip := bound.Addr()
+	if ip.IsUnspecified() {
+		ip = local.Addr()
+	}
+	return netip.AddrPortFrom(ip, bound.Port())
 }
 
 // getsockname of a relayed socket shows carrot's address towards the exit,
@@ -881,13 +887,6 @@ func (h *Handler) getsockname(c *ptrace.Syscall) ptrace.Action {
 	var local netip.AddrPort
 	if e := h.conns[si.cookie]; e != nil && e.state == connected && !e.own {
 		local = e.local
-		if b := e.bound; b.IsValid() && local.IsValid() {
-			ip := b.Addr()
-			if ip.IsUnspecified() {
-				ip = local.Addr()
-			}
-			local = netip.AddrPortFrom(ip, b.Port())
-		}
 	}
 	h.mu.Unlock()
 	if !local.IsValid() {
