@@ -58,18 +58,19 @@ import (
 //   - A non-blocking connect is meant not to wait, so the exchange gets
 //     overStall, and is tried only with an exit near enough for it (four
 //     of its round trips fit, or none was measured yet: a chain keeps no
-//     spare connections to measure). If the exit has not answered by then, the
-//     socket is disconnected (connect with AF_UNSPEC) and the connect
-//     takes the relayed path, and that destination takes it for
+//     spare connections to measure). If the exit has not answered by
+//     then, the socket is disconnected (connect with AF_UNSPEC) and the
+//     connect takes the relayed path, and that destination takes it for
 //     overSlowFor after.
 //   - A blocking connect waits as it would have, up to the connect
 //     timeout, unless the exit is the Dialer's guess (Over.Guess): then
 //     it gets overStall too. A signal for the thread cannot interrupt it
-//     while carrot holds it, so carrot looks for one (/proc's pending, blocked, ignored
-//     and caught masks, every signalPoll): if one is pending, the socket
-//     is disconnected and the connect takes the relayed path, where the
-//     kernel's wait is interrupted as it would be. A blocking socket with
-//     SO_SNDTIMEO (a connect with its own time limit) is relayed.
+//     while carrot holds it, so carrot looks for one (/proc's pending,
+//     blocked, ignored and caught masks, every signalPoll): if one is
+//     pending, the socket is disconnected and the connect takes the
+//     relayed path, where the kernel's wait is interrupted as it would
+//     be. A blocking socket with SO_SNDTIMEO (a connect with its own time
+//     limit) is relayed.
 //
 // If the exit itself fails (its TCP connect, or its answers to the greeting
 // and credentials, take longer than the plan's budget; it refuses; the

@@ -109,8 +109,7 @@ func (p pidfds) closeAll() {
 // answered nor refused (the kernel drops a SYN for a listener with no
 // room, and counts it in ListenOverflows), and the sender stays in
 // SYN_SENT (connect pending, poll not writable) for as long as carrot
-// likes. release ends the wait with
-// TCP's simultaneous open.
+// likes. release ends the wait with TCP's simultaneous open.
 //
 // A socket filter that drops every packet would do the same, but some
 // kernels refuse SO_ATTACH_FILTER to unprivileged users (EPERM), and carrot

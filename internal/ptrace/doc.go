@@ -38,8 +38,8 @@
 // Signals pass through with their meaning: signal-delivery-stops re-inject
 // the signal, group-stops are held with PTRACE_LISTEN so SIGSTOP and
 // SIGCONT behave as without a tracer. Signals ignored where carrot was
-// started are ignored in the program too (internal/launcher). PTRACE_O_EXITKILL kills every
-// tracee if carrot dies.
+// started are ignored in the program too (internal/launcher).
+// PTRACE_O_EXITKILL kills every tracee if carrot dies.
 //
 // # Threads and locks
 //

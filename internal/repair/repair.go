@@ -18,9 +18,9 @@
 //     nodes (a node joined) is copied to those that lack it, at most
 //     moveBudget bytes a pass, and a later pass deletes the copies left
 //     beyond them: a join moves data onto the new node, about 1/N of it.
-//     A copy whose size (the node's inventory) is not
-//     the size the inodes record for the chunk (truncated, say) holds no
-//     good copy: it does not count as a holder, so the chunk is
+//     A copy whose size (the node's inventory) is not the size the inodes
+//     record for the chunk (truncated, say) holds no good copy: it does
+//     not count as a holder, so the chunk is
 //     under-replicated and copied from a good one; the pass asks the node
 //     to verify it (Conn.Verify: the node hashes it and, if bad,
 //     quarantines and reports it itself: a node never drops a copy on the
