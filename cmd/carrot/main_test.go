@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -151,6 +152,23 @@ func TestIgnoredSignalsStayIgnored(t *testing.T) {
 				t.Errorf("%q, carrot %s: the program's %s, natively %s", traps, sub[0], strings.TrimSpace(string(got)), strings.TrimSpace(string(native)))
 			}
 		}
+	}
+}
+
+// TestIgnoredSignalsWithoutCgo: built without cgo, nothing of carrot's
+// runs before the Go runtime, and only SIGHUP and SIGINT, whose inherited
+// SIG_IGN the runtime keeps, stay ignored in the program.
+func TestIgnoredSignalsWithoutCgo(t *testing.T) {
+	needRoot(t)
+	bin := filepath.Join(t.TempDir(), "carrot")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	got, err := exec.Command("sh", "-c", "trap '' PIPE HUP INT\nexec \"$0\" trace -o /dev/null -- grep SigIgn /proc/self/status", bin).Output()
+	if want := "SigIgn:\t0000000000000003\n"; err != nil || string(got) != want {
+		t.Errorf("without cgo: %v %q, want %q (HUP and INT, not PIPE)", err, got, want)
 	}
 }
 
