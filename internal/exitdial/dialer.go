@@ -14,12 +14,14 @@
 //     as soon as it arrives). Trying a blocked exit first costs at most one
 //     Stagger, not a timeout. The default stagger adapts to the exits'
 //     distance: twice the shortest time a TCP connect to an exit has taken
-//     (about when a working exit, asked on an authenticated spare
+//     (a guess at when a working exit, asked on an authenticated spare
 //     connection, answers a CONNECT: one round trip plus its own connect
 //     to the destination; the shortest, because a fresh process's first
 //     connects are slow for reasons that have nothing to do with the
-//     path), between 1 ms and 250 ms; until the first connect to an exit
-//     is measured, 100 ms, cut short as soon as it is.
+//     path), and once an exit has answered a CONNECT, at least half as
+//     long again as the shortest such answer; between 100 µs and 250 ms
+//     (slept on a timerfd below 1 ms, see after); until the first connect
+//     to an exit is measured, 100 ms, cut short as soon as it is.
 //     Earlier exits get a head start, not the whole race: a blocked exit
 //     listed first costs one stagger, and the memory below makes even that
 //     a first-contact cost. A refusal (the destination itself answered with a
@@ -156,17 +158,20 @@ type Dialer struct {
 	cfg      Config
 	chainVia string // a chain's route for logs, "A -> B -> C"
 
-	mu       sync.Mutex
-	minRTT   time.Duration // shortest TCP connect to an exit so far; 0: none yet
-	health   map[*Exit]*exitHealth
-	lastGood map[string]*Exit        // destination -> exit that last reached it
-	lastBad  map[destExit]time.Time  // (destination, exit) -> when it last failed
-	spares   map[*Exit]*spare        // at most one ready spare per exit
-	making   map[*Exit]bool          // a spare is being made
-	lastOK   map[*Exit]time.Time     // when the exit last answered a request or made a spare
-	hopAddrs map[*Exit]*hopAddrs     // first exits' resolved names, for Over
-	srtt     map[*Exit]time.Duration // smoothed TCP connect time per exit
-	overMiss map[*Exit]time.Time     // when Over's budget last ran out with the exit
+	mu     sync.Mutex
+	minRTT time.Duration // shortest TCP connect to an exit so far; 0: none yet
+	// shortest answer to a CONNECT on a spare that reached its
+	// destination so far; 0: none yet
+	minAnswer time.Duration
+	health    map[*Exit]*exitHealth
+	lastGood  map[string]*Exit        // destination -> exit that last reached it
+	lastBad   map[destExit]time.Time  // (destination, exit) -> when it last failed
+	spares    map[*Exit]*spare        // at most one ready spare per exit
+	making    map[*Exit]bool          // a spare is being made
+	lastOK    map[*Exit]time.Time     // when the exit last answered a request or made a spare
+	hopAddrs  map[*Exit]*hopAddrs     // first exits' resolved names, for Over
+	srtt      map[*Exit]time.Duration // smoothed TCP connect time per exit
+	overMiss  map[*Exit]time.Time     // when Over's budget last ran out with the exit
 	// exits that said they read pipelined messages (socks5.MethodPipelines,
 	// learnt on a spare): fresh connections to them pipeline
 	pipelines map[*Exit]bool
@@ -387,10 +392,13 @@ func isTimeout(err error) bool {
 // dest. Cancelling ctx aborts it at any point.
 func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (Result, error) {
 	if len(hops) == 1 && d.cfg.Spares {
-		defer d.refill(hops[0])
+		defer d.refillSoon(hops[0])
 		if sp := d.takeSpare(hops[0]); sp != nil {
 			asked := time.Now()
 			r, err := d.request(ctx, sp.raw, sp.conn, false, hops, dest)
+			if err == nil {
+				d.sampleAnswer(time.Since(asked))
+			}
 			if err == nil || !deadSpare(err) || time.Since(asked) > d.deadSpareWithin(hops[0]) {
 				return r, err
 			}
@@ -553,9 +561,10 @@ func (d *Dialer) failover(ctx context.Context, dest socks5.Addr) (Result, []erro
 // Adaptive stagger (Config.Stagger 0).
 const (
 	staggerRTTs    = 2
-	minStagger     = time.Millisecond
+	minStagger     = 100 * time.Microsecond
 	maxStagger     = 250 * time.Millisecond
 	initialStagger = 100 * time.Millisecond
+	recheckStagger = time.Millisecond // how often an unmeasured stagger is looked at again
 )
 
 // sample records the duration of a TCP connect to an exit.
@@ -580,19 +589,32 @@ func (d *Dialer) sampleExit(e *Exit, rtt time.Duration) {
 	d.srtt[e] = rtt
 }
 
+// sampleAnswer records a CONNECT that an exit answered with success in
+// took, asked on a spare: one round trip to it and its own connect.
+func (d *Dialer) sampleAnswer(took time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.minAnswer == 0 || took < d.minAnswer {
+		d.minAnswer = took
+	}
+}
+
 // stagger is the delay before the next race attempt, and whether it is a
-// measured one.
+// measured one: until an exit has answered a CONNECT, twice the shortest
+// TCP connect to an exit; then at least half as long again as the
+// shortest answer, so that an exit that answers as fast as any did is not
+// joined by another it did not need.
 func (d *Dialer) stagger() (time.Duration, bool) {
 	if d.cfg.Stagger > 0 {
 		return d.cfg.Stagger, true
 	}
 	d.mu.Lock()
-	rtt := d.minRTT
+	rtt, answer := d.minRTT, d.minAnswer
 	d.mu.Unlock()
 	if rtt == 0 {
 		return initialStagger, false
 	}
-	return min(max(staggerRTTs*rtt, minStagger), maxStagger), true
+	return min(max(staggerRTTs*rtt, answer*3/2, minStagger), maxStagger), true
 }
 
 // refused reports whether err is an exit's report that the destination
@@ -645,15 +667,14 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	}
 	start()
 	delay, measured := d.stagger()
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	// Until the stagger is measured, look again every few milliseconds:
-	// the first attempt's TCP connect measures it.
+	next := after(delay) // the next attempt's start
+	// Until the stagger is measured, look again every millisecond: the
+	// first attempt's TCP connect measures it.
 	var recheck <-chan time.Time
 	if !measured && started < len(order) {
-		recheck = time.After(minStagger)
+		recheck = time.After(recheckStagger)
 	}
-	var grace <-chan time.Time
+	var grace <-chan struct{}
 	var errs []error
 	for pending > 0 {
 		select {
@@ -680,25 +701,26 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 				for started < len(order) {
 					start()
 				}
-				grace = time.After(max(2*o.took, minStagger))
+				grace = after(max(2*o.took, minStagger))
 			}
 			if started < len(order) && rctx.Err() == nil {
 				start()
 				delay, _ = d.stagger()
-				timer.Reset(delay)
+				next = after(delay)
 			}
 		case <-recheck:
 			recheck = nil
 			if delay, measured = d.stagger(); !measured {
-				recheck = time.After(minStagger)
+				recheck = time.After(recheckStagger)
 			} else if started < len(order) {
-				timer.Reset(max(time.Until(last.Add(delay)), 0))
+				next = after(max(time.Until(last.Add(delay)), 0))
 			}
-		case <-timer.C:
+		case <-next:
+			next = nil // closed: it would be ready again at every turn
 			if started < len(order) {
 				start()
 				delay, _ = d.stagger()
-				timer.Reset(delay)
+				next = after(delay)
 			}
 		case <-grace:
 			cancel()

@@ -573,6 +573,13 @@ func TestAdaptiveStagger(t *testing.T) {
 	if s, _ := d.stagger(); s != minStagger {
 		t.Fatalf("LAN: %v, want the floor %v", s, minStagger)
 	}
+	// Once an exit has answered a CONNECT, the stagger covers such an
+	// answer: a working exit asked first is not joined by another.
+	d.sampleAnswer(400 * time.Microsecond)
+	d.sampleAnswer(2 * time.Millisecond) // a slower answer does not raise it
+	if s, _ := d.stagger(); s != 600*time.Microsecond {
+		t.Fatalf("after an answer in 400µs: %v, want 600µs", s)
+	}
 	far, _ := New(Config{Exits: d.cfg.Exits})
 	far.sample(time.Second)
 	if s, _ := far.stagger(); s != maxStagger {
