@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -627,9 +628,17 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 	done := make(chan error, 1)
 	go func() { done <- unix.Connect(s, unixSockaddr(int(familyOf(s)), t)) }()
 	var q *net.TCPConn
+	// connect(2) sends the SYN before it waits: yielding lets that
+	// goroutine get there, in about 20 µs here, where any sleep would last
+	// a millisecond (Go's timers round up to one when the process is
+	// otherwise idle). Sleeps only if it is slow to.
 	deadline := time.Now().Add(5 * time.Second)
-	for tcpState(s) != unix.BPF_TCP_SYN_SENT && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Microsecond)
+	for turn := 0; tcpState(s) != unix.BPF_TCP_SYN_SENT && time.Now().Before(deadline); turn++ {
+		if turn < 1000 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	q, err = release(s, t)
 	if cerr := <-done; err == nil && cerr != nil {
