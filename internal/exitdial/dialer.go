@@ -161,8 +161,10 @@ type Dialer struct {
 	mu     sync.Mutex
 	minRTT time.Duration // shortest TCP connect to an exit so far; 0: none yet
 	// shortest answer to a CONNECT on a spare that reached its
-	// destination so far; 0: none yet
+	// destination: this run's once answers > 0, until then the History's
+	// (0: none)
 	minAnswer time.Duration
+	answers   int // CONNECT answers measured by this run
 	health    map[*Exit]*exitHealth
 	lastGood  map[string]*Exit        // destination -> exit that last reached it
 	lastBad   map[destExit]time.Time  // (destination, exit) -> when it last failed
@@ -224,6 +226,7 @@ func New(cfg Config) (*Dialer, error) {
 		reported:    map[problemKey]bool{},
 		guessMissed: map[string]missedGuess{},
 		now:         time.Now,
+		minAnswer:   cfg.History.answer(cfg.Exits),
 	}
 	if cfg.Mode == Chain {
 		d.chainVia = route(cfg.Exits)
@@ -397,7 +400,7 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 			asked := time.Now()
 			r, err := d.request(ctx, sp.raw, sp.conn, false, hops, dest)
 			if err == nil {
-				d.sampleAnswer(time.Since(asked))
+				d.sampleAnswer(hops[0], time.Since(asked))
 			}
 			if err == nil || !deadSpare(err) || time.Since(asked) > d.deadSpareWithin(hops[0]) {
 				return r, err
@@ -589,21 +592,23 @@ func (d *Dialer) sampleExit(e *Exit, rtt time.Duration) {
 	d.srtt[e] = rtt
 }
 
-// sampleAnswer records a CONNECT that an exit answered with success in
-// took, asked on a spare: one round trip to it and its own connect.
-func (d *Dialer) sampleAnswer(took time.Duration) {
+// sampleAnswer records a CONNECT that e answered with success in took,
+// asked on a spare: one round trip to it and its own connect.
+func (d *Dialer) sampleAnswer(e *Exit, took time.Duration) {
+	d.cfg.History.answered(e, took)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.minAnswer == 0 || took < d.minAnswer {
+	if d.answers == 0 || took < d.minAnswer {
 		d.minAnswer = took
 	}
+	d.answers++
 }
 
 // stagger is the delay before the next race attempt, and whether it is a
-// measured one: until an exit has answered a CONNECT, twice the shortest
-// TCP connect to an exit; then at least half as long again as the
-// shortest answer, so that an exit that answers as fast as any did is not
-// joined by another it did not need.
+// measured one: twice the shortest TCP connect to an exit, and at least
+// half as long again as the shortest CONNECT answer (this run's, or until
+// there is one, the History's), so that an exit that answers as fast as
+// any did is not joined by another it did not need.
 func (d *Dialer) stagger() (time.Duration, bool) {
 	if d.cfg.Stagger > 0 {
 		return d.cfg.Stagger, true

@@ -575,8 +575,8 @@ func TestAdaptiveStagger(t *testing.T) {
 	}
 	// Once an exit has answered a CONNECT, the stagger covers such an
 	// answer: a working exit asked first is not joined by another.
-	d.sampleAnswer(400 * time.Microsecond)
-	d.sampleAnswer(2 * time.Millisecond) // a slower answer does not raise it
+	d.sampleAnswer(d.cfg.Exits[0], 400*time.Microsecond)
+	d.sampleAnswer(d.cfg.Exits[0], 2*time.Millisecond) // a slower answer does not raise it
 	if s, _ := d.stagger(); s != 600*time.Microsecond {
 		t.Fatalf("after an answer in 400µs: %v, want 600µs", s)
 	}

@@ -21,18 +21,28 @@ import (
 //
 // What is learnt: a race won by exit W scores a win for W and a loss for
 // each exit that failed to reach the destination, or was asked no later
-// than W and was slower (one asked after W may not have had the time). A race nobody won teaches nothing (the destination itself
-// may be down). Each outcome moves the score a quarter of the way to 1 or
-// 0, so the history follows a change of censorship within a few runs.
-// Scores older than historyMaxAge are forgotten. The file holds each
-// exit's URL without its password, its score and when it last changed:
-// never a destination.
+// than W and was slower (one asked after W may not have had the time). A
+// race nobody won teaches nothing (the destination itself may be down).
+// Each outcome moves the score a quarter of the way to 1 or 0, so the
+// history follows a change of censorship within a few runs. Scores older
+// than historyMaxAge are forgotten.
+//
+// It also keeps how fast each exit answered a CONNECT in the last run
+// that asked it one (the shortest answer on a spare connection), so that
+// a run's first race staggers its attempts by the exits' real answers
+// rather than by a guess from their round trips: the exit asked first,
+// the one that usually wins, is then not joined by the others before it
+// had the time to answer (RFC 8305's historical RTT, applied to exits).
+//
+// The file holds each exit's URL without its password, its score, its
+// answer time and when it last changed: never a destination.
 type History struct {
 	path string
 
 	mu      sync.Mutex
 	scores  map[string]histEntry
-	touched map[string]bool // changed by this run: what Save writes over the file
+	touched map[string]bool          // changed by this run: what Save writes over the file
+	answers map[string]time.Duration // this run's shortest answer per exit
 }
 
 type historyFile struct {
@@ -42,6 +52,9 @@ type historyFile struct {
 type histEntry struct {
 	Score float64   `json:"score"`
 	At    time.Time `json:"at"`
+	// Answer is the shortest CONNECT answer in the last run that
+	// measured one, in nanoseconds (0: none).
+	Answer time.Duration `json:"answer_ns,omitempty"`
 }
 
 const (
@@ -57,7 +70,7 @@ const (
 // LoadHistory reads the history kept at path. A missing or unreadable file
 // is an empty history (it is a cache: losing it costs a few staggers).
 func LoadHistory(path string) *History {
-	h := &History{path: path, scores: map[string]histEntry{}, touched: map[string]bool{}}
+	h := &History{path: path, scores: map[string]histEntry{}, touched: map[string]bool{}, answers: map[string]time.Duration{}}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return h
@@ -77,6 +90,9 @@ func valid(exits map[string]histEntry) map[string]histEntry {
 	now := time.Now()
 	for k, e := range exits {
 		if age := now.Sub(e.At); age < historyMaxAge && age > -time.Minute && e.Score >= 0 && e.Score <= 1 {
+			if e.Answer < 0 || e.Answer > maxStagger {
+				e.Answer = 0 // not a measure the stagger could use
+			}
 			out[k] = e
 		}
 	}
@@ -103,6 +119,44 @@ func (h *History) score(e *Exit) float64 {
 		return s.Score
 	}
 	return historyPrior
+}
+
+// answer is the shortest CONNECT answer remembered for any of exits (0:
+// none).
+func (h *History) answer(exits []*Exit) time.Duration {
+	if h == nil {
+		return 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var best time.Duration
+	for _, e := range exits {
+		if a := h.scores[e.Name].Answer; a > 0 && (best == 0 || a < best) {
+			best = a
+		}
+	}
+	return best
+}
+
+// answered records that e answered a CONNECT with success in took: the
+// shortest of this run's is what the file keeps.
+func (h *History) answered(e *Exit, took time.Duration) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if old, ok := h.answers[e.Name]; ok && old <= took {
+		return
+	}
+	h.answers[e.Name] = took
+	s, ok := h.scores[e.Name]
+	if !ok {
+		s.Score = historyPrior
+	}
+	s.Answer, s.At = took, time.Now()
+	h.scores[e.Name] = s
+	h.touched[e.Name] = true
 }
 
 // race records a race won by winner (nil: by none of them, every one

@@ -121,3 +121,51 @@ func names(es []*Exit) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// TestHistoryAnswer: a run keeps each exit's shortest CONNECT answer, and
+// the next run's first race staggers its attempts by it, until it measures
+// its own; an answer no stagger could use is not loaded.
+func TestHistoryAnswer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exits.json")
+	a, b := &Exit{Name: "socks5://a:1"}, &Exit{Name: "socks5://b:1"}
+	h := LoadHistory(path)
+	h.answered(a, 900*time.Microsecond)
+	h.answered(a, 600*time.Microsecond)
+	h.answered(a, 700*time.Microsecond) // a slower one keeps the shortest
+	h.answered(b, 2*time.Millisecond)
+	if err := h.Save(); err != nil {
+		t.Fatal(err)
+	}
+	h = LoadHistory(path)
+	if got := h.answer([]*Exit{a, b}); got != 600*time.Microsecond {
+		t.Fatalf("remembered answer %v, want 600µs", got)
+	}
+	if h.score(a) != historyPrior {
+		t.Fatalf("an answer moved the score: %.2f", h.score(a))
+	}
+	d, err := New(Config{Exits: []*Exit{a, b}, History: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.sample(50 * time.Microsecond)
+	if s, _ := d.stagger(); s != 900*time.Microsecond {
+		t.Fatalf("first race's stagger %v, want 1.5 x the remembered 600µs", s)
+	}
+	d.sampleAnswer(b, 200*time.Microsecond)
+	d.sampleAnswer(b, 300*time.Microsecond)
+	if s, _ := d.stagger(); s != 300*time.Microsecond {
+		t.Fatalf("stagger %v after this run's answers of 200 and 300µs, want 300µs", s)
+	}
+	// This run's shortest answer replaces the file's, even when longer.
+	h.answered(a, 800*time.Microsecond)
+	if err := h.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if got := LoadHistory(path).scores[a.Name].Answer; got != 800*time.Microsecond {
+		t.Fatalf("after a run that measured 800µs the file keeps %v", got)
+	}
+	os.WriteFile(path, []byte(`{"exits":{"socks5://a:1":{"score":0.5,"answer_ns":-5,"at":"`+time.Now().Format(time.RFC3339)+`"}}}`), 0o600)
+	if got := LoadHistory(path).answer([]*Exit{a}); got != 0 {
+		t.Fatalf("a negative answer loaded: %v", got)
+	}
+}
