@@ -475,8 +475,9 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 			err = hint(hop, err)
 			var rep *socks5.ReplyError
 			// The answer is about the destination when the last hop
-			// replied, or when it timed out while trying to reach it.
-			aboutDest := last && (errors.As(err, &rep) || socks5.AwaitingReply(err) && isTimeout(err))
+			// replied about it (not with a failure of its own), or when
+			// it timed out while trying to reach it.
+			aboutDest := last && (errors.As(err, &rep) && rep.Reply.AboutDest() || socks5.AwaitingReply(err) && isTimeout(err))
 			if ctx.Err() != nil {
 				err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 			} else if !last && errors.As(err, &rep) {
@@ -846,9 +847,10 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 }
 
 // record updates the memory with an attempt's outcome; an exit's own
-// failure, or a general failure reply, is also a problem (Config.Problem).
+// failure (a general failure reply included) is also a problem
+// (Config.Problem).
 func (d *Dialer) record(dest socks5.Addr, e *Exit, err error) {
-	if d.recordLocked(dest, e, err) || generalFailure(err) {
+	if d.recordLocked(dest, e, err) {
 		d.problem(err)
 	}
 }

@@ -126,6 +126,12 @@ func TestExitAtMaxConns(t *testing.T) {
 	if !errors.As(err, &re) || re.Reply != socks5.ReplyGeneralFailure {
 		t.Fatalf("past the limit: %v; want a general failure reply", err)
 	}
+	// The exit's own failure, not an answer about the destination: the
+	// program gets what a connect with no way out gets.
+	wantErrno(t, err, syscall.ENETUNREACH)
+	if AboutDest(err) {
+		t.Errorf("past the limit: %v taken as the destination's answer", err)
+	}
 	if msg := err.Error(); !strings.Contains(msg, "the exit refused") || !strings.Contains(msg, "--max-conns") || strings.Contains(msg, "tls") {
 		t.Errorf("past the limit: %v", err)
 	}

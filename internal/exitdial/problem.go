@@ -28,12 +28,11 @@ type problemKey struct {
 // problem passes err, an attempt's failure (an *AttemptError naming the
 // exit), to Config.Problem unless it is the destination's answer, the
 // dialer's own cancellation, or a kind already reported for that exit. A
-// general failure reply counts as the exit's problem though it came as
-// the answer to a request: it says nothing of the destination (carrot exit
-// sends it when it is at its connection limit). d.mu must not be held.
+// general failure reply is the exit's problem though it came as the
+// answer to a request (socks5.Reply.AboutDest). d.mu must not be held.
 func (d *Dialer) problem(err error) {
 	var ae *AttemptError
-	if d.cfg.Problem == nil || !errors.As(err, &ae) || ae.Dest && !generalFailure(ae.Err) || errors.Is(err, context.Canceled) {
+	if d.cfg.Problem == nil || !errors.As(err, &ae) || ae.Dest || errors.Is(err, context.Canceled) {
 		return
 	}
 	key := problemKey{ae.Exit, cause(ae.Err)}

@@ -873,6 +873,45 @@ func TestOwnSocketFallback(t *testing.T) {
 	t.Logf("log:\n%s", routed)
 }
 
+// TestExitAtItsLimit: an exit at its connection limit answers a request
+// with a general failure, which is its own failure, not the destination's
+// answer: the connect goes through the other exit, on the program's own
+// socket (where the limited exit is the one that reached the destination
+// before) as on the relayed path, and the program never sees it.
+func TestExitAtItsLimit(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3})
+	limited := c.StartCarrotExit(t, carrotBin, 1, "--max-conns", "3")
+	c.StartCarrotExit(t, carrotBin, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Six connections held open at once, then a request on each.
+	const prog = `
+import socket, sys
+conns = [socket.create_connection((sys.argv[1], 80), timeout=10) for _ in range(6)]
+for s in conns:
+    s.sendall(b"GET / HTTP/1.0\r\nHost: " + sys.argv[1].encode() + b"\r\n\r\n")
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    print(data.split(b"\r\n")[0].decode())
+`
+	for _, mode := range []string{"failover", "race"} {
+		log := filepath.Join(t.TempDir(), "log")
+		out, err := run(ctx, c, append(exits(c, mode, 1, 2), "-o", log, "--connect-timeout", "5s"), "python3", "-c", prog, c.OriginName)
+		routed, _ := os.ReadFile(log)
+		if err != nil || strings.Count(out, "HTTP/1.0 200 OK\n") != 6 {
+			t.Fatalf("%s: %v\n%s\nlog:\n%s", mode, err, out, routed)
+		}
+		t.Logf("%s: log:\n%s", mode, routed)
+	}
+	if !strings.Contains(limited.Output(), "result=limit") {
+		t.Fatalf("the limited exit never said it was at its limit:\n%s", limited.Output())
+	}
+}
+
 // TestSetupErrorsSaid: what is wrong with an exit itself — a password it
 // refuses, a host name that does not resolve, a certificate that fails
 // verification — is said on carrot run's stderr, one line per exit and

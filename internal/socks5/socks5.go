@@ -133,6 +133,22 @@ func (r Reply) Errno() syscall.Errno {
 	}
 }
 
+// AboutDest reports whether a failure reply is the server's answer about
+// the destination: it tried to reach it (refused, unreachable, timed out,
+// the address family unreachable from there) or its policy refused it. A
+// general failure, a command it does not support or a code unknown to
+// RFC 1928 is the server's own failure, which another server may not have
+// (carrot exit sends a general failure at its connection limit, and for
+// errors of its own).
+func (r Reply) AboutDest() bool {
+	switch r {
+	case ReplyNotAllowed, ReplyNetUnreachable, ReplyHostUnreachable, ReplyConnRefused,
+		ReplyTTLExpired, ReplyAddrTypeUnsupported:
+		return true
+	}
+	return false
+}
+
 // Rank orders failure replies by how much they say about the destination,
 // highest first: a refusal means the host itself was reached and answered;
 // then host unreachable, network unreachable, a timeout, anything else.
