@@ -116,7 +116,8 @@ type Handler struct {
 	// noFastOpen: sendto(MSG_FASTOPEN) is refused, so over.go cannot start
 	// a blocking socket's connect without waiting
 	noFastOpen atomic.Bool
-	owned      []*conn // streams on the program's own socket, oldest first
+	owned      []*conn // streams on the program's own socket, oldest first (owned.go)
+	ownedNext  int     // owned is pruned past this length (ownedLimit at least)
 }
 
 type connState uint8
@@ -143,6 +144,7 @@ type conn struct {
 	// local is what getsockname shows for a relayed stream (exitSide).
 	local netip.AddrPort
 	bound netip.AddrPort // what the program bound before connecting (port 0: nothing); set before any goroutine runs
+	ino   uint64         // the socket's inode number, for a stream on the program's own socket (owned.go)
 }
 
 type exitKind uint8

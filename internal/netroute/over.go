@@ -157,7 +157,8 @@ const (
 	// overSlowFor is how long a destination that took longer stays on the
 	// relayed path for non-blocking connects.
 	overSlowFor = 10 * time.Minute
-	// ownedLimit bounds the table of streams handed over (see owned).
+	// ownedLimit is how many streams handed over are listed before the
+	// list is first pruned (see owned.go).
 	ownedLimit = 16384
 )
 
@@ -259,23 +260,16 @@ func (h *Handler) runOver(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 			// a blocking one.
 			unix.Connect(s, unixSockaddr(si.domain, ov.hop))
 		}
-		h.mu.Lock()
-		e.state = connected
-		h.owned = append(h.owned, e)
-		if len(h.owned) > ownedLimit {
-			// Forget the oldest: its getpeername then shows the exit.
-			if old := h.owned[0]; h.conns[old.cookie] == old {
-				delete(h.conns, old.cookie)
-			}
-			h.owned = h.owned[1:]
-		}
-		h.mu.Unlock()
+		prune := h.addOwned(e, s)
 		unix.Close(s)
 		h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Via: ov.Via, Own: e.own, Dur: time.Since(e.start)})
 		if si.nonblock {
 			c.Resume(ptrace.Return(-int64(unix.EINPROGRESS)))
 		} else {
 			c.Resume(ptrace.Return(0))
+		}
+		if prune {
+			h.pruneOwned(e.pid)
 		}
 		return
 	case final:
