@@ -232,7 +232,8 @@ func clientTLS(host, pin, caFile, sni string) (*tls.Config, error) {
 // return and tab (password "two words \"quoted\" \\ back"). Outside
 // quotes, a # that starts a token starts a comment that runs to the end
 // of the line; a # within a token is part of it (password pw#1), as in
-// curl.
+// curl. An ftp macro ("macdef NAME", the rest of its line and the lines
+// after it up to an empty one) is skipped, as curl and Python skip it.
 type Credentials struct {
 	machines map[string]*socks5.Auth
 	def      *socks5.Auth
@@ -295,56 +296,63 @@ func LoadCredentials(getenv func(string) string) (*Credentials, error) {
 }
 
 func (c *Credentials) parseNetrc(sc *bufio.Scanner) error {
-	var toks []netrcToken
+	// Errors name the line, never a token: a token may be (part of) a
+	// password.
+	var cur *socks5.Auth
+	var key *netrcToken // a keyword waiting for its value
+	macro := false      // in a macdef's body, which runs to an empty line
 	for line := 1; sc.Scan(); line++ {
-		var err error
-		if toks, err = appendNetrcTokens(toks, sc.Text(), line); err != nil {
+		if macro {
+			macro = strings.TrimSpace(sc.Text()) != ""
+			continue
+		}
+		toks, err := appendNetrcTokens(nil, sc.Text(), line)
+		if err != nil {
 			return err
+		}
+		for _, tok := range toks {
+			if key == nil {
+				switch tok.s {
+				case "machine", "login", "password", "account", "macdef":
+					key = &tok
+				case "default":
+					cur = &socks5.Auth{}
+					c.def = cur
+				default:
+					return fmt.Errorf("line %d: unexpected token (want machine, default, login, password, account or macdef; a value with white space goes in double quotes)", tok.line)
+				}
+				continue
+			}
+			switch key.s {
+			case "machine":
+				cur = &socks5.Auth{}
+				c.machines[tok.s] = cur
+			case "login", "password", "account":
+				if cur == nil {
+					return fmt.Errorf("line %d: %q before any machine", key.line, key.s)
+				}
+				switch key.s {
+				case "login":
+					cur.User = tok.s
+				case "password":
+					cur.Pass = tok.s
+				}
+			case "macdef":
+				// An ftp macro (curl and Python skip them too): the rest
+				// of the line, then its body.
+				macro = true
+			}
+			key = nil
+			if macro {
+				break
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	// Errors name the line, never a token: a token may be (part of) a
-	// password.
-	var cur *socks5.Auth
-	for i := 0; i < len(toks); i++ {
-		key := toks[i]
-		arg := func() (string, error) {
-			if i+1 >= len(toks) {
-				return "", fmt.Errorf("line %d: %q needs a value", key.line, key.s)
-			}
-			i++
-			return toks[i].s, nil
-		}
-		switch key.s {
-		case "machine":
-			m, err := arg()
-			if err != nil {
-				return err
-			}
-			cur = &socks5.Auth{}
-			c.machines[m] = cur
-		case "default":
-			cur = &socks5.Auth{}
-			c.def = cur
-		case "login", "password", "account":
-			v, err := arg()
-			if err != nil {
-				return err
-			}
-			if cur == nil {
-				return fmt.Errorf("line %d: %q before any machine", key.line, key.s)
-			}
-			switch key.s {
-			case "login":
-				cur.User = v
-			case "password":
-				cur.Pass = v
-			}
-		default:
-			return fmt.Errorf("line %d: unexpected token (want machine, default, login, password or account; a value with white space goes in double quotes)", key.line)
-		}
+	if key != nil {
+		return fmt.Errorf("line %d: %q needs a value", key.line, key.s)
 	}
 	return nil
 }

@@ -21,6 +21,13 @@ machine "10.98.0.13:1080"
 	login carol password "tab\there\nnl\rcr\x" account ""
 machine 10.98.0.14 login dave password pw#1 # pw#1 is the password, as in curl
 default login "" password ""
+macdef init
+cd "/pub
+machine 10.98.0.16 login mallory password inside-a-macro
+
+machine 10.98.0.17 login erin password after-a-macro macdef upload
+put file
+machine 10.98.0.18 login zed password in-a-macro-to-the-end
 `), 0o600)
 	env := map[string]string{"CARROT_EXIT_NETRC": path}
 	c, err := LoadCredentials(func(k string) string { return env[k] })
@@ -33,6 +40,11 @@ default login "" password ""
 		{"10.98.0.13", "1080", "carol", "tab\there\nnl\rcrx"},
 		{"10.98.0.14", "1080", "dave", "pw#1"},
 		{"10.98.0.15", "1080", "", ""},
+		// An ftp macro's body, up to an empty line or the end, is not
+		// read, even where it holds a broken quote.
+		{"10.98.0.16", "1080", "", ""},
+		{"10.98.0.17", "1080", "erin", "after-a-macro"},
+		{"10.98.0.18", "1080", "", ""},
 	} {
 		a := c.Lookup(tc.host, tc.port)
 		if a == nil || a.User != tc.user || a.Pass != tc.pass {
