@@ -668,6 +668,46 @@ print(s.getsockname())
 		}
 	})
 
+	t.Run("disconnect", func(t *testing.T) {
+		// connect(AF_UNSPEC) disconnects a connected socket: getpeername
+		// then fails with ENOTCONN at once, relayed (where carrot's
+		// relay learns of it only a moment later) as on the program's
+		// own socket; getsockname shows no exit's address any more.
+		const prog = `
+import ctypes, errno, socket, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+bad = 0
+for i in range(10):
+    s = socket.create_connection((sys.argv[1], 80), timeout=20)
+    connected = s.getsockname()[0]
+    unspec = struct.pack("H14x", socket.AF_UNSPEC)
+    if libc.connect(s.fileno(), unspec, len(unspec)) != 0:
+        print("connect(AF_UNSPEC):", errno.errorcode[ctypes.get_errno()])
+    try:
+        print("peer after the disconnect:", s.getpeername())
+        bad += 1
+    except OSError as e:
+        if e.errno != errno.ENOTCONN:
+            print("getpeername:", e)
+            bad += 1
+    if s.getsockname()[0] == connected != "0.0.0.0":
+        print("getsockname still", s.getsockname())
+        bad += 1
+    s.close()
+print("bad", bad)
+`
+		for _, relay := range []bool{false, true} {
+			flags := append([]string{}, race...)
+			if relay {
+				flags = append(flags, "--relay-all")
+			}
+			out, err := run(ctx, c, flags, py, "-c", prog, c.OriginName)
+			if err != nil || !strings.HasSuffix(out, "bad 0\n") {
+				t.Errorf("relayed %v: %v\n%s", relay, err, out)
+			}
+		}
+	})
+
 	t.Run("go-static", func(t *testing.T) {
 		bin := filepath.Join(t.TempDir(), "goget")
 		cmd := exec.Command("go", "build", "-o", bin, "./testdata/goget")

@@ -847,13 +847,8 @@ func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
 		peer = p
 	}
 	h.mu.Unlock()
-	if peer.IsValid() && e != nil && e.own {
-		if _, err := unix.Getpeername(s); err != nil {
-			// disconnected since: the kernel's ENOTCONN is right, and the
-			// stream is over
-			h.drop(e)
-			return ptrace.Continue
-		}
+	if peer.IsValid() && e != nil && h.disconnected(e, s) {
+		return ptrace.Continue // the kernel's ENOTCONN is right
 	}
 	if !peer.IsValid() {
 		return ptrace.Continue // not ours, or not connected: the kernel's answer is right
@@ -862,6 +857,19 @@ func (h *Handler) getpeername(c *ptrace.Syscall) ptrace.Action {
 		return *a
 	}
 	return ptrace.Return(0)
+}
+
+// disconnected reports whether s, the socket of e, a stream carrot
+// answers getpeername and getsockname for, has been disconnected since
+// (connect with AF_UNSPEC), and if so forgets e: the kernel's answers are
+// then right. The relay, which learns of it from its own end a moment
+// later, must not be waited for.
+func (h *Handler) disconnected(e *conn, s int) bool {
+	if _, err := unix.Getpeername(s); err == nil {
+		return false
+	}
+	h.drop(e)
+	return true
 }
 
 // exitSide is what a relayed socket's getsockname shows: the local
@@ -896,11 +904,12 @@ func (h *Handler) getsockname(c *ptrace.Syscall) ptrace.Action {
 	defer unix.Close(s)
 	h.mu.Lock()
 	var local netip.AddrPort
-	if e := h.conns[si.cookie]; e != nil && e.state == connected && !e.own {
+	e := h.conns[si.cookie]
+	if e != nil && e.state == connected && !e.own {
 		local = e.local
 	}
 	h.mu.Unlock()
-	if !local.IsValid() {
+	if !local.IsValid() || h.disconnected(e, s) {
 		return ptrace.Continue
 	}
 	ip := local.Addr().Unmap()
