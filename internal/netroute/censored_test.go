@@ -668,6 +668,26 @@ print(s.getsockname())
 		}
 	})
 
+	t.Run("v6only-mapped", func(t *testing.T) {
+		// An IPv6-only socket cannot reach an IPv4 address, even
+		// v4-mapped: the kernel says ENETUNREACH, and so does carrot.
+		out, err := run(ctx, c, race, py, "-c", `
+import errno, socket, sys
+ip = socket.getaddrinfo(sys.argv[1], 80, socket.AF_INET)[0][4][0]
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.settimeout(20)
+try:
+    s.connect(("::ffff:" + ip, 80))
+    print("connected", s.getpeername())
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`, c.OriginName)
+		if err != nil || out != "ENETUNREACH\n" {
+			t.Fatalf("%v %q, want ENETUNREACH", err, out)
+		}
+	})
+
 	t.Run("disconnect", func(t *testing.T) {
 		// connect(AF_UNSPEC) disconnects a connected socket: getpeername
 		// then fails with ENOTCONN at once, relayed (where carrot's

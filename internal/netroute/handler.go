@@ -115,9 +115,10 @@ type Handler struct {
 	slow    map[netip.AddrPort]time.Time // destinations too slow for over.go's non-blocking path
 	// noFastOpen: sendto(MSG_FASTOPEN) is refused, so over.go cannot start
 	// a blocking socket's connect without waiting
-	noFastOpen atomic.Bool
-	owned      []*conn // streams on the program's own socket, oldest first (owned.go)
-	ownedNext  int     // owned is pruned past this length (ownedLimit at least)
+	noFastOpen  atomic.Bool
+	owned       []*conn // streams on the program's own socket, oldest first (owned.go)
+	abortedFIFO []*conn // conns in state aborted, oldest first
+	ownedNext   int     // owned is pruned past this length (ownedLimit at least)
 }
 
 type connState uint8
@@ -126,7 +127,17 @@ const (
 	pending connState = iota
 	connected
 	failed
+	// aborted: a failure the program has read at SO_ERROR. For the
+	// socket layer the socket is still connecting, so the next connect
+	// says ECONNABORTED (and the one after starts anew), as the kernel's
+	// does after a failed non-blocking connect; carrot's abort left the
+	// socket unconnected instead, so carrot says it.
+	aborted
 )
+
+// abortedLimit bounds the aborted entries kept (abortedFIFO): past it the
+// oldest go, and a connect on such a socket starts anew at once.
+const abortedLimit = 4096
 
 // conn is a program socket whose connect carrot handles.
 type conn struct {
@@ -275,10 +286,13 @@ func (h *Handler) Event(ev *ptrace.Event) {
 	defer h.mu.Unlock()
 	delete(h.lastDNS, ev.Pid)
 	for k, e := range h.conns {
-		if e.pid == ev.Pid && e.state == failed {
-			// a failure nobody asked about; the socket went with its process
+		if e.pid == ev.Pid && (e.state == failed || e.state == aborted) {
+			// a failure nobody asked about, or one read already; the
+			// socket went with its process
 			delete(h.conns, k)
-			h.failed--
+			if e.state == failed {
+				h.failed--
+			}
 		}
 	}
 }
@@ -425,6 +439,8 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 		case state == failed:
 			delete(h.conns, si.cookie)
 			h.failed--
+		case state == aborted:
+			delete(h.conns, si.cookie)
 		case tstate == unix.BPF_TCP_CLOSE:
 			// The connection, or the held connect, ended under carrot
 			// (connect with AF_UNSPEC, the program's own TCP_SYNCNT or
@@ -449,6 +465,8 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 			// itself; the kernel's stand-in error goes with it
 			unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
 			return ptrace.Fail(errno)
+		case aborted:
+			return ptrace.Fail(unix.ECONNABORTED)
 		}
 	}
 	if tstate != unix.BPF_TCP_CLOSE {
@@ -458,6 +476,11 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 		// one completed, then EISCONN; EALREADY; EINVAL), and ignores the
 		// address.
 		return ptrace.Continue
+	}
+	if si.domain == unix.AF_INET6 && dest.Addr().Is4In6() {
+		if only, err := unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && only != 0 {
+			return ptrace.Fail(unix.ENETUNREACH) // as the kernel: no IPv4 on an IPv6-only socket
+		}
 	}
 	t, err := h.hold.target(s, si.domain)
 	if err != nil {
@@ -693,6 +716,34 @@ func (h *Handler) fail(e *conn, s int, errno syscall.Errno, cause error) {
 	h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Own: e.own, Err: cause, Dur: time.Since(e.start)})
 }
 
+// reported moves e, failed, to state aborted: the program has read its
+// errno at SO_ERROR.
+func (h *Handler) reported(e *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.conns[e.cookie] != e || e.state != failed {
+		return
+	}
+	h.failed--
+	e.state = aborted
+	h.abortedFIFO = append(h.abortedFIFO, e)
+	if len(h.abortedFIFO) > 2*abortedLimit {
+		// Drop the entries no longer aborted, then the oldest past the
+		// limit.
+		var keep []*conn
+		for _, a := range h.abortedFIFO {
+			if h.conns[a.cookie] == a && a.state == aborted {
+				keep = append(keep, a)
+			}
+		}
+		for len(keep) > abortedLimit {
+			delete(h.conns, keep[0].cookie)
+			keep = keep[1:]
+		}
+		h.abortedFIFO = keep
+	}
+}
+
 func (h *Handler) drop(e *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -783,7 +834,7 @@ func (h *Handler) getsockopt(c *ptrace.Syscall) ptrace.Action {
 		return *a
 	}
 	unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR) // the stand-in
-	h.drop(e)
+	h.reported(e)
 	return ptrace.Return(0)
 }
 

@@ -421,10 +421,13 @@ func awaitConnect(ctx context.Context, c *sockConn, deadline time.Time) error {
 
 // disconnect undoes a connect: connect(2) with AF_UNSPEC resets the
 // connection (or the SYN in flight) and leaves the socket as before it, in
-// state CLOSE.
+// state CLOSE. The error the reset leaves pending (ECONNRESET) is carrot's,
+// not the program's: it is read off, so that the program's SO_ERROR and
+// poll show what they would have without carrot's attempt.
 func disconnect(s int) {
 	var sa [16]byte // sa_family AF_UNSPEC (0)
 	unix.Syscall(unix.SYS_CONNECT, uintptr(s), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
 }
 
 // signalPoll is how often a blocking connect carried over the program's

@@ -40,6 +40,7 @@ static const char *ename(int e) {
 	case EHOSTUNREACH: return "EHOSTUNREACH";
 	case ENETUNREACH: return "ENETUNREACH";
 	case ECONNRESET: return "ECONNRESET";
+	case ECONNABORTED: return "ECONNABORTED";
 	case EINTR: return "EINTR";
 	case EPERM: return "EPERM";
 	case EACCES: return "EACCES";
@@ -100,8 +101,19 @@ int main(int argc, char **argv) {
 	printf("connect=%d %s\n", r, ename(e));
 	fprintf(stderr, "connect returned after %.1f ms\n", (now() - t0) * 1e3);
 	printf("sockaddr_unchanged=%d\n", memcmp(&copy, ai->ai_addr, ai->ai_addrlen) == 0);
-	if (r < 0 && e != EINPROGRESS)
+	if (r < 0 && e != EINPROGRESS) {
+		// what the failed socket shows after: nothing pending, and (for
+		// a refusal) writable and hung up
+		struct pollfd p = {.fd = s, .events = POLLIN | POLLOUT};
+		poll(&p, 1, 0);
+		printf("after_fail_revents=%s%s%s%s\n", p.revents & POLLIN ? "IN|" : "", p.revents & POLLOUT ? "OUT" : "",
+		       p.revents & POLLERR ? "|ERR" : "", p.revents & POLLHUP ? "|HUP" : "");
+		int so = -1;
+		socklen_t l = sizeof so;
+		getsockopt(s, SOL_SOCKET, SO_ERROR, &so, &l);
+		printf("after_fail_so_error=%s\n", ename(so));
 		return 0;
+	}
 
 	if (r < 0) {
 		if (strcmp(mode, "epoll") == 0) {
@@ -150,6 +162,10 @@ int main(int argc, char **argv) {
 			l = sizeof so;
 			getsockopt(s, SOL_SOCKET, SO_ERROR, &so, &l);
 			printf("so_error_again=%s\n", ename(so));
+			// the failure read, the socket is still "connecting" for the
+			// socket layer: connect says so (ECONNABORTED) once
+			r = connect(s, ai->ai_addr, ai->ai_addrlen);
+			printf("connect_after_error=%d %s\n", r, ename(r < 0 ? errno : 0));
 			return 0;
 		}
 	}
