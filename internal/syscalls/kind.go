@@ -398,6 +398,17 @@ func formatMode(m uint32) string {
 	if !ok {
 		return octal(uint64(m))
 	}
+	// With a file type, strace names the special bits too:
+	// S_IFDIR|S_ISVTX|0777 (a bare mode, as chmod's, stays octal).
+	for _, b := range [...]struct {
+		bit  uint64
+		name string
+	}{{04000, "S_ISUID"}, {02000, "S_ISGID"}, {01000, "S_ISVTX"}} {
+		if perm&b.bit != 0 {
+			name += "|" + b.name
+			perm &^= b.bit
+		}
+	}
 	return name + "|" + octal(perm)
 }
 

@@ -57,7 +57,15 @@ func init() {
 			case 0, 1030:
 				return d.fd(d.ret)
 			case 1:
+				if d.ret == 0 {
+					return "0" // strace names no flags when there are none
+				}
 				return hexs(uint64(d.ret)) + " (flags " + linux.FdFlags.Format(uint64(d.ret)) + ")"
+			case 1025: // F_GETLEASE: the lease's type
+				if name, ok := map[int64]string{0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}[d.ret]; ok {
+					return hexs(uint64(d.ret)) + " (" + name + ")"
+				}
+				return hexs(uint64(d.ret))
 			case 3:
 				return hexs(uint64(d.ret)) + " (flags " + formatOpenFlags(uint64(d.ret)) + ")"
 			}
