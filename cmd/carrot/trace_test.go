@@ -349,6 +349,38 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 	if r.code != 137 || !strings.HasSuffix(readFile(t, out), "+++ killed by SIGKILL +++\n") {
 		t.Errorf("exit %d, trace ends %q", r.code, tail(readFile(t, out)))
 	}
+	// The last lines follow the flags as strace's do: -qq hides "exited
+	// with", not "killed by"; the signal set hides "killed by"; -z hides
+	// exit_group's "= ?" (unfinished); a call a task dies in is not
+	// "<unfinished ...>" when it had nothing left to show.
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		return
+	}
+	for _, tc := range []struct {
+		flags []string
+		prog  string
+	}{
+		{[]string{"-qq"}, "kill -9 $$"},
+		{[]string{"-e", "signal=none"}, "kill -9 $$"},
+		{[]string{"-qq"}, "exit 3"},
+		{[]string{"-z"}, "exit 3"},
+		{[]string{"-e", "status=failed"}, "exit 3"},
+		{nil, "kill -9 $$"},
+	} {
+		last := func(tool ...string) string {
+			out := filepath.Join(t.TempDir(), "t")
+			args := append(append(append([]string{}, tool[1:]...), tc.flags...), "-o", out, "-e", "trace=kill,exit_group", "sh", "-c", tc.prog)
+			cmd := exec.Command(tool[0], args...)
+			cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+			cmd.Run()
+			return regexp.MustCompile(`kill\(\d+`).ReplaceAllString(readFile(t, out), "kill(PID")
+		}
+		want, got := last(strace), last(os.Args[0], "trace")
+		if got != want {
+			t.Errorf("%v %q: carrot trace ends\n%s\nstrace\n%s", tc.flags, tc.prog, got, want)
+		}
+	}
 }
 
 func tail(s string) string {

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -193,6 +194,21 @@ func pad(s string, col int) string {
 // process's line comes before this call's exit: `read(3, <unfinished ...>`.
 func (d *Decoded) Unfinished() string {
 	return d.info.Name + "(" + d.enterPart() + " <unfinished ...>"
+}
+
+// Died is what strace shows of a call its task died in, before ") = ?":
+// the entry, and "<unfinished ...>" only if an out-argument was left to
+// show (kill(1234, SIGKILL) but read(3,  <unfinished ...>). resumed says
+// the entry was printed already, so the line starts "<... name resumed>".
+func (d *Decoded) Died(resumed bool) string {
+	s := d.info.Name + "(" + d.enterPart()
+	if resumed {
+		s = "<... " + d.info.Name + " resumed>"
+	}
+	if slices.ContainsFunc(d.info.Args, func(a Arg) bool { return a.Out }) {
+		s += " <unfinished ...>"
+	}
+	return s
 }
 
 // enterPart is what strace has printed at entry: the arguments before the

@@ -366,12 +366,8 @@ func (s *Session) finish(k *taskState, now time.Time, ret string) {
 	var line string
 	switch {
 	case ret != "":
-		// The task died in the call: strace's " <unfinished ...>) = ?".
-		if k.unfinished {
-			line = pre + "<... " + k.dec.Name() + " resumed> <unfinished ...>) "
-		} else {
-			line = pre + k.dec.Unfinished() + ") "
-		}
+		// The task died in the call: strace's ") = ?".
+		line = pre + k.dec.Died(k.unfinished) + ") "
 		line += pad(len(line), 40) + "= " + ret
 	case k.unfinished:
 		line = pre + k.dec.ResumedCol(len(pre))
@@ -577,7 +573,7 @@ func (s *Session) exit(ev *ptrace.Event) {
 			}
 			s.sum.add(k.pid, callName(k.nr), false, d)
 		}
-		if s.calls && (s.o.Status&StatusUnfinished != 0 || isExitCall(k.nr)) {
+		if s.calls && s.o.Status&StatusUnfinished != 0 { // exit_group's "= ?" is unfinished too, as for strace
 			if s.o.JSON {
 				s.jsonCall(k, now, 0)
 			} else {
@@ -590,16 +586,18 @@ func (s *Session) exit(ev *ptrace.Event) {
 			}
 		}
 	}
-	if s.visible(k) && s.calls && s.o.Quiet < 2 {
-		msg := "+++ exited with " + strconv.Itoa(ev.Status.Code) + " +++"
-		if ev.Status.Signal != 0 {
-			msg = "+++ killed by " + linux.SignalName(int64(ev.Status.Signal))
-			if ev.Status.Core {
-				msg += " (core dumped)"
-			}
-			msg += " +++"
+	// As strace: -qq hides "exited with", and the signal set (-e
+	// signal=none) "killed by".
+	switch {
+	case !s.visible(k) || !s.calls:
+	case ev.Status.Signal != 0 && s.o.Signals:
+		msg := "+++ killed by " + linux.SignalName(int64(ev.Status.Signal))
+		if ev.Status.Core {
+			msg += " (core dumped)"
 		}
-		s.event(ev.Tid, msg)
+		s.event(ev.Tid, msg+" +++")
+	case ev.Status.Signal == 0 && s.o.Quiet < 2:
+		s.event(ev.Tid, "+++ exited with "+strconv.Itoa(ev.Status.Code)+" +++")
 	}
 	s.jsonEvent(ev, "exit", map[string]any{"status": ev.Status.Code, "signal": sigName(ev.Status.Signal), "leader": ev.Leader})
 	if ev.Leader && s.fds != nil {
