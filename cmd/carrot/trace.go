@@ -36,7 +36,7 @@ strace's flags, with strace's output:
   -o FILE         write the trace to FILE instead of stderr
   -e EXPR         trace=SET (names, %file %process %network %signal %ipc %desc
                   %memory %creds %clock %stat ..., ! negates, "all", "none"),
-                  status=successful|failed|unfinished, signal=none|all|SIGSET;
+                  status=successful|failed|unfinished, signal=none|all;
                   a bare SET means trace=SET
   -Z / -z         only failed / only successful calls (status=failed/successful)
   -s N            print at most N bytes of each string (default 32)
