@@ -419,6 +419,8 @@ func goldenCases() []goldenCase {
 	dents[16], dents[40] = 24, 24
 	add("getdents64-2", "getdents64", a, "retval=48", nil, 3, a.put(dents), 32768)
 	add("getrandom", "getrandom", nil, "retval=16", nil, 0x7f0000000a10, 16, 1)
+	a = mk()
+	add("getrandom-buf", "getrandom", a, "retval=8", nil, a.put([]byte("ab\x00\xffcd\n1")), 8, 0)
 	add("prlimit64", "prlimit64", nil, "retval=0", nil, 0, 7, 0, 0)
 	add("clock_gettime", "clock_gettime", nil, "retval=0", nil, 1, 0)
 	add("sendfile", "sendfile", nil, "retval=100", nil, 1, 3, 0, 100)

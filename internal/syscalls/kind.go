@@ -26,6 +26,7 @@ const (
 	KindPath                       // (path) a NUL-terminated path, not limited by -s
 	KindInBuf                      // (wbuf) bytes passed in, length in the next argument
 	KindOutBuf                     // (rbuf) bytes read, length the return value
+	KindRandBuf                    // (randbuf) random bytes read, length the return value: always \xNN
 	KindOpenFlags                  // (oflags) O_RDONLY|O_CLOEXEC
 	KindOpenFlags0                 // (oflags0) open flags without the access mode (dup3)
 	KindAtFlags                    // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
@@ -107,7 +108,7 @@ const (
 var kindNames = map[string]Kind{
 	"x": KindHex, "p": KindPtr, "d": KindInt, "ld": KindLong, "u": KindUlong, "oct": KindOctal,
 	"mode": KindMode, "cmode": KindOpenMode, "fd": KindFd, "dfd": KindDirfd, "path": KindPath,
-	"wbuf": KindInBuf, "rbuf": KindOutBuf, "oflags": KindOpenFlags, "oflags0": KindOpenFlags0,
+	"wbuf": KindInBuf, "rbuf": KindOutBuf, "randbuf": KindRandBuf, "oflags": KindOpenFlags, "oflags0": KindOpenFlags0,
 	"at": KindAtFlags, "accat": KindAccessAt, "amode": KindAccessMode, "prot": KindProt,
 	"mflags": KindMmapFlags, "whence": KindWhence, "madv": KindMadvise, "mremapf": KindMremap,
 	"shut": KindShutdown, "level": KindSockLevel, "optname": KindSockOpt, "msgf": KindMsgFlags,
@@ -197,6 +198,9 @@ func init() {
 		KindInBuf: {enter: func(d *Decoded, i int) string { return d.buffer(d.c.Args[i], d.c.Args[i+1]) }},
 		KindOutBuf: {save: noSave, exit: func(d *Decoded, i int) string {
 			return d.buffer(d.c.Args[i], uint64(d.ret))
+		}},
+		KindRandBuf: {save: noSave, exit: func(d *Decoded, i int) string {
+			return d.bufferHex(d.c.Args[i], uint64(d.ret), 2)
 		}},
 		KindOpenFlags:    {enter: func(d *Decoded, i int) string { return formatOpenFlags(d.c.Args[i]) }},
 		KindOpenFlags0:   flags32Kind(linux.OpenFlags),

@@ -12,11 +12,14 @@ import "strings"
 // string that holds a byte above 0x7e, or a control byte other than
 // \t \n \v \f \r, is printed entirely as \xNN (strace's string_quote);
 // with -xx every string is.
-func (d *Decoded) quote(b []byte, ellipsis bool) string {
+func (d *Decoded) quote(b []byte, ellipsis bool) string { return quoteHex(b, ellipsis, d.o.Hex) }
+
+// quoteHex is quote with hex for -x's level (2: every byte as \xNN).
+func quoteHex(b []byte, ellipsis bool, hex int) string {
 	var sb strings.Builder
 	sb.WriteByte('"')
-	allHex := d.o.Hex >= 2
-	if d.o.Hex == 1 {
+	allHex := hex >= 2
+	if hex == 1 {
 		for _, c := range b {
 			if c > 0x7e || (c < ' ' && (c < '\t' || c > '\r')) {
 				allHex = true
@@ -97,7 +100,11 @@ func (d *Decoded) cstring(addr uint64) string {
 
 // buffer renders n bytes at addr limited by -s (printstrn): the bytes up
 // to -s, then "..." if n was larger.
-func (d *Decoded) buffer(addr uint64, n uint64) string {
+func (d *Decoded) buffer(addr uint64, n uint64) string { return d.bufferHex(addr, n, d.o.Hex) }
+
+// bufferHex is buffer with hex for -x's level: 2 for bytes that strace
+// always shows as \xNN (getrandom's).
+func (d *Decoded) bufferHex(addr uint64, n uint64, hex int) string {
 	if addr == 0 {
 		return "NULL"
 	}
@@ -109,5 +116,5 @@ func (d *Decoded) buffer(addr uint64, n uint64) string {
 	if err != nil {
 		return hexs(addr)
 	}
-	return d.quote(b, n > show)
+	return quoteHex(b, n > show, hex)
 }

@@ -334,7 +334,7 @@ var table = []entry{
 	{315, "sched_getattr", "arg0 x, arg1 x, arg2 x, arg3 x", RetInt, 0},
 	{316, "renameat2", "olddirfd dfd, oldpath path, newdirfd dfd, newpath path, flags renamef", RetInt, ClassDesc | ClassFile},
 	{317, "seccomp", "operation d, flags x, args p", RetInt, 0},
-	{318, "getrandom", "buf rbuf, buflen u, flags grnd", RetInt, 0},
+	{318, "getrandom", "buf randbuf, buflen u, flags grnd", RetInt, 0},
 	{319, "memfd_create", "name path, flags x", RetFd, ClassDesc},
 	{320, "kexec_file_load", "arg0 x, arg1 x, arg2 x, arg3 x, arg4 x", RetInt, ClassDesc},
 	{321, "bpf", "arg0 x, arg1 x, arg2 x", RetInt, ClassDesc},
