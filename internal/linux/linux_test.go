@@ -1,6 +1,8 @@
 package linux
 
 import (
+	"encoding/binary"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -117,5 +119,20 @@ func TestStructs(t *testing.T) {
 	}
 	if p := ParsePollfd([]byte{3, 0, 0, 0, 1, 0, 4, 0}); p.Fd != 3 || p.Events != 1 || p.Revents != 4 {
 		t.Errorf("ParsePollfd: %+v", p)
+	}
+}
+
+// A POSIX timer's siginfo names timer 0 as strace does (C's %#x: 0, not
+// 0x0), and others in hex.
+func TestSiginfoTimerID(t *testing.T) {
+	b := make([]byte, 128)
+	binary.LittleEndian.PutUint32(b[0:], 14)                 // SIGALRM
+	binary.LittleEndian.PutUint32(b[8:], uint32(0xfffffffe)) // SI_TIMER
+	if got := FormatSiginfo(b); !strings.Contains(got, "si_timerid=0,") {
+		t.Errorf("timer 0: %s", got)
+	}
+	binary.LittleEndian.PutUint32(b[16:], 0x1f)
+	if got := FormatSiginfo(b); !strings.Contains(got, "si_timerid=0x1f,") {
+		t.Errorf("timer 0x1f: %s", got)
 	}
 }
