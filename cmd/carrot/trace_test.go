@@ -102,7 +102,7 @@ func freePorts(t *testing.T) int {
 
 var (
 	reHexPtr  = regexp.MustCompile(`0x[0-9a-f]{6,}`)
-	reInode   = regexp.MustCompile(`(socket|pipe|UNIX-STREAM|UNIX-DGRAM|TCP|UDP|TCPv6|UDPv6):\[(\d+)`)
+	reInode   = regexp.MustCompile(`(socket|pipe|UNIX-STREAM|UNIX|TCP|UDP|TCPv6|UDPv6):\[(\d+)`)
 	rePad     = regexp.MustCompile(`\) +=`)
 	rePrefix  = regexp.MustCompile(`^(\d+) +`)
 	reSiPid   = regexp.MustCompile(`si_pid=\d+`)
@@ -298,6 +298,40 @@ func TestTraceSocketEndpoints(t *testing.T) {
 		if !want.MatchString(tr) {
 			t.Errorf("no line matching %s in\n%s", want, tr)
 		}
+	}
+}
+
+// TestTraceSocketKindsLikeStrace: -yy names bound, listening, unix
+// datagram and seqpacket, and UDP sockets as strace does (the kernel's
+// protocol names: a unix datagram or seqpacket socket is "UNIX").
+func TestTraceSocketKindsLikeStrace(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	py := needProgram(t, "python3")
+	const prog = `
+import os, socket
+t = socket.socket(); t.bind(("127.0.0.1", 0)); os.close(t.detach())
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1); os.close(l.detach())
+d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); os.close(d.detach())
+q = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); os.close(q.detach())
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); os.close(u.detach())
+`
+	names := func(tool ...string) string {
+		out := filepath.Join(t.TempDir(), "t")
+		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-yy", "-e", "trace=close", "-o", out, py, "-c", prog)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", tool, err, b)
+		}
+		var kinds []string
+		for _, m := range regexp.MustCompile(`<((?:TCP|UDP|UNIX)[\w-]*):\[`).FindAllStringSubmatch(readFile(t, out), -1) {
+			kinds = append(kinds, m[1])
+		}
+		return strings.Join(kinds, " ")
+	}
+	want, got := names(strace), names(os.Args[0], "trace")
+	if want != "TCP TCP UNIX UNIX UDP" || got != want {
+		t.Errorf("socket kinds: carrot %q, strace %q", got, want)
 	}
 }
 

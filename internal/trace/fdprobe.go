@@ -198,14 +198,11 @@ func (n *fdNamer) FdName(pid, fd int) string {
 func (s *sock) straceName(ino string) string {
 	switch s.family {
 	case unix.AF_UNIX:
+		// the kernel's protocol names, which strace shows: datagram
+		// and seqpacket sockets share "UNIX"
 		kind := "UNIX"
-		switch s.typ {
-		case unix.SOCK_STREAM:
+		if s.typ == unix.SOCK_STREAM {
 			kind = "UNIX-STREAM"
-		case unix.SOCK_DGRAM:
-			kind = "UNIX-DGRAM"
-		case unix.SOCK_SEQPACKET:
-			kind = "UNIX-SEQPACKET"
 		}
 		if u, ok := s.local.(*unix.SockaddrUnix); ok && u.Name != "" && u.Name != "@" {
 			name := u.Name
