@@ -353,6 +353,17 @@ var ClockIDs = NewValueSet("CLOCK_???", false,
 // EpollCreateFlags are epoll_create1's flags.
 var EpollCreateFlags = &FlagSet{Flags: []Flag{{unix.EPOLL_CLOEXEC, "EPOLL_CLOEXEC"}}}
 
+// TimerfdFlags are timerfd_create's flags (include/uapi/linux/timerfd.h).
+var TimerfdFlags = &FlagSet{Flags: []Flag{{unix.TFD_CLOEXEC, "TFD_CLOEXEC"}, {unix.TFD_NONBLOCK, "TFD_NONBLOCK"}}}
+
+// MemfdFlags are memfd_create's flags (include/uapi/linux/memfd.h).
+var MemfdFlags = &FlagSet{Flags: []Flag{
+	{0x1, "MFD_CLOEXEC"}, {0x2, "MFD_ALLOW_SEALING"}, {0x4, "MFD_HUGETLB"}, {0x8, "MFD_NOEXEC_SEAL"}, {0x10, "MFD_EXEC"},
+}}
+
+// IDTypes are waitid's idtype values (include/uapi/linux/wait.h).
+var IDTypes = NewValueSet("P_???", false, Flag{0, "P_ALL"}, Flag{1, "P_PID"}, Flag{2, "P_PGID"}, Flag{3, "P_PIDFD"})
+
 // EventfdFlags are eventfd2's flags (include/linux/eventfd.h).
 var EventfdFlags = &FlagSet{Flags: []Flag{
 	{unix.EFD_CLOEXEC, "EFD_CLOEXEC"}, {unix.EFD_NONBLOCK, "EFD_NONBLOCK"}, {unix.EFD_SEMAPHORE, "EFD_SEMAPHORE"},

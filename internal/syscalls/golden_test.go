@@ -419,6 +419,10 @@ func goldenCases() []goldenCase {
 	dents[16], dents[40] = 24, 24
 	add("getdents64-2", "getdents64", a, "retval=48", nil, 3, a.put(dents), 32768)
 	add("getrandom", "getrandom", nil, "retval=16", nil, 0x7f0000000a10, 16, 1)
+	add("timerfd_create", "timerfd_create", nil, "retval=3", nil, 1, 0x80800)
+	a = mk()
+	add("memfd_create", "memfd_create", a, "retval=3", nil, a.str("x"), 3)
+	add("waitid-all", "waitid", nil, "retval=0", nil, 0, 0, 0, 4, 0)
 	a = mk()
 	add("getrandom-buf", "getrandom", a, "retval=8", nil, a.put([]byte("ab\x00\xffcd\n1")), 8, 0)
 	add("prlimit64", "prlimit64", nil, "retval=0", nil, 0, 7, 0, 0)

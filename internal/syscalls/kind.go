@@ -84,6 +84,9 @@ const (
 	KindRlimit                     // (rlimit) RLIMIT_NOFILE
 	KindClockID                    // (clockid) CLOCK_MONOTONIC
 	KindEpollFlags                 // (epollf) EPOLL_CLOEXEC
+	KindTimerfdFlags               // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK
+	KindMemfdFlags                 // (mfdf) MFD_CLOEXEC|MFD_ALLOW_SEALING
+	KindIDType                     // (idtype) waitid's P_ALL, P_PID, P_PGID, P_PIDFD
 	KindEventfdFlags               // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
 	KindFadvise                    // (fadv) POSIX_FADV_SEQUENTIAL
 	KindFutexOp                    // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
@@ -122,6 +125,7 @@ var kindNames = map[string]Kind{
 	"sa": KindSockaddr, "osa": KindOutSockaddr, "olen": KindOutSocklen, "msghdr": KindMsghdr,
 	"omsghdr": KindOutMsghdr, "opipe": KindOutPipe, "owstatus": KindOutWaitStatus,
 	"grnd": KindGetrandom, "rlimit": KindRlimit, "clockid": KindClockID, "epollf": KindEpollFlags,
+	"tfdf": KindTimerfdFlags, "mfdf": KindMemfdFlags, "idtype": KindIDType,
 	"efdf": KindEventfdFlags, "fadv": KindFadvise, "futexop": KindFutexOp, "fdset": KindFdSet,
 	"odirents": KindOutDirents, "ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
 	"op": KindOutPtr, "optval": KindSockoptVal, "ooptval": KindOutSockoptVal, "frame": KindSigframe,
@@ -330,6 +334,9 @@ func init() {
 		KindRlimit:       valueKind(linux.Rlimits),
 		KindClockID:      valueKind(linux.ClockIDs),
 		KindEpollFlags:   flags32Kind(linux.EpollCreateFlags),
+		KindTimerfdFlags: flags32Kind(linux.TimerfdFlags),
+		KindMemfdFlags:   flags32Kind(linux.MemfdFlags),
+		KindIDType:       valueKind(linux.IDTypes),
 		KindEventfdFlags: flags32Kind(linux.EventfdFlags),
 		KindFadvise:      valueKind(linux.FadviseAdvice),
 		KindFutexOp:      {enter: func(d *Decoded, i int) string { return formatFutexOp(d.c.Args[i]) }},
