@@ -51,7 +51,7 @@ func FormatSiginfo(b []byte) string {
 	}
 	switch {
 	case !perSignal && (code == -2): // SI_TIMER
-		fmt.Fprintf(&s, ", si_timerid=%s, si_overrun=%d, si_int=%d, si_ptr=%s", cHex(uint32(i32(16))), i32(20), i32(24), ptr(u64(24)))
+		fmt.Fprintf(&s, ", si_timerid=%s, si_overrun=%d, si_int=%d, si_ptr=%s", hex(uint64(uint32(i32(16)))), i32(20), i32(24), ptr(u64(24)))
 	case !perSignal && code == 0x80: // SI_KERNEL
 		if faultSignal(signo) {
 			s.WriteString(", si_addr=" + ptr(u64(16)))
@@ -152,10 +152,3 @@ func auditArch(a uint32) string {
 	return fmt.Sprintf("%#x", a)
 }
 
-// cHex is C's %#x, which strace prints with: 0 has no 0x.
-func cHex(v uint32) string {
-	if v == 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%#x", v)
-}
