@@ -151,4 +151,3 @@ func auditArch(a uint32) string {
 	}
 	return fmt.Sprintf("%#x", a)
 }
-
