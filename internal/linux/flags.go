@@ -353,6 +353,9 @@ var ClockIDs = NewValueSet("CLOCK_???", false,
 // EpollCreateFlags are epoll_create1's flags.
 var EpollCreateFlags = &FlagSet{Flags: []Flag{{unix.EPOLL_CLOEXEC, "EPOLL_CLOEXEC"}}}
 
+// LockTypes are the types of a file lock or lease (F_GETLEASE's result).
+var LockTypes = NewValueSet("", false, Flag{0, "F_RDLCK"}, Flag{1, "F_WRLCK"}, Flag{2, "F_UNLCK"})
+
 // TimerfdFlags are timerfd_create's flags (include/uapi/linux/timerfd.h).
 var TimerfdFlags = &FlagSet{Flags: []Flag{{unix.TFD_CLOEXEC, "TFD_CLOEXEC"}, {unix.TFD_NONBLOCK, "TFD_NONBLOCK"}}}
 

@@ -62,7 +62,7 @@ func init() {
 				}
 				return hexs(uint64(d.ret)) + " (flags " + linux.FdFlags.Format(uint64(d.ret)) + ")"
 			case 1025: // F_GETLEASE: the lease's type
-				if name, ok := map[int64]string{0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}[d.ret]; ok {
+				if name, ok := linux.LockTypes.Name(uint64(d.ret)); ok {
 					return hexs(uint64(d.ret)) + " (" + name + ")"
 				}
 				return hexs(uint64(d.ret))
