@@ -161,19 +161,19 @@ type Dialer struct {
 	mu     sync.Mutex
 	minRTT time.Duration // shortest TCP connect to an exit so far; 0: none yet
 	// shortest answer to a CONNECT on a spare that reached its
-	// destination: this run's once answers > 0, until then the History's
+	// destination: this run's once measuredAnswer, until then the History's
 	// (0: none)
-	minAnswer time.Duration
-	answers   int // CONNECT answers measured by this run
-	health    map[*Exit]*exitHealth
-	lastGood  map[string]*Exit        // destination -> exit that last reached it
-	lastBad   map[destExit]time.Time  // (destination, exit) -> when it last failed
-	spares    map[*Exit]*spare        // at most one ready spare per exit
-	making    map[*Exit]bool          // a spare is being made
-	lastOK    map[*Exit]time.Time     // when the exit last answered a request or made a spare
-	hopAddrs  map[*Exit]*hopAddrs     // first exits' resolved names, for Over
-	srtt      map[*Exit]time.Duration // smoothed TCP connect time per exit
-	overMiss  map[*Exit]time.Time     // when Over's budget last ran out with the exit
+	minAnswer      time.Duration
+	measuredAnswer bool // this run has measured one
+	health         map[*Exit]*exitHealth
+	lastGood       map[string]*Exit        // destination -> exit that last reached it
+	lastBad        map[destExit]time.Time  // (destination, exit) -> when it last failed
+	spares         map[*Exit]*spare        // at most one ready spare per exit
+	making         map[*Exit]bool          // a spare is being made
+	lastOK         map[*Exit]time.Time     // when the exit last answered a request or made a spare
+	hopAddrs       map[*Exit]*hopAddrs     // first exits' resolved names, for Over
+	srtt           map[*Exit]time.Duration // smoothed TCP connect time per exit
+	overMiss       map[*Exit]time.Time     // when Over's budget last ran out with the exit
 	// exits that said they read pipelined messages (socks5.MethodPipelines,
 	// learnt on a spare): fresh connections to them pipeline
 	pipelines map[*Exit]bool
@@ -599,10 +599,10 @@ func (d *Dialer) sampleAnswer(e *Exit, took time.Duration) {
 	d.cfg.History.answered(e, took)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.answers == 0 || took < d.minAnswer {
+	if !d.measuredAnswer || took < d.minAnswer {
 		d.minAnswer = took
 	}
-	d.answers++
+	d.measuredAnswer = true
 }
 
 // stagger is the delay before the next race attempt, and whether it is a

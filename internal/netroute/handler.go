@@ -117,8 +117,8 @@ type Handler struct {
 	// a blocking socket's connect without waiting
 	noFastOpen  atomic.Bool
 	owned       []*conn // streams on the program's own socket, oldest first (owned.go)
-	abortedFIFO []*conn // conns in state aborted, oldest first
 	ownedNext   int     // owned is pruned past this length (ownedLimit at least)
+	abortedFIFO []*conn // conns in state aborted, oldest first (reported)
 }
 
 type connState uint8
