@@ -387,10 +387,7 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 	// with", not "killed by"; the signal set hides "killed by"; -z hides
 	// exit_group's "= ?" (unfinished); a call a task dies in is not
 	// "<unfinished ...>" when it had nothing left to show.
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		return
-	}
+	strace := needProgram(t, "strace") // says so when it skips
 	for _, tc := range []struct {
 		flags []string
 		prog  string
