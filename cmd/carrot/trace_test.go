@@ -329,8 +329,11 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); 
 		}
 		return strings.Join(kinds, " ")
 	}
+	// The interpreter's own start may close sockets of its own first (on
+	// CI, a name-service lookup's unix streams), so only the last five
+	// are the program's.
 	want, got := names(strace), names(os.Args[0], "trace")
-	if want != "TCP TCP UNIX UNIX UDP" || got != want {
+	if !strings.HasSuffix(" "+want, " TCP TCP UNIX UNIX UDP") || got != want {
 		t.Errorf("socket kinds: carrot %q, strace %q", got, want)
 	}
 }
