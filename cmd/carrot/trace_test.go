@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/carrot-project/carrot/internal/testprog"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carrot-project/carrot/internal/testprog"
 )
 
 // These tests run carrot trace as a real process (see TestMain) on real
@@ -1093,4 +1095,127 @@ func TestTraceNoTraceeOutlivesCarrot(t *testing.T) {
 	}
 	syscall.Kill(child, syscall.SIGKILL)
 	t.Fatalf("tracee %d outlived carrot", child)
+}
+
+// waitForFile polls path until its content matches re (bounded: 20 s),
+// and returns the content.
+func waitForFile(t *testing.T, path string, re *regexp.Regexp) string {
+	t.Helper()
+	var b []byte
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, _ = os.ReadFile(path); re.Match(b) {
+			return string(b)
+		}
+	}
+	t.Fatalf("%s never matched %s; it holds %q", path, re, b)
+	return ""
+}
+
+// TestTraceShowsBlockedCall: a call that blocks shows its entry while it
+// blocks, as strace's does; another task's line ends that entry with
+// "<unfinished ...>", and the whole output is strace's, byte for byte
+// once the pids are named. The program's thread blocks reading stdin; only
+// after the test has seen its entry does the test let the main thread go
+// on (a fifo it opens) to make a call of its own, then feed the thread.
+func TestTraceShowsBlockedCall(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	const prog = `
+import os, sys, threading
+t = threading.Thread(target=lambda: os.read(0, 100))
+t.start()
+os.close(os.open(sys.argv[1], os.O_RDONLY))
+os.getppid()
+t.join()
+`
+	run := func(tool ...string) string {
+		dir := t.TempDir()
+		out, fifo := filepath.Join(dir, "t"), filepath.Join(dir, "go")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...),
+			"-f", "-e", "trace=read,getppid", "-o", out, realPython(), "-c", prog, fifo)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		during := waitForFile(t, out, regexp.MustCompile(`(?m)^\d+ +read\(0, \z`))
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		waitForFile(t, out, regexp.MustCompile(`getppid\(\) += \d+\n\z`))
+		io.WriteString(stdin, "hi\n")
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%v: %v %s", tool, err, errb.String())
+		}
+		after := readFile(t, out)
+		if !strings.HasPrefix(after, during) {
+			t.Errorf("%v: the blocked entry was not continued:\nwhile blocked %q\nat the end %q", tool, tail(during), tail(after))
+		}
+		// Name the pids by their first appearance, and keep the lines from
+		// the thread's read on.
+		names := map[string]string{}
+		after = regexp.MustCompile(`(?m)^\d+`).ReplaceAllStringFunc(after, func(pid string) string {
+			if names[pid] == "" {
+				names[pid] = fmt.Sprintf("task%d", len(names))
+			}
+			return names[pid]
+		})
+		after = regexp.MustCompile(`getppid\(\)( +)= \d+`).ReplaceAllString(after, "getppid()$1= PPID")
+		return after[strings.LastIndex(after[:strings.Index(after, "read(0, ")], "\n")+1:]
+	}
+	want, got := run(strace), run(os.Args[0], "trace")
+	if !regexp.MustCompile(`(?m)^task\d read\(0,  <unfinished \.\.\.>\n.*getppid\(\)[^\n]*\n.*<\.\.\. read resumed>"hi\\n", 100\) += 3\n`).MatchString(got) {
+		t.Errorf("no unfinished and resumed read in\n%s", got)
+	}
+	if d := lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")); d != "" {
+		t.Errorf("unlike strace:\n%s", d)
+	}
+}
+
+// TestTraceAttachBlocked: attached to a process blocked in a call, the
+// call shows at once; detaching ends its line as strace does, and the
+// process goes on.
+func TestTraceAttachBlocked(t *testing.T) {
+	needRoot(t)
+	prog := exec.Command("cat")
+	stdin, _ := prog.StdinPipe()
+	var progOut bytes.Buffer
+	prog.Stdout = &progOut
+	if err := prog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Process.Kill()
+	out := filepath.Join(t.TempDir(), "t")
+	cmd := carrotCmd("trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitForFile(t, out, regexp.MustCompile(`\Aread\(0, \z`))
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("carrot: %v %s", err, errb.String())
+	}
+	if got := readFile(t, out); got != "read(0,  <detached ...>\n" {
+		t.Errorf("trace %q", got)
+	}
+	io.WriteString(stdin, "still here\n")
+	stdin.Close()
+	if err := prog.Wait(); err != nil || progOut.String() != "still here\n" {
+		t.Errorf("after detach: %v %q", err, progOut.String())
+	}
 }

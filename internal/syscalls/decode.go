@@ -190,11 +190,13 @@ func pad(s string, col int) string {
 	return s
 }
 
+// Entry is what strace prints at a call's entry, before its exit
+// completes the line: `read(3, `.
+func (d *Decoded) Entry() string { return d.info.Name + "(" + d.enterPart() }
+
 // Unfinished renders the part strace prints at entry when another
-// process's line comes before this call's exit: `read(3, <unfinished ...>`.
-func (d *Decoded) Unfinished() string {
-	return d.info.Name + "(" + d.enterPart() + " <unfinished ...>"
-}
+// process's line comes before this call's exit: `read(3,  <unfinished ...>`.
+func (d *Decoded) Unfinished() string { return d.Entry() + " <unfinished ...>" }
 
 // Died is what strace shows of a call its task died in, before ") = ?":
 // the entry, and "<unfinished ...>" only if an out-argument was left to

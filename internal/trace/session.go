@@ -13,7 +13,13 @@
 // Session holds the decoded entry and prints the whole line at exit, unless
 // another line must come first, in which case it prints the entry part as
 // "<unfinished ...>" at that moment. The output is the same, and a call
-// filtered out by -e status= needs no special case.
+// filtered out by -e status= needs no special case. A call that blocks
+// (read from a terminal, wait4, a hung process under -p) must still be
+// seen while it blocks: a watcher goroutine prints the entry part of a
+// call in progress for longer than blockedAfter, without its newline, as
+// strace would have; the call's exit completes that line, or another
+// line ends it with " <unfinished ...>" first. So quick calls are written
+// in one piece and blocked ones show within a tenth of a second.
 //
 // Beside strace's output: --fds (fds.go) classifies every descriptor and
 // counts calls and bytes per process and fd; --json writes one object per
@@ -31,9 +37,10 @@
 // a locked-down container), or with Options.NoEBPF, -c counts with ptrace
 // stops as strace does.
 //
-// Everything here runs on the engine's tracer thread except the periodic
-// summary printer, which shares the summary and the output writer through
-// their mutexes.
+// The Handler methods run on the engine's tracer thread and hold
+// Session.mu, which the blocked-call watcher takes too; the periodic
+// summary printer shares the summary and the output writer through their
+// mutexes, and takes Session.mu only to end a line the watcher began.
 package trace
 
 import (
@@ -107,6 +114,11 @@ type Session struct {
 	calls    bool // print per-call lines or objects
 	interval chan struct{}
 
+	// mu guards what follows (the tasks, the open call, the lines in
+	// progress) between the tracer thread and the blocked-call watcher.
+	mu      sync.Mutex
+	watcher chan struct{} // closed to stop the watcher
+
 	tasks  map[int]*taskState
 	roots  map[int]bool // tasks shown without -f
 	open   *taskState   // whose entry strace would have printed last
@@ -130,6 +142,11 @@ type taskState struct {
 	enter      time.Time
 	stime      time.Duration
 	unfinished bool // its entry was printed as "<unfinished ...>"
+	// partial is the entry part the watcher printed, without the line's
+	// prefix and newline, while the call blocked (see showBlocked);
+	// partialCol is the prefix's width, for the padding before " = ".
+	partial    string
+	partialCol int
 	inCall     bool
 	counted    bool  // in live
 	fd         int   // the call's fd argument (-1 if none), for --json
@@ -184,7 +201,92 @@ func New(o Options, diag io.Writer) (*Session, error) {
 		s.interval = make(chan struct{})
 		go s.periodic()
 	}
+	if s.entriesHeld() {
+		s.watcher = make(chan struct{})
+		go s.watchBlocked(s.watcher)
+	}
 	return s, nil
+}
+
+// entriesHeld says whether a call's entry is held until its exit or until
+// another line comes (strace's lines, every status shown; with -e status=
+// strace too prints a call only when it ends).
+func (s *Session) entriesHeld() bool {
+	return s.calls && !s.o.JSON && s.o.Status == StatusAll
+}
+
+// How long a call may block before its entry is printed, and how often
+// the watcher looks.
+const (
+	blockedAfter = 100 * time.Millisecond
+	blockedTick  = 50 * time.Millisecond
+)
+
+// watchBlocked prints the entry of each call in progress for
+// blockedAfter or longer, until stop is closed.
+func (s *Session) watchBlocked(stop <-chan struct{}) {
+	t := time.NewTicker(blockedTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			s.showBlocked(now)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// showBlocked prints the entry part of the calls begun before now minus
+// blockedAfter whose entries are still held: the open call, or with -ff
+// (one file per task, where no task's line interrupts another's) every
+// task's.
+func (s *Session) showBlocked(now time.Time) {
+	show := func(k *taskState) {
+		if k == nil || !k.inCall || k.dec == nil || k.unfinished || k.partial != "" || now.Sub(k.enter) < blockedAfter {
+			return
+		}
+		pre := s.prefix(k.tid, k.enter)
+		k.partial, k.partialCol = k.dec.Entry(), len(pre)
+		s.writePartial(k.tid, pre+k.partial)
+	}
+	if !s.o.PerTask {
+		show(s.open)
+		return
+	}
+	for _, k := range s.tasks {
+		show(k)
+	}
+}
+
+// endPartial ends the line the watcher began for k with suffix (strace's
+// " <unfinished ...>" or " <detached ...>"); k's exit will print its
+// "<... resumed>" half.
+func (s *Session) endPartial(k *taskState, suffix string) {
+	s.write(k.tid, suffix)
+	k.partial, k.unfinished = "", true
+}
+
+// Detached ends the lines of the calls still in progress when carrot
+// detaches (-p and Ctrl-C) as strace does: "read(0,  <detached ...>".
+func (s *Session) Detached() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endCalls(" <detached ...>")
+}
+
+// endCalls prints the entries still held, each ended with suffix: the
+// calls that will not be seen to return.
+func (s *Session) endCalls(suffix string) {
+	s.showBlocked(time.Now().Add(blockedAfter))
+	for _, k := range s.tasks {
+		if k.partial != "" {
+			s.endPartial(k, suffix)
+		}
+	}
+	s.open = nil
 }
 
 // kernelCountable says whether nothing but the -c tables is wanted, so
@@ -262,13 +364,15 @@ func (s *Session) task(tid, pid int) *taskState {
 
 // Enter implements ptrace.Handler.
 func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	k := s.task(c.Tid, c.Pid)
 	s.adoptRoot(c.Tid)
 	shown := s.visible(k) && (s.o.TraceAll || (c.Nr >= 0 && s.o.Trace.Has(c.Nr)))
 	if !shown && s.fds == nil {
 		return ptrace.Continue
 	}
-	k.nr, k.args, k.shown, k.inCall, k.unfinished = c.Nr, c.Args, shown, true, false
+	k.nr, k.args, k.shown, k.inCall, k.unfinished, k.partial = c.Nr, c.Args, shown, true, false, ""
 	k.dec = nil
 	if !shown {
 		return ptrace.WantExit // for the fd tracker
@@ -285,7 +389,7 @@ func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
 	}
 	if s.calls || s.tl != nil {
 		k.dec = syscalls.Enter(&syscalls.Call{Pid: c.Pid, Info: syscalls.Lookup(c.Nr), Nr: c.Nr, Args: c.Args, SP: c.SP}, c.Mem(), &s.o.Decode)
-		if s.calls && !s.o.JSON && s.o.Status == StatusAll {
+		if s.entriesHeld() {
 			s.interrupt(k)
 			s.open = k
 			if isExitCall(c.Nr) {
@@ -301,6 +405,8 @@ func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
 
 // Exit implements ptrace.Handler.
 func (s *Session) Exit(c *ptrace.Syscall) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	k := s.tasks[c.Tid]
 	if k == nil || !k.inCall {
 		return
@@ -349,30 +455,49 @@ func (s *Session) Exit(c *ptrace.Syscall) {
 	k.dec = nil
 }
 
-// finish prints k's call line: whole, or its "<... resumed>" half if its
-// entry was printed as unfinished. ret overrides the result ("?" for a
-// call the task never returned from).
+// finish prints k's call line: whole, its "<... resumed>" half if its
+// entry was printed as unfinished, or the rest of the line the watcher
+// began. ret overrides the result ("?" for a call the task never returned
+// from).
 func (s *Session) finish(k *taskState, now time.Time, ret string) {
 	if s.open == k {
 		s.open = nil
 	} else {
 		s.interrupt(k)
 	}
-	at := k.enter
-	if k.unfinished {
-		at = now
+	var pre string
+	col := k.partialCol
+	if k.partial == "" {
+		at := k.enter
+		if k.unfinished {
+			at = now
+		}
+		pre = s.prefix(k.tid, at)
+		col = len(pre)
 	}
-	pre := s.prefix(k.tid, at)
 	var line string
 	switch {
 	case ret != "":
 		// The task died in the call: strace's ") = ?".
-		line = pre + k.dec.Died(k.unfinished) + ") "
-		line += pad(len(line), 40) + "= " + ret
+		line = k.dec.Died(k.unfinished) + ") "
+		line += pad(col+len(line), 40) + "= " + ret
 	case k.unfinished:
-		line = pre + k.dec.ResumedCol(len(pre))
+		line = k.dec.ResumedCol(col)
 	default:
-		line = pre + k.dec.LineCol(len(pre))
+		line = k.dec.LineCol(col)
+	}
+	if k.partial != "" {
+		rest, ok := strings.CutPrefix(line, k.partial)
+		if !ok {
+			// The exit changed what the entry showed: end the begun line
+			// and print the resumed half.
+			s.endPartial(k, " <unfinished ...>")
+			s.finish(k, now, ret)
+			return
+		}
+		line, k.partial = rest, ""
+	} else {
+		line = pre + line
 	}
 	if s.o.Durations && ret == "" {
 		d := now.Sub(k.enter)
@@ -400,6 +525,10 @@ func (s *Session) interrupt(k *taskState) {
 		return
 	}
 	s.open = nil
+	if o.partial != "" {
+		s.endPartial(o, " <unfinished ...>")
+		return
+	}
 	o.unfinished = true
 	pre := s.prefix(o.tid, o.enter)
 	s.write(o.tid, pre+o.dec.Unfinished())
@@ -430,22 +559,39 @@ func (s *Session) prefix(tid int, t time.Time) string {
 
 // write sends one line to tid's output.
 func (s *Session) write(tid int, line string) {
-	o := s.out
-	if s.o.PerTask {
-		o = s.files[tid]
-		if o == nil {
-			f, err := os.Create(s.o.Output + "." + strconv.Itoa(tid))
-			if err != nil {
-				s.fail(err)
-				return
-			}
-			o = newOutput(f, false)
-			s.files[tid] = o
+	if o := s.output(tid); o != nil {
+		if err := o.line(line); err != nil {
+			s.fail(err)
 		}
 	}
-	if err := o.line(line); err != nil {
-		s.fail(err)
+}
+
+// writePartial sends the start of a line, flushed, to tid's output.
+func (s *Session) writePartial(tid int, text string) {
+	if o := s.output(tid); o != nil {
+		if err := o.partial(text); err != nil {
+			s.fail(err)
+		}
 	}
+}
+
+// output is tid's output: the trace, or with -ff its own file (nil if
+// that cannot be created).
+func (s *Session) output(tid int) *output {
+	if !s.o.PerTask {
+		return s.out
+	}
+	o := s.files[tid]
+	if o == nil {
+		f, err := os.Create(s.o.Output + "." + strconv.Itoa(tid))
+		if err != nil {
+			s.fail(err)
+			return nil
+		}
+		o = newOutput(f, false)
+		s.files[tid] = o
+	}
+	return o
 }
 
 func (s *Session) fail(err error) {
@@ -466,6 +612,8 @@ func (s *Session) event(tid int, text string) {
 
 // Event implements ptrace.Handler.
 func (s *Session) Event(ev *ptrace.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch ev.Kind {
 	case ptrace.EventNewTask:
 		if s.kc != nil && s.o.Follow && !ev.Thread && ev.Parent != 0 {
@@ -619,7 +767,8 @@ func (s *Session) exit(ev *ptrace.Event) {
 	}
 }
 
-// finishExitCall prints exit/exit_group, whose result strace shows as "?".
+// finishExitCall prints exit/exit_group, whose result strace shows as "?"
+// (at once, at their entry: no watcher has begun their line).
 func (s *Session) finishExitCall(k *taskState) {
 	if s.open == k {
 		s.open = nil
@@ -648,6 +797,12 @@ func (s *Session) Close() error {
 	if s.interval != nil {
 		close(s.interval)
 	}
+	if s.watcher != nil {
+		close(s.watcher)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endCalls(" <unfinished ...>") // none, unless the engine stopped early
 	w := s.out
 	if w == nil { // -ff: the reports go to stderr
 		w = newOutput(nopCloser{s.diag}, true)
@@ -710,10 +865,13 @@ func (s *Session) periodic() {
 				w.json(map[string]any{"interval_summary": merged, "elapsed": now.Sub(s.start).Seconds()})
 				continue
 			}
+			s.mu.Lock()
+			s.interrupt(nil) // not in the middle of a line the watcher began
 			w.do(func(b *bufio.Writer) {
 				fmt.Fprintf(b, "--- summary after %.3fs ---\n", now.Sub(s.start).Seconds())
 				writeTable(b, merged)
 			})
+			s.mu.Unlock()
 		}
 	}
 }
@@ -861,6 +1019,19 @@ func (o *output) line(s string) error {
 	if o.flush {
 		o.w.Flush()
 	}
+	if o.err == nil {
+		o.err = writerErr(o.w)
+	}
+	return o.err
+}
+
+// partial writes the start of a line (no newline) and flushes it, so that
+// it shows now.
+func (o *output) partial(s string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.w.WriteString(s)
+	o.w.Flush()
 	if o.err == nil {
 		o.err = writerErr(o.w)
 	}
