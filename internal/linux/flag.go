@@ -19,6 +19,9 @@ type FlagSet struct {
 	Flags []Flag
 	// Zero is printed for the value 0 ("PROT_NONE"); "" prints "0".
 	Zero string
+	// Unknown, when set, is the placeholder strace prints in a comment
+	// after a value none of whose bits it can name: "0x40 /* DN_??? */".
+	Unknown string
 }
 
 // Format renders v, for example "PROT_READ|PROT_WRITE" or "O_APPEND|0x40000000".
@@ -32,12 +35,23 @@ func (s *FlagSet) Format(v uint64) string {
 	var b strings.Builder
 	rest := s.FormatTo(&b, v)
 	if rest != 0 {
+		if b.Len() == 0 && s.Unknown != "" {
+			return hex(rest) + " /* " + s.Unknown + " */"
+		}
 		if b.Len() > 0 {
 			b.WriteByte('|')
 		}
 		b.WriteString("0x" + strconv.FormatUint(rest, 16))
 	}
 	return b.String()
+}
+
+// FormatPlain is Format without the Unknown comment, as strace's
+// sprintflags renders a return value's flags: "0x60", "F_SEAL_SEAL|0x60".
+func (s *FlagSet) FormatPlain(v uint64) string {
+	u := *s
+	u.Unknown = ""
+	return u.Format(v)
 }
 
 // FormatTo appends the names of the flags present in v to b, each preceded

@@ -224,8 +224,9 @@ var FcntlCmds = NewValueSet("F_???", false,
 	Flag{38, "F_OFD_SETLKW"}, Flag{1024, "F_SETLEASE"}, Flag{1025, "F_GETLEASE"},
 	Flag{1026, "F_NOTIFY"}, Flag{1030, "F_DUPFD_CLOEXEC"}, Flag{1031, "F_SETPIPE_SZ"},
 	Flag{1032, "F_GETPIPE_SZ"}, Flag{1033, "F_ADD_SEALS"}, Flag{1034, "F_GET_SEALS"},
-	Flag{1035, "F_GET_RW_HINT"}, Flag{1036, "F_SET_RW_HINT"}, Flag{1037, "F_GET_FILE_RW_HINT"},
-	Flag{1038, "F_SET_FILE_RW_HINT"})
+	// The 32-bit commands keep their names on x86-64 (strace 6.1 does not
+	// know the read/write hint commands 1035..1038).
+	Flag{12, "F_GETLK64"}, Flag{13, "F_SETLK64"}, Flag{14, "F_SETLKW64"})
 
 // FdFlags are the F_GETFD/F_SETFD flags.
 var FdFlags = &FlagSet{Flags: []Flag{{unix.FD_CLOEXEC, "FD_CLOEXEC"}}}
@@ -303,14 +304,6 @@ var Ioctls = NewValueSet("", false,
 	Flag{0x5450, "FIONCLEX"}, Flag{0x5451, "FIOCLEX"}, Flag{0x5452, "FIOASYNC"},
 	Flag{0x5460, "FIOQSIZE"}, Flag{0x80045430, "TIOCGPTN"}, Flag{0x40045431, "TIOCSPTLCK"})
 
-// PrctlOptions names the common prctl options (include/uapi/linux/prctl.h).
-var PrctlOptions = NewValueSet("PR_???", true,
-	Flag{1, "PR_SET_PDEATHSIG"}, Flag{2, "PR_GET_PDEATHSIG"}, Flag{3, "PR_GET_DUMPABLE"},
-	Flag{4, "PR_SET_DUMPABLE"}, Flag{15, "PR_SET_NAME"}, Flag{16, "PR_GET_NAME"},
-	Flag{21, "PR_GET_SECCOMP"}, Flag{22, "PR_SET_SECCOMP"}, Flag{23, "PR_CAPBSET_READ"},
-	Flag{36, "PR_SET_CHILD_SUBREAPER"}, Flag{37, "PR_GET_CHILD_SUBREAPER"},
-	Flag{38, "PR_SET_NO_NEW_PRIVS"}, Flag{39, "PR_GET_NO_NEW_PRIVS"}, Flag{47, "PR_CAP_AMBIENT"})
-
 // ModeTypes names the file type field of a mode (S_IFMT bits, octal 0170000).
 var ModeTypes = NewValueSet("", false,
 	Flag{unix.S_IFREG, "S_IFREG"}, Flag{unix.S_IFDIR, "S_IFDIR"}, Flag{unix.S_IFLNK, "S_IFLNK"},
@@ -353,8 +346,26 @@ var ClockIDs = NewValueSet("CLOCK_???", false,
 // EpollCreateFlags are epoll_create1's flags.
 var EpollCreateFlags = &FlagSet{Flags: []Flag{{unix.EPOLL_CLOEXEC, "EPOLL_CLOEXEC"}}}
 
-// LockTypes are the types of a file lock or lease (F_GETLEASE's result).
-var LockTypes = NewValueSet("", false, Flag{0, "F_RDLCK"}, Flag{1, "F_WRLCK"}, Flag{2, "F_UNLCK"})
+// LockTypes are the types of a file lock or lease: struct flock's l_type,
+// F_SETLEASE's argument, F_GETLEASE's result (include/uapi/asm-generic/fcntl.h).
+var LockTypes = NewValueSet("F_???", false, Flag{0, "F_RDLCK"}, Flag{1, "F_WRLCK"}, Flag{2, "F_UNLCK"},
+	Flag{4, "F_EXLCK"}, Flag{8, "F_SHLCK"})
+
+// DnotifyFlags are F_NOTIFY's events (include/uapi/linux/fcntl.h).
+var DnotifyFlags = &FlagSet{Flags: []Flag{
+	{0x1, "DN_ACCESS"}, {0x2, "DN_MODIFY"}, {0x4, "DN_CREATE"}, {0x8, "DN_DELETE"},
+	{0x10, "DN_RENAME"}, {0x20, "DN_ATTRIB"}, {0x80000000, "DN_MULTISHOT"},
+}, Unknown: "DN_???"}
+
+// SealFlags are memfd seals, F_ADD_SEALS's argument and F_GET_SEALS's
+// result (include/uapi/linux/fcntl.h).
+var SealFlags = &FlagSet{Flags: []Flag{
+	{0x1, "F_SEAL_SEAL"}, {0x2, "F_SEAL_SHRINK"}, {0x4, "F_SEAL_GROW"}, {0x8, "F_SEAL_WRITE"},
+	{0x10, "F_SEAL_FUTURE_WRITE"},
+}, Unknown: "F_SEAL_???"}
+
+// FOwnerTypes are struct f_owner_ex's types (include/uapi/asm-generic/fcntl.h).
+var FOwnerTypes = NewValueSet("F_OWNER_???", false, Flag{0, "F_OWNER_TID"}, Flag{1, "F_OWNER_PID"}, Flag{2, "F_OWNER_PGRP"})
 
 // TimerfdFlags are timerfd_create's flags (include/uapi/linux/timerfd.h).
 var TimerfdFlags = &FlagSet{Flags: []Flag{{unix.TFD_CLOEXEC, "TFD_CLOEXEC"}, {unix.TFD_NONBLOCK, "TFD_NONBLOCK"}}}
@@ -397,3 +408,75 @@ var EpollEvents = &FlagSet{Flags: []Flag{
 // RusageWho names getrusage's who (include/uapi/linux/resource.h).
 var RusageWho = NewValueSet("RUSAGE_???", false,
 	Flag{0, "RUSAGE_SELF"}, Flag{0xffffffff, "RUSAGE_CHILDREN"}, Flag{1, "RUSAGE_THREAD"})
+
+// FsMagic names a file system's f_type (include/uapi/linux/magic.h), the
+// magic numbers strace 6.1 knows.
+var FsMagic = NewValueSet("", false,
+	Flag{0x2f, "QNX4_SUPER_MAGIC"}, Flag{0x33, "Z3FOLD_MAGIC"}, Flag{0x187, "AUTOFS_SUPER_MAGIC"},
+	Flag{0x1373, "DEVFS_SUPER_MAGIC"}, Flag{0x137d, "EXT_SUPER_MAGIC"}, Flag{0x137f, "MINIX_SUPER_MAGIC"},
+	Flag{0x138f, "MINIX_SUPER_MAGIC2"}, Flag{0x1cd1, "DEVPTS_SUPER_MAGIC"}, Flag{0x2468, "MINIX2_SUPER_MAGIC"},
+	Flag{0x2478, "MINIX2_SUPER_MAGIC2"}, Flag{0x3434, "NILFS_SUPER_MAGIC"}, Flag{0x4244, "HFS_SUPER_MAGIC"},
+	Flag{0x482b, "HFSPLUS_SUPER_MAGIC"}, Flag{0x4d44, "MSDOS_SUPER_MAGIC"}, Flag{0x4d5a, "MINIX3_SUPER_MAGIC"},
+	Flag{0x517b, "SMB_SUPER_MAGIC"}, Flag{0x564c, "NCP_SUPER_MAGIC"}, Flag{0x5df5, "EXOFS_SUPER_MAGIC"},
+	Flag{0x6969, "NFS_SUPER_MAGIC"}, Flag{0x7275, "ROMFS_MAGIC"}, Flag{0x72b6, "JFFS2_SUPER_MAGIC"},
+	Flag{0x9660, "ISOFS_SUPER_MAGIC"}, Flag{0x9fa0, "PROC_SUPER_MAGIC"}, Flag{0x9fa1, "OPENPROM_SUPER_MAGIC"},
+	Flag{0x9fa2, "USBDEVICE_SUPER_MAGIC"}, Flag{0xadf5, "ADFS_SUPER_MAGIC"}, Flag{0xadff, "AFFS_SUPER_MAGIC"},
+	Flag{0xef51, "EXT2_OLD_SUPER_MAGIC"}, Flag{0xef53, "EXT2_SUPER_MAGIC"}, Flag{0xf15f, "ECRYPTFS_SUPER_MAGIC"},
+	Flag{0x11954, "UFS_MAGIC"}, Flag{0x27e0eb, "CGROUP_SUPER_MAGIC"}, Flag{0x414a53, "EFS_SUPER_MAGIC"},
+	Flag{0xc0ffee, "HOSTFS_SUPER_MAGIC"}, Flag{0xc36400, "CEPH_SUPER_MAGIC"}, Flag{0x1021994, "TMPFS_MAGIC"},
+	Flag{0x1021997, "V9FS_MAGIC"}, Flag{0x1161970, "GFS2_MAGIC"}, Flag{0x12fd16d, "XIAFS_SUPER_MAGIC"},
+	Flag{0x12ff7b4, "XENIX_SUPER_MAGIC"}, Flag{0x12ff7b5, "SYSV4_SUPER_MAGIC"}, Flag{0x12ff7b6, "SYSV2_SUPER_MAGIC"},
+	Flag{0x12ff7b7, "COH_SUPER_MAGIC"}, Flag{0x2011994, "SHMFS_SUPER_MAGIC"}, Flag{0x9041934, "ANON_INODE_FS_MAGIC"},
+	Flag{0xbad1dea, "FUTEXFS_SUPER_MAGIC"}, Flag{0x11307854, "MTD_INODE_FS_MAGIC"}, Flag{0x13661366, "BALLOON_KVM_MAGIC"},
+	Flag{0x15013346, "UDF_SUPER_MAGIC"}, Flag{0x1badface, "BFS_MAGIC"}, Flag{0x2011bab0, "EXFAT_SUPER_MAGIC"},
+	Flag{0x24051905, "UBIFS_SUPER_MAGIC"}, Flag{0x28cd3d45, "CRAMFS_MAGIC"}, Flag{0x2fc12fc1, "ZFS_SUPER_MAGIC"},
+	Flag{0x3153464a, "JFS_SUPER_MAGIC"}, Flag{0x42465331, "BEFS_SUPER_MAGIC"}, Flag{0x42494e4d, "BINFMTFS_MAGIC"},
+	Flag{0x43415d53, "SMACK_MAGIC"}, Flag{0x444d4142, "DMA_BUF_MAGIC"}, Flag{0x453dcd28, "CRAMFS_MAGIC_WEND"},
+	Flag{0x454d444d, "DEVMEM_MAGIC"}, Flag{0x47504653, "GPFS_SUPER_MAGIC"}, Flag{0x50495045, "PIPEFS_MAGIC"},
+	Flag{0x52654973, "REISERFS_SUPER_MAGIC"}, Flag{0x5345434d, "SECRETMEM_MAGIC"}, Flag{0x5346414f, "AFS_SUPER_MAGIC"},
+	Flag{0x5346544e, "NTFS_SB_MAGIC"}, Flag{0x534f434b, "SOCKFS_MAGIC"}, Flag{0x54190100, "UFS_CIGAM"},
+	Flag{0x565a4653, "VZFS_SUPER_MAGIC"}, Flag{0x57ac6e9d, "STACK_END_MAGIC"}, Flag{0x58295829, "ZSMALLOC_MAGIC"},
+	Flag{0x58465342, "XFS_SUPER_MAGIC"}, Flag{0x5a3c69f0, "AAFS_MAGIC"}, Flag{0x5a4f4653, "ZONEFS_MAGIC"},
+	Flag{0x6165676c, "PSTOREFS_MAGIC"}, Flag{0x61756673, "AUFS_SUPER_MAGIC"}, Flag{0x62646576, "BDEVFS_MAGIC"},
+	Flag{0x62656570, "CONFIGFS_MAGIC"}, Flag{0x62656572, "SYSFS_MAGIC"}, Flag{0x63677270, "CGROUP2_SUPER_MAGIC"},
+	Flag{0x64626720, "DEBUGFS_MAGIC"}, Flag{0x64646178, "DAXFS_MAGIC"}, Flag{0x65735543, "FUSE_CTL_SUPER_MAGIC"},
+	Flag{0x65735546, "FUSE_SUPER_MAGIC"}, Flag{0x68191122, "QNX6_SUPER_MAGIC"}, Flag{0x6b414653, "AFS_FS_MAGIC"},
+	Flag{0x6c6f6f70, "BINDERFS_SUPER_MAGIC"}, Flag{0x6e736673, "NSFS_MAGIC"}, Flag{0x73636673, "SECURITYFS_MAGIC"},
+	Flag{0x73717368, "SQUASHFS_MAGIC"}, Flag{0x73727279, "BTRFS_TEST_MAGIC"}, Flag{0x73757245, "CODA_SUPER_MAGIC"},
+	Flag{0x7461636f, "OCFS2_SUPER_MAGIC"}, Flag{0x74726163, "TRACEFS_MAGIC"}, Flag{0x794c7630, "OVERLAYFS_SUPER_MAGIC"},
+	Flag{0x858458f6, "RAMFS_MAGIC"}, Flag{0x9123683e, "BTRFS_SUPER_MAGIC"}, Flag{0x958458f6, "HUGETLBFS_MAGIC"},
+	Flag{0xa501fcf5, "VXFS_SUPER_MAGIC"}, Flag{0xabba1974, "XENFS_SUPER_MAGIC"}, Flag{0xc7571590, "PPC_CMM_MAGIC"},
+	Flag{0xc97e8168, "LOGFS_MAGIC"}, Flag{0xcafe4a11, "BPF_FS_MAGIC"}, Flag{0xde5e81e4, "EFIVARFS_MAGIC"},
+	Flag{0xe0f5e1e2, "EROFS_SUPER_MAGIC_V1"}, Flag{0xf2f52010, "F2FS_SUPER_MAGIC"}, Flag{0xf97cff8c, "SELINUX_MAGIC"},
+	Flag{0xf995e849, "HPFS_SUPER_MAGIC"}, Flag{0xfe534d42, "SMB2_SUPER_MAGIC"}, Flag{0xff534d42, "CIFS_SUPER_MAGIC"})
+
+// ST_VALID is the f_flags bit that says the other bits are meaningful.
+const ST_VALID = 0x20
+
+// StatfsFlags are statfs's f_flags (include/linux/statfs.h), ST_VALID
+// first as strace prints it.
+var StatfsFlags = &FlagSet{Flags: []Flag{
+	{ST_VALID, "ST_VALID"}, {0x1, "ST_RDONLY"}, {0x2, "ST_NOSUID"}, {0x4, "ST_NODEV"}, {0x8, "ST_NOEXEC"},
+	{0x10, "ST_SYNCHRONOUS"}, {0x40, "ST_MANDLOCK"}, {0x400, "ST_NOATIME"}, {0x800, "ST_NODIRATIME"},
+	{0x1000, "ST_RELATIME"}, {0x2000, "ST_NOSYMFOLLOW"},
+}, Unknown: "ST_???"}
+
+// ItimerWhich names getitimer's and setitimer's which (include/uapi/linux/time.h).
+var ItimerWhich = NewValueSet("ITIMER_???", false, Flag{0, "ITIMER_REAL"}, Flag{1, "ITIMER_VIRTUAL"}, Flag{2, "ITIMER_PROF"})
+
+// TimerFlags are timer_settime's flags (include/uapi/linux/time.h).
+var TimerFlags = &FlagSet{Flags: []Flag{{1, "TIMER_ABSTIME"}}, Unknown: "TIMER_???"}
+
+// TimerfdSettimeFlags are timerfd_settime's flags (include/uapi/linux/timerfd.h).
+var TimerfdSettimeFlags = &FlagSet{Flags: []Flag{{1, "TFD_TIMER_ABSTIME"}, {2, "TFD_TIMER_CANCEL_ON_SET"}}, Unknown: "TFD_TIMER_???"}
+
+// SigevNotify names struct sigevent's sigev_notify (include/uapi/asm-generic/siginfo.h).
+var SigevNotify = NewValueSet("SIGEV_???", false,
+	Flag{0, "SIGEV_SIGNAL"}, Flag{1, "SIGEV_NONE"}, Flag{2, "SIGEV_THREAD"}, Flag{4, "SIGEV_THREAD_ID"})
+
+// Clone3Flags are struct clone_args' flags: clone's, which leave the low
+// byte to the exit signal, then those only clone3 takes
+// (include/uapi/linux/sched.h), in strace's order.
+var Clone3Flags = &FlagSet{Flags: append(append([]Flag{}, CloneFlags.Flags...),
+	Flag{0x80, "CLONE_NEWTIME"}, Flag{0x100000000, "CLONE_CLEAR_SIGHAND"}, Flag{0x200000000, "CLONE_INTO_CGROUP"}),
+	Unknown: "CLONE_???"}

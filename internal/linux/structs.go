@@ -201,3 +201,187 @@ type EpollEvent struct {
 
 // SizeofEpollEvent is the packed size of struct epoll_event on x86-64.
 const SizeofEpollEvent = 12
+
+// Timeval is struct timeval (include/uapi/linux/time.h
+// __kernel_old_timeval); 16 bytes.
+type Timeval struct {
+	Sec  int64 // tv_sec
+	Usec int64 // tv_usec
+}
+
+// SizeofTimeval is the size of struct timeval.
+const SizeofTimeval = 16
+
+// ParseTimeval decodes a struct timeval from 16 bytes.
+func ParseTimeval(b []byte) Timeval {
+	return Timeval{Sec: int64(le.Uint64(b)), Usec: int64(le.Uint64(b[8:]))}
+}
+
+// Rusage is struct rusage (include/uapi/linux/resource.h); 144 bytes: two
+// timevals and fourteen longs, ru_maxrss to ru_nivcsw in Counts.
+type Rusage struct {
+	Utime  Timeval // ru_utime
+	Stime  Timeval // ru_stime
+	Counts [14]int64
+}
+
+// SizeofRusage is the size of struct rusage.
+const SizeofRusage = 144
+
+// RusageCounts names Rusage.Counts in order.
+var RusageCounts = [14]string{"ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt", "ru_majflt",
+	"ru_nswap", "ru_inblock", "ru_oublock", "ru_msgsnd", "ru_msgrcv", "ru_nsignals", "ru_nvcsw", "ru_nivcsw"}
+
+// ParseRusage decodes a struct rusage; b must hold SizeofRusage bytes.
+func ParseRusage(b []byte) Rusage {
+	r := Rusage{Utime: ParseTimeval(b), Stime: ParseTimeval(b[16:])}
+	for i := range r.Counts {
+		r.Counts[i] = int64(le.Uint64(b[32+8*i:]))
+	}
+	return r
+}
+
+// Statfs is struct statfs as the x86-64 kernel writes it for statfs and
+// fstatfs (include/uapi/asm-generic/statfs.h, __statfs_word is a long);
+// 120 bytes.
+type Statfs struct {
+	Type    uint64    // f_type
+	Bsize   uint64    // f_bsize
+	Blocks  uint64    // f_blocks
+	Bfree   uint64    // f_bfree
+	Bavail  uint64    // f_bavail
+	Files   uint64    // f_files
+	Ffree   uint64    // f_ffree
+	Fsid    [2]uint32 // f_fsid.val, offset 56
+	Namelen uint64    // f_namelen, 64
+	Frsize  uint64    // f_frsize, 72
+	Flags   uint64    // f_flags, 80 (then f_spare[4])
+}
+
+// SizeofStatfs is the size of the x86-64 struct statfs.
+const SizeofStatfs = 120
+
+// ParseStatfs decodes a struct statfs; b must hold SizeofStatfs bytes.
+func ParseStatfs(b []byte) Statfs {
+	return Statfs{
+		Type: le.Uint64(b), Bsize: le.Uint64(b[8:]), Blocks: le.Uint64(b[16:]), Bfree: le.Uint64(b[24:]),
+		Bavail: le.Uint64(b[32:]), Files: le.Uint64(b[40:]), Ffree: le.Uint64(b[48:]),
+		Fsid:    [2]uint32{le.Uint32(b[56:]), le.Uint32(b[60:])},
+		Namelen: le.Uint64(b[64:]), Frsize: le.Uint64(b[72:]), Flags: le.Uint64(b[80:]),
+	}
+}
+
+// Flock is struct flock (include/uapi/asm-generic/fcntl.h; on x86-64 it
+// is struct flock64 too); 32 bytes.
+type Flock struct {
+	Type   int16 // l_type
+	Whence int16 // l_whence
+	Start  int64 // l_start, offset 8
+	Len    int64 // l_len
+	Pid    int32 // l_pid
+}
+
+// SizeofFlock is the size of struct flock.
+const SizeofFlock = 32
+
+// ParseFlock decodes a struct flock.
+func ParseFlock(b []byte) Flock {
+	return Flock{
+		Type: int16(le.Uint16(b)), Whence: int16(le.Uint16(b[2:])),
+		Start: int64(le.Uint64(b[8:])), Len: int64(le.Uint64(b[16:])), Pid: int32(le.Uint32(b[24:])),
+	}
+}
+
+// FOwnerEx is struct f_owner_ex (F_GETOWN_EX, F_SETOWN_EX); 8 bytes.
+type FOwnerEx struct {
+	Type int32 // type
+	Pid  int32 // pid
+}
+
+// CloneArgs is struct clone_args (include/uapi/linux/sched.h); 88 bytes
+// (CLONE_ARGS_SIZE_VER2), of which clone3 needs the first 64
+// (CLONE_ARGS_SIZE_VER0, up to tls).
+type CloneArgs struct {
+	Flags      uint64 // flags
+	Pidfd      uint64 // pidfd
+	ChildTid   uint64 // child_tid
+	ParentTid  uint64 // parent_tid
+	ExitSignal uint64 // exit_signal
+	Stack      uint64 // stack
+	StackSize  uint64 // stack_size
+	TLS        uint64 // tls
+	SetTid     uint64 // set_tid
+	SetTidSize uint64 // set_tid_size
+	Cgroup     uint64 // cgroup
+}
+
+// Sizes of struct clone_args: the oldest the kernel accepts, and the
+// newest known.
+const (
+	SizeofCloneArgsVer0 = 64
+	SizeofCloneArgs     = 88
+)
+
+// ParseCloneArgs decodes a struct clone_args from up to SizeofCloneArgs
+// bytes; fields b does not reach are zero.
+func ParseCloneArgs(b []byte) CloneArgs {
+	var f [11]uint64
+	for i := range f {
+		if len(b) >= 8*i+8 {
+			f[i] = le.Uint64(b[8*i:])
+		}
+	}
+	return CloneArgs{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10]}
+}
+
+// Sysinfo is struct sysinfo (include/uapi/linux/sysinfo.h) on x86-64;
+// 112 bytes.
+type Sysinfo struct {
+	Uptime    int64     // uptime
+	Loads     [3]uint64 // loads, offset 8
+	Totalram  uint64    // totalram, 32
+	Freeram   uint64    // freeram
+	Sharedram uint64    // sharedram
+	Bufferram uint64    // bufferram
+	Totalswap uint64    // totalswap
+	Freeswap  uint64    // freeswap
+	Procs     uint16    // procs, 80
+	Totalhigh uint64    // totalhigh, 88
+	Freehigh  uint64    // freehigh
+	MemUnit   uint32    // mem_unit, 104
+}
+
+// SizeofSysinfo is the size of struct sysinfo.
+const SizeofSysinfo = 112
+
+// ParseSysinfo decodes a struct sysinfo.
+func ParseSysinfo(b []byte) Sysinfo {
+	return Sysinfo{
+		Uptime: int64(le.Uint64(b)), Loads: [3]uint64{le.Uint64(b[8:]), le.Uint64(b[16:]), le.Uint64(b[24:])},
+		Totalram: le.Uint64(b[32:]), Freeram: le.Uint64(b[40:]), Sharedram: le.Uint64(b[48:]),
+		Bufferram: le.Uint64(b[56:]), Totalswap: le.Uint64(b[64:]), Freeswap: le.Uint64(b[72:]),
+		Procs: le.Uint16(b[80:]), Totalhigh: le.Uint64(b[88:]), Freehigh: le.Uint64(b[96:]), MemUnit: le.Uint32(b[104:]),
+	}
+}
+
+// Sigevent is struct sigevent (include/uapi/asm-generic/siginfo.h) on
+// x86-64; 64 bytes. The union after sigev_notify holds a thread id
+// (SIGEV_THREAD_ID) or a function and its attributes (SIGEV_THREAD).
+type Sigevent struct {
+	Value    uint64 // sigev_value (sival_int is its low 32 bits)
+	Signo    int32  // sigev_signo, offset 8
+	Notify   int32  // sigev_notify, 12
+	Function uint64 // sigev_notify_function, 16 (also _tid as an int)
+	Attr     uint64 // sigev_notify_attributes, 24
+}
+
+// SizeofSigevent is the size of struct sigevent.
+const SizeofSigevent = 64
+
+// ParseSigevent decodes a struct sigevent.
+func ParseSigevent(b []byte) Sigevent {
+	return Sigevent{
+		Value: le.Uint64(b), Signo: int32(le.Uint32(b[8:])), Notify: int32(le.Uint32(b[12:])),
+		Function: le.Uint64(b[16:]), Attr: le.Uint64(b[24:]),
+	}
+}
