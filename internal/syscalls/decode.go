@@ -56,6 +56,7 @@ type Decoded struct {
 
 	args  []string  // rendered arguments; out-arguments filled by Exit
 	omit  []bool    // arguments strace does not print for these values (open's mode)
+	out   []bool    // arguments printed at exit: the table's, and those a special adds (fcntl's F_GETLK lock)
 	saved [6]uint64 // values read at entry for arguments that are in-out (*addrlen)
 	okSav [6]bool
 
@@ -88,7 +89,9 @@ func Enter(c *Call, m Memory, o *Options) *Decoded {
 	n := len(d.info.Args)
 	d.args = make([]string, n)
 	d.omit = make([]bool, n)
+	d.out = make([]bool, n)
 	for i, a := range d.info.Args {
+		d.out[i] = a.Out
 		if a.Out {
 			kinds[a.Kind].save(d, i)
 			continue
@@ -128,6 +131,9 @@ func (d *Decoded) Exit(ret int64, m Memory) {
 			continue
 		}
 		d.args[i] = kinds[a.Kind].exit(d, i)
+	}
+	if sp := specials[d.info.Name]; sp != nil && sp.exit != nil {
+		sp.exit(d)
 	}
 	d.retStr = d.formatRet()
 }
@@ -207,7 +213,7 @@ func (d *Decoded) Died(resumed bool) string {
 	if resumed {
 		s = "<... " + d.info.Name + " resumed>"
 	}
-	if slices.ContainsFunc(d.info.Args, func(a Arg) bool { return a.Out }) {
+	if slices.Contains(d.out, true) {
 		s += " <unfinished ...>"
 	}
 	return s
@@ -217,8 +223,8 @@ func (d *Decoded) Died(resumed bool) string {
 // first out-argument, followed by ", " if an out-argument remains.
 func (d *Decoded) enterPart() string {
 	var parts []string
-	for i, a := range d.info.Args {
-		if a.Out {
+	for i, out := range d.out {
+		if out {
 			return strings.Join(parts, ", ") + ", "
 		}
 		if !d.omit[i] {
@@ -235,8 +241,8 @@ func (d *Decoded) Resumed() string { return d.ResumedCol(0) }
 func (d *Decoded) ResumedCol(col int) string {
 	var parts []string
 	started := false
-	for i, a := range d.info.Args {
-		if a.Out {
+	for i, out := range d.out {
+		if out {
 			started = true
 		}
 		if started && !d.omit[i] {

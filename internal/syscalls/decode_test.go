@@ -80,6 +80,47 @@ func TestBadPointers(t *testing.T) {
 	}
 }
 
+// The structures decoded at entry and at exit print a bad pointer as its
+// address too, and nothing panics with nil memory.
+func TestBadPointersStructs(t *testing.T) {
+	const bad = 0xdead0000
+	for _, c := range []struct {
+		name string
+		args [6]uint64
+		ret  int64
+	}{
+		{"fstatfs", [6]uint64{3, bad}, 0},
+		{"statfs", [6]uint64{bad, bad}, 0},
+		{"sysinfo", [6]uint64{bad}, 0},
+		{"clone3", [6]uint64{bad, 88}, 77},
+		{"clone3", [6]uint64{bad, 63}, 77},
+		{"fcntl", [6]uint64{3, 6, bad}, 0},  // F_SETLK
+		{"fcntl", [6]uint64{3, 5, bad}, 0},  // F_GETLK
+		{"fcntl", [6]uint64{3, 16, bad}, 0}, // F_GETOWN_EX
+		{"wait4", [6]uint64{^uint64(0), 0, 0, bad}, 5},
+		{"waitid", [6]uint64{0, 0, bad, 4, bad}, 0},
+		{"getrusage", [6]uint64{0, bad}, 0},
+		{"prctl", [6]uint64{16, bad}, 0}, // PR_GET_NAME
+		{"prctl", [6]uint64{15, bad}, 0}, // PR_SET_NAME
+		{"prctl", [6]uint64{2, bad}, 0},  // PR_GET_PDEATHSIG
+		{"prctl", [6]uint64{40, bad}, 0}, // PR_GET_TID_ADDRESS
+		{"prctl", [6]uint64{22, 2, bad}, 0},
+		{"getitimer", [6]uint64{0, bad}, 0},
+		{"setitimer", [6]uint64{0, bad, bad}, 0},
+		{"timer_create", [6]uint64{0, bad, bad}, 0},
+		{"timer_settime", [6]uint64{7, 0, bad, bad}, 0},
+		{"timerfd_gettime", [6]uint64{3, bad}, 0},
+	} {
+		for _, m := range []Memory{arenaMem{&arena{}}, nil} {
+			d := Enter(&Call{Info: ByName(c.name), Args: c.args}, m, nil)
+			d.Exit(c.ret, m)
+			if !strings.Contains(d.Line(), "0xdead0000") {
+				t.Errorf("%s %x: %s", c.name, c.args[:3], d.Line())
+			}
+		}
+	}
+}
+
 func TestFdPaths(t *testing.T) {
 	a := &arena{}
 	o := &Options{FdPaths: 2, Fds: fileNamer{"TCP:[127.0.0.1:34671->127.0.0.1:46144]"}}

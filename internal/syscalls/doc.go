@@ -31,10 +31,13 @@
 // # Not decoded yet
 //
 // Where strace decodes a structure that this package does not, the
-// argument prints as its pointer: sysinfo, ioctl arguments (TCGETS,
-// TIOCGWINSZ), control messages in a
-// msghdr, socket option values other than an int, the 6-argument futex
-// operations, and the time fields of a stat with -v. Calls added after
-// strace 6.1 (451 and up) print by their kernel names, where strace 6.1
-// prints syscall_0x1c3(...).
+// argument prints as its pointer: ioctl arguments (TCGETS, TIOCGWINSZ),
+// control messages in a msghdr, socket option values other than an int,
+// the 6-argument futex operations, and the time fields of a stat with -v.
+// prctl's arm64-only options (PR_SVE_*, PR_SME_*, PR_PAC_*, the tagged
+// address controls) and PR_SCHED_CORE print their arguments in hex, and a
+// seccomp filter (PR_SET_SECCOMP) prints as {len=N, filter=ADDR} even with
+// -v, where strace lists its instructions. Calls added after strace 6.1
+// (451 and up) print by their kernel names, where strace 6.1 prints
+// syscall_0x1c3(...).
 package syscalls

@@ -442,6 +442,248 @@ func goldenCases() []goldenCase {
 	add("rseq", "rseq", nil, "retval=0", nil, 0x7f0000000a20, 32, 0, 0x53053053)
 	add("sched_getaffinity", "sched_getaffinity", nil, "retval=8", nil, 0, 128, 0x7f0000000a20)
 
+	// Structures wait4, waitid and getrusage fill in.
+	ru := func(a *arena, utime, stime [2]int64, counts ...int64) uint64 {
+		v := []uint64{uint64(utime[0]), uint64(utime[1]), uint64(stime[0]), uint64(stime[1])}
+		for i := 0; i < 14; i++ {
+			c := int64(0)
+			if i < len(counts) {
+				c = counts[i]
+			}
+			v = append(v, uint64(c))
+		}
+		return a.u64s(v...)
+	}
+	a = mk()
+	add("wait4-rusage", "wait4", a, "retval=4321", nil, neg(-1), a.u32s(0), 0, ru(a, [2]int64{1, 2}, [2]int64{3, 4}))
+	a = mk()
+	add("wait4-rusage-v", "wait4", a, "retval=4321", []string{"-v"}, neg(-1), a.u32s(0), 0,
+		ru(a, [2]int64{1, -2}, [2]int64{-3, 4}, -5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18))
+	a = mk()
+	add("getrusage-v", "getrusage", a, "retval=0", []string{"-v"}, neg(-1), ru(a, [2]int64{5, 6}, [2]int64{7, 8}, 100, 0, 0, 0, 2000))
+	a = mk()
+	add("waitid-siginfo", "waitid", a, "retval=0", nil, 1, 4321,
+		a.put(append([]byte{17, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xe1, 0x10, 0, 0, 0, 0, 0, 0, 3}, make([]byte, 103)...)),
+		4, ru(a, [2]int64{1, 2}, [2]int64{3, 4}))
+	a = mk()
+	add("waitid-nochild", "waitid", a, "retval=0", nil, 0, 0, a.put(make([]byte, 128)), 5, 0)
+
+	// statfs and fstatfs.
+	sfs := func(a *arena, fields ...uint64) uint64 {
+		b := make([]byte, 120)
+		for i, f := range fields {
+			switch {
+			case i < 7:
+				binary.LittleEndian.PutUint64(b[8*i:], f)
+			case i < 9:
+				binary.LittleEndian.PutUint32(b[56+4*(i-7):], uint32(f))
+			default:
+				binary.LittleEndian.PutUint64(b[64+8*(i-9):], f)
+			}
+		}
+		return a.put(b)
+	}
+	a = mk()
+	add("statfs", "statfs", a, "retval=0", nil, a.str("/"),
+		sfs(a, 0xef53, 4096, 100, 50, 40, 1000, 900, 0x1234, 0xffffa988, 255, 4096, 0x1021))
+	a = mk()
+	add("fstatfs-tmpfs", "fstatfs", a, "retval=0", nil, 3, sfs(a, 0x1021994, 4096, 1, 2, 3, 4, 5, 0, 0, 255, 4096, 0x26))
+	a = mk()
+	add("fstatfs-unknown", "fstatfs", a, "retval=0", nil, 3, sfs(a, 0x12345678, ^uint64(0), 1, 2, 3, 4, 5, 0, 0, 255, 4096, 1))
+	a = mk()
+	add("fstatfs-allflags", "fstatfs", a, "retval=0", nil, 3, sfs(a, 0x794c7630, 4096, 1, 2, 3, 4, 5, 0, 0, 255, 4096, ^uint64(0)))
+
+	// fcntl's locks and the commands around them.
+	flk := func(a *arena, typ, whence int16, start, length int64, pid int32) uint64 {
+		b := make([]byte, 32)
+		binary.LittleEndian.PutUint16(b, uint16(typ))
+		binary.LittleEndian.PutUint16(b[2:], uint16(whence))
+		binary.LittleEndian.PutUint64(b[8:], uint64(start))
+		binary.LittleEndian.PutUint64(b[16:], uint64(length))
+		binary.LittleEndian.PutUint32(b[24:], uint32(pid))
+		return a.put(b)
+	}
+	a = mk()
+	add("fcntl-setlk", "fcntl", a, "retval=0", nil, 3, 6, flk(a, 1, 0, 0, 0, 0))
+	a = mk()
+	add("fcntl-setlkw", "fcntl", a, "error=EINTR", nil, 3, 7, flk(a, 0, 1, -5, 100, 0))
+	a = mk()
+	add("fcntl-getlk", "fcntl", a, "retval=0", nil, 3, 5, flk(a, 2, 2, 5, 0, 1234))
+	a = mk()
+	add("fcntl-ofd-setlk", "fcntl", a, "retval=0", nil, 3, 37, flk(a, 9, 7, 5, 0, 0))
+	a = mk()
+	add("fcntl-ofd-getlk", "fcntl", a, "retval=0", nil, 3, 36, flk(a, -1, -1, 5, 0, -1))
+	a = mk()
+	add("fcntl-ofd-setlkw", "fcntl", a, "retval=0", nil, 3, 38, flk(a, 4, 8, 5, 0, 0))
+	add("fcntl-getlk-null", "fcntl", nil, "retval=0", nil, 3, 5, 0)
+	add("fcntl-setlk64", "fcntl", nil, "retval=0", nil, 3, 13, 0x7f0000000a10)
+	add("fcntl-rw-hint", "fcntl", nil, "", nil, 3, 1035, 0x7f0000000a10)
+	add("fcntl-setsig", "fcntl", nil, "retval=0", nil, 3, 10, 10)
+	add("fcntl-getsig", "fcntl", nil, "retval=33", nil, 3, 11)
+	add("fcntl-setlease", "fcntl", nil, "retval=0", nil, 3, 1024, 1)
+	add("fcntl-setlease-bad", "fcntl", nil, "", nil, 3, 1024, 0x200000000)
+	add("fcntl-notify", "fcntl", nil, "retval=0", nil, 3, 1026, 0x8000003f)
+	add("fcntl-notify-bad", "fcntl", nil, "", nil, 3, 1026, 0x40)
+	add("fcntl-add-seals", "fcntl", nil, "retval=0", nil, 3, 1033, 0xa)
+	add("fcntl-get-seals", "fcntl", nil, "retval=99", nil, 3, 1034)
+	add("fcntl-get-seals-unknown", "fcntl", nil, "retval=96", nil, 3, 1034)
+	add("fcntl-setpipe-sz", "fcntl", nil, "retval=0", nil, 3, 1031, 0x200000000)
+	add("fcntl-dupfd-long", "fcntl", nil, "", nil, 3, 0, 0x200000000)
+	a = mk()
+	add("fcntl-setown-ex", "fcntl", a, "retval=0", nil, 3, 15, a.u32s(1, 5))
+	a = mk()
+	add("fcntl-getown-ex", "fcntl", a, "retval=0", nil, 3, 16, a.u32s(2, 7))
+
+	// prctl: options by name and their arguments.
+	a = mk()
+	name := a.put([]byte("abcdefghijklmnopqrstuvwxyz\x00"))
+	add("prctl-name-long", "prctl", a, "retval=0", nil, 15, name, 0, 0, 0)
+	a = mk()
+	add("prctl-name-15", "prctl", a, "retval=0", nil, 15, a.str("abcdefghijklmno"), 0, 0, 0)
+	a = mk()
+	add("prctl-get-name", "prctl", a, "retval=0", nil, 16, a.str("worker"), 0, 0, 0)
+	a = mk()
+	add("prctl-get-name-full", "prctl", a, "retval=0", nil, 16, a.put([]byte("abcdefghijklmnopqrstuvwxyz")), 0, 0, 0)
+	add("prctl-get-name-fail", "prctl", nil, "error=EFAULT", nil, 16, 0x3000, 0, 0, 0)
+	add("prctl-pdeathsig", "prctl", nil, "retval=0", nil, 1, 9, 0, 0, 0)
+	add("prctl-pdeathsig-big", "prctl", nil, "retval=0", nil, 1, 200, 0, 0, 0)
+	a = mk()
+	add("prctl-get-pdeathsig", "prctl", a, "retval=0", nil, 2, a.u32s(15), 0, 0, 0)
+	add("prctl-dumpable", "prctl", nil, "retval=0", nil, 4, 1, 0, 0, 0)
+	add("prctl-get-dumpable", "prctl", nil, "retval=1", nil, 3, 0, 0, 0, 0)
+	add("prctl-get-dumpable-odd", "prctl", nil, "retval=5", nil, 3, 0, 0, 0, 0)
+	add("prctl-no-new-privs-hex", "prctl", nil, "retval=0", nil, 38, 1, 0x10, 0, 0)
+	add("prctl-get-no-new-privs", "prctl", nil, "retval=1", nil, 39, 0x10, 0, 0, 0)
+	add("prctl-unknown", "prctl", nil, "", nil, 0x11, 1, 2, 3, 4)
+	add("prctl-get-seccomp", "prctl", nil, "retval=2", nil, 21, 0, 0, 0, 0)
+	add("prctl-capbset-read", "prctl", nil, "retval=1", nil, 23, 21, 0, 0, 0)
+	add("prctl-capbset-drop-bad", "prctl", nil, "", nil, 24, 99, 0, 0, 0)
+	add("prctl-cap-ambient", "prctl", nil, "retval=0", nil, 47, 2, 12, 0, 0)
+	add("prctl-cap-ambient-clear", "prctl", nil, "retval=0", nil, 47, 4, 0, 0, 0)
+	a = mk()
+	add("prctl-get-child-subreaper", "prctl", a, "retval=0", nil, 37, a.u32s(1), 0, 0, 0)
+	add("prctl-set-child-subreaper", "prctl", nil, "retval=0", nil, 36, 1, 0, 0, 0)
+	add("prctl-securebits", "prctl", nil, "retval=0", nil, 28, 0x2f, 0, 0, 0)
+	add("prctl-get-securebits", "prctl", nil, "retval=259", nil, 27, 0, 0, 0, 0)
+	add("prctl-get-securebits-unknown", "prctl", nil, "retval=256", nil, 27, 0, 0, 0, 0)
+	add("prctl-timerslack", "prctl", nil, "retval=0", nil, 29, neg(-1), 0, 0, 0)
+	add("prctl-tsc", "prctl", nil, "retval=0", nil, 26, 1, 0, 0, 0)
+	a = mk()
+	add("prctl-get-tsc", "prctl", a, "retval=0", nil, 25, a.u32s(2), 0, 0, 0)
+	add("prctl-unalign", "prctl", nil, "retval=0", nil, 6, 0x100000003, 0, 0, 0)
+	a = mk()
+	add("prctl-get-tid-address", "prctl", a, "retval=0", nil, 40, a.u64s(0x7f0000000a10), 0, 0, 0)
+	add("prctl-thp-disable", "prctl", nil, "retval=0", nil, 41, 1, 0, 0, 0)
+	add("prctl-mce-kill", "prctl", nil, "retval=0", nil, 33, 1, 1, 0, 0)
+	add("prctl-mce-kill-get", "prctl", nil, "retval=1", nil, 34, 0, 0, 0, 0)
+	add("prctl-set-mm", "prctl", nil, "retval=0", nil, 35, 7, 0x7f0000000a10, 0, 0)
+	a = mk()
+	add("prctl-set-vma", "prctl", a, "retval=0", nil, 0x53564d41, 0, 0x7f0000000000, 8192, a.str("heap"))
+	add("prctl-ptracer-any", "prctl", nil, "retval=0", nil, 0x59616d61, 0xffffffff, 0, 0, 0)
+	add("prctl-ptracer", "prctl", nil, "retval=0", nil, 0x59616d61, 1234, 0, 0, 0)
+	add("prctl-speculation", "prctl", nil, "retval=0", nil, 53, 1, 4, 0, 0)
+	add("prctl-get-speculation", "prctl", nil, "retval=19", nil, 52, 0, 0, 0, 0)
+	add("prctl-get-speculation-0", "prctl", nil, "retval=0", nil, 52, 2, 0, 0, 0)
+	add("prctl-fp-mode", "prctl", nil, "retval=0", nil, 45, 3, 0, 0, 0)
+	add("prctl-perf-disable", "prctl", nil, "retval=0", nil, 31, 0, 0, 0, 0)
+	add("prctl-user-dispatch", "prctl", nil, "retval=0", nil, 59, 1, 0x1000, 0x2000, 0x7f0000000a10)
+	a = mk()
+	add("prctl-seccomp-filter", "prctl", a, "retval=0", nil, 22, 2, a.u64s(3, 0x7f0000000a10), 0, 0)
+	add("prctl-seccomp-strict", "prctl", nil, "retval=0", nil, 22, 1, 0, 0, 0)
+
+	// Interval timers, POSIX timers, timerfd.
+	a = mk()
+	add("getitimer", "getitimer", a, "retval=0", nil, 0, a.u64s(1, 2, 3, 4))
+	a = mk()
+	add("getitimer-neg", "getitimer", a, "retval=0", nil, 5, a.u64s(1, neg(-2), neg(-3), 4))
+	a = mk()
+	add("setitimer", "setitimer", a, "retval=0", nil, 1, a.u64s(1, 2, 3, 4), a.u64s(5, 6, 7, 8))
+	a = mk()
+	add("setitimer-fail", "setitimer", a, "error=EINVAL", nil, 2, a.u64s(1, 2, 3, 4), a.u64s(5, 6, 7, 8))
+	add("setitimer-null", "setitimer", nil, "retval=0", nil, 2, 0, 0)
+	a = mk()
+	add("timer_settime", "timer_settime", a, "retval=0", nil, 7, 1, a.u64s(1, 2, 3, 4), a.u64s(5, 6, 7, 8))
+	a = mk()
+	add("timer_settime-flags", "timer_settime", a, "retval=0", nil, 0x100000007, 3, a.u64s(1, 2, 3, neg(-4)), 0)
+	a = mk()
+	add("timer_gettime", "timer_gettime", a, "retval=0", nil, 7, a.u64s(1, 2, 3, 4))
+	a = mk()
+	add("timerfd_settime", "timerfd_settime", a, "retval=0", nil, 3, 1, a.u64s(1, 2, 3, 4), a.u64s(5, 6, 7, 8))
+	a = mk()
+	add("timerfd_settime-flags", "timerfd_settime", a, "retval=0", nil, 3, 7, a.u64s(1, 2, 3, 4), 0)
+	a = mk()
+	add("timerfd_gettime", "timerfd_gettime", a, "retval=0", nil, 3, a.u64s(1, 2, 3, 4))
+	add("timerfd_gettime-bad", "timerfd_gettime", nil, "retval=0", nil, 3, 0x3000)
+	add("timer_getoverrun", "timer_getoverrun", nil, "retval=0", nil, 7)
+	add("timer_delete", "timer_delete", nil, "retval=0", nil, 0x100000007)
+	a = mk()
+	add("clock_settime", "clock_settime", a, "retval=0", nil, 0, a.u64s(neg(-1), neg(-2)))
+	add("alarm", "alarm", nil, "retval=0", nil, 0x100000005)
+	a = mk()
+	add("clock_nanosleep-abs", "clock_nanosleep", a, "retval=0", nil, 1, 1, a.u64s(5, 0), 0)
+	sev := func(a *arena, value uint64, signo, notify int32, fn, attr uint64) uint64 {
+		b := make([]byte, 64)
+		binary.LittleEndian.PutUint64(b, value)
+		binary.LittleEndian.PutUint32(b[8:], uint32(signo))
+		binary.LittleEndian.PutUint32(b[12:], uint32(notify))
+		binary.LittleEndian.PutUint64(b[16:], fn)
+		binary.LittleEndian.PutUint64(b[24:], attr)
+		return a.put(b)
+	}
+	a = mk()
+	add("timer_create", "timer_create", a, "retval=0", nil, 1, sev(a, 0x1234, 14, 0, 0, 0), a.u32s(5))
+	a = mk()
+	add("timer_create-none", "timer_create", a, "retval=0", nil, 0, sev(a, 0x1234, 10, 1, 0, 0), a.u32s(5))
+	a = mk()
+	add("timer_create-tid", "timer_create", a, "retval=0", nil, 0, sev(a, 0xffffffff00001234, 10, 4, 77, 0), a.u32s(5))
+	a = mk()
+	add("timer_create-thread", "timer_create", a, "retval=0", nil, 0, sev(a, 0, 10, 2, 0x401000, 0), a.u32s(5))
+	a = mk()
+	add("timer_create-unknown", "timer_create", a, "retval=0", nil, 0, sev(a, 0, 10, 9, 0, 0), a.u32s(5))
+	a = mk()
+	add("timer_create-null", "timer_create", a, "retval=0", nil, 0, 0, a.u32s(5))
+	a = mk()
+	add("timer_create-fail", "timer_create", a, "error=EINVAL", nil, 0xfffffffe, 0, a.u32s(5))
+
+	// clone3 and sysinfo.
+	cla := func(a *arena, size int, f ...uint64) uint64 {
+		b := make([]byte, max(size, 88))
+		for i, v := range f {
+			binary.LittleEndian.PutUint64(b[8*i:], v)
+		}
+		return a.put(b[:size])
+	}
+	a = mk()
+	add("clone3-thread", "clone3", a, "retval=77", nil,
+		cla(a, 88, 0x3d0f00, 0, 0x7f00000010, 0x7f00000020, 0, 0x7f0000100000, 0x10000, 0x7f00000030), 88)
+	a = mk()
+	pidfd := a.u32s(5, 6)
+	add("clone3-pidfd", "clone3", a, "retval=77", nil, cla(a, 88, 0x101000, pidfd, 0x7f00000010, pidfd+4, 17), 88)
+	add("clone3-pidfd-fail", "clone3", a, "error=EPERM", nil, cla(a, 88, 0x101000, pidfd, 0x7f00000010, pidfd+4, 17), 88)
+	a = mk()
+	tids := a.u32s(5, 6)
+	add("clone3-settid", "clone3", a, "retval=77", nil, cla(a, 88, 0x3000000ff, 0, 0, 0, 0xffffffff, 0, 0, 0, tids, 2, 5), 88)
+	a = mk()
+	add("clone3-small", "clone3", a, "retval=77", nil, cla(a, 64, 0, 0, 0, 0, 65), 64)
+	a = mk()
+	add("clone3-unknown-flags", "clone3", a, "retval=77", nil, cla(a, 88, 0x40007f), 88)
+	a = mk()
+	big := make([]byte, 200)
+	big[89], big[96], big[150] = 0xff, 0x41, 1
+	add("clone3-tail", "clone3", a, "retval=77", nil, a.put(big), 200)
+	a = mk()
+	add("clone3-tail-zero", "clone3", a, "retval=77", nil, a.put(make([]byte, 104)), 104)
+	a = mk()
+	sinfo := make([]byte, 112)
+	for i, v := range []uint64{12345, 65536, 131072, 196613, 1000, 2000, 3000, 4000, 5000, 6000} {
+		binary.LittleEndian.PutUint64(sinfo[8*i:], v)
+	}
+	binary.LittleEndian.PutUint16(sinfo[80:], 300)
+	binary.LittleEndian.PutUint64(sinfo[88:], 7)
+	binary.LittleEndian.PutUint64(sinfo[96:], 8)
+	binary.LittleEndian.PutUint32(sinfo[104:], 4096)
+	add("sysinfo", "sysinfo", a, "retval=0", nil, a.put(sinfo))
+
 	// -y: fds named after the files call.c opened.
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-read", call: "read", a: a, inject: "retval=2", flags: []string{"-y"},
@@ -636,9 +878,14 @@ func (s *straceRunner) callArgs(c goldenCase) []string {
 	return args
 }
 
+// filterInstalled starts the line of call.c's own prctl that installs its
+// seccomp filter (of 6 instructions); a case's prctl(PR_SET_SECCOMP, ...)
+// differs.
+const filterInstalled = "prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, {len=6, "
+
 // run runs call.c under strace and returns the lines between the seccomp
-// filter's installation and exit_group(42), and how many calls named name
-// came before them.
+// filter's installation and exit_group(42), and how many calls named
+// c.call came before them (counting the filter's prctl).
 func (s *straceRunner) run(t *testing.T, c goldenCase, extra []string) (lines []string, before int) {
 	out := filepath.Join(s.dir, "out")
 	args := append([]string{"-o", out}, c.flags...)
@@ -662,8 +909,11 @@ func (s *straceRunner) run(t *testing.T, c goldenCase, extra []string) (lines []
 	in := false
 	for _, l := range strings.Split(string(data), "\n") {
 		switch {
-		case strings.HasPrefix(l, "prctl(PR_SET_SECCOMP"):
+		case !in && strings.HasPrefix(l, filterInstalled):
 			in = true
+			if c.call == "prctl" {
+				before++ // the filter's own prctl comes before the case's
+			}
 		case strings.HasPrefix(l, "exit_group(42)"):
 			in = false
 		case in:

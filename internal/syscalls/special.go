@@ -8,10 +8,13 @@ import (
 )
 
 // special adjusts calls whose printing is not one argument at a time:
-// enter runs after the arguments were rendered at entry, ret renders a
+// enter runs after the arguments were rendered at entry (and may mark an
+// argument d.out, to be printed at exit), exit runs after the table's
+// out-arguments were rendered at exit (failed or not), and ret renders a
 // successful return value.
 type special struct {
 	enter func(d *Decoded)
+	exit  func(d *Decoded)
 	ret   func(d *Decoded) string
 }
 
@@ -38,38 +41,15 @@ func init() {
 				d.args[4], d.omit[4] = "child_tidptr="+ptr(a[3]), false
 			}
 		}},
-		"fcntl": {enter: func(d *Decoded) {
-			cmd, arg := uint32(d.c.Args[1]), d.c.Args[2]
-			switch cmd {
-			case 1, 3, 9, 11, 1025, 1032, 1034: // F_GETFD, F_GETFL, F_GETOWN, F_GETSIG, F_GETLEASE, F_GETPIPE_SZ, F_GET_SEALS
-				d.omit[2] = true
-			case 0, 1030: // F_DUPFD, F_DUPFD_CLOEXEC
-				d.args[2] = strconv.Itoa(int(int32(arg)))
-			case 2: // F_SETFD
-				d.args[2] = linux.FdFlags.Format(uint64(uint32(arg)))
-			case 4: // F_SETFL
-				d.args[2] = formatOpenFlags(arg)
-			case 8, 10, 1024, 1031: // F_SETOWN, F_SETSIG, F_SETLEASE, F_SETPIPE_SZ
-				d.args[2] = strconv.Itoa(int(int32(arg)))
+		"fcntl": {enter: fcntlEnter, exit: fcntlExit, ret: fcntlRet},
+		"clone3": {enter: func(d *Decoded) {
+			// What clone3 writes back is shown at exit only if the
+			// structure was read at entry and asks for it.
+			d.okSav[0] = d.cloneArgsWrites(d.c.Args[0], d.c.Args[1])
+		}, exit: func(d *Decoded) {
+			if d.okSav[0] && !d.Failed() {
+				d.args[0] += d.cloneArgsOut(d.c.Args[0], d.c.Args[1])
 			}
-		}, ret: func(d *Decoded) string {
-			switch uint32(d.c.Args[1]) {
-			case 0, 1030:
-				return d.fd(d.ret)
-			case 1:
-				if d.ret == 0 {
-					return "0" // strace names no flags when there are none
-				}
-				return hexs(uint64(d.ret)) + " (flags " + linux.FdFlags.Format(uint64(d.ret)) + ")"
-			case 1025: // F_GETLEASE: the lease's type
-				if name, ok := linux.LockTypes.Name(uint64(d.ret)); ok {
-					return hexs(uint64(d.ret)) + " (" + name + ")"
-				}
-				return hexs(uint64(d.ret))
-			case 3:
-				return hexs(uint64(d.ret)) + " (flags " + formatOpenFlags(uint64(d.ret)) + ")"
-			}
-			return strconv.FormatInt(d.ret, 10)
 		}},
 		"futex": {enter: func(d *Decoded) {
 			// futex(uaddr, op, val, timeout, uaddr2, val3): which arguments
@@ -93,12 +73,7 @@ func init() {
 				d.args[3] = strconv.FormatUint(uint64(uint32(d.c.Args[3])), 10)
 			}
 		}},
-		"prctl": {enter: func(d *Decoded) {
-			if uint32(d.c.Args[0]) == 15 { // PR_SET_NAME
-				d.args[1] = d.cstring(d.c.Args[1])
-				d.omit[2], d.omit[3], d.omit[4] = true, true, true
-			}
-		}},
+		"prctl":  {enter: prctlEnter, exit: prctlExit, ret: prctlRet},
 		"select": {ret: selectRet},
 		"poll":   {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
 		"ppoll": {ret: func(d *Decoded) string {
@@ -139,6 +114,7 @@ const (
 	linux_CLONE_PARENT_SETTID  = 0x100000
 	linux_CLONE_CHILD_CLEARTID = 0x200000
 	linux_CLONE_CHILD_SETTID   = 0x1000000
+	linux_CLONE_INTO_CGROUP    = 0x200000000
 )
 
 // socketProtocol names socket's protocol for the family: IPPROTO_TCP for

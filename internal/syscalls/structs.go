@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -198,8 +199,19 @@ func (d *Decoded) timespec(addr uint64) string {
 	if err != nil {
 		return hexs(addr)
 	}
-	t := linux.ParseTimespec(b)
-	return "{tv_sec=" + strconv.FormatInt(t.Sec, 10) + ", tv_nsec=" + strconv.FormatInt(t.Nsec, 10) + "}"
+	return formatTimespec(linux.ParseTimespec(b))
+}
+
+// formatTimespec renders a struct timespec: tv_nsec is printed unsigned,
+// as strace does.
+func formatTimespec(t linux.Timespec) string {
+	return "{tv_sec=" + strconv.FormatInt(t.Sec, 10) + ", tv_nsec=" + strconv.FormatUint(uint64(t.Nsec), 10) + "}"
+}
+
+// formatTimeval renders a struct timeval: tv_usec is printed unsigned, as
+// strace does.
+func formatTimeval(t linux.Timeval) string {
+	return "{tv_sec=" + strconv.FormatInt(t.Sec, 10) + ", tv_usec=" + strconv.FormatUint(uint64(t.Usec), 10) + "}"
 }
 
 // iovec renders an iovec array. data < 0 means the buffers are passed in
@@ -449,11 +461,11 @@ func (d *Decoded) rlimit(addr uint64) string {
 
 // timeval renders a struct timeval.
 func (d *Decoded) timeval(addr uint64) string {
-	b, err := d.read(addr, 16)
+	b, err := d.read(addr, linux.SizeofTimeval)
 	if err != nil {
 		return hexs(addr)
 	}
-	return "{tv_sec=" + strconv.FormatInt(int64(le64(b)), 10) + ", tv_usec=" + strconv.FormatInt(int64(le64(b[8:])), 10) + "}"
+	return formatTimeval(linux.ParseTimeval(b))
 }
 
 // utsname renders uname's struct utsname: six 65-byte strings, the first
@@ -506,14 +518,232 @@ func (d *Decoded) epollEvents(addr uint64, n int64, array bool) string {
 	return "[" + strings.Join(evs, ", ") + "]"
 }
 
-// rusage renders a struct rusage's times, as strace does without -v.
+// rusage renders a struct rusage: its times, and with -v every count.
 func (d *Decoded) rusage(addr uint64) string {
-	b, err := d.read(addr, 32)
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, linux.SizeofRusage)
 	if err != nil {
 		return hexs(addr)
 	}
-	tv := func(b []byte) string {
-		return "{tv_sec=" + strconv.FormatInt(int64(le64(b)), 10) + ", tv_usec=" + strconv.FormatInt(int64(le64(b[8:])), 10) + "}"
+	r := linux.ParseRusage(b)
+	s := "{ru_utime=" + formatTimeval(r.Utime) + ", ru_stime=" + formatTimeval(r.Stime)
+	if !d.o.Verbose {
+		return s + ", ...}"
 	}
-	return "{ru_utime=" + tv(b) + ", ru_stime=" + tv(b[16:]) + ", ...}"
+	for i, n := range linux.RusageCounts {
+		s += ", " + n + "=" + strconv.FormatUint(uint64(r.Counts[i]), 10)
+	}
+	return s + "}"
+}
+
+// statfs renders a struct statfs: every field, f_flags only when the
+// kernel marked them valid (ST_VALID).
+func (d *Decoded) statfs(addr uint64) string {
+	b, err := d.read(addr, linux.SizeofStatfs)
+	if err != nil {
+		return hexs(addr)
+	}
+	st := linux.ParseStatfs(b)
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	s := "{f_type=" + linux.FsMagic.Format(st.Type) + ", f_bsize=" + u(st.Bsize) + ", f_blocks=" + u(st.Blocks) +
+		", f_bfree=" + u(st.Bfree) + ", f_bavail=" + u(st.Bavail) + ", f_files=" + u(st.Files) +
+		", f_ffree=" + u(st.Ffree) + ", f_fsid={val=[" + hexs(uint64(st.Fsid[0])) + ", " + hexs(uint64(st.Fsid[1])) +
+		"]}, f_namelen=" + u(st.Namelen) + ", f_frsize=" + u(st.Frsize)
+	if st.Flags&linux.ST_VALID != 0 {
+		s += ", f_flags=" + linux.StatfsFlags.Format(st.Flags)
+	}
+	return s + "}"
+}
+
+// flock renders fcntl's struct flock; getlk adds l_pid, which only
+// F_GETLK and F_OFD_GETLK fill in.
+func (d *Decoded) flock(addr uint64, getlk bool) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, linux.SizeofFlock)
+	if err != nil {
+		return hexs(addr)
+	}
+	fl := linux.ParseFlock(b)
+	s := "{l_type=" + linux.LockTypes.Format(uint64(uint16(fl.Type))) +
+		", l_whence=" + linux.SeekWhence.Format(uint64(uint16(fl.Whence))) +
+		", l_start=" + strconv.FormatInt(fl.Start, 10) + ", l_len=" + strconv.FormatInt(fl.Len, 10)
+	if getlk {
+		s += ", l_pid=" + strconv.Itoa(int(fl.Pid))
+	}
+	return s + "}"
+}
+
+// fOwnerEx renders F_SETOWN_EX's and F_GETOWN_EX's struct f_owner_ex.
+func (d *Decoded) fOwnerEx(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 8)
+	if err != nil {
+		return hexs(addr)
+	}
+	return "{type=" + linux.FOwnerTypes.Format(uint64(le32(b))) + ", pid=" + strconv.Itoa(int(int32(le32(b[4:])))) + "}"
+}
+
+// sysinfo renders a struct sysinfo.
+func (d *Decoded) sysinfo(addr uint64) string {
+	b, err := d.read(addr, linux.SizeofSysinfo)
+	if err != nil {
+		return hexs(addr)
+	}
+	si := linux.ParseSysinfo(b)
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	return "{uptime=" + u(uint64(si.Uptime)) + ", loads=[" + u(si.Loads[0]) + ", " + u(si.Loads[1]) + ", " + u(si.Loads[2]) +
+		"], totalram=" + u(si.Totalram) + ", freeram=" + u(si.Freeram) + ", sharedram=" + u(si.Sharedram) +
+		", bufferram=" + u(si.Bufferram) + ", totalswap=" + u(si.Totalswap) + ", freeswap=" + u(si.Freeswap) +
+		", procs=" + u(uint64(si.Procs)) + ", totalhigh=" + u(si.Totalhigh) + ", freehigh=" + u(si.Freehigh) +
+		", mem_unit=" + u(uint64(si.MemUnit)) + "}"
+}
+
+// siginfo renders a siginfo_t the kernel filled in (waitid's): "{}" when
+// no child was waited for (si_signo 0).
+func (d *Decoded) siginfo(addr uint64) string {
+	b, err := d.read(addr, linux.SizeofSiginfo)
+	if err != nil {
+		return hexs(addr)
+	}
+	if le32(b) == 0 {
+		return "{}"
+	}
+	return linux.FormatSiginfo(b)
+}
+
+// cloneArgs renders clone3's struct clone_args of size bytes at entry: the
+// pointers the flags make meaningful, and any bytes past the known
+// structure that are not zero.
+func (d *Decoded) cloneArgs(addr, size uint64) string {
+	n := min(size, linux.SizeofCloneArgs)
+	if n < linux.SizeofCloneArgsVer0 {
+		return ptr(addr)
+	}
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, int(n))
+	if err != nil {
+		return hexs(addr)
+	}
+	a := linux.ParseCloneArgs(b)
+	s := "{flags=" + linux.Clone3Flags.Format(a.Flags)
+	if a.Flags&linux_CLONE_PIDFD != 0 {
+		s += ", pidfd=" + ptr(a.Pidfd)
+	}
+	if a.Flags&(linux_CLONE_CHILD_SETTID|linux_CLONE_CHILD_CLEARTID) != 0 {
+		s += ", child_tid=" + ptr(a.ChildTid)
+	}
+	if a.Flags&linux_CLONE_PARENT_SETTID != 0 {
+		s += ", parent_tid=" + ptr(a.ParentTid)
+	}
+	if a.ExitSignal < 1<<31-1 {
+		s += ", exit_signal=" + linux.FormatSignal(int64(a.ExitSignal))
+	} else {
+		s += ", exit_signal=" + strconv.FormatUint(a.ExitSignal, 10)
+	}
+	s += ", stack=" + ptr(a.Stack) + ", stack_size=" + hexs(a.StackSize)
+	if a.Flags&linux_CLONE_SETTLS != 0 {
+		s += ", tls=" + ptr(a.TLS)
+	}
+	if a.SetTid != 0 || a.SetTidSize != 0 {
+		if a.SetTid == 0 || a.SetTidSize == 0 || a.SetTidSize > 32 {
+			s += ", set_tid=" + ptr(a.SetTid)
+		} else {
+			s += ", set_tid=" + d.intArray(a.SetTid, int(a.SetTidSize))
+		}
+		s += ", set_tid_size=" + strconv.FormatUint(a.SetTidSize, 10)
+	}
+	if n > 80 && (a.Cgroup != 0 || a.Flags&linux_CLONE_INTO_CGROUP != 0) {
+		s += ", cgroup=" + strconv.FormatUint(a.Cgroup, 10)
+	}
+	if tail := d.nonzeroTail(addr, n, size); tail != "" {
+		s += ", " + tail
+	}
+	return s + "}"
+}
+
+// cloneArgsWrites reports whether clone3's struct clone_args is readable
+// and has the kernel write something strace shows at exit: a pidfd, the
+// parent's tid, or bytes past the known structure.
+func (d *Decoded) cloneArgsWrites(addr, size uint64) bool {
+	n := min(size, linux.SizeofCloneArgs)
+	if n < linux.SizeofCloneArgsVer0 {
+		return false
+	}
+	b, err := d.read(addr, int(n))
+	if err != nil {
+		return false
+	}
+	return linux.ParseCloneArgs(b).Flags&(linux_CLONE_PIDFD|linux_CLONE_PARENT_SETTID) != 0 || size > n
+}
+
+// cloneArgsOut renders what clone3 wrote back: " => {pidfd=[5],
+// parent_tid=[6]}", or "" when it wrote nothing strace shows.
+func (d *Decoded) cloneArgsOut(addr, size uint64) string {
+	n := min(size, linux.SizeofCloneArgs)
+	if n < linux.SizeofCloneArgsVer0 || addr == 0 {
+		return ""
+	}
+	b, err := d.read(addr, int(n))
+	if err != nil {
+		return " => " + hexs(addr)
+	}
+	a := linux.ParseCloneArgs(b)
+	var parts []string
+	if a.Flags&linux_CLONE_PIDFD != 0 {
+		parts = append(parts, "pidfd="+d.intArray(a.Pidfd, 1))
+	}
+	if a.Flags&linux_CLONE_PARENT_SETTID != 0 {
+		parts = append(parts, "parent_tid="+d.intArray(a.ParentTid, 1))
+	}
+	if tail := d.nonzeroTail(addr, n, size); tail != "" {
+		parts = append(parts, tail)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " => {" + strings.Join(parts, ", ") + "}"
+}
+
+// nonzeroTail renders the bytes from known to size (at most a page) of a
+// structure larger than this package knows, as strace does when any is
+// not zero: /* bytes 88..103 */ "\x00\xff...".
+func (d *Decoded) nonzeroTail(addr, known, size uint64) string {
+	end := min(size, 4096)
+	if end <= known {
+		return ""
+	}
+	b, err := d.read(addr+known, int(end-known))
+	if err != nil {
+		return "/* bytes " + strconv.FormatUint(known, 10) + ".." + strconv.FormatUint(end-1, 10) + " */ " + hexs(addr+known)
+	}
+	if !slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
+		return ""
+	}
+	show := b[:min(len(b), d.o.StrSize)]
+	return "/* bytes " + strconv.FormatUint(known, 10) + ".." + strconv.FormatUint(end-1, 10) + " */ " +
+		quoteHex(show, len(show) < len(b), 2)
+}
+
+// intArray renders n C ints at addr: [5, 6]; a bad pointer as its address.
+func (d *Decoded) intArray(addr uint64, n int) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 4*n)
+	if err != nil {
+		return hexs(addr)
+	}
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = strconv.Itoa(int(int32(le32(b[4*i:]))))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
