@@ -214,7 +214,18 @@ func problemText(err error) string {
 type exitDialer struct{ d *exitdial.Dialer }
 
 func (x exitDialer) Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, netroute.Way, error) {
-	r, err := x.d.Dial(ctx, socks5.AddrFromAddrPort(dest))
+	return way(x.d.Dial(ctx, socks5.AddrFromAddrPort(dest)))
+}
+
+// Begin sends dest's first request now (netroute.Beginner).
+func (x exitDialer) Begin(dest netip.AddrPort) func(context.Context) (net.Conn, netroute.Way, error) {
+	a := socks5.AddrFromAddrPort(dest)
+	b := x.d.Begin(a)
+	return func(ctx context.Context) (net.Conn, netroute.Way, error) { return way(x.d.DialBegun(ctx, a, b)) }
+}
+
+// way is a dial's stream and, for the log, how it was opened.
+func way(r exitdial.Result, err error) (net.Conn, netroute.Way, error) {
 	if err != nil {
 		return nil, netroute.Way{}, err
 	}

@@ -311,9 +311,19 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 
 // Dial connects to dest through the exits, by the configured mode.
 func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
-	dest, err := d.named(dest)
-	if err != nil {
-		return Result{}, err
+	return d.DialBegun(ctx, dest, nil)
+}
+
+// DialBegun is Dial for a destination whose first request b went out
+// already (Begin; nil if none did).
+func (d *Dialer) DialBegun(ctx context.Context, dest socks5.Addr, b *Begun) (Result, error) {
+	if b != nil {
+		dest = b.dest
+	} else {
+		var err error
+		if dest, err = d.named(dest); err != nil {
+			return Result{}, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
@@ -325,9 +335,9 @@ func (d *Dialer) Dial(ctx context.Context, dest socks5.Addr) (Result, error) {
 	case Chain:
 		r, errs = d.chain(ctx, dest)
 	case Failover:
-		r, errs = d.failover(ctx, dest)
+		r, errs = d.failover(ctx, dest, b)
 	default:
-		r, errs = d.race(ctx, dest)
+		r, errs = d.race(ctx, dest, b)
 	}
 	if r.Conn != nil {
 		r.Dest, r.Via = dest, d.via(r.Exit)
@@ -393,12 +403,15 @@ func isTimeout(err error) bool {
 
 // attempt opens one stream through the hops (one exit, or a whole chain) to
 // dest. Cancelling ctx aborts it at any point.
-func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (Result, error) {
+func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr, b *Begun) (Result, error) {
 	if len(hops) == 1 && d.cfg.Spares {
 		defer d.refillSoon(hops[0])
-		if sp := d.takeSpare(hops[0]); sp != nil {
-			asked := time.Now()
-			r, err := d.request(ctx, sp.raw, sp.conn, false, hops, dest)
+		sp, asked := b.spare()
+		if sp == nil {
+			sp, asked = d.takeSpare(hops[0]), time.Now()
+		}
+		if sp != nil {
+			r, err := d.request(ctx, sp.raw, sp.conn, b != nil, hops, dest)
 			if err == nil {
 				d.sampleAnswer(hops[0], time.Since(asked))
 			}
@@ -422,7 +435,8 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr) (R
 // request runs the handshakes over raw, a connection to hops[0], and asks
 // the last hop for dest. authed, if not nil, is raw already authenticated
 // with hops[0] (through TLS if it has it): a spare. sent says the caller
-// already sent hops[0] its pipelined handshake (Plan.Hello).
+// already sent hops[0] its pipelined handshake (Plan.Hello), or on a
+// spare its request (Begin).
 // reset closes c with a TCP reset rather than a FIN: carrot exit cancels
 // the dial it is making for a client that resets (a FIN is only a client
 // done sending).
@@ -450,6 +464,9 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 			return Result{}, &AttemptError{Exit: hop.Name, Err: err}
 		}
 		switch {
+		case i == 0 && authed != nil && sent:
+			conn = authed
+			bound, err = socks5.ClientReply(conn)
 		case i == 0 && authed != nil:
 			conn = authed
 			bound, err = socks5.ClientRequest(conn, next)
@@ -495,7 +512,7 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 }
 
 func (d *Dialer) chain(ctx context.Context, dest socks5.Addr) (Result, []error) {
-	r, err := d.attempt(ctx, d.cfg.Exits, dest)
+	r, err := d.attempt(ctx, d.cfg.Exits, dest, nil)
 	if err != nil {
 		d.problem(err)
 		return Result{}, []error{err}
@@ -539,15 +556,19 @@ func (d *Dialer) answered(e *Exit) {
 	d.mu.Unlock()
 }
 
-func (d *Dialer) failover(ctx context.Context, dest socks5.Addr) (Result, []error) {
-	order := d.order(dest, false)
+func (d *Dialer) failover(ctx context.Context, dest socks5.Addr, b *Begun) (Result, []error) {
+	order := b.first(d.order(dest, false))
 	var errs []error
 	for i, e := range order {
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if dl, ok := ctx.Deadline(); ok && len(order)-i > 1 {
 			actx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(len(order)-i))
 		}
-		r, err := d.attempt(actx, []*Exit{e}, dest)
+		var head *Begun
+		if i == 0 {
+			head = b
+		}
+		r, err := d.attempt(actx, []*Exit{e}, dest, head)
 		cancel()
 		d.record(dest, e, err)
 		if err == nil {
@@ -631,8 +652,8 @@ func refused(err error) bool {
 	return errors.As(err, &ae) && ae.Dest && errors.As(ae.Err, &re) && re.Reply == socks5.ReplyConnRefused
 }
 
-func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
-	order := d.order(dest, true)
+func (d *Dialer) race(ctx context.Context, dest socks5.Addr, b *Begun) (Result, []error) {
+	order := b.first(d.order(dest, true))
 	// A guess that just failed to reach dest (Over) lost if this race is
 	// won by another exit.
 	guess := d.takeGuessMissed(dest)
@@ -646,19 +667,24 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	defer cancel()
 	results := make(chan outcome, len(order))
 	started, pending := 0, 0
-	var last time.Time // when the latest attempt started
 	startedAt := make([]time.Time, 0, len(order))
 	errOf := map[*Exit]error{} // the attempts that ended in failure
 	start := func() {
 		e := order[started]
+		var head *Begun // the first attempt's request may be out already
+		if started == 0 {
+			head = b
+		}
 		started++
 		pending++
-		last = time.Now()
-		startedAt = append(startedAt, last)
+		_, at := head.spare()
+		if head == nil {
+			at = time.Now()
+		}
+		startedAt = append(startedAt, at)
 		go func() {
-			t0 := time.Now()
-			r, err := d.attempt(rctx, []*Exit{e}, dest)
-			results <- outcome{e, r, err, time.Since(t0)}
+			r, err := d.attempt(rctx, []*Exit{e}, dest, head)
+			results <- outcome{e, r, err, time.Since(at)}
 		}()
 	}
 	// drain closes the streams of attempts that still succeed.
@@ -673,7 +699,13 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 	}
 	start()
 	delay, measured := d.stagger()
-	next := after(delay) // the next attempt's start
+	// Attempt k (from 0) is due k staggers after the first: timers that
+	// fire late do not add up, and a race whose first request went before
+	// it started (Begin, from the tracer thread) catches up at once.
+	due := func() <-chan struct{} {
+		return after(max(time.Until(startedAt[0].Add(time.Duration(started)*delay)), 0))
+	}
+	next := due() // the next attempt's start
 	// Until the stagger is measured, look again every millisecond: the
 	// first attempt's TCP connect measures it.
 	var recheck <-chan time.Time
@@ -712,21 +744,21 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr) (Result, []error) {
 			if started < len(order) && rctx.Err() == nil {
 				start()
 				delay, _ = d.stagger()
-				next = after(delay)
+				next = due()
 			}
 		case <-recheck:
 			recheck = nil
 			if delay, measured = d.stagger(); !measured {
 				recheck = time.After(recheckStagger)
 			} else if started < len(order) {
-				next = after(max(time.Until(last.Add(delay)), 0))
+				next = due()
 			}
 		case <-next:
 			next = nil // closed: it would be ready again at every turn
 			if started < len(order) {
 				start()
 				delay, _ = d.stagger()
-				next = after(delay)
+				next = due()
 			}
 		case <-grace:
 			cancel()

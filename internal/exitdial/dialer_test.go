@@ -883,3 +883,85 @@ func TestFailoverLearnsBlockedExit(t *testing.T) {
 		t.Fatalf("another destination's order: %v", o)
 	}
 }
+
+// TestBegin: Begin sends the CONNECT on the first exit's spare at once (the
+// exit reaches the destination before DialBegun is called), and DialBegun
+// finishes it into a working stream, in race and failover modes, plain and
+// over TLS; with nothing begun DialBegun does the whole dial, and with
+// nothing to begin with (a chain, no spares) Begin returns nil.
+func TestBegin(t *testing.T) {
+	cert := selfSigned(t)
+	for _, c := range []struct {
+		name string
+		mode Mode
+		tls  bool
+	}{{"race", Race, false}, {"failover", Failover, false}, {"race-tls", Race, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			reached := make(chan struct{}, 4)
+			go func() {
+				for {
+					conn, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					reached <- struct{}{}
+					go func() { io.Copy(conn, conn); conn.Close() }()
+				}
+			}()
+			var pin *tls.Certificate
+			if c.tls {
+				pin = &cert
+			}
+			url := startExit(t, pin, nil).url
+			if c.tls {
+				url += "?pin=" + Pin(cert.Certificate[0])
+			}
+			e, err := ParseExit(url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := New(Config{Exits: []*Exit{e}, Mode: c.mode, Spares: true, ConnectTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			dest := mustAddr(ln.Addr().String())
+			waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.spares[e] != nil })
+			b := d.Begin(dest)
+			if b == nil {
+				t.Fatal("Begin sent nothing with a spare ready")
+			}
+			select {
+			case <-reached:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the exit did not reach the destination before DialBegun")
+			}
+			r, err := d.DialBegun(context.Background(), dest, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Exit != e {
+				t.Errorf("won by %v", r.Exit)
+			}
+			mustEcho(t, r.Conn)
+			// Nothing begun: DialBegun dials it all, on a new spare.
+			r, err = d.DialBegun(context.Background(), dest, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustEcho(t, r.Conn)
+		})
+	}
+	url := startExit(t, nil, nil).url
+	if newDialer(t, Chain, time.Second, url).Begin(mustAddr("127.0.0.1:1")) != nil {
+		t.Error("Begin sent a chain's request")
+	}
+	if newDialer(t, Race, time.Second, url).Begin(mustAddr("127.0.0.1:1")) != nil {
+		t.Error("Begin sent a request with no spares kept")
+	}
+}

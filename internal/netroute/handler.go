@@ -28,6 +28,14 @@ type Dialer interface {
 	Dial(ctx context.Context, dest netip.AddrPort) (net.Conn, Way, error)
 }
 
+// A Beginner is a Dialer that can send a connect's first request at once,
+// from the tracer thread at the program's connect, so that the exit works
+// on it while the goroutine that dials is being scheduled. The function
+// Begin returns finishes the dial, and must be called.
+type Beginner interface {
+	Begin(dest netip.AddrPort) func(context.Context) (net.Conn, Way, error)
+}
+
 // Way is how a stream was opened, for the log.
 type Way struct {
 	Via string // the exit, a chain's "A -> B", or carrot's DNS server
@@ -522,6 +530,9 @@ func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 		unix.Close(s)
 		return ptrace.Fail(errnoOf(err, unix.ECONNABORTED))
 	}
+	if begun := h.begin(e.dest); begun != nil {
+		dial = begun
+	}
 	h.add(e)
 	h.wg.Add(1)
 	go h.run(e, s, t, dial)
@@ -579,8 +590,23 @@ func (h *Handler) dialer(dest netip.AddrPort) func(context.Context) (net.Conn, W
 		}
 	}
 	return func(ctx context.Context) (net.Conn, Way, error) {
-		return h.cfg.Dialer.Dial(ctx, netip.AddrPortFrom(dest.Addr().Unmap().WithZone(""), dest.Port()))
+		return h.cfg.Dialer.Dial(ctx, exitDest(dest))
 	}
+}
+
+// begin is dialer's function for dest with the first request sent now
+// (Beginner), or nil.
+func (h *Handler) begin(dest netip.AddrPort) func(context.Context) (net.Conn, Way, error) {
+	if b, ok := h.cfg.Dialer.(Beginner); ok && dest.Port() != 53 {
+		return b.Begin(exitDest(dest))
+	}
+	return nil
+}
+
+// exitDest is the destination the exits are asked for: no v4-mapped form,
+// no zone.
+func exitDest(dest netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(dest.Addr().Unmap().WithZone(""), dest.Port())
 }
 
 // run dials e's destination while the program's socket s is held, then

@@ -203,6 +203,10 @@ func ClientRequest(rw io.ReadWriter, dest Addr) (bound Addr, err error) {
 	return readReplyTo(rw)
 }
 
+// ClientReply reads the reply to a CONNECT request the caller wrote itself
+// (AppendRequest) to a server that ClientAuth prepared.
+func ClientReply(r io.Reader) (bound Addr, err error) { return readReplyTo(r) }
+
 // appendHello appends the greeting offering one method (3 bytes) and, with
 // auth, the credentials.
 func appendHello(b []byte, auth *Auth) ([]byte, error) {
