@@ -6,8 +6,10 @@
 //
 // Modes:
 //
-//   - race (the default): attempts start one after another, Stagger apart,
-//     and a failed attempt starts the next one at once (Happy Eyeballs,
+//   - race (the default): attempts start one after another, Stagger apart
+//     (attempt k is due k staggers after the first, so timers that fire
+//     late do not add up), and a failed attempt starts the next one at
+//     once (Happy Eyeballs,
 //     RFC 8305, applied to exits). An attempt succeeds only when its exit's
 //     SOCKS5 reply says it reached the destination; the first success wins
 //     and every other attempt is cancelled (its connection closed, or closed
