@@ -480,3 +480,8 @@ var SigevNotify = NewValueSet("SIGEV_???", false,
 var Clone3Flags = &FlagSet{Flags: append(append([]Flag{}, CloneFlags.Flags...),
 	Flag{0x80, "CLONE_NEWTIME"}, Flag{0x100000000, "CLONE_CLEAR_SIGHAND"}, Flag{0x200000000, "CLONE_INTO_CGROUP"}),
 	Unknown: "CLONE_???"}
+
+// SigaltstackFlags are stack_t's ss_flags (include/uapi/linux/signal.h).
+var SigaltstackFlags = &FlagSet{Flags: []Flag{
+	{1, "SS_ONSTACK"}, {2, "SS_DISABLE"}, {1 << 31, "SS_AUTODISARM"},
+}, Unknown: "SS_???"}

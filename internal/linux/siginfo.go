@@ -80,6 +80,10 @@ func FormatSiginfo(b []byte) string {
 	return s.String()
 }
 
+// FormatClockTicks renders a clock_t in USER_HZ as strace does: "1 /* 0.01
+// s */", "0".
+func FormatClockTicks(t int64) string { return ticks(t) }
+
 // ticks renders a clock_t in USER_HZ (100 per second on Linux), with
 // strace's seconds comment when it is not zero: "1 /* 0.01 s */".
 func ticks(t int64) string {

@@ -110,6 +110,16 @@ func TestBadPointersStructs(t *testing.T) {
 		{"timer_create", [6]uint64{0, bad, bad}, 0},
 		{"timer_settime", [6]uint64{7, 0, bad, bad}, 0},
 		{"timerfd_gettime", [6]uint64{3, bad}, 0},
+		{"sched_getaffinity", [6]uint64{0, 128, bad}, 8},
+		{"sched_setaffinity", [6]uint64{0, 8, bad}, 0},
+		{"getresuid", [6]uint64{bad, bad, bad}, 0},
+		{"getgroups", [6]uint64{2, bad}, 2},
+		{"setgroups", [6]uint64{2, bad}, 0},
+		{"sigaltstack", [6]uint64{bad, bad}, 0},
+		{"times", [6]uint64{bad}, 0},
+		{"getcpu", [6]uint64{bad, bad}, 0},
+		{"rt_sigtimedwait", [6]uint64{bad, bad, bad, 8}, 14},
+		{"ppoll", [6]uint64{bad, 1, bad, bad, 8}, 1},
 	} {
 		for _, m := range []Memory{arenaMem{&arena{}}, nil} {
 			d := Enter(&Call{Info: ByName(c.name), Args: c.args}, m, nil)

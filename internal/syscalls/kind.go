@@ -120,6 +120,15 @@ const (
 	KindOutSysinfo                  // (osysinfo) struct sysinfo
 	KindCloneArgs                   // (cloneargs) clone3's struct clone_args, its size in the next argument
 	KindUint                        // (ud) a C unsigned int, decimal
+	KindCpuset                      // (cpuset) a CPU mask passed in, its size in the previous argument: [0 1 2 3]
+	KindOutCpuset                   // (ocpuset) a CPU mask filled in, its size the return value
+	KindOutID                       // (ouid) a uid or gid filled in: [0], [-1]
+	KindGids                        // (gids) setgroups' list, its count in the previous argument
+	KindOutGids                     // (ogids) getgroups' list, as many as the return value
+	KindStack                       // (stack) sigaltstack's stack_t passed in
+	KindOutStack                    // (ostack) the old stack_t, at exit
+	KindOutTms                      // (otms) times's struct tms
+	KindOutUint                     // (ouint) an unsigned int filled in: [3]
 	numKinds
 )
 
@@ -150,6 +159,8 @@ var kindNames = map[string]Kind{
 	"itv": KindItimerval, "oitv": KindOutItimerval, "its": KindItimerspec, "oits": KindOutItimerspec,
 	"timerf": KindTimerFlags, "tfdtf": KindTfdSettimeFlags, "sigev": KindSigevent, "oint": KindOutInt,
 	"osysinfo": KindOutSysinfo, "cloneargs": KindCloneArgs, "ud": KindUint,
+	"cpuset": KindCpuset, "ocpuset": KindOutCpuset, "ouid": KindOutID, "gids": KindGids, "ogids": KindOutGids,
+	"stack": KindStack, "ostack": KindOutStack, "otms": KindOutTms, "ouint": KindOutUint,
 }
 
 // String returns the kind's signature name ("path").
@@ -346,6 +357,25 @@ func init() {
 		KindOutSysinfo:      outStruct(func(d *Decoded, a uint64) string { return d.sysinfo(a) }),
 		KindCloneArgs:       {enter: func(d *Decoded, i int) string { return d.cloneArgs(d.c.Args[i], d.c.Args[i+1]) }},
 		KindUint:            {enter: func(d *Decoded, i int) string { return strconv.FormatUint(uint64(uint32(d.c.Args[i])), 10) }},
+		KindCpuset:          {enter: func(d *Decoded, i int) string { return d.cpuset(d.c.Args[i], d.c.Args[i-1]) }},
+		KindOutCpuset:       outStruct(func(d *Decoded, a uint64) string { return d.cpuset(a, uint64(d.ret)) }),
+		KindOutID: outStruct(func(d *Decoded, a uint64) string {
+			if v, ok := d.u32(a); ok {
+				return "[" + formatID(v) + "]"
+			}
+			return hexs(a)
+		}),
+		KindGids:     {enter: func(d *Decoded, i int) string { return d.idArray(d.c.Args[i], int64(int32(d.c.Args[i-1]))) }},
+		KindOutGids:  outStruct(func(d *Decoded, a uint64) string { return d.idArray(a, d.ret) }),
+		KindStack:    {enter: func(d *Decoded, i int) string { return d.stackT(d.c.Args[i]) }},
+		KindOutStack: outStruct(func(d *Decoded, a uint64) string { return d.stackT(a) }),
+		KindOutTms:   outStruct(func(d *Decoded, a uint64) string { return d.tms(a) }),
+		KindOutUint: outStruct(func(d *Decoded, a uint64) string {
+			if v, ok := d.u32(a); ok {
+				return "[" + strconv.FormatUint(uint64(v), 10) + "]"
+			}
+			return hexs(a)
+		}),
 		KindSigframe: {enter: func(d *Decoded, i int) string {
 			// x86-64: at rt_sigreturn the frame (struct rt_sigframe) starts
 			// 8 bytes below the stack pointer; uc.uc_sigmask is 304 bytes

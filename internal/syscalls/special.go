@@ -77,7 +77,19 @@ func init() {
 		"select": {ret: selectRet},
 		"poll":   {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
 		"ppoll": {ret: func(d *Decoded) string {
-			return d.pollRevents(d.c.Args[0], d.c.Args[1])
+			r := d.pollRevents(d.c.Args[0], d.c.Args[1])
+			if d.ret > 0 && d.c.Args[2] != 0 && strings.HasSuffix(r, ")") {
+				// The time left is written back into the timeout.
+				r = r[:len(r)-1] + ", left " + d.timespec(d.c.Args[2]) + ")"
+			}
+			return r
+		}},
+		"times": {ret: func(d *Decoded) string { return strconv.FormatUint(uint64(d.ret), 10) }},
+		"rt_sigtimedwait": {ret: func(d *Decoded) string {
+			if name := linux.SignalName(d.ret); name != "" {
+				return strconv.FormatInt(d.ret, 10) + " (" + name + ")"
+			}
+			return strconv.FormatInt(d.ret, 10)
 		}},
 		"socket": {enter: func(d *Decoded) {
 			d.args[2] = socketProtocol(d.c.Args[0], d.c.Args[2])

@@ -747,3 +747,84 @@ func (d *Decoded) intArray(addr uint64, n int) string {
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
+
+// maxCpusetSize is the most of a CPU mask strace shows: the size of its
+// own mask, 128 bytes on machines of up to 1024 CPUs.
+const maxCpusetSize = 128
+
+// cpuset renders a CPU mask of size bytes: [0 1 2 3], "..." after the
+// first maxCpusetSize bytes.
+func (d *Decoded) cpuset(addr, size uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	n := min(size, maxCpusetSize)
+	b, err := d.read(addr, int(n))
+	if err != nil {
+		return hexs(addr)
+	}
+	var cpus []string
+	for i := range 8 * len(b) {
+		if b[i/8]&(1<<(i%8)) != 0 {
+			cpus = append(cpus, strconv.Itoa(i))
+		}
+	}
+	if n < size {
+		cpus = append(cpus, "...")
+	}
+	return "[" + strings.Join(cpus, " ") + "]"
+}
+
+// formatID renders a uid or gid: -1 for (uid_t)-1, unsigned otherwise.
+func formatID(v uint32) string {
+	if v == ^uint32(0) {
+		return "-1"
+	}
+	return strconv.FormatUint(uint64(v), 10)
+}
+
+// idArray renders n uids or gids at addr: [0, 1], limited by -s.
+func (d *Decoded) idArray(addr uint64, n int64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n < 0 || n > 1<<16 {
+		return hexs(addr)
+	}
+	show := min(n, int64(d.o.StrSize))
+	b, err := d.read(addr, int(4*show))
+	if err != nil {
+		return hexs(addr)
+	}
+	var ids []string
+	for i := range int(show) {
+		ids = append(ids, formatID(le32(b[4*i:])))
+	}
+	if show < n {
+		ids = append(ids, "...")
+	}
+	return "[" + strings.Join(ids, ", ") + "]"
+}
+
+// stackT renders sigaltstack's stack_t {ss_sp, ss_flags, ss_size}.
+func (d *Decoded) stackT(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 24)
+	if err != nil {
+		return hexs(addr)
+	}
+	return "{ss_sp=" + ptr(le64(b)) + ", ss_flags=" + linux.SigaltstackFlags.Format(uint64(le32(b[8:]))) +
+		", ss_size=" + strconv.FormatUint(le64(b[16:]), 10) + "}"
+}
+
+// tms renders times's struct tms: four clock_t in ticks.
+func (d *Decoded) tms(addr uint64) string {
+	b, err := d.read(addr, 32)
+	if err != nil {
+		return hexs(addr)
+	}
+	t := func(o int) string { return linux.FormatClockTicks(int64(le64(b[o:]))) }
+	return "{tms_utime=" + t(0) + ", tms_stime=" + t(8) + ", tms_cutime=" + t(16) + ", tms_cstime=" + t(24) + "}"
+}
