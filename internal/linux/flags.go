@@ -485,3 +485,51 @@ var Clone3Flags = &FlagSet{Flags: append(append([]Flag{}, CloneFlags.Flags...),
 var SigaltstackFlags = &FlagSet{Flags: []Flag{
 	{1, "SS_ONSTACK"}, {2, "SS_DISABLE"}, {1 << 31, "SS_AUTODISARM"},
 }, Unknown: "SS_???"}
+
+// MsyncFlags are msync's flags (include/uapi/asm-generic/mman-common.h),
+// in strace's order.
+var MsyncFlags = &FlagSet{Flags: []Flag{{4, "MS_SYNC"}, {1, "MS_ASYNC"}, {2, "MS_INVALIDATE"}}, Unknown: "MS_???"}
+
+// MlockallFlags are mlockall's flags (include/uapi/asm-generic/mman.h).
+var MlockallFlags = &FlagSet{Flags: []Flag{{1, "MCL_CURRENT"}, {2, "MCL_FUTURE"}, {4, "MCL_ONFAULT"}}, Unknown: "MCL_???"}
+
+// Mlock2Flags are mlock2's flags (include/uapi/asm-generic/mman-common.h).
+var Mlock2Flags = &FlagSet{Flags: []Flag{{1, "MLOCK_ONFAULT"}}, Unknown: "MLOCK_???"}
+
+// InotifyInitFlags are inotify_init1's flags (include/uapi/linux/inotify.h).
+var InotifyInitFlags = &FlagSet{Flags: []Flag{{0x800, "IN_NONBLOCK"}, {0x80000, "IN_CLOEXEC"}}, Unknown: "IN_???"}
+
+// InotifyMask are inotify_add_watch's events and flags (include/uapi/linux/inotify.h).
+var InotifyMask = &FlagSet{Flags: []Flag{
+	{0x1, "IN_ACCESS"}, {0x2, "IN_MODIFY"}, {0x4, "IN_ATTRIB"}, {0x8, "IN_CLOSE_WRITE"},
+	{0x10, "IN_CLOSE_NOWRITE"}, {0x20, "IN_OPEN"}, {0x40, "IN_MOVED_FROM"}, {0x80, "IN_MOVED_TO"},
+	{0x100, "IN_CREATE"}, {0x200, "IN_DELETE"}, {0x400, "IN_DELETE_SELF"}, {0x800, "IN_MOVE_SELF"},
+	{0x2000, "IN_UNMOUNT"}, {0x4000, "IN_Q_OVERFLOW"}, {0x8000, "IN_IGNORED"},
+	{0x1000000, "IN_ONLYDIR"}, {0x2000000, "IN_DONT_FOLLOW"}, {0x4000000, "IN_EXCL_UNLINK"},
+	{0x10000000, "IN_MASK_CREATE"}, {0x20000000, "IN_MASK_ADD"}, {0x40000000, "IN_ISDIR"}, {0x80000000, "IN_ONESHOT"},
+}, Unknown: "IN_???"}
+
+// UnshareFlags are unshare's flags, in strace's order (include/uapi/linux/sched.h).
+var UnshareFlags = &FlagSet{Flags: []Flag{
+	{0x80, "CLONE_NEWTIME"}, {unix.CLONE_VM, "CLONE_VM"}, {unix.CLONE_FS, "CLONE_FS"}, {unix.CLONE_FILES, "CLONE_FILES"},
+	{unix.CLONE_SIGHAND, "CLONE_SIGHAND"}, {unix.CLONE_THREAD, "CLONE_THREAD"}, {unix.CLONE_NEWNS, "CLONE_NEWNS"},
+	{unix.CLONE_SYSVSEM, "CLONE_SYSVSEM"}, {unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"}, {unix.CLONE_NEWUTS, "CLONE_NEWUTS"},
+	{unix.CLONE_NEWIPC, "CLONE_NEWIPC"}, {unix.CLONE_NEWUSER, "CLONE_NEWUSER"}, {unix.CLONE_NEWPID, "CLONE_NEWPID"},
+	{unix.CLONE_NEWNET, "CLONE_NEWNET"},
+}, Unknown: "CLONE_???"}
+
+// SetnsTypes are setns's namespace types, in strace's order.
+var SetnsTypes = &FlagSet{Flags: []Flag{
+	{0x80, "CLONE_NEWTIME"}, {unix.CLONE_NEWNS, "CLONE_NEWNS"}, {unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+	{unix.CLONE_NEWUTS, "CLONE_NEWUTS"}, {unix.CLONE_NEWIPC, "CLONE_NEWIPC"}, {unix.CLONE_NEWUSER, "CLONE_NEWUSER"},
+	{unix.CLONE_NEWPID, "CLONE_NEWPID"}, {unix.CLONE_NEWNET, "CLONE_NEWNET"},
+}, Unknown: "CLONE_NEW???"}
+
+// CloseRangeFlags are close_range's flags (include/uapi/linux/close_range.h).
+var CloseRangeFlags = &FlagSet{Flags: []Flag{{2, "CLOSE_RANGE_UNSHARE"}, {4, "CLOSE_RANGE_CLOEXEC"}}, Unknown: "CLOSE_RANGE_???"}
+
+// PidfdFlags are pidfd_open's flags (include/uapi/linux/pidfd.h).
+var PidfdFlags = &FlagSet{Flags: []Flag{{0x800, "PIDFD_NONBLOCK"}}, Unknown: "PIDFD_???"}
+
+// PriorityWhich names getpriority's and setpriority's which (include/uapi/linux/resource.h).
+var PriorityWhich = NewValueSet("PRIO_???", false, Flag{0, "PRIO_PROCESS"}, Flag{1, "PRIO_PGRP"}, Flag{2, "PRIO_USER"})

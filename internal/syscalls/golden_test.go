@@ -738,6 +738,27 @@ func goldenCases() []goldenCase {
 	a = mk()
 	add("epoll_pwait2", "epoll_pwait2", a, "retval=1", nil, 3, a.put([]byte{1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0}), 128, a.u64s(1, 2), 0, 8)
 
+	// Flag words named.
+	add("msync", "msync", nil, "retval=0", nil, 0x7f0000000000, 4096, 6)
+	add("msync-unknown", "msync", nil, "", nil, 0x7f0000000000, 4096, 0x10)
+	add("mlockall", "mlockall", nil, "retval=0", nil, 3)
+	add("mlock2", "mlock2", nil, "retval=0", nil, 0x7f0000000000, 4096, 3)
+	add("inotify_init1", "inotify_init1", nil, "retval=3", nil, 0x80800)
+	add("inotify_init1-unknown", "inotify_init1", nil, "", nil, 1)
+	a = mk()
+	add("inotify_add_watch", "inotify_add_watch", a, "retval=1", nil, 3, a.str("/tmp"), 0x1000fce)
+	add("inotify_add_watch-unknown", "inotify_add_watch", nil, "", nil, 3, 0, 0x8000000)
+	add("unshare", "unshare", nil, "retval=0", nil, 0x10000000|0x20000|0x80)
+	add("unshare-all", "unshare", nil, "", nil, ^uint64(0))
+	add("setns", "setns", nil, "retval=0", nil, 3, 0x40000000)
+	add("setns-unknown", "setns", nil, "", nil, 3, 0x11)
+	add("close_range", "close_range", nil, "retval=0", nil, 3, 0xffffffff, 4)
+	add("close_range-unknown", "close_range", nil, "", nil, 3, 10, 1)
+	add("pidfd_open", "pidfd_open", nil, "retval=5", nil, 1234, 0x800)
+	add("getpriority", "getpriority", nil, "retval=20", nil, 0, 0)
+	add("setpriority", "setpriority", nil, "retval=0", nil, 1, 5, neg(-5))
+	add("setpriority-unknown", "setpriority", nil, "", nil, 9, 5, 5)
+
 	// -y: fds named after the files call.c opened.
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-read", call: "read", a: a, inject: "retval=2", flags: []string{"-y"},

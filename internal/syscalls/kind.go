@@ -13,122 +13,132 @@ type Kind uint8
 
 // Argument kinds.
 const (
-	KindHex             Kind = iota // (x) a number strace prints in hex, 0 as "0"
-	KindPtr                         // (p) a pointer: NULL or hex
-	KindInt                         // (d) a C int, signed decimal
-	KindLong                        // (ld) a signed long (offsets, lengths)
-	KindUlong                       // (u) an unsigned long (sizes, counts)
-	KindOctal                       // (oct) an octal number: umask's mask
-	KindMode                        // (mode) a file mode: 0644, S_IFREG|0644
-	KindOpenMode                    // (cmode) open's mode: printed only with O_CREAT or O_TMPFILE
-	KindFd                          // (fd) a file descriptor, named with -y
-	KindDirfd                       // (dfd) an *at dirfd: AT_FDCWD or an fd
-	KindPath                        // (path) a NUL-terminated path, not limited by -s
-	KindInBuf                       // (wbuf) bytes passed in, length in the next argument
-	KindOutBuf                      // (rbuf) bytes read, length the return value
-	KindRandBuf                     // (randbuf) random bytes read, length the return value: always \xNN
-	KindOpenFlags                   // (oflags) O_RDONLY|O_CLOEXEC
-	KindOpenFlags0                  // (oflags0) open flags without the access mode (dup3)
-	KindAtFlags                     // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
-	KindAccessAt                    // (accat) faccessat2 flags
-	KindAccessMode                  // (amode) F_OK, R_OK|W_OK
-	KindProt                        // (prot) PROT_READ|PROT_WRITE
-	KindMmapFlags                   // (mflags) MAP_PRIVATE|MAP_ANONYMOUS
-	KindWhence                      // (whence) SEEK_SET
-	KindMadvise                     // (madv) MADV_DONTNEED
-	KindMremap                      // (mremapf) MREMAP_MAYMOVE
-	KindShutdown                    // (shut) SHUT_WR
-	KindSockLevel                   // (level) SOL_SOCKET
-	KindSockOpt                     // (optname) SO_REUSEADDR, named by the level before it
-	KindMsgFlags                    // (msgf) MSG_DONTWAIT|MSG_NOSIGNAL
-	KindFamily                      // (fam) AF_INET
-	KindSockType                    // (stype) SOCK_STREAM|SOCK_CLOEXEC
-	KindSockFlags                   // (sockf) SOCK_CLOEXEC (accept4)
-	KindPipeFlags                   // (pipef) O_NONBLOCK|O_CLOEXEC
-	KindWaitOpts                    // (wopt) WNOHANG|__WALL
-	KindCloneFlags                  // (clonef) CLONE_VM|...|SIGCHLD
-	KindSignal                      // (sig) SIGTERM
-	KindSigHow                      // (how) SIG_BLOCK
-	KindSigset                      // (sigset) [HUP INT], size in the last argument
-	KindOutSigset                   // (osigset) the old mask, at exit
-	KindSigaction                   // (sigact) {sa_handler=..., sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}
-	KindOutSigaction                // (osigact) the old action, at exit
-	KindFcntlCmd                    // (fcntl) F_SETFD; the argument after it depends on it
-	KindIoctl                       // (ioctl) TCGETS or _IOC(...)
-	KindFlock                       // (flock) LOCK_EX|LOCK_NB
-	KindArchPrctl                   // (archprctl) ARCH_SET_FS
-	KindPrctl                       // (prctl) PR_SET_NAME
-	KindEpollOp                     // (epollop) EPOLL_CTL_ADD
-	KindStatxFlags                  // (statxf) AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH
-	KindStatxMask                   // (statxm) STATX_BASIC_STATS
-	KindRenameFlags                 // (renamef) RENAME_NOREPLACE
-	KindOpenHow                     // (openhow) {flags=O_RDONLY, mode=0, resolve=0}
-	KindArgv                        // (argv) ["ls", "-l"]
-	KindEnvp                        // (envp) 0x7ffd... /* 20 vars */, full with -v
-	KindPoll                        // (poll) [{fd=3, events=POLLIN}]
-	KindTimespec                    // (timespec) {tv_sec=1, tv_nsec=0}
-	KindIovec                       // (iov) [{iov_base="..", iov_len=5}], count in the next argument
-	KindOutIovec                    // (oiov) the same, filled at exit (readv)
-	KindSockaddr                    // (sa) a sockaddr passed in, length in the next argument
-	KindOutSockaddr                 // (osa) a sockaddr written back, length pointer in the next argument
-	KindOutSocklen                  // (olen) [16], or [128 => 16] when the call changed it
-	KindMsghdr                      // (msghdr) sendmsg's struct msghdr
-	KindOutMsghdr                   // (omsghdr) recvmsg's, at exit
-	KindOutPipe                     // (opipe) [3, 4]
-	KindOutWaitStatus               // (owstatus) [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]
-	KindOutStat                     // (ostat) {st_mode=S_IFREG|0644, st_size=3391, ...}
-	KindOutStatx                    // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
-	KindOutCwd                      // (ocwd) getcwd's buffer, a string of the return value's length
-	KindOutLink                     // (olink) readlink's buffer, the return value's length
-	KindGetrandom                   // (grnd) GRND_NONBLOCK
-	KindRlimit                      // (rlimit) RLIMIT_NOFILE
-	KindClockID                     // (clockid) CLOCK_MONOTONIC
-	KindEpollFlags                  // (epollf) EPOLL_CLOEXEC
-	KindTimerfdFlags                // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK
-	KindMemfdFlags                  // (mfdf) MFD_CLOEXEC|MFD_ALLOW_SEALING
-	KindIDType                      // (idtype) waitid's P_ALL, P_PID, P_PGID, P_PIDFD
-	KindEventfdFlags                // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
-	KindFadvise                     // (fadv) POSIX_FADV_SEQUENTIAL
-	KindFutexOp                     // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
-	KindFdSet                       // (fdset) select's fd_set: [3 4], size from the first argument
-	KindOutDirents                  // (odirents) getdents' buffer: 0x... /* 5 entries */
-	KindOutPtr                      // (op) a pointer the kernel writes through, printed (as a pointer) at exit
-	KindSockoptVal                  // (optval) setsockopt's value: [1] for an int, else the pointer
-	KindOutSockoptVal               // (ooptval) getsockopt's value, its length read through the next argument
-	KindSigframe                    // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
-	KindRlim                        // (rlim) a struct rlimit passed in: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}
-	KindOutRlim                     // (orlim) a struct rlimit filled in
-	KindOutTimespec                 // (otimespec) a struct timespec filled in (clock_gettime)
-	KindOutTimeval                  // (otimeval) a struct timeval filled in (gettimeofday)
-	KindOutUtsname                  // (outsname) uname's struct utsname
-	KindEpollEvent                  // (epollev) epoll_ctl's struct epoll_event
-	KindOutEpollEvents              // (oepollevs) epoll_wait's events, as many as the return value
-	KindOutRusage                   // (orusage) getrusage's struct rusage
-	KindRusageWho                   // (who) RUSAGE_SELF
-	KindOutWaitRusage               // (wrusage) wait4's struct rusage: shown only when a child was reaped
-	KindOutSiginfo                  // (osiginfo) waitid's siginfo_t: {si_signo=SIGCHLD, ...}, {} when none
-	KindOutStatfs                   // (ostatfs) struct statfs: {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, ...}
-	KindItimerWhich                 // (itimer) ITIMER_REAL
-	KindItimerval                   // (itv) a struct itimerval passed in
-	KindOutItimerval                // (oitv) a struct itimerval filled in
-	KindItimerspec                  // (its) a struct itimerspec passed in
-	KindOutItimerspec               // (oits) a struct itimerspec filled in
-	KindTimerFlags                  // (timerf) TIMER_ABSTIME
-	KindTfdSettimeFlags             // (tfdtf) TFD_TIMER_ABSTIME|TFD_TIMER_CANCEL_ON_SET
-	KindSigevent                    // (sigev) timer_create's struct sigevent
-	KindOutInt                      // (oint) an int filled in: [5]
-	KindOutSysinfo                  // (osysinfo) struct sysinfo
-	KindCloneArgs                   // (cloneargs) clone3's struct clone_args, its size in the next argument
-	KindUint                        // (ud) a C unsigned int, decimal
-	KindCpuset                      // (cpuset) a CPU mask passed in, its size in the previous argument: [0 1 2 3]
-	KindOutCpuset                   // (ocpuset) a CPU mask filled in, its size the return value
-	KindOutID                       // (ouid) a uid or gid filled in: [0], [-1]
-	KindGids                        // (gids) setgroups' list, its count in the previous argument
-	KindOutGids                     // (ogids) getgroups' list, as many as the return value
-	KindStack                       // (stack) sigaltstack's stack_t passed in
-	KindOutStack                    // (ostack) the old stack_t, at exit
-	KindOutTms                      // (otms) times's struct tms
-	KindOutUint                     // (ouint) an unsigned int filled in: [3]
+	KindHex              Kind = iota // (x) a number strace prints in hex, 0 as "0"
+	KindPtr                          // (p) a pointer: NULL or hex
+	KindInt                          // (d) a C int, signed decimal
+	KindLong                         // (ld) a signed long (offsets, lengths)
+	KindUlong                        // (u) an unsigned long (sizes, counts)
+	KindOctal                        // (oct) an octal number: umask's mask
+	KindMode                         // (mode) a file mode: 0644, S_IFREG|0644
+	KindOpenMode                     // (cmode) open's mode: printed only with O_CREAT or O_TMPFILE
+	KindFd                           // (fd) a file descriptor, named with -y
+	KindDirfd                        // (dfd) an *at dirfd: AT_FDCWD or an fd
+	KindPath                         // (path) a NUL-terminated path, not limited by -s
+	KindInBuf                        // (wbuf) bytes passed in, length in the next argument
+	KindOutBuf                       // (rbuf) bytes read, length the return value
+	KindRandBuf                      // (randbuf) random bytes read, length the return value: always \xNN
+	KindOpenFlags                    // (oflags) O_RDONLY|O_CLOEXEC
+	KindOpenFlags0                   // (oflags0) open flags without the access mode (dup3)
+	KindAtFlags                      // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
+	KindAccessAt                     // (accat) faccessat2 flags
+	KindAccessMode                   // (amode) F_OK, R_OK|W_OK
+	KindProt                         // (prot) PROT_READ|PROT_WRITE
+	KindMmapFlags                    // (mflags) MAP_PRIVATE|MAP_ANONYMOUS
+	KindWhence                       // (whence) SEEK_SET
+	KindMadvise                      // (madv) MADV_DONTNEED
+	KindMremap                       // (mremapf) MREMAP_MAYMOVE
+	KindShutdown                     // (shut) SHUT_WR
+	KindSockLevel                    // (level) SOL_SOCKET
+	KindSockOpt                      // (optname) SO_REUSEADDR, named by the level before it
+	KindMsgFlags                     // (msgf) MSG_DONTWAIT|MSG_NOSIGNAL
+	KindFamily                       // (fam) AF_INET
+	KindSockType                     // (stype) SOCK_STREAM|SOCK_CLOEXEC
+	KindSockFlags                    // (sockf) SOCK_CLOEXEC (accept4)
+	KindPipeFlags                    // (pipef) O_NONBLOCK|O_CLOEXEC
+	KindWaitOpts                     // (wopt) WNOHANG|__WALL
+	KindCloneFlags                   // (clonef) CLONE_VM|...|SIGCHLD
+	KindSignal                       // (sig) SIGTERM
+	KindSigHow                       // (how) SIG_BLOCK
+	KindSigset                       // (sigset) [HUP INT], size in the last argument
+	KindOutSigset                    // (osigset) the old mask, at exit
+	KindSigaction                    // (sigact) {sa_handler=..., sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}
+	KindOutSigaction                 // (osigact) the old action, at exit
+	KindFcntlCmd                     // (fcntl) F_SETFD; the argument after it depends on it
+	KindIoctl                        // (ioctl) TCGETS or _IOC(...)
+	KindFlock                        // (flock) LOCK_EX|LOCK_NB
+	KindArchPrctl                    // (archprctl) ARCH_SET_FS
+	KindPrctl                        // (prctl) PR_SET_NAME
+	KindEpollOp                      // (epollop) EPOLL_CTL_ADD
+	KindStatxFlags                   // (statxf) AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH
+	KindStatxMask                    // (statxm) STATX_BASIC_STATS
+	KindRenameFlags                  // (renamef) RENAME_NOREPLACE
+	KindOpenHow                      // (openhow) {flags=O_RDONLY, mode=0, resolve=0}
+	KindArgv                         // (argv) ["ls", "-l"]
+	KindEnvp                         // (envp) 0x7ffd... /* 20 vars */, full with -v
+	KindPoll                         // (poll) [{fd=3, events=POLLIN}]
+	KindTimespec                     // (timespec) {tv_sec=1, tv_nsec=0}
+	KindIovec                        // (iov) [{iov_base="..", iov_len=5}], count in the next argument
+	KindOutIovec                     // (oiov) the same, filled at exit (readv)
+	KindSockaddr                     // (sa) a sockaddr passed in, length in the next argument
+	KindOutSockaddr                  // (osa) a sockaddr written back, length pointer in the next argument
+	KindOutSocklen                   // (olen) [16], or [128 => 16] when the call changed it
+	KindMsghdr                       // (msghdr) sendmsg's struct msghdr
+	KindOutMsghdr                    // (omsghdr) recvmsg's, at exit
+	KindOutPipe                      // (opipe) [3, 4]
+	KindOutWaitStatus                // (owstatus) [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]
+	KindOutStat                      // (ostat) {st_mode=S_IFREG|0644, st_size=3391, ...}
+	KindOutStatx                     // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
+	KindOutCwd                       // (ocwd) getcwd's buffer, a string of the return value's length
+	KindOutLink                      // (olink) readlink's buffer, the return value's length
+	KindGetrandom                    // (grnd) GRND_NONBLOCK
+	KindRlimit                       // (rlimit) RLIMIT_NOFILE
+	KindClockID                      // (clockid) CLOCK_MONOTONIC
+	KindEpollFlags                   // (epollf) EPOLL_CLOEXEC
+	KindTimerfdFlags                 // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK
+	KindMemfdFlags                   // (mfdf) MFD_CLOEXEC|MFD_ALLOW_SEALING
+	KindIDType                       // (idtype) waitid's P_ALL, P_PID, P_PGID, P_PIDFD
+	KindEventfdFlags                 // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
+	KindFadvise                      // (fadv) POSIX_FADV_SEQUENTIAL
+	KindFutexOp                      // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
+	KindFdSet                        // (fdset) select's fd_set: [3 4], size from the first argument
+	KindOutDirents                   // (odirents) getdents' buffer: 0x... /* 5 entries */
+	KindOutPtr                       // (op) a pointer the kernel writes through, printed (as a pointer) at exit
+	KindSockoptVal                   // (optval) setsockopt's value: [1] for an int, else the pointer
+	KindOutSockoptVal                // (ooptval) getsockopt's value, its length read through the next argument
+	KindSigframe                     // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
+	KindRlim                         // (rlim) a struct rlimit passed in: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}
+	KindOutRlim                      // (orlim) a struct rlimit filled in
+	KindOutTimespec                  // (otimespec) a struct timespec filled in (clock_gettime)
+	KindOutTimeval                   // (otimeval) a struct timeval filled in (gettimeofday)
+	KindOutUtsname                   // (outsname) uname's struct utsname
+	KindEpollEvent                   // (epollev) epoll_ctl's struct epoll_event
+	KindOutEpollEvents               // (oepollevs) epoll_wait's events, as many as the return value
+	KindOutRusage                    // (orusage) getrusage's struct rusage
+	KindRusageWho                    // (who) RUSAGE_SELF
+	KindOutWaitRusage                // (wrusage) wait4's struct rusage: shown only when a child was reaped
+	KindOutSiginfo                   // (osiginfo) waitid's siginfo_t: {si_signo=SIGCHLD, ...}, {} when none
+	KindOutStatfs                    // (ostatfs) struct statfs: {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, ...}
+	KindItimerWhich                  // (itimer) ITIMER_REAL
+	KindItimerval                    // (itv) a struct itimerval passed in
+	KindOutItimerval                 // (oitv) a struct itimerval filled in
+	KindItimerspec                   // (its) a struct itimerspec passed in
+	KindOutItimerspec                // (oits) a struct itimerspec filled in
+	KindTimerFlags                   // (timerf) TIMER_ABSTIME
+	KindTfdSettimeFlags              // (tfdtf) TFD_TIMER_ABSTIME|TFD_TIMER_CANCEL_ON_SET
+	KindSigevent                     // (sigev) timer_create's struct sigevent
+	KindOutInt                       // (oint) an int filled in: [5]
+	KindOutSysinfo                   // (osysinfo) struct sysinfo
+	KindCloneArgs                    // (cloneargs) clone3's struct clone_args, its size in the next argument
+	KindUint                         // (ud) a C unsigned int, decimal
+	KindCpuset                       // (cpuset) a CPU mask passed in, its size in the previous argument: [0 1 2 3]
+	KindOutCpuset                    // (ocpuset) a CPU mask filled in, its size the return value
+	KindOutID                        // (ouid) a uid or gid filled in: [0], [-1]
+	KindGids                         // (gids) setgroups' list, its count in the previous argument
+	KindOutGids                      // (ogids) getgroups' list, as many as the return value
+	KindStack                        // (stack) sigaltstack's stack_t passed in
+	KindOutStack                     // (ostack) the old stack_t, at exit
+	KindOutTms                       // (otms) times's struct tms
+	KindOutUint                      // (ouint) an unsigned int filled in: [3]
+	KindMsyncFlags                   // (msyncf) MS_SYNC|MS_INVALIDATE
+	KindMlockallFlags                // (mcl) MCL_CURRENT|MCL_FUTURE
+	KindMlock2Flags                  // (mlock2f) MLOCK_ONFAULT
+	KindInotifyInitFlags             // (inif) IN_NONBLOCK|IN_CLOEXEC
+	KindInotifyMask                  // (inmask) IN_MODIFY|IN_CREATE
+	KindUnshareFlags                 // (unsharef) CLONE_NEWNS|CLONE_NEWUSER (64 bits)
+	KindSetnsType                    // (nstype) CLONE_NEWNET
+	KindCloseRangeFlags              // (crf) CLOSE_RANGE_CLOEXEC
+	KindPidfdFlags                   // (pidfdf) PIDFD_NONBLOCK
+	KindPriorityWhich                // (prio) PRIO_PROCESS
 	numKinds
 )
 
@@ -161,6 +171,9 @@ var kindNames = map[string]Kind{
 	"osysinfo": KindOutSysinfo, "cloneargs": KindCloneArgs, "ud": KindUint,
 	"cpuset": KindCpuset, "ocpuset": KindOutCpuset, "ouid": KindOutID, "gids": KindGids, "ogids": KindOutGids,
 	"stack": KindStack, "ostack": KindOutStack, "otms": KindOutTms, "ouint": KindOutUint,
+	"msyncf": KindMsyncFlags, "mcl": KindMlockallFlags, "mlock2f": KindMlock2Flags, "inif": KindInotifyInitFlags,
+	"inmask": KindInotifyMask, "unsharef": KindUnshareFlags, "nstype": KindSetnsType, "crf": KindCloseRangeFlags,
+	"pidfdf": KindPidfdFlags, "prio": KindPriorityWhich,
 }
 
 // String returns the kind's signature name ("path").
@@ -365,11 +378,21 @@ func init() {
 			}
 			return hexs(a)
 		}),
-		KindGids:     {enter: func(d *Decoded, i int) string { return d.idArray(d.c.Args[i], int64(int32(d.c.Args[i-1]))) }},
-		KindOutGids:  outStruct(func(d *Decoded, a uint64) string { return d.idArray(a, d.ret) }),
-		KindStack:    {enter: func(d *Decoded, i int) string { return d.stackT(d.c.Args[i]) }},
-		KindOutStack: outStruct(func(d *Decoded, a uint64) string { return d.stackT(a) }),
-		KindOutTms:   outStruct(func(d *Decoded, a uint64) string { return d.tms(a) }),
+		KindGids:             {enter: func(d *Decoded, i int) string { return d.idArray(d.c.Args[i], int64(int32(d.c.Args[i-1]))) }},
+		KindOutGids:          outStruct(func(d *Decoded, a uint64) string { return d.idArray(a, d.ret) }),
+		KindStack:            {enter: func(d *Decoded, i int) string { return d.stackT(d.c.Args[i]) }},
+		KindOutStack:         outStruct(func(d *Decoded, a uint64) string { return d.stackT(a) }),
+		KindOutTms:           outStruct(func(d *Decoded, a uint64) string { return d.tms(a) }),
+		KindMsyncFlags:       flags32Kind(linux.MsyncFlags),
+		KindMlockallFlags:    flags32Kind(linux.MlockallFlags),
+		KindMlock2Flags:      flags32Kind(linux.Mlock2Flags),
+		KindInotifyInitFlags: flags32Kind(linux.InotifyInitFlags),
+		KindInotifyMask:      flags32Kind(linux.InotifyMask),
+		KindUnshareFlags:     flagsKind(linux.UnshareFlags),
+		KindSetnsType:        flags32Kind(linux.SetnsTypes),
+		KindCloseRangeFlags:  flags32Kind(linux.CloseRangeFlags),
+		KindPidfdFlags:       flags32Kind(linux.PidfdFlags),
+		KindPriorityWhich:    valueKind(linux.PriorityWhich),
 		KindOutUint: outStruct(func(d *Decoded, a uint64) string {
 			if v, ok := d.u32(a); ok {
 				return "[" + strconv.FormatUint(uint64(v), 10) + "]"
