@@ -33,7 +33,11 @@
 // Where strace decodes a structure that this package does not, the
 // argument prints as its pointer: ioctl arguments (TCGETS, TIOCGWINSZ),
 // control messages in a msghdr, socket option values other than an int,
-// the 6-argument futex operations, and the time fields of a stat with -v.
+// the 6-argument futex operations, the time fields of a stat with -v,
+// pselect6's sets, timeout and mask, and time's result; calls whose table
+// entry still has generic arguments ("arg0 x": the SysV IPC calls, the
+// sched_*param and *attr calls, io_uring, bpf, keyctl and others) print
+// every argument in hex.
 // prctl's arm64-only options (PR_SVE_*, PR_SME_*, PR_PAC_*, the tagged
 // address controls) and PR_SCHED_CORE print their arguments in hex, and a
 // seccomp filter (PR_SET_SECCOMP) prints as {len=N, filter=ADDR} even with
