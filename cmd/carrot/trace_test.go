@@ -1225,3 +1225,38 @@ func TestTraceAttachBlocked(t *testing.T) {
 		t.Errorf("after detach: %v %q", err, progOut.String())
 	}
 }
+
+// TestTraceWithoutFollow: without -f (and no -e filter), the program's
+// children run untraced, as under strace: carrot returns when the program
+// does, leaving a background child running and not traced, and prints
+// none of its calls.
+func TestTraceWithoutFollow(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "t")
+	cmd := carrotCmd("trace", "-o", out, "sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Wait()
+	pid, _ := strconv.Atoi(strings.TrimSpace(stdout.String()))
+	if pid > 0 {
+		defer syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err != nil || pid <= 0 {
+		t.Fatalf("carrot: %v %q %s", err, stdout.String(), stderr.String())
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("the background child is gone with the program: %v", err)
+	}
+	if !regexp.MustCompile(`(?m)^TracerPid:\s+0$`).Match(status) {
+		t.Errorf("the background child is traced:\n%s", status)
+	}
+	if tr := readFile(t, out); strings.Contains(tr, "nanosleep") || !strings.Contains(tr, "+++ exited with 0 +++") {
+		t.Errorf("trace:\n%s", tail(tr))
+	}
+}

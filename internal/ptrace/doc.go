@@ -28,7 +28,9 @@
 // and the filter's ret_data in one call; registers are fetched only when
 // a Handler changes them.
 //
-// The engine follows fork, vfork and clone (PTRACE_O_TRACEFORK etc.): a
+// The engine follows fork, vfork and clone (PTRACE_O_TRACEFORK etc.;
+// only threads with Config.ProcessOnly, where no filter that traps calls
+// makes the rest necessary): a
 // new task is reported to the Handler when its parent's event arrives,
 // and a child whose first stop comes before that event is held until it
 // does, so a Handler never sees a call from a task it was not told of.

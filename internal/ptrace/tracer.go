@@ -33,6 +33,13 @@ type Config struct {
 	// Rusage fills Syscall.Stime at every stop from wait4's rusage, the
 	// way strace -c measures a call's system time.
 	Rusage bool
+	// ProcessOnly traces the started program's process (its threads)
+	// alone: the processes it forks (fork, vfork, posix_spawn: the kernel's
+	// fork and vfork events) run untraced, and Run returns when the
+	// program is gone. Only under a Filter that traps no call (or none):
+	// a task under a filter that nobody traces gets ENOSYS from every call
+	// the filter traps, so with such a filter every task is traced.
+	ProcessOnly bool
 	// Async starts the doorbell up front, so that Do and Syscall.Resume
 	// from other goroutines take effect at once instead of at the next
 	// stop. Attach always starts it.
@@ -106,8 +113,10 @@ func New(cfg Config) *Tracer {
 	if cfg.Rusage {
 		t.ru = new(unix.Rusage)
 	}
-	t.opts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
-		unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP
+	t.opts = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP
+	if !cfg.ProcessOnly || cfg.Filter != nil && cfg.Filter.Traps() {
+		t.opts |= unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK
+	}
 	if cfg.TraceExit {
 		t.opts |= unix.PTRACE_O_TRACEEXIT
 	}

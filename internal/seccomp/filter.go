@@ -107,6 +107,27 @@ type Filter struct {
 	X32Bit uint32
 }
 
+// Traps reports whether any call can get a Trace action: a process under
+// such a filter must be traced, since a trapped call with no tracer fails
+// with ENOSYS.
+func (f *Filter) Traps() bool {
+	trap := func(a Action) bool { _, ok := a.IsTrace(); return ok }
+	if trap(f.Default) || trap(f.Foreign) {
+		return true
+	}
+	for _, a := range f.Calls {
+		if trap(a) {
+			return true
+		}
+	}
+	for _, r := range f.Rules {
+		if trap(r.IfSet) {
+			return true
+		}
+	}
+	return false
+}
+
 // Offsets in struct seccomp_data (include/uapi/linux/seccomp.h).
 const (
 	offNr   = 0

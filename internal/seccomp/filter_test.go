@@ -220,3 +220,24 @@ func TestInstallForReal(t *testing.T) {
 		t.Fatalf("child saw %q, want %q", got, want)
 	}
 }
+
+// TestTraps: a filter traps when any of its actions is Trace, whether the
+// default, the foreign ABIs', a call's or an argument rule's.
+func TestTraps(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    Filter
+		want bool
+	}{
+		{"allow all", Filter{}, false},
+		{"errno only", Filter{Calls: map[int]Action{1: Errno(1)}, Foreign: Errno(38)}, false},
+		{"default", Filter{Default: Trace(0)}, true},
+		{"foreign", Filter{Foreign: Trace(1)}, true},
+		{"a call", Filter{Calls: map[int]Action{2: Allow, 42: Trace(3)}}, true},
+		{"a rule", Filter{Rules: []ArgRule{{Nr: 56, Arg: 0, Mask: 1, IfSet: Trace(0)}}}, true},
+	} {
+		if got := c.f.Traps(); got != c.want {
+			t.Errorf("%s: Traps() = %v", c.name, got)
+		}
+	}
+}

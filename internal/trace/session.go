@@ -301,7 +301,9 @@ func (s *Session) kernelCountable() bool {
 // the calls, the filter stops none.
 func (s *Session) Config() ptrace.Config {
 	if s.kc != nil {
-		return ptrace.Config{Handler: s, Filter: &seccomp.Filter{Arch: ptrace.AuditArch, X32Bit: seccomp.X32SyscallBit}}
+		// A filter that traps nothing: without -f, the children run
+		// untraced (and uncounted), as under strace.
+		return ptrace.Config{Handler: s, Filter: &seccomp.Filter{Arch: ptrace.AuditArch, X32Bit: seccomp.X32SyscallBit}, ProcessOnly: !s.o.Follow}
 	}
 	f := &seccomp.Filter{Arch: ptrace.AuditArch, X32Bit: seccomp.X32SyscallBit,
 		Foreign: seccomp.Trace(0), Calls: map[int]seccomp.Action{}}
@@ -321,7 +323,11 @@ func (s *Session) Config() ptrace.Config {
 		// seccomp stops (no filter run, no re-check after the tracer).
 		f = nil
 	}
-	return ptrace.Config{Handler: s, Filter: f, Rusage: s.sum != nil && !s.o.WallTime}
+	// Without -f and without a filter, the program's children need not
+	// stop at all (as under strace): they run untraced, and the trace
+	// ends with the program, not with its last descendant. Its threads
+	// are the program: they are traced and shown.
+	return ptrace.Config{Handler: s, Filter: f, Rusage: s.sum != nil && !s.o.WallTime, ProcessOnly: !s.o.Follow}
 }
 
 // AttachConfig is Config for -p, where no filter can be installed (and the
