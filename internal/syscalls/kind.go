@@ -67,6 +67,8 @@ const (
 	KindEnvp                         // (envp) 0x7ffd... /* 20 vars */, full with -v
 	KindPoll                         // (poll) [{fd=3, events=POLLIN}]
 	KindTimespec                     // (timespec) {tv_sec=1, tv_nsec=0}
+	KindTimeval                      // (timeval) {tv_sec=1, tv_usec=0}
+	KindPselectMask                  // (psmask) pselect6's {sigmask=[INT], sigsetsize=8}
 	KindIovec                        // (iov) [{iov_base="..", iov_len=5}], count in the next argument
 	KindOutIovec                     // (oiov) the same, filled at exit (readv)
 	KindSockaddr                     // (sa) a sockaddr passed in, length in the next argument
@@ -155,7 +157,7 @@ var kindNames = map[string]Kind{
 	"fcntl": KindFcntlCmd, "ioctl": KindIoctl, "flock": KindFlock, "archprctl": KindArchPrctl,
 	"prctl": KindPrctl, "epollop": KindEpollOp, "statxf": KindStatxFlags, "statxm": KindStatxMask,
 	"renamef": KindRenameFlags, "openhow": KindOpenHow, "argv": KindArgv, "envp": KindEnvp,
-	"poll": KindPoll, "timespec": KindTimespec, "iov": KindIovec, "oiov": KindOutIovec,
+	"poll": KindPoll, "timespec": KindTimespec, "timeval": KindTimeval, "psmask": KindPselectMask, "iov": KindIovec, "oiov": KindOutIovec,
 	"sa": KindSockaddr, "osa": KindOutSockaddr, "olen": KindOutSocklen, "msghdr": KindMsghdr,
 	"omsghdr": KindOutMsghdr, "opipe": KindOutPipe, "owstatus": KindOutWaitStatus,
 	"grnd": KindGetrandom, "rlimit": KindRlimit, "clockid": KindClockID, "epollf": KindEpollFlags,
@@ -289,7 +291,14 @@ func init() {
 		KindEnvp:         {enter: func(d *Decoded, i int) string { return d.argv(d.c.Args[i], !d.o.Verbose) }},
 		KindPoll:         {enter: func(d *Decoded, i int) string { return d.pollfds(d.c.Args[i], d.c.Args[i+1]) }},
 		KindTimespec:     {enter: func(d *Decoded, i int) string { return d.timespec(d.c.Args[i]) }},
-		KindIovec:        {enter: func(d *Decoded, i int) string { return d.iovec(d.c.Args[i], d.c.Args[i+1], -1) }},
+		KindTimeval: {enter: func(d *Decoded, i int) string {
+			if d.c.Args[i] == 0 {
+				return "NULL"
+			}
+			return d.timeval(d.c.Args[i])
+		}},
+		KindPselectMask: {enter: func(d *Decoded, i int) string { return d.pselectMask(d.c.Args[i]) }},
+		KindIovec:       {enter: func(d *Decoded, i int) string { return d.iovec(d.c.Args[i], d.c.Args[i+1], -1) }},
 		KindOutIovec: {save: noSave, exit: func(d *Decoded, i int) string {
 			return d.iovec(d.c.Args[i], d.c.Args[i+1], d.ret)
 		}},

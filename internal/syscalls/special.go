@@ -73,9 +73,10 @@ func init() {
 				d.args[3] = strconv.FormatUint(uint64(uint32(d.c.Args[3])), 10)
 			}
 		}},
-		"prctl":  {enter: prctlEnter, exit: prctlExit, ret: prctlRet},
-		"select": {ret: selectRet},
-		"poll":   {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
+		"prctl":    {enter: prctlEnter, exit: prctlExit, ret: prctlRet},
+		"select":   {ret: selectRet},
+		"pselect6": {ret: selectRet},
+		"poll":     {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
 		"ppoll": {ret: func(d *Decoded) string {
 			r := d.pollRevents(d.c.Args[0], d.c.Args[1])
 			if d.ret > 0 && d.c.Args[2] != 0 && strings.HasSuffix(r, ")") {
@@ -146,9 +147,10 @@ func socketProtocol(family, proto uint64) string {
 	return strconv.FormatUint(p, 10)
 }
 
-// selectRet renders select's return: "0 (Timeout)", or the ready
-// descriptors read back from the sets, "2 (in [3], out [4])", at most ret
-// of them.
+// selectRet renders select's and pselect6's return: "0 (Timeout)", or the
+// ready descriptors read back from the sets, "2 (in [3], out [4])", at
+// most ret of them, and the time left, which the kernel writes back into
+// the timeout (a timeval for select, a timespec for pselect6).
 func selectRet(d *Decoded) string {
 	r := strconv.FormatInt(d.ret, 10)
 	if d.ret == 0 {
@@ -178,6 +180,13 @@ func selectRet(d *Decoded) string {
 		}
 		if len(fds) > 0 {
 			parts = append(parts, name+" ["+strings.Join(fds, " ")+"]")
+		}
+	}
+	if t := d.c.Args[4]; t != 0 {
+		if d.info.Name == "pselect6" {
+			parts = append(parts, "left "+d.timespec(t))
+		} else {
+			parts = append(parts, "left "+d.timeval(t))
 		}
 	}
 	if len(parts) == 0 {

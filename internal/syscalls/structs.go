@@ -459,6 +459,20 @@ func (d *Decoded) rlimit(addr uint64) string {
 	return "{rlim_cur=" + lim(le64(b)) + ", rlim_max=" + lim(le64(b[8:])) + "}"
 }
 
+// pselectMask renders pselect6's last argument, a pointer to the kernel's
+// {const sigset_t *ss; size_t ss_len}: {sigmask=[INT], sigsetsize=8}.
+func (d *Decoded) pselectMask(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 16)
+	if err != nil {
+		return hexs(addr)
+	}
+	size := le64(b[8:])
+	return "{sigmask=" + d.sigset(le64(b), size) + ", sigsetsize=" + strconv.FormatUint(size, 10) + "}"
+}
+
 // timeval renders a struct timeval.
 func (d *Decoded) timeval(addr uint64) string {
 	b, err := d.read(addr, linux.SizeofTimeval)
