@@ -813,7 +813,18 @@ func (f *fsCmd) mv(ctx context.Context, src, dst string) error {
 		return err
 	}
 	target := dst
-	if d, err := f.c.Resolve(ctx, dst); err == nil && d.IsDir() {
+	d, err := f.c.Resolve(ctx, dst)
+	if err != nil && !errors.Is(err, syscall.ENOENT) {
+		return err
+	}
+	if cluster.TrailingSlash(dst) && (err == nil && !d.IsDir() || err != nil && !s.IsDir()) {
+		// DST/ names a directory: a file there, or no entry for a file
+		// to become, is not one (mv: "Not a directory"); a directory may
+		// be renamed to a new name written with the slash, as rename(2)
+		// allows.
+		return &meta.Error{Op: "move", Path: src + " -> " + dst, Err: syscall.ENOTDIR}
+	}
+	if err == nil && d.IsDir() {
 		// Into the directory, as mv moves; unless the source is that
 		// directory (mv /a/b /a/b/) or the destination names its own
 		// entry (mv /a/b /a/b, a file or a directory).

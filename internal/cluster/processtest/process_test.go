@@ -1163,6 +1163,8 @@ func TestPathSemantics(t *testing.T) {
 		{[]string{"fs", "put", local, "/a/newdir/"}, "ENOTDIR"},
 		{[]string{"fs", "put", local, "/a/dang"}, "dangling"},
 		{[]string{"fs", "mv", "/a/f", "/a/f"}, "same file"},
+		{[]string{"fs", "mv", "/a/f", "/a/fl/"}, "ENOTDIR"},      // a file is no directory
+		{[]string{"fs", "mv", "/a/f", "/a/newname/"}, "ENOTDIR"}, // nor the name a file would get
 		{[]string{"fs", "mv", "/a/b", "/a/b"}, "into itself"},
 		{[]string{"fs", "mv", "/a", "/"}, "same file"},
 		{[]string{"fs", "get", "/a/f", ""}, "ENOENT"},
