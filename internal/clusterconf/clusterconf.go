@@ -164,6 +164,12 @@ func NewToken() string {
 	return hex.EncodeToString(b)
 }
 
+// MaxRequestBytes is the largest etcd request carrot's clients send, and
+// what `carrot up`'s etcd accepts (etcd's own default is 1.5 MiB): a
+// file's metadata, its whole chunk list, is one request, so this bounds a
+// file to about 115,000 chunks (460 GiB at the default 4 MiB chunk).
+const MaxRequestBytes = 8 << 20
+
 // DialEtcd connects to the config's etcd and checks it answers. opts are
 // extra gRPC dial options (interceptors that count calls, for instance).
 func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3.Client, error) {
@@ -180,6 +186,9 @@ func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
 		Context:     ctx,
+		// gRPC's default, 2 MiB, would refuse a request the server takes;
+		// etcd allows 512 KiB of gRPC's own bytes beyond its limit.
+		MaxCallSendMsgSize: MaxRequestBytes + 512<<10,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", f.EtcdEndpoints, err)
