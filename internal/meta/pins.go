@@ -35,9 +35,12 @@ func (f *FS) uploadPrefix(lease clientv3.LeaseID, upload uint64) string {
 // operations per transaction by default).
 const maxPinOps = 100
 
-// Pin records ids as chunks of upload, under lease.
+// Pin records ids as chunks of upload, under lease. An id may come more
+// than once (a file of repeated content): it is pinned once, since etcd
+// refuses a transaction that puts one key twice.
 func (f *FS) Pin(ctx context.Context, lease clientv3.LeaseID, upload uint64, ids []string) error {
 	p := f.uploadPrefix(lease, upload)
+	ids = uniq(ids)
 	for len(ids) > 0 {
 		n := min(len(ids), maxPinOps)
 		ops := make([]clientv3.Op, n)
@@ -50,6 +53,19 @@ func (f *FS) Pin(ctx context.Context, lease clientv3.LeaseID, upload uint64, ids
 		ids = ids[n:]
 	}
 	return nil
+}
+
+// uniq returns ids without repeats, each where it first came.
+func uniq(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Unpin removes every pin of upload.
