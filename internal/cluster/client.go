@@ -29,6 +29,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -443,19 +444,13 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 		}
 		return meta.Content{Size: uint64(n), Inline: small[:n]}, nil, nil
 	}
+	// More than InlineMax bytes: chunks, starting with the bytes read so
+	// far (more than a chunk's worth when InlineMax >= ChunkSize, which
+	// the cluster's params allow).
+	r = io.MultiReader(bytes.NewReader(small[:n]), r)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pins := c.newPins(cancel)
-	first := getBuf(cs)
-	defer putBuf(first)
-	copy(first, small[:n])
-	m, err := io.ReadFull(r, first[n:])
-	n += m
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		pins.release()
-		return meta.Content{}, nil, fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO))
-	}
-	last := err != nil
 	var (
 		chunks  []meta.Chunk
 		size    uint64
@@ -464,7 +459,7 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 		upErr   error
 		sem     = make(chan []byte, c.opts.Parallel)
 	)
-	for range c.opts.Parallel - 1 {
+	for range c.opts.Parallel {
 		b := getBuf(cs)
 		defer putBuf(b)
 		sem <- b
@@ -472,28 +467,8 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 	setErr := func(err error) {
 		errOnce.Do(func() { upErr = err; cancel() })
 	}
-	buf := first
-	for {
-		if n > 0 {
-			data := buf[:n]
-			id := chunkstore.ID(data)
-			chunks = append(chunks, meta.Chunk{ID: id, Size: uint32(n)})
-			pins.add(id)
-			size += uint64(n)
-			wg.Add(1)
-			go func(b []byte) {
-				defer wg.Done()
-				if err := c.putChunk(ctx, id, data); err != nil {
-					setErr(err)
-				} else if progress != nil {
-					progress(int64(len(data)))
-				}
-				sem <- b
-			}(buf)
-		}
-		if last || ctx.Err() != nil {
-			break
-		}
+	for ctx.Err() == nil {
+		var buf []byte
 		select {
 		case buf = <-sem:
 		case <-ctx.Done():
@@ -501,11 +476,31 @@ func (c *Client) upload(ctx context.Context, r io.Reader, progress func(int64)) 
 		if ctx.Err() != nil {
 			break
 		}
-		n, err = io.ReadFull(r, buf)
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			last = true
-		} else if err != nil {
+		n, err := io.ReadFull(r, buf)
+		last := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !last {
 			setErr(fmt.Errorf("reading input: %w", errnoOr(err, syscall.EIO)))
+			break
+		}
+		if n == 0 {
+			break // the input ended on a chunk's boundary
+		}
+		data := buf[:n]
+		id := chunkstore.ID(data)
+		chunks = append(chunks, meta.Chunk{ID: id, Size: uint32(n)})
+		pins.add(id)
+		size += uint64(n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.putChunk(ctx, id, data); err != nil {
+				setErr(err)
+			} else if progress != nil {
+				progress(int64(len(data)))
+			}
+			sem <- buf
+		}()
+		if last {
 			break
 		}
 	}
@@ -661,14 +656,17 @@ func (c *Client) Truncate(ctx context.Context, ino, base, size uint64) (*meta.In
 			copy(b, in.Inline)
 			content = meta.Content{Size: size, Inline: b}
 		} else {
-			// Grow an inline file past the inline limit: move it to chunks.
+			// Grow an inline file past the inline limit: move it to chunks
+			// (more than one when InlineMax is above ChunkSize).
 			var chunks []meta.Chunk
-			if len(in.Inline) > 0 {
-				id := chunkstore.ID(in.Inline)
-				if err := c.putChunk(ctx, id, in.Inline); err != nil {
+			for rest := in.Inline; len(rest) > 0; {
+				data := rest[:min(len(rest), c.Params.ChunkSize)]
+				rest = rest[len(data):]
+				id := chunkstore.ID(data)
+				if err := c.putChunk(ctx, id, data); err != nil {
 					return nil, &meta.Error{Op: "truncate", Path: fmt.Sprintf("inode %d", ino), Err: err}
 				}
-				chunks = append(chunks, meta.Chunk{ID: id, Size: uint32(len(in.Inline))})
+				chunks = append(chunks, meta.Chunk{ID: id, Size: uint32(len(data))})
 			}
 			content = meta.Content{Size: size, Chunks: append(chunks, holes(size-uint64(len(in.Inline)), c.Params.ChunkSize)...)}
 		}

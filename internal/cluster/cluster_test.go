@@ -101,14 +101,42 @@ func patternSum(seed uint64, n int64) [32]byte {
 	return s
 }
 
-func TestRoundTrips(t *testing.T) {
+// startCluster starts another embedded cluster (real etcd, three real
+// nodes) created with params p, and a client of it; both end with the
+// test.
+func startCluster(t *testing.T, p meta.Params) *cluster.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tc, err := embedded.Start(ctx, embedded.Options{Dir: t.TempDir(), Nodes: 3, Params: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	cl, err := cluster.Dial(ctx, tc.Conf, cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	if err := cl.WaitNodes(ctx, 3, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func TestRoundTrips(t *testing.T) { roundTrips(t, client) }
+
+// roundTrips writes, reads back and overwrites files of the sizes around
+// the client's cluster's inline limit and chunk size.
+func roundTrips(t *testing.T, client *cluster.Client) {
 	c := tctx(t)
 	cs := int64(client.Params.ChunkSize)
+	inlineMax := int64(client.Params.InlineMax)
 	dir, err := client.MkdirAll(c, "/roundtrip", 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sizes := []int64{0, 1, int64(client.Params.InlineMax), int64(client.Params.InlineMax) + 1, cs - 1, cs, cs + 1, 3*cs + 12345}
+	sizes := []int64{0, 1, inlineMax, inlineMax + 1, cs - 1, cs, cs + 1, 3*cs + 12345, inlineMax + cs + 7, 2*inlineMax + 1}
 	for i, n := range sizes {
 		name := fmt.Sprintf("f%d-%d", i, n)
 		want, _ := io.ReadAll(newPattern(uint64(i), n))
@@ -116,8 +144,19 @@ func TestRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatalf("size %d: %v", n, err)
 		}
-		if in.Size != uint64(n) || (n <= int64(client.Params.InlineMax)) != (len(in.Chunks) == 0) {
+		if in.Size != uint64(n) || (n <= inlineMax) != (len(in.Chunks) == 0) {
 			t.Fatalf("size %d: inode %d bytes, %d chunks", n, in.Size, len(in.Chunks))
+		}
+		if n > inlineMax {
+			// Whole chunks, but the last.
+			if k := (n + cs - 1) / cs; int64(len(in.Chunks)) != k {
+				t.Fatalf("size %d: %d chunks, want %d", n, len(in.Chunks), k)
+			}
+			for j, ch := range in.Chunks {
+				if int64(ch.Size) != min(cs, n-int64(j)*cs) {
+					t.Fatalf("size %d: chunk %d holds %d bytes", n, j, ch.Size)
+				}
+			}
 		}
 		got, err := client.ReadFile(c, in.Ino)
 		if err != nil || !bytes.Equal(got, want) {
@@ -148,6 +187,44 @@ func TestRoundTrips(t *testing.T) {
 		if _, err := client.Open(c, in.Ino, in.Version); !errors.Is(err, syscall.ESTALE) {
 			t.Fatalf("open of old version: %v", err)
 		}
+	}
+}
+
+// TestChunkSizeNotAboveInlineMax: a cluster may have been created with a
+// chunk size at or below its inline limit (`carrot up --chunk-size 4096`
+// with the default inline limit of 4096). A file past the limit is then
+// more than a chunk: writing one panicked (slice bounds out of range).
+// Files of every size around the two are written, read back and
+// overwritten, and an inline file grown past the limit by a truncate is
+// cut into chunks of the chunk size.
+func TestChunkSizeNotAboveInlineMax(t *testing.T) {
+	for _, inlineMax := range []int{4096, 10000} {
+		t.Run(fmt.Sprint("inline-max-", inlineMax), func(t *testing.T) {
+			p := meta.DefaultParams()
+			p.ChunkSize, p.InlineMax = 4096, inlineMax
+			cl := startCluster(t, p)
+			roundTrips(t, cl)
+
+			c := tctx(t)
+			want, _ := io.ReadAll(newPattern(5, int64(inlineMax)))
+			in, err := cl.CreateFile(c, meta.RootIno, "grown", 0o644, bytes.NewReader(want), cluster.WriteOptions{})
+			if err != nil || len(in.Inline) != inlineMax {
+				t.Fatalf("inline file: %v, %d bytes inline", err, len(in.Inline))
+			}
+			size := 3*inlineMax + 1
+			if in, err = cl.Truncate(c, in.Ino, in.Version, uint64(size)); err != nil {
+				t.Fatal(err)
+			}
+			for i, ch := range in.Chunks {
+				if int(ch.Size) > p.ChunkSize {
+					t.Fatalf("after the truncate, chunk %d holds %d bytes, more than the chunk size", i, ch.Size)
+				}
+			}
+			got, err := cl.ReadFile(c, in.Ino)
+			if err != nil || !bytes.Equal(got, append(want, make([]byte, size-inlineMax)...)) {
+				t.Fatalf("after the truncate: %d bytes, %v", len(got), err)
+			}
+		})
 	}
 }
 
