@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carrot-project/carrot/internal/chunkstore"
 	"github.com/carrot-project/carrot/internal/cluster"
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
 	"github.com/carrot-project/carrot/internal/meta"
@@ -225,6 +226,67 @@ func TestChunkSizeNotAboveInlineMax(t *testing.T) {
 				t.Fatalf("after the truncate: %d bytes, %v", len(got), err)
 			}
 		})
+	}
+}
+
+// TestLongUploadOfRepeatedChunks: an upload that lasts past a pin renewal
+// pins its chunks, and a file of repeated content holds the same chunk
+// many times. Pinning each occurrence put one etcd key twice in a
+// transaction, which etcd refuses, so every renewal failed until the
+// upload was given up (EIO: its chunks went unpinned for half the grace):
+// `carrot fs put` of zeros written slowly failed where random data
+// succeeded. Here the grace is 2 s (a pin every 0.5 s, given up after 1 s
+// unpinned) and the upload lasts some 2.5 s.
+func TestLongUploadOfRepeatedChunks(t *testing.T) {
+	p := meta.DefaultParams()
+	p.ChunkSize = 64 << 10
+	p.GCGrace = 2 * time.Second
+	cl := startCluster(t, p)
+	c := tctx(t)
+	zero := make([]byte, p.ChunkSize)
+	zeroID := chunkstore.ID(zero)
+	other, _ := io.ReadAll(newPattern(11, int64(p.ChunkSize)))
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	var in *meta.Inode
+	go func() {
+		var err error
+		in, err = cl.CreateFile(c, meta.RootIno, "zeros", 0o644, pr, cluster.WriteOptions{})
+		pr.CloseWithError(errors.New("the upload has returned")) // the writer's next write fails
+		done <- err
+	}()
+	var want bytes.Buffer
+	pinned := false // seen the zero chunk pinned while the upload went on
+	for i := range 40 {
+		data := zero
+		if i%10 == 9 {
+			data = other
+		}
+		if _, err := pw.Write(data); err != nil {
+			break
+		}
+		want.Write(data)
+		time.Sleep(60 * time.Millisecond)
+		if !pinned {
+			ids, err := cl.FS.Pinned(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pinned = ids[zeroID]
+		}
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("upload of repeated chunks: %v", err)
+	}
+	if !pinned {
+		t.Fatal("the upload never pinned its chunks: it did not last past a renewal")
+	}
+	if got, err := cl.ReadFile(c, in.Ino); err != nil || !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("read back %d of %d bytes: %v", len(got), want.Len(), err)
+	}
+	if ids, err := cl.FS.Pinned(c); err != nil || len(ids) != 0 {
+		t.Fatalf("after the commit, pins left: %v %v", ids, err)
 	}
 }
 

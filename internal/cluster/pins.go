@@ -37,10 +37,11 @@ type pins struct {
 	io sync.Mutex
 
 	mu     sync.Mutex
-	ids    []string    // every chunk of the upload so far
-	added  []time.Time // when each was added
-	pinned int         // ids[:pinned] are pinned
-	lostAt time.Time   // when a lost lease took the pins with it
+	ids    []string        // every chunk of the upload so far, once each
+	have   map[string]bool // the ids, as a set
+	added  []time.Time     // when each was added
+	pinned int             // ids[:pinned] are pinned
+	lostAt time.Time       // when a lost lease took the pins with it
 	lease  clientv3.LeaseID
 	done   <-chan struct{}    // the lease's session ended
 	leases []clientv3.LeaseID // every lease pins were sent under: release unpins under each
@@ -59,16 +60,23 @@ func (c *Client) pinRetry() time.Duration { return min(c.pinEvery(), 5*time.Seco
 // newPins starts the pins of an upload; cancel ends the upload if pinning
 // fails for good.
 func (c *Client) newPins(cancel context.CancelFunc) *pins {
-	p := &pins{c: c, upload: rand.Uint64(), cancel: cancel}
+	p := &pins{c: c, upload: rand.Uint64(), cancel: cancel, have: map[string]bool{}}
 	if d := c.pinEvery(); d > 0 {
 		p.timer = time.AfterFunc(d, p.tick)
 	}
 	return p
 }
 
-// add records a chunk of the upload, before it is stored.
+// add records a chunk of the upload, before it is stored. A chunk the
+// upload already holds (repeated content) is not recorded again: its pin,
+// made or to be made, covers every occurrence.
 func (p *pins) add(id string) {
 	p.mu.Lock()
+	if p.have[id] {
+		p.mu.Unlock()
+		return
+	}
+	p.have[id] = true
 	p.ids = append(p.ids, id)
 	p.added = append(p.added, time.Now())
 	p.mu.Unlock()
