@@ -21,6 +21,11 @@
 //     repairer, is still found), and verified against its hash; a corrupt
 //     copy is skipped (and reported by the node that noticed).
 //
+// What the Client creates (CreateFile, ReplaceFile, MkdirIn, MkdirAll)
+// belongs to its Owner: the calling process's user and group unless
+// Options.Owner says otherwise. The embedded meta.FS's own Create, Mkdir
+// and Symlink take the owner from their caller (Client.Owner).
+//
 // Every error carries a POSIX errno (errors.As(err, &syscall.Errno)).
 //
 // Placement is computed from the live membership (membership.View): no
@@ -34,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -63,7 +69,14 @@ type Options struct {
 	// client of the embedded member). The Client takes it over and closes
 	// it on Close.
 	Etcd *clientv3.Client
+	// Owner owns the files and directories the Client creates
+	// (CreateFile, ReplaceFile, MkdirIn, MkdirAll); nil: this process's
+	// user and group.
+	Owner *Owner
 }
+
+// Owner is the user and group a new file or directory belongs to.
+type Owner struct{ Uid, Gid uint32 }
 
 // Client is a connection to one cluster. Safe for concurrent use.
 type Client struct {
@@ -75,6 +88,7 @@ type Client struct {
 	view   *membership.View
 	pool   *chunkstore.Pool
 	opts   Options
+	owner  Owner
 	ctx    context.Context // ends when the client closes
 	cancel context.CancelFunc
 
@@ -101,7 +115,10 @@ func Dial(ctx context.Context, conf *clusterconf.File, opts Options) (*Client, e
 	if err != nil {
 		return nil, &meta.Error{Op: "connect", Path: "cluster", Err: fmt.Errorf("%v: %w", err, syscall.EINVAL)}
 	}
-	c := &Client{Conf: conf, opts: opts, pool: pool}
+	c := &Client{Conf: conf, opts: opts, pool: pool, owner: Owner{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}}
+	if opts.Owner != nil {
+		c.owner = *opts.Owner
+	}
 	cli := opts.Etcd
 	if cli == nil {
 		if cli, err = conf.DialEtcd(ctx); err != nil {
@@ -145,6 +162,11 @@ func (c *Client) Close() error {
 	c.pool.Close()
 	return c.etcd.Close()
 }
+
+// Owner returns the user and group the files and directories the Client
+// creates belong to (Options.Owner). Pass them to what the embedded
+// meta.FS creates itself (Mkdir, Symlink, Create): its owner is explicit.
+func (c *Client) Owner() Owner { return c.owner }
 
 // Etcd returns the etcd client.
 func (c *Client) Etcd() *clientv3.Client { return c.etcd }
@@ -556,25 +578,27 @@ func (c *Client) WriteFile(ctx context.Context, ino, base uint64, r io.Reader, o
 	return c.FS.Commit(ctx, ino, base, content)
 }
 
-// CreateFile creates name in parent with r as its first version: the data
-// is made durable first, then one transaction creates the entry and inode
-// (EEXIST if the name exists; the uploaded chunks are then garbage).
+// CreateFile creates name in parent with r as its first version, owned by
+// the Client's Owner: the data is made durable first, then one
+// transaction creates the entry and inode (EEXIST if the name exists; the
+// uploaded chunks are then garbage).
 func (c *Client) CreateFile(ctx context.Context, parent uint64, name string, mode uint32, r io.Reader, o WriteOptions) (*meta.Inode, error) {
 	content, pins, err := c.upload(ctx, r, o.Progress)
 	if err != nil {
 		return nil, &meta.Error{Op: "write", Path: name, Err: err}
 	}
 	defer pins.release()
-	return c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Content: &content})
+	return c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Uid: c.owner.Uid, Gid: c.owner.Gid, Content: &content})
 }
 
 // ReplaceFile uploads r as the new content of the file ino (0: of the file
-// name in directory parent, made with mode if there is none), whatever
-// version is current by the time the upload is durable: the last writer
-// wins, as with cp, and nothing is half-written. The data is uploaded
-// once; a file another writer creates under the name meanwhile, or a
-// version it commits, is written over. A name that comes to hold
-// something other than a regular file is an error (EISDIR, EEXIST).
+// name in directory parent, made with mode and the Client's Owner if
+// there is none), whatever version is current by the time the upload is
+// durable: the last writer wins, as with cp, and nothing is half-written.
+// The data is uploaded once; a file another writer creates under the name
+// meanwhile, or a version it commits, is written over. A name that comes
+// to hold something other than a regular file is an error (EISDIR,
+// EEXIST).
 func (c *Client) ReplaceFile(ctx context.Context, parent uint64, name string, ino uint64, mode uint32, r io.Reader, o WriteOptions) (*meta.Inode, error) {
 	what := name
 	if ino != 0 {
@@ -588,7 +612,7 @@ func (c *Client) ReplaceFile(ctx context.Context, parent uint64, name string, in
 	byName := ino == 0
 	for range maxReplaces {
 		if ino == 0 {
-			in, err := c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Content: &content})
+			in, err := c.FS.Create(ctx, parent, name, meta.CreateOptions{Mode: meta.S_IFREG | mode&0o7777, Uid: c.owner.Uid, Gid: c.owner.Gid, Content: &content})
 			if !errors.Is(err, syscall.EEXIST) {
 				return in, err
 			}

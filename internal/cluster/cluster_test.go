@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 	"github.com/carrot-project/carrot/internal/chunkstore"
 	"github.com/carrot-project/carrot/internal/cluster"
 	"github.com/carrot-project/carrot/internal/cluster/embedded"
+	"github.com/carrot-project/carrot/internal/clusterconf"
 	"github.com/carrot-project/carrot/internal/meta"
 )
 
@@ -29,6 +32,9 @@ var (
 // TestMain runs one embedded cluster (real etcd, three real gRPC nodes on
 // loopback, R=2) for the package.
 func TestMain(m *testing.M) {
+	if conf := os.Getenv("CLUSTER_TEST_CREATE_AS_USER"); conf != "" {
+		os.Exit(createAsUser(conf))
+	}
 	dir, err := os.MkdirTemp("", "cluster-test")
 	if err != nil {
 		panic(err)
@@ -288,6 +294,142 @@ func TestLongUploadOfRepeatedChunks(t *testing.T) {
 	if ids, err := cl.FS.Pinned(c); err != nil || len(ids) != 0 {
 		t.Fatalf("after the commit, pins left: %v %v", ids, err)
 	}
+}
+
+// TestOwner: what a client creates belongs to its owner, by default the
+// process's user and group. Files and directories were recorded as root's
+// (uid and gid 0) whoever made them.
+func TestOwner(t *testing.T) {
+	c := tctx(t)
+	me := cluster.Owner{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}
+	someone := cluster.Owner{Uid: 1234, Gid: 5678}
+	other, err := cluster.Dial(c, testCluster.Conf, cluster.Options{Owner: &someone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, tc := range []struct {
+		cl   *cluster.Client
+		want cluster.Owner
+	}{{client, me}, {other, someone}} {
+		if got := tc.cl.Owner(); got != tc.want {
+			t.Fatalf("client's owner %+v, want %+v", got, tc.want)
+		}
+		dir := fmt.Sprintf("/owned-%d", tc.want.Uid)
+		check := func(what string, in *meta.Inode, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if in.Uid != tc.want.Uid || in.Gid != tc.want.Gid {
+				t.Errorf("%s: owned by %d:%d, want %d:%d", what, in.Uid, in.Gid, tc.want.Uid, tc.want.Gid)
+			}
+		}
+		d, err := tc.cl.MkdirAll(c, dir+"/sub", 0o755)
+		check("mkdir -p", d, err)
+		parent, err := tc.cl.Resolve(c, dir)
+		check("mkdir -p's parent", parent, err)
+		in, err := tc.cl.MkdirIn(c, d.Ino, "in", 0o755)
+		check("mkdir in", in, err)
+		in, err = tc.cl.CreateFile(c, d.Ino, "small", 0o644, bytes.NewReader([]byte("hi")), cluster.WriteOptions{})
+		check("create inline", in, err)
+		in, err = tc.cl.CreateFile(c, d.Ino, "chunked", 0o644, newPattern(1, int64(tc.cl.Params.InlineMax)+1), cluster.WriteOptions{})
+		check("create chunked", in, err)
+		in, err = tc.cl.ReplaceFile(c, d.Ino, "put", 0, 0o644, bytes.NewReader([]byte("hi")), cluster.WriteOptions{})
+		check("put", in, err)
+		if err := tc.cl.RemoveAll(c, meta.RootIno, dir[1:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOwnerIsTheUser: files and directories a user other than root makes,
+// with a client's default owner, are that user's (they were root's). The
+// test binary runs itself as uid 65534 (see createAsUser).
+func TestOwnerIsTheUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a process as another user")
+	}
+	open, err := os.MkdirTemp("", "cluster-owner-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(open, "cluster.test")
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The user's own config: etcd over TLS, not carrot up's KV socket
+	// (which serves only its own user and root).
+	conf := *testCluster.Conf
+	conf.KVSocket = ""
+	confPath := filepath.Join(open, "carrot.toml")
+	if err := conf.Save(confPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(confPath, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	c := tctx(t)
+	cmd := exec.CommandContext(c, exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CLUSTER_TEST_CREATE_AS_USER="+confPath)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("as uid 65534: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { client.RemoveAll(context.Background(), meta.RootIno, "by-user") })
+	for _, p := range []string{"/by-user", "/by-user/d", "/by-user/d/f", "/by-user/d/put"} {
+		in, err := client.Lresolve(c, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Uid != 65534 || in.Gid != 65534 {
+			t.Errorf("%s: owned by %d:%d, want its maker 65534:65534", p, in.Uid, in.Gid)
+		}
+	}
+}
+
+// createAsUser is the test binary run as another user by
+// TestOwnerIsTheUser: with the config at confPath, it makes a directory
+// (mkdir -p), a file of chunks and a file by put (ReplaceFile).
+func createAsUser(confPath string) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conf, err := clusterconf.Load(confPath)
+	if err != nil {
+		return fail(err)
+	}
+	cl, err := cluster.Dial(ctx, conf, cluster.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	defer cl.Close()
+	d, err := cl.MkdirAll(ctx, "/by-user/d", 0o755)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := cl.CreateFile(ctx, d.Ino, "f", 0o644, newPattern(1, int64(cl.Params.InlineMax)+1), cluster.WriteOptions{}); err != nil {
+		return fail(err)
+	}
+	if _, err := cl.ReplaceFile(ctx, d.Ino, "put", 0, 0o644, bytes.NewReader([]byte("hi")), cluster.WriteOptions{}); err != nil {
+		return fail(err)
+	}
+	return 0
 }
 
 // TestLargeRoundTrip streams a multi-GiB seeded pattern through the

@@ -209,13 +209,13 @@ func (c *Client) MkdirAll(ctx context.Context, p string, mode uint32) (*meta.Ino
 	return in, nil
 }
 
-// MkdirIn returns directory name of directory parent, made with mode if
-// there is none (one made meanwhile by someone else will do); ENOTDIR if
-// name is something else.
+// MkdirIn returns directory name of directory parent, made with mode and
+// the Client's Owner if there is none (one made meanwhile by someone else
+// will do); ENOTDIR if name is something else.
 func (c *Client) MkdirIn(ctx context.Context, parent uint64, name string, mode uint32) (*meta.Inode, error) {
 	in, err := c.FS.Lookup(ctx, parent, name)
 	if errors.Is(err, syscall.ENOENT) {
-		in, err = c.FS.Mkdir(ctx, parent, name, mode, 0, 0)
+		in, err = c.FS.Mkdir(ctx, parent, name, mode, c.owner.Uid, c.owner.Gid)
 		if errors.Is(err, syscall.EEXIST) {
 			in, err = c.FS.Lookup(ctx, parent, name)
 		}
