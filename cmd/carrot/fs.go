@@ -134,6 +134,13 @@ func runFS(ctx context.Context, e *env) int {
 	// report says a command's failure, or a write error of its output, as
 	// coreutils do, and returns the exit status.
 	report := func(err error, typed []string) int {
+		if err != nil && ctx.Err() != nil {
+			// SIGTERM (main's context): what was under way stopped as a
+			// failure would (a put commits nothing), and that is no I/O
+			// error to report.
+			e.errorf("fs %s: terminated (SIGTERM)", cmd)
+			return exitTerminated
+		}
 		if err == nil && out.err != nil {
 			err = fmt.Errorf("write error: %w", out.err)
 		}
@@ -185,6 +192,9 @@ func runFS(ctx context.Context, e *env) int {
 			}
 			if c := report(err, []string{p}); c != exitOK {
 				code = c
+			}
+			if code == exitTerminated {
+				break
 			}
 		}
 		return code

@@ -14,7 +14,8 @@
 //	126   the program to run was found but cannot be run (a directory, no
 //	      execute permission, not an executable format)
 //	127   the program to run was not found
-//	128+N the traced program was killed by signal N
+//	128+N the traced program was killed by signal N; 143 (128+SIGTERM):
+//	      a SIGTERM stopped the command's work (carrot fs)
 package main
 
 import (
@@ -39,6 +40,9 @@ const (
 	exitUsage     = 2
 	exitCannotRun = launcher.Failed   // 126, as in shells; the launcher exits so too when the exec fails
 	exitNotFound  = launcher.NotFound // 127
+	// exitTerminated is the status of a command a SIGTERM stopped, as a
+	// shell reports a process it killed.
+	exitTerminated = 128 + int(syscall.SIGTERM)
 )
 
 // env is what a subcommand gets from main: its arguments and standard
