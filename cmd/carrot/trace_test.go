@@ -1260,3 +1260,31 @@ func TestTraceWithoutFollow(t *testing.T) {
 		t.Errorf("trace:\n%s", tail(tr))
 	}
 }
+
+// TestTraceKeepsSetuid: under a filter (-e trace=), a setuid program
+// started by an unprivileged user runs with its privileges, as under
+// strace: carrot, as root, installs its filter without no_new_privs, which
+// would have the kernel ignore the setuid bit.
+func TestTraceKeepsSetuid(t *testing.T) {
+	needRoot(t)
+	setpriv := needProgram(t, "setpriv")
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	src := filepath.Join(dir, "ids.c")
+	os.WriteFile(src, []byte("#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"euid=%d\\n\",(int)geteuid());return 0;}\n"), 0o644)
+	bin := filepath.Join(dir, "ids")
+	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	os.Chmod(bin, 0o755|os.ModeSetuid)
+	asNobody := []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin}
+	if out, _ := exec.Command(asNobody[0], asNobody[1:]...).Output(); string(out) != "euid=0\n" {
+		t.Skipf("SKIP: the setuid bit has no effect here (a nosuid mount?): %q", out)
+	}
+	for _, args := range [][]string{{"-e", "trace=openat"}, {"-f", "-e", "trace=openat"}} {
+		cmd := carrotCmd(append(append([]string{"trace", "-o", os.DevNull}, args...), asNobody...)...)
+		if out, err := cmd.Output(); err != nil || string(out) != "euid=0\n" {
+			t.Errorf("carrot trace %v: %q %v", args, out, err)
+		}
+	}
+}

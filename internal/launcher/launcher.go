@@ -151,11 +151,18 @@ type sockFprog struct {
 	filter *byte
 }
 
-// InstallFilter sets no_new_privs and installs prog, an array of struct
-// sock_filter (8 bytes each: code, jt, jf, k, in host byte order), on the
-// calling thread only. The caller locks its goroutine to the thread and
-// should exec right after: the filter then governs the new program, and
-// the Go runtime's other threads, which die at exec, never run under it.
+// InstallFilter installs prog, an array of struct sock_filter (8 bytes
+// each: code, jt, jf, k, in host byte order), on the calling thread only.
+// The caller locks its goroutine to the thread and should exec right
+// after: the filter then governs the new program, and the Go runtime's
+// other threads, which die at exec, never run under it.
+//
+// The kernel takes a filter from a task with CAP_SYS_ADMIN in its user
+// namespace (root) as it is, and from anyone else only once no_new_privs
+// is set, which makes setuid and file-capability programs run without
+// their privileges (sudo, ping or passwd in a traced script). So the
+// filter is installed without it when the kernel allows, as strace leaves
+// such programs be, and with it otherwise.
 //
 // SECCOMP_FILTER_FLAG_SPEC_ALLOW keeps the kernel from turning on the
 // speculative-store-bypass mitigation for the program, which would slow
@@ -164,14 +171,21 @@ func InstallFilter(prog []byte) error {
 	if len(prog) == 0 || len(prog)%8 != 0 {
 		return syscall.EINVAL
 	}
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); e != 0 {
+	fprog := sockFprog{len: uint16(len(prog) / 8), filter: &prog[0]}
+	install := func() syscall.Errno {
+		_, _, e := syscall.RawSyscall(sysSeccomp, setModeFilter, flagSpecAllow, uintptr(unsafe.Pointer(&fprog)))
+		if e == syscall.EINVAL {
+			// Kernels before 4.17 lack SPEC_ALLOW.
+			_, _, e = syscall.RawSyscall(sysSeccomp, setModeFilter, 0, uintptr(unsafe.Pointer(&fprog)))
+		}
 		return e
 	}
-	fprog := sockFprog{len: uint16(len(prog) / 8), filter: &prog[0]}
-	_, _, e := syscall.RawSyscall(sysSeccomp, setModeFilter, flagSpecAllow, uintptr(unsafe.Pointer(&fprog)))
-	if e == syscall.EINVAL {
-		// Kernels before 4.17 lack SPEC_ALLOW.
-		_, _, e = syscall.RawSyscall(sysSeccomp, setModeFilter, 0, uintptr(unsafe.Pointer(&fprog)))
+	e := install()
+	if e == syscall.EACCES {
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); e != 0 {
+			return e
+		}
+		e = install()
 	}
 	runtime.KeepAlive(prog)
 	if e != 0 {
