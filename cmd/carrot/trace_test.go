@@ -1182,7 +1182,7 @@ t.join()
 		return after
 	}
 	want, got := run(strace), run(os.Args[0], "trace")
-	if !regexp.MustCompile(`(?m)^task\d read\(0,  <unfinished \.\.\.>\n.*getppid\(\)[^\n]*\n.*<\.\.\. read resumed>"hi\\n", 100\) += 3\n`).MatchString(got) {
+	if !regexp.MustCompile(`(?m)^task\d +read\(0,  <unfinished \.\.\.>\n.*getppid\(\)[^\n]*\n.*<\.\.\. read resumed>"hi\\n", 100\) += 3\n`).MatchString(got) {
 		t.Errorf("no unfinished and resumed read in\n%s", got)
 	}
 	if d := lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")); d != "" {
