@@ -367,6 +367,9 @@ var SealFlags = &FlagSet{Flags: []Flag{
 // FOwnerTypes are struct f_owner_ex's types (include/uapi/asm-generic/fcntl.h).
 var FOwnerTypes = NewValueSet("F_OWNER_???", false, Flag{0, "F_OWNER_TID"}, Flag{1, "F_OWNER_PID"}, Flag{2, "F_OWNER_PGRP"})
 
+// SignalfdFlags are signalfd4's flags (include/uapi/linux/signalfd.h).
+var SignalfdFlags = &FlagSet{Flags: []Flag{{unix.SFD_CLOEXEC, "SFD_CLOEXEC"}, {unix.SFD_NONBLOCK, "SFD_NONBLOCK"}}}
+
 // TimerfdFlags are timerfd_create's flags (include/uapi/linux/timerfd.h).
 var TimerfdFlags = &FlagSet{Flags: []Flag{{unix.TFD_CLOEXEC, "TFD_CLOEXEC"}, {unix.TFD_NONBLOCK, "TFD_NONBLOCK"}}}
 

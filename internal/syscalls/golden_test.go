@@ -413,6 +413,16 @@ func goldenCases() []goldenCase {
 	a = mk()
 	add("select-sets", "select", a, "retval=1", nil, 5, a.u64s(1<<3|1<<4), 0, 0, 0)
 	a = mk()
+	add("nanosleep-done", "nanosleep", a, "retval=0", nil, a.u64s(1, 0), a.u64s(0, 123))
+	a = mk()
+	add("nanosleep-eintr", "nanosleep", a, "error=EINTR", nil, a.u64s(1, 0), a.u64s(0, 123))
+	a = mk()
+	add("clock_nanosleep-restart", "clock_nanosleep", a, "error=ERESTART_RESTARTBLOCK", nil, 0, 0, a.u64s(0, 300000000), a.u64s(0, 199876000))
+	a = mk()
+	add("signalfd4-mask", "signalfd4", a, "retval=5", nil, neg(-1), a.u64s(1<<9), 8, 0x80800)
+	a = mk()
+	add("signalfd-mask", "signalfd", a, "retval=5", nil, neg(-1), a.u64s(1<<9|1<<11), 8)
+	a = mk()
 	add("select-timeout", "select", a, "retval=0", nil, 1, a.u64s(1), 0, 0, a.u64s(0, 5000))
 	a = mk()
 	add("select-left", "select", a, "retval=1", nil, 1, a.u64s(1), 0, 0, a.u64s(1, 999))
@@ -787,6 +797,10 @@ func goldenCases() []goldenCase {
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-openat", call: "openat", a: a, inject: "retval=3", flags: []string{"-y"},
 		files: []string{"/etc/hostname"}, args: [6]uint64{fdcwd, a.str("/etc/hostname"), 0}})
+	a = mk()
+	a = mk()
+	cs = append(cs, goldenCase{id: "y-poll", call: "poll", a: a, inject: "retval=1", flags: []string{"-y"},
+		files: []string{"/etc/hostname"}, args: [6]uint64{a.put([]byte{3, 0, 0, 0, 1, 0, 1, 0}), 1, 0}})
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-openat-dirfd", call: "openat", a: a, inject: "retval=4", flags: []string{"-y"},
 		files: []string{"/etc", "/etc/hostname"}, args: [6]uint64{3, a.str("hostname"), 0}})

@@ -87,6 +87,7 @@ const (
 	KindClockID                      // (clockid) CLOCK_MONOTONIC
 	KindEpollFlags                   // (epollf) EPOLL_CLOEXEC
 	KindTimerfdFlags                 // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK
+	KindSignalfdFlags                // (sfdf) SFD_CLOEXEC|SFD_NONBLOCK
 	KindMemfdFlags                   // (mfdf) MFD_CLOEXEC|MFD_ALLOW_SEALING
 	KindIDType                       // (idtype) waitid's P_ALL, P_PID, P_PGID, P_PIDFD
 	KindEventfdFlags                 // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
@@ -161,7 +162,7 @@ var kindNames = map[string]Kind{
 	"sa": KindSockaddr, "osa": KindOutSockaddr, "olen": KindOutSocklen, "msghdr": KindMsghdr,
 	"omsghdr": KindOutMsghdr, "opipe": KindOutPipe, "owstatus": KindOutWaitStatus,
 	"grnd": KindGetrandom, "rlimit": KindRlimit, "clockid": KindClockID, "epollf": KindEpollFlags,
-	"tfdf": KindTimerfdFlags, "mfdf": KindMemfdFlags, "idtype": KindIDType,
+	"tfdf": KindTimerfdFlags, "sfdf": KindSignalfdFlags, "mfdf": KindMemfdFlags, "idtype": KindIDType,
 	"efdf": KindEventfdFlags, "fadv": KindFadvise, "futexop": KindFutexOp, "fdset": KindFdSet,
 	"odirents": KindOutDirents, "ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
 	"op": KindOutPtr, "optval": KindSockoptVal, "ooptval": KindOutSockoptVal, "frame": KindSigframe,
@@ -431,17 +432,18 @@ func init() {
 			}
 			return "[" + formatWaitStatus(le32(b)) + "]"
 		}},
-		KindGetrandom:    flags32Kind(linux.GetrandomFlags),
-		KindRlimit:       valueKind(linux.Rlimits),
-		KindClockID:      valueKind(linux.ClockIDs),
-		KindEpollFlags:   flags32Kind(linux.EpollCreateFlags),
-		KindTimerfdFlags: flags32Kind(linux.TimerfdFlags),
-		KindMemfdFlags:   flags32Kind(linux.MemfdFlags),
-		KindIDType:       valueKind(linux.IDTypes),
-		KindEventfdFlags: flags32Kind(linux.EventfdFlags),
-		KindFadvise:      valueKind(linux.FadviseAdvice),
-		KindFutexOp:      {enter: func(d *Decoded, i int) string { return formatFutexOp(d.c.Args[i]) }},
-		KindFdSet:        {enter: func(d *Decoded, i int) string { return d.fdset(d.c.Args[i], d.c.Args[0]) }},
+		KindGetrandom:     flags32Kind(linux.GetrandomFlags),
+		KindRlimit:        valueKind(linux.Rlimits),
+		KindClockID:       valueKind(linux.ClockIDs),
+		KindEpollFlags:    flags32Kind(linux.EpollCreateFlags),
+		KindTimerfdFlags:  flags32Kind(linux.TimerfdFlags),
+		KindSignalfdFlags: flags32Kind(linux.SignalfdFlags),
+		KindMemfdFlags:    flags32Kind(linux.MemfdFlags),
+		KindIDType:        valueKind(linux.IDTypes),
+		KindEventfdFlags:  flags32Kind(linux.EventfdFlags),
+		KindFadvise:       valueKind(linux.FadviseAdvice),
+		KindFutexOp:       {enter: func(d *Decoded, i int) string { return formatFutexOp(d.c.Args[i]) }},
+		KindFdSet:         {enter: func(d *Decoded, i int) string { return d.fdset(d.c.Args[i], d.c.Args[0]) }},
 		KindOutDirents: {save: noSave, exit: func(d *Decoded, i int) string {
 			return hexs(d.c.Args[i]) + " /* " + strconv.Itoa(d.countDirents(d.c.Args[i], d.ret)) + " entries */"
 		}},

@@ -73,10 +73,12 @@ func init() {
 				d.args[3] = strconv.FormatUint(uint64(uint32(d.c.Args[3])), 10)
 			}
 		}},
-		"prctl":    {enter: prctlEnter, exit: prctlExit, ret: prctlRet},
-		"select":   {ret: selectRet},
-		"pselect6": {ret: selectRet},
-		"poll":     {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
+		"prctl":           {enter: prctlEnter, exit: prctlExit, ret: prctlRet},
+		"select":          {ret: selectRet},
+		"nanosleep":       {exit: sleepLeft(1)},
+		"clock_nanosleep": {exit: sleepLeft(3)},
+		"pselect6":        {ret: selectRet},
+		"poll":            {ret: func(d *Decoded) string { return d.pollRevents(d.c.Args[0], d.c.Args[1]) }},
 		"ppoll": {ret: func(d *Decoded) string {
 			r := d.pollRevents(d.c.Args[0], d.c.Args[1])
 			if d.ret > 0 && d.c.Args[2] != 0 && strings.HasSuffix(r, ")") {
@@ -145,6 +147,18 @@ func socketProtocol(family, proto uint64) string {
 		}
 	}
 	return strconv.FormatUint(p, 10)
+}
+
+// sleepLeft shows the time left in argument i of a sleep that a signal
+// cut short with a restart code (the kernel writes it then, and
+// restart_syscall goes on with it), as strace does; otherwise it stays a
+// pointer.
+func sleepLeft(i int) func(d *Decoded) {
+	return func(d *Decoded) {
+		if a := d.c.Args[i]; a != 0 && d.ret < 0 && linux.IsRestart(int(-d.ret)) {
+			d.args[i] = d.timespec(a)
+		}
+	}
 }
 
 // selectRet renders select's and pselect6's return: "0 (Timeout)", or the

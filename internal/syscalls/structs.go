@@ -12,11 +12,14 @@ import (
 )
 
 // sigsetSize is the sigsetsize argument of the rt_sig* call being decoded
-// (its last argument).
+// (its last argument; the one after the mask for rt_sigsuspend, signalfd
+// and signalfd4).
 func (d *Decoded) sigsetSize() uint64 {
 	switch d.info.Name {
-	case "rt_sigsuspend", "signalfd", "signalfd4":
+	case "rt_sigsuspend":
 		return d.c.Args[1]
+	case "signalfd", "signalfd4":
+		return d.c.Args[2]
 	}
 	return d.c.Args[len(d.info.Args)-1]
 }
@@ -184,7 +187,8 @@ func (d *Decoded) pollRevents(addr, n uint64) string {
 	for i := 0; i < int(n); i++ {
 		p := linux.ParsePollfd(b[i*linux.SizeofPollfd:])
 		if p.Revents != 0 {
-			parts = append(parts, "{fd="+d.fd(int64(p.Fd))+", revents="+linux.PollEvents.Format(uint64(uint16(p.Revents)))+"}")
+			// The fds of the result are plain numbers, even with -y.
+			parts = append(parts, "{fd="+strconv.Itoa(int(p.Fd))+", revents="+linux.PollEvents.Format(uint64(uint16(p.Revents)))+"}")
 		}
 	}
 	return r + " ([" + strings.Join(parts, ", ") + "])"

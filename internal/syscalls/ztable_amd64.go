@@ -305,7 +305,7 @@ var table = []entry{
 	{286, "timerfd_settime", "fd fd, flags tfdtf, new_value its, old_value oits", RetInt, ClassDesc},
 	{287, "timerfd_gettime", "fd fd, curr_value oits", RetInt, ClassDesc},
 	{288, "accept4", "sockfd fd, addr osa, addrlen olen, flags sockf", RetFd, ClassNetwork},
-	{289, "signalfd4", "fd fd, mask sigset, sizemask u, flags x", RetFd, ClassDesc | ClassSignal},
+	{289, "signalfd4", "fd fd, mask sigset, sizemask u, flags sfdf", RetFd, ClassDesc | ClassSignal},
 	{290, "eventfd2", "initval u, flags efdf", RetFd, ClassDesc},
 	{291, "epoll_create1", "flags epollf", RetFd, ClassDesc},
 	{292, "dup3", "oldfd fd, newfd fd, flags oflags0", RetFd, ClassDesc},
