@@ -1288,3 +1288,14 @@ func TestTraceKeepsSetuid(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceSummaryChildrenUnderFilter: with -e trace= and no -f, the
+// children that stop under the inherited filter are not traced: -c prints
+// the program's one table, not per-process ones.
+func TestTraceSummaryChildrenUnderFilter(t *testing.T) {
+	needRoot(t)
+	tr := summaryOf(t, "-c", "--no-ebpf", "-e", "trace=wait4,execve", "sh", "-c", "cat /etc/hostname >/dev/null; ls / >/dev/null")
+	if strings.Contains(tr, "pid ") || strings.Contains(tr, "all processes") || !strings.Contains(tr, " wait4\n") {
+		t.Errorf("want the program's table alone:\n%s", tr)
+	}
+}

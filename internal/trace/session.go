@@ -663,9 +663,14 @@ func (s *Session) Event(ev *ptrace.Event) {
 				s.kernelTrace(ev.Pid)
 			}
 		}
-		if k := s.task(ev.Tid, ev.Pid); s.roots[ev.Tid] && !k.counted {
+		k := s.task(ev.Tid, ev.Pid)
+		if s.roots[ev.Tid] && !k.counted {
 			k.counted = true // the started program
 			s.live++
+		}
+		if !s.visible(k) {
+			// A child under the filter without -f: not in the tables.
+			break
 		}
 		if s.sum != nil {
 			s.sum.setComm(ev.Pid, comm(ev.Pid))
