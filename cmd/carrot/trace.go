@@ -278,6 +278,7 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 	if len(f.pids) > 0 {
 		f.o.NoEBPF = true // attaching adds no process to the kernel's set
 	}
+	f.o.Procs = len(f.pids)
 	return f, nil
 }
 

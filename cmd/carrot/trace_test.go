@@ -1299,3 +1299,46 @@ func TestTraceSummaryChildrenUnderFilter(t *testing.T) {
 		t.Errorf("want the program's table alone:\n%s", tr)
 	}
 }
+
+// TestTraceSeveralPidsPrefix: with -o and several -p, every line carries
+// its pid, as strace decides once at the start, also after one of the
+// processes has gone.
+func TestTraceSeveralPidsPrefix(t *testing.T) {
+	needRoot(t)
+	var ins []io.WriteCloser
+	var pids []string
+	for range 2 {
+		p := exec.Command("cat")
+		in, _ := p.StdinPipe()
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer p.Process.Kill()
+		defer p.Wait()
+		ins, pids = append(ins, in), append(pids, strconv.Itoa(p.Process.Pid))
+	}
+	out := filepath.Join(t.TempDir(), "t")
+	cmd := carrotCmd("trace", "-o", out, "-p", pids[0], "-p", pids[1])
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// Both reads shown: one ended by the other's entry, one in progress.
+	waitForFile(t, out, regexp.MustCompile(`<unfinished \.\.\.>\n\d+ +read\(0, \z`))
+	for _, in := range ins {
+		io.WriteString(in, "x\n")
+		in.Close()
+		time.Sleep(50 * time.Millisecond) // one process gone before the other's lines
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("carrot: %v %s", err, errb.String())
+	}
+	tr := readFile(t, out)
+	for _, l := range strings.Split(strings.TrimSuffix(tr, "\n"), "\n") {
+		if !regexp.MustCompile(`^(` + pids[0] + `|` + pids[1] + `) `).MatchString(l) {
+			t.Errorf("a line without its pid: %q in\n%s", l, tr)
+		}
+	}
+}

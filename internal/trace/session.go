@@ -78,6 +78,7 @@ const (
 // Options are carrot trace's flags.
 type Options struct {
 	Follow    bool // -f: trace children and threads
+	Procs     int  // processes given (-p PID ...); with -o, several mean pid prefixes
 	PerTask   bool // -ff: with Output, one file per task (Output.TID)
 	Output    string
 	Trace     syscalls.Set // calls shown
@@ -547,7 +548,9 @@ func (s *Session) prefix(tid int, t time.Time) string {
 	var b strings.Builder
 	switch {
 	case s.o.PerTask:
-	case s.o.Output != "" && (s.o.Follow || s.live > 1):
+	case s.o.Output != "" && (s.o.Follow || s.o.Procs > 1 || s.live > 1):
+		// As strace, fixed from the start with -f or several -p (and
+		// while the program's threads run, which strace does not show).
 		fmt.Fprintf(&b, "%-5d ", tid)
 	case s.o.Output == "" && s.live > 1:
 		fmt.Fprintf(&b, "[pid %5d] ", tid)
