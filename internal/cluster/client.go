@@ -917,7 +917,14 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	}()
 	var total int64
 	for i := range r.in.Chunks {
-		res := <-results[i]
+		var res result
+		select {
+		case res = <-results[i]:
+		case <-ctx.Done():
+			// The dispatcher stops at a cancel: chunk i may never be
+			// asked for.
+			return total, &meta.Error{Op: "read", Path: fmt.Sprintf("inode %d", r.in.Ino), Err: ctx.Err()}
+		}
 		<-sem
 		if res.err != nil {
 			return total, &meta.Error{Op: "read", Path: fmt.Sprintf("inode %d", r.in.Ino), Err: res.err}

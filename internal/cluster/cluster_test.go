@@ -892,3 +892,52 @@ func TestNoFanOut(t *testing.T) {
 		t.Errorf("a 2-chunk read asked %d times, want 2", n)
 	}
 }
+
+// cancelingWriter cancels a read's context at its first write, once the
+// next chunk's fetch, already under way, has had the time to finish.
+type cancelingWriter struct{ cancel context.CancelFunc }
+
+func (w cancelingWriter) Write(p []byte) (int, error) {
+	time.Sleep(100 * time.Millisecond)
+	w.cancel()
+	return len(p), nil
+}
+
+// TestReadCanceled: a whole-file read whose context is cancelled part-way
+// (carrot fs cat under SIGTERM) returns an error, however the cancel meets
+// the chunks being fetched: it hung when the dispatcher stopped before
+// asking for the chunk the writer waited for.
+func TestReadCanceled(t *testing.T) {
+	c := tctx(t)
+	cl, err := cluster.Dial(c, testCluster.Conf, cluster.Options{Parallel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	dir, err := cl.MkdirAll(c, "/readcancel", 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 6*int64(cl.Params.ChunkSize) + 1
+	in, err := cl.CreateFile(c, dir.Ino, "f", 0o644, newPattern(7, n), cluster.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		ctx, cancel := context.WithCancel(c)
+		r, err := cl.Open(ctx, in.Ino, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := r.WriteTo(cancelingWriter{cancel}); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("a cancelled read succeeded")
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a cancelled read hung")
+		}
+	}
+}
