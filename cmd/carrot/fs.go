@@ -779,7 +779,8 @@ func (f *fsCmd) mkdir(ctx context.Context, p string, parents bool) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.c.Mkdir(ctx, parent, name, 0o755, 0, 0)
+	o := f.c.Owner()
+	_, err = f.c.Mkdir(ctx, parent, name, 0o755, o.Uid, o.Gid)
 	return err
 }
 

@@ -193,7 +193,8 @@ func (f *fsCmd) remoteSymlink(ctx context.Context, p, target string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.c.FS.Symlink(ctx, parent, name, target, uint32(os.Getuid()), uint32(os.Getgid()))
+	o := f.c.Owner()
+	_, err = f.c.FS.Symlink(ctx, parent, name, target, o.Uid, o.Gid)
 	if errors.Is(err, syscall.EEXIST) {
 		if in, lerr := f.c.FS.Lookup(ctx, parent, name); lerr == nil && in.IsSymlink() && in.Target == target {
 			return nil

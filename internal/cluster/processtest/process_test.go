@@ -2057,3 +2057,51 @@ func TestHungNodeThenFullNode(t *testing.T) {
 		t.Fatalf("read back: %v", err)
 	}
 }
+
+// TestFsOwner: what carrot fs makes for a user who is not root belongs to
+// that user (it was recorded as 0:0, but for symbolic links): a file put,
+// a directory made, a tree put with a link in it.
+func TestFsOwner(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil || os.Getuid() != 0 {
+		t.Skip("SKIP: needs root and setpriv")
+	}
+	tc := newCluster(t, 1)
+	// The user's own copies of the binary and of the config.
+	dir, err := os.MkdirTemp("", "fsowner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	bin, conf := filepath.Join(dir, "carrot"), filepath.Join(dir, "carrot.toml")
+	for _, c := range [][2]string{{carrotBin, bin}, {tc.conf, conf}} {
+		b, err := os.ReadFile(c[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(c[1], b, 0o755)
+	}
+	os.Chown(conf, 65534, 65534)
+	os.Chmod(conf, 0o600)
+	tree := filepath.Join(dir, "tree")
+	os.Mkdir(tree, 0o755)
+	os.WriteFile(filepath.Join(tree, "f"), []byte("x"), 0o644)
+	os.Symlink("f", filepath.Join(tree, "l"))
+	for _, args := range [][]string{{"mkdir", "/nb"}, {"put", conf, "/nb/f"}, {"put", "-r", tree, "/nb/tree"}} {
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin, "fs", "--config", conf}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("as nobody, fs %v: %v\n%s", args, err, out)
+		}
+	}
+	for _, p := range []string{"/nb", "/nb/f", "/nb/tree", "/nb/tree/f", "/nb/tree/l"} {
+		c := tc.client(t, 1)
+		in, err := c.Lresolve(tctx(t), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Uid != 65534 || in.Gid != 65534 {
+			t.Errorf("%s is owned by %d:%d, want 65534:65534", p, in.Uid, in.Gid)
+		}
+	}
+}
