@@ -21,6 +21,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -199,7 +200,11 @@ func (f *File) DialEtcd(ctx context.Context, opts ...grpc.DialOption) (*clientv3
 	// the deadline and then says only "deadline exceeded"; a probe of the
 	// endpoints, in parallel, names the cause at once.
 	refused := make(chan error, 1)
-	go func() { refused <- f.probe(cctx, tc) }()
+	// The probe may outlive DialEtcd (the answer came first): it reads its
+	// own copy of the config, which the caller may change after.
+	pf := *f
+	pf.EtcdEndpoints = slices.Clone(f.EtcdEndpoints)
+	go func() { refused <- pf.probe(cctx, tc) }()
 	got := make(chan error, 1)
 	go func() {
 		_, err := cli.Get(cctx, f.Prefix+"params")
