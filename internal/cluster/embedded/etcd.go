@@ -112,7 +112,7 @@ func startEtcd(ctx context.Context, dir string, clientPort int, tlsFiles cluster
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "1h"
 	cfg.QuotaBackendBytes = 8 << 30
-	cfg.MaxRequestBytes = 8 << 20
+	cfg.MaxRequestBytes = clusterconf.MaxRequestBytes
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
