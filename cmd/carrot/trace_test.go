@@ -1342,3 +1342,44 @@ func TestTraceSeveralPidsPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceFdPathsQuoted: -y quotes a path as strace does (escapes, '<'
+// and '>' in octal, so that a name cannot break the line or the brackets)
+// and puts "(deleted)" after the brackets; the lines are strace's.
+func TestTraceFdPathsQuoted(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "del.c")
+	os.WriteFile(src, []byte(`#include <fcntl.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	int fd = open(argv[1], O_CREAT|O_WRONLY|O_TRUNC, 0644);
+	write(fd, "x", 1);
+	unlink(argv[1]);
+	write(fd, "y", 1);
+	return 0;
+}
+`), 0o644)
+	bin := filepath.Join(dir, "del")
+	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	name := filepath.Join(dir, "a\"b\nc<d>7\\f\tg \u00e9 h")
+	lines := func(tool ...string) string {
+		out := filepath.Join(t.TempDir(), "t")
+		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-y", "-e", "trace=write", "-o", out, bin, name)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", tool, err, b)
+		}
+		return readFile(t, out)
+	}
+	want, got := lines(strace), lines(os.Args[0], "trace")
+	if !strings.Contains(want, `\74d\0767`) || !strings.Contains(want, ">(deleted)") {
+		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
+	}
+	if got != want {
+		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+	}
+}

@@ -282,10 +282,27 @@ func (d *Decoded) fd(fd int64) string {
 	s := strconv.FormatInt(fd, 10)
 	if d.o.FdPaths > 0 && d.o.Fds != nil && fd >= 0 && fd <= 1<<31 {
 		if n := d.o.Fds.FdName(d.c.Pid, int(fd)); n != "" {
-			return s + "<" + n + ">"
+			return s + d.fdSuffix(n)
 		}
 	}
 	return s
+}
+
+// fdSuffix is what -y appends to an fd named n: "<n>", where a path is
+// quoted as strings are, without the quotes and with '<' and '>' in
+// octal, so that no name ends the brackets or the line early; the
+// kernel's " (deleted)" goes after them, as strace prints it.
+func (d *Decoded) fdSuffix(n string) string {
+	if !strings.HasPrefix(n, "/") {
+		return "<" + n + ">" // pipe:[N], socket names, anon_inode:[...]
+	}
+	n, deleted := strings.CutSuffix(n, " (deleted)")
+	q := quoteOctal([]byte(n), false, d.o.Hex, "<>")
+	q = "<" + q[1:len(q)-1] + ">"
+	if deleted {
+		q += "(deleted)"
+	}
+	return q
 }
 
 // read reads exactly n bytes at addr.

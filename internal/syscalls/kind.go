@@ -492,7 +492,7 @@ func (d *Decoded) dirfd(v uint64) string {
 	if int32(v) == linux.AT_FDCWD {
 		if d.o.FdPaths > 0 && d.o.Fds != nil {
 			if n := d.o.Fds.FdName(d.c.Pid, linux.AT_FDCWD); n != "" {
-				return "AT_FDCWD<" + n + ">"
+				return "AT_FDCWD" + d.fdSuffix(n)
 			}
 		}
 		return "AT_FDCWD"
