@@ -101,6 +101,7 @@ func badUsage(format string, a ...any) error { return &usageError{fmt.Sprintf(fo
 func parseTraceFlags(args []string) (*traceFlags, error) {
 	f := &traceFlags{o: trace.Options{Signals: true, TraceAll: true}}
 	var follow, ts, ys, xs, qs int
+	var onlyTable, tableToo bool // -c, -C
 	traceSet := ""
 	long := map[string]string{ // long names of short flags
 		"--follow-forks": "f", "--output": "o", "--string-limit": "s", "--attach": "p",
@@ -129,6 +130,26 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 		}
 		if strings.HasPrefix(a, "--") {
 			name, val, hasVal := strings.Cut(a, "=")
+			if short, ok := long[name]; ok && hasVal && !strings.Contains("osp", short) {
+				// A flag that takes no value as a letter: strace's sets.
+				switch short {
+				case "y": // --decode-fds=path,socket,...
+					n, err := setLevel(name, val, map[string]int{"none": 0, "path": 1, "socket": 2, "all": 2})
+					if err != nil {
+						return nil, err
+					}
+					ys = max(ys, n)
+				case "q": // --quiet=attach,personality,exit,...
+					n, err := setLevel(name, val, map[string]int{"none": 0, "attach": 1, "personality": 1, "thread-execve": 1, "superseded": 1, "exit": 2, "all": 2})
+					if err != nil {
+						return nil, err
+					}
+					qs = max(qs, n)
+				default:
+					return nil, badUsage("option %s takes no value", name)
+				}
+				continue
+			}
 			if short, ok := long[name]; ok {
 				if hasVal {
 					a = "-" + short + val
@@ -196,9 +217,9 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 			case 'q':
 				qs++
 			case 'c':
-				f.o.Summary = true
+				f.o.Summary, onlyTable = true, true
 			case 'C':
-				f.o.Summary, f.o.Both = true, true
+				f.o.Summary, f.o.Both, tableToo = true, true, true
 			case 'w':
 				f.o.WallTime = true
 			case 'T':
@@ -249,7 +270,7 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 	}
 	f.argv = args[i:]
 	f.o.Follow = follow > 0
-	f.o.PerTask = follow > 1
+	f.o.PerTask = follow > 1 && f.o.Output != "" // -ff to stderr is -f, as for strace
 	f.o.Timestamp = min(ts, 3)
 	f.o.Decode.FdPaths = min(ys, 2)
 	f.o.Decode.Hex = min(xs, 2)
@@ -266,8 +287,8 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 		return nil, badUsage("must have PROGRAM [ARGS] or -p PID (see 'carrot trace -h')")
 	case len(f.argv) > 0 && len(f.pids) > 0:
 		return nil, badUsage("-p and a PROGRAM cannot be used together")
-	case f.o.PerTask && f.o.Output == "":
-		return nil, badUsage("-ff needs -o FILE")
+	case onlyTable && tableToo:
+		return nil, badUsage("-c and -C are mutually exclusive")
 	case f.o.WallTime && !f.o.Summary:
 		return nil, badUsage("-w needs -c or -C")
 	case f.o.RequireEBPF && f.o.NoEBPF:
@@ -292,6 +313,9 @@ func (f *traceFlags) qualifier(expr string, traceSet *string) error {
 	}
 	switch name {
 	case "trace", "t":
+		if val == "" {
+			return badUsage("invalid system call ''")
+		}
 		*traceSet = val
 	case "status":
 		st, err := parseStatus(val)
@@ -312,6 +336,20 @@ func (f *traceFlags) qualifier(expr string, traceSet *string) error {
 		return badUsage("invalid -e qualifier '%s' (carrot supports trace=, status=, signal=)", name)
 	}
 	return nil
+}
+
+// setLevel is the level a strace set (--decode-fds=path,socket) asks for:
+// the highest of its members'.
+func setLevel(name, val string, levels map[string]int) (int, error) {
+	n := 0
+	for _, m := range strings.Split(val, ",") {
+		l, ok := levels[m]
+		if !ok {
+			return 0, badUsage("invalid %s value '%s'", name, m)
+		}
+		n = max(n, l)
+	}
+	return n, nil
 }
 
 func parseStatus(v string) (trace.Status, error) {

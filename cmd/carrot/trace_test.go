@@ -355,12 +355,8 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 		{[]string{"-e", "bogus=1", "true"}, 2, "carrot: invalid -e qualifier 'bogus' (carrot supports trace=, status=, signal=)\n"},
 		{[]string{"--frobnicate", "true"}, 2, "carrot: unknown option --frobnicate (see 'carrot trace -h')\n"},
 		{[]string{}, 2, "carrot: must have PROGRAM [ARGS] or -p PID (see 'carrot trace -h')\n"},
-		{[]string{"-ff", "true"}, 2, "carrot: -ff needs -o FILE\n"},
 	} {
 		args := append([]string{"trace", "-o", os.DevNull}, c.args...)
-		if len(c.args) > 0 && c.args[0] == "-ff" {
-			args = append([]string{"trace"}, c.args...)
-		}
 		r := runCarrot(t, "", args...)
 		if r.code != c.code {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", c.args, r.code, c.code, r.stderr)
@@ -1381,5 +1377,40 @@ int main(int argc, char **argv) {
 	}
 	if got != want {
 		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+	}
+}
+
+// TestTraceStraceFlags: strace's spellings that carrot took wrongly: -o
+// "|command" pipes the trace to the command, -ff without -o is -f,
+// --decode-fds= and --quiet= take strace's sets, and -c with -C, an
+// empty trace set and a bad set member are refused.
+func TestTraceStraceFlags(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "piped")
+	if r := runCarrot(t, "", "trace", "-o", "|cat > "+out, "-e", "trace=openat", "cat", "/etc/hostname"); r.code != 0 {
+		t.Fatalf("-o |cmd: exit %d %s", r.code, r.stderr)
+	}
+	if tr := readFile(t, out); !strings.Contains(tr, `openat(AT_FDCWD, "/etc/hostname"`) {
+		t.Errorf("-o |cmd: the command got %q", tr)
+	}
+	if r := runCarrot(t, "", "trace", "-ff", "-e", "trace=openat", "cat", "/etc/hostname"); r.code != 0 || !strings.Contains(r.stderr, `"/etc/hostname"`) {
+		t.Errorf("-ff without -o: exit %d %s", r.code, r.stderr)
+	}
+	if r := runCarrot(t, "", "trace", "--decode-fds=path", "--quiet=attach,exit", "-e", "trace=read", "cat", "/etc/hostname"); r.code != 0 ||
+		!strings.Contains(r.stderr, "read(3</etc/hostname>") || strings.Contains(r.stderr, "exited with") {
+		t.Errorf("--decode-fds=path --quiet=attach,exit: exit %d %s", r.code, r.stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "-C", "true"}, "-c and -C are mutually exclusive"},
+		{[]string{"-e", "trace=", "true"}, "invalid system call ''"},
+		{[]string{"--decode-fds=bogus", "true"}, "invalid --decode-fds value 'bogus'"},
+		{[]string{"--follow-forks=2", "true"}, "option --follow-forks takes no value"},
+	} {
+		if r := runCarrot(t, "", append([]string{"trace"}, c.args...)...); r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("carrot trace %v: exit %d %q, want %s", c.args, r.code, r.stderr, c.want)
+		}
 	}
 }

@@ -49,6 +49,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,7 +167,16 @@ func New(o Options, diag io.Writer) (*Session, error) {
 	if o.PerTask && o.Output == "" {
 		return nil, fmt.Errorf("-ff needs -o FILE")
 	}
-	if o.Output == "" {
+	if cmd, ok := pipedOutput(o.Output); ok {
+		if o.PerTask {
+			return nil, fmt.Errorf("piping the output and -ff are mutually exclusive")
+		}
+		w, err := pipeTo(cmd)
+		if err != nil {
+			return nil, err
+		}
+		s.out = newOutput(w, false)
+	} else if o.Output == "" {
 		s.out = newOutput(nopCloser{diag}, true)
 	} else if !o.PerTask {
 		f, err := os.Create(o.Output)
@@ -1087,6 +1097,43 @@ func (o *output) close() error {
 // writerErr reports a bufio.Writer's sticky error without writing.
 func writerErr(w *bufio.Writer) error {
 	_, err := w.Write(nil)
+	return err
+}
+
+// pipedOutput is the command an -o argument names, as for strace: "|cmd"
+// or "!cmd".
+func pipedOutput(output string) (string, bool) {
+	if len(output) > 1 && (output[0] == '|' || output[0] == '!') {
+		return output[1:], true
+	}
+	return "", false
+}
+
+// pipeTo starts cmd with the shell and returns its standard input; closing
+// it waits for the command to finish.
+func pipeTo(cmd string) (io.WriteCloser, error) {
+	c := exec.Command("/bin/sh", "-c", cmd)
+	c.Stdout, c.Stderr = os.Stdout, os.Stderr
+	w, err := c.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, fmt.Errorf("-o |%s: %w", cmd, err)
+	}
+	return &pipeWriter{w, c}, nil
+}
+
+type pipeWriter struct {
+	io.WriteCloser
+	c *exec.Cmd
+}
+
+func (p *pipeWriter) Close() error {
+	err := p.WriteCloser.Close()
+	if e := p.c.Wait(); err == nil {
+		err = e
+	}
 	return err
 }
 
