@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -229,11 +230,24 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 	errs := &treeErrs{f: f, op: "get"}
 	jobs := newPool()
 	f.quiet = true
+	// A directory its owner may not write (0555, as in Go's module cache)
+	// is made writable while it is filled, and given its mode once all
+	// is in, deepest first, as cp -r does.
+	type dirMode struct {
+		path string
+		mode fs.FileMode
+	}
+	var lockLater []dirMode
 	var walk func(dir *meta.Inode, rp, lp string) error
 	walk = func(dir *meta.Inode, rp, lp string) error {
-		if err := os.Mkdir(lp, os.FileMode(dir.Mode&0o777)); err != nil && !errors.Is(err, fs.ErrExist) {
+		mode := os.FileMode(dir.Mode & 0o777)
+		err := os.Mkdir(lp, mode|0o700)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
 			errs.add(lp, err)
 			return nil
+		}
+		if err == nil && mode&0o700 != 0o700 {
+			lockLater = append(lockLater, dirMode{lp, mode &^ fs.FileMode(f.umask)})
 		}
 		ents, err := f.c.ReaddirAll(ctx, dir.Ino)
 		if err != nil {
@@ -271,6 +285,9 @@ func (f *fsCmd) getTree(ctx context.Context, remote, local string) error {
 	}
 	walkErr := walk(src, remote, local)
 	jobs.Wait()
+	for _, d := range slices.Backward(lockLater) {
+		errs.add(d.path, os.Chmod(d.path, d.mode))
+	}
 	if walkErr != nil {
 		return walkErr
 	}

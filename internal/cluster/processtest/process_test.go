@@ -2062,35 +2062,14 @@ func TestHungNodeThenFullNode(t *testing.T) {
 // that user (it was recorded as 0:0, but for symbolic links): a file put,
 // a directory made, a tree put with a link in it.
 func TestFsOwner(t *testing.T) {
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil || os.Getuid() != 0 {
-		t.Skip("SKIP: needs root and setpriv")
-	}
 	tc := newCluster(t, 1)
-	// The user's own copies of the binary and of the config.
-	dir, err := os.MkdirTemp("", "fsowner")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	bin, conf := filepath.Join(dir, "carrot"), filepath.Join(dir, "carrot.toml")
-	for _, c := range [][2]string{{carrotBin, bin}, {tc.conf, conf}} {
-		b, err := os.ReadFile(c[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(c[1], b, 0o755)
-	}
-	os.Chown(conf, 65534, 65534)
-	os.Chmod(conf, 0o600)
+	fsAsNobody, dir := asNobody(t, tc)
 	tree := filepath.Join(dir, "tree")
 	os.Mkdir(tree, 0o755)
 	os.WriteFile(filepath.Join(tree, "f"), []byte("x"), 0o644)
 	os.Symlink("f", filepath.Join(tree, "l"))
-	for _, args := range [][]string{{"mkdir", "/nb"}, {"put", conf, "/nb/f"}, {"put", "-r", tree, "/nb/tree"}} {
-		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin, "fs", "--config", conf}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
+	for _, args := range [][]string{{"mkdir", "/nb"}, {"put", filepath.Join(tree, "f"), "/nb/f"}, {"put", "-r", tree, "/nb/tree"}} {
+		if out, err := fsAsNobody(args...); err != nil {
 			t.Fatalf("as nobody, fs %v: %v\n%s", args, err, out)
 		}
 	}
@@ -2137,5 +2116,70 @@ func TestFsTerminated(t *testing.T) {
 	}
 	if out, _, _ := carrot(t, tc.conf, nil, "fs", "ls", "/"); strings.Contains(out, "term") {
 		t.Errorf("a terminated put committed its file: %q", out)
+	}
+}
+
+// asNobody returns a function that runs carrot fs ARGS... as user nobody
+// (65534), with its own copies of the binary and of tc's config, and a
+// directory nobody may write in; it skips t without root or setpriv.
+func asNobody(t *testing.T, tc *testCluster) (func(args ...string) ([]byte, error), string) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil || os.Getuid() != 0 {
+		t.Skip("SKIP: needs root and setpriv")
+	}
+	dir, err := os.MkdirTemp("", "asnobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin, conf := filepath.Join(dir, "carrot"), filepath.Join(dir, "carrot.toml")
+	for _, c := range [][2]string{{carrotBin, bin}, {tc.conf, conf}} {
+		b, err := os.ReadFile(c[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(c[1], b, 0o755)
+	}
+	os.Chown(conf, 65534, 65534)
+	os.Chmod(conf, 0o600)
+	own := filepath.Join(dir, "nobody")
+	os.Mkdir(own, 0o755)
+	os.Chown(own, 65534, 65534)
+	return func(args ...string) ([]byte, error) {
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin, "fs", "--config", conf}, args...)...)
+		cmd.Dir = own
+		return cmd.CombinedOutput()
+	}, dir
+}
+
+// TestFsGetReadOnlyTree: get -r of a tree whose directories are 0555 (Go's
+// module cache) works for a user who is not root, as cp -r does: each
+// directory gets its mode once it is filled.
+func TestFsGetReadOnlyTree(t *testing.T) {
+	tc := newCluster(t, 1)
+	fsAsNobody, dir := asNobody(t, tc)
+	tree := filepath.Join(dir, "rotree")
+	os.MkdirAll(filepath.Join(tree, "sub"), 0o755)
+	os.WriteFile(filepath.Join(tree, "sub", "f"), []byte("a\n"), 0o644)
+	os.WriteFile(filepath.Join(tree, "g"), []byte("b\n"), 0o644)
+	os.Chmod(filepath.Join(tree, "sub"), 0o555)
+	os.Chmod(tree, 0o555)
+	if out, errs, code := carrot(t, tc.conf, nil, "fs", "put", "-r", tree, "/rotree"); code != 0 {
+		t.Fatalf("put -r: %s%s", out, errs)
+	}
+	dest := filepath.Join(dir, "nobody", "got")
+	if out, err := fsAsNobody("get", "-r", "/rotree", dest); err != nil {
+		t.Fatalf("as nobody, get -r of a read-only tree: %v\n%s", err, out)
+	}
+	for p, want := range map[string]string{"sub/f": "a\n", "g": "b\n"} {
+		if b, err := os.ReadFile(filepath.Join(dest, p)); err != nil || string(b) != want {
+			t.Errorf("%s: %q %v", p, b, err)
+		}
+	}
+	for _, p := range []string{dest, filepath.Join(dest, "sub")} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o555 {
+			t.Errorf("%s: mode %v %v, want 0555", p, st.Mode(), err)
+		}
 	}
 }
