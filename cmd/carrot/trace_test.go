@@ -1414,3 +1414,50 @@ func TestTraceStraceFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceRestartSyscall: a sleep a signal interrupts ends with
+// ERESTART_RESTARTBLOCK and its time left, and restart_syscall names the
+// call it resumes, as strace prints them.
+func TestTraceRestartSyscall(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "rs.c")
+	os.WriteFile(src, []byte(`#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+int main(void) {
+	signal(SIGUSR1, SIG_IGN); /* under ptrace it still stops the sleep, which resumes */
+	if (fork() == 0) { usleep(100000); kill(getppid(), SIGUSR1); _exit(0); }
+	struct timespec ts = {0, 400000000};
+	nanosleep(&ts, &ts);
+	return 0;
+}
+`), 0o644)
+	bin := filepath.Join(dir, "rs")
+	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	calls := func(tool ...string) string {
+		out := filepath.Join(t.TempDir(), "t")
+		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-e", "trace=clock_nanosleep,restart_syscall", "-o", out, bin)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", tool, err, b)
+		}
+		var keep []string
+		for _, l := range strings.Split(readFile(t, out), "\n") {
+			if strings.HasPrefix(l, "clock_nanosleep(") || strings.HasPrefix(l, "restart_syscall(") {
+				keep = append(keep, regexp.MustCompile(`\{tv_sec=0, tv_nsec=\d+\}\)`).ReplaceAllString(l, "{tv_sec=0, tv_nsec=LEFT})"))
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	want, got := calls(strace), calls(os.Args[0], "trace")
+	if !strings.Contains(want, "restart_syscall(<... resuming interrupted clock_nanosleep ...>)") {
+		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
+	}
+	if got != want {
+		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+	}
+}

@@ -45,6 +45,9 @@ type Call struct {
 	Nr   int   // the syscall number (used when Info is nil)
 	Args [6]uint64
 	SP   uint64 // the stack pointer at entry (rt_sigreturn's frame is there)
+	// Resumes is, for restart_syscall, the call a signal interrupted with
+	// ERESTART_RESTARTBLOCK, which it goes on with ("" if not known).
+	Resumes string
 }
 
 // Decoded is one call being rendered. It is not safe for concurrent use.

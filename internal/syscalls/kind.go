@@ -96,6 +96,7 @@ const (
 	KindFdSet                        // (fdset) select's fd_set: [3 4], size from the first argument
 	KindOutDirents                   // (odirents) getdents' buffer: 0x... /* 5 entries */
 	KindOutPtr                       // (op) a pointer the kernel writes through, printed (as a pointer) at exit
+	KindResumes                      // (resumes) restart_syscall's <... resuming interrupted read ...>, not a register
 	KindSockoptVal                   // (optval) setsockopt's value: [1] for an int, else the pointer
 	KindOutSockoptVal                // (ooptval) getsockopt's value, its length read through the next argument
 	KindSigframe                     // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
@@ -165,7 +166,7 @@ var kindNames = map[string]Kind{
 	"tfdf": KindTimerfdFlags, "sfdf": KindSignalfdFlags, "mfdf": KindMemfdFlags, "idtype": KindIDType,
 	"efdf": KindEventfdFlags, "fadv": KindFadvise, "futexop": KindFutexOp, "fdset": KindFdSet,
 	"odirents": KindOutDirents, "ostat": KindOutStat, "ostatx": KindOutStatx, "ocwd": KindOutCwd, "olink": KindOutLink,
-	"op": KindOutPtr, "optval": KindSockoptVal, "ooptval": KindOutSockoptVal, "frame": KindSigframe,
+	"op": KindOutPtr, "resumes": KindResumes, "optval": KindSockoptVal, "ooptval": KindOutSockoptVal, "frame": KindSigframe,
 	"rlim": KindRlim, "orlim": KindOutRlim, "otimespec": KindOutTimespec, "otimeval": KindOutTimeval,
 	"outsname": KindOutUtsname, "epollev": KindEpollEvent, "oepollevs": KindOutEpollEvents, "orusage": KindOutRusage, "who": KindRusageWho,
 	"wrusage": KindOutWaitRusage, "osiginfo": KindOutSiginfo, "ostatfs": KindOutStatfs, "itimer": KindItimerWhich,
@@ -338,6 +339,13 @@ func init() {
 			return "[" + d.fd(int64(int32(le32(b)))) + ", " + d.fd(int64(int32(le32(b[4:])))) + "]"
 		}},
 		KindOutPtr: {save: noSave, exit: func(d *Decoded, i int) string { return ptr(d.c.Args[i]) }},
+		KindResumes: {enter: func(d *Decoded, i int) string {
+			name := d.c.Resumes
+			if name == "" {
+				name = "system call"
+			}
+			return "<... resuming interrupted " + name + " ...>"
+		}},
 		KindSockoptVal: {enter: func(d *Decoded, i int) string {
 			return d.sockoptInt(d.c.Args[i], d.c.Args[i+1])
 		}},

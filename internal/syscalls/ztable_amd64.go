@@ -235,7 +235,7 @@ var table = []entry{
 	{216, "remap_file_pages", "arg0 x, arg1 x, arg2 x, arg3 x, arg4 x", RetInt, ClassMemory},
 	{217, "getdents64", "fd fd, dirp odirents, count u", RetInt, ClassDesc},
 	{218, "set_tid_address", "tidptr p", RetInt, 0},
-	{219, "restart_syscall", "", RetInt, 0},
+	{219, "restart_syscall", "resumes resumes", RetInt, 0},
 	{220, "semtimedop", "arg0 x, arg1 x, arg2 x, arg3 x", RetInt, ClassIPC},
 	{221, "fadvise64", "fd fd, offset ld, len ld, advice fadv", RetInt, ClassDesc},
 	{222, "timer_create", "clockid clockid, sevp sigev, timerid oint", RetInt, 0},

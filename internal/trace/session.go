@@ -144,6 +144,9 @@ type taskState struct {
 	enter      time.Time
 	stime      time.Duration
 	unfinished bool // its entry was printed as "<unfinished ...>"
+	// restartOf is the call a signal last interrupted with
+	// ERESTART_RESTARTBLOCK, which restart_syscall resumes.
+	restartOf string
 	// partial is the entry part the watcher printed, without the line's
 	// prefix and newline, while the call blocked (see showBlocked);
 	// partialCol is the prefix's width, for the padding before " = ".
@@ -405,7 +408,11 @@ func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
 		}
 	}
 	if s.calls || s.tl != nil {
-		k.dec = syscalls.Enter(&syscalls.Call{Pid: c.Pid, Info: syscalls.Lookup(c.Nr), Nr: c.Nr, Args: c.Args, SP: c.SP}, c.Mem(), &s.o.Decode)
+		call := &syscalls.Call{Pid: c.Pid, Info: syscalls.Lookup(c.Nr), Nr: c.Nr, Args: c.Args, SP: c.SP}
+		if c.Nr == unix.SYS_RESTART_SYSCALL {
+			call.Resumes, k.restartOf = k.restartOf, ""
+		}
+		k.dec = syscalls.Enter(call, c.Mem(), &s.o.Decode)
 		if s.entriesHeld() {
 			s.interrupt(k)
 			s.open = k
@@ -436,6 +443,9 @@ func (s *Session) Exit(c *ptrace.Syscall) {
 		return
 	}
 	now := time.Now()
+	if c.Ret == -linux.ERESTART_RESTARTBLOCK {
+		k.restartOf = callName(k.nr)
+	}
 	failed := c.Ret < 0 && c.Ret >= -linux.MaxErrno
 	if k.dec != nil {
 		k.dec.Exit(c.Ret, c.Mem())
