@@ -186,10 +186,14 @@ func (s *summary) write(w io.Writer) {
 	writeTable(w, merged)
 }
 
-const summaryRule = "------ ----------- ----------- --------- --------- ----------------"
-
-// writeTable prints one table as strace -c does.
+// writeTable prints one table as strace -c does: the last rule one longer
+// than the longest call name, 16 at least.
 func writeTable(w io.Writer, t SummaryTable) {
+	longest := 15
+	for _, r := range t.Rows {
+		longest = max(longest, len(r.Syscall))
+	}
+	summaryRule := "------ ----------- ----------- --------- --------- " + strings.Repeat("-", longest+1)
 	fmt.Fprintf(w, "%6.6s %11.11s %11.11s %9.9s %9.9s %s\n", "% time", "seconds", "usecs/call", "calls", "errors", "syscall")
 	fmt.Fprintln(w, summaryRule)
 	line := func(r SummaryRow, pct string) {

@@ -1,6 +1,9 @@
 package trace
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestTableTotalWithoutTime: a run whose calls took no measurable system
 // time (rusage counts in ticks) still has a total of 100%, as strace -c
@@ -13,6 +16,22 @@ func TestTableTotalWithoutTime(t *testing.T) {
 	for _, r := range tb.Rows {
 		if r.Percent != 0 {
 			t.Errorf("%s: %v%%, want 0", r.Syscall, r.Percent)
+		}
+	}
+}
+
+// TestTableRuleWidth: the last column's rule is one longer than the
+// longest call name, 16 at least, as strace -c draws it.
+func TestTableRuleWidth(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want int
+	}{{"read", 16}, {"clock_nanosleep", 16}, {"sched_getaffinity", 18}, {"set_mempolicy_home_node", 24}} {
+		var b strings.Builder
+		writeTable(&b, SummaryTable{Rows: []SummaryRow{{Syscall: "read", Calls: 1}, {Syscall: c.name, Calls: 1}}})
+		rule := strings.Split(b.String(), "\n")[1]
+		if f := strings.Fields(rule); len(f[len(f)-1]) != c.want {
+			t.Errorf("%s: rule %q, want %d dashes at the end", c.name, rule, c.want)
 		}
 	}
 }
