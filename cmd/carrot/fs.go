@@ -483,6 +483,17 @@ func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint
 	// The last writer wins, as with cp: a concurrent put of the same
 	// path neither fails nor mixes the two.
 	_, err := f.c.ReplaceFile(ctx, parent, name, ino, perm&^f.umask, in, cluster.WriteOptions{Progress: p.add})
+	return atPath(err, remote)
+}
+
+// atPath names the path as typed in an error the client reports by inode
+// number ("read inode 8320...", "commit inode 3871..."), as the other
+// errors name it.
+func atPath(err error, p string) error {
+	var me *meta.Error
+	if errors.As(err, &me) && strings.HasPrefix(me.Path, "inode ") {
+		me.Path = p
+	}
 	return err
 }
 
@@ -514,7 +525,7 @@ func (f *fsCmd) getFile(ctx context.Context, src *meta.Inode, remote, local stri
 		p := f.startProgress("get", r.Size())
 		defer p.finish()
 		_, err := r.WriteTo(countingWriter{f.e.Stdout, p})
-		return err
+		return atPath(err, remote)
 	}
 	if st, err := os.Stat(local); err == nil && st.IsDir() {
 		local = filepath.Join(local, path.Base(remote))
@@ -528,7 +539,7 @@ func (f *fsCmd) getFile(ctx context.Context, src *meta.Inode, remote, local stri
 	p.finish()
 	if err != nil {
 		w.abort()
-		return err
+		return atPath(err, remote)
 	}
 	return w.commit()
 }
@@ -560,6 +571,12 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 		}
 		if err := unix.Access(name, unix.W_OK); err != nil {
 			return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		}
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
+			// A renamed file would leave the other links with the old
+			// content: written in place, as cp does.
+			f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+			return &localFile{File: f}, err
 		}
 		mode = st.Mode().Perm()
 	case !errors.Is(err, os.ErrNotExist):
@@ -599,9 +616,20 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The umask applied to a new file only; an existing one keeps its mode.
+		// The umask applied to a new file only; an existing one keeps its
+		// mode and its owner, as cp keeps them by writing in place; one
+		// whose owner carrot may not give the new file is written in place.
 		if st != nil {
-			if err := f.Chmod(mode); err != nil {
+			err := f.Chmod(mode)
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok && err == nil && (int(sys.Uid) != os.Getuid() || int(sys.Gid) != os.Getgid()) {
+				if f.Chown(int(sys.Uid), int(sys.Gid)) != nil {
+					f.Close()
+					os.Remove(tmp)
+					f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+					return &localFile{File: f}, err
+				}
+			}
+			if err != nil {
 				f.Close()
 				os.Remove(tmp)
 				return nil, err

@@ -2183,3 +2183,39 @@ func TestFsGetReadOnlyTree(t *testing.T) {
 		}
 	}
 }
+
+// TestFsGetKeepsTarget: get over an existing file keeps what cp keeps by
+// writing in place: its owner (root restoring a user's file), and its
+// hard links (written in place: a rename would leave the other name with
+// the old content).
+func TestFsGetKeepsTarget(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("SKIP: needs root to give a file to another user")
+	}
+	tc := newCluster(t, 1)
+	if out, errs, code := carrot(t, tc.conf, strings.NewReader("new\n"), "fs", "put", "-", "/x"); code != 0 {
+		t.Fatalf("put: %s%s", out, errs)
+	}
+	dir := t.TempDir()
+	owned, linked := filepath.Join(dir, "owned"), filepath.Join(dir, "linked")
+	for _, p := range []string{owned, linked} {
+		os.WriteFile(p, []byte("old\n"), 0o644)
+		os.Chown(p, 65534, 65534)
+	}
+	os.Link(linked, linked+".hl")
+	for _, p := range []string{owned, linked} {
+		if out, errs, code := carrot(t, tc.conf, nil, "fs", "get", "/x", p); code != 0 {
+			t.Fatalf("get over %s: %s%s", p, out, errs)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 65534 || sys.Gid != 65534 {
+			t.Errorf("%s is now owned by %d:%d, want 65534:65534", p, sys.Uid, sys.Gid)
+		}
+	}
+	if b, _ := os.ReadFile(linked + ".hl"); string(b) != "new\n" {
+		t.Errorf("the other link holds %q: the file was replaced, not written", b)
+	}
+}
