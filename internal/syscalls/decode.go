@@ -107,6 +107,25 @@ func Enter(c *Call, m Memory, o *Options) *Decoded {
 	return d
 }
 
+// failedOut renders out-argument i of a call that failed: its pointer, as
+// strace prints one the kernel did not write; but an address length is
+// what the program passed in ("[16]"), and a msghdr shows its msg_namelen
+// ("{msg_namelen=0}"), as strace prints them.
+func (d *Decoded) failedOut(k Kind, i int) string {
+	a := d.c.Args[i]
+	switch k {
+	case KindOutSocklen:
+		if v, ok := d.u32(a); ok {
+			return "[" + strconv.FormatUint(uint64(v), 10) + "]"
+		}
+	case KindOutMsghdr:
+		if v, ok := d.u32(a + 8); ok && a != 0 {
+			return "{msg_namelen=" + strconv.FormatUint(uint64(v), 10) + "}"
+		}
+	}
+	return ptr(a)
+}
+
 // unknownInfo describes a number strace has no name for: syscall_0x1c3
 // with six hex arguments.
 func unknownInfo(nr int) *Info {
@@ -130,7 +149,7 @@ func (d *Decoded) Exit(ret int64, m Memory) {
 			continue
 		}
 		if d.Failed() {
-			d.args[i] = ptr(d.c.Args[i])
+			d.args[i] = d.failedOut(a.Kind, i)
 			continue
 		}
 		d.args[i] = kinds[a.Kind].exit(d, i)
