@@ -992,12 +992,7 @@ print("done", flush=True)`)
 		t.Fatalf("program: %q", l)
 	}
 	out := filepath.Join(t.TempDir(), "t")
-	cmd := carrotCmd("trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
 	// Interrupt once carrot is tracing (it handles SIGINT from then on).
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if b, _ := os.ReadFile(out); bytes.Contains(b, []byte("getppid()")) {
@@ -1091,6 +1086,20 @@ func TestTraceNoTraceeOutlivesCarrot(t *testing.T) {
 	}
 	syscall.Kill(child, syscall.SIGKILL)
 	t.Fatalf("tracee %d outlived carrot", child)
+}
+
+// startCarrot starts carrot with args, its stderr kept; it is killed at
+// the end of the test if still running.
+func startCarrot(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := carrotCmd(args...)
+	errb := &bytes.Buffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, errb
 }
 
 // waitForFile polls path until its content matches re (bounded: 20 s),
@@ -1200,13 +1209,7 @@ func TestTraceAttachBlocked(t *testing.T) {
 	}
 	defer prog.Process.Kill()
 	out := filepath.Join(t.TempDir(), "t")
-	cmd := carrotCmd("trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
 	waitForFile(t, out, regexp.MustCompile(`\Aread\(0, \z`))
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
@@ -1314,13 +1317,7 @@ func TestTraceSeveralPidsPrefix(t *testing.T) {
 		ins, pids = append(ins, in), append(pids, strconv.Itoa(p.Process.Pid))
 	}
 	out := filepath.Join(t.TempDir(), "t")
-	cmd := carrotCmd("trace", "-o", out, "-p", pids[0], "-p", pids[1])
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", pids[0], "-p", pids[1])
 	// Both reads shown: one ended by the other's entry, one in progress.
 	waitForFile(t, out, regexp.MustCompile(`<unfinished \.\.\.>\n\d+ +read\(0, \z`))
 	for _, in := range ins {
