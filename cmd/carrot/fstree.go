@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -168,7 +172,9 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 				if err == nil {
 					var existing *meta.Inode
 					if existing, err = f.lookup(ctx, parent, path.Base(rp)); err == nil {
-						err = f.putFile(ctx, file, st.Size(), uint32(st.Mode().Perm()), parent, path.Base(rp), rp, existing)
+						if same, serr := f.sameContent(existing, p, st.Size()); serr != nil || !same {
+							err = f.putFile(ctx, file, st.Size(), uint32(st.Mode().Perm()), parent, path.Base(rp), rp, existing)
+						}
 					}
 					file.Close()
 				}
@@ -185,6 +191,42 @@ func (f *fsCmd) putTree(ctx context.Context, local, remote string) error {
 		return walkErr
 	}
 	return errs.err()
+}
+
+// sameContent reports whether the cluster file in already holds what the
+// local file p (size bytes) holds, so that a put -r over an earlier copy
+// leaves it alone instead of making a new version of every file: chunks
+// are named by the SHA-256 of their bytes, so p is hashed, not sent.
+func (f *fsCmd) sameContent(in *meta.Inode, p string, size int64) (bool, error) {
+	if in == nil || !in.IsReg() || int64(in.Size) != size {
+		return false, nil
+	}
+	file, err := os.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer file.Close()
+	if len(in.Chunks) == 0 {
+		b, err := io.ReadAll(io.LimitReader(file, size+1))
+		return err == nil && bytes.Equal(b, in.Inline), err
+	}
+	buf := make([]byte, f.c.Params.ChunkSize)
+	for _, ch := range in.Chunks {
+		b := buf[:ch.Size]
+		if _, err := io.ReadFull(file, b); err != nil {
+			return false, err
+		}
+		if ch.ID == "" { // a hole
+			if slices.ContainsFunc(b, func(c byte) bool { return c != 0 }) {
+				return false, nil
+			}
+			continue
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != ch.ID {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // remoteSymlink makes the symbolic link p -> target in the cluster; one

@@ -2219,3 +2219,51 @@ func TestFsGetKeepsTarget(t *testing.T) {
 		t.Errorf("the other link holds %q: the file was replaced, not written", b)
 	}
 }
+
+// TestPutTreeUnchanged: put -r over an earlier copy leaves the files whose
+// content the cluster holds already (inline, in chunks, with a hole of
+// zeros or not) as they are, and makes a new version of a changed one.
+func TestPutTreeUnchanged(t *testing.T) {
+	tc := newCluster(t, 2)
+	src := t.TempDir()
+	files := map[string][]byte{
+		"small": []byte("a\n"),
+		"big":   bytes.Repeat([]byte("0123456789abcdef"), 600_000), // several chunks
+		"zeros": make([]byte, 5<<20),
+	}
+	for name, b := range files {
+		os.WriteFile(filepath.Join(src, name), b, 0o644)
+	}
+	put := func() {
+		t.Helper()
+		if out, errs, code := carrot(t, tc.conf, nil, "fs", "put", "-r", src+"/.", "/copy"); code != 0 {
+			t.Fatalf("put -r: %s%s", out, errs)
+		}
+	}
+	version := func(name string) uint64 {
+		t.Helper()
+		in, err := tc.client(t, 1).Resolve(tctx(t), "/copy/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.Version
+	}
+	if _, _, code := carrot(t, tc.conf, nil, "fs", "mkdir", "/copy"); code != 0 {
+		t.Fatal("mkdir")
+	}
+	put()
+	put()
+	for name := range files {
+		if v := version(name); v != 1 {
+			t.Errorf("%s: version %d after a second put of the same tree, want 1", name, v)
+		}
+	}
+	os.WriteFile(filepath.Join(src, "small"), []byte("b\n"), 0o644)
+	put()
+	if v := version("small"); v != 2 {
+		t.Errorf("a changed file: version %d, want 2", v)
+	}
+	if out, _, _ := carrot(t, tc.conf, nil, "fs", "cat", "/copy/small"); out != "b\n" {
+		t.Errorf("a changed file reads %q", out)
+	}
+}
