@@ -11,10 +11,10 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/cluster"
@@ -169,16 +169,25 @@ func runFS(ctx context.Context, e *env) int {
 		// said and the others are still done; the status says if any
 		// failed.
 		code := exitOK
+		listed := 0 // ls: paths listed so far
 		for _, p := range args {
 			var err error
 			switch cmd {
 			case "cat":
 				err = f.get(ctx, p, "-")
 			case "ls":
+				heading := ""
 				if len(args) > 1 {
-					fmt.Fprintf(e.Stdout, "%s:\n", p)
+					// As ls: each listed path under its name, a blank line
+					// between them; a path that fails has neither.
+					heading = p + ":\n"
+					if listed > 0 {
+						heading = "\n" + heading
+					}
 				}
-				err = f.ls(ctx, p, *long)
+				if err = f.ls(ctx, p, *long, heading); err == nil {
+					listed++
+				}
 			case "stat":
 				err = f.stat(ctx, p)
 			case "mkdir":
@@ -699,7 +708,7 @@ func modeString(mode uint32) string {
 	return string(b)
 }
 
-func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
+func (f *fsCmd) ls(ctx context.Context, p string, long bool, heading string) error {
 	// A symbolic link named is listed as what it names, except in the
 	// long form (which shows the link), as ls does.
 	resolve := f.c.Resolve
@@ -710,6 +719,7 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprint(f.e.Stdout, heading)
 	type row struct {
 		name string
 		in   *meta.Inode
@@ -744,16 +754,23 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(f.e.Stdout, 0, 4, 1, ' ', tabwriter.AlignRight)
+	// Columns as ls -l lays them out: counts and sizes right-aligned,
+	// owners left-aligned, one space between.
+	width := func(v uint64) int { return len(strconv.FormatUint(v, 10)) }
+	var wn, wu, wg, ws int
+	for _, r := range rows {
+		wn, wu = max(wn, width(uint64(r.in.Nlink))), max(wu, width(uint64(r.in.Uid)))
+		wg, ws = max(wg, width(uint64(r.in.Gid))), max(ws, width(r.in.Size))
+	}
 	for _, r := range rows {
 		name := r.name
 		if r.in.IsSymlink() {
 			name += " -> " + r.in.Target
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t %s\t %s\n", modeString(r.in.Mode), r.in.Nlink, r.in.Uid, r.in.Gid,
-			r.in.Size, r.in.Mtime.Format("2006-01-02 15:04"), name)
+		fmt.Fprintf(f.e.Stdout, "%s %*d %-*d %-*d %*d %s %s\n", modeString(r.in.Mode), wn, r.in.Nlink, wu, r.in.Uid, wg, r.in.Gid,
+			ws, r.in.Size, r.in.Mtime.Format("2006-01-02 15:04"), name)
 	}
-	return tw.Flush()
+	return nil
 }
 
 func (f *fsCmd) stat(ctx context.Context, p string) error {

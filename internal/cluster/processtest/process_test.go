@@ -1196,6 +1196,13 @@ func TestPathSemantics(t *testing.T) {
 	if out := run(0, nil, "fs", "ls", "/a/dl"); out != "c\nlocal.txt\n" {
 		t.Fatalf("put into a directory link, then ls of it: %q", out)
 	}
+	// As ls -l lays it out: no leading space, one space between columns.
+	if out := run(0, nil, "fs", "ls", "-l", "/a/f"); !regexp.MustCompile(`^-rw\S+ 1 \d+ \d+ 4 \d{4}-\d\d-\d\d \d\d:\d\d /a/f\n$`).MatchString(out) {
+		t.Errorf("ls -l: %q", out)
+	}
+	if out := run(1, nil, "fs", "ls", "/nope", "/a/b", "/a/f"); !regexp.MustCompile(`^/a/b:\nc\n(?:[^\n/]+\n)*\n/a/f:\n/a/f\n[^\n]*/nope: no such file`).MatchString(out) || strings.Contains(out, "/nope:\n") {
+		t.Errorf("ls of several paths: %q", out)
+	}
 	if out := run(0, nil, "fs", "ls", "-l", "/a/dl"); !strings.Contains(out, "/a/dl -> /a/b") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("ls -l of a directory link shows the link: %q", out)
 	}
