@@ -835,7 +835,12 @@ func (f *fsCmd) rm(ctx context.Context, p string, recursive bool) error {
 		return err
 	}
 	if recursive {
-		return f.c.RemoveAll(ctx, parent, name)
+		err := f.c.RemoveAll(ctx, parent, name)
+		var me *meta.Error
+		if errors.As(err, &me) && strings.HasPrefix(me.Path, name) {
+			me.Path = path.Join(path.Dir(path.Clean(p)), me.Path) // the path as typed
+		}
+		return err
 	}
 	if in.IsDir() {
 		return f.c.Rmdir(ctx, parent, name)

@@ -256,7 +256,8 @@ const (
 // everything under it (depth first). The files of a directory are
 // unlinked removeWorkers at a time (each unlink is a few etcd round
 // trips, which concurrent ones share: the member commits them together),
-// then its subdirectories are emptied one after another.
+// then its subdirectories are emptied one after another. A failure names
+// the entry that failed by its path from parent ("name/sub/f").
 func (c *Client) RemoveAll(ctx context.Context, parent uint64, name string) error {
 	in, err := c.FS.Lookup(ctx, parent, name)
 	if err != nil {
@@ -306,7 +307,7 @@ func (c *Client) removeDir(ctx context.Context, parent uint64, name string, dir 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return under(name, err)
 	}
 	for _, e := range subdirs {
 		err := c.removeDir(ctx, dir, e.Name, e.Ino)
@@ -314,10 +315,21 @@ func (c *Client) removeDir(ctx context.Context, parent uint64, name string, dir 
 			err = c.RemoveAll(ctx, dir, e.Name)
 		}
 		if err := gone(err); err != nil {
-			return err
+			return under(name, err)
 		}
 	}
 	return c.FS.Rmdir(ctx, parent, name)
+}
+
+// under makes the path of err, an error about an entry of directory dir
+// (relative to it), relative to dir's parent: RemoveAll's errors name the
+// entry that failed from the one removed ("d1/d26", not "d26").
+func under(dir string, err error) error {
+	var me *meta.Error
+	if errors.As(err, &me) && me.Path != "" && !strings.HasPrefix(me.Path, "/") && !strings.HasPrefix(me.Path, "inode ") {
+		me.Path = dir + "/" + me.Path
+	}
+	return err
 }
 
 // EntryInodes calls fn with the inode of each of ents, in order, reading
