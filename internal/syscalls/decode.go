@@ -57,11 +57,15 @@ type Decoded struct {
 	o    Options
 	mem  Memory
 
-	args  []string  // rendered arguments; out-arguments filled by Exit
-	omit  []bool    // arguments strace does not print for these values (open's mode)
-	out   []bool    // arguments printed at exit: the table's, and those a special adds (fcntl's F_GETLK lock)
-	saved [6]uint64 // values read at entry for arguments that are in-out (*addrlen)
-	okSav [6]bool
+	args []string // rendered arguments; out-arguments filled by Exit
+	omit []bool   // arguments strace does not print for these values (open's mode)
+	out  []bool   // arguments printed at exit: the table's, and those a special adds (fcntl's F_GETLK lock)
+	// sepAtExit: the ", " before the first argument printed at exit is
+	// the exit half's (ioctl: "ioctl(1, TCGETS <unfinished ...>", then
+	// "<... ioctl resumed>, 0x7ffc...) = 0"), as strace splits it.
+	sepAtExit bool
+	saved     [6]uint64 // values read at entry for arguments that are in-out (*addrlen)
+	okSav     [6]bool
 
 	exited bool
 	ret    int64
@@ -247,6 +251,9 @@ func (d *Decoded) enterPart() string {
 	var parts []string
 	for i, out := range d.out {
 		if out {
+			if d.sepAtExit {
+				return strings.Join(parts, ", ")
+			}
 			return strings.Join(parts, ", ") + ", "
 		}
 		if !d.omit[i] {
@@ -271,7 +278,11 @@ func (d *Decoded) ResumedCol(col int) string {
 			parts = append(parts, d.args[i])
 		}
 	}
-	return pad("<... "+d.info.Name+" resumed>"+strings.Join(parts, ", ")+")", col) + " = " + d.retStr
+	sep := ""
+	if d.sepAtExit && len(parts) > 0 {
+		sep = ", "
+	}
+	return pad("<... "+d.info.Name+" resumed>"+sep+strings.Join(parts, ", ")+")", col) + " = " + d.retStr
 }
 
 func (d *Decoded) formatRet() string {

@@ -188,3 +188,25 @@ func TestQuote(t *testing.T) {
 		t.Errorf("-x high byte: %s", got)
 	}
 }
+
+// TestIoctlSplit: an ioctl that reads something back splits before the
+// comma, as strace 6.1 split it in a trace of `tar czf`:
+// "ioctl(1, TCGETS <unfinished ...>", "<... ioctl resumed>, 0x...) = -1 ENOTTY";
+// the whole line does not change.
+func TestIoctlSplit(t *testing.T) {
+	d := Enter(&Call{Info: ByName("ioctl"), Args: [6]uint64{1, 0x5401, 0x7ffc0000}}, nil, nil)
+	if got, want := d.Unfinished(), "ioctl(1, TCGETS <unfinished ...>"; got != want {
+		t.Errorf("Unfinished() = %q, want %q", got, want)
+	}
+	d.Exit(-25, nil)
+	resumed := "<... ioctl resumed>, 0x7ffc0000)"
+	if got, want := d.Resumed(), resumed+strings.Repeat(" ", 39-len(resumed))+" = -1 ENOTTY (Inappropriate ioctl for device)"; got != want {
+		t.Errorf("Resumed() = %q, want %q", got, want)
+	}
+	if got, want := d.Line(), "ioctl(1, TCGETS, 0x7ffc0000)            = -1 ENOTTY (Inappropriate ioctl for device)"; got != want {
+		t.Errorf("Line() = %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(d.Line(), d.Entry()) {
+		t.Errorf("the entry %q does not begin the line %q", d.Entry(), d.Line())
+	}
+}
