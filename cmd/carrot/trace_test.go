@@ -1458,3 +1458,33 @@ int main(void) {
 		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
 	}
 }
+
+// TestTraceAttachThreads: attaching to a process with threads says how
+// many, as strace does ("Process N attached with 4 threads").
+func TestTraceAttachThreads(t *testing.T) {
+	needRoot(t)
+	prog := exec.Command(realPython(), "-c", `import sys, threading, time
+ts = [threading.Thread(target=time.sleep, args=(30,), daemon=True) for _ in range(3)]
+[t.start() for t in ts]
+print("ready", flush=True)
+sys.stdin.read()`)
+	stdout, _ := prog.StdoutPipe()
+	stdin, _ := prog.StdinPipe()
+	if err := prog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Process.Kill()
+	if l, _ := bufio.NewReader(stdout).ReadString('\n'); l != "ready\n" {
+		t.Fatalf("program: %q", l)
+	}
+	out := filepath.Join(t.TempDir(), "t")
+	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
+	waitForFile(t, out, regexp.MustCompile(`read\(0, `)) // attached, the main thread in its read
+	stdin.Close()                                        // the program ends, and with it the trace
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("carrot: %v %s", err, errb.String())
+	}
+	if want := fmt.Sprintf("carrot: Process %d attached with 4 threads\n", prog.Process.Pid); !strings.HasPrefix(errb.String(), want) {
+		t.Errorf("stderr %q, want it to begin %q", errb.String(), want)
+	}
+}

@@ -653,7 +653,12 @@ func (s *Session) Event(ev *ptrace.Event) {
 		if ev.Parent == 0 {
 			s.roots[ev.Tid] = true // attached with -p
 			if s.o.Quiet == 0 && ev.Tid == ev.Pid {
-				fmt.Fprintf(s.diag, "carrot: Process %d attached\n", ev.Tid)
+				// Every thread is attached, as strace -f does, and said so.
+				if tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", ev.Pid)); err == nil && len(tasks) > 1 {
+					fmt.Fprintf(s.diag, "carrot: Process %d attached with %d threads\n", ev.Tid, len(tasks))
+				} else {
+					fmt.Fprintf(s.diag, "carrot: Process %d attached\n", ev.Tid)
+				}
 			}
 		}
 		if s.visible(k) {
