@@ -1488,3 +1488,48 @@ sys.stdin.read()`)
 		t.Errorf("stderr %q, want it to begin %q", errb.String(), want)
 	}
 }
+
+// TestTraceYYDevicesAndPidfds: -yy follows a device's path with its kind
+// and number (1</dev/null<char 1:3>>) and names a pidfd's process
+// (3<pid:N>), as strace does; the lines are strace's.
+func TestTraceYYDevicesAndPidfds(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "yy.c")
+	os.WriteFile(src, []byte(`#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+	int fd = open("/dev/null", O_WRONLY);
+	write(fd, "x", 1);
+	int p = syscall(SYS_pidfd_open, getpid(), 0);
+	close(p);
+	return 0;
+}
+`), 0o644)
+	bin := filepath.Join(dir, "yy")
+	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	lines := func(tool ...string) string {
+		out := filepath.Join(t.TempDir(), "t")
+		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-yy", "-e", "trace=write,pidfd_open,close", "-o", out, bin)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", tool, err, b)
+		}
+		// The program's own lines, its pid named.
+		tr := readFile(t, out)
+		tr = tr[strings.Index(tr, "write("):]
+		return regexp.MustCompile(`pid:\d+|pidfd_open\(\d+`).ReplaceAllStringFunc(tr, func(s string) string { return strings.TrimRight(s, "0123456789") + "PID" })
+	}
+	want, got := lines(strace), lines(os.Args[0], "trace")
+	if !strings.Contains(want, "</dev/null<char 1:3>>") || !strings.Contains(want, "<pid:PID>") {
+		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
+	}
+	if got != want {
+		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+	}
+}

@@ -22,7 +22,9 @@ type FdNamer interface {
 	// FdName returns what strace prints between < and > after fd ("/etc/passwd",
 	// "TCP:[127.0.0.1:34671->127.0.0.1:46144]"), or "" when unknown. For
 	// fd == AT_FDCWD (-100) it returns the process's working directory,
-	// which strace -y prints after an AT_FDCWD dirfd.
+	// which strace -y prints after an AT_FDCWD dirfd. A path may be
+	// followed by a NUL and a note that -yy shows in brackets of its own
+	// after it ("/dev/null\x00char 1:3": 1</dev/null<char 1:3>>).
 	FdName(pid, fd int) string
 }
 
@@ -329,9 +331,13 @@ func (d *Decoded) fdSuffix(n string) string {
 	if !strings.HasPrefix(n, "/") {
 		return "<" + n + ">" // pipe:[N], socket names, anon_inode:[...]
 	}
+	n, note, _ := strings.Cut(n, "\x00")
+	if note != "" {
+		note = "<" + note + ">"
+	}
 	n, deleted := strings.CutSuffix(n, " (deleted)")
 	q := quoteOctal([]byte(n), false, d.o.Hex, "<>")
-	q = "<" + q[1:len(q)-1] + ">"
+	q = "<" + q[1:len(q)-1] + note + ">"
 	if deleted {
 		q += "(deleted)"
 	}

@@ -63,6 +63,22 @@ func link(pid, fd int) string {
 	return s
 }
 
+// fdinfoPid is the process a pidfd refers to (fdinfo's "Pid:"), 0 if
+// none can be read.
+func fdinfoPid(pid, fd int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+			p, _ := strconv.Atoi(strings.TrimSpace(v))
+			return p
+		}
+	}
+	return 0
+}
+
 func cwd(pid int) string {
 	s, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
 	return s
@@ -183,7 +199,27 @@ func (n *fdNamer) FdName(pid, fd int) string {
 		return cwd(pid)
 	}
 	l := link(pid, fd)
-	if !n.sockets || !strings.HasPrefix(l, "socket:[") {
+	if !n.sockets {
+		return l
+	}
+	switch {
+	case l == "anon_inode:[pidfd]":
+		// -yy names the process a pidfd refers to, as strace does.
+		if p := fdinfoPid(pid, fd); p > 0 {
+			return "pid:" + strconv.Itoa(p)
+		}
+		return l
+	case strings.HasPrefix(l, "/"):
+		// and the device a path is, after it: /dev/null<char 1:3>.
+		var st unix.Stat_t
+		if unix.Stat("/proc/"+strconv.Itoa(pid)+"/fd/"+strconv.Itoa(fd), &st) == nil {
+			kind := map[uint32]string{unix.S_IFCHR: "char", unix.S_IFBLK: "block"}[st.Mode&unix.S_IFMT]
+			if kind != "" {
+				return fmt.Sprintf("%s\x00%s %d:%d", l, kind, unix.Major(st.Rdev), unix.Minor(st.Rdev))
+			}
+		}
+		return l
+	case !strings.HasPrefix(l, "socket:["):
 		return l
 	}
 	ino := strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")
