@@ -1533,3 +1533,58 @@ int main(void) {
 		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
 	}
 }
+
+// TestTraceYYUnixPeers: -yy shows a unix socket's peer inode
+// (UNIX-STREAM:[ino->peer]) as strace does, and none for a connection not
+// yet accepted, whose peer has no inode; the inodes are named by their
+// first appearance, so the peers must match too.
+func TestTraceYYUnixPeers(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "sp.c")
+	os.WriteFile(src, []byte(`#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	int sv[2], d[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv); write(sv[0], "x", 1);
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, d); write(d[0], "y", 1);
+	struct sockaddr_un a = {AF_UNIX};
+	strcpy(a.sun_path, argv[1]);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0); bind(l, (void *)&a, sizeof a); listen(l, 1);
+	int c = socket(AF_UNIX, SOCK_STREAM, 0); connect(c, (void *)&a, sizeof a); write(c, "z", 1);
+	int s = accept(l, 0, 0); write(s, "w", 1); write(c, "v", 1);
+	return 0;
+}
+`), 0o644)
+	bin := filepath.Join(dir, "sp")
+	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	lines := func(tool ...string) string {
+		out := filepath.Join(t.TempDir(), "t")
+		sock := filepath.Join(t.TempDir(), "sock")
+		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-yy", "-e", "trace=write", "-o", out, bin, sock)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", tool, err, b)
+		}
+		tr := strings.ReplaceAll(readFile(t, out), sock, "SOCK")
+		names := map[string]string{}
+		return regexp.MustCompile(`\d{4,}`).ReplaceAllStringFunc(tr, func(ino string) string {
+			if names[ino] == "" {
+				names[ino] = fmt.Sprintf("I%d", len(names))
+			}
+			return names[ino]
+		})
+	}
+	want, got := lines(strace), lines(os.Args[0], "trace")
+	if !strings.Contains(want, "UNIX-STREAM:[I0->I1]") {
+		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
+	}
+	if got != want {
+		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+	}
+}

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -61,6 +62,55 @@ func link(pid, fd int) string {
 		return ""
 	}
 	return s
+}
+
+// unixPeer asks the kernel (sock_diag, UNIX_DIAG_PEER) for the inode of
+// the peer of the unix socket with inode ino in carrot's network
+// namespace: 0 if it has none or the kernel does not say.
+func unixPeer(ino uint32) uint32 {
+	const (
+		sockDiagByFamily = 20 // SOCK_DIAG_BY_FAMILY
+		udiagShowPeer    = 4  // UDIAG_SHOW_PEER
+		unixDiagPeer     = 2  // UNIX_DIAG_PEER
+	)
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	// struct nlmsghdr, then struct unix_diag_req: family, protocol, pad,
+	// states, ino, show, cookie (any: INET_DIAG_NOCOOKIE).
+	req := make([]byte, 16+24)
+	le := binary.LittleEndian
+	le.PutUint32(req[0:], uint32(len(req)))
+	le.PutUint16(req[4:], sockDiagByFamily)
+	le.PutUint16(req[6:], unix.NLM_F_REQUEST)
+	req[16] = unix.AF_UNIX
+	le.PutUint32(req[20:], ^uint32(0))
+	le.PutUint32(req[24:], ino)
+	le.PutUint32(req[28:], udiagShowPeer)
+	le.PutUint32(req[32:], ^uint32(0))
+	le.PutUint32(req[36:], ^uint32(0))
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return 0
+	}
+	buf := make([]byte, 4096)
+	n, _, err := unix.Recvfrom(fd, buf, 0)
+	if err != nil || n < 16+16 || le.Uint16(buf[4:]) != sockDiagByFamily {
+		return 0 // NLMSG_ERROR: no such socket here
+	}
+	// struct unix_diag_msg (16 bytes), then its attributes.
+	for off := 16 + 16; off+4 <= n; {
+		alen, atype := int(le.Uint16(buf[off:])), le.Uint16(buf[off+2:])
+		if alen < 4 || off+alen > n {
+			break
+		}
+		if atype == unixDiagPeer && alen >= 8 {
+			return le.Uint32(buf[off+4:])
+		}
+		off += (alen + 3) &^ 3
+	}
+	return 0
 }
 
 // fdinfoPid is the process a pidfd refers to (fdinfo's "Pid:"), 0 if
@@ -239,6 +289,13 @@ func (s *sock) straceName(ino string) string {
 		kind := "UNIX"
 		if s.typ == unix.SOCK_STREAM {
 			kind = "UNIX-STREAM"
+		}
+		// and its peer's inode, when the peer has one (a connection not
+		// yet accepted has none)
+		if n, err := strconv.ParseUint(ino, 10, 32); err == nil {
+			if peer := unixPeer(uint32(n)); peer != 0 {
+				ino += "->" + strconv.FormatUint(uint64(peer), 10)
+			}
 		}
 		if u, ok := s.local.(*unix.SockaddrUnix); ok && u.Name != "" && u.Name != "@" {
 			name := u.Name
