@@ -126,6 +126,18 @@ func runFS(ctx context.Context, e *env) int {
 		return clusterErr(e, "fs "+cmd, err)
 	}
 	defer c.Close()
+	if cmd == "put" && args[0] == "-" {
+		// A read of stdin cannot be interrupted: a SIGTERM while it waits
+		// for a writer that is idle would wait with it. The put stops as
+		// a failure would (it commits nothing until its end); past a
+		// grace, the process ends itself as the signal would have.
+		defer context.AfterFunc(ctx, func() {
+			time.AfterFunc(termGrace, func() {
+				e.errorf("fs put: terminated (SIGTERM)")
+				os.Exit(exitTerminated)
+			})
+		})()
+	}
 	umask := syscall.Umask(0) // read before any file is made, and put back
 	syscall.Umask(umask)
 	out := &stickyWriter{w: e.Stdout}
@@ -494,6 +506,9 @@ func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint
 	_, err := f.c.ReplaceFile(ctx, parent, name, ino, perm&^f.umask, in, cluster.WriteOptions{Progress: p.add})
 	return atPath(err, remote)
 }
+
+// termGrace is how long a put from stdin has to stop after a SIGTERM.
+const termGrace = 2 * time.Second
 
 // atPath names the path as typed in an error the client reports by inode
 // number ("read inode 8320...", "commit inode 3871..."), as the other

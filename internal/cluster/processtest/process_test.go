@@ -2274,3 +2274,38 @@ func TestPutTreeUnchanged(t *testing.T) {
 		t.Errorf("a changed file reads %q", out)
 	}
 }
+
+// TestFsTerminatedIdleStdin: a SIGTERM to put - whose writer has gone
+// quiet (the pipe open, nothing coming) ends it too, without waiting for
+// the pipe to close.
+func TestFsTerminatedIdleStdin(t *testing.T) {
+	tc := newCluster(t, 2)
+	cmd := exec.Command(carrotBin, "fs", "put", "-", "/idle")
+	cmd.Env = append(os.Environ(), "CARROT_CONFIG="+tc.conf)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if _, err := in.Write(make([]byte, 1<<20)); err != nil { // carrot is reading
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("put - still waits for its quiet stdin after a SIGTERM")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 143 || !strings.Contains(errb.String(), "fs put: terminated (SIGTERM)") {
+		t.Fatalf("carrot fs put under SIGTERM: %v %q", err, errb.String())
+	}
+}
