@@ -66,8 +66,11 @@ type Decoded struct {
 	// the exit half's (ioctl: "ioctl(1, TCGETS <unfinished ...>", then
 	// "<... ioctl resumed>, 0x7ffc...) = 0"), as strace splits it.
 	sepAtExit bool
-	saved     [6]uint64 // values read at entry for arguments that are in-out (*addrlen)
-	okSav     [6]bool
+	// late is what the exit added to an argument printed at entry
+	// (clone3's " => {pidfd=[3]}"): the resumed half starts with it.
+	late  string
+	saved [6]uint64 // values read at entry for arguments that are in-out (*addrlen)
+	okSav [6]bool
 
 	exited bool
 	ret    int64
@@ -284,7 +287,7 @@ func (d *Decoded) ResumedCol(col int) string {
 	if d.sepAtExit && len(parts) > 0 {
 		sep = ", "
 	}
-	return pad("<... "+d.info.Name+" resumed>"+sep+strings.Join(parts, ", ")+")", col) + " = " + d.retStr
+	return pad("<... "+d.info.Name+" resumed>"+d.late+sep+strings.Join(parts, ", ")+")", col) + " = " + d.retStr
 }
 
 func (d *Decoded) formatRet() string {

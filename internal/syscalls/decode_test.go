@@ -210,3 +210,26 @@ func TestIoctlSplit(t *testing.T) {
 		t.Errorf("the entry %q does not begin the line %q", d.Entry(), d.Line())
 	}
 }
+
+// TestClone3Split: a clone3 that writes back (CLONE_PIDFD) splits after
+// its structure, the size going with the exit, and the resumed half
+// begins with what was written back, as strace 6.1 printed it:
+// "clone3({...} <unfinished ...>", "<... clone3 resumed> => {pidfd=[3]}, 88) = N".
+func TestClone3Split(t *testing.T) {
+	a := &arena{}
+	pidfd := a.u32s(0)
+	args := a.u64s(0x1000|0x4000, pidfd, 0, 0, 17, 0, 0, 0, 0, 0, 0) // flags CLONE_PIDFD|CLONE_VFORK, exit_signal SIGCHLD
+	d := Enter(&Call{Info: ByName("clone3"), Args: [6]uint64{args, 88}}, arenaMem{a}, nil)
+	entry := d.Entry()
+	if !strings.HasPrefix(entry, "clone3({flags=CLONE_PIDFD|CLONE_VFORK, pidfd=") || !strings.HasSuffix(entry, "}") {
+		t.Errorf("Entry() = %q, want the structure alone", entry)
+	}
+	binary.LittleEndian.PutUint32(a.mem[pidfd-arenaBase:], 3)
+	d.Exit(4242, arenaMem{a})
+	if got, want := d.Resumed(), "<... clone3 resumed> => {pidfd=[3]}, 88)"; !strings.HasPrefix(got, want) {
+		t.Errorf("Resumed() = %q, want it to begin %q", got, want)
+	}
+	if !strings.HasPrefix(d.Line(), entry+" => {pidfd=[3]}, 88)") {
+		t.Errorf("Line() = %q", d.Line())
+	}
+}

@@ -35,8 +35,7 @@
 // control messages in a msghdr, socket option values other than an int,
 // the 6-argument futex operations, the time fields of a stat with -v,
 // and time's result; arrays only partly readable (strace prints the
-// elements it could read, then "... /* ADDR */"); clone3's " => {...}"
-// after an "<unfinished ...>" (the whole line has it); calls whose table
+// elements it could read, then "... /* ADDR */"); calls whose table
 // entry still has generic arguments ("arg0 x": the SysV IPC calls, the
 // sched_*param and *attr calls, io_uring, bpf, keyctl and others) print
 // every argument in hex.

@@ -44,11 +44,18 @@ func init() {
 		"fcntl": {enter: fcntlEnter, exit: fcntlExit, ret: fcntlRet},
 		"clone3": {enter: func(d *Decoded) {
 			// What clone3 writes back is shown at exit only if the
-			// structure was read at entry and asks for it.
+			// structure was read at entry and asks for it; strace then
+			// prints the size at exit too, and splits the line after the
+			// structure: "clone3({...} <unfinished ...>", then
+			// "<... clone3 resumed> => {pidfd=[3]}, 88) = N".
 			d.okSav[0] = d.cloneArgsWrites(d.c.Args[0], d.c.Args[1])
+			if d.okSav[0] {
+				d.out[1], d.sepAtExit = true, true
+			}
 		}, exit: func(d *Decoded) {
 			if d.okSav[0] && !d.Failed() {
-				d.args[0] += d.cloneArgsOut(d.c.Args[0], d.c.Args[1])
+				d.late = d.cloneArgsOut(d.c.Args[0], d.c.Args[1])
+				d.args[0] += d.late
 			}
 		}},
 		"futex": {enter: func(d *Decoded) {

@@ -136,14 +136,15 @@ type Session struct {
 
 // taskState is a task's call in progress.
 type taskState struct {
-	tid, pid   int
-	nr         int
-	args       [6]uint64
-	shown      bool // the call is in the trace set
-	dec        *syscalls.Decoded
-	enter      time.Time
-	stime      time.Duration
-	unfinished bool // its entry was printed as "<unfinished ...>"
+	tid, pid    int
+	nr          int
+	args        [6]uint64
+	shown       bool // the call is in the trace set
+	dec         *syscalls.Decoded
+	enter       time.Time
+	stime       time.Duration
+	unfinished  bool // its entry was printed as "<unfinished ...>"
+	liveAtEnter int  // tasks traced at the call's entry, for its line's prefix
 	// restartOf is the call a signal last interrupted with
 	// ERESTART_RESTARTBLOCK, which restart_syscall resumes.
 	restartOf string
@@ -262,7 +263,7 @@ func (s *Session) showBlocked(now time.Time) {
 		if k == nil || !k.inCall || k.dec == nil || k.unfinished || k.partial != "" || now.Sub(k.enter) < blockedAfter {
 			return
 		}
-		pre := s.prefix(k.tid, k.enter)
+		pre := s.entryPrefix(k)
 		k.partial, k.partialCol = k.dec.Entry(), len(pre)
 		s.writePartial(k.tid, pre+k.partial)
 	}
@@ -397,7 +398,7 @@ func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
 	if !shown {
 		return ptrace.WantExit // for the fd tracker
 	}
-	k.enter, k.stime = time.Now(), c.Stime
+	k.enter, k.stime, k.liveAtEnter = time.Now(), c.Stime, s.live
 	k.fd, k.fdClass = -1, ""
 	if s.o.JSON && s.calls {
 		if info := syscalls.Lookup(c.Nr); info != nil && len(info.Args) > 0 &&
@@ -495,11 +496,10 @@ func (s *Session) finish(k *taskState, now time.Time, ret string) {
 	var pre string
 	col := k.partialCol
 	if k.partial == "" {
-		at := k.enter
+		pre = s.entryPrefix(k)
 		if k.unfinished {
-			at = now
+			pre = s.prefix(k.tid, now)
 		}
-		pre = s.prefix(k.tid, at)
 		col = len(pre)
 	}
 	var line string
@@ -557,22 +557,31 @@ func (s *Session) interrupt(k *taskState) {
 		return
 	}
 	o.unfinished = true
-	pre := s.prefix(o.tid, o.enter)
-	s.write(o.tid, pre+o.dec.Unfinished())
+	s.write(o.tid, s.entryPrefix(o)+o.dec.Unfinished())
 }
 
 // prefix is strace's line prefix for tid at time t: the pid ("[pid N] " on
 // stderr when several tasks are traced, "N " in a file with -f, nothing
 // with -ff), then the timestamp.
-func (s *Session) prefix(tid int, t time.Time) string {
+func (s *Session) prefix(tid int, t time.Time) string { return s.prefixLive(tid, t, s.live) }
+
+// entryPrefix is prefix for the line a call's entry begins: as strace
+// writes it at entry, with the tasks traced then ("[pid N]" only if
+// several were).
+func (s *Session) entryPrefix(k *taskState) string {
+	return s.prefixLive(k.tid, k.enter, k.liveAtEnter)
+}
+
+// prefixLive is prefix with live tasks traced.
+func (s *Session) prefixLive(tid int, t time.Time, live int) string {
 	var b strings.Builder
 	switch {
 	case s.o.PerTask:
-	case s.o.Output != "" && (s.o.Follow || s.o.Procs > 1 || s.live > 1):
+	case s.o.Output != "" && (s.o.Follow || s.o.Procs > 1 || live > 1):
 		// As strace, fixed from the start with -f or several -p (and
 		// while the program's threads run, which strace does not show).
 		fmt.Fprintf(&b, "%-5d ", tid)
-	case s.o.Output == "" && s.live > 1:
+	case s.o.Output == "" && live > 1:
 		fmt.Fprintf(&b, "[pid %5d] ", tid)
 	}
 	switch s.o.Timestamp {
@@ -814,8 +823,9 @@ func (s *Session) finishExitCall(k *taskState) {
 	} else {
 		s.interrupt(k)
 	}
-	pre := s.prefix(k.tid, k.enter)
+	pre := s.entryPrefix(k)
 	if k.unfinished {
+		pre = s.prefix(k.tid, k.enter)
 		s.write(k.tid, pre+k.dec.ResumedCol(len(pre)))
 		return
 	}
