@@ -34,8 +34,7 @@
 // argument prints as its pointer: ioctl arguments (TCGETS, TIOCGWINSZ),
 // control messages in a msghdr, socket option values other than an int,
 // the 6-argument futex operations, the time fields of a stat with -v,
-// and time's result; arrays only partly readable (strace prints the
-// elements it could read, then "... /* ADDR */"); calls whose table
+// and time's result; calls whose table
 // entry still has generic arguments ("arg0 x": the SysV IPC calls, the
 // sched_*param and *attr calls, io_uring, bpf, keyctl and others) print
 // every argument in hex.

@@ -412,6 +412,17 @@ func goldenCases() []goldenCase {
 	add("futex-bitset", "futex", nil, "error=ETIMEDOUT", nil, 0x7f0000000a10, 393, 0, 0, 0, 0xffffffff)
 	a = mk()
 	add("select-sets", "select", a, "retval=1", nil, 5, a.u64s(1<<3|1<<4), 0, 0, 0)
+	// Arrays whose end lies past the mapping: the elements that can be
+	// read, then "... /* ADDR */".
+	a = mk()
+	add("ppoll-partial", "ppoll", a, "retval=0", nil, a.endBlob([]byte{0, 0, 0, 0, 1, 0, 0, 0}), 2, 0, 0, 8)
+	a = mk()
+	iovEnd := make([]byte, 16)
+	binary.LittleEndian.PutUint64(iovEnd, a.put([]byte("abc")))
+	binary.LittleEndian.PutUint64(iovEnd[8:], 3)
+	add("writev-partial", "writev", a, "retval=3", nil, 1, a.endBlob(iovEnd), 2)
+	a = mk()
+	add("setgroups-partial", "setgroups", a, "retval=0", nil, 4, a.endBlob([]byte{3, 0, 0, 0, 0, 0, 0, 0}))
 	add("ioctl-fioclex", "ioctl", nil, "retval=0", nil, 3, 0x5451, 0)
 	add("ioctl-fionclex", "ioctl", nil, "retval=0", nil, 3, 0x5450, 0)
 	add("ioctl-tiocnotty", "ioctl", nil, "error=ENOTTY", nil, 3, 0x5422, 0)

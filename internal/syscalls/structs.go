@@ -154,18 +154,35 @@ func (d *Decoded) pollfds(addr, n uint64) string {
 	if n > 1<<16 {
 		return hexs(addr)
 	}
-	b, err := d.read(addr, int(n)*linux.SizeofPollfd)
-	if err != nil {
+	return d.array(addr, int(n), linux.SizeofPollfd, !d.o.Verbose, func(b []byte) string {
+		p := linux.ParsePollfd(b)
+		return "{fd=" + d.fd(int64(p.Fd)) + ", events=" + linux.PollEvents.Format(uint64(uint16(p.Events))) + "}"
+	})
+}
+
+// array renders n elements of size bytes at addr as strace's print_array
+// does: "[e1, e2]", cut at -s elements when limited ("[e1, ...]"), and
+// when only the first elements can be read, those, then "... /* ADDR */"
+// at the first that cannot; just the address when none can.
+func (d *Decoded) array(addr uint64, n, size int, limited bool, elem func([]byte) string) string {
+	show := n
+	if limited {
+		show = min(n, d.o.StrSize)
+	}
+	b := d.readUpTo(addr, show*size)
+	got := len(b) / size
+	if got == 0 && show > 0 {
 		return hexs(addr)
 	}
 	var parts []string
-	for i := 0; i < int(n); i++ {
-		if i >= d.o.StrSize && !d.o.Verbose {
-			parts = append(parts, "...")
-			break
-		}
-		p := linux.ParsePollfd(b[i*linux.SizeofPollfd:])
-		parts = append(parts, "{fd="+d.fd(int64(p.Fd))+", events="+linux.PollEvents.Format(uint64(uint16(p.Events)))+"}")
+	for i := range got {
+		parts = append(parts, elem(b[i*size:(i+1)*size]))
+	}
+	switch {
+	case got < show:
+		parts = append(parts, "... /* "+hexs(addr+uint64(got*size))+" */")
+	case show < n:
+		parts = append(parts, "...")
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
@@ -228,17 +245,8 @@ func (d *Decoded) iovec(addr, n uint64, data int64) string {
 	if n > 1024 {
 		return hexs(addr)
 	}
-	b, err := d.read(addr, int(n)*linux.SizeofIovec)
-	if err != nil {
-		return hexs(addr)
-	}
-	var parts []string
-	for i := 0; i < int(n); i++ {
-		if i >= d.o.StrSize && !d.o.Verbose {
-			parts = append(parts, "...")
-			break
-		}
-		v := linux.ParseIovec(b[i*linux.SizeofIovec:])
+	return d.array(addr, int(n), linux.SizeofIovec, !d.o.Verbose, func(b []byte) string {
+		v := linux.ParseIovec(b)
 		var base string
 		switch {
 		case data < 0:
@@ -251,9 +259,8 @@ func (d *Decoded) iovec(addr, n uint64, data int64) string {
 			data -= int64(show)
 			base = d.buffer(v.Base, show)
 		}
-		parts = append(parts, "{iov_base="+base+", iov_len="+strconv.FormatUint(v.Len, 10)+"}")
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
+		return "{iov_base=" + base + ", iov_len=" + strconv.FormatUint(v.Len, 10) + "}"
+	})
 }
 
 // sockaddr renders a socket address of length n at addr.
@@ -809,19 +816,7 @@ func (d *Decoded) idArray(addr uint64, n int64) string {
 	if n < 0 || n > 1<<16 {
 		return hexs(addr)
 	}
-	show := min(n, int64(d.o.StrSize))
-	b, err := d.read(addr, int(4*show))
-	if err != nil {
-		return hexs(addr)
-	}
-	var ids []string
-	for i := range int(show) {
-		ids = append(ids, formatID(le32(b[4*i:])))
-	}
-	if show < n {
-		ids = append(ids, "...")
-	}
-	return "[" + strings.Join(ids, ", ") + "]"
+	return d.array(addr, int(n), 4, true, func(b []byte) string { return formatID(le32(b)) })
 }
 
 // stackT renders sigaltstack's stack_t {ss_sp, ss_flags, ss_size}.
