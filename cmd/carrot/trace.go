@@ -465,10 +465,10 @@ func traceAttach(ctx context.Context, e *env, f *traceFlags, s *trace.Session, s
 		}
 	}()
 	err := ptrace.New(s.AttachConfig()).Attach(ctx, f.pids)
-	s.Detached()
+	tids := s.Detached()
 	if f.o.Quiet == 0 && err == nil && ctx.Err() != nil {
-		for _, pid := range f.pids {
-			fmt.Fprintf(e.Stderr, "carrot: Process %d detached\n", pid)
+		for _, tid := range tids { // each thread, as strace says them
+			fmt.Fprintf(e.Stderr, "carrot: Process %d detached\n", tid)
 		}
 	}
 	if cerr := s.Close(); err == nil && cerr != nil {

@@ -1460,7 +1460,8 @@ int main(void) {
 }
 
 // TestTraceAttachThreads: attaching to a process with threads says how
-// many, as strace does ("Process N attached with 4 threads").
+// many, as strace does ("Process N attached with 4 threads"), and
+// detaching says each.
 func TestTraceAttachThreads(t *testing.T) {
 	needRoot(t)
 	prog := exec.Command(realPython(), "-c", `import sys, threading, time
@@ -1480,12 +1481,17 @@ sys.stdin.read()`)
 	out := filepath.Join(t.TempDir(), "t")
 	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
 	waitForFile(t, out, regexp.MustCompile(`read\(0, `)) // attached, the main thread in its read
-	stdin.Close()                                        // the program ends, and with it the trace
+	cmd.Process.Signal(syscall.SIGINT)                   // detach
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("carrot: %v %s", err, errb.String())
 	}
+	stdin.Close()
 	if want := fmt.Sprintf("carrot: Process %d attached with 4 threads\n", prog.Process.Pid); !strings.HasPrefix(errb.String(), want) {
 		t.Errorf("stderr %q, want it to begin %q", errb.String(), want)
+	}
+	// One "detached" line a thread, the leader first, as strace says them.
+	if d := regexp.MustCompile(`(?m)^carrot: Process (\d+) detached$`).FindAllStringSubmatch(errb.String(), -1); len(d) != 4 || d[0][1] != strconv.Itoa(prog.Process.Pid) {
+		t.Errorf("detached lines: %q", errb.String())
 	}
 }
 

@@ -48,8 +48,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,11 +287,14 @@ func (s *Session) endPartial(k *taskState, suffix string) {
 }
 
 // Detached ends the lines of the calls still in progress when carrot
-// detaches (-p and Ctrl-C) as strace does: "read(0,  <detached ...>".
-func (s *Session) Detached() {
+// detaches (-p and Ctrl-C) as strace does: "read(0,  <detached ...>". It
+// returns the tasks that were still traced, in order, for the "Process N
+// detached" lines strace prints, one a thread.
+func (s *Session) Detached() []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.endCalls(" <detached ...>")
+	return slices.Sorted(maps.Keys(s.tasks))
 }
 
 // endCalls prints the entries still held, each ended with suffix: the
