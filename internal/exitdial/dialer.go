@@ -701,11 +701,14 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr, b *Begun) (Result, 
 	}
 	start()
 	delay, measured := d.stagger()
-	// Attempt k (from 0) is due k staggers after the first: timers that
-	// fire late do not add up, and a race whose first request went before
-	// it started (Begin, from the tracer thread) catches up at once.
+	// Attempts are due a stagger apart from an anchor, the first attempt:
+	// timers that fire late do not add up, and a race whose first request
+	// went before it started (Begin, from the tracer thread) catches up at
+	// once. An attempt started early because one failed becomes the new
+	// anchor: the next is due a stagger after it, as if it had been due.
+	anchor := 0 // index in startedAt
 	due := func() <-chan struct{} {
-		return after(max(time.Until(startedAt[0].Add(time.Duration(started)*delay)), 0))
+		return after(max(time.Until(startedAt[anchor].Add(time.Duration(started-anchor)*delay)), 0))
 	}
 	next := due() // the next attempt's start
 	// Until the stagger is measured, look again every millisecond: the
@@ -745,6 +748,7 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr, b *Begun) (Result, 
 			}
 			if started < len(order) && rctx.Err() == nil {
 				start()
+				anchor = started - 1
 				delay, _ = d.stagger()
 				next = due()
 			}

@@ -965,3 +965,42 @@ func TestBegin(t *testing.T) {
 		t.Error("Begin sent a request with no spares kept")
 	}
 }
+
+// TestRaceFailureReanchors: an attempt started early because the one
+// before failed at once (a refusing exit) anchors the schedule: the next
+// exit is due a stagger after it, not two staggers after the first. Here
+// the exit after the refusing one answers after 1.5 staggers, so the
+// good exit wins only if it is asked one stagger after that exit.
+func TestRaceFailureReanchors(t *testing.T) {
+	const stagger = 200 * time.Millisecond
+	echo := echoServer(t)
+	good := startExit(t, nil, nil)
+	slow := startExitWith(t, nil, func(c *exit.Config) {
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			time.Sleep(stagger * 3 / 2)
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+	})
+	refusing := "socks5://alice:s3cret@" + closedAddr(t)
+	var exits []*Exit
+	for _, u := range []string{refusing, slow.url, good.url} {
+		e, err := ParseExit(u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exits = append(exits, e)
+	}
+	d, err := New(Config{Exits: exits, Mode: Race, ConnectTimeout: 5 * time.Second, Stagger: stagger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err := d.Dial(context.Background(), mustAddr(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Conn.Close()
+	if r.Exit != exits[2] {
+		t.Errorf("won by %s, want the good exit, asked a stagger after the one that replaced the refusing exit", r.Exit.Name)
+	}
+}
