@@ -179,7 +179,10 @@ type Dialer struct {
 	// exits that said they read pipelined messages (socks5.MethodPipelines,
 	// learnt on a spare): fresh connections to them pipeline
 	pipelines map[*Exit]bool
-	reported  map[problemKey]bool // Problem was called for these
+	// otherServer: exits that did not choose carrot's private method when
+	// a spare's greeting offered it: not carrot exit.
+	otherServer map[*Exit]bool
+	reported    map[problemKey]bool // Problem was called for these
 	// destination -> the History's guess that failed to reach it (Over):
 	// it lost if the race that follows is won by another exit
 	guessMissed map[string]missedGuess
@@ -225,6 +228,7 @@ func New(cfg Config) (*Dialer, error) {
 		srtt:        map[*Exit]time.Duration{},
 		overMiss:    map[*Exit]time.Time{},
 		pipelines:   map[*Exit]bool{},
+		otherServer: map[*Exit]bool{},
 		reported:    map[problemKey]bool{},
 		guessMissed: map[string]missedGuess{},
 		now:         time.Now,
@@ -491,12 +495,17 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 			} else {
 				raw.Close()
 			}
-			err = hint(hop, err)
+			other := d.isOtherServer(hop)
+			err = hint(hop, err, other)
 			var rep *socks5.ReplyError
 			// The answer is about the destination when the last hop
 			// replied about it (not with a failure of its own), or when
-			// it timed out while trying to reach it.
-			aboutDest := last && (errors.As(err, &rep) && rep.Reply.AboutDest() || socks5.AwaitingReply(err) && isTimeout(err))
+			// it timed out while trying to reach it. A general failure is
+			// carrot exit's own (at --max-conns); a server known not to be
+			// carrot exit gives it for a destination it could not resolve
+			// or reach (microsocks), so from one it is the destination's.
+			aboutDest := last && (errors.As(err, &rep) && (rep.Reply.AboutDest() || rep.Reply == socks5.ReplyGeneralFailure && other) ||
+				socks5.AwaitingReply(err) && isTimeout(err))
 			if ctx.Err() != nil {
 				err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 			} else if !last && errors.As(err, &rep) {
@@ -550,6 +559,13 @@ func (d *Dialer) pipelined(e *Exit) bool {
 
 // pipelinedLocked is pipelined, with d.mu held.
 func (d *Dialer) pipelinedLocked(e *Exit) bool { return e.Pipeline || d.pipelines[e] }
+
+// isOtherServer reports whether e is known not to be carrot exit.
+func (d *Dialer) isOtherServer(e *Exit) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.otherServer[e]
+}
 
 // answered notes that e answered a request (see Over).
 func (d *Dialer) answered(e *Exit) {

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -1002,5 +1003,56 @@ func TestRaceFailureReanchors(t *testing.T) {
 	defer r.Conn.Close()
 	if r.Exit != exits[2] {
 		t.Errorf("won by %s, want the good exit, asked a stagger after the one that replaced the refusing exit", r.Exit.Name)
+	}
+}
+
+// TestGeneralFailureFromOtherServers: microsocks answers a name it cannot
+// resolve with a general failure. From a server that is not carrot exit
+// (which says so only past its --max-conns), that is the destination's
+// answer: the connect fails EHOSTUNREACH, as through carrot exit or Dante,
+// the exit is not skipped for it, and no --max-conns hint is given.
+func TestGeneralFailureFromOtherServers(t *testing.T) {
+	bin, err := exec.LookPath("microsocks")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("microsocks missing in CI (.ci/install)")
+		}
+		t.Skip("SKIP: microsocks not installed (run .ci/install)")
+	}
+	addr := closedAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	ms := exec.Command(bin, "-i", host, "-p", port, "-u", "alice", "-P", "s3cret")
+	if err := ms.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ms.Process.Kill(); ms.Wait() }()
+	waitFor(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	e, err := ParseExit("socks5://alice:s3cret@"+addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spares, as carrot run keeps: their greeting finds it is not carrot
+	// exit.
+	d, err := New(Config{Exits: []*Exit{e}, Mode: Failover, Spares: true, ConnectTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	waitFor(t, func() bool { return d.isOtherServer(e) })
+	for range 4 {
+		_, err := d.Dial(context.Background(), socks5.Addr{Name: "no-such-host.invalid", Port: 80})
+		wantErrno(t, err, syscall.EHOSTUNREACH)
+		if strings.Contains(err.Error(), "max-conns") {
+			t.Errorf("a hint for carrot exit about another server: %v", err)
+		}
+	}
+	if d.Skipped(d.cfg.Exits[0]) {
+		t.Error("the exit is skipped for names it cannot resolve")
 	}
 }

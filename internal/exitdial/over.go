@@ -236,7 +236,7 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 		raw.SetDeadline(dl)
 		if err := socks5.ClientAuth(raw, p.First.Auth); err != nil {
 			raw.Close()
-			err = &AttemptError{Exit: p.First.Name, Err: hint(p.First, err)}
+			err = &AttemptError{Exit: p.First.Name, Err: hint(p.First, err, d.isOtherServer(p.First))}
 			if isTimeout(err) && !ended(tctx) {
 				d.Missed(p) // the budget's, not the exit's failure
 			} else {

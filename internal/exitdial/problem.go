@@ -109,8 +109,10 @@ func (e *tlsError) Unwrap() error { return e.err }
 //   - e wants credentials and the URL (and the netrc, and the environment)
 //     gave none, or the other way round;
 //   - e answered a request with a general failure, which is what carrot
-//     exit does past its --max-conns.
-func hint(e *Exit, err error) error {
+//     exit does past its --max-conns, and what other servers (otherServer:
+//     e is known not to be carrot exit) answer for a destination they
+//     cannot resolve or reach.
+func hint(e *Exit, err error, otherServer bool) error {
 	switch {
 	case e.TLS == nil && socks5.ClosedAtGreeting(err) && errors.Is(err, syscall.ECONNRESET):
 		return fmt.Errorf("%w (the exit reset the connection at the SOCKS5 greeting: it may be refusing connections, or, if it serves SOCKS5 inside TLS, its URL is socks5+tls://)", err)
@@ -120,6 +122,8 @@ func hint(e *Exit, err error) error {
 		return fmt.Errorf("%w (the URL has no user:pass@, and no netrc entry or CARROT_EXIT_USER gave one)", err)
 	case errors.Is(err, socks5.ErrUserPassRefused):
 		return fmt.Errorf("%w (it may need none: then give its URL without user:pass@, and no netrc entry or CARROT_EXIT_USER for it)", err)
+	case generalFailure(err) && otherServer:
+		return fmt.Errorf("%w (some servers, microsocks among them, answer so for a destination they cannot resolve or reach)", err)
 	case generalFailure(err):
 		return fmt.Errorf("the exit refused: %w (carrot exit answers so when it has --max-conns connections open)", err)
 	}

@@ -159,13 +159,15 @@ func (d *Dialer) makeSpare(e *Exit) (*spare, error) {
 	pipelines, err := socks5.ClientAuthProbe(conn, e.Auth)
 	if err != nil {
 		raw.Close()
-		return nil, hint(e, err)
+		return nil, hint(e, err, d.isOtherServer(e))
 	}
+	d.mu.Lock()
 	if pipelines {
-		d.mu.Lock()
 		d.pipelines[e] = true
-		d.mu.Unlock()
+	} else {
+		d.otherServer[e] = true
 	}
+	d.mu.Unlock()
 	raw.SetDeadline(time.Time{})
 	return &spare{raw: raw, conn: conn, born: time.Now()}, nil
 }
