@@ -319,14 +319,9 @@ q = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); os.close(q.detach())
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); os.close(u.detach())
 `
 	names := func(tool ...string) string {
-		out := filepath.Join(t.TempDir(), "t")
-		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-yy", "-e", "trace=close", "-o", out, py, "-c", prog)...)
-		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", tool, err, b)
-		}
+		tr := traceFile(t, tool, "-yy", "-e", "trace=close", py, "-c", prog)
 		var kinds []string
-		for _, m := range regexp.MustCompile(`<((?:TCP|UDP|UNIX)[\w-]*):\[`).FindAllStringSubmatch(readFile(t, out), -1) {
+		for _, m := range regexp.MustCompile(`<((?:TCP|UDP|UNIX)[\w-]*):\[`).FindAllStringSubmatch(tr, -1) {
 			kinds = append(kinds, m[1])
 		}
 		return strings.Join(kinds, " ")
@@ -1342,9 +1337,7 @@ func TestTraceSeveralPidsPrefix(t *testing.T) {
 func TestTraceFdPathsQuoted(t *testing.T) {
 	needRoot(t)
 	strace := needProgram(t, "strace")
-	dir := t.TempDir()
-	src := filepath.Join(dir, "del.c")
-	os.WriteFile(src, []byte(`#include <fcntl.h>
+	bin := compileC(t, "del", `#include <fcntl.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
 	int fd = open(argv[1], O_CREAT|O_WRONLY|O_TRUNC, 0644);
@@ -1353,20 +1346,10 @@ int main(int argc, char **argv) {
 	write(fd, "y", 1);
 	return 0;
 }
-`), 0o644)
-	bin := filepath.Join(dir, "del")
-	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	name := filepath.Join(dir, "a\"b\nc<d>7\\f\tg \u00e9 h")
+`)
+	name := filepath.Join(t.TempDir(), "a\"b\nc<d>7\\f\tg \u00e9 h")
 	lines := func(tool ...string) string {
-		out := filepath.Join(t.TempDir(), "t")
-		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-y", "-e", "trace=write", "-o", out, bin, name)...)
-		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", tool, err, b)
-		}
-		return readFile(t, out)
+		return traceFile(t, tool, "-y", "-e", "trace=write", bin, name)
 	}
 	want, got := lines(strace), lines(os.Args[0], "trace")
 	if !strings.Contains(want, `\74d\0767`) || !strings.Contains(want, ">(deleted)") {
@@ -1418,9 +1401,7 @@ func TestTraceStraceFlags(t *testing.T) {
 func TestTraceRestartSyscall(t *testing.T) {
 	needRoot(t)
 	strace := needProgram(t, "strace")
-	dir := t.TempDir()
-	src := filepath.Join(dir, "rs.c")
-	os.WriteFile(src, []byte(`#include <signal.h>
+	bin := compileC(t, "rs", `#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 int main(void) {
@@ -1430,20 +1411,11 @@ int main(void) {
 	nanosleep(&ts, &ts);
 	return 0;
 }
-`), 0o644)
-	bin := filepath.Join(dir, "rs")
-	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+`)
 	calls := func(tool ...string) string {
-		out := filepath.Join(t.TempDir(), "t")
-		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-e", "trace=clock_nanosleep,restart_syscall", "-o", out, bin)...)
-		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", tool, err, b)
-		}
+		tr := traceFile(t, tool, "-e", "trace=clock_nanosleep,restart_syscall", bin)
 		var keep []string
-		for _, l := range strings.Split(readFile(t, out), "\n") {
+		for _, l := range strings.Split(tr, "\n") {
 			if strings.HasPrefix(l, "clock_nanosleep(") || strings.HasPrefix(l, "restart_syscall(") {
 				keep = append(keep, regexp.MustCompile(`\{tv_sec=0, tv_nsec=\d+\}\)`).ReplaceAllString(l, "{tv_sec=0, tv_nsec=LEFT})"))
 			}
@@ -1501,9 +1473,7 @@ sys.stdin.read()`)
 func TestTraceYYDevicesAndPidfds(t *testing.T) {
 	needRoot(t)
 	strace := needProgram(t, "strace")
-	dir := t.TempDir()
-	src := filepath.Join(dir, "yy.c")
-	os.WriteFile(src, []byte(`#define _GNU_SOURCE
+	bin := compileC(t, "yy", `#define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -1514,20 +1484,10 @@ int main(void) {
 	close(p);
 	return 0;
 }
-`), 0o644)
-	bin := filepath.Join(dir, "yy")
-	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+`)
 	lines := func(tool ...string) string {
-		out := filepath.Join(t.TempDir(), "t")
-		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-yy", "-e", "trace=write,pidfd_open,close", "-o", out, bin)...)
-		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", tool, err, b)
-		}
+		tr := traceFile(t, tool, "-yy", "-e", "trace=write,pidfd_open,close", bin)
 		// The program's own lines, its pid named.
-		tr := readFile(t, out)
 		tr = tr[strings.Index(tr, "write("):]
 		return regexp.MustCompile(`pid:\d+|pidfd_open\(\d+`).ReplaceAllStringFunc(tr, func(s string) string { return strings.TrimRight(s, "0123456789") + "PID" })
 	}
@@ -1547,9 +1507,7 @@ int main(void) {
 func TestTraceYYUnixPeers(t *testing.T) {
 	needRoot(t)
 	strace := needProgram(t, "strace")
-	dir := t.TempDir()
-	src := filepath.Join(dir, "sp.c")
-	os.WriteFile(src, []byte(`#include <string.h>
+	bin := compileC(t, "sp", `#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -1564,20 +1522,10 @@ int main(int argc, char **argv) {
 	int s = accept(l, 0, 0); write(s, "w", 1); write(c, "v", 1);
 	return 0;
 }
-`), 0o644)
-	bin := filepath.Join(dir, "sp")
-	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+`)
 	lines := func(tool ...string) string {
-		out := filepath.Join(t.TempDir(), "t")
 		sock := filepath.Join(t.TempDir(), "sock")
-		cmd := exec.Command(tool[0], append(append([]string{}, tool[1:]...), "-yy", "-e", "trace=write", "-o", out, bin, sock)...)
-		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", tool, err, b)
-		}
-		tr := strings.ReplaceAll(readFile(t, out), sock, "SOCK")
+		tr := strings.ReplaceAll(traceFile(t, tool, "-yy", "-e", "trace=write", bin, sock), sock, "SOCK")
 		names := map[string]string{}
 		return regexp.MustCompile(`\d{4,}`).ReplaceAllStringFunc(tr, func(ino string) string {
 			if names[ino] == "" {
@@ -1603,9 +1551,7 @@ int main(int argc, char **argv) {
 func TestTraceClone3Unfinished(t *testing.T) {
 	needRoot(t)
 	strace := needProgram(t, "strace")
-	dir := t.TempDir()
-	src := filepath.Join(dir, "s3.c")
-	os.WriteFile(src, []byte(`#define _GNU_SOURCE
+	bin := compileC(t, "s3", `#define _GNU_SOURCE
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -1627,11 +1573,7 @@ int main(void) {
 	waitpid(k, 0, 0);
 	return 0;
 }
-`), 0o644)
-	bin := filepath.Join(dir, "s3")
-	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+`)
 	trace := func(tool ...string) (first, resumed string) {
 		// On stderr, where "[pid N]" depends on the tasks traced; each
 		// tool's "Process N attached" taken out (strace's comes in the
@@ -1656,4 +1598,30 @@ int main(void) {
 	if gf != wf || gr != wr {
 		t.Errorf("unlike strace:\n  strace: %q\n          %q\n  carrot: %q\n          %q", wf, wr, gf, gr)
 	}
+}
+
+// compileC compiles the C program src (named name) with gcc and returns
+// the binary.
+func compileC(t *testing.T, name, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	c, bin := filepath.Join(dir, name+".c"), filepath.Join(dir, name)
+	os.WriteFile(c, []byte(src), 0o644)
+	if out, err := exec.Command("gcc", "-o", bin, c).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// traceFile runs tool (strace, or carrot trace: os.Args[0] "trace") with
+// args and -o FILE, and returns FILE's content.
+func traceFile(t *testing.T, tool []string, args ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "t")
+	cmd := exec.Command(tool[0], append(append(append([]string{}, tool[1:]...), "-o", out), args...)...)
+	cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", tool, err, b)
+	}
+	return readFile(t, out)
 }
