@@ -1401,14 +1401,20 @@ func TestTraceStraceFlags(t *testing.T) {
 func TestTraceRestartSyscall(t *testing.T) {
 	needRoot(t)
 	strace := needProgram(t, "strace")
+	// The child signals once, then waits to be killed after the sleep, so
+	// that its SIGCHLD cannot interrupt the sleep a second time.
 	bin := compileC(t, "rs", `#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 int main(void) {
 	signal(SIGUSR1, SIG_IGN); /* under ptrace it still stops the sleep, which resumes */
-	if (fork() == 0) { usleep(100000); kill(getppid(), SIGUSR1); _exit(0); }
+	pid_t k = fork();
+	if (k == 0) { usleep(100000); kill(getppid(), SIGUSR1); pause(); _exit(0); }
 	struct timespec ts = {0, 400000000};
 	nanosleep(&ts, &ts);
+	kill(k, SIGKILL);
+	waitpid(k, 0, 0);
 	return 0;
 }
 `)
