@@ -57,10 +57,10 @@ func runExit(ctx context.Context, e *env) int {
 	tlsCert := fs.String("tls-cert", "", "PEM certificate: serve SOCKS5 inside TLS (socks5+tls://)")
 	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
 	maxConns := fs.Int("max-conns", 1024, "concurrent connections at most")
-	idle := fs.Duration("idle-timeout", exit.DefaultIdleTimeout, "close a connection after this long without a byte either way (0: never)")
-	dialTimeout := fs.Duration("dial-timeout", 10*time.Second, "resolving and connecting to a destination")
-	hsTimeout := fs.Duration("handshake-timeout", 10*time.Second, "a client's TLS and SOCKS5 handshake")
-	nameTTL := fs.Duration("name-ttl", 5*time.Second, "keep a resolved name's addresses this long (0: resolve every request)")
+	idle := durationFlag(fs, "idle-timeout", exit.DefaultIdleTimeout, "close a connection after this long without a byte either way (0: never)")
+	dialTimeout := durationFlag(fs, "dial-timeout", 10*time.Second, "resolving and connecting to a destination")
+	hsTimeout := durationFlag(fs, "handshake-timeout", 10*time.Second, "a client's TLS and SOCKS5 handshake")
+	nameTTL := durationFlag(fs, "name-ttl", 5*time.Second, "keep a resolved name's addresses this long (0: resolve every request)")
 	if code, ok := e.parse(fs); !ok {
 		return code
 	}

@@ -27,8 +27,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/carrot-project/carrot/internal/launcher"
 )
@@ -71,6 +73,40 @@ func (s *stickyWriter) Write(p []byte) (int, error) {
 		s.err = err
 	}
 	return n, err
+}
+
+// seconds is a duration flag that also takes a bare number of seconds,
+// as curl's --connect-timeout 5 does ("5", "0.5"), besides Go's "5s",
+// "500ms", "1m".
+type seconds struct{ d *time.Duration }
+
+func (s seconds) String() string {
+	if s.d == nil {
+		return "0s"
+	}
+	return s.d.String()
+}
+
+func (s seconds) Set(v string) error {
+	// (A negative value is the command's to refuse, with its own words.)
+	if f, err := strconv.ParseFloat(v, 64); err == nil && f > -1e9 && f < 1e9 {
+		*s.d = time.Duration(f * float64(time.Second))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("want a duration such as 5s, 500ms or 1m (a bare number is seconds)")
+	}
+	*s.d = d
+	return nil
+}
+
+// durationFlag defines a duration flag of fs that takes seconds or a
+// duration (seconds).
+func durationFlag(fs *flag.FlagSet, name string, def time.Duration, usage string) *time.Duration {
+	d := def
+	fs.Var(seconds{&d}, name, usage+" (a `duration`: 5s, 500ms, 1m, or seconds)")
+	return &d
 }
 
 // errorf prints "carrot: <msg>" on stderr, the one error format of the tool.

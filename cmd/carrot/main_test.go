@@ -208,6 +208,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"exit", "--listen", "127.0.0.1:0", "--no-auth", "--name-ttl", "-1s"}, "--name-ttl must not be negative"},
 		{[]string{"exit", "--listen", "127.0.0.1:0", "--no-auth", "--max-conns", "0"}, "--max-conns must be at least 1"},
 		{[]string{"run"}, "no program to run"},
+		{[]string{"run", "--connect-timeout", "soon", "--exit", "socks5://127.0.0.1:1", "--", "true"}, "want a duration such as 5s, 500ms or 1m (a bare number is seconds)"},
 		{[]string{"trace", "-e", "trace=nosuchcall", "true"}, "nosuchcall"},
 	} {
 		var out, errb bytes.Buffer
@@ -221,5 +222,20 @@ func TestUsageErrors(t *testing.T) {
 		if code := run(context.Background(), []string{name, "-h"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String()+errb.String(), "usage: carrot "+name) {
 			t.Errorf("carrot %s -h: exit %d, stderr %q", name, code, errb.String())
 		}
+	}
+}
+
+// TestSecondsFlag: a duration flag takes Go's durations and, as curl's
+// --connect-timeout does, a bare number of seconds.
+func TestSecondsFlag(t *testing.T) {
+	for v, want := range map[string]time.Duration{"5": 5 * time.Second, "0.5": 500 * time.Millisecond, "250ms": 250 * time.Millisecond, "1m": time.Minute, "0": 0} {
+		var d time.Duration
+		if err := (seconds{&d}).Set(v); err != nil || d != want {
+			t.Errorf("%q: %v %v, want %v", v, d, err, want)
+		}
+	}
+	var d time.Duration
+	if err := (seconds{&d}).Set("5 seconds"); err == nil {
+		t.Error(`"5 seconds" accepted`)
 	}
 }

@@ -41,10 +41,10 @@ func runRun(ctx context.Context, e *env) int {
 	var direct prefixList
 	fs.Var(&exits, "exit", "exit URL, socks5://[user:pass@]host[:port] (socks5h:// is the same) or socks5+tls://...?pin=|ca= (repeatable)")
 	mode := fs.String("exit-mode", "race", "with several exits: race, failover or chain")
-	timeout := fs.Duration("connect-timeout", 20*time.Second, "a connect fails with the exits' errno after this long")
-	stagger := fs.Duration("stagger", 0, "race mode: delay before trying the next exit (0: adaptive)")
+	timeout := durationFlag(fs, "connect-timeout", 20*time.Second, "a connect fails with the exits' errno after this long")
+	stagger := durationFlag(fs, "stagger", 0, "race mode: delay before trying the next exit (0: adaptive)")
 	fs.Var(&direct, "direct", "destination CIDR that stays direct, besides loopback (repeatable)")
-	idle := fs.Duration("idle-timeout", 0, "close a relayed connection after this long without a byte (0: never)")
+	idle := durationFlag(fs, "idle-timeout", 0, "close a relayed connection after this long without a byte (0: never)")
 	fakeV6 := fs.Bool("fake-ipv6", false, "answer DNS AAAA queries with fake IPv6 addresses too (always, on a host with no IPv4 address)")
 	history := fs.Bool("exit-history", true, "race mode: try first the exits that won earlier runs' races (kept in "+historyPathHelp()+"; no destinations)")
 	relayAll := fs.Bool("relay-all", false, "keep every connection in carrot's relay, never on the program's own socket connected to the exit")
