@@ -217,6 +217,7 @@ type testExit struct {
 	log   *syncBuf
 	dials atomic.Int64
 	srv   *Server
+	stop  func() // stops serving and waits (also done at the end of the test)
 }
 
 // startExit runs an exit on loopback whose policy allows 127.0.0.1 (the
@@ -258,10 +259,11 @@ func startExit(t *testing.T, mod func(*Config)) *testExit {
 		defer close(done)
 		srv.Serve(ctx, ln)
 	}()
-	t.Cleanup(func() {
+	te.stop = func() {
 		cancel()
 		<-done
-	})
+	}
+	t.Cleanup(te.stop)
 	return te
 }
 
@@ -708,5 +710,24 @@ func TestExitClientResetCancelsDial(t *testing.T) {
 	})
 	if got := echoEarly(t, slow.addr, echo, "early", true); got != "early" {
 		t.Fatalf("echo after a half-close: %q", got)
+	}
+}
+
+// TestExitShutdownLogsSpares: a connection that finished its handshake
+// and waits for its request (a client's spare) when the exit stops is
+// logged result=shutdown, not as a bad request.
+func TestExitShutdownLogsSpares(t *testing.T) {
+	te := startExit(t, nil)
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := socks5.ClientAuth(c, &socks5.Auth{User: "alice", Pass: "s3cret"}); err != nil {
+		t.Fatal(err)
+	}
+	te.stop()
+	if l := te.log.waitLog(t, "result=shutdown"); strings.Contains(l, "bad-request") {
+		t.Errorf("log: %s", l)
 	}
 }

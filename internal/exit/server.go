@@ -577,6 +577,8 @@ func closedOrTimeout(err error, other string) string {
 		return "client-gone"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "handshake-timeout"
+	case errors.Is(err, net.ErrClosed):
+		return "shutdown" // the exit closed it, stopping (a client's idle spare)
 	}
 	return other
 }
