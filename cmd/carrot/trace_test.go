@@ -989,11 +989,7 @@ print("done", flush=True)`)
 	out := filepath.Join(t.TempDir(), "t")
 	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
 	// Interrupt once carrot is tracing (it handles SIGINT from then on).
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if b, _ := os.ReadFile(out); bytes.Contains(b, []byte("getppid()")) {
-			break
-		}
-	}
+	waitForFile(t, out, regexp.MustCompile(`getppid\(\)`))
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("carrot: %v %s", err, errb.String())
@@ -1062,15 +1058,8 @@ func TestTraceNoTraceeOutlivesCarrot(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var child int
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && child == 0; time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile(pidFile)
-		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-	}
-	if child == 0 {
-		cmd.Process.Kill()
-		t.Fatal("the traced shell never started its child")
-	}
+	defer cmd.Process.Kill()
+	child, _ := strconv.Atoi(strings.TrimSpace(waitForFile(t, pidFile, regexp.MustCompile(`^\d+\n?$`)))) // the traced shell started its child
 	cmd.Process.Kill()
 	cmd.Wait()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -1262,14 +1251,8 @@ func TestTraceWithoutFollow(t *testing.T) {
 func TestTraceKeepsSetuid(t *testing.T) {
 	needRoot(t)
 	setpriv := needProgram(t, "setpriv")
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	src := filepath.Join(dir, "ids.c")
-	os.WriteFile(src, []byte("#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"euid=%d\\n\",(int)geteuid());return 0;}\n"), 0o644)
-	bin := filepath.Join(dir, "ids")
-	if out, err := exec.Command("gcc", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	bin := compileC(t, "ids", "#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"euid=%d\\n\",(int)geteuid());return 0;}\n")
+	os.Chmod(filepath.Dir(bin), 0o755) // for user nobody
 	os.Chmod(bin, 0o755|os.ModeSetuid)
 	asNobody := []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin}
 	if out, _ := exec.Command(asNobody[0], asNobody[1:]...).Output(); string(out) != "euid=0\n" {
@@ -1352,12 +1335,7 @@ int main(int argc, char **argv) {
 		return traceFile(t, tool, "-y", "-e", "trace=write", bin, name)
 	}
 	want, got := lines(strace), lines(os.Args[0], "trace")
-	if !strings.Contains(want, `\74d\0767`) || !strings.Contains(want, ">(deleted)") {
-		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
-	}
-	if got != want {
-		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
-	}
+	sameAsStrace(t, want, got, `\74d\0767`, ">(deleted)")
 }
 
 // TestTraceStraceFlags: strace's spellings that carrot took wrongly: -o
@@ -1429,12 +1407,7 @@ int main(void) {
 		return strings.Join(keep, "\n")
 	}
 	want, got := calls(strace), calls(os.Args[0], "trace")
-	if !strings.Contains(want, "restart_syscall(<... resuming interrupted clock_nanosleep ...>)") {
-		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
-	}
-	if got != want {
-		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
-	}
+	sameAsStrace(t, want, got, "restart_syscall(<... resuming interrupted clock_nanosleep ...>)")
 }
 
 // TestTraceAttachThreads: attaching to a process with threads says how
@@ -1498,12 +1471,7 @@ int main(void) {
 		return regexp.MustCompile(`pid:\d+|pidfd_open\(\d+`).ReplaceAllStringFunc(tr, func(s string) string { return strings.TrimRight(s, "0123456789") + "PID" })
 	}
 	want, got := lines(strace), lines(os.Args[0], "trace")
-	if !strings.Contains(want, "</dev/null<char 1:3>>") || !strings.Contains(want, "<pid:PID>") {
-		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
-	}
-	if got != want {
-		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
-	}
+	sameAsStrace(t, want, got, "</dev/null<char 1:3>>", "<pid:PID>")
 }
 
 // TestTraceYYUnixPeers: -yy shows a unix socket's peer inode
@@ -1541,12 +1509,7 @@ int main(int argc, char **argv) {
 		})
 	}
 	want, got := lines(strace), lines(os.Args[0], "trace")
-	if !strings.Contains(want, "UNIX-STREAM:[I0->I1]") {
-		t.Fatalf("strace's lines are not what this test expects:\n%s", want)
-	}
-	if got != want {
-		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
-	}
+	sameAsStrace(t, want, got, "UNIX-STREAM:[I0->I1]")
 }
 
 // TestTraceClone3Unfinished: a clone3 that writes back a pidfd, with a
@@ -1630,4 +1593,18 @@ func traceFile(t *testing.T, tool []string, args ...string) string {
 		t.Fatalf("%v: %v\n%s", tool, err, b)
 	}
 	return readFile(t, out)
+}
+
+// sameAsStrace fails t unless carrot's output got is strace's want; want
+// must hold each of expect first, or the test is wrong about strace.
+func sameAsStrace(t *testing.T, want, got string, expect ...string) {
+	t.Helper()
+	for _, e := range expect {
+		if !strings.Contains(want, e) {
+			t.Fatalf("strace's lines are not what this test expects (no %q):\n%s", e, want)
+		}
+	}
+	if got != want {
+		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+	}
 }
