@@ -150,15 +150,14 @@ type taskState struct {
 	// restartOf is the call a signal last interrupted with
 	// ERESTART_RESTARTBLOCK, which restart_syscall resumes.
 	restartOf string
-	// partial is the entry part the watcher printed, without the line's
-	// prefix and newline, while the call blocked (see showBlocked);
-	// partialCol is the prefix's width, for the padding before " = ".
-	partial    string
-	partialCol int
-	inCall     bool
-	counted    bool  // in live
-	fd         int   // the call's fd argument (-1 if none), for --json
-	fdClass    Class // its class at entry
+	// partial is the entry part the watcher printed, after the line's
+	// prefix (entryPrefix) and without a newline, while the call blocked
+	// (see showBlocked).
+	partial string
+	inCall  bool
+	counted bool  // in live
+	fd      int   // the call's fd argument (-1 if none), for --json
+	fdClass Class // its class at entry
 }
 
 // New returns a Session writing the trace to o.Output (stderr if empty)
@@ -266,7 +265,7 @@ func (s *Session) showBlocked(now time.Time) {
 			return
 		}
 		pre := s.entryPrefix(k)
-		k.partial, k.partialCol = k.dec.Entry(), len(pre)
+		k.partial = k.dec.Entry()
 		s.writePartial(k.tid, pre+k.partial)
 	}
 	if !s.o.PerTask {
@@ -498,15 +497,11 @@ func (s *Session) finish(k *taskState, now time.Time, ret string) {
 	} else {
 		s.interrupt(k)
 	}
-	var pre string
-	col := k.partialCol
-	if k.partial == "" {
-		pre = s.entryPrefix(k)
-		if k.unfinished {
-			pre = s.prefix(k.tid, now)
-		}
-		col = len(pre)
+	pre := s.entryPrefix(k)
+	if k.unfinished {
+		pre = s.prefix(k.tid, now)
 	}
+	col := len(pre)
 	var line string
 	switch {
 	case ret != "":
@@ -527,7 +522,7 @@ func (s *Session) finish(k *taskState, now time.Time, ret string) {
 			s.finish(k, now, ret)
 			return
 		}
-		line, k.partial = rest, ""
+		line, k.partial = rest, "" // the begun line has the prefix
 	} else {
 		line = pre + line
 	}
