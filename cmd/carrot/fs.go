@@ -587,8 +587,7 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 	st, err := os.Stat(name)
 	switch {
 	case err == nil && !st.Mode().IsRegular():
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
-		return &localFile{File: f}, err
+		return inPlace(name)
 	case err == nil:
 		if name, err = filepath.EvalSymlinks(name); err != nil {
 			return nil, err
@@ -599,8 +598,7 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
 			// A renamed file would leave the other links with the old
 			// content: written in place, as cp does.
-			f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
-			return &localFile{File: f}, err
+			return inPlace(name)
 		}
 		mode = st.Mode().Perm()
 	case !errors.Is(err, os.ErrNotExist):
@@ -631,8 +629,7 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 		if st != nil && (errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS)) {
 			// A writable file in a directory that takes no new file:
 			// written in place, as cp does.
-			f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
-			return &localFile{File: f}, err
+			return inPlace(name)
 		}
 		if pe := (*os.PathError)(nil); errors.As(err, &pe) {
 			pe.Path = name // the target, not its temporary name
@@ -649,8 +646,7 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 				if f.Chown(int(sys.Uid), int(sys.Gid)) != nil {
 					f.Close()
 					os.Remove(tmp)
-					f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
-					return &localFile{File: f}, err
+					return inPlace(name)
 				}
 			}
 			if err != nil {
@@ -662,6 +658,13 @@ func createLocal(name string, mode os.FileMode) (*localFile, error) {
 		return &localFile{File: f, target: name}, nil
 	}
 	return nil, fmt.Errorf("%s: no free temporary name: %w", filepath.Dir(name), syscall.EEXIST)
+}
+
+// inPlace is name itself to write over, truncated, as cp writes its
+// destination: a failed get leaves it partly written.
+func inPlace(name string) (*localFile, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+	return &localFile{File: f}, err
 }
 
 // commit closes the file and, for a temporary one, renames it over the
