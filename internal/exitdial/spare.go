@@ -207,9 +207,9 @@ type Begun struct {
 // there is nothing to send (a chain, no fresh spare, a fake address with
 // no name), and DialBegun then does it all. It is for a caller that must
 // not wait but can spare a write: the tracer thread at a program's
-// connect, where the goroutine that would send it is scheduled 0.1–0.25 ms
-// later on a VM with idle vCPUs (measured), time the exit can spend on
-// the request instead. The request is one small write on a connection
+// connect, where the goroutine that would send it starts 0.18–0.44 ms
+// later on this project's 2-vCPU VM (measured: docs/benchmarks.md, run
+// 37), time the exit can spend on the request instead. The request is one small write on a connection
 // that has sent nothing since its greeting, so it does not block. A
 // Begun must be given to DialBegun (its first attempt finishes it).
 func (d *Dialer) Begin(dest socks5.Addr) *Begun {
