@@ -56,8 +56,11 @@ func (p *probe) close() {
 }
 
 // link is the target of /proc/PID/fd/FD ("" if the fd is not open).
+// fdPath is /proc's link to fd of process pid.
+func fdPath(pid, fd int) string { return "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(fd) }
+
 func link(pid, fd int) string {
-	s, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(fd))
+	s, err := os.Readlink(fdPath(pid, fd))
 	if err != nil {
 		return ""
 	}
@@ -262,7 +265,7 @@ func (n *fdNamer) FdName(pid, fd int) string {
 	case strings.HasPrefix(l, "/"):
 		// and the device a path is, after it: /dev/null<char 1:3>.
 		var st unix.Stat_t
-		if unix.Stat("/proc/"+strconv.Itoa(pid)+"/fd/"+strconv.Itoa(fd), &st) == nil {
+		if unix.Stat(fdPath(pid, fd), &st) == nil {
 			kind := map[uint32]string{unix.S_IFCHR: "char", unix.S_IFBLK: "block"}[st.Mode&unix.S_IFMT]
 			if kind != "" {
 				return fmt.Sprintf("%s\x00%s %d:%d", l, kind, unix.Major(st.Rdev), unix.Minor(st.Rdev))
