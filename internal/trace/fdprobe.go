@@ -55,10 +55,10 @@ func (p *probe) close() {
 	}
 }
 
-// link is the target of /proc/PID/fd/FD ("" if the fd is not open).
 // fdPath is /proc's link to fd of process pid.
 func fdPath(pid, fd int) string { return "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(fd) }
 
+// link is the target of /proc/PID/fd/FD ("" if the fd is not open).
 func link(pid, fd int) string {
 	s, err := os.Readlink(fdPath(pid, fd))
 	if err != nil {
