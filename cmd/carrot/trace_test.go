@@ -1608,3 +1608,21 @@ func sameAsStrace(t *testing.T, want, got string, expect ...string) {
 		t.Errorf("unlike strace:\n%s", lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")))
 	}
 }
+
+// TestTraceJSONPerTask: --json with -ff writes each task's objects to its
+// own file, as -ff does with lines (it crashed: no shared output).
+func TestTraceJSONPerTask(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "t")
+	if r := runCarrot(t, "", "trace", "-ff", "--json", "-o", out, "sh", "-c", "true"); r.code != 0 {
+		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	files, _ := filepath.Glob(out + ".*")
+	if len(files) != 1 {
+		t.Fatalf("files %v, want one for the shell", files)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(strings.SplitN(readFile(t, files[0]), "\n", 2)[0]), &obj); err != nil || obj["name"] != "execve" {
+		t.Errorf("first object %v %v", obj, err)
+	}
+}

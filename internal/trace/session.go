@@ -122,6 +122,7 @@ type Session struct {
 	// progress) between the tracer thread and the blocked-call watcher.
 	mu      sync.Mutex
 	watcher chan struct{} // closed to stop the watcher
+	watched chan struct{} // closed by the watcher when it has stopped
 
 	tasks  map[int]*taskState
 	roots  map[int]bool // tasks shown without -f
@@ -218,8 +219,8 @@ func New(o Options, diag io.Writer) (*Session, error) {
 		go s.periodic()
 	}
 	if s.entriesHeld() {
-		s.watcher = make(chan struct{})
-		go s.watchBlocked(s.watcher)
+		s.watcher, s.watched = make(chan struct{}), make(chan struct{})
+		go s.watchBlocked(s.watcher, s.watched)
 	}
 	return s, nil
 }
@@ -240,7 +241,8 @@ const (
 
 // watchBlocked prints the entry of each call in progress for
 // blockedAfter or longer, until stop is closed.
-func (s *Session) watchBlocked(stop <-chan struct{}) {
+func (s *Session) watchBlocked(stop <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
 	t := time.NewTicker(blockedTick)
 	defer t.Stop()
 	for {
@@ -299,6 +301,9 @@ func (s *Session) Detached() []int {
 // endCalls prints the entries still held, each ended with suffix: the
 // calls that will not be seen to return.
 func (s *Session) endCalls(suffix string) {
+	if !s.entriesHeld() {
+		return // every call is printed whole, or as JSON, when it ends
+	}
 	s.showBlocked(time.Now().Add(blockedAfter))
 	for _, k := range s.tasks {
 		if k.partial != "" {
@@ -497,9 +502,11 @@ func (s *Session) finish(k *taskState, now time.Time, ret string) {
 	} else {
 		s.interrupt(k)
 	}
-	pre := s.entryPrefix(k)
+	var pre string
 	if k.unfinished {
 		pre = s.prefix(k.tid, now)
+	} else {
+		pre = s.entryPrefix(k)
 	}
 	col := len(pre)
 	var line string
@@ -816,19 +823,20 @@ func (s *Session) exit(ev *ptrace.Event) {
 }
 
 // finishExitCall prints exit/exit_group, whose result strace shows as "?"
-// (at once, at their entry: no watcher has begun their line).
+// (at their entry when entries are held, or at the task's exit event;
+// never after a line the watcher began: they do not block).
 func (s *Session) finishExitCall(k *taskState) {
 	if s.open == k {
 		s.open = nil
 	} else {
 		s.interrupt(k)
 	}
-	pre := s.entryPrefix(k)
 	if k.unfinished {
-		pre = s.prefix(k.tid, k.enter)
+		pre := s.prefix(k.tid, k.enter)
 		s.write(k.tid, pre+k.dec.ResumedCol(len(pre)))
 		return
 	}
+	pre := s.entryPrefix(k)
 	s.write(k.tid, pre+k.dec.LineCol(len(pre)))
 }
 
@@ -848,6 +856,7 @@ func (s *Session) Close() error {
 	}
 	if s.watcher != nil {
 		close(s.watcher)
+		<-s.watched // no tick runs after Close
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -988,7 +997,9 @@ func (s *Session) jsonCall(k *taskState, now time.Time, ret int64) {
 	if obj.Ret == "" {
 		obj.Ret = "?" // exit, exit_group, or a task that died in the call
 	}
-	s.out.json(obj)
+	if o := s.output(k.tid); o != nil { // with -ff, the task's own file
+		o.json(obj)
+	}
 }
 
 type jsonCallObj struct {
@@ -1016,7 +1027,9 @@ func (s *Session) jsonEvent(ev *ptrace.Event, kind string, fields map[string]any
 	fields["pid"] = ev.Pid
 	fields["tid"] = ev.Tid
 	fields["time"] = float64(time.Now().UnixMicro()) / 1e6
-	s.out.json(fields)
+	if o := s.output(ev.Tid); o != nil {
+		o.json(fields)
+	}
 }
 
 // output is one trace destination. Lines are buffered; on stderr each
