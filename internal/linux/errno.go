@@ -6,7 +6,6 @@ import "strconv"
 // when a signal interrupts the call (include/linux/errno.h). They never
 // reach the program: the kernel restarts the call or turns them into EINTR.
 const (
-	EINTR                 = 4 // a call a signal ended
 	ERESTARTSYS           = 512
 	ERESTARTNOINTR        = 513
 	ERESTARTNOHAND        = 514

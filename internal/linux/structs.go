@@ -292,12 +292,6 @@ func ParseFlock(b []byte) Flock {
 	}
 }
 
-// FOwnerEx is struct f_owner_ex (F_GETOWN_EX, F_SETOWN_EX); 8 bytes.
-type FOwnerEx struct {
-	Type int32 // type
-	Pid  int32 // pid
-}
-
 // CloneArgs is struct clone_args (include/uapi/linux/sched.h); 88 bytes
 // (CLONE_ARGS_SIZE_VER2), of which clone3 needs the first 64
 // (CLONE_ARGS_SIZE_VER0, up to tls).

@@ -33,10 +33,12 @@ type Config struct {
 	// Rusage fills Syscall.Stime at every stop from wait4's rusage, the
 	// way strace -c measures a call's system time.
 	Rusage bool
-	// ProcessOnly traces the started program's process (its threads)
-	// alone: the processes it forks (fork, vfork, posix_spawn: the kernel's
-	// fork and vfork events) run untraced, and Run returns when the
-	// program is gone. Only under a Filter that traps no call (or none):
+	// ProcessOnly leaves the processes the program forks (fork, vfork,
+	// posix_spawn: the kernel's fork and vfork events) untraced, and Run
+	// returns once the traced ones are gone. Its threads are traced, and so
+	// is a process made by clone() with an exit signal other than SIGCHLD
+	// (the kernel reports it as a clone, like a thread: rare outside
+	// runtimes that manage their own children). Only under a Filter that traps no call (or none):
 	// a task under a filter that nobody traces gets ENOSYS from every call
 	// the filter traps, so with such a filter every task is traced.
 	ProcessOnly bool

@@ -14,9 +14,10 @@ const AuditArchX86_64 = 0xc000003e
 // (__X32_SYSCALL_BIT, arch/x86/include/uapi/asm/unistd.h).
 const X32SyscallBit = 0x40000000
 
-// Install installs prog on the calling thread only (setting no_new_privs
-// first unless the caller has CAP_SYS_ADMIN), as the launcher does
-// (internal/launcher.InstallFilter, which is the one implementation). The caller must have locked its goroutine to the thread
+// Install installs prog on the calling thread only, as the launcher does
+// (internal/launcher.InstallFilter, which is the one implementation): as
+// it is when the kernel takes it so (CAP_SYS_ADMIN), and after setting
+// no_new_privs when the kernel refuses it without (EACCES). The caller must have locked its goroutine to the thread
 // and should exec right after.
 func Install(prog []bpf.RawInstruction) error {
 	if len(prog) == 0 {

@@ -833,7 +833,6 @@ func goldenCases() []goldenCase {
 	cs = append(cs, goldenCase{id: "y-openat", call: "openat", a: a, inject: "retval=3", flags: []string{"-y"},
 		files: []string{"/etc/hostname"}, args: [6]uint64{fdcwd, a.str("/etc/hostname"), 0}})
 	a = mk()
-	a = mk()
 	cs = append(cs, goldenCase{id: "y-poll", call: "poll", a: a, inject: "retval=1", flags: []string{"-y"},
 		files: []string{"/etc/hostname"}, args: [6]uint64{a.put([]byte{3, 0, 0, 0, 1, 0, 1, 0}), 1, 0}})
 	a = mk()

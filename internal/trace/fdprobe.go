@@ -265,13 +265,18 @@ func (n *fdNamer) FdName(pid, fd int) string {
 	case strings.HasPrefix(l, "/"):
 		// and the device a path is, after it: /dev/null<char 1:3>.
 		var st unix.Stat_t
-		if unix.Stat(fdPath(pid, fd), &st) == nil {
-			kind := map[uint32]string{unix.S_IFCHR: "char", unix.S_IFBLK: "block"}[st.Mode&unix.S_IFMT]
-			if kind != "" {
-				return fmt.Sprintf("%s\x00%s %d:%d", l, kind, unix.Major(st.Rdev), unix.Minor(st.Rdev))
-			}
+		if unix.Stat(fdPath(pid, fd), &st) != nil {
+			return l
 		}
-		return l
+		kind := "char"
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFCHR:
+		case unix.S_IFBLK:
+			kind = "block"
+		default:
+			return l
+		}
+		return fmt.Sprintf("%s\x00%s %d:%d", l, kind, unix.Major(st.Rdev), unix.Minor(st.Rdev))
 	case !strings.HasPrefix(l, "socket:["):
 		return l
 	}
