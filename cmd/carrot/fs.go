@@ -772,8 +772,8 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool, heading string) err
 		}
 		return nil
 	}
-	// Columns as ls -l lays them out: counts and sizes right-aligned,
-	// owners left-aligned, one space between.
+	// Columns as ls -ln lays them out: numbers right-aligned (owners by
+	// number too), one space between.
 	width := func(v uint64) int { return len(strconv.FormatUint(v, 10)) }
 	var wn, wu, wg, ws int
 	for _, r := range rows {
@@ -785,7 +785,7 @@ func (f *fsCmd) ls(ctx context.Context, p string, long bool, heading string) err
 		if r.in.IsSymlink() {
 			name += " -> " + r.in.Target
 		}
-		fmt.Fprintf(f.e.Stdout, "%s %*d %-*d %-*d %*d %s %s\n", modeString(r.in.Mode), wn, r.in.Nlink, wu, r.in.Uid, wg, r.in.Gid,
+		fmt.Fprintf(f.e.Stdout, "%s %*d %*d %*d %*d %s %s\n", modeString(r.in.Mode), wn, r.in.Nlink, wu, r.in.Uid, wg, r.in.Gid,
 			ws, r.in.Size, r.in.Mtime.Format("2006-01-02 15:04"), name)
 	}
 	return nil
@@ -855,7 +855,7 @@ func (f *fsCmd) rm(ctx context.Context, p string, recursive bool) error {
 	if recursive {
 		err := f.c.RemoveAll(ctx, parent, name)
 		var me *meta.Error
-		if errors.As(err, &me) && strings.HasPrefix(me.Path, name) {
+		if errors.As(err, &me) && (me.Path == name || strings.HasPrefix(me.Path, name+"/")) {
 			me.Path = path.Join(path.Dir(path.Clean(p)), me.Path) // the path as typed
 		}
 		return err

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/carrot-project/carrot/internal/chunkstore"
 	"github.com/carrot-project/carrot/internal/meta"
 	"golang.org/x/sync/errgroup"
 )
@@ -222,7 +221,7 @@ func (f *fsCmd) sameContent(in *meta.Inode, p string, size int64) (bool, error) 
 			}
 			continue
 		}
-		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != ch.ID {
+		if chunkstore.ID(b) != ch.ID {
 			return false, nil
 		}
 	}

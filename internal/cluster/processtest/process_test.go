@@ -2080,6 +2080,13 @@ func TestFsOwner(t *testing.T) {
 			t.Fatalf("as nobody, fs %v: %v\n%s", args, err, out)
 		}
 	}
+	// ls -l right-aligns the owners' numbers, as ls -ln does.
+	if out, errs, code := carrot(t, tc.conf, nil, "fs", "mkdir", "/r"); code != 0 {
+		t.Fatalf("mkdir: %s%s", out, errs)
+	}
+	if out, _, _ := carrot(t, tc.conf, nil, "fs", "ls", "-l", "/"); !regexp.MustCompile(`(?m)^d\S+ \d+ 65534 65534 .* nb\n` + `d\S+ \d+     0     0 .* r$`).MatchString(out) {
+		t.Errorf("ls -l of owners 65534 and 0:\n%s", out)
+	}
 	for _, p := range []string{"/nb", "/nb/f", "/nb/tree", "/nb/tree/f", "/nb/tree/l"} {
 		c := tc.client(t, 1)
 		in, err := c.Lresolve(tctx(t), p)
