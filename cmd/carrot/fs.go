@@ -126,18 +126,16 @@ func runFS(ctx context.Context, e *env) int {
 		return clusterErr(e, "fs "+cmd, err)
 	}
 	defer c.Close()
-	if cmd == "put" && args[0] == "-" {
-		// A read of stdin cannot be interrupted: a SIGTERM while it waits
-		// for a writer that is idle would wait with it. The put stops as
-		// a failure would (it commits nothing until its end); past a
-		// grace, the process ends itself as the signal would have.
-		defer context.AfterFunc(ctx, func() {
-			time.AfterFunc(termGrace, func() {
-				e.errorf("fs put: terminated (SIGTERM)")
-				os.Exit(exitTerminated)
-			})
-		})()
-	}
+	// A read of a quiet stdin or FIFO, or a write to a stalled stdout,
+	// cannot be interrupted: a SIGTERM meanwhile would wait with it. The
+	// command stops as a failure would (a put commits nothing until its
+	// end); past a grace, the process ends itself as the signal would have.
+	defer context.AfterFunc(ctx, func() {
+		time.AfterFunc(termGrace, func() {
+			e.errorf("fs %s: terminated (SIGTERM)", cmd)
+			os.Exit(exitTerminated)
+		})
+	})()
 	umask := syscall.Umask(0) // read before any file is made, and put back
 	syscall.Umask(umask)
 	out := &stickyWriter{w: e.Stdout}
@@ -507,7 +505,7 @@ func (f *fsCmd) putFile(ctx context.Context, in io.Reader, size int64, perm uint
 	return atPath(err, remote)
 }
 
-// termGrace is how long a put from stdin has to stop after a SIGTERM.
+// termGrace is how long a command has to stop after a SIGTERM.
 const termGrace = 2 * time.Second
 
 // atPath names the path as typed in an error the client reports by inode
@@ -896,11 +894,11 @@ func (f *fsCmd) mv(ctx context.Context, src, dst string) error {
 	if err != nil && !errors.Is(err, syscall.ENOENT) {
 		return err
 	}
-	if cluster.TrailingSlash(dst) && (err == nil && !d.IsDir() || err != nil && !s.IsDir()) {
-		// DST/ names a directory: a file there, or no entry for a file
-		// to become, is not one (mv: "Not a directory"); a directory may
-		// be renamed to a new name written with the slash, as rename(2)
-		// allows.
+	if err != nil && cluster.TrailingSlash(dst) && !s.IsDir() {
+		// DST/ names a directory (a file there, Resolve refuses:
+		// ENOTDIR): no entry for a file to become is not one (mv: "Not a
+		// directory"); a directory may be renamed to a new name written
+		// with the slash, as rename(2) allows.
 		return &meta.Error{Op: "move", Path: src + " -> " + dst, Err: syscall.ENOTDIR}
 	}
 	if err == nil && d.IsDir() {

@@ -727,7 +727,8 @@ func TestExitShutdownLogsSpares(t *testing.T) {
 		t.Fatal(err)
 	}
 	te.stop()
-	if l := te.log.waitLog(t, "result=shutdown"); strings.Contains(l, "bad-request") {
+	te.log.waitLog(t, "result=shutdown")
+	if l := te.log.String(); strings.Contains(l, "bad-request") {
 		t.Errorf("log: %s", l)
 	}
 }

@@ -163,8 +163,8 @@ type Dialer struct {
 	mu     sync.Mutex
 	minRTT time.Duration // shortest TCP connect to an exit so far; 0: none yet
 	// shortest answer to a CONNECT on a spare that reached its
-	// destination: this run's once measuredAnswer, until then the History's
-	// (0: none)
+	// destination: this run's once it has measured one (measuredAnswer),
+	// until then the History's (0: none)
 	minAnswer      time.Duration
 	measuredAnswer bool // this run has measured one
 	health         map[*Exit]*exitHealth
@@ -695,9 +695,9 @@ func (d *Dialer) race(ctx context.Context, dest socks5.Addr, b *Begun) (Result, 
 		}
 		started++
 		pending++
-		_, at := head.spare()
-		if head == nil {
-			at = time.Now()
+		at := time.Now()
+		if head != nil {
+			at = head.at
 		}
 		startedAt = append(startedAt, at)
 		go func() {
