@@ -27,7 +27,7 @@ func init() {
 // scrubFlags defines the scrubber's flags (carrot node, carrot up).
 func scrubFlags(fs *flag.FlagSet) (rate *string, interval *time.Duration) {
 	rate = fs.String("scrub-rate", "32M", "bytes per second the background scrubber reads to verify chunks at rest (0: no scrubbing)")
-	interval = fs.Duration("scrub-interval", 7*24*time.Hour, "time between the starts of two scrub passes over every chunk")
+	interval = durationFlag(fs, "scrub-interval", 7*24*time.Hour, "time between the starts of two scrub passes over every chunk")
 	return rate, interval
 }
 

@@ -566,7 +566,8 @@ const fallbackDelay = 250 * time.Millisecond
 // closedOrTimeout names the outcome of a connection whose handshake ended
 // with err: the client closed it cleanly before any request (a client's
 // spare connection that was not needed: no-request), went away (a reset:
-// client-gone), or was too slow (handshake-timeout); else other.
+// client-gone), was too slow (handshake-timeout), or was closed by the
+// exit stopping (a spare still waiting: shutdown); else other.
 func closedOrTimeout(err error, other string) string {
 	switch {
 	case errors.Is(err, io.EOF):
