@@ -339,7 +339,7 @@ func (d *Decoded) fdSuffix(n string) string {
 		note = "<" + note + ">"
 	}
 	n, deleted := strings.CutSuffix(n, " (deleted)")
-	q := quoteOctal([]byte(n), false, d.o.Hex, "<>")
+	q := quoteEscaping([]byte(n), false, d.o.Hex, "<>")
 	q = "<" + q[1:len(q)-1] + note + ">"
 	if deleted {
 		q += "(deleted)"

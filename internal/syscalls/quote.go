@@ -15,11 +15,11 @@ import "strings"
 func (d *Decoded) quote(b []byte, ellipsis bool) string { return quoteHex(b, ellipsis, d.o.Hex) }
 
 // quoteHex is quote with hex for -x's level (2: every byte as \xNN).
-func quoteHex(b []byte, ellipsis bool, hex int) string { return quoteOctal(b, ellipsis, hex, "") }
+func quoteHex(b []byte, ellipsis bool, hex int) string { return quoteEscaping(b, ellipsis, hex, "") }
 
-// quoteOctal is quoteHex with the printable bytes in octal also printed
-// in octal (-y's paths: "<>").
-func quoteOctal(b []byte, ellipsis bool, hex int, octal string) string {
+// quoteEscaping is quoteHex with the printable bytes in escape escaped in
+// octal as non-printable ones are (-y's paths escape "<>").
+func quoteEscaping(b []byte, ellipsis bool, hex int, escape string) string {
 	var sb strings.Builder
 	sb.WriteByte('"')
 	allHex := hex >= 2
@@ -41,7 +41,7 @@ func quoteOctal(b []byte, ellipsis bool, hex int, octal string) string {
 		case c == '"' || c == '\\':
 			sb.WriteByte('\\')
 			sb.WriteByte(c)
-		case c >= ' ' && c < 0x7f && strings.IndexByte(octal, c) < 0:
+		case c >= ' ' && c < 0x7f && strings.IndexByte(escape, c) < 0:
 			sb.WriteByte(c)
 		case c == '\t':
 			sb.WriteString(`\t`)

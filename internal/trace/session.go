@@ -1073,27 +1073,21 @@ func (o *output) flusher(stop <-chan struct{}) {
 	}
 }
 
-func (o *output) line(s string) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.w.WriteString(s)
-	o.w.WriteByte('\n')
-	if o.flush {
-		o.w.Flush()
-	}
-	if o.err == nil {
-		o.err = writerErr(o.w)
-	}
-	return o.err
-}
+func (o *output) line(s string) error { return o.write(s+"\n", o.flush) }
 
 // partial writes the start of a line (no newline) and flushes it, so that
 // it shows now.
-func (o *output) partial(s string) error {
+func (o *output) partial(s string) error { return o.write(s, true) }
+
+// write writes s, flushed if flush, and returns the first error writing
+// has met.
+func (o *output) write(s string, flush bool) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.w.WriteString(s)
-	o.w.Flush()
+	if flush {
+		o.w.Flush()
+	}
 	if o.err == nil {
 		o.err = writerErr(o.w)
 	}
