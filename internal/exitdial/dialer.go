@@ -176,13 +176,11 @@ type Dialer struct {
 	hopAddrs       map[*Exit]*hopAddrs     // first exits' resolved names, for Over
 	srtt           map[*Exit]time.Duration // smoothed TCP connect time per exit
 	overMiss       map[*Exit]time.Time     // when Over's budget last ran out with the exit
-	// exits that said they read pipelined messages (socks5.MethodPipelines,
-	// learnt on a spare): fresh connections to them pipeline
-	pipelines map[*Exit]bool
-	// otherServer: exits that did not choose carrot's private method when
-	// a spare's greeting offered it: not carrot exit.
-	otherServer map[*Exit]bool
-	reported    map[problemKey]bool // Problem was called for these
+	// what a spare's greeting learnt of an exit: true, it reads pipelined
+	// messages (socks5.MethodPipelines: carrot exit), so fresh connections
+	// to it pipeline; false, it did not choose that method: not carrot exit
+	probed   map[*Exit]bool
+	reported map[problemKey]bool // Problem was called for these
 	// destination -> the History's guess that failed to reach it (Over):
 	// it lost if the race that follows is won by another exit
 	guessMissed map[string]missedGuess
@@ -227,8 +225,7 @@ func New(cfg Config) (*Dialer, error) {
 		hopAddrs:    map[*Exit]*hopAddrs{},
 		srtt:        map[*Exit]time.Duration{},
 		overMiss:    map[*Exit]time.Time{},
-		pipelines:   map[*Exit]bool{},
-		otherServer: map[*Exit]bool{},
+		probed:      map[*Exit]bool{},
 		reported:    map[problemKey]bool{},
 		guessMissed: map[string]missedGuess{},
 		now:         time.Now,
@@ -558,13 +555,14 @@ func (d *Dialer) pipelined(e *Exit) bool {
 }
 
 // pipelinedLocked is pipelined, with d.mu held.
-func (d *Dialer) pipelinedLocked(e *Exit) bool { return e.Pipeline || d.pipelines[e] }
+func (d *Dialer) pipelinedLocked(e *Exit) bool { return e.Pipeline || d.probed[e] }
 
 // isOtherServer reports whether e is known not to be carrot exit.
 func (d *Dialer) isOtherServer(e *Exit) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.otherServer[e]
+	carrot, probed := d.probed[e]
+	return probed && !carrot
 }
 
 // answered notes that e answered a request (see Over).

@@ -162,11 +162,7 @@ func (d *Dialer) makeSpare(e *Exit) (*spare, error) {
 		return nil, hint(e, err, d.isOtherServer(e))
 	}
 	d.mu.Lock()
-	if pipelines {
-		d.pipelines[e] = true
-	} else {
-		d.otherServer[e] = true
-	}
+	d.probed[e] = pipelines
 	d.mu.Unlock()
 	raw.SetDeadline(time.Time{})
 	return &spare{raw: raw, conn: conn, born: time.Now()}, nil
