@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,11 +100,17 @@ func machineBusy() time.Duration {
 //     exits' history kept across this variant's runs (the first run has
 //     none), which tries first the exit that won before. The -relay variants keep the stream
 //     in carrot's relay (--relay-all) instead of the program's own socket
-//     connected to the exit (over.go).
+//     connected to the exit (over.go). The peer tool: proxychains, curl
+//     under proxychains-ng through the same exit; proxychains-3exits-2blocked,
+//     its dynamic_chain over the three exits of 3exits-2blocked (its only
+//     mode that goes on past a failing exit: it chains every exit that
+//     accepts a connection, so this GET goes through all three).
 //   - Throughput: a 1 GiB download, direct vs carrot run through one exit
 //     vs a 2-hop chain (each on the program's own socket, and relayed),
 //     and curl --socks5-hostname through the same exit (the exit alone,
-//     without carrot); with the CPU time
+//     without carrot), through the peer exits Dante and microsocks on the
+//     same host (exit-dante, exit-microsocks), and under proxychains-ng
+//     through carrot's exit (proxychains); with the CPU time
 //     per GiB of the client side (curl, carrot run) and of the whole
 //     machine (which the origin, the exits and other users share). The
 //     "-5gbit" variants repeat them with the origin's sending shaped to
@@ -130,6 +139,31 @@ func BenchmarkRun(b *testing.B) {
 	curl := func(extra ...string) []string {
 		return append([]string{"curl", "-sS", "-o", "/dev/null", "-w", curlFormat}, extra...)
 	}
+	// proxychains runs argv under the client-side peer tool, proxychains-ng,
+	// whose LD_PRELOAD library carries the program's connects through the
+	// same carrot exits, names sent to the exit (proxy_dns), in mode
+	// (strict_chain for one exit; dynamic_chain, its only mode that goes
+	// on when an exit fails, chains every exit that accepts a connection).
+	// nil when it is not installed.
+	var proxychains func(mode string, idx ...int) func(argv ...string) []string
+	if _, err := exec.LookPath("proxychains4"); err == nil {
+		dir := b.TempDir()
+		proxychains = func(mode string, idx ...int) func(argv ...string) []string {
+			conf := filepath.Join(dir, fmt.Sprint(mode, idx, ".conf"))
+			text := mode + "\nquiet_mode\nproxy_dns\nremote_dns_subnet 224\n[ProxyList]\n"
+			for _, i := range idx {
+				text += fmt.Sprintf("socks5 %s 1080 %s %s\n", c.ExitV4[i], netns.ExitUser, netns.ExitPass)
+			}
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			return func(argv ...string) []string {
+				return append([]string{"proxychains4", "-q", "-f", conf}, argv...)
+			}
+		}
+	} else if os.Getenv("BENCH_VARIANTS") == "" {
+		b.Logf("proxychains4 not installed (.ci/install): its variants are left out")
+	}
 
 	b.Run("Get", func(b *testing.B) {
 		type variant struct {
@@ -137,20 +171,26 @@ func BenchmarkRun(b *testing.B) {
 			host   *netns.Host
 			carrot []string
 			loop   int
-			env    []string // set for carrot run
+			env    []string                      // set for carrot run
+			peer   func(argv ...string) []string // instead of carrot run: a peer tool
 		}
 		histDir := b.TempDir() // the history variant's, kept across iterations
 		variants := []variant{
-			{"direct", direct, nil, 0, nil},
-			{"1exit", c.Client, exits(c, "", 2), 0, nil},
-			{"1exit-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 0, nil},
-			{"3exits-2blocked", c.Client, exits(c, "race", 0, 1, 2), 0, nil},
-			{"3exits-2blocked-history", c.Client, append(exits(c, "race", 0, 1, 2), "--exit-history"), 0, []string{"XDG_CACHE_HOME=" + histDir}},
-			{"1exit-warm", c.Client, exits(c, "", 2), 10, nil},
-			{"1exit-warm-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 10, nil},
-			{"warm", c.Client, exits(c, "race", 0, 1, 2), 10, nil},
-			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0, nil},
-			{"stagger1us", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "1us"), 0, nil},
+			{"direct", direct, nil, 0, nil, nil},
+			{"1exit", c.Client, exits(c, "", 2), 0, nil, nil},
+			{"1exit-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 0, nil, nil},
+			{"3exits-2blocked", c.Client, exits(c, "race", 0, 1, 2), 0, nil, nil},
+			{"3exits-2blocked-history", c.Client, append(exits(c, "race", 0, 1, 2), "--exit-history"), 0, []string{"XDG_CACHE_HOME=" + histDir}, nil},
+			{"1exit-warm", c.Client, exits(c, "", 2), 10, nil, nil},
+			{"1exit-warm-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 10, nil, nil},
+			{"warm", c.Client, exits(c, "race", 0, 1, 2), 10, nil, nil},
+			{"stagger100ms", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "100ms"), 0, nil, nil},
+			{"stagger1us", c.Client, append(exits(c, "race", 0, 1, 2), "--stagger", "1us"), 0, nil, nil},
+		}
+		if proxychains != nil {
+			variants = append(variants,
+				variant{name: "proxychains", host: c.Client, peer: proxychains("strict_chain", 2)},
+				variant{name: "proxychains-3exits-2blocked", host: c.Client, peer: proxychains("dynamic_chain", 0, 1, 2)})
 		}
 		variants = onlyVariants(b, variants, func(v variant) string { return v.name })
 		type samples struct{ connect, ttfb, total, wall []float64 }
@@ -158,6 +198,9 @@ func BenchmarkRun(b *testing.B) {
 		for range b.N {
 			for i, v := range variants {
 				argv := command(v.carrot, curl(c.HTTPURL)...)
+				if v.peer != nil {
+					argv = v.peer(curl(c.HTTPURL)...)
+				}
 				if v.loop > 0 {
 					argv = command(v.carrot, "sh", "-c", fmt.Sprintf(`for i in $(seq %d); do curl -sS -o /dev/null -w '%s' %s; done`,
 						v.loop, curlFormat, c.HTTPURL))
@@ -202,6 +245,12 @@ func BenchmarkRun(b *testing.B) {
 		const size = 1 << 30
 		url := fmt.Sprintf("http://%s/bytes?n=%d", c.OriginName, size)
 		socks := fmt.Sprintf("%s:%s@%s:1080", netns.ExitUser, netns.ExitPass, c.ExitV4[2])
+		// The peer exits, on the same host as carrot exit 2: Dante (no
+		// authentication) and microsocks (the same account).
+		c.StartDante(b, 2, 1081)
+		c.StartMicrosocks(b, 2, 1082)
+		dante := fmt.Sprintf("%s:1081", c.ExitV4[2])
+		microsocks := fmt.Sprintf("%s:%s@%s:1082", netns.ExitUser, netns.ExitPass, c.ExitV4[2])
 		type variant struct {
 			name string
 			host *netns.Host
@@ -211,16 +260,24 @@ func BenchmarkRun(b *testing.B) {
 		variants := []variant{
 			{"direct", direct, curl(url), false},
 			{"exit-only", c.Client, curl("--socks5-hostname", socks, url), false},
+			{"exit-dante", c.Client, curl("--socks5-hostname", dante, url), false},
+			{"exit-microsocks", c.Client, curl("--socks5-hostname", microsocks, url), false},
 			{"1exit", c.Client, command(exits(c, "", 2), curl(url)...), false},
 			{"1exit-relay", c.Client, command(append(exits(c, "", 2), "--relay-all"), curl(url)...), false},
 			{"2hop", c.Client, command(exits(c, "chain", 2, 3), curl(url)...), false},
 			{"2hop-relay", c.Client, command(append(exits(c, "chain", 2, 3), "--relay-all"), curl(url)...), false},
 		}
+		if proxychains != nil {
+			variants = append(variants, variant{"proxychains", c.Client, proxychains("strict_chain", 2)(curl(url)...), false})
+		}
 		// The same with a link slower than this machine's CPUs can fill
 		// (the origin's sending shaped by a token bucket), as on a real
 		// network: what a relay costs when the link, not the CPU, is the
 		// limit.
-		for _, v := range variants[:5] {
+		for _, v := range variants {
+			if !slices.Contains([]string{"direct", "exit-only", "1exit", "1exit-relay", "2hop"}, v.name) {
+				continue
+			}
 			v.name += "-" + linkRate
 			v.link = true
 			variants = append(variants, v)
