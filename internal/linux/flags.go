@@ -11,8 +11,9 @@ var OpenAccMode = NewValueSet("", false,
 	Flag{unix.O_RDWR, "O_RDWR"}, Flag{unix.O_ACCMODE, "O_ACCMODE"})
 
 // OpenFlags are the open(2) flags above the access mode, in strace's order
-// (include/uapi/asm-generic/fcntl.h).
-var OpenFlags = &FlagSet{Flags: []Flag{
+// (include/uapi/asm-generic/fcntl.h). dup3 and pipe2 print their flags with
+// this set alone: "O_CLOEXEC", "0x4 /* O_??? */".
+var OpenFlags = &FlagSet{Unknown: "O_???", Flags: []Flag{
 	{unix.O_CREAT, "O_CREAT"}, {unix.O_EXCL, "O_EXCL"}, {unix.O_NOCTTY, "O_NOCTTY"},
 	{unix.O_TRUNC, "O_TRUNC"}, {unix.O_APPEND, "O_APPEND"}, {unix.O_NONBLOCK, "O_NONBLOCK"},
 	{unix.O_SYNC, "O_SYNC"}, {unix.O_DSYNC, "O_DSYNC"}, {0x100000, "__O_SYNC"},
@@ -235,12 +236,13 @@ var FdFlags = &FlagSet{Flags: []Flag{{unix.FD_CLOEXEC, "FD_CLOEXEC"}}}
 var SeekWhence = NewValueSet("SEEK_???", false,
 	Flag{0, "SEEK_SET"}, Flag{1, "SEEK_CUR"}, Flag{2, "SEEK_END"}, Flag{3, "SEEK_DATA"}, Flag{4, "SEEK_HOLE"})
 
-// WaitOptions are wait4/waitid options (include/uapi/linux/wait.h).
+// WaitOptions are wait4/waitid options (include/uapi/linux/wait.h), in
+// strace's order (src/xlat/wait4_options.in).
 var WaitOptions = &FlagSet{Flags: []Flag{
-	{unix.WNOHANG, "WNOHANG"}, {unix.WUNTRACED, "WSTOPPED"}, {unix.WEXITED, "WEXITED"},
-	{unix.WCONTINUED, "WCONTINUED"}, {unix.WNOWAIT, "WNOWAIT"}, {0x20000000, "__WNOTHREAD"},
-	{0x40000000, "__WALL"}, {0x80000000, "__WCLONE"},
-}}
+	{unix.WNOHANG, "WNOHANG"}, {unix.WEXITED, "WEXITED"}, {unix.WUNTRACED, "WSTOPPED"},
+	{unix.WCONTINUED, "WCONTINUED"}, {unix.WNOWAIT, "WNOWAIT"}, {0x80000000, "__WCLONE"},
+	{0x40000000, "__WALL"}, {0x20000000, "__WNOTHREAD"},
+}, Unknown: "W???"}
 
 // CloneFlags are clone's flags above the exit signal byte, in strace's order
 // (include/uapi/linux/sched.h).
@@ -262,24 +264,23 @@ var CloneFlags = &FlagSet{Flags: []Flag{
 var SigprocmaskHow = NewValueSet("SIG_???", false,
 	Flag{0, "SIG_BLOCK"}, Flag{1, "SIG_UNBLOCK"}, Flag{2, "SIG_SETMASK"})
 
-// SigactionFlags are sa_flags (arch/x86/include/uapi/asm/signal.h).
+// SA_RESTORER is the sa_flags bit that says sa_restorer is set.
+const SA_RESTORER = 0x04000000
+
+// SigactionFlags are sa_flags (arch/x86/include/uapi/asm/signal.h), in
+// strace 6.1's order (src/xlat/sigact_flags.in), which names neither
+// SA_UNSUPPORTED (0x400) nor SA_EXPOSE_TAGBITS (0x800).
 var SigactionFlags = &FlagSet{Flags: []Flag{
-	{0x1, "SA_NOCLDSTOP"}, {0x2, "SA_NOCLDWAIT"}, {0x4, "SA_SIGINFO"}, {0x400, "SA_UNSUPPORTED"},
-	{0x800, "SA_EXPOSE_TAGBITS"}, {0x04000000, "SA_RESTORER"}, {0x08000000, "SA_ONSTACK"},
-	{0x10000000, "SA_RESTART"}, {0x40000000, "SA_NODEFER"}, {0x80000000, "SA_RESETHAND"},
-}}
+	{SA_RESTORER, "SA_RESTORER"}, {0x08000000, "SA_ONSTACK"}, {0x10000000, "SA_RESTART"},
+	{0x20000000, "SA_INTERRUPT"}, {0x40000000, "SA_NODEFER"}, {0x80000000, "SA_RESETHAND"},
+	{0x4, "SA_SIGINFO"}, {0x1, "SA_NOCLDSTOP"}, {0x2, "SA_NOCLDWAIT"},
+}, Unknown: "SA_???"}
 
 // PollEvents are pollfd event bits (include/uapi/asm-generic/poll.h).
 var PollEvents = &FlagSet{Flags: []Flag{
 	{0x1, "POLLIN"}, {0x2, "POLLPRI"}, {0x4, "POLLOUT"}, {0x8, "POLLERR"}, {0x10, "POLLHUP"},
 	{0x20, "POLLNVAL"}, {0x40, "POLLRDNORM"}, {0x80, "POLLRDBAND"}, {0x100, "POLLWRNORM"},
 	{0x200, "POLLWRBAND"}, {0x400, "POLLMSG"}, {0x2000, "POLLRDHUP"},
-}}
-
-// PipeFlags are pipe2's flags (the O_* bits it accepts).
-var PipeFlags = &FlagSet{Flags: []Flag{
-	{unix.O_NONBLOCK, "O_NONBLOCK"}, {unix.O_DIRECT, "O_DIRECT"}, {unix.O_CLOEXEC, "O_CLOEXEC"},
-	{0x200, "O_NOTIFICATION_PIPE"},
 }}
 
 // ArchPrctlCodes names arch_prctl's codes (arch/x86/include/uapi/asm/prctl.h).
@@ -314,10 +315,12 @@ var ModeTypes = NewValueSet("", false,
 var EpollCtlOps = NewValueSet("EPOLL_CTL_???", false,
 	Flag{1, "EPOLL_CTL_ADD"}, Flag{2, "EPOLL_CTL_DEL"}, Flag{3, "EPOLL_CTL_MOD"})
 
-// FlockOps are flock's operation bits.
+// FlockOps are flock's operation bits, with the obsolete LOCK_MAND ones
+// strace still names (src/xlat/flockcmds.in).
 var FlockOps = &FlagSet{Flags: []Flag{
 	{1, "LOCK_SH"}, {2, "LOCK_EX"}, {4, "LOCK_NB"}, {8, "LOCK_UN"},
-}}
+	{32, "LOCK_MAND"}, {192, "LOCK_RW"}, {64, "LOCK_READ"}, {128, "LOCK_WRITE"},
+}, Unknown: "LOCK_???"}
 
 // O_CREAT, and O_TMPFILE's own bit (__O_TMPFILE; O_TMPFILE is it plus
 // O_DIRECTORY): open's mode argument matters only when one is set.
@@ -370,21 +373,34 @@ var FOwnerTypes = NewValueSet("F_OWNER_???", false, Flag{0, "F_OWNER_TID"}, Flag
 // SignalfdFlags are signalfd4's flags (include/uapi/linux/signalfd.h).
 var SignalfdFlags = &FlagSet{Flags: []Flag{{unix.SFD_CLOEXEC, "SFD_CLOEXEC"}, {unix.SFD_NONBLOCK, "SFD_NONBLOCK"}}}
 
-// TimerfdFlags are timerfd_create's flags (include/uapi/linux/timerfd.h).
-var TimerfdFlags = &FlagSet{Flags: []Flag{{unix.TFD_CLOEXEC, "TFD_CLOEXEC"}, {unix.TFD_NONBLOCK, "TFD_NONBLOCK"}}}
+// TimerfdFlags are the flags of timerfd_create and timerfd_settime, which
+// strace decodes with one set (src/xlat/timerfd_flags.in;
+// include/uapi/linux/timerfd.h).
+var TimerfdFlags = &FlagSet{Flags: []Flag{
+	{1, "TFD_TIMER_ABSTIME"}, {2, "TFD_TIMER_CANCEL_ON_SET"},
+	{unix.TFD_CLOEXEC, "TFD_CLOEXEC"}, {unix.TFD_NONBLOCK, "TFD_NONBLOCK"},
+}, Unknown: "TFD_???"}
 
-// MemfdFlags are memfd_create's flags (include/uapi/linux/memfd.h).
+// MemfdFlags are memfd_create's flags (include/uapi/linux/memfd.h) that
+// strace 6.1 names; the huge page size above MFD_HUGE_SHIFT is printed
+// apart, as mmap's is.
 var MemfdFlags = &FlagSet{Flags: []Flag{
-	{0x1, "MFD_CLOEXEC"}, {0x2, "MFD_ALLOW_SEALING"}, {0x4, "MFD_HUGETLB"}, {0x8, "MFD_NOEXEC_SEAL"}, {0x10, "MFD_EXEC"},
-}}
+	{0x1, "MFD_CLOEXEC"}, {0x2, "MFD_ALLOW_SEALING"}, {0x4, "MFD_HUGETLB"},
+}, Unknown: "MFD_???"}
+
+// MFD_HUGE_SHIFT and MFD_HUGE_MASK locate the huge page size in memfd_create's flags.
+const (
+	MFD_HUGE_SHIFT = 26
+	MFD_HUGE_MASK  = 0x3f
+)
 
 // IDTypes are waitid's idtype values (include/uapi/linux/wait.h).
 var IDTypes = NewValueSet("P_???", false, Flag{0, "P_ALL"}, Flag{1, "P_PID"}, Flag{2, "P_PGID"}, Flag{3, "P_PIDFD"})
 
-// EventfdFlags are eventfd2's flags (include/linux/eventfd.h).
+// EventfdFlags are eventfd2's flags (include/linux/eventfd.h), in strace's order.
 var EventfdFlags = &FlagSet{Flags: []Flag{
-	{unix.EFD_CLOEXEC, "EFD_CLOEXEC"}, {unix.EFD_NONBLOCK, "EFD_NONBLOCK"}, {unix.EFD_SEMAPHORE, "EFD_SEMAPHORE"},
-}}
+	{unix.EFD_SEMAPHORE, "EFD_SEMAPHORE"}, {unix.EFD_CLOEXEC, "EFD_CLOEXEC"}, {unix.EFD_NONBLOCK, "EFD_NONBLOCK"},
+}, Unknown: "EFD_???"}
 
 // FadviseAdvice names fadvise64's advice (include/uapi/linux/fadvise.h, x86-64 values).
 var FadviseAdvice = NewValueSet("POSIX_FADV_???", true,
@@ -469,9 +485,6 @@ var ItimerWhich = NewValueSet("ITIMER_???", false, Flag{0, "ITIMER_REAL"}, Flag{
 
 // TimerFlags are timer_settime's flags (include/uapi/linux/time.h).
 var TimerFlags = &FlagSet{Flags: []Flag{{1, "TIMER_ABSTIME"}}, Unknown: "TIMER_???"}
-
-// TimerfdSettimeFlags are timerfd_settime's flags (include/uapi/linux/timerfd.h).
-var TimerfdSettimeFlags = &FlagSet{Flags: []Flag{{1, "TFD_TIMER_ABSTIME"}, {2, "TFD_TIMER_CANCEL_ON_SET"}}, Unknown: "TFD_TIMER_???"}
 
 // SigevNotify names struct sigevent's sigev_notify (include/uapi/asm-generic/siginfo.h).
 var SigevNotify = NewValueSet("SIGEV_???", false,

@@ -28,7 +28,7 @@ const (
 	KindOutBuf                       // (rbuf) bytes read, length the return value
 	KindRandBuf                      // (randbuf) random bytes read, length the return value: always \xNN
 	KindOpenFlags                    // (oflags) O_RDONLY|O_CLOEXEC
-	KindOpenFlags0                   // (oflags0) open flags without the access mode (dup3)
+	KindOpenFlags0                   // (oflags0) open flags without the access mode (dup3, pipe2)
 	KindAtFlags                      // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
 	KindAccessAt                     // (accat) faccessat2 flags
 	KindAccessMode                   // (amode) F_OK, R_OK|W_OK
@@ -44,7 +44,6 @@ const (
 	KindFamily                       // (fam) AF_INET
 	KindSockType                     // (stype) SOCK_STREAM|SOCK_CLOEXEC
 	KindSockFlags                    // (sockf) SOCK_CLOEXEC (accept4)
-	KindPipeFlags                    // (pipef) O_NONBLOCK|O_CLOEXEC
 	KindWaitOpts                     // (wopt) WNOHANG|__WALL
 	KindCloneFlags                   // (clonef) CLONE_VM|...|SIGCHLD
 	KindSignal                       // (sig) SIGTERM
@@ -86,9 +85,9 @@ const (
 	KindRlimit                       // (rlimit) RLIMIT_NOFILE
 	KindClockID                      // (clockid) CLOCK_MONOTONIC
 	KindEpollFlags                   // (epollf) EPOLL_CLOEXEC
-	KindTimerfdFlags                 // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK
+	KindTimerfdFlags                 // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK, TFD_TIMER_ABSTIME (timerfd_create and _settime)
 	KindSignalfdFlags                // (sfdf) SFD_CLOEXEC|SFD_NONBLOCK
-	KindMemfdFlags                   // (mfdf) MFD_CLOEXEC|MFD_ALLOW_SEALING
+	KindMemfdFlags                   // (mfdf) MFD_CLOEXEC|MFD_HUGETLB|21<<MFD_HUGE_SHIFT
 	KindIDType                       // (idtype) waitid's P_ALL, P_PID, P_PGID, P_PIDFD
 	KindEventfdFlags                 // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
 	KindFadvise                      // (fadv) POSIX_FADV_SEQUENTIAL
@@ -118,7 +117,6 @@ const (
 	KindItimerspec                   // (its) a struct itimerspec passed in
 	KindOutItimerspec                // (oits) a struct itimerspec filled in
 	KindTimerFlags                   // (timerf) TIMER_ABSTIME
-	KindTfdSettimeFlags              // (tfdtf) TFD_TIMER_ABSTIME|TFD_TIMER_CANCEL_ON_SET
 	KindSigevent                     // (sigev) timer_create's struct sigevent
 	KindOutInt                       // (oint) an int filled in: [5]
 	KindOutSysinfo                   // (osysinfo) struct sysinfo
@@ -153,7 +151,7 @@ var kindNames = map[string]Kind{
 	"at": KindAtFlags, "accat": KindAccessAt, "amode": KindAccessMode, "prot": KindProt,
 	"mflags": KindMmapFlags, "whence": KindWhence, "madv": KindMadvise, "mremapf": KindMremap,
 	"shut": KindShutdown, "level": KindSockLevel, "optname": KindSockOpt, "msgf": KindMsgFlags,
-	"fam": KindFamily, "stype": KindSockType, "sockf": KindSockFlags, "pipef": KindPipeFlags,
+	"fam": KindFamily, "stype": KindSockType, "sockf": KindSockFlags,
 	"wopt": KindWaitOpts, "clonef": KindCloneFlags, "sig": KindSignal, "how": KindSigHow,
 	"sigset": KindSigset, "osigset": KindOutSigset, "sigact": KindSigaction, "osigact": KindOutSigaction,
 	"fcntl": KindFcntlCmd, "ioctl": KindIoctl, "flock": KindFlock, "archprctl": KindArchPrctl,
@@ -171,7 +169,7 @@ var kindNames = map[string]Kind{
 	"outsname": KindOutUtsname, "epollev": KindEpollEvent, "oepollevs": KindOutEpollEvents, "orusage": KindOutRusage, "who": KindRusageWho,
 	"wrusage": KindOutWaitRusage, "osiginfo": KindOutSiginfo, "ostatfs": KindOutStatfs, "itimer": KindItimerWhich,
 	"itv": KindItimerval, "oitv": KindOutItimerval, "its": KindItimerspec, "oits": KindOutItimerspec,
-	"timerf": KindTimerFlags, "tfdtf": KindTfdSettimeFlags, "sigev": KindSigevent, "oint": KindOutInt,
+	"timerf": KindTimerFlags, "sigev": KindSigevent, "oint": KindOutInt,
 	"osysinfo": KindOutSysinfo, "cloneargs": KindCloneArgs, "ud": KindUint,
 	"cpuset": KindCpuset, "ocpuset": KindOutCpuset, "ouid": KindOutID, "gids": KindGids, "ogids": KindOutGids,
 	"stack": KindStack, "ostack": KindOutStack, "otms": KindOutTms, "ouint": KindOutUint,
@@ -270,7 +268,6 @@ func init() {
 		KindFamily:       valueKind(linux.AddressFamilies),
 		KindSockType:     {enter: func(d *Decoded, i int) string { return formatSockType(d.c.Args[i]) }},
 		KindSockFlags:    flags32Kind(linux.SocketTypeFlags),
-		KindPipeFlags:    flags32Kind(linux.PipeFlags),
 		KindWaitOpts:     flags32Kind(linux.WaitOptions),
 		KindCloneFlags:   {enter: func(d *Decoded, i int) string { return formatCloneFlags(d.c.Args[i]) }},
 		KindSignal:       {enter: func(d *Decoded, i int) string { return linux.FormatSignal(int64(int32(d.c.Args[i]))) }},
@@ -374,22 +371,21 @@ func init() {
 			}
 			return d.rusage(d.c.Args[i])
 		}},
-		KindOutSiginfo:      outStruct(func(d *Decoded, a uint64) string { return d.siginfo(a) }),
-		KindOutStatfs:       outStruct(func(d *Decoded, a uint64) string { return d.statfs(a) }),
-		KindItimerWhich:     valueKind(linux.ItimerWhich),
-		KindItimerval:       {enter: func(d *Decoded, i int) string { return d.itimerval(d.c.Args[i]) }},
-		KindOutItimerval:    outStruct(func(d *Decoded, a uint64) string { return d.itimerval(a) }),
-		KindItimerspec:      {enter: func(d *Decoded, i int) string { return d.itimerspec(d.c.Args[i]) }},
-		KindOutItimerspec:   outStruct(func(d *Decoded, a uint64) string { return d.itimerspec(a) }),
-		KindTimerFlags:      flags32Kind(linux.TimerFlags),
-		KindTfdSettimeFlags: flags32Kind(linux.TimerfdSettimeFlags),
-		KindSigevent:        {enter: func(d *Decoded, i int) string { return d.sigevent(d.c.Args[i]) }},
-		KindOutInt:          outStruct(func(d *Decoded, a uint64) string { return d.intArray(a, 1) }),
-		KindOutSysinfo:      outStruct(func(d *Decoded, a uint64) string { return d.sysinfo(a) }),
-		KindCloneArgs:       {enter: func(d *Decoded, i int) string { return d.cloneArgs(d.c.Args[i], d.c.Args[i+1]) }},
-		KindUint:            {enter: func(d *Decoded, i int) string { return strconv.FormatUint(uint64(uint32(d.c.Args[i])), 10) }},
-		KindCpuset:          {enter: func(d *Decoded, i int) string { return d.cpuset(d.c.Args[i], d.c.Args[i-1]) }},
-		KindOutCpuset:       outStruct(func(d *Decoded, a uint64) string { return d.cpuset(a, uint64(d.ret)) }),
+		KindOutSiginfo:    outStruct(func(d *Decoded, a uint64) string { return d.siginfo(a) }),
+		KindOutStatfs:     outStruct(func(d *Decoded, a uint64) string { return d.statfs(a) }),
+		KindItimerWhich:   valueKind(linux.ItimerWhich),
+		KindItimerval:     {enter: func(d *Decoded, i int) string { return d.itimerval(d.c.Args[i]) }},
+		KindOutItimerval:  outStruct(func(d *Decoded, a uint64) string { return d.itimerval(a) }),
+		KindItimerspec:    {enter: func(d *Decoded, i int) string { return d.itimerspec(d.c.Args[i]) }},
+		KindOutItimerspec: outStruct(func(d *Decoded, a uint64) string { return d.itimerspec(a) }),
+		KindTimerFlags:    flags32Kind(linux.TimerFlags),
+		KindSigevent:      {enter: func(d *Decoded, i int) string { return d.sigevent(d.c.Args[i]) }},
+		KindOutInt:        outStruct(func(d *Decoded, a uint64) string { return d.intArray(a, 1) }),
+		KindOutSysinfo:    outStruct(func(d *Decoded, a uint64) string { return d.sysinfo(a) }),
+		KindCloneArgs:     {enter: func(d *Decoded, i int) string { return d.cloneArgs(d.c.Args[i], d.c.Args[i+1]) }},
+		KindUint:          {enter: func(d *Decoded, i int) string { return strconv.FormatUint(uint64(uint32(d.c.Args[i])), 10) }},
+		KindCpuset:        {enter: func(d *Decoded, i int) string { return d.cpuset(d.c.Args[i], d.c.Args[i-1]) }},
+		KindOutCpuset:     outStruct(func(d *Decoded, a uint64) string { return d.cpuset(a, uint64(d.ret)) }),
 		KindOutID: outStruct(func(d *Decoded, a uint64) string {
 			if v, ok := d.u32(a); ok {
 				return "[" + formatID(v) + "]"
@@ -446,7 +442,7 @@ func init() {
 		KindEpollFlags:    flags32Kind(linux.EpollCreateFlags),
 		KindTimerfdFlags:  flags32Kind(linux.TimerfdFlags),
 		KindSignalfdFlags: flags32Kind(linux.SignalfdFlags),
-		KindMemfdFlags:    flags32Kind(linux.MemfdFlags),
+		KindMemfdFlags:    {enter: func(d *Decoded, i int) string { return formatMemfdFlags(d.c.Args[i]) }},
 		KindIDType:        valueKind(linux.IDTypes),
 		KindEventfdFlags:  flags32Kind(linux.EventfdFlags),
 		KindFadvise:       valueKind(linux.FadviseAdvice),
@@ -559,6 +555,22 @@ func formatMmapFlags(v uint64) string {
 		b.WriteString("|" + strconv.FormatUint(hugeBits, 10) + "<<MAP_HUGE_SHIFT")
 	}
 	return b.String()
+}
+
+// formatMemfdFlags renders memfd_create's flags as strace does: the named
+// bits (with "MFD_???" when none is), then the huge page size.
+func formatMemfdFlags(v uint64) string {
+	v = uint64(uint32(v))
+	huge := v >> linux.MFD_HUGE_SHIFT & linux.MFD_HUGE_MASK
+	v &^= linux.MFD_HUGE_MASK << linux.MFD_HUGE_SHIFT
+	if huge == 0 {
+		return linux.MemfdFlags.Format(v)
+	}
+	s := strconv.FormatUint(huge, 10) + "<<MFD_HUGE_SHIFT"
+	if v == 0 {
+		return s
+	}
+	return linux.MemfdFlags.Format(v) + "|" + s
 }
 
 func formatSockType(v uint64) string {

@@ -75,8 +75,8 @@ func (d *Decoded) sigaction(addr uint64) string {
 		h = hexs(sa.Handler)
 	}
 	s := "{sa_handler=" + h + ", sa_mask=" + formatSigmask(sa.Mask) + ", sa_flags=" + linux.SigactionFlags.Format(sa.Flags)
-	if sa.Flags&0x04000000 != 0 {
-		s += ", sa_restorer=" + hexs(sa.Restorer)
+	if sa.Flags&linux.SA_RESTORER != 0 {
+		s += ", sa_restorer=" + ptr(sa.Restorer)
 	}
 	return s + "}"
 }
