@@ -14,8 +14,10 @@
 //	126   the program to run was found but cannot be run (a directory, no
 //	      execute permission, not an executable format)
 //	127   the program to run was not found
-//	128+N the traced program was killed by signal N; 143 (128+SIGTERM):
-//	      a SIGTERM stopped the command's work (carrot fs)
+//	128+N the traced program was killed by signal N, where carrot could not
+//	      end by the same signal as it does (a parent sees the program's
+//	      death, as under strace; a shell's $? shows 128+N); 143
+//	      (128+SIGTERM): a SIGTERM stopped the command's work (carrot fs)
 package main
 
 import (
@@ -54,6 +56,9 @@ type env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// killedBy is the signal that killed the program a command ran
+	// (exitWith), for main to end carrot by (dieBy).
+	killedBy syscall.Signal
 }
 
 // stickyWriter keeps the first error of writing to w (a full disk, a
@@ -177,8 +182,13 @@ func main() {
 		hook()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	e := &env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	code := e.run(ctx, os.Args[1:])
+	stop()
+	if e.killedBy != 0 {
+		dieBy(e.killedBy)
+	}
+	os.Exit(code)
 }
 
 // preMain holds hooks that must run before anything else in the process,
@@ -188,18 +198,21 @@ var preMain []func()
 
 // run dispatches to a subcommand and returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	return (&env{Stdin: stdin, Stdout: stdout, Stderr: stderr}).run(ctx, args)
+}
+
+func (e *env) run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		usage(stderr)
+		usage(e.Stderr)
 		return exitUsage
 	}
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		usage(stdout)
+		usage(e.Stdout)
 		return exitOK
 	case "version", "--version":
-		fmt.Fprintln(stdout, "carrot", version)
+		fmt.Fprintln(e.Stdout, "carrot", version)
 		return exitOK
 	}
 	c, ok := commands[name]

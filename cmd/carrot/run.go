@@ -160,7 +160,7 @@ func runRun(ctx context.Context, e *env) int {
 		}
 		return exitFailure
 	}
-	return st.ExitCode()
+	return e.exitWith(st)
 }
 
 // dnsServer is the program's resolver: fake addresses from pool, for the
@@ -376,7 +376,8 @@ $CARROT_EXIT_USER and $CARROT_EXIT_PASS. What goes wrong with an exit itself
 refuses) is said once per exit and kind on stderr, "carrot: exit URL: ...".
 As with carrot trace -f, every process and thread the program starts is
 followed (and routed); -f is accepted and always on. Exit status: the
-program's; 128+N if it was killed by signal N; 126 if it was found but
+program's; killed by a signal, carrot ends by the same signal (a shell
+shows 128+N); 126 if it was found but
 cannot be run, 127 if it was not found; 2 for bad usage.
 `
 

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/carrot-project/carrot/internal/ptrace"
 )
@@ -79,4 +83,32 @@ func pendingSignal(pid int, sig syscall.Signal) bool {
 		}
 	}
 	return false
+}
+
+// exitWith is carrot's exit status for a program that ended with st. A
+// program killed by a signal also makes carrot end by that signal, once
+// everything is written (main: dieBy), as strace does: a parent that asks
+// how its child ended (a shell's job control, Python's returncode, make)
+// sees the program's death, not an exit. 128+N, what a shell's $? shows
+// for it, is the status should that fail.
+func (e *env) exitWith(st ptrace.Status) int {
+	e.killedBy = st.Signal
+	return st.ExitCode()
+}
+
+// dieBy ends carrot by sig, the signal that killed the program it ran, as
+// strace ends: core dumps off (the program dumped its own, where it was
+// allowed to; carrot's would overwrite it), sig's default action restored
+// (Go's runtime catches most signals), sig unblocked, and raised on this
+// thread. It returns only if sig's default action does not end a process.
+func dieBy(sig syscall.Signal) {
+	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	signal.Reset(sig)
+	runtime.LockOSThread()
+	var dfl [4]uint64 // the kernel's struct sigaction, all zero: SIG_DFL
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	var set unix.Sigset_t
+	set.Val[(sig-1)/64] |= 1 << ((sig - 1) % 64)
+	unix.PthreadSigmask(unix.SIG_UNBLOCK, &set, nil)
+	unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
 }

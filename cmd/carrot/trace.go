@@ -77,9 +77,10 @@ carrot's own:
   --seccomp-bpf           accepted for strace compatibility: always on
 
 Only the calls being traced stop the program (a seccomp filter lets the others
-run at full speed). Exit status: the program's; 128+N if it was killed by
-signal N; 127 if it was not found, 126 if it cannot be run (a directory, not
-executable); 2 for bad usage.`
+run at full speed). Exit status: the program's; killed by a signal, carrot
+ends by the same signal, as strace does (a shell shows 128+N); 127 if it
+was not found, 126 if it cannot be run (a directory, not executable); 2 for
+bad usage.`
 
 // traceFlags is carrot trace's parsed command line.
 type traceFlags struct {
@@ -426,7 +427,7 @@ func runTrace(ctx context.Context, e *env) int {
 		e.errorf("%v", err)
 		return exitFailure
 	}
-	return st.ExitCode()
+	return e.exitWith(st)
 }
 
 // lookProgram finds the program to run, as a shell would. When it cannot,

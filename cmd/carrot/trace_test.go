@@ -51,6 +51,16 @@ var realPython = testprog.Python
 type result struct {
 	code           int
 	stdout, stderr string
+	sig            syscall.Signal // the signal carrot ended by, if any
+}
+
+// shellStatus is r's exit status as a shell's $? shows it: 128+N for an
+// end by signal N.
+func (r result) shellStatus() int {
+	if r.sig != 0 {
+		return 128 + int(r.sig)
+	}
+	return r.code
 }
 
 // runCarrot runs carrot with args and stdin, and returns its exit status
@@ -72,7 +82,11 @@ func runCarrot(t *testing.T, stdin string, args ...string) result {
 		cmd.Process.Kill()
 		t.Fatalf("carrot %v did not finish", args)
 	}
-	return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		r.sig = ws.Signal()
+	}
+	return r
 }
 
 func readFile(t *testing.T, path string) string {
@@ -353,8 +367,8 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 	} {
 		args := append([]string{"trace", "-o", os.DevNull}, c.args...)
 		r := runCarrot(t, "", args...)
-		if r.code != c.code {
-			t.Errorf("%v: exit %d, want %d (stderr %q)", c.args, r.code, c.code, r.stderr)
+		if r.shellStatus() != c.code {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", c.args, r.shellStatus(), c.code, r.stderr)
 		}
 		if c.err != "" && r.stderr != c.err {
 			t.Errorf("%v: stderr %q, want %q", c.args, r.stderr, c.err)
@@ -376,8 +390,21 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 	// Killed: the trace says so, like strace.
 	out := filepath.Join(t.TempDir(), "t")
 	r := runCarrot(t, "", "trace", "-o", out, "sh", "-c", "kill -9 $$")
-	if r.code != 137 || !strings.HasSuffix(readFile(t, out), "+++ killed by SIGKILL +++\n") {
-		t.Errorf("exit %d, trace ends %q", r.code, tail(readFile(t, out)))
+	if r.sig != syscall.SIGKILL || !strings.HasSuffix(readFile(t, out), "+++ killed by SIGKILL +++\n") {
+		t.Errorf("exit %d (signal %v), trace ends %q", r.code, r.sig, tail(readFile(t, out)))
+	}
+	// carrot ends by the program's signal, as strace does (a parent sees
+	// the death), and dumps no core of its own over the program's.
+	for _, sub := range [][]string{{"trace", "-o", os.DevNull}, {"run", "--exit", "socks5://127.0.0.1:9", "--"}} {
+		for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGSEGV} {
+			cmd := carrotCmd(append(sub, "sh", "-c", fmt.Sprintf("ulimit -c unlimited; kill -%d $$", sig))...)
+			cmd.Dir = t.TempDir()
+			err := cmd.Run()
+			ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ws.Signaled() || ws.Signal() != sig || ws.CoreDump() {
+				t.Errorf("carrot %s, a program killed by %v: carrot ended %v (%v)", sub[0], sig, cmd.ProcessState, err)
+			}
+		}
 	}
 	// The last lines follow the flags as strace's do: -qq hides "exited
 	// with", not "killed by"; the signal set hides "killed by"; -z hides
@@ -766,7 +793,7 @@ func TestTraceSummaryFallback(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		cmd.Run()
-		return result{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+		return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 	}
 	r := run("-c", bin, "getpid", "500")
 	if tr := readFile(t, out); r.code != 0 || r.stderr != "" || summaryTables(t, tr)[0]["getpid"] != "500/0" {
