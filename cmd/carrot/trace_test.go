@@ -1653,3 +1653,20 @@ func TestTraceJSONPerTask(t *testing.T) {
 		t.Errorf("first object %v %v", obj, err)
 	}
 }
+
+// TestTraceNoDeathSignal: the program inherits no parent-death signal from
+// how carrot starts it (prctl(PR_GET_PDEATHSIG) reads 0, as under strace).
+func TestTraceNoDeathSignal(t *testing.T) {
+	script := `import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+sig = ctypes.c_int(-1)
+if libc.prctl(2, ctypes.byref(sig), 0, 0, 0) != 0:  # PR_GET_PDEATHSIG
+    raise OSError(ctypes.get_errno(), "prctl")
+print(sig.value)`
+	for _, sub := range [][]string{{"trace", "-o", os.DevNull}, {"run", "--exit", "socks5://127.0.0.1:9", "--"}} {
+		r := runCarrot(t, "", append(sub, realPython(), "-c", script)...)
+		if r.code != 0 || r.stdout != "0\n" {
+			t.Errorf("carrot %s: the program's death signal %q (exit %d, %s)", sub[0], r.stdout, r.code, r.stderr)
+		}
+	}
+}

@@ -106,6 +106,14 @@ func exec(filter string, ignore uint64, path string, argv []string) {
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGSTOP); err != nil {
 		fatal(Failed, "launcher: "+err.Error())
 	}
+	// The tracer started this process with a parent-death signal, so that
+	// a launcher it never seized would not outlive it. Seized, the tracer's
+	// PTRACE_O_EXITKILL does that, and exec would hand the setting on to
+	// the program, whose prctl(PR_GET_PDEATHSIG) would read SIGKILL where
+	// under strace it reads 0.
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetPdeathsig, 0, 0); errno != 0 {
+		fatal(Failed, "launcher: "+errno.Error())
+	}
 	// Ignored, as they were when carrot was started; the rest are at
 	// their defaults, as exec leaves caught signals.
 	for s := 1; s <= 64; s++ {
@@ -141,6 +149,7 @@ func fatal(code int, msg string) {
 // include/uapi/linux/prctl.h).
 const (
 	prSetNoNewPrivs = 38 // PR_SET_NO_NEW_PRIVS
+	prSetPdeathsig  = 1  // PR_SET_PDEATHSIG
 	setModeFilter   = 1  // SECCOMP_SET_MODE_FILTER
 	flagSpecAllow   = 4  // SECCOMP_FILTER_FLAG_SPEC_ALLOW
 )
