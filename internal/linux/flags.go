@@ -132,7 +132,7 @@ var SocketTypeFlags = &FlagSet{Flags: []Flag{
 }}
 
 // IPProtocols names IP protocol numbers (include/uapi/linux/in.h).
-var IPProtocols = NewValueSet("", true,
+var IPProtocols = NewValueSet("IPPROTO_???", false,
 	Flag{0, "IPPROTO_IP"}, Flag{1, "IPPROTO_ICMP"}, Flag{2, "IPPROTO_IGMP"}, Flag{4, "IPPROTO_IPIP"},
 	Flag{6, "IPPROTO_TCP"}, Flag{8, "IPPROTO_EGP"}, Flag{12, "IPPROTO_PUP"}, Flag{17, "IPPROTO_UDP"},
 	Flag{22, "IPPROTO_IDP"}, Flag{29, "IPPROTO_TP"}, Flag{33, "IPPROTO_DCCP"}, Flag{41, "IPPROTO_IPV6"},
@@ -143,7 +143,7 @@ var IPProtocols = NewValueSet("", true,
 	Flag{143, "IPPROTO_ETHERNET"}, Flag{255, "IPPROTO_RAW"}, Flag{262, "IPPROTO_MPTCP"})
 
 // NetlinkProtocols names the protocols of AF_NETLINK sockets.
-var NetlinkProtocols = NewValueSet("", true,
+var NetlinkProtocols = NewValueSet("NETLINK_???", false,
 	Flag{0, "NETLINK_ROUTE"}, Flag{1, "NETLINK_UNUSED"}, Flag{2, "NETLINK_USERSOCK"},
 	Flag{3, "NETLINK_FIREWALL"}, Flag{4, "NETLINK_SOCK_DIAG"}, Flag{5, "NETLINK_NFLOG"},
 	Flag{6, "NETLINK_XFRM"}, Flag{7, "NETLINK_SELINUX"}, Flag{8, "NETLINK_ISCSI"},
@@ -169,7 +169,7 @@ var MsgFlags = &FlagSet{Flags: []Flag{
 var ShutdownHow = NewValueSet("SHUT_???", false, Flag{0, "SHUT_RD"}, Flag{1, "SHUT_WR"}, Flag{2, "SHUT_RDWR"})
 
 // SockoptLevels names setsockopt/getsockopt levels.
-var SockoptLevels = NewValueSet("SOL_???", false,
+var SockoptLevels = NewValueSet("SOL_??", false, // sic: strace 6.1 prints two
 	Flag{0, "SOL_IP"}, Flag{1, "SOL_SOCKET"}, Flag{6, "SOL_TCP"}, Flag{17, "SOL_UDP"},
 	Flag{41, "SOL_IPV6"}, Flag{58, "SOL_ICMPV6"}, Flag{132, "SOL_SCTP"}, Flag{136, "SOL_UDPLITE"},
 	Flag{255, "SOL_RAW"}, Flag{263, "SOL_PACKET"}, Flag{270, "SOL_NETLINK"}, Flag{282, "SOL_TLS"})
@@ -403,7 +403,7 @@ var EventfdFlags = &FlagSet{Flags: []Flag{
 }, Unknown: "EFD_???"}
 
 // FadviseAdvice names fadvise64's advice (include/uapi/linux/fadvise.h, x86-64 values).
-var FadviseAdvice = NewValueSet("POSIX_FADV_???", true,
+var FadviseAdvice = NewValueSet("POSIX_FADV_???", false,
 	Flag{0, "POSIX_FADV_NORMAL"}, Flag{1, "POSIX_FADV_RANDOM"}, Flag{2, "POSIX_FADV_SEQUENTIAL"},
 	Flag{3, "POSIX_FADV_WILLNEED"}, Flag{4, "POSIX_FADV_DONTNEED"}, Flag{5, "POSIX_FADV_NOREUSE"})
 
@@ -549,3 +549,38 @@ var PidfdFlags = &FlagSet{Flags: []Flag{{0x800, "PIDFD_NONBLOCK"}}, Unknown: "PI
 
 // PriorityWhich names getpriority's and setpriority's which (include/uapi/linux/resource.h).
 var PriorityWhich = NewValueSet("PRIO_???", false, Flag{0, "PRIO_PROCESS"}, Flag{1, "PRIO_PGRP"}, Flag{2, "PRIO_USER"})
+
+// EthernetProtocols names AF_PACKET's protocol, an ethertype in network
+// byte order (include/uapi/linux/if_ether.h): the names strace 6.1 knows.
+var EthernetProtocols = NewValueSet("ETH_P_???", false,
+	Flag{0x1, "ETH_P_802_3"}, Flag{0x2, "ETH_P_AX25"}, Flag{0x3, "ETH_P_ALL"}, Flag{0x4, "ETH_P_802_2"},
+	Flag{0x5, "ETH_P_SNAP"}, Flag{0x6, "ETH_P_DDCMP"}, Flag{0x7, "ETH_P_WAN_PPP"}, Flag{0x8, "ETH_P_PPP_MP"},
+	Flag{0x9, "ETH_P_LOCALTALK"}, Flag{0xc, "ETH_P_CAN"}, Flag{0xd, "ETH_P_CANFD"}, Flag{0xe, "ETH_P_CANXL"},
+	Flag{0x10, "ETH_P_PPPTALK"}, Flag{0x11, "ETH_P_TR_802_2"}, Flag{0x15, "ETH_P_MOBITEX"},
+	Flag{0x16, "ETH_P_CONTROL"}, Flag{0x17, "ETH_P_IRDA"}, Flag{0x18, "ETH_P_ECONET"}, Flag{0x19, "ETH_P_HDLC"},
+	Flag{0x1a, "ETH_P_ARCNET"}, Flag{0x1b, "ETH_P_DSA"}, Flag{0x1c, "ETH_P_TRAILER"}, Flag{0x60, "ETH_P_LOOP"},
+	Flag{0xf5, "ETH_P_PHONET"}, Flag{0xf6, "ETH_P_IEEE802154"}, Flag{0xf7, "ETH_P_CAIF"},
+	Flag{0xf8, "ETH_P_XDSA"}, Flag{0xf9, "ETH_P_MAP"}, Flag{0xfa, "ETH_P_MCTP"}, Flag{0x200, "ETH_P_PUP"},
+	Flag{0x201, "ETH_P_PUPAT"}, Flag{0x600, "ETH_P_802_3_MIN"}, Flag{0x800, "ETH_P_IP"},
+	Flag{0x805, "ETH_P_X25"}, Flag{0x806, "ETH_P_ARP"}, Flag{0xa00, "ETH_P_IEEEPUP"},
+	Flag{0xa01, "ETH_P_IEEEPUPAT"}, Flag{0x22eb, "ETH_P_ERSPAN2"}, Flag{0x22f0, "ETH_P_TSN"},
+	Flag{0x4305, "ETH_P_BATMAN"}, Flag{0x6000, "ETH_P_DEC"}, Flag{0x6001, "ETH_P_DNA_DL"},
+	Flag{0x6002, "ETH_P_DNA_RC"}, Flag{0x6003, "ETH_P_DNA_RT"}, Flag{0x6004, "ETH_P_LAT"},
+	Flag{0x6005, "ETH_P_DIAG"}, Flag{0x6006, "ETH_P_CUST"}, Flag{0x6007, "ETH_P_SCA"},
+	Flag{0x6558, "ETH_P_TEB"}, Flag{0x8035, "ETH_P_RARP"}, Flag{0x809b, "ETH_P_ATALK"},
+	Flag{0x80f3, "ETH_P_AARP"}, Flag{0x8100, "ETH_P_8021Q"}, Flag{0x8137, "ETH_P_IPX"},
+	Flag{0x86dd, "ETH_P_IPV6"}, Flag{0x8808, "ETH_P_PAUSE"}, Flag{0x8809, "ETH_P_SLOW"},
+	Flag{0x883e, "ETH_P_WCCP"}, Flag{0x8847, "ETH_P_MPLS_UC"}, Flag{0x8848, "ETH_P_MPLS_MC"},
+	Flag{0x884c, "ETH_P_ATMMPOA"}, Flag{0x8863, "ETH_P_PPP_DISC"}, Flag{0x8864, "ETH_P_PPP_SES"},
+	Flag{0x886c, "ETH_P_LINK_CTL"}, Flag{0x8884, "ETH_P_ATMFATE"}, Flag{0x888e, "ETH_P_PAE"},
+	Flag{0x8899, "ETH_P_REALTEK"}, Flag{0x88a2, "ETH_P_AOE"}, Flag{0x88a8, "ETH_P_8021AD"},
+	Flag{0x88b5, "ETH_P_802_EX1"}, Flag{0x88be, "ETH_P_ERSPAN"}, Flag{0x88c7, "ETH_P_PREAUTH"},
+	Flag{0x88ca, "ETH_P_TIPC"}, Flag{0x88cc, "ETH_P_LLDP"}, Flag{0x88e3, "ETH_P_MRP"},
+	Flag{0x88e5, "ETH_P_MACSEC"}, Flag{0x88e7, "ETH_P_8021AH"}, Flag{0x88f5, "ETH_P_MVRP"},
+	Flag{0x88f7, "ETH_P_1588"}, Flag{0x88f8, "ETH_P_NCSI"}, Flag{0x88fb, "ETH_P_PRP"},
+	Flag{0x8902, "ETH_P_CFM"}, Flag{0x8906, "ETH_P_FCOE"}, Flag{0x890d, "ETH_P_TDLS"},
+	Flag{0x8914, "ETH_P_FIP"}, Flag{0x8915, "ETH_P_IBOE"}, Flag{0x8917, "ETH_P_80221"},
+	Flag{0x892f, "ETH_P_HSR"}, Flag{0x894f, "ETH_P_NSH"}, Flag{0x9000, "ETH_P_LOOPBACK"},
+	Flag{0x9100, "ETH_P_QINQ1"}, Flag{0x9200, "ETH_P_QINQ2"}, Flag{0x9300, "ETH_P_QINQ3"},
+	Flag{0xdada, "ETH_P_EDSA"}, Flag{0xdadb, "ETH_P_DSA_8021Q"}, Flag{0xe001, "ETH_P_DSA_A5PSW"},
+	Flag{0xed3e, "ETH_P_IFE"}, Flag{0xfbfb, "ETH_P_AF_IUCV"})

@@ -45,7 +45,7 @@ func TestValueSet(t *testing.T) {
 		{AddressFamilies, 0x63, "0x63 /* AF_??? */"},
 		{PrctlOptions, 0, "0 /* PR_??? */"},
 		{IPProtocols, 6, "IPPROTO_TCP"},
-		{IPProtocols, 99, "99"},
+		{IPProtocols, 99, "0x63 /* IPPROTO_??? */"},
 		{MapType, 0, "MAP_FILE"},
 		{MapType, 0xf, "0xf /* MAP_??? */"},
 	} {

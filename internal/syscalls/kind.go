@@ -620,10 +620,7 @@ func formatSockopt(level, name uint64) string {
 	default:
 		return strconv.FormatUint(uint64(uint32(name)), 10)
 	}
-	if n, ok := set.Name(uint64(uint32(name))); ok {
-		return n
-	}
-	return strconv.FormatUint(uint64(uint32(name)), 10) + " /* " + set.Unknown + " */"
+	return set.Format(uint64(uint32(name)))
 }
 
 // formatIoctl names an ioctl request, or spells out its _IOC fields.

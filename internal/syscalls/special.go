@@ -141,18 +141,17 @@ const (
 )
 
 // socketProtocol names socket's protocol for the family: IPPROTO_TCP for
-// AF_INET and AF_INET6, NETLINK_ROUTE for AF_NETLINK, a number otherwise.
+// AF_INET and AF_INET6, NETLINK_ROUTE for AF_NETLINK, htons(ETH_P_ALL)
+// for AF_PACKET, a decimal number otherwise.
 func socketProtocol(family, proto uint64) string {
 	p := uint64(uint32(proto))
 	switch uint32(family) {
 	case 2, 10:
-		if n, ok := linux.IPProtocols.Name(p); ok {
-			return n
-		}
+		return linux.IPProtocols.Format(p)
 	case 16:
-		if n, ok := linux.NetlinkProtocols.Name(p); ok {
-			return n
-		}
+		return linux.NetlinkProtocols.Format(p)
+	case 17:
+		return "htons(" + linux.EthernetProtocols.Format(p>>8&0xff|p&0xff<<8) + ")"
 	}
 	return strconv.FormatUint(p, 10)
 }

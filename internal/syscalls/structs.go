@@ -156,6 +156,9 @@ func (d *Decoded) pollfds(addr, n uint64) string {
 	}
 	return d.array(addr, int(n), linux.SizeofPollfd, !d.o.Verbose, func(b []byte) string {
 		p := linux.ParsePollfd(b)
+		if p.Fd < 0 { // ignored by poll: strace leaves out its events
+			return "{fd=" + d.fd(int64(p.Fd)) + "}"
+		}
 		return "{fd=" + d.fd(int64(p.Fd)) + ", events=" + linux.PollEvents.Format(uint64(uint16(p.Events))) + "}"
 	})
 }
