@@ -19,8 +19,9 @@ const (
 	KindLong                         // (ld) a signed long (offsets, lengths)
 	KindUlong                        // (u) an unsigned long (sizes, counts)
 	KindOctal                        // (oct) an octal number: umask's mask
-	KindMode                         // (mode) a file mode: 0644, S_IFREG|0644
-	KindOpenMode                     // (cmode) open's mode: printed only with O_CREAT or O_TMPFILE
+	KindMode                         // (mode) a file mode, in octal: 0644, 0100644
+	KindSymMode                      // (smode) mknod's mode, its type and special bits named: S_IFREG|S_ISUID|0644
+	KindOpenMode                     // (cmode) open's mode, in octal: printed only with O_CREAT or O_TMPFILE
 	KindFd                           // (fd) a file descriptor, named with -y
 	KindDirfd                        // (dfd) an *at dirfd: AT_FDCWD or an fd
 	KindPath                         // (path) a NUL-terminated path, not limited by -s
@@ -146,7 +147,7 @@ const (
 
 var kindNames = map[string]Kind{
 	"x": KindHex, "p": KindPtr, "d": KindInt, "ld": KindLong, "u": KindUlong, "oct": KindOctal,
-	"mode": KindMode, "cmode": KindOpenMode, "fd": KindFd, "dfd": KindDirfd, "path": KindPath,
+	"mode": KindMode, "smode": KindSymMode, "cmode": KindOpenMode, "fd": KindFd, "dfd": KindDirfd, "path": KindPath,
 	"wbuf": KindInBuf, "rbuf": KindOutBuf, "randbuf": KindRandBuf, "oflags": KindOpenFlags, "oflags0": KindOpenFlags0,
 	"at": KindAtFlags, "accat": KindAccessAt, "amode": KindAccessMode, "prot": KindProt,
 	"mflags": KindMmapFlags, "whence": KindWhence, "madv": KindMadvise, "mremapf": KindMremap,
@@ -228,18 +229,19 @@ func outStruct(render func(d *Decoded, addr uint64) string) kindDef {
 
 func init() {
 	kinds = [numKinds]kindDef{
-		KindHex:   {enter: func(d *Decoded, i int) string { return hexs(d.c.Args[i]) }},
-		KindPtr:   {enter: func(d *Decoded, i int) string { return ptr(d.c.Args[i]) }},
-		KindInt:   {enter: func(d *Decoded, i int) string { return strconv.Itoa(int(int32(d.c.Args[i]))) }},
-		KindLong:  {enter: func(d *Decoded, i int) string { return strconv.FormatInt(int64(d.c.Args[i]), 10) }},
-		KindUlong: {enter: func(d *Decoded, i int) string { return strconv.FormatUint(d.c.Args[i], 10) }},
-		KindOctal: {enter: func(d *Decoded, i int) string { return octal(uint64(uint32(d.c.Args[i]))) }},
-		KindMode:  {enter: func(d *Decoded, i int) string { return formatMode(uint32(d.c.Args[i])) }},
+		KindHex:     {enter: func(d *Decoded, i int) string { return hexs(d.c.Args[i]) }},
+		KindPtr:     {enter: func(d *Decoded, i int) string { return ptr(d.c.Args[i]) }},
+		KindInt:     {enter: func(d *Decoded, i int) string { return strconv.Itoa(int(int32(d.c.Args[i]))) }},
+		KindLong:    {enter: func(d *Decoded, i int) string { return strconv.FormatInt(int64(d.c.Args[i]), 10) }},
+		KindUlong:   {enter: func(d *Decoded, i int) string { return strconv.FormatUint(d.c.Args[i], 10) }},
+		KindOctal:   {enter: func(d *Decoded, i int) string { return octal(uint64(uint32(d.c.Args[i]))) }},
+		KindMode:    {enter: func(d *Decoded, i int) string { return octal(uint64(uint32(d.c.Args[i]))) }},
+		KindSymMode: {enter: func(d *Decoded, i int) string { return formatMode(uint32(d.c.Args[i])) }},
 		KindOpenMode: {enter: func(d *Decoded, i int) string {
 			if d.c.Args[i-1]&(linux.O_CREAT|linux.O_TMPFILE_BIT) == 0 {
 				d.omit[i] = true
 			}
-			return formatMode(uint32(d.c.Args[i]))
+			return octal(uint64(uint32(d.c.Args[i])))
 		}},
 		KindFd:    {enter: func(d *Decoded, i int) string { return d.fd(int64(int32(d.c.Args[i]))) }},
 		KindDirfd: {enter: func(d *Decoded, i int) string { return d.dirfd(d.c.Args[i]) }},
@@ -504,30 +506,32 @@ func (d *Decoded) dirfd(v uint64) string {
 	return d.fd(int64(int32(v)))
 }
 
-// formatMode renders a mode: the type name if any type bits are set, then
-// the permission bits in octal ("S_IFREG|0644", "0755", "000").
+// formatMode renders a mode as strace's print_symbolic_mode_t (mknod's
+// mode, st_mode): the type name if any type bits are set, the special bits
+// named, then the permission bits in octal ("S_IFREG|0644",
+// "S_IFDIR|S_ISVTX|0777", "S_ISUID|0755", "0644", "000"); an unknown type
+// prints the whole mode in octal. Other calls' modes are plain octal.
 func formatMode(m uint32) string {
 	t := uint64(m & 0170000)
 	perm := uint64(m &^ 0170000)
-	if t == 0 {
-		return octal(perm)
+	var name string
+	if t != 0 {
+		var ok bool
+		if name, ok = linux.ModeTypes.Name(t); !ok {
+			return octal(uint64(m))
+		}
+		name += "|"
 	}
-	name, ok := linux.ModeTypes.Name(t)
-	if !ok {
-		return octal(uint64(m))
-	}
-	// With a file type, strace names the special bits too:
-	// S_IFDIR|S_ISVTX|0777 (a bare mode, as chmod's, stays octal).
 	for _, b := range [...]struct {
 		bit  uint64
 		name string
 	}{{04000, "S_ISUID"}, {02000, "S_ISGID"}, {01000, "S_ISVTX"}} {
 		if perm&b.bit != 0 {
-			name += "|" + b.name
+			name += b.name + "|"
 			perm &^= b.bit
 		}
 	}
-	return name + "|" + octal(perm)
+	return name + octal(perm)
 }
 
 func formatOpenFlags(v uint64) string {
