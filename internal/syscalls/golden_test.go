@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carrot-project/carrot/internal/linux"
 )
@@ -29,6 +30,11 @@ import (
 // TestGoldenStraceLive reruns strace and checks golden.txt is current.
 
 var update = flag.Bool("update", false, "rewrite testdata/golden.txt from the installed strace")
+
+// The dates strace prints after file times are in local time; golden.txt's
+// are in UTC, strace runs with TZ=UTC (straceRunner.run) and so does the
+// decoder here.
+func init() { time.Local = time.UTC }
 
 const arenaBase = 0x200000000
 
@@ -190,6 +196,23 @@ func goldenCases() []goldenCase {
 	add("truncate", "truncate", a, "retval=0", nil, a.str("f"), 100)
 	a = mk()
 	add("utimensat", "utimensat", a, "retval=0", nil, 3, 0, 0, 0)
+	a = mk()
+	add("utimensat-times", "utimensat", a, "retval=0", nil, 0, 0, a.u64s(1000000000, 500000000, 1000000001, 5), 0)
+	a = mk()
+	add("utimensat-now-omit", "utimensat", a, "", nil, 3, 0, a.u64s(0, 1<<30-1, 0, 1<<30-2), 0x100)
+	a = mk()
+	add("utimensat-epoch-badnsec", "utimensat", a, "", nil, 3, 0, a.u64s(0, 0, 5, 1000000000), 0)
+	a = mk()
+	add("utimensat-short", "utimensat", a, "", nil, 3, 0, a.endBlob(make([]byte, 8)), 0)
+	a = mk()
+	add("utimes", "utimes", a, "", nil, a.str("f"), a.u64s(1, 2, 3, 4))
+	a = mk()
+	add("utimes-badusec", "utimes", a, "", nil, 0, a.u64s(neg(-1), neg(-5), 1, 1000000))
+	a = mk()
+	add("futimesat", "futimesat", a, "", nil, fdcwd, 0, a.u64s(1, 0, 1000000000, 999999))
+	a = mk()
+	add("utime", "utime", a, "", nil, a.str("f"), a.u64s(1, 0))
+	add("utime-null", "utime", nil, "", nil, 0, 0)
 
 	// Buffers.
 	a = mk()
@@ -1099,6 +1122,7 @@ func (s *straceRunner) run(t *testing.T, c goldenCase, extra []string) (lines []
 	args = append(args, s.callArgs(c)...)
 	cmd := exec.Command("strace", args...)
 	cmd.Dir = "/" // the same -y name for AT_FDCWD wherever the checkout is
+	cmd.Env = append(os.Environ(), "TZ=UTC")
 	b, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 42 {

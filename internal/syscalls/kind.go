@@ -142,6 +142,9 @@ const (
 	KindCloseRangeFlags              // (crf) CLOSE_RANGE_CLOEXEC
 	KindPidfdFlags                   // (pidfdf) PIDFD_NONBLOCK
 	KindPriorityWhich                // (prio) PRIO_PROCESS
+	KindUtimens                      // (utimens) utimensat's times: [{tv_sec=1, tv_nsec=0} /* date */, UTIME_NOW]
+	KindUtimes                       // (utimes) utimes' and futimesat's times: [{tv_sec=1, tv_usec=0} /* date */, ...]
+	KindUtimbuf                      // (utimbuf) utime's {actime=1 /* date */, modtime=2 /* date */}
 	numKinds
 )
 
@@ -177,6 +180,7 @@ var kindNames = map[string]Kind{
 	"msyncf": KindMsyncFlags, "mcl": KindMlockallFlags, "mlock2f": KindMlock2Flags, "inif": KindInotifyInitFlags,
 	"inmask": KindInotifyMask, "unsharef": KindUnshareFlags, "nstype": KindSetnsType, "crf": KindCloseRangeFlags,
 	"pidfdf": KindPidfdFlags, "prio": KindPriorityWhich,
+	"utimens": KindUtimens, "utimes": KindUtimes, "utimbuf": KindUtimbuf,
 }
 
 // String returns the kind's signature name ("path").
@@ -409,6 +413,9 @@ func init() {
 		KindCloseRangeFlags:  flags32Kind(linux.CloseRangeFlags),
 		KindPidfdFlags:       flags32Kind(linux.PidfdFlags),
 		KindPriorityWhich:    valueKind(linux.PriorityWhich),
+		KindUtimens:          {enter: func(d *Decoded, i int) string { return d.utimens(d.c.Args[i]) }},
+		KindUtimes:           {enter: func(d *Decoded, i int) string { return d.utimes(d.c.Args[i]) }},
+		KindUtimbuf:          {enter: func(d *Decoded, i int) string { return d.utimbuf(d.c.Args[i]) }},
 		KindOutUint: outStruct(func(d *Decoded, a uint64) string {
 			if v, ok := d.u32(a); ok {
 				return "[" + strconv.FormatUint(uint64(v), 10) + "]"

@@ -2,6 +2,8 @@ package syscalls
 
 import (
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/carrot-project/carrot/internal/linux"
 )
@@ -69,4 +71,83 @@ func (d *Decoded) sigevent(addr uint64) string {
 		s += ", sigev_notify_function=" + ptr(ev.Function) + ", sigev_notify_attributes=" + ptr(ev.Attr)
 	}
 	return s + "}"
+}
+
+// dateComment is the comment strace's sprinttime_ex puts after a time it
+// knows to be a date (file times): " /* 2001-09-09T01:46:40.500000000+0000 */",
+// in the local time zone, with frac as width digits when it is not 0. There
+// is none for the epoch itself (sec and frac 0) or a frac above limit.
+func dateComment(sec int64, frac, limit uint64, width int) string {
+	if sec == 0 && frac == 0 || frac > limit {
+		return ""
+	}
+	t := time.Unix(sec, 0).Local()
+	s := t.Format("2006-01-02T15:04:05")
+	if frac > 0 {
+		f := strconv.FormatUint(frac, 10)
+		s += "." + strings.Repeat("0", max(0, width-len(f))) + f
+	}
+	return " /* " + s + t.Format("-0700") + " */"
+}
+
+// The tv_nsec values utimensat takes as "now" and "leave as it is".
+const (
+	linux_UTIME_NOW  = 1<<30 - 1
+	linux_UTIME_OMIT = 1<<30 - 2
+)
+
+// utimens renders utimensat's two timespecs, each with its date:
+// [{tv_sec=1, tv_nsec=0} /* 1970-01-01T00:00:01+0000 */, UTIME_OMIT].
+func (d *Decoded) utimens(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 2*linux.SizeofTimespec)
+	if err != nil {
+		return hexs(addr)
+	}
+	var parts [2]string
+	for i := range parts {
+		t := linux.ParseTimespec(b[i*linux.SizeofTimespec:])
+		switch t.Nsec {
+		case linux_UTIME_NOW:
+			parts[i] = "UTIME_NOW"
+		case linux_UTIME_OMIT:
+			parts[i] = "UTIME_OMIT"
+		default:
+			parts[i] = formatTimespec(t) + dateComment(t.Sec, uint64(t.Nsec), 999999999, 9)
+		}
+	}
+	return "[" + parts[0] + ", " + parts[1] + "]"
+}
+
+// utimes renders the two timevals of utimes and futimesat, each with its date.
+func (d *Decoded) utimes(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 2*linux.SizeofTimeval)
+	if err != nil {
+		return hexs(addr)
+	}
+	var parts [2]string
+	for i := range parts {
+		t := linux.ParseTimeval(b[i*linux.SizeofTimeval:])
+		parts[i] = formatTimeval(t) + dateComment(t.Sec, uint64(t.Usec), 999999, 6)
+	}
+	return "[" + parts[0] + ", " + parts[1] + "]"
+}
+
+// utimbuf renders utime's struct utimbuf {actime, modtime}, each with its date.
+func (d *Decoded) utimbuf(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 16)
+	if err != nil {
+		return hexs(addr)
+	}
+	at, mt := int64(le64(b)), int64(le64(b[8:]))
+	return "{actime=" + strconv.FormatInt(at, 10) + dateComment(at, 0, 0, 0) +
+		", modtime=" + strconv.FormatInt(mt, 10) + dateComment(mt, 0, 0, 0) + "}"
 }
