@@ -53,7 +53,7 @@ func ParseTimespec(b []byte) Timespec {
 }
 
 // Statx is the part of struct statx (include/uapi/linux/stat.h, 256 bytes)
-// that strace prints without -v.
+// that strace 6.1 prints.
 type Statx struct {
 	Mask       uint32 // stx_mask, offset 0
 	Blksize    uint32 // stx_blksize, 4
@@ -70,6 +70,13 @@ type Statx struct {
 	Btime      StatxTimestamp
 	Ctime      StatxTimestamp
 	Mtime      StatxTimestamp
+	RdevMajor  uint32 // stx_rdev_major, 128
+	RdevMinor  uint32 // stx_rdev_minor, 132
+	DevMajor   uint32 // stx_dev_major, 136
+	DevMinor   uint32 // stx_dev_minor, 140
+	MntID      uint64 // stx_mnt_id, 144
+	DioMem     uint32 // stx_dio_mem_align, 152
+	DioOffset  uint32 // stx_dio_offset_align, 156
 }
 
 // StatxTimestamp is struct statx_timestamp (16 bytes: tv_sec, tv_nsec, pad).
@@ -82,7 +89,7 @@ type StatxTimestamp struct {
 const SizeofStatx = 256
 
 // ParseStatx decodes the leading fields of a struct statx; b must hold at
-// least 128 bytes.
+// least 160 bytes.
 func ParseStatx(b []byte) Statx {
 	ts := func(o int) StatxTimestamp {
 		return StatxTimestamp{Sec: int64(le.Uint64(b[o:])), Nsec: le.Uint32(b[o+8:])}
@@ -93,6 +100,9 @@ func ParseStatx(b []byte) Statx {
 		Mode: le.Uint16(b[28:]), Ino: le.Uint64(b[32:]), Size: le.Uint64(b[40:]),
 		Blocks: le.Uint64(b[48:]), AttrMask: le.Uint64(b[56:]),
 		Atime: ts(64), Btime: ts(80), Ctime: ts(96), Mtime: ts(112),
+		RdevMajor: le.Uint32(b[128:]), RdevMinor: le.Uint32(b[132:]),
+		DevMajor: le.Uint32(b[136:]), DevMinor: le.Uint32(b[140:]),
+		MntID: le.Uint64(b[144:]), DioMem: le.Uint32(b[152:]), DioOffset: le.Uint32(b[156:]),
 	}
 }
 

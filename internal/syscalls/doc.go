@@ -33,8 +33,7 @@
 // Where strace decodes a structure that this package does not, the
 // argument prints as its pointer: ioctl arguments (TCGETS, TIOCGWINSZ),
 // control messages in a msghdr, socket option values other than an int,
-// the 6-argument futex operations, the time fields of a stat with -v,
-// and time's result; calls whose table
+// the 6-argument futex operations, and time's result; calls whose table
 // entry still has generic arguments ("arg0 x": the SysV IPC calls, the
 // sched_*param and *attr calls, io_uring, bpf, keyctl and others) print
 // every argument in hex.

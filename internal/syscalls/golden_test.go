@@ -299,6 +299,58 @@ func goldenCases() []goldenCase {
 	binary.LittleEndian.PutUint16(sx[28:], 040755)
 	binary.LittleEndian.PutUint64(sx[40:], 4096)
 	add("statx", "statx", a, "retval=0", nil, fdcwd, a.str("/tmp"), 0x100, 0xfff, a.put(sx))
+	a = mk()
+	stv := make([]byte, 144)
+	binary.LittleEndian.PutUint64(stv[0:], 0x803)
+	binary.LittleEndian.PutUint64(stv[8:], 1234)
+	binary.LittleEndian.PutUint64(stv[16:], 2)
+	binary.LittleEndian.PutUint32(stv[24:], 0100644)
+	binary.LittleEndian.PutUint32(stv[28:], 1000)
+	binary.LittleEndian.PutUint32(stv[32:], 1000)
+	binary.LittleEndian.PutUint64(stv[48:], 3391)
+	binary.LittleEndian.PutUint64(stv[56:], 4096)
+	binary.LittleEndian.PutUint64(stv[64:], 8)
+	for i, t := range [][2]uint64{{1795556212, 653830745}, {1000000000, 0}, {5, 1000000000}} {
+		binary.LittleEndian.PutUint64(stv[72+16*i:], t[0])
+		binary.LittleEndian.PutUint64(stv[80+16*i:], t[1])
+	}
+	add("fstat-v", "fstat", a, "retval=0", []string{"-v"}, 3, a.put(stv))
+	// statx with -v, without and with stx_btime, stx_mnt_id and the stx_dio_* fields.
+	statxV := func(mask uint32) []byte {
+		b := make([]byte, 256)
+		le := binary.LittleEndian
+		le.PutUint32(b[0:], mask)
+		le.PutUint32(b[4:], 4096)
+		le.PutUint64(b[8:], 0x20)
+		le.PutUint32(b[16:], 3)
+		le.PutUint32(b[20:], 1000)
+		le.PutUint32(b[24:], 1001)
+		le.PutUint16(b[28:], 0100644)
+		le.PutUint64(b[32:], 777)
+		le.PutUint64(b[40:], 3391)
+		le.PutUint64(b[48:], 8)
+		le.PutUint64(b[56:], 0x203074)
+		for i, t := range [][2]uint64{{1795556212, 653830745}, {1000000000, 0}, {0, 0}, {5, 1000000000}} {
+			le.PutUint64(b[64+16*i:], t[0])
+			le.PutUint32(b[72+16*i:], uint32(t[1]))
+		}
+		le.PutUint32(b[128:], 8)
+		le.PutUint32(b[132:], 1)
+		le.PutUint32(b[136:], 259)
+		le.PutUint32(b[140:], 2)
+		le.PutUint64(b[144:], 29)
+		le.PutUint32(b[152:], 512)
+		le.PutUint32(b[156:], 4096)
+		return b
+	}
+	a = mk()
+	add("statx-v", "statx", a, "retval=0", []string{"-v"}, fdcwd, 0, 0, 0xfff, a.put(statxV(0x17ff)))
+	a = mk()
+	add("statx-v-btime-dio", "statx", a, "retval=0", []string{"-v"}, fdcwd, 0, 0, 0xfff, a.put(statxV(0x2fff)))
+	a = mk()
+	sxu := statxV(0x7ff)
+	binary.LittleEndian.PutUint64(sxu[8:], 0x80000021)
+	add("statx-attrs-unknown", "statx", a, "retval=0", nil, fdcwd, 0, 0, 0xfff, a.put(sxu))
 
 	// Signals.
 	add("kill", "kill", nil, "retval=0", nil, 1234, 15)

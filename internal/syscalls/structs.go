@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/carrot-project/carrot/internal/linux"
+	"golang.org/x/sys/unix"
 )
 
 // sigsetSize is the sigsetsize argument of the rt_sig* call being decoded
@@ -401,13 +402,16 @@ func (d *Decoded) stat(addr uint64) string {
 		n  string
 		ts linux.Timespec
 	}{{"st_atime", st.Atime}, {"st_mtime", st.Mtime}, {"st_ctime", st.Ctime}} {
-		s += ", " + t.n + "=" + strconv.FormatInt(t.ts.Sec, 10) + ", " + t.n + "_nsec=" + strconv.FormatInt(t.ts.Nsec, 10)
+		s += ", " + t.n + "=" + strconv.FormatInt(t.ts.Sec, 10) + dateComment(t.ts.Sec, uint64(t.ts.Nsec), 999999999, 9) +
+			", " + t.n + "_nsec=" + strconv.FormatInt(t.ts.Nsec, 10)
 	}
 	return s + "}"
 }
 
 // statx renders a struct statx: {stx_mask=..., stx_attributes=0,
-// stx_mode=S_IFREG|0644, stx_size=3391, ...} without -v.
+// stx_mode=S_IFREG|0644, stx_size=3391, ...} without -v; with it, every
+// field in strace's order, stx_btime, stx_mnt_id and the stx_dio_* fields
+// only when stx_mask says they are filled in.
 func (d *Decoded) statx(addr uint64) string {
 	if addr == 0 {
 		return "NULL"
@@ -417,14 +421,33 @@ func (d *Decoded) statx(addr uint64) string {
 		return hexs(addr)
 	}
 	st := linux.ParseStatx(b)
-	s := "{stx_mask=" + linux.StatxMask.Format(uint64(st.Mask)) + ", stx_attributes=" + statxAttrs.Format(st.Attributes) +
-		", stx_mode=" + formatMode(uint32(st.Mode)) + ", stx_size=" + strconv.FormatUint(st.Size, 10)
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	if !d.o.Verbose {
-		return s + ", ...}"
+		return "{stx_mask=" + linux.StatxMask.Format(uint64(st.Mask)) + ", stx_attributes=" + statxAttrs.Format(st.Attributes) +
+			", stx_mode=" + formatMode(uint32(st.Mode)) + ", stx_size=" + u(st.Size) + ", ...}"
 	}
-	return s + ", stx_blksize=" + strconv.FormatUint(uint64(st.Blksize), 10) + ", stx_nlink=" + strconv.FormatUint(uint64(st.Nlink), 10) +
-		", stx_uid=" + strconv.FormatUint(uint64(st.UID), 10) + ", stx_gid=" + strconv.FormatUint(uint64(st.GID), 10) +
-		", stx_ino=" + strconv.FormatUint(st.Ino, 10) + ", stx_blocks=" + strconv.FormatUint(st.Blocks, 10) + "}"
+	ts := func(name string, t linux.StatxTimestamp) string {
+		return ", " + name + "={tv_sec=" + strconv.FormatInt(t.Sec, 10) + ", tv_nsec=" + u(uint64(t.Nsec)) + "}" +
+			dateComment(t.Sec, uint64(t.Nsec), 999999999, 9)
+	}
+	s := "{stx_mask=" + linux.StatxMask.Format(uint64(st.Mask)) + ", stx_blksize=" + u(uint64(st.Blksize)) +
+		", stx_attributes=" + statxAttrs.Format(st.Attributes) + ", stx_nlink=" + u(uint64(st.Nlink)) +
+		", stx_uid=" + u(uint64(st.UID)) + ", stx_gid=" + u(uint64(st.GID)) + ", stx_mode=" + formatMode(uint32(st.Mode)) +
+		", stx_ino=" + u(st.Ino) + ", stx_size=" + u(st.Size) + ", stx_blocks=" + u(st.Blocks) +
+		", stx_attributes_mask=" + statxAttrs.Format(st.AttrMask) + ts("stx_atime", st.Atime)
+	if st.Mask&unix.STATX_BTIME != 0 {
+		s += ts("stx_btime", st.Btime)
+	}
+	s += ts("stx_ctime", st.Ctime) + ts("stx_mtime", st.Mtime) +
+		", stx_rdev_major=" + u(uint64(st.RdevMajor)) + ", stx_rdev_minor=" + u(uint64(st.RdevMinor)) +
+		", stx_dev_major=" + u(uint64(st.DevMajor)) + ", stx_dev_minor=" + u(uint64(st.DevMinor))
+	if st.Mask&unix.STATX_MNT_ID != 0 {
+		s += ", stx_mnt_id=" + hexs(st.MntID)
+	}
+	if st.Mask&unix.STATX_DIOALIGN != 0 {
+		s += ", stx_dio_mem_align=" + u(uint64(st.DioMem)) + ", stx_dio_offset_align=" + u(uint64(st.DioOffset))
+	}
+	return s + "}"
 }
 
 var statxAttrs = &linux.FlagSet{Flags: []linux.Flag{
