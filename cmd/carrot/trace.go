@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/carrot-project/carrot/internal/linux"
 	"github.com/carrot-project/carrot/internal/ptrace"
 	"github.com/carrot-project/carrot/internal/syscalls"
 	"github.com/carrot-project/carrot/internal/trace"
@@ -36,7 +38,8 @@ strace's flags, with strace's output:
   -o FILE         write the trace to FILE instead of stderr
   -e EXPR         trace=SET (names, %file %process %network %signal %ipc %desc
                   %memory %creds %clock %stat ..., ! negates, "all", "none"),
-                  status=successful|failed|unfinished, signal=none|all;
+                  status=successful|failed|unfinished, signal=SET (SIGUSR1,
+                  USR2, 15, all, none, ! negates), abbrev=none|all (none: -v);
                   a bare SET means trace=SET
   -Z / -z         only failed / only successful calls (status=failed/successful)
   -s N            print at most N bytes of each string (default 32)
@@ -44,6 +47,7 @@ strace's flags, with strace's output:
   -x / -xx        non-ASCII / all string bytes as \x escapes
   -y / -yy        print fd paths / and socket endpoints: 3<TCP:[a:1->b:2]>
   -t / -tt / -ttt time of day / with microseconds / seconds since the epoch
+  -r              time since the previous line (with -t: after it, "(+ 0.000123)")
   -T              time spent in each call
   -c              count calls, errors and time: a table instead of the calls
                   (with -f: a table per process, then the merged one). Counted
@@ -52,6 +56,8 @@ strace's flags, with strace's output:
                   CPU time in the kernel to the nanosecond
   -C              the table and the calls
   -w              with -c: wall time between entry and exit, not system time
+  -S KEY          with -c: order the rows by time (the default), avg-time,
+                  calls, errors, name or nothing (by system call number)
   -q / -qq        no attach messages / no exit lines either
   -p PID          attach to a running process (all its threads); Ctrl-C detaches.
                   No seccomp filter can be put into a running process, so every
@@ -84,9 +90,10 @@ bad usage.`
 
 // traceFlags is carrot trace's parsed command line.
 type traceFlags struct {
-	o    trace.Options
-	pids []int
-	argv []string
+	o        trace.Options
+	pids     []int
+	argv     []string
+	warnings []string // flags that change nothing, said as strace says them
 }
 
 // usageError is a bad command line: one line on stderr, exit 2.
@@ -100,7 +107,7 @@ func badUsage(format string, a ...any) error { return &usageError{fmt.Sprintf(fo
 // (-ff, -tt, -yy, -s100, -etrace=open), long flags with "=" or a separate
 // value, and the program after the first non-flag or "--".
 func parseTraceFlags(args []string) (*traceFlags, error) {
-	f := &traceFlags{o: trace.Options{Signals: true, TraceAll: true}}
+	f := &traceFlags{o: trace.Options{TraceAll: true}}
 	var follow, ts, ys, xs, qs int
 	var onlyTable, tableToo bool // -c, -C
 	traceSet := ""
@@ -108,6 +115,8 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 		"--follow-forks": "f", "--output": "o", "--string-limit": "s", "--attach": "p",
 		"--summary-only": "c", "--summary": "C", "--summary-wall-clock": "w", "--syscall-times": "T",
 		"--verbose": "v", "--quiet": "q", "--decode-fds": "y", "--help": "h",
+		"--relative-timestamps": "r", "--absolute-timestamps": "t", "--timestamps": "t",
+		"--summary-sort-by": "S",
 	}
 	i := 0
 	value := func(name, rest string) (string, error) {
@@ -211,6 +220,8 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 				follow++
 			case 't':
 				ts++
+			case 'r':
+				f.o.Relative = true
 			case 'y':
 				ys++
 			case 'x':
@@ -233,7 +244,7 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 				f.o.Status = trace.StatusSuccessful
 			case 'h':
 				return nil, errHelp
-			case 'o', 's', 'e', 'p':
+			case 'o', 's', 'e', 'p', 'S':
 				v, err := value("-"+string(c), rest)
 				if err != nil {
 					return nil, err
@@ -254,6 +265,11 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 					if err := f.qualifier(v, &traceSet); err != nil {
 						return nil, err
 					}
+				case 'S':
+					if !slices.Contains(trace.SortKeys, v) {
+						return nil, badUsage("invalid sortby: '%s'", v)
+					}
+					f.o.SortBy = v
 				case 'p':
 					for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
 						pid, err := strconv.Atoi(p)
@@ -276,6 +292,22 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 	f.o.Decode.FdPaths = min(ys, 2)
 	f.o.Decode.Hex = min(xs, 2)
 	f.o.Quiet = qs
+	if onlyTable {
+		// As strace warns: the flags that only change call lines.
+		for _, w := range []struct {
+			set  bool
+			flag string
+		}{
+			{f.o.Durations, "-T/--syscall-times"},
+			{f.o.Decode.FdPaths > 0, "-y/--decode-fds"},
+			{f.o.Timestamp > 0, "-t/--absolute-timestamps"},
+			{f.o.Relative, "-r/--relative-timestamps"},
+		} {
+			if w.set {
+				f.warnings = append(f.warnings, w.flag+" has no effect with -c/--summary-only")
+			}
+		}
+	}
 	if traceSet != "" {
 		set, err := syscalls.ParseTraceSet(traceSet)
 		if err != nil {
@@ -325,18 +357,80 @@ func (f *traceFlags) qualifier(expr string, traceSet *string) error {
 		}
 		f.o.Status = st
 	case "signal", "signals", "s":
+		hide, err := parseSignalSet(val)
+		if err != nil {
+			return err
+		}
+		f.o.HideSignals = hide
+	case "abbrev", "a":
+		// strace's -v is abbrev=none; carrot abbreviates all calls' or none.
 		switch val {
 		case "none", "!all":
-			f.o.Signals = false
+			f.o.Decode.Verbose = true
 		case "all":
-			f.o.Signals = true
+			f.o.Decode.Verbose = false
 		default:
-			return badUsage("invalid signal set '%s' (carrot supports signal=all and signal=none)", val)
+			return badUsage("invalid -e abbrev set '%s' (carrot supports abbrev=all and abbrev=none)", val)
 		}
 	default:
-		return badUsage("invalid -e qualifier '%s' (carrot supports trace=, status=, signal=)", name)
+		return badUsage("invalid -e qualifier '%s' (carrot supports trace=, status=, signal=, abbrev=)", name)
 	}
 	return nil
+}
+
+// parseSignalSet reads -e signal='s set, as strace does (signal names with
+// or without SIG in any case, numbers, all, none, a leading ! for all
+// but), and returns the signals it leaves out: bit s-1 for signal s.
+func parseSignalSet(val string) (hide uint64, err error) {
+	not := strings.HasPrefix(val, "!")
+	list := strings.TrimPrefix(val, "!")
+	var show uint64
+	empty := true
+	for _, tok := range strings.Split(list, ",") {
+		if tok == "" {
+			continue
+		}
+		empty = false
+		switch low := strings.ToLower(tok); {
+		case low == "all":
+			show = ^uint64(0)
+		case low == "none":
+		default:
+			sig, ok := signalNumber(tok)
+			if !ok {
+				return 0, badUsage("invalid signal '%s'", tok)
+			}
+			if sig >= 1 && sig <= 64 {
+				show |= 1 << (sig - 1)
+			}
+		}
+	}
+	if empty {
+		return 0, badUsage("invalid signal '%s'", list)
+	}
+	if not {
+		show = ^show
+	}
+	return ^show, nil
+}
+
+// signalNumber reads a signal as strace's -e signal= does: a number up to
+// 255, or a name with or without its SIG prefix, in any case.
+func signalNumber(tok string) (int, bool) {
+	if tok[0] >= '0' && tok[0] <= '9' {
+		n, err := strconv.Atoi(tok)
+		return n, err == nil && n <= 255
+	}
+	name := strings.ToUpper(tok)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	for s := 1; s <= 64; s++ {
+		if linux.SignalName(int64(s)) == name {
+			return s, true
+		}
+	}
+	return 0, false
 }
 
 // setLevel is the level a strace set (--decode-fds=path,socket) asks for:
@@ -392,6 +486,9 @@ func runTrace(ctx context.Context, e *env) int {
 	if err != nil {
 		e.errorf("%v", err)
 		return exitUsage
+	}
+	for _, w := range f.warnings {
+		e.errorf("%s", w)
 	}
 	var path string
 	if len(f.argv) > 0 {

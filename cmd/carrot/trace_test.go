@@ -361,7 +361,7 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 		{[]string{"sh", "-c", "kill -9 $$"}, 137, ""},
 		{[]string{"no-such-program-carrot"}, 127, "carrot: no-such-program-carrot: command not found\n"},
 		{[]string{"-e", "trace=opne,close", "true"}, 2, "carrot: invalid system call 'opne'\n"},
-		{[]string{"-e", "bogus=1", "true"}, 2, "carrot: invalid -e qualifier 'bogus' (carrot supports trace=, status=, signal=)\n"},
+		{[]string{"-e", "bogus=1", "true"}, 2, "carrot: invalid -e qualifier 'bogus' (carrot supports trace=, status=, signal=, abbrev=)\n"},
 		{[]string{"--frobnicate", "true"}, 2, "carrot: unknown option --frobnicate (see 'carrot trace -h')\n"},
 		{[]string{}, 2, "carrot: must have PROGRAM [ARGS] or -p PID (see 'carrot trace -h')\n"},
 	} {
@@ -1667,6 +1667,54 @@ print(sig.value)`
 		r := runCarrot(t, "", append(sub, realPython(), "-c", script)...)
 		if r.code != 0 || r.stdout != "0\n" {
 			t.Errorf("carrot %s: the program's death signal %q (exit %d, %s)", sub[0], r.stdout, r.code, r.stderr)
+		}
+	}
+}
+
+// TestTraceMoreFlagsLikeStrace: -r (alone and after -tt), -c's -S orders,
+// -e signal=SET and -e abbrev=none give strace's lines, times and counts
+// aside; the flags that change nothing under -c are warned of as strace
+// warns.
+func TestTraceMoreFlagsLikeStrace(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	carrot := []string{os.Args[0], "trace"}
+	// Times, and -c's time columns, differ from run to run.
+	reRel := regexp.MustCompile(`(?m)^( *|\S+ \(\+ *)\d+\.\d{6}`)
+	reCols := regexp.MustCompile(`(?m)^ *\d+\.\d\d +\d+\.\d{6} +\d+ `)
+	reTod := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d\.\d{6} `)
+	norm := func(s string) string {
+		s = reTod.ReplaceAllString(s, "T ")
+		s = reRel.ReplaceAllString(s, "${1}R")
+		return reCols.ReplaceAllString(s, "COLS ")
+	}
+	for _, c := range []struct {
+		args   []string
+		expect []string // in strace's lines: the test is about them
+	}{
+		{[]string{"-r", "-e", "trace=openat,close", "cat", "/dev/null"}, []string{"     R openat(AT_FDCWD, "}},
+		{[]string{"-r", "-tt", "-e", "trace=close", "cat", "/dev/null"}, []string{"T (+     R) close(3)"}},
+		{[]string{"-c", "-S", "calls", "-e", "trace=openat,close,read,mmap", "cat", "/etc/hostname"}, []string{"openat"}},
+		{[]string{"-c", "-S", "name", "cat", "/etc/hostname"}, []string{"arch_prctl"}},
+		{[]string{"-c", "-S", "nothing", "-e", "trace=read,close,openat,mmap", "cat", "/etc/hostname"}, []string{"read"}},
+		{[]string{"-e", "signal=usr2,15", "-e", "trace=kill", "sh", "-c", `trap "" USR2 TERM HUP; kill -USR2 $$; kill -TERM $$; kill -HUP $$`}, []string{"--- SIGUSR2", "kill("}},
+		{[]string{"-e", "signal=!SIGUSR2", "-e", "trace=kill", "sh", "-c", `trap "" USR2 TERM; kill -USR2 $$; kill -TERM $$`}, []string{"--- SIGTERM"}},
+		{[]string{"-e", "abbrev=none", "-e", "trace=execve", "true"}, []string{`execve("/usr/bin/true", ["true"], [`}},
+	} {
+		want, got := traceFile(t, []string{strace}, c.args...), traceFile(t, carrot, c.args...)
+		if strings.Contains(want, "kill(") {
+			// (the shells' pids, in kill's arguments and si_pid)
+			rePid := regexp.MustCompile(`\b\d{2,}\b`)
+			want, got = rePid.ReplaceAllString(want, "N"), rePid.ReplaceAllString(got, "N")
+		}
+		sameAsStrace(t, norm(want), norm(got), c.expect...)
+	}
+	for _, f := range []string{"-T", "-y", "-tt", "-r"} {
+		cmd := exec.Command(strace, "-c", f, "-o", os.DevNull, "true")
+		want, _ := cmd.CombinedOutput()
+		r := runCarrot(t, "", "trace", "-c", f, "-o", os.DevNull, "true")
+		if w := strings.Replace(string(want), strace+": ", "carrot: ", 1); r.stderr != w || !strings.Contains(w, "has no effect") {
+			t.Errorf("-c %s: carrot said %q, strace %q", f, r.stderr, want)
 		}
 	}
 }

@@ -80,25 +80,29 @@ const (
 
 // Options are carrot trace's flags.
 type Options struct {
-	Follow    bool // -f: trace children and threads
-	Procs     int  // processes given (-p PID ...); with -o, several mean pid prefixes
-	PerTask   bool // -ff: with Output, one file per task (Output.TID)
-	Output    string
-	Trace     syscalls.Set // calls shown
-	TraceAll  bool         // Trace is every call
-	Status    Status       // 0 means all
-	Signals   bool         // print signal lines (-e signal=none clears)
-	Decode    syscalls.Options
-	Timestamp int  // 1 -t, 2 -tt, 3 -ttt
-	Durations bool // -T
-	Summary   bool // -c: the table instead of calls
-	Both      bool // -C: the table and the calls
-	WallTime  bool // -w: -c counts wall time, not system time
-	Quiet     int  // -q: no attach/detach messages; -qq: no exit lines either
-	Fds       bool // --fds: the per-fd report
-	JSON      bool // --json: one object per call instead of strace lines
-	Timeline  string
-	Interval  time.Duration // --summary-interval
+	Follow   bool // -f: trace children and threads
+	Procs    int  // processes given (-p PID ...); with -o, several mean pid prefixes
+	PerTask  bool // -ff: with Output, one file per task (Output.TID)
+	Output   string
+	Trace    syscalls.Set // calls shown
+	TraceAll bool         // Trace is every call
+	Status   Status       // 0 means all
+	// HideSignals are the signals whose lines ("--- SIGx", "+++ killed
+	// by SIGx") are not shown (-e signal=): bit s-1 for signal s.
+	HideSignals uint64
+	Decode      syscalls.Options
+	Timestamp   int    // 1 -t, 2 -tt, 3 -ttt
+	Relative    bool   // -r: the time since the previous line
+	Durations   bool   // -T
+	Summary     bool   // -c: the table instead of calls
+	Both        bool   // -C: the table and the calls
+	WallTime    bool   // -w: -c counts wall time, not system time
+	SortBy      string // -S: the -c rows' order (SortKeys; "" is by time)
+	Quiet       int    // -q: no attach/detach messages; -qq: no exit lines either
+	Fds         bool   // --fds: the per-fd report
+	JSON        bool   // --json: one object per call instead of strace lines
+	Timeline    string
+	Interval    time.Duration // --summary-interval
 	// NoEBPF counts -c's calls with ptrace even where the kernel could
 	// (--no-ebpf); RequireEBPF makes New fail if it cannot (--ebpf).
 	NoEBPF, RequireEBPF bool
@@ -124,11 +128,13 @@ type Session struct {
 	watcher chan struct{} // closed to stop the watcher
 	watched chan struct{} // closed by the watcher when it has stopped
 
-	tasks  map[int]*taskState
-	roots  map[int]bool // tasks shown without -f
-	open   *taskState   // whose entry strace would have printed last
-	live   int          // tasks traced now: "[pid N]" prefixes need more than one
-	failed error
+	tasks map[int]*taskState
+	roots map[int]bool // tasks shown without -f
+	open  *taskState   // whose entry strace would have printed last
+	// lastLine is the time of the last line's prefix (-r).
+	lastLine time.Time
+	live     int // tasks traced now: "[pid N]" prefixes need more than one
+	failed   error
 
 	// In-kernel counting (-c alone): the counter, and each counted
 	// process's name by its serial.
@@ -192,7 +198,7 @@ func New(o Options, diag io.Writer) (*Session, error) {
 		s.out = newOutput(f, false)
 	}
 	if o.Summary || o.Interval > 0 {
-		s.sum = newSummary()
+		s.sum = newSummary(o.SortBy)
 	}
 	if s.kernelCountable() {
 		kc, err := kcount.Open(kcount.Options{WallTime: o.WallTime})
@@ -503,9 +509,16 @@ func (s *Session) finish(k *taskState, now time.Time, ret string) {
 		s.interrupt(k)
 	}
 	var pre string
-	if k.unfinished {
+	switch {
+	case k.unfinished:
 		pre = s.prefix(k.tid, now)
-	} else {
+	case k.partial != "":
+		// The begun line has its prefix: only its width counts here, and
+		// -r's clock must not be set back to the entry.
+		last := s.lastLine
+		pre = s.entryPrefix(k)
+		s.lastLine = last
+	default:
 		pre = s.entryPrefix(k)
 	}
 	col := len(pre)
@@ -599,7 +612,28 @@ func (s *Session) prefixLive(tid int, t time.Time, live int) string {
 	case 3:
 		fmt.Fprintf(&b, "%d.%06d ", t.Unix(), t.Nanosecond()/1000)
 	}
+	if s.o.Relative {
+		// As strace: since the previous line's time, whichever task's;
+		// never negative (a call written whole at its exit carries its
+		// entry's time, which another task's line may have passed).
+		var d time.Duration
+		if !s.lastLine.IsZero() {
+			d = max(t.Sub(s.lastLine), 0)
+		}
+		s.lastLine = t
+		us := d.Microseconds()
+		if s.o.Timestamp > 0 {
+			fmt.Fprintf(&b, "(+%6d.%06d) ", us/1e6, us%1e6)
+		} else {
+			fmt.Fprintf(&b, "%6d.%06d ", us/1e6, us%1e6)
+		}
+	}
 	return b.String()
+}
+
+// showSignal reports whether sig's lines are shown (Options.HideSignals).
+func (s *Session) showSignal(sig unix.Signal) bool {
+	return sig < 1 || sig > 64 || s.o.HideSignals&(1<<(sig-1)) == 0
 }
 
 // write sends one line to tid's output.
@@ -731,7 +765,7 @@ func (s *Session) Event(ev *ptrace.Event) {
 		}
 	case ptrace.EventSignal:
 		k := s.task(ev.Tid, ev.Pid)
-		if s.visible(k) && s.o.Signals && s.calls {
+		if s.visible(k) && s.showSignal(ev.Sig) && s.calls {
 			info := "{...}"
 			if ev.Info != nil {
 				info = linux.FormatSiginfo(siginfoBytes(ev.Info))
@@ -793,7 +827,7 @@ func (s *Session) exit(ev *ptrace.Event) {
 	// signal=none) "killed by".
 	switch {
 	case !s.visible(k) || !s.calls:
-	case ev.Status.Signal != 0 && s.o.Signals:
+	case ev.Status.Signal != 0 && s.showSignal(ev.Status.Signal):
 		msg := "+++ killed by " + linux.SignalName(int64(ev.Status.Signal))
 		if ev.Status.Core {
 			msg += " (core dumped)"
@@ -956,7 +990,7 @@ func (s *Session) summaryNow() *summary {
 	if s.kc == nil {
 		return s.sum
 	}
-	sum := newSummary()
+	sum := newSummary(s.o.SortBy)
 	counts, err := s.kc.Counts()
 	if err != nil {
 		fmt.Fprintf(s.diag, "carrot: %v\n", err)

@@ -22,7 +22,7 @@ func BenchmarkSessionGetpid(b *testing.B) {
 	dir := b.TempDir()
 	bin := testprog.C(b, "../../bench/tracebench/csrc/syscalls.c")
 	for range b.N {
-		s, err := New(Options{Follow: true, Output: os.DevNull, TraceAll: true, Trace: syscalls.AllSet(), Signals: true}, os.Stderr)
+		s, err := New(Options{Follow: true, Output: os.DevNull, TraceAll: true, Trace: syscalls.AllSet()}, os.Stderr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/carrot-project/carrot/internal/syscalls"
 )
 
 // callStat counts one syscall's calls, errors and time.
@@ -28,12 +30,65 @@ type procSummary struct {
 // are keyed by pid, or by the kernel counter's serial (addCounts), which
 // tells apart two processes that had the same pid.
 type summary struct {
-	mu    sync.Mutex
-	procs map[int]*procSummary
-	order []int // keys in first-seen order
+	mu     sync.Mutex
+	procs  map[int]*procSummary
+	order  []int  // keys in first-seen order
+	sortBy string // the rows' order (Options.SortBy)
 }
 
-func newSummary() *summary { return &summary{procs: map[int]*procSummary{}} }
+func newSummary(sortBy string) *summary {
+	return &summary{procs: map[int]*procSummary{}, sortBy: sortBy}
+}
+
+// SortKeys are the orders of -c's rows that -S takes, strace's names and
+// their aliases: by total time (the default), average time, calls, errors,
+// name, or none (by system call number, as strace leaves them).
+var SortKeys = []string{
+	"time", "time-total", "time_total", "total-time", "total_time",
+	"avg-time", "avg_time", "time-avg", "time_avg",
+	"calls", "count", "errors", "error", "name", "syscall", "nothing", "none",
+}
+
+// rowOrder compares two rows for sortBy (SortKeys); ties go by calls, then
+// name, so that the order is the same from run to run.
+func rowOrder(sortBy string) func(a, b SummaryRow) int {
+	tie := func(a, b SummaryRow) int {
+		if c := cmp.Compare(b.Calls, a.Calls); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Syscall, b.Syscall)
+	}
+	var key func(a, b SummaryRow) int
+	switch sortBy {
+	case "avg-time", "avg_time", "time-avg", "time_avg":
+		key = func(a, b SummaryRow) int { return cmp.Compare(b.UsecsPerCal, a.UsecsPerCal) }
+	case "calls", "count":
+		key = func(a, b SummaryRow) int { return 0 }
+	case "errors", "error":
+		key = func(a, b SummaryRow) int { return cmp.Compare(b.Errors, a.Errors) }
+	case "name", "syscall":
+		return func(a, b SummaryRow) int { return strings.Compare(a.Syscall, b.Syscall) }
+	case "nothing", "none":
+		return func(a, b SummaryRow) int { return cmp.Compare(rowNr(a.Syscall), rowNr(b.Syscall)) }
+	default: // by total time
+		key = func(a, b SummaryRow) int { return cmp.Compare(b.Seconds, a.Seconds) }
+	}
+	return func(a, b SummaryRow) int {
+		if c := key(a, b); c != 0 {
+			return c
+		}
+		return tie(a, b)
+	}
+}
+
+// rowNr is the system call number of a row's name, for -S nothing (a name
+// the table does not know, such as syscall_1023, goes last).
+func rowNr(name string) int {
+	if info := syscalls.ByName(name); info != nil {
+		return info.Nr
+	}
+	return syscalls.MaxNr + 1
+}
 
 // proc returns pid's table, making it; s.mu is held.
 func (s *summary) proc(pid int) *procSummary {
@@ -108,7 +163,7 @@ type SummaryTable struct {
 	Total SummaryRow   `json:"total"`
 }
 
-func table(calls map[string]*callStat) SummaryTable {
+func table(calls map[string]*callStat, sortBy string) SummaryTable {
 	var total callStat
 	for _, c := range calls {
 		total.calls += c.calls
@@ -130,16 +185,7 @@ func table(calls map[string]*callStat) SummaryTable {
 	for name, c := range calls {
 		t.Rows = append(t.Rows, row(name, c))
 	}
-	// strace's default order: by time, then by calls, then by name.
-	slices.SortFunc(t.Rows, func(a, b SummaryRow) int {
-		if c := cmp.Compare(b.Seconds, a.Seconds); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Calls, a.Calls); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Syscall, b.Syscall)
-	})
+	slices.SortFunc(t.Rows, rowOrder(sortBy))
 	return t
 }
 
@@ -162,12 +208,12 @@ func (s *summary) tables() (perProc []SummaryTable, merged SummaryTable) {
 			a.time += c.time
 		}
 		if len(s.order) > 1 && len(p.calls) > 0 {
-			t := table(p.calls)
+			t := table(p.calls, s.sortBy)
 			t.Pid, t.Comm = p.pid, p.comm
 			perProc = append(perProc, t)
 		}
 	}
-	return perProc, table(all)
+	return perProc, table(all, s.sortBy)
 }
 
 // writeSummary prints -c's tables in strace's format: each process's

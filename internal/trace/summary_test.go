@@ -9,7 +9,7 @@ import (
 // time (rusage counts in ticks) still has a total of 100%, as strace -c
 // prints it.
 func TestTableTotalWithoutTime(t *testing.T) {
-	tb := table(map[string]*callStat{"read": {calls: 3}, "write": {calls: 2, errors: 1}})
+	tb := table(map[string]*callStat{"read": {calls: 3}, "write": {calls: 2, errors: 1}}, "")
 	if tb.Total.Percent != 100 || tb.Total.Calls != 5 || tb.Total.Errors != 1 {
 		t.Errorf("total %+v, want 100%% of 5 calls, 1 error", tb.Total)
 	}
