@@ -1718,3 +1718,28 @@ func TestTraceMoreFlagsLikeStrace(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceAttachMessages: under -f, new tasks are announced on stderr as
+// strace announces them ("Process N attached", also with -c), except when
+// the trace goes to a file for a program carrot started; and -c's
+// per-process tables name a child that did not exec.
+func TestTraceAttachMessages(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	reAttached := regexp.MustCompile(`(?m)^\S+: Process \d+ attached$`)
+	for _, args := range [][]string{
+		{"-f", "-c", "sh", "-c", "/bin/true; (true)"},
+		{"-f", "-o", filepath.Join(t.TempDir(), "t"), "sh", "-c", "/bin/true; (true)"},
+		{"-f", "-e", "trace=none", "sh", "-c", "/bin/true; (true)"},
+	} {
+		want, _ := exec.Command(strace, args...).CombinedOutput()
+		r := runCarrot(t, "", append([]string{"trace"}, args...)...)
+		n, m := len(reAttached.FindAllString(string(want), -1)), len(reAttached.FindAllString(r.stderr, -1))
+		if n != m {
+			t.Errorf("%v: carrot announced %d tasks, strace %d:\n%s\nstrace:\n%s", args, m, n, r.stderr, want)
+		}
+		if args[1] == "-c" && (n != 2 || !regexp.MustCompile(`(?m)^pid \d+ \(sh\):$`).MatchString(r.stderr) || strings.Contains(r.stderr, " ():")) {
+			t.Errorf("%v: tables without names, or not what this test expects of strace (%d announced):\n%s", args, n, r.stderr)
+		}
+	}
+}

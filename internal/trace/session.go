@@ -689,6 +689,21 @@ func (s *Session) event(tid int, text string) {
 	s.write(tid, s.prefix(tid, time.Now())+text)
 }
 
+// named gives pid its current name in the tables and the timeline.
+func (s *Session) named(pid int) {
+	if s.sum != nil {
+		s.sum.setComm(pid, comm(pid))
+	}
+	if s.tl != nil {
+		s.tl.process(pid, comm(pid))
+	}
+}
+
+// quietAttach reports whether new tasks go unannounced without -q: as
+// strace, when the trace goes to a file or a pipe and the program was
+// started, not attached to.
+func (s *Session) quietAttach() bool { return s.o.Procs == 0 && s.o.Output != "" }
+
 // Event implements ptrace.Handler.
 func (s *Session) Event(ev *ptrace.Event) {
 	s.mu.Lock()
@@ -718,9 +733,19 @@ func (s *Session) Event(ev *ptrace.Event) {
 		if s.fds != nil && !ev.Thread && ev.Parent != 0 {
 			s.fds.fork(s.tasks[ev.Parent].pidOr(ev.Parent), ev.Pid)
 		}
-		if s.o.Follow && ev.Parent != 0 && s.o.Quiet == 0 && s.o.Output == "" && !s.o.JSON && s.calls {
-			s.interrupt(nil)
-			s.out.line(fmt.Sprintf("carrot: Process %d attached", k.tid))
+		if s.visible(k) && !ev.Thread {
+			// Named now, as a process attached to or forked already has
+			// a name (an exec renames it).
+			s.named(ev.Pid)
+		}
+		if s.o.Follow && ev.Parent != 0 && s.o.Quiet == 0 && !s.o.JSON && !s.quietAttach() {
+			msg := fmt.Sprintf("carrot: Process %d attached", k.tid)
+			if s.o.Output == "" && s.calls {
+				s.interrupt(nil) // a line of the trace, on stderr
+				s.out.line(msg)
+			} else {
+				fmt.Fprintln(s.diag, msg)
+			}
 		}
 		s.jsonEvent(ev, "new_task", map[string]any{"parent": ev.Parent, "thread": ev.Thread})
 	case ptrace.EventExec:
@@ -750,12 +775,7 @@ func (s *Session) Event(ev *ptrace.Event) {
 			// A child under the filter without -f: not in the tables.
 			break
 		}
-		if s.sum != nil {
-			s.sum.setComm(ev.Pid, comm(ev.Pid))
-		}
-		if s.tl != nil {
-			s.tl.process(ev.Pid, comm(ev.Pid))
-		}
+		s.named(ev.Pid)
 	case ptrace.EventSuperseded:
 		if k := s.tasks[ev.Tid]; k != nil && s.visible(k) && s.calls {
 			s.event(ev.Tid, fmt.Sprintf("+++ superseded by execve in pid %d +++", ev.OldTid))
