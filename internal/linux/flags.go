@@ -290,20 +290,34 @@ var ArchPrctlCodes = NewValueSet("ARCH_???", false,
 	Flag{0x3001, "ARCH_CET_STATUS"}, Flag{0x2001, "ARCH_MAP_VDSO_X32"},
 	Flag{0x2002, "ARCH_MAP_VDSO_32"}, Flag{0x2003, "ARCH_MAP_VDSO_64"})
 
-// Ioctls names the common terminal and file ioctl requests
-// (include/uapi/asm-generic/ioctls.h).
+// Ioctls names the terminal and file ioctl requests as strace 6.1 does
+// (include/uapi/asm-generic/ioctls.h, linux/fs.h), a number two
+// subsystems share by both names: "SNDCTL_TMR_START or TCSETS".
 var Ioctls = NewValueSet("", false,
-	Flag{0x5401, "TCGETS"}, Flag{0x5402, "TCSETS"}, Flag{0x5403, "TCSETSW"}, Flag{0x5404, "TCSETSF"},
+	Flag{0x5401, "TCGETS"}, Flag{0x5402, "SNDCTL_TMR_START or TCSETS"},
+	Flag{0x5403, "SNDCTL_TMR_STOP or TCSETSW"}, Flag{0x5404, "SNDCTL_TMR_CONTINUE or TCSETSF"},
 	Flag{0x5405, "TCGETA"}, Flag{0x5406, "TCSETA"}, Flag{0x5407, "TCSETAW"}, Flag{0x5408, "TCSETAF"},
 	Flag{0x5409, "TCSBRK"}, Flag{0x540a, "TCXONC"}, Flag{0x540b, "TCFLSH"}, Flag{0x540c, "TIOCEXCL"},
-	Flag{0x540d, "TIOCNXCL"}, Flag{0x540e, "TIOCSCTTY"}, Flag{0x540f, "TIOCGPGRP"},
-	Flag{0x5410, "TIOCSPGRP"}, Flag{0x5411, "TIOCOUTQ"}, Flag{0x5412, "TIOCSTI"},
-	Flag{0x5413, "TIOCGWINSZ"}, Flag{0x5414, "TIOCSWINSZ"}, Flag{0x5415, "TIOCMGET"},
-	Flag{0x5416, "TIOCMBIS"}, Flag{0x5417, "TIOCMBIC"}, Flag{0x5418, "TIOCMSET"},
-	Flag{0x541b, "FIONREAD"}, Flag{0x541c, "TIOCLINUX"}, Flag{0x541d, "TIOCCONS"},
-	Flag{0x5421, "FIONBIO"}, Flag{0x5422, "TIOCNOTTY"}, Flag{0x5429, "TIOCGSID"},
+	Flag{0x540d, "TIOCNXCL"}, Flag{0x540e, "TIOCSCTTY"}, Flag{0x540f, "TIOCGPGRP"}, Flag{0x5410, "TIOCSPGRP"},
+	Flag{0x5411, "TIOCOUTQ"}, Flag{0x5412, "TIOCSTI"}, Flag{0x5413, "TIOCGWINSZ"}, Flag{0x5414, "TIOCSWINSZ"},
+	Flag{0x5415, "TIOCMGET"}, Flag{0x5416, "TIOCMBIS"}, Flag{0x5417, "TIOCMBIC"}, Flag{0x5418, "TIOCMSET"},
+	Flag{0x5419, "TIOCGSOFTCAR"}, Flag{0x541a, "TIOCSSOFTCAR"}, Flag{0x541b, "FIONREAD"},
+	Flag{0x541c, "TIOCLINUX"}, Flag{0x541d, "TIOCCONS"}, Flag{0x541e, "TIOCGSERIAL"},
+	Flag{0x541f, "TIOCSSERIAL"}, Flag{0x5420, "TIOCPKT"}, Flag{0x5421, "FIONBIO"}, Flag{0x5422, "TIOCNOTTY"},
+	Flag{0x5423, "TIOCSETD"}, Flag{0x5424, "TIOCGETD"}, Flag{0x5425, "TCSBRKP"}, Flag{0x5427, "TIOCSBRK"},
+	Flag{0x5428, "TIOCCBRK"}, Flag{0x5429, "TIOCGSID"}, Flag{0x542e, "TIOCGRS485"},
+	Flag{0x542f, "TIOCSRS485"}, Flag{0x5432, "TCGETX"}, Flag{0x5433, "TCSETX"}, Flag{0x5434, "TCSETXF"},
+	Flag{0x5435, "TCSETXW"}, Flag{0x5437, "TIOCVHANGUP"}, Flag{0x5441, "TIOCGPTPEER"},
 	Flag{0x5450, "FIONCLEX"}, Flag{0x5451, "FIOCLEX"}, Flag{0x5452, "FIOASYNC"},
-	Flag{0x5460, "FIOQSIZE"}, Flag{0x80045430, "TIOCGPTN"}, Flag{0x40045431, "TIOCSPTLCK"})
+	Flag{0x5453, "TIOCSERCONFIG"}, Flag{0x5454, "TIOCSERGWILD"}, Flag{0x5455, "TIOCSERSWILD"},
+	Flag{0x5456, "TIOCGLCKTRMIOS"}, Flag{0x5457, "TIOCSLCKTRMIOS"}, Flag{0x5458, "TIOCSERGSTRUCT"},
+	Flag{0x5459, "TIOCSERGETLSR"}, Flag{0x545a, "TIOCSERGETMULTI"}, Flag{0x545b, "TIOCSERSETMULTI"},
+	Flag{0x545c, "TIOCMIWAIT"}, Flag{0x545d, "TIOCGICOUNT"}, Flag{0x5460, "FIOQSIZE"},
+	Flag{0x40045431, "TIOCSPTLCK"}, Flag{0x40045436, "TIOCSIG"},
+	Flag{0x40049409, "BTRFS_IOC_CLONE or FICLONE"}, Flag{0x4020940d, "BTRFS_IOC_CLONE_RANGE or FICLONERANGE"},
+	Flag{0x402c542b, "TCSETS2"}, Flag{0x402c542c, "TCSETSW2"}, Flag{0x402c542d, "TCSETSF2"},
+	Flag{0x80045430, "TIOCGPTN"}, Flag{0x80045432, "TIOCGDEV"}, Flag{0x80045438, "TIOCGPKT"},
+	Flag{0x80045439, "TIOCGPTLCK"}, Flag{0x80045440, "TIOCGEXCL"}, Flag{0x802c542a, "TCGETS2"})
 
 // ModeTypes names the file type field of a mode (S_IFMT bits, octal 0170000).
 var ModeTypes = NewValueSet("", false,

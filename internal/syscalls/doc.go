@@ -31,7 +31,9 @@
 // # Not decoded yet
 //
 // Where strace decodes a structure that this package does not, the
-// argument prints as its pointer: ioctl arguments (TCGETS, TIOCGWINSZ),
+// argument prints as its pointer: ioctl arguments other than the terminal
+// ones in ioctl.go (termios, winsize, [int]) and FICLONE's (TCGETA's
+// struct termio, TCSETS2's termios2, FICLONERANGE's range),
 // control messages in a msghdr, socket option values other than an int,
 // the 6-argument futex operations, and time's result; calls whose table
 // entry still has generic arguments ("arg0 x": the SysV IPC calls, the

@@ -82,7 +82,7 @@ func init() {
 		}},
 		"prctl":           {enter: prctlEnter, exit: prctlExit, ret: prctlRet},
 		"select":          {ret: selectRet},
-		"ioctl":           {enter: ioctlEnter},
+		"ioctl":           {enter: ioctlEnter, exit: ioctlExit},
 		"nanosleep":       {exit: sleepLeft(1)},
 		"clock_nanosleep": {exit: sleepLeft(3)},
 		"pselect6":        {ret: selectRet},
@@ -154,19 +154,6 @@ func socketProtocol(family, proto uint64) string {
 		return "htons(" + linux.EthernetProtocols.Format(p>>8&0xff|p&0xff<<8) + ")"
 	}
 	return strconv.FormatUint(p, 10)
-}
-
-// ioctlEnter marks where strace prints an ioctl's argument: at exit for a
-// request that reads something back (its line splits before the comma),
-// nowhere for one that takes none (ioctl(3, FIOCLEX)).
-func ioctlEnter(d *Decoded) {
-	switch uint32(d.c.Args[1]) {
-	case 0x5401, 0x5405, 0x540f, 0x5411, 0x5413, 0x5415, 0x541b, 0x5429, 0x80045430, 0x5460:
-		// TCGETS TCGETA TIOCGPGRP TIOCOUTQ TIOCGWINSZ TIOCMGET FIONREAD TIOCGSID TIOCGPTN FIOQSIZE
-		d.out[2], d.sepAtExit = true, true
-	case 0x5450, 0x5451, 0x540c, 0x540d, 0x5422: // FIONCLEX FIOCLEX TIOCEXCL TIOCNXCL TIOCNOTTY
-		d.omit[2] = true
-	}
 }
 
 // sleepLeft shows the time left in argument i of a sleep that a signal
