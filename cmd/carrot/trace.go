@@ -562,7 +562,15 @@ func traceAttach(ctx context.Context, e *env, f *traceFlags, s *trace.Session, s
 		case <-ctx.Done():
 		}
 	}()
-	err := ptrace.New(s.AttachConfig()).Attach(ctx, f.pids)
+	said := 0 // failures said already, as strace says them: at once
+	err := ptrace.New(s.AttachConfig()).Attach(ctx, f.pids, func(err error) {
+		e.errorf("%v", err)
+		said++
+	})
+	if err != nil && said == len(f.pids) {
+		s.Close() // nothing was traced: no tables
+		return exitFailure
+	}
 	tids := s.Detached()
 	if f.o.Quiet == 0 && err == nil && ctx.Err() != nil {
 		for _, tid := range tids { // each thread, as strace says them

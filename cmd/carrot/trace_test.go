@@ -387,6 +387,11 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 	if r := runCarrot(t, "", "trace", "-p", "999999999"); r.code != 1 || r.stderr != "carrot: attach 999999999: no such process\n" {
 		t.Errorf("-p of no process: exit %d, %q", r.code, r.stderr)
 	}
+	// With -c, no empty table after the error, as strace.
+	if r := runCarrot(t, "", "trace", "-c", "-p", "999999999", "-p", "999999998"); r.code != 1 ||
+		r.stderr != "carrot: attach 999999999: no such process\ncarrot: attach 999999998: no such process\n" {
+		t.Errorf("-c -p of no process: exit %d, %q", r.code, r.stderr)
+	}
 	// Killed: the trace says so, like strace.
 	out := filepath.Join(t.TempDir(), "t")
 	r := runCarrot(t, "", "trace", "-o", out, "sh", "-c", "kill -9 $$")
@@ -1014,7 +1019,8 @@ print("done", flush=True)`)
 		t.Fatalf("program: %q", l)
 	}
 	out := filepath.Join(t.TempDir(), "t")
-	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
+	// A process that is not there is said and left out, as strace does.
+	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", "999999999", "-p", strconv.Itoa(prog.Process.Pid))
 	// Interrupt once carrot is tracing (it handles SIGINT from then on).
 	waitForFile(t, out, regexp.MustCompile(`getppid\(\)`))
 	cmd.Process.Signal(syscall.SIGINT)
@@ -1025,7 +1031,8 @@ print("done", flush=True)`)
 		t.Errorf("no getppid in %q", tail(readFile(t, out)))
 	}
 	pid := strconv.Itoa(prog.Process.Pid)
-	if !strings.Contains(errb.String(), "Process "+pid+" attached") || !strings.Contains(errb.String(), "Process "+pid+" detached") {
+	if !strings.HasPrefix(errb.String(), "carrot: attach 999999999: no such process\n") ||
+		!strings.Contains(errb.String(), "Process "+pid+" attached") || !strings.Contains(errb.String(), "Process "+pid+" detached") {
 		t.Errorf("stderr %q", errb.String())
 	}
 	// Detached, the program runs to its end.

@@ -559,7 +559,7 @@ print("finished", flush=True)`)
 	r := &recorder{}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if err := New(Config{Handler: r}).Attach(ctx, []int{cmd.Process.Pid}); err != nil {
+	if err := New(Config{Handler: r}).Attach(ctx, []int{cmd.Process.Pid}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(r.nrs(), unix.SYS_GETPPID) {

@@ -235,15 +235,30 @@ func (t *Tracer) Pid() int { return int(t.pid.Load()) }
 // Attach traces the running processes pids (every thread of each) until
 // they are all gone or ctx is cancelled, when it detaches and leaves them
 // running. No filter can be installed in a running process, so every
-// call stops at entry and exit.
-func (t *Tracer) Attach(ctx context.Context, pids []int) error {
+// call stops at entry and exit. A process it cannot attach to is passed
+// to failed (if not nil) and left out, as strace goes on with the others;
+// Attach fails when it can attach to none of them.
+func (t *Tracer) Attach(ctx context.Context, pids []int, failed func(error)) error {
 	t.seccomp = false
 	return t.onThread(func() error {
+		var errs []error
 		for _, pid := range pids {
+			had := len(t.tasks)
 			if err := t.attachProcess(pid); err != nil {
-				t.detachAll()
-				return err
+				if len(t.tasks) != had {
+					// Some of its threads are attached: none of it can be
+					// left out cleanly.
+					t.detachAll()
+					return err
+				}
+				errs = append(errs, err)
+				if failed != nil {
+					failed(err)
+				}
 			}
+		}
+		if len(t.tasks) == 0 {
+			return errors.Join(errs...)
 		}
 		if err := t.startDoorbell(); err != nil {
 			t.detachAll()

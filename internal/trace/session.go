@@ -133,6 +133,7 @@ type Session struct {
 	open  *taskState   // whose entry strace would have printed last
 	// lastLine is the time of the last line's prefix (-r).
 	lastLine time.Time
+	seen     bool // a task was traced: -p attached to something
 	live     int // tasks traced now: "[pid N]" prefixes need more than one
 	failed   error
 
@@ -715,6 +716,7 @@ func (s *Session) Event(ev *ptrace.Event) {
 			s.kernelTrace(ev.Pid)
 		}
 		k := s.task(ev.Tid, ev.Pid)
+		s.seen = true
 		if ev.Parent == 0 {
 			s.roots[ev.Tid] = true // attached with -p
 			if s.o.Quiet == 0 && ev.Tid == ev.Pid {
@@ -919,7 +921,7 @@ func (s *Session) Close() error {
 	if w == nil { // -ff: the reports go to stderr
 		w = newOutput(nopCloser{s.diag}, true)
 	}
-	if s.o.Summary {
+	if s.o.Summary && (s.seen || s.o.Procs == 0) {
 		sum := s.summaryNow()
 		if s.o.JSON {
 			perProc, merged := sum.tables()
