@@ -134,7 +134,7 @@ type Session struct {
 	// lastLine is the time of the last line's prefix (-r).
 	lastLine time.Time
 	seen     bool // a task was traced: -p attached to something
-	live     int // tasks traced now: "[pid N]" prefixes need more than one
+	live     int  // tasks traced now: "[pid N]" prefixes need more than one
 	failed   error
 
 	// In-kernel counting (-c alone): the counter, and each counted
