@@ -322,6 +322,8 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 		return nil, badUsage("-p and a PROGRAM cannot be used together")
 	case onlyTable && tableToo:
 		return nil, badUsage("-c and -C are mutually exclusive")
+	case f.o.Summary && f.o.PerTask:
+		return nil, badUsage("(-c/--summary-only or -C/--summary) and -ff/--output-separately are mutually exclusive")
 	case f.o.WallTime && !f.o.Summary:
 		return nil, badUsage("-w needs -c or -C")
 	case f.o.RequireEBPF && f.o.NoEBPF:

@@ -361,6 +361,7 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 		{[]string{"sh", "-c", "kill -9 $$"}, 137, ""},
 		{[]string{"no-such-program-carrot"}, 127, "carrot: no-such-program-carrot: command not found\n"},
 		{[]string{"-e", "trace=opne,close", "true"}, 2, "carrot: invalid system call 'opne'\n"},
+		{[]string{"-c", "-ff", "-o", os.DevNull, "true"}, 2, "carrot: (-c/--summary-only or -C/--summary) and -ff/--output-separately are mutually exclusive\n"},
 		{[]string{"-e", "bogus=1", "true"}, 2, "carrot: invalid -e qualifier 'bogus' (carrot supports trace=, status=, signal=, abbrev=)\n"},
 		{[]string{"--frobnicate", "true"}, 2, "carrot: unknown option --frobnicate (see 'carrot trace -h')\n"},
 		{[]string{}, 2, "carrot: must have PROGRAM [ARGS] or -p PID (see 'carrot trace -h')\n"},
