@@ -30,7 +30,7 @@ type FdNamer interface {
 
 // Options are strace's output options that change how calls are rendered.
 type Options struct {
-	StrSize int     // -s: longest string printed; 0 means strace's default, 32
+	StrSize int     // -s: longest string printed; 0 means strace's default, 32, and StrSizeZero is -s 0
 	Verbose bool    // -v: unabbreviated structures, full argv and envp
 	Hex     int     // -x: 0 off, 1 non-ASCII strings in \x form, 2 (-xx) every string in \x form
 	FdPaths int     // 0 off; 1 -y: 3</etc/passwd>; 2 -yy: socket endpoints too (the FdNamer decides)
@@ -39,6 +39,11 @@ type Options struct {
 
 // DefaultStrSize is strace's default -s.
 const DefaultStrSize = 32
+
+// StrSizeZero is the Options.StrSize of strace's -s 0, which prints no
+// byte of a string (""...) and no element of an array ([...]); StrSize 0
+// is the default.
+const StrSizeZero = -1
 
 // Call is one system call as the tracer saw it at entry.
 type Call struct {
@@ -87,8 +92,11 @@ func Enter(c *Call, m Memory, o *Options) *Decoded {
 	if o != nil {
 		d.o = *o
 	}
-	if d.o.StrSize <= 0 {
+	switch {
+	case d.o.StrSize == 0:
 		d.o.StrSize = DefaultStrSize
+	case d.o.StrSize < 0:
+		d.o.StrSize = 0
 	}
 	d.info = c.Info
 	if d.info == nil {

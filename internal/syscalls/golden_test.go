@@ -221,6 +221,43 @@ func goldenCases() []goldenCase {
 	add("write-long", "write", a, "retval=100", nil, 1, a.put([]byte(long[:100])), 100)
 	a = mk()
 	add("write-s8", "write", a, "retval=100", []string{"-s", "8"}, 1, a.put([]byte(long[:100])), 100)
+	// -s 0: no byte of a string, no element of an array.
+	s0, s5 := []string{"-s", "0"}, []string{"-s", "5"}
+	a = mk()
+	add("write-s0", "write", a, "retval=6", s0, 1, a.str("hello\n"), 6)
+	a = mk()
+	add("write-s0-empty", "write", a, "retval=0", s0, 1, a.str(""), 0)
+	a = mk()
+	add("execve-s0", "execve", a, "", s0, a.str("/bin/ls"), a.u64s(a.str("ls"), a.str("-l"), 0), a.u64s(a.str("A=1"), 0))
+	a = mk()
+	add("poll-s0", "poll", a, "", s0, a.put([]byte{3, 0, 0, 0, 1, 0, 0, 0}), 1, 0)
+	a = mk()
+	add("prctl-set-name-s0", "prctl", a, "", s0, 15, a.str("x"), 0, 0, 0)
+	a = mk()
+	add("prctl-set-name-s0-empty", "prctl", a, "", s0, 15, a.str(""), 0, 0, 0)
+	a = mk()
+	add("prctl-set-name-s5-fits", "prctl", a, "", s5, 15, a.str("abcde"), 0, 0, 0)
+	a = mk()
+	add("prctl-set-name-s5-long", "prctl", a, "", s5, 15, a.str("abcdef"), 0, 0, 0)
+	a = mk()
+	add("prctl-set-name-s20-long", "prctl", a, "", []string{"-s", "20"}, 15, a.str("abcdefghijklmnopqrstuvwxyz"), 0, 0, 0)
+	a = mk()
+	add("stat-s0", "stat", a, "", s0, a.str("/tmp/xyz"), 0)
+	// xattr names and memfd_create's name are strings, limited by -s; paths are not.
+	a = mk()
+	add("lgetxattr-s5", "lgetxattr", a, "", s5, a.str("/tmp/xyz"), a.str("user.mime_type"), 0, 0)
+	a = mk()
+	add("setxattr-s5", "setxattr", a, "", s5, a.str("/tmp/xyz"), a.str("user.mime_type"), 0, 9, 0)
+	a = mk()
+	add("fsetxattr-s5", "fsetxattr", a, "", s5, 3, a.str("user.mime_type"), 0, 9, 0)
+	a = mk()
+	add("removexattr-s5-fits", "removexattr", a, "", s5, a.str("/tmp"), a.str("abcde"))
+	a = mk()
+	add("fremovexattr-s5", "fremovexattr", a, "", s5, 3, a.str("user.mime_type"))
+	a = mk()
+	add("removexattr-s0", "removexattr", a, "", s0, a.str("/tmp/xyz"), a.str("user.x"))
+	a = mk()
+	add("memfd_create-s5", "memfd_create", a, "", s5, a.str("user.mime_type"), 0)
 	a = mk()
 	all := make([]byte, 256)
 	for i := range all {
@@ -1059,6 +1096,9 @@ func caseOptions(c goldenCase) *Options {
 		switch c.flags[i] {
 		case "-s":
 			o.StrSize, _ = strconv.Atoi(c.flags[i+1])
+			if o.StrSize == 0 {
+				o.StrSize = StrSizeZero
+			}
 			i++
 		case "-v":
 			o.Verbose = true

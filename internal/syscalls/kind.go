@@ -25,6 +25,7 @@ const (
 	KindFd                           // (fd) a file descriptor, named with -y
 	KindDirfd                        // (dfd) an *at dirfd: AT_FDCWD or an fd
 	KindPath                         // (path) a NUL-terminated path, not limited by -s
+	KindString                       // (str) a NUL-terminated string limited by -s: an xattr name, memfd_create's name
 	KindInBuf                        // (wbuf) bytes passed in, length in the next argument
 	KindOutBuf                       // (rbuf) bytes read, length the return value
 	KindRandBuf                      // (randbuf) random bytes read, length the return value: always \xNN
@@ -150,7 +151,7 @@ const (
 
 var kindNames = map[string]Kind{
 	"x": KindHex, "p": KindPtr, "d": KindInt, "ld": KindLong, "u": KindUlong, "oct": KindOctal,
-	"mode": KindMode, "smode": KindSymMode, "cmode": KindOpenMode, "fd": KindFd, "dfd": KindDirfd, "path": KindPath,
+	"mode": KindMode, "smode": KindSymMode, "cmode": KindOpenMode, "fd": KindFd, "dfd": KindDirfd, "path": KindPath, "str": KindString,
 	"wbuf": KindInBuf, "rbuf": KindOutBuf, "randbuf": KindRandBuf, "oflags": KindOpenFlags, "oflags0": KindOpenFlags0,
 	"at": KindAtFlags, "accat": KindAccessAt, "amode": KindAccessMode, "prot": KindProt,
 	"mflags": KindMmapFlags, "whence": KindWhence, "madv": KindMadvise, "mremapf": KindMremap,
@@ -247,10 +248,11 @@ func init() {
 			}
 			return octal(uint64(uint32(d.c.Args[i])))
 		}},
-		KindFd:    {enter: func(d *Decoded, i int) string { return d.fd(int64(int32(d.c.Args[i]))) }},
-		KindDirfd: {enter: func(d *Decoded, i int) string { return d.dirfd(d.c.Args[i]) }},
-		KindPath:  {enter: func(d *Decoded, i int) string { return d.path(d.c.Args[i]) }},
-		KindInBuf: {enter: func(d *Decoded, i int) string { return d.buffer(d.c.Args[i], d.c.Args[i+1]) }},
+		KindFd:     {enter: func(d *Decoded, i int) string { return d.fd(int64(int32(d.c.Args[i]))) }},
+		KindDirfd:  {enter: func(d *Decoded, i int) string { return d.dirfd(d.c.Args[i]) }},
+		KindPath:   {enter: func(d *Decoded, i int) string { return d.path(d.c.Args[i]) }},
+		KindString: {enter: func(d *Decoded, i int) string { return d.cstring(d.c.Args[i]) }},
+		KindInBuf:  {enter: func(d *Decoded, i int) string { return d.buffer(d.c.Args[i], d.c.Args[i+1]) }},
 		KindOutBuf: {save: noSave, exit: func(d *Decoded, i int) string {
 			return d.buffer(d.c.Args[i], uint64(d.ret))
 		}},

@@ -197,15 +197,15 @@ func (d *Decoded) fixedString(addr uint64, n int) string {
 	if addr == 0 {
 		return "NULL"
 	}
-	n = min(n, d.o.StrSize)
-	b, err := d.read(addr, n)
+	// One byte past -s tells a string that ends there from a longer one.
+	b, err := d.read(addr, min(n, d.o.StrSize+1))
 	if err != nil {
 		return hexs(addr)
 	}
 	if i := indexByte(b, 0); i >= 0 {
 		return d.quote(b[:i], false)
 	}
-	return d.quote(b, true)
+	return d.quote(b[:min(len(b), d.o.StrSize)], true)
 }
 
 // sockFprog renders a struct sock_fprog (a seccomp or socket filter) as
