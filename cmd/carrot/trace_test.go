@@ -1751,3 +1751,29 @@ func TestTraceAttachMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceThreadExecve: a thread's execve is cut by its new pid as
+// strace cuts it ("<pid changed to N ...>"), then resumed in the leader.
+func TestTraceThreadExecve(t *testing.T) {
+	needRoot(t)
+	strace := needProgram(t, "strace")
+	script := `import os, threading, time
+threading.Thread(target=lambda: os.execv("/bin/true", ["true"])).start()
+time.sleep(10)`
+	args := []string{"-f", "-e", "trace=execve", realPython(), "-c", script}
+	norm := func(s string) string {
+		lines := strings.Split(strings.TrimSpace(s), "\n")
+		s = strings.Join(lines[len(lines)-4:], "\n") // the thread's execve on
+		s = regexp.MustCompile(`0x[0-9a-f]+`).ReplaceAllString(s, "ADDR")
+		// The two pids, in the order they appear.
+		pids := map[string]string{}
+		return regexp.MustCompile(`\b\d{3,}\b`).ReplaceAllStringFunc(s, func(p string) string {
+			if pids[p] == "" {
+				pids[p] = fmt.Sprintf("PID%d", len(pids))
+			}
+			return pids[p]
+		})
+	}
+	want, got := norm(traceFile(t, []string{strace}, args...)), norm(traceFile(t, []string{os.Args[0], "trace"}, args...))
+	sameAsStrace(t, want, got, "<pid changed to PID1 ...>", "+++ superseded by execve in pid PID0 +++")
+}

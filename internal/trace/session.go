@@ -573,12 +573,18 @@ func (s *Session) interrupt(k *taskState) {
 		return
 	}
 	s.open = nil
+	s.cut(o, " <unfinished ...>")
+}
+
+// cut ends the line of o's call in progress with suffix, its entry
+// written first if it was held; the exit prints the resumed half.
+func (s *Session) cut(o *taskState, suffix string) {
 	if o.partial != "" {
-		s.endPartial(o, " <unfinished ...>")
+		s.endPartial(o, suffix)
 		return
 	}
 	o.unfinished = true
-	s.write(o.tid, s.entryPrefix(o)+o.dec.Unfinished())
+	s.write(o.tid, s.entryPrefix(o)+o.dec.Entry()+suffix)
 }
 
 // prefix is strace's line prefix for tid at time t: the pid ("[pid N] " on
@@ -779,6 +785,12 @@ func (s *Session) Event(ev *ptrace.Event) {
 		}
 		s.named(ev.Pid)
 	case ptrace.EventSuperseded:
+		if o := s.open; o != nil && o.tid == ev.OldTid && o.dec != nil && !s.o.PerTask {
+			// The thread in execve becomes the leader: strace says so
+			// on its line.
+			s.open = nil
+			s.cut(o, fmt.Sprintf(" <pid changed to %d ...>", ev.Tid))
+		}
 		if k := s.tasks[ev.Tid]; k != nil && s.visible(k) && s.calls {
 			s.event(ev.Tid, fmt.Sprintf("+++ superseded by execve in pid %d +++", ev.OldTid))
 		}
