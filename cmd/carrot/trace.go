@@ -258,7 +258,7 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 						return nil, badUsage("invalid -s argument: '%s'", v)
 					}
 					if n == 0 {
-						n = 1 // the decoders read 0 as "the default"; the nearest to strace's -s 0
+						n = syscalls.StrSizeZero // (0 is the decoders' default, 32)
 					}
 					f.o.Decode.StrSize = n
 				case 'e':

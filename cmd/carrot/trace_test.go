@@ -1708,6 +1708,7 @@ func TestTraceMoreFlagsLikeStrace(t *testing.T) {
 		{[]string{"-e", "signal=usr2,15", "-e", "trace=kill", "sh", "-c", `trap "" USR2 TERM HUP; kill -USR2 $$; kill -TERM $$; kill -HUP $$`}, []string{"--- SIGUSR2", "kill("}},
 		{[]string{"-e", "signal=!SIGUSR2", "-e", "trace=kill", "sh", "-c", `trap "" USR2 TERM; kill -USR2 $$; kill -TERM $$`}, []string{"--- SIGTERM"}},
 		{[]string{"-e", "abbrev=none", "-e", "trace=execve", "true"}, []string{`execve("/usr/bin/true", ["true"], [`}},
+		{[]string{"-s", "0", "-e", "trace=read", "cat", "/etc/hostname"}, []string{`read(3, ""..., 832)`}},
 	} {
 		want, got := traceFile(t, []string{strace}, c.args...), traceFile(t, carrot, c.args...)
 		if strings.Contains(want, "kill(") {
@@ -1776,4 +1777,33 @@ time.sleep(10)`
 	}
 	want, got := norm(traceFile(t, []string{strace}, args...)), norm(traceFile(t, []string{os.Args[0], "trace"}, args...))
 	sameAsStrace(t, want, got, "<pid changed to PID1 ...>", "+++ superseded by execve in pid PID0 +++")
+}
+
+// TestTraceAttachRestart: the call that attaching interrupted is named in
+// the restart_syscall that resumes it (strace 6.1 names read, whatever it
+// was).
+func TestTraceAttachRestart(t *testing.T) {
+	needRoot(t)
+	prog := exec.Command("sleep", "30")
+	if err := prog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Process.Kill()
+	// In its clock_nanosleep once /proc says so.
+	for i := 0; i < 200 && !strings.HasPrefix(readFileOr(fmt.Sprintf("/proc/%d/syscall", prog.Process.Pid)), "230 "); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := filepath.Join(t.TempDir(), "t")
+	cmd, errb := startCarrot(t, "trace", "-o", out, "-p", strconv.Itoa(prog.Process.Pid))
+	waitForFile(t, out, regexp.MustCompile(`restart_syscall`))
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if got := readFile(t, out); !strings.HasPrefix(got, "restart_syscall(<... resuming interrupted clock_nanosleep ...>") {
+		t.Errorf("trace %q (%s)", got, errb.String())
+	}
+}
+
+func readFileOr(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }

@@ -170,6 +170,11 @@ type Event struct {
 	Info    *unix.Siginfo
 	Status  Status
 	Leader  bool
+	// Asleep says, for EventNewTask of a task attached to (Attach), that
+	// it was sleeping in system call Sleeping when attaching interrupted
+	// it: a restart_syscall that follows resumes that call.
+	Asleep   bool
+	Sleeping int
 }
 
 // Status is how a task or program ended.

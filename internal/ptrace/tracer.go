@@ -287,6 +287,9 @@ func (t *Tracer) attachProcess(pid int) error {
 			if t.tasks[tid] != nil {
 				continue
 			}
+			// Read before the seize: once interrupted, the task is
+			// running to its stop and /proc says "running".
+			sleeping, asleep := sleepingIn(tid)
 			if err := ptrace(unix.PTRACE_SEIZE, tid, 0, uintptr(t.opts)); err != nil {
 				if err == unix.ESRCH {
 					continue
@@ -296,7 +299,7 @@ func (t *Tracer) attachProcess(pid int) error {
 			ptrace(unix.PTRACE_INTERRUPT, tid, 0, 0)
 			k := t.add(tid, pid, true)
 			k.known = true
-			t.event(&Event{Kind: EventNewTask, Tid: tid, Pid: pid, Thread: tid != pid})
+			t.event(&Event{Kind: EventNewTask, Tid: tid, Pid: pid, Thread: tid != pid, Asleep: asleep, Sleeping: sleeping})
 			added = true
 		}
 		if !added {
@@ -304,6 +307,21 @@ func (t *Tracer) attachProcess(pid int) error {
 		}
 	}
 	return fmt.Errorf("attach %d: threads keep appearing", pid)
+}
+
+// sleepingIn is the system call tid is blocked in (/proc/TID/syscall);
+// ok is false when it is in none, or running.
+func sleepingIn(tid int) (nr int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/syscall")
+	if err != nil {
+		return 0, false
+	}
+	f := bytes.Fields(b)
+	if len(f) == 0 {
+		return 0, false
+	}
+	nr, err = strconv.Atoi(string(f[0]))
+	return nr, err == nil && nr >= 0
 }
 
 // onThread runs f on a goroutine locked to a thread that is never

@@ -725,6 +725,11 @@ func (s *Session) Event(ev *ptrace.Event) {
 		s.seen = true
 		if ev.Parent == 0 {
 			s.roots[ev.Tid] = true // attached with -p
+			// Attaching interrupts the call it sleeps in; a
+			// restart_syscall that follows resumes that one.
+			if ev.Asleep {
+				k.restartOf = callName(ev.Sleeping)
+			}
 			if s.o.Quiet == 0 && ev.Tid == ev.Pid {
 				// Every thread is attached, as strace -f does, and said so.
 				if tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", ev.Pid)); err == nil && len(tasks) > 1 {
