@@ -253,14 +253,14 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 				case 'o':
 					f.o.Output = v
 				case 's':
-					n, err := strconv.Atoi(v)
+					n, err := strconv.ParseInt(v, 10, 32) // strace's limit, INT_MAX
 					if err != nil || n < 0 {
 						return nil, badUsage("invalid -s argument: '%s'", v)
 					}
+					f.o.Decode.StrSize = int(n)
 					if n == 0 {
-						n = syscalls.StrSizeZero // (0 is the decoders' default, 32)
+						f.o.Decode.StrSize = syscalls.StrSizeZero // (0 is the decoders' default, 32)
 					}
-					f.o.Decode.StrSize = n
 				case 'e':
 					if err := f.qualifier(v, &traceSet); err != nil {
 						return nil, err

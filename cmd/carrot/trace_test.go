@@ -361,6 +361,7 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 		{[]string{"sh", "-c", "kill -9 $$"}, 137, ""},
 		{[]string{"no-such-program-carrot"}, 127, "carrot: no-such-program-carrot: command not found\n"},
 		{[]string{"-e", "trace=opne,close", "true"}, 2, "carrot: invalid system call 'opne'\n"},
+		{[]string{"-s", "2147483648", "true"}, 2, "carrot: invalid -s argument: '2147483648'\n"},
 		{[]string{"-c", "-ff", "-o", os.DevNull, "true"}, 2, "carrot: (-c/--summary-only or -C/--summary) and -ff/--output-separately are mutually exclusive\n"},
 		{[]string{"-e", "bogus=1", "true"}, 2, "carrot: invalid -e qualifier 'bogus' (carrot supports trace=, status=, signal=, abbrev=)\n"},
 		{[]string{"--frobnicate", "true"}, 2, "carrot: unknown option --frobnicate (see 'carrot trace -h')\n"},
@@ -908,9 +909,13 @@ func TestTraceFdsNtraceExample(t *testing.T) {
 func TestTraceJSON(t *testing.T) {
 	needRoot(t)
 	out := filepath.Join(t.TempDir(), "t.json")
-	r := runCarrot(t, "", "trace", "--json", "-o", out, "cat", "/etc/hostname")
+	r := runCarrot(t, "", "trace", "--json", "-y", "-o", out, "cat", "/etc/hostname")
 	if r.code != 0 {
 		t.Fatalf("exit %d %s", r.code, r.stderr)
+	}
+	// -y's fds as the lines show them, not escaped for HTML (\u003c).
+	if !strings.Contains(readFile(t, out), `"ret":"3</etc/hostname>"`) {
+		t.Errorf("no 3</etc/hostname> as such in %s", readFile(t, out))
 	}
 	var sawOpen, sawRead, sawExit bool
 	for _, l := range strings.Split(strings.TrimSpace(readFile(t, out)), "\n") {
@@ -920,7 +925,7 @@ func TestTraceJSON(t *testing.T) {
 		}
 		switch o["name"] {
 		case "openat":
-			if args := o["args"].([]any); len(args) == 3 && args[1] == `"/etc/hostname"` {
+			if args := o["args"].([]any); len(args) == 3 && args[1] == `"/etc/hostname"` && args[0] != "AT_FDCWD" {
 				sawOpen = o["retval"].(float64) >= 0 && o["errno"] == nil
 			}
 			if strings.HasSuffix(o["ret"].(string), "ENOENT (No such file or directory)") && o["errno"] != "ENOENT" {

@@ -45,6 +45,7 @@ package trace
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -1175,11 +1176,24 @@ func (o *output) do(f func(*bufio.Writer)) {
 }
 
 func (o *output) json(v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return
 	}
 	o.line(string(b))
+}
+
+// marshal is json.Marshal without its escapes for HTML (<, >, &: a trace's
+// "3</etc/passwd>" stays as it reads), for JSON lines read by programs
+// and people, never put into a page.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func (o *output) close() error {

@@ -2,7 +2,6 @@ package trace
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"time"
 )
@@ -45,7 +44,7 @@ type traceEvent struct {
 }
 
 func (t *timeline) emit(ev traceEvent) {
-	b, err := json.Marshal(ev)
+	b, err := marshal(ev)
 	if err != nil {
 		return
 	}
