@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,12 +218,19 @@ func (e *env) run(ctx context.Context, args []string) int {
 	}
 	c, ok := commands[name]
 	if !ok {
-		e.errorf("unknown command %q (see 'carrot help')", name)
+		if slices.Contains(leftOut, name) {
+			e.errorf("%s is not in this build of carrot (built with -tags nocluster: tracing and exits only)", name)
+		} else {
+			e.errorf("unknown command %q (see 'carrot help')", name)
+		}
 		return exitUsage
 	}
 	e.Args = args[1:]
 	return c.Run(ctx, e)
 }
+
+// leftOut names the commands this build was made without (nocluster.go).
+var leftOut []string
 
 // version is set at link time with -ldflags "-X main.version=...".
 var version = "dev"

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -211,6 +212,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--connect-timeout", "soon", "--exit", "socks5://127.0.0.1:1", "--", "true"}, "want a duration such as 5s, 500ms or 1m (a bare number is seconds)"},
 		{[]string{"trace", "-e", "trace=nosuchcall", "true"}, "nosuchcall"},
 	} {
+		if slices.Contains(leftOut, tc.args[0]) {
+			continue // a build with -tags nocluster (TestNoClusterBuild)
+		}
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tc.args, nil, &out, &errb)
 		if code != exitUsage || !strings.Contains(errb.String(), tc.want) {
@@ -218,6 +222,9 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"up", "node", "fs", "cluster", "exit", "run", "trace"} {
+		if slices.Contains(leftOut, name) {
+			continue
+		}
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), []string{name, "-h"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String()+errb.String(), "usage: carrot "+name) {
 			t.Errorf("carrot %s -h: exit %d, stderr %q", name, code, errb.String())
@@ -237,5 +244,33 @@ func TestSecondsFlag(t *testing.T) {
 	var d time.Duration
 	if err := (seconds{&d}).Set("5 seconds"); err == nil {
 		t.Error(`"5 seconds" accepted`)
+	}
+}
+
+// TestNoClusterBuild: built with -tags nocluster, carrot traces, runs and
+// serves exits, and says of the storage commands that they were left out.
+func TestNoClusterBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds carrot")
+	}
+	bin := filepath.Join(t.TempDir(), "carrot")
+	if out, err := exec.Command("go", "build", "-tags", "nocluster", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags nocluster: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "help").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "  fs ") || !strings.Contains(string(out), "  trace ") {
+		t.Errorf("help: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "fs", "ls", "/")
+	out, _ = cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != exitUsage || string(out) != "carrot: fs is not in this build of carrot (built with -tags nocluster: tracing and exits only)\n" {
+		t.Errorf("fs: exit %d, %q", cmd.ProcessState.ExitCode(), out)
+	}
+	if out, err := exec.Command(bin, "trace", "-e", "trace=execve", "true").CombinedOutput(); err != nil || !strings.Contains(string(out), `execve("/usr/bin/true", ["true"]`) {
+		t.Errorf("trace: %v\n%s", err, out)
+	}
+	// The embedded etcd and gRPC are not linked in.
+	if out, err := exec.Command("go", "list", "-tags", "nocluster", "-deps", ".").Output(); err != nil || strings.Contains(string(out), "go.etcd.io/etcd/server") || strings.Contains(string(out), "google.golang.org/grpc\n") {
+		t.Errorf("deps: %v; etcd server or gRPC linked", err)
 	}
 }
