@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 		if raceEnabled {
 			flags = append(flags, "-race") // race-check the handler in carrot run too
 		}
+		if tags := os.Getenv("BENCH_CARROT_TAGS"); tags != "" {
+			flags = append(flags, "-tags", tags) // the benchmark of a build such as nocluster's
+		}
 		if err := os.Chmod(dir, 0o755); err != nil { // for the unprivileged test
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
