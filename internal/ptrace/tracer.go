@@ -181,17 +181,37 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 			}
 		}
 		args := append([]string{os.Args[0], launchArg, "exec", filter, strconv.FormatUint(launcher.Ignored(), 16), p.Path}, p.Argv...)
-		pid, err := t.spawn(args, p.Env, p.Dir, files)
+		pid, err := t.start(args, p.Env, p.Dir, files)
 		if err != nil {
 			return err
 		}
 		runtime.KeepAlive(p.Files)
+		// The doorbell is started before the launcher is seized, so that
+		// the two Go runtimes' starts (about 1.3 ms each) overlap: the
+		// program's exec waits for the tracer, and the tracer for both.
+		bell := 0
+		if t.cfg.Async {
+			if bell, err = t.start(doorbellArgs(), []string{}, "/", []uintptr{}); err != nil {
+				unix.Kill(pid, unix.SIGKILL)
+				unix.Wait4(pid, nil, unix.WALL, nil)
+				return fmt.Errorf("doorbell: %w", err)
+			}
+		}
+		if err := t.seize(pid); err != nil {
+			if bell != 0 {
+				unix.Kill(bell, unix.SIGKILL)
+				unix.Wait4(bell, nil, unix.WALL, nil)
+			}
+			return err
+		}
 		t.main = pid
 		t.pid.Store(int64(pid))
 		t.add(pid, pid, false)
-		if t.cfg.Async {
-			if err := t.startDoorbell(); err != nil {
+		if bell != 0 {
+			if err := t.seize(bell); err != nil {
 				unix.Kill(pid, unix.SIGKILL)
+			} else {
+				t.doorbell.Store(int64(bell))
 			}
 		}
 		stop := context.AfterFunc(ctx, func() {
@@ -336,8 +356,8 @@ func (t *Tracer) onThread(f func() error) error {
 	return <-done
 }
 
-// spawn starts the launcher and seizes it while it is stopped.
-func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, error) {
+// start starts a launcher (or the doorbell), which stops itself for seize.
+func (t *Tracer) start(args, env []string, dir string, files []uintptr) (int, error) {
 	pid, err := syscall.ForkExec("/proc/self/exe", args, &syscall.ProcAttr{
 		Dir: dir, Env: env, Files: files,
 		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
@@ -357,6 +377,12 @@ func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, er
 		unix.Wait4(pid, nil, unix.WALL|unix.WNOHANG, nil)
 		return 0, err
 	}
+	return pid, nil
+}
+
+// seize waits for the launcher pid (start) to stop itself, seizes it and
+// lets it go on.
+func (t *Tracer) seize(pid int) error {
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(pid, &ws, unix.WSTOPPED|unix.WALL, nil)
@@ -364,32 +390,37 @@ func (t *Tracer) spawn(args, env []string, dir string, files []uintptr) (int, er
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("wait for launcher: %w", err)
+			return fmt.Errorf("wait for launcher: %w", err)
 		}
 		break
 	}
 	if !ws.Stopped() {
-		return 0, fmt.Errorf("launcher %s before it could be traced", statusOf(ws))
+		return fmt.Errorf("launcher %s before it could be traced", statusOf(ws))
 	}
 	if err := ptrace(unix.PTRACE_SEIZE, pid, 0, uintptr(t.opts)); err != nil {
 		err = permissionError("seize the program", pid, err) // while /proc still shows why
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, unix.WALL, nil)
-		return 0, err
+		return err
 	}
 	unix.Kill(pid, unix.SIGCONT)
-	return pid, nil
+	return nil
 }
 
 // startDoorbell starts the traced child that Do signals to wake the loop.
 func (t *Tracer) startDoorbell() error {
-	pid, err := t.spawn([]string{os.Args[0], launchArg, "doorbell"}, []string{}, "/", []uintptr{})
+	pid, err := t.start(doorbellArgs(), []string{}, "/", []uintptr{})
+	if err == nil {
+		err = t.seize(pid)
+	}
 	if err != nil {
 		return fmt.Errorf("doorbell: %w", err)
 	}
 	t.doorbell.Store(int64(pid))
 	return nil
 }
+
+func doorbellArgs() []string { return []string{os.Args[0], launchArg, "doorbell"} }
 
 // Do runs f on the tracer thread between stops, where ptrace requests are
 // allowed. It may be called from any goroutine.
