@@ -287,7 +287,8 @@ var PollEvents = &FlagSet{Flags: []Flag{
 var ArchPrctlCodes = NewValueSet("ARCH_???", false,
 	Flag{0x1001, "ARCH_SET_GS"}, Flag{0x1002, "ARCH_SET_FS"}, Flag{0x1003, "ARCH_GET_FS"},
 	Flag{0x1004, "ARCH_GET_GS"}, Flag{0x1011, "ARCH_GET_CPUID"}, Flag{0x1012, "ARCH_SET_CPUID"},
-	Flag{0x3001, "ARCH_CET_STATUS"}, Flag{0x2001, "ARCH_MAP_VDSO_X32"},
+	Flag{0x1021, "ARCH_GET_XCOMP_SUPP"}, Flag{0x1022, "ARCH_GET_XCOMP_PERM"}, Flag{0x1023, "ARCH_REQ_XCOMP_PERM"},
+	Flag{0x1024, "ARCH_GET_XCOMP_GUEST_PERM"}, Flag{0x1025, "ARCH_REQ_XCOMP_GUEST_PERM"}, Flag{0x2001, "ARCH_MAP_VDSO_X32"},
 	Flag{0x2002, "ARCH_MAP_VDSO_32"}, Flag{0x2003, "ARCH_MAP_VDSO_64"})
 
 // Ioctls names the terminal and file ioctl requests as strace 6.1 does
