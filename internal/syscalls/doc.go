@@ -34,11 +34,18 @@
 // argument prints as its pointer: ioctl arguments other than the terminal
 // ones in ioctl.go (termios, winsize, [int]) and FICLONE's (TCGETA's
 // struct termio, TCSETS2's termios2, FICLONERANGE's range),
-// control messages in a msghdr, socket option values other than an int,
-// the 6-argument futex operations, and time's result; calls whose table
-// entry still has generic arguments ("arg0 x": the SysV IPC calls, the
-// sched_*param and *attr calls, io_uring, bpf, keyctl and others) print
-// every argument in hex.
+// control messages in a msghdr, the socket option values of levels other
+// than SOL_SOCKET that strace gives a structure (ip_mreq, ipv6_mreq,
+// group_req, tpacket_req, packet_mreq, ICMP_FILTER) and SO_ATTACH_FILTER's
+// program, the 6-argument futex operations, the *_INFO structures of
+// shmctl, semctl and msgctl, semctl's GETALL and SETALL arrays, and
+// arch_prctl's XSAVE feature masks (ARCH_GET_XCOMP_*, ARCH_REQ_XCOMP_*),
+// which strace names; calls whose table entry still has generic arguments
+// ("arg0 x": the sched_*attr calls, get_mempolicy, set_mempolicy, mbind,
+// clock_adjtime, kcmp, ioprio_get and ioprio_set, mq_timedsend and the
+// other mq_* calls but mq_open, io_uring, bpf, keyctl and others) print
+// every argument in hex, and capget, capset, mincore, personality and
+// membarrier print their structures and flags as numbers or pointers.
 // prctl's arm64-only options (PR_SVE_*, PR_SME_*, PR_PAC_*, the tagged
 // address controls) and PR_SCHED_CORE print their arguments in hex, and a
 // seccomp filter (PR_SET_SECCOMP) prints as {len=N, filter=ADDR} even with

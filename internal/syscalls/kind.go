@@ -13,139 +13,165 @@ type Kind uint8
 
 // Argument kinds.
 const (
-	KindHex              Kind = iota // (x) a number strace prints in hex, 0 as "0"
-	KindPtr                          // (p) a pointer: NULL or hex
-	KindInt                          // (d) a C int, signed decimal
-	KindLong                         // (ld) a signed long (offsets, lengths)
-	KindUlong                        // (u) an unsigned long (sizes, counts)
-	KindOctal                        // (oct) an octal number: umask's mask
-	KindMode                         // (mode) a file mode, in octal: 0644, 0100644
-	KindSymMode                      // (smode) mknod's mode, its type and special bits named: S_IFREG|S_ISUID|0644
-	KindOpenMode                     // (cmode) open's mode, in octal: printed only with O_CREAT or O_TMPFILE
-	KindFd                           // (fd) a file descriptor, named with -y
-	KindDirfd                        // (dfd) an *at dirfd: AT_FDCWD or an fd
-	KindPath                         // (path) a NUL-terminated path, not limited by -s
-	KindString                       // (str) a NUL-terminated string limited by -s: an xattr name, memfd_create's name
-	KindInBuf                        // (wbuf) bytes passed in, length in the next argument
-	KindOutBuf                       // (rbuf) bytes read, length the return value
-	KindRandBuf                      // (randbuf) random bytes read, length the return value: always \xNN
-	KindOpenFlags                    // (oflags) O_RDONLY|O_CLOEXEC
-	KindOpenFlags0                   // (oflags0) open flags without the access mode (dup3, pipe2)
-	KindAtFlags                      // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
-	KindAccessAt                     // (accat) faccessat2 flags
-	KindAccessMode                   // (amode) F_OK, R_OK|W_OK
-	KindProt                         // (prot) PROT_READ|PROT_WRITE
-	KindMmapFlags                    // (mflags) MAP_PRIVATE|MAP_ANONYMOUS
-	KindWhence                       // (whence) SEEK_SET
-	KindMadvise                      // (madv) MADV_DONTNEED
-	KindMremap                       // (mremapf) MREMAP_MAYMOVE
-	KindShutdown                     // (shut) SHUT_WR
-	KindSockLevel                    // (level) SOL_SOCKET
-	KindSockOpt                      // (optname) SO_REUSEADDR, named by the level before it
-	KindMsgFlags                     // (msgf) MSG_DONTWAIT|MSG_NOSIGNAL
-	KindFamily                       // (fam) AF_INET
-	KindSockType                     // (stype) SOCK_STREAM|SOCK_CLOEXEC
-	KindSockFlags                    // (sockf) SOCK_CLOEXEC (accept4)
-	KindWaitOpts                     // (wopt) WNOHANG|__WALL
-	KindCloneFlags                   // (clonef) CLONE_VM|...|SIGCHLD
-	KindSignal                       // (sig) SIGTERM
-	KindSigHow                       // (how) SIG_BLOCK
-	KindSigset                       // (sigset) [HUP INT], size in the last argument
-	KindOutSigset                    // (osigset) the old mask, at exit
-	KindSigaction                    // (sigact) {sa_handler=..., sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}
-	KindOutSigaction                 // (osigact) the old action, at exit
-	KindFcntlCmd                     // (fcntl) F_SETFD; the argument after it depends on it
-	KindIoctl                        // (ioctl) TCGETS or _IOC(...)
-	KindFlock                        // (flock) LOCK_EX|LOCK_NB
-	KindArchPrctl                    // (archprctl) ARCH_SET_FS
-	KindPrctl                        // (prctl) PR_SET_NAME
-	KindEpollOp                      // (epollop) EPOLL_CTL_ADD
-	KindStatxFlags                   // (statxf) AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH
-	KindStatxMask                    // (statxm) STATX_BASIC_STATS
-	KindRenameFlags                  // (renamef) RENAME_NOREPLACE
-	KindOpenHow                      // (openhow) {flags=O_RDONLY, mode=0, resolve=0}
-	KindArgv                         // (argv) ["ls", "-l"]
-	KindEnvp                         // (envp) 0x7ffd... /* 20 vars */, full with -v
-	KindPoll                         // (poll) [{fd=3, events=POLLIN}]
-	KindTimespec                     // (timespec) {tv_sec=1, tv_nsec=0}
-	KindTimeval                      // (timeval) {tv_sec=1, tv_usec=0}
-	KindPselectMask                  // (psmask) pselect6's {sigmask=[INT], sigsetsize=8}
-	KindIovec                        // (iov) [{iov_base="..", iov_len=5}], count in the next argument
-	KindOutIovec                     // (oiov) the same, filled at exit (readv)
-	KindSockaddr                     // (sa) a sockaddr passed in, length in the next argument
-	KindOutSockaddr                  // (osa) a sockaddr written back, length pointer in the next argument
-	KindOutSocklen                   // (olen) [16], or [128 => 16] when the call changed it
-	KindMsghdr                       // (msghdr) sendmsg's struct msghdr
-	KindOutMsghdr                    // (omsghdr) recvmsg's, at exit
-	KindOutPipe                      // (opipe) [3, 4]
-	KindOutWaitStatus                // (owstatus) [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]
-	KindOutStat                      // (ostat) {st_mode=S_IFREG|0644, st_size=3391, ...}
-	KindOutStatx                     // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
-	KindOutCwd                       // (ocwd) getcwd's buffer, a string of the return value's length
-	KindOutLink                      // (olink) readlink's buffer, the return value's length
-	KindGetrandom                    // (grnd) GRND_NONBLOCK
-	KindRlimit                       // (rlimit) RLIMIT_NOFILE
-	KindClockID                      // (clockid) CLOCK_MONOTONIC
-	KindEpollFlags                   // (epollf) EPOLL_CLOEXEC
-	KindTimerfdFlags                 // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK, TFD_TIMER_ABSTIME (timerfd_create and _settime)
-	KindSignalfdFlags                // (sfdf) SFD_CLOEXEC|SFD_NONBLOCK
-	KindMemfdFlags                   // (mfdf) MFD_CLOEXEC|MFD_HUGETLB|21<<MFD_HUGE_SHIFT
-	KindIDType                       // (idtype) waitid's P_ALL, P_PID, P_PGID, P_PIDFD
-	KindEventfdFlags                 // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
-	KindFadvise                      // (fadv) POSIX_FADV_SEQUENTIAL
-	KindFutexOp                      // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
-	KindFdSet                        // (fdset) select's fd_set: [3 4], size from the first argument
-	KindOutDirents                   // (odirents) getdents' buffer: 0x... /* 5 entries */
-	KindOutPtr                       // (op) a pointer the kernel writes through, printed (as a pointer) at exit
-	KindResumes                      // (resumes) restart_syscall's <... resuming interrupted read ...>, not a register
-	KindSockoptVal                   // (optval) setsockopt's value: [1] for an int, else the pointer
-	KindOutSockoptVal                // (ooptval) getsockopt's value, its length read through the next argument
-	KindSigframe                     // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
-	KindRlim                         // (rlim) a struct rlimit passed in: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}
-	KindOutRlim                      // (orlim) a struct rlimit filled in
-	KindOutTimespec                  // (otimespec) a struct timespec filled in (clock_gettime)
-	KindOutTimeval                   // (otimeval) a struct timeval filled in (gettimeofday)
-	KindOutUtsname                   // (outsname) uname's struct utsname
-	KindEpollEvent                   // (epollev) epoll_ctl's struct epoll_event
-	KindOutEpollEvents               // (oepollevs) epoll_wait's events, as many as the return value
-	KindOutRusage                    // (orusage) getrusage's struct rusage
-	KindRusageWho                    // (who) RUSAGE_SELF
-	KindOutWaitRusage                // (wrusage) wait4's struct rusage: shown only when a child was reaped
-	KindOutSiginfo                   // (osiginfo) waitid's siginfo_t: {si_signo=SIGCHLD, ...}, {} when none
-	KindOutStatfs                    // (ostatfs) struct statfs: {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, ...}
-	KindItimerWhich                  // (itimer) ITIMER_REAL
-	KindItimerval                    // (itv) a struct itimerval passed in
-	KindOutItimerval                 // (oitv) a struct itimerval filled in
-	KindItimerspec                   // (its) a struct itimerspec passed in
-	KindOutItimerspec                // (oits) a struct itimerspec filled in
-	KindTimerFlags                   // (timerf) TIMER_ABSTIME
-	KindSigevent                     // (sigev) timer_create's struct sigevent
-	KindOutInt                       // (oint) an int filled in: [5]
-	KindOutSysinfo                   // (osysinfo) struct sysinfo
-	KindCloneArgs                    // (cloneargs) clone3's struct clone_args, its size in the next argument
-	KindUint                         // (ud) a C unsigned int, decimal
-	KindCpuset                       // (cpuset) a CPU mask passed in, its size in the previous argument: [0 1 2 3]
-	KindOutCpuset                    // (ocpuset) a CPU mask filled in, its size the return value
-	KindOutID                        // (ouid) a uid or gid filled in: [0], [-1]
-	KindGids                         // (gids) setgroups' list, its count in the previous argument
-	KindOutGids                      // (ogids) getgroups' list, as many as the return value
-	KindStack                        // (stack) sigaltstack's stack_t passed in
-	KindOutStack                     // (ostack) the old stack_t, at exit
-	KindOutTms                       // (otms) times's struct tms
-	KindOutUint                      // (ouint) an unsigned int filled in: [3]
-	KindMsyncFlags                   // (msyncf) MS_SYNC|MS_INVALIDATE
-	KindMlockallFlags                // (mcl) MCL_CURRENT|MCL_FUTURE
-	KindMlock2Flags                  // (mlock2f) MLOCK_ONFAULT
-	KindInotifyInitFlags             // (inif) IN_NONBLOCK|IN_CLOEXEC
-	KindInotifyMask                  // (inmask) IN_MODIFY|IN_CREATE
-	KindUnshareFlags                 // (unsharef) CLONE_NEWNS|CLONE_NEWUSER (64 bits)
-	KindSetnsType                    // (nstype) CLONE_NEWNET
-	KindCloseRangeFlags              // (crf) CLOSE_RANGE_CLOEXEC
-	KindPidfdFlags                   // (pidfdf) PIDFD_NONBLOCK
-	KindPriorityWhich                // (prio) PRIO_PROCESS
-	KindUtimens                      // (utimens) utimensat's times: [{tv_sec=1, tv_nsec=0} /* date */, UTIME_NOW]
-	KindUtimes                       // (utimes) utimes' and futimesat's times: [{tv_sec=1, tv_usec=0} /* date */, ...]
-	KindUtimbuf                      // (utimbuf) utime's {actime=1 /* date */, modtime=2 /* date */}
+	KindHex                Kind = iota // (x) a number strace prints in hex, 0 as "0"
+	KindPtr                            // (p) a pointer: NULL or hex
+	KindInt                            // (d) a C int, signed decimal
+	KindLong                           // (ld) a signed long (offsets, lengths)
+	KindUlong                          // (u) an unsigned long (sizes, counts)
+	KindOctal                          // (oct) an octal number: umask's mask
+	KindMode                           // (mode) a file mode, in octal: 0644, 0100644
+	KindSymMode                        // (smode) mknod's mode, its type and special bits named: S_IFREG|S_ISUID|0644
+	KindOpenMode                       // (cmode) open's mode, in octal: printed only with O_CREAT or O_TMPFILE
+	KindFd                             // (fd) a file descriptor, named with -y
+	KindDirfd                          // (dfd) an *at dirfd: AT_FDCWD or an fd
+	KindPath                           // (path) a NUL-terminated path, not limited by -s
+	KindString                         // (str) a NUL-terminated string limited by -s: an xattr name, memfd_create's name
+	KindInBuf                          // (wbuf) bytes passed in, length in the next argument
+	KindOutBuf                         // (rbuf) bytes read, length the return value
+	KindRandBuf                        // (randbuf) random bytes read, length the return value: always \xNN
+	KindOpenFlags                      // (oflags) O_RDONLY|O_CLOEXEC
+	KindOpenFlags0                     // (oflags0) open flags without the access mode (dup3, pipe2)
+	KindAtFlags                        // (at) AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH
+	KindAccessAt                       // (accat) faccessat2 flags
+	KindAccessMode                     // (amode) F_OK, R_OK|W_OK
+	KindProt                           // (prot) PROT_READ|PROT_WRITE
+	KindMmapFlags                      // (mflags) MAP_PRIVATE|MAP_ANONYMOUS
+	KindWhence                         // (whence) SEEK_SET
+	KindMadvise                        // (madv) MADV_DONTNEED
+	KindMremap                         // (mremapf) MREMAP_MAYMOVE
+	KindShutdown                       // (shut) SHUT_WR
+	KindSockLevel                      // (level) SOL_SOCKET
+	KindSockOpt                        // (optname) SO_REUSEADDR, named by the level before it
+	KindMsgFlags                       // (msgf) MSG_DONTWAIT|MSG_NOSIGNAL
+	KindFamily                         // (fam) AF_INET
+	KindSockType                       // (stype) SOCK_STREAM|SOCK_CLOEXEC
+	KindSockFlags                      // (sockf) SOCK_CLOEXEC (accept4)
+	KindWaitOpts                       // (wopt) WNOHANG|__WALL
+	KindCloneFlags                     // (clonef) CLONE_VM|...|SIGCHLD
+	KindSignal                         // (sig) SIGTERM
+	KindSigHow                         // (how) SIG_BLOCK
+	KindSigset                         // (sigset) [HUP INT], size in the last argument
+	KindOutSigset                      // (osigset) the old mask, at exit
+	KindSigaction                      // (sigact) {sa_handler=..., sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...}
+	KindOutSigaction                   // (osigact) the old action, at exit
+	KindFcntlCmd                       // (fcntl) F_SETFD; the argument after it depends on it
+	KindIoctl                          // (ioctl) TCGETS or _IOC(...)
+	KindFlock                          // (flock) LOCK_EX|LOCK_NB
+	KindArchPrctl                      // (archprctl) ARCH_SET_FS
+	KindPrctl                          // (prctl) PR_SET_NAME
+	KindEpollOp                        // (epollop) EPOLL_CTL_ADD
+	KindStatxFlags                     // (statxf) AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH
+	KindStatxMask                      // (statxm) STATX_BASIC_STATS
+	KindRenameFlags                    // (renamef) RENAME_NOREPLACE
+	KindOpenHow                        // (openhow) {flags=O_RDONLY, mode=0, resolve=0}
+	KindArgv                           // (argv) ["ls", "-l"]
+	KindEnvp                           // (envp) 0x7ffd... /* 20 vars */, full with -v
+	KindPoll                           // (poll) [{fd=3, events=POLLIN}]
+	KindTimespec                       // (timespec) {tv_sec=1, tv_nsec=0}
+	KindTimeval                        // (timeval) {tv_sec=1, tv_usec=0}
+	KindPselectMask                    // (psmask) pselect6's {sigmask=[INT], sigsetsize=8}
+	KindIovec                          // (iov) [{iov_base="..", iov_len=5}], count in the next argument
+	KindOutIovec                       // (oiov) the same, filled at exit (readv)
+	KindSockaddr                       // (sa) a sockaddr passed in, length in the next argument
+	KindOutSockaddr                    // (osa) a sockaddr written back, length pointer in the next argument
+	KindOutSocklen                     // (olen) [16], or [128 => 16] when the call changed it
+	KindMsghdr                         // (msghdr) sendmsg's struct msghdr
+	KindOutMsghdr                      // (omsghdr) recvmsg's, at exit
+	KindOutPipe                        // (opipe) [3, 4]
+	KindOutWaitStatus                  // (owstatus) [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]
+	KindOutStat                        // (ostat) {st_mode=S_IFREG|0644, st_size=3391, ...}
+	KindOutStatx                       // (ostatx) {stx_mask=..., stx_attributes=0, stx_mode=..., stx_size=..., ...}
+	KindOutCwd                         // (ocwd) getcwd's buffer, a string of the return value's length
+	KindOutLink                        // (olink) readlink's buffer, the return value's length
+	KindGetrandom                      // (grnd) GRND_NONBLOCK
+	KindRlimit                         // (rlimit) RLIMIT_NOFILE
+	KindClockID                        // (clockid) CLOCK_MONOTONIC
+	KindEpollFlags                     // (epollf) EPOLL_CLOEXEC
+	KindTimerfdFlags                   // (tfdf) TFD_CLOEXEC|TFD_NONBLOCK, TFD_TIMER_ABSTIME (timerfd_create and _settime)
+	KindSignalfdFlags                  // (sfdf) SFD_CLOEXEC|SFD_NONBLOCK
+	KindMemfdFlags                     // (mfdf) MFD_CLOEXEC|MFD_HUGETLB|21<<MFD_HUGE_SHIFT
+	KindIDType                         // (idtype) waitid's P_ALL, P_PID, P_PGID, P_PIDFD
+	KindEventfdFlags                   // (efdf) EFD_CLOEXEC|EFD_NONBLOCK
+	KindFadvise                        // (fadv) POSIX_FADV_SEQUENTIAL
+	KindFutexOp                        // (futexop) FUTEX_WAIT_PRIVATE; the arguments after it depend on it
+	KindFdSet                          // (fdset) select's fd_set: [3 4], size from the first argument
+	KindOutDirents                     // (odirents) getdents' buffer: 0x... /* 5 entries */
+	KindOutPtr                         // (op) a pointer the kernel writes through, printed (as a pointer) at exit
+	KindResumes                        // (resumes) restart_syscall's <... resuming interrupted read ...>, not a register
+	KindSockoptVal                     // (optval) setsockopt's value: [1] for an int, else the pointer
+	KindOutSockoptVal                  // (ooptval) getsockopt's value, its length read through the next argument
+	KindSigframe                       // (frame) rt_sigreturn's signal frame on the stack: {mask=[...]}
+	KindRlim                           // (rlim) a struct rlimit passed in: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}
+	KindOutRlim                        // (orlim) a struct rlimit filled in
+	KindOutTimespec                    // (otimespec) a struct timespec filled in (clock_gettime)
+	KindOutTimeval                     // (otimeval) a struct timeval filled in (gettimeofday)
+	KindOutUtsname                     // (outsname) uname's struct utsname
+	KindEpollEvent                     // (epollev) epoll_ctl's struct epoll_event
+	KindOutEpollEvents                 // (oepollevs) epoll_wait's events, as many as the return value
+	KindOutRusage                      // (orusage) getrusage's struct rusage
+	KindRusageWho                      // (who) RUSAGE_SELF
+	KindOutWaitRusage                  // (wrusage) wait4's struct rusage: shown only when a child was reaped
+	KindOutSiginfo                     // (osiginfo) waitid's siginfo_t: {si_signo=SIGCHLD, ...}, {} when none
+	KindOutStatfs                      // (ostatfs) struct statfs: {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, ...}
+	KindItimerWhich                    // (itimer) ITIMER_REAL
+	KindItimerval                      // (itv) a struct itimerval passed in
+	KindOutItimerval                   // (oitv) a struct itimerval filled in
+	KindItimerspec                     // (its) a struct itimerspec passed in
+	KindOutItimerspec                  // (oits) a struct itimerspec filled in
+	KindTimerFlags                     // (timerf) TIMER_ABSTIME
+	KindSigevent                       // (sigev) timer_create's struct sigevent
+	KindOutInt                         // (oint) an int filled in: [5]
+	KindOutSysinfo                     // (osysinfo) struct sysinfo
+	KindCloneArgs                      // (cloneargs) clone3's struct clone_args, its size in the next argument
+	KindUint                           // (ud) a C unsigned int, decimal
+	KindCpuset                         // (cpuset) a CPU mask passed in, its size in the previous argument: [0 1 2 3]
+	KindOutCpuset                      // (ocpuset) a CPU mask filled in, its size the return value
+	KindOutID                          // (ouid) a uid or gid filled in: [0], [-1]
+	KindGids                           // (gids) setgroups' list, its count in the previous argument
+	KindOutGids                        // (ogids) getgroups' list, as many as the return value
+	KindStack                          // (stack) sigaltstack's stack_t passed in
+	KindOutStack                       // (ostack) the old stack_t, at exit
+	KindOutTms                         // (otms) times's struct tms
+	KindOutUint                        // (ouint) an unsigned int filled in: [3]
+	KindMsyncFlags                     // (msyncf) MS_SYNC|MS_INVALIDATE
+	KindMlockallFlags                  // (mcl) MCL_CURRENT|MCL_FUTURE
+	KindMlock2Flags                    // (mlock2f) MLOCK_ONFAULT
+	KindInotifyInitFlags               // (inif) IN_NONBLOCK|IN_CLOEXEC
+	KindInotifyMask                    // (inmask) IN_MODIFY|IN_CREATE
+	KindUnshareFlags                   // (unsharef) CLONE_NEWNS|CLONE_NEWUSER (64 bits)
+	KindSetnsType                      // (nstype) CLONE_NEWNET
+	KindCloseRangeFlags                // (crf) CLOSE_RANGE_CLOEXEC
+	KindPidfdFlags                     // (pidfdf) PIDFD_NONBLOCK
+	KindPriorityWhich                  // (prio) PRIO_PROCESS
+	KindUtimens                        // (utimens) utimensat's times: [{tv_sec=1, tv_nsec=0} /* date */, UTIME_NOW]
+	KindUtimes                         // (utimes) utimes' and futimesat's times: [{tv_sec=1, tv_usec=0} /* date */, ...]
+	KindUtimbuf                        // (utimbuf) utime's {actime=1 /* date */, modtime=2 /* date */}
+	KindOutTime                        // (otime) time's [1700000000 /* date */]
+	KindOutTimezone                    // (otz) gettimeofday's {tz_minuteswest=-60, tz_dsttime=0}
+	KindTimezone                       // (tz) settimeofday's struct timezone
+	KindHostname                       // (hostname) sethostname's name, its length in the next argument
+	KindIPCKey                         // (ipckey) IPC_PRIVATE or the key in hex
+	KindIPCGetFlags                    // (ipcflg) semget's and msgget's IPC_CREAT|0600
+	KindShmgetFlags                    // (shmflg) shmget's IPC_CREAT|SHM_HUGETLB|21<<SHM_HUGE_SHIFT|0600
+	KindShmatFlags                     // (shmatf) SHM_RDONLY
+	KindShmctlCmd                      // (shmcmd) IPC_STAT, IPC_64|IPC_STAT
+	KindSemctlCmd                      // (semcmd) SETVAL
+	KindMsgctlCmd                      // (msgcmd) MSG_STAT
+	KindSembuf                         // (sembuf) semop's [{sem_num=0, sem_op=1, sem_flg=SEM_UNDO}], count next
+	KindMsgbuf                         // (msgbuf) msgsnd's {mtype=1, mtext="..."}, size next
+	KindOutMsgbuf                      // (omsgbuf) msgrcv's, at exit: as many mtext bytes as asked for
+	KindIPCMsgFlags                    // (ipcmsgf) MSG_NOERROR|IPC_NOWAIT
+	KindXattrValue                     // (xattrval) setxattr's value, its size next
+	KindOutXattrValue                  // (oxattrval) getxattr's value, as long as the return value
+	KindOutXattrList                   // (oxattrlist) listxattr's names, "a\0b\0"
+	KindXattrFlags                     // (xattrf) XATTR_CREATE
+	KindOffPtr                         // (offp) splice's offset pointer: [10], NULL
+	KindSpliceFlags                    // (splicef) SPLICE_F_MOVE|SPLICE_F_MORE
+	KindSyncFileRangeFlags             // (sfrf) SYNC_FILE_RANGE_WRITE
+	KindUmountFlags                    // (umountf) MNT_DETACH
+	KindSchedPolicy                    // (policy) SCHED_RR
+	KindSchedParam                     // (schedparam) a struct sched_param passed in: [5]
+	KindOutSchedParam                  // (oschedparam) the same, filled in
 	numKinds
 )
 
@@ -182,6 +208,13 @@ var kindNames = map[string]Kind{
 	"inmask": KindInotifyMask, "unsharef": KindUnshareFlags, "nstype": KindSetnsType, "crf": KindCloseRangeFlags,
 	"pidfdf": KindPidfdFlags, "prio": KindPriorityWhich,
 	"utimens": KindUtimens, "utimes": KindUtimes, "utimbuf": KindUtimbuf,
+	"otime": KindOutTime, "otz": KindOutTimezone, "tz": KindTimezone, "hostname": KindHostname,
+	"ipckey": KindIPCKey, "ipcflg": KindIPCGetFlags, "shmflg": KindShmgetFlags, "shmatf": KindShmatFlags,
+	"shmcmd": KindShmctlCmd, "semcmd": KindSemctlCmd, "msgcmd": KindMsgctlCmd, "sembuf": KindSembuf,
+	"msgbuf": KindMsgbuf, "omsgbuf": KindOutMsgbuf, "ipcmsgf": KindIPCMsgFlags, "xattrval": KindXattrValue, "oxattrval": KindOutXattrValue,
+	"oxattrlist": KindOutXattrList, "xattrf": KindXattrFlags, "offp": KindOffPtr, "splicef": KindSpliceFlags,
+	"sfrf": KindSyncFileRangeFlags, "umountf": KindUmountFlags, "policy": KindSchedPolicy,
+	"schedparam": KindSchedParam, "oschedparam": KindOutSchedParam,
 }
 
 // String returns the kind's signature name ("path").
@@ -352,7 +385,7 @@ func init() {
 			return "<... resuming interrupted " + name + " ...>"
 		}},
 		KindSockoptVal: {enter: func(d *Decoded, i int) string {
-			return d.sockoptInt(d.c.Args[i], d.c.Args[i+1])
+			return d.sockoptValue(d.c.Args[i-2], d.c.Args[i-1], d.c.Args[i], int32(d.c.Args[i+1]), false)
 		}},
 		KindOutSockoptVal: {save: noSave, exit: func(d *Decoded, i int) string {
 			if d.ret < 0 {
@@ -362,7 +395,10 @@ func init() {
 			if !ok {
 				return ptr(d.c.Args[i])
 			}
-			return d.sockoptInt(d.c.Args[i], uint64(n))
+			if d.okSav[i+1] && int32(d.saved[i+1]) <= 0 {
+				return ptr(d.c.Args[i])
+			}
+			return d.sockoptValue(d.c.Args[i-2], d.c.Args[i-1], d.c.Args[i], int32(n), true)
 		}},
 		KindRlim:           {enter: func(d *Decoded, i int) string { return d.rlimit(d.c.Args[i]) }},
 		KindOutRlim:        outStruct(func(d *Decoded, a uint64) string { return d.rlimit(a) }),
@@ -418,6 +454,39 @@ func init() {
 		KindUtimens:          {enter: func(d *Decoded, i int) string { return d.utimens(d.c.Args[i]) }},
 		KindUtimes:           {enter: func(d *Decoded, i int) string { return d.utimes(d.c.Args[i]) }},
 		KindUtimbuf:          {enter: func(d *Decoded, i int) string { return d.utimbuf(d.c.Args[i]) }},
+		KindOutTime: outStruct(func(d *Decoded, a uint64) string {
+			b, err := d.read(a, 8)
+			if err != nil {
+				return hexs(a)
+			}
+			t := int64(le64(b))
+			return "[" + strconv.FormatInt(t, 10) + dateComment(t, 0, 0, 0) + "]"
+		}),
+		KindOutTimezone:        outStruct(func(d *Decoded, a uint64) string { return d.timezone(a) }),
+		KindTimezone:           {enter: func(d *Decoded, i int) string { return d.timezone(d.c.Args[i]) }},
+		KindHostname:           {enter: func(d *Decoded, i int) string { return d.hostname(d.c.Args[i], d.c.Args[i+1]) }},
+		KindIPCKey:             {enter: func(d *Decoded, i int) string { return linux.IPCPrivate.Format(uint64(uint32(d.c.Args[i]))) }},
+		KindIPCGetFlags:        {enter: func(d *Decoded, i int) string { return formatIPCGetFlags(d.c.Args[i]) }},
+		KindShmgetFlags:        {enter: func(d *Decoded, i int) string { return formatShmgetFlags(d.c.Args[i]) }},
+		KindShmatFlags:         flags32Kind(linux.ShmFlags),
+		KindShmctlCmd:          {enter: func(d *Decoded, i int) string { return formatIPCCmd(linux.ShmctlCmds, d.c.Args[i]) }},
+		KindSemctlCmd:          {enter: func(d *Decoded, i int) string { return formatIPCCmd(linux.SemctlCmds, d.c.Args[i]) }},
+		KindMsgctlCmd:          {enter: func(d *Decoded, i int) string { return formatIPCCmd(linux.MsgctlCmds, d.c.Args[i]) }},
+		KindSembuf:             {enter: func(d *Decoded, i int) string { return d.sembufs(d.c.Args[i], d.c.Args[i+1]) }},
+		KindMsgbuf:             {enter: func(d *Decoded, i int) string { return d.msgbuf(d.c.Args[i], d.c.Args[i+1]) }},
+		KindOutMsgbuf:          outStruct(func(d *Decoded, a uint64) string { return d.msgbuf(a, d.c.Args[2]) }),
+		KindIPCMsgFlags:        flags32Kind(linux.IPCMsgFlags),
+		KindXattrValue:         {enter: func(d *Decoded, i int) string { return d.xattrValue(d.c.Args[i], d.c.Args[i+1]) }},
+		KindOutXattrValue:      outStruct(func(d *Decoded, a uint64) string { return d.xattrValue(a, uint64(d.ret)) }),
+		KindOutXattrList:       outStruct(func(d *Decoded, a uint64) string { return d.xattrList(a, uint64(d.ret)) }),
+		KindXattrFlags:         flags32Kind(linux.XattrFlags),
+		KindOffPtr:             {enter: func(d *Decoded, i int) string { return d.offPtr(d.c.Args[i]) }},
+		KindSpliceFlags:        flags32Kind(linux.SpliceFlags),
+		KindSyncFileRangeFlags: flags32Kind(linux.SyncFileRangeFlags),
+		KindUmountFlags:        flags32Kind(linux.UmountFlags),
+		KindSchedPolicy:        valueKind(linux.SchedPolicies),
+		KindSchedParam:         {enter: func(d *Decoded, i int) string { return d.schedParam(d.c.Args[i]) }},
+		KindOutSchedParam:      outStruct(func(d *Decoded, a uint64) string { return d.schedParam(a) }),
 		KindOutUint: outStruct(func(d *Decoded, a uint64) string {
 			if v, ok := d.u32(a); ok {
 				return "[" + strconv.FormatUint(uint64(v), 10) + "]"

@@ -128,6 +128,9 @@ func init() {
 			d.omit[4] = d.c.Args[3]&2 == 0
 		}},
 	}
+	for name, sp := range callSpecials() {
+		specials[name] = sp
+	}
 }
 
 // The clone flags that make clone's pointer arguments meaningful.

@@ -458,20 +458,78 @@ var statxAttrs = &linux.FlagSet{Flags: []linux.Flag{
 	{Value: 0x200000, Name: "STATX_ATTR_DAX"},
 }}
 
-// sockoptInt renders a socket option's value as strace does for the
-// common case of an int ([1]); other sizes print as the pointer.
-func (d *Decoded) sockoptInt(addr, size uint64) string {
+// sockoptValue renders a socket option's value of n bytes as strace's
+// print_setsockopt and print_getsockopt do: SO_LINGER's struct linger,
+// getsockopt's SO_PEERCRED and SO_ERROR, otherwise an int ([1]) when n is
+// its size, or n bytes as a string.
+func (d *Decoded) sockoptValue(level, name, addr uint64, n int32, get bool) string {
+	if get && n <= 0 {
+		return ptr(addr)
+	}
 	if addr == 0 {
 		return "NULL"
 	}
-	if size != 4 {
-		return ptr(addr)
+	if uint32(level) == 1 { // SOL_SOCKET
+		switch name := uint32(name); {
+		case name == 13 && !get: // SO_LINGER
+			if n < 8 {
+				return hexs(addr)
+			}
+			return d.intFields(addr, 8, "l_onoff", "l_linger")
+		case name == 13:
+			return d.intFields(addr, min(int(n), 8), "l_onoff", "l_linger")
+		case name == 17 && get: // SO_PEERCRED
+			return d.intFields(addr, min(int(n), 12), "pid", "uid", "gid")
+		case name == 4 && get && n >= 4: // SO_ERROR
+			v, ok := d.u32(addr)
+			if !ok {
+				return hexs(addr)
+			}
+			if e := linux.ErrnoName(int(v)); e != "" && v < 4096 {
+				return "[" + e + "]"
+			}
+			return "[" + strconv.FormatUint(uint64(v), 10) + "]"
+		}
 	}
-	v, ok := d.u32(addr)
-	if !ok {
-		return ptr(addr)
+	if n == 4 {
+		v, ok := d.u32(addr)
+		if !ok {
+			return hexs(addr)
+		}
+		return "[" + strconv.Itoa(int(int32(v))) + "]"
 	}
-	return "[" + strconv.Itoa(int(int32(v))) + "]"
+	return d.buffer(addr, uint64(int64(n))) // a negative length reads -s bytes, as strace's printstrn
+
+}
+
+// intFields renders the first n bytes at addr as a structure of 32-bit
+// fields, as strace's MAYBE_PRINT_FIELD_LEN does: whole fields in decimal
+// (uid and gid as ids), a partial last one as a string of its bytes.
+func (d *Decoded) intFields(addr uint64, n int, names ...string) string {
+	b, err := d.read(addr, n)
+	if err != nil {
+		return hexs(addr)
+	}
+	s := "{"
+	for k, name := range names {
+		off := 4 * k
+		if off >= n {
+			break
+		}
+		if k > 0 {
+			s += ", "
+		}
+		s += name + "="
+		switch {
+		case off+4 > n:
+			s += quoteHex(b[off:n], false, 2)
+		case name == "uid" || name == "gid":
+			s += formatID(le32(b[off:]))
+		default:
+			s += i32s(b, off)
+		}
+	}
+	return s + "}"
 }
 
 // rlimit renders a struct rlimit (two 64-bit values) as strace does:

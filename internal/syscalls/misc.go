@@ -1,0 +1,159 @@
+package syscalls
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/linux"
+)
+
+// Renderers and specials of time, gettimeofday's timezone, sethostname,
+// the xattr, splice, mount, sched_* and arch_prctl calls.
+
+// timezone renders a struct timezone.
+func (d *Decoded) timezone(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 8)
+	if err != nil {
+		return hexs(addr)
+	}
+	return "{tz_minuteswest=" + i32s(b, 0) + ", tz_dsttime=" + i32s(b, 4) + "}"
+}
+
+// hostname renders sethostname's and setdomainname's name: n bytes, or
+// the pointer when n is above __NEW_UTS_LEN (64).
+func (d *Decoded) hostname(addr, n uint64) string {
+	if uint32(n) > 64 {
+		return ptr(addr)
+	}
+	return d.buffer(addr, uint64(uint32(n)))
+}
+
+// xattrValue renders an xattr value of n bytes as a string without its
+// trailing NUL, or the pointer when n is above XATTR_SIZE_MAX.
+func (d *Decoded) xattrValue(addr, n uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n > 65536 {
+		return hexs(addr)
+	}
+	show := min(n, uint64(d.o.StrSize))
+	b, err := d.read(addr, int(show))
+	if err != nil {
+		return hexs(addr)
+	}
+	if len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return d.quote(b, n > show)
+}
+
+// xattrList renders listxattr's n bytes of names, NULs included.
+func (d *Decoded) xattrList(addr, n uint64) string {
+	if n > 65536 {
+		return hexs(addr)
+	}
+	return d.buffer(addr, n)
+}
+
+// offPtr renders splice's and copy_file_range's loff_t pointers: [10].
+func (d *Decoded) offPtr(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	b, err := d.read(addr, 8)
+	if err != nil {
+		return hexs(addr)
+	}
+	return "[" + strconv.FormatInt(int64(le64(b)), 10) + "]"
+}
+
+// schedParam renders a struct sched_param: [sched_priority].
+func (d *Decoded) schedParam(addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	v, ok := d.u32(addr)
+	if !ok {
+		return hexs(addr)
+	}
+	return "[" + strconv.Itoa(int(int32(v))) + "]"
+}
+
+// The arch_prctl codes whose argument is an address the kernel writes.
+const (
+	linux_ARCH_GET_FS    = 0x1003
+	linux_ARCH_GET_GS    = 0x1004
+	linux_ARCH_GET_CPUID = 0x1011
+)
+
+// callSpecials are the specials of the calls in this file and sysv.go.
+func callSpecials() map[string]*special {
+	return map[string]*special{
+		"shmctl": ipcCtlSpecial("shmctl"),
+		"msgctl": ipcCtlSpecial("msgctl"),
+		"semctl": ipcCtlSpecial("semctl"),
+		"time": {ret: func(d *Decoded) string {
+			return strconv.FormatInt(d.ret, 10) + " (" + time.Unix(d.ret, 0).Local().Format("2006-01-02T15:04:05-0700") + ")"
+		}},
+		"sched_getscheduler": {ret: func(d *Decoded) string {
+			if n, ok := linux.SchedPolicies.Name(uint64(d.ret)); ok {
+				return strconv.FormatInt(d.ret, 10) + " (" + n + ")"
+			}
+			return strconv.FormatInt(d.ret, 10)
+		}},
+		"arch_prctl": {enter: func(d *Decoded) {
+			switch uint32(d.c.Args[0]) {
+			case linux_ARCH_GET_FS, linux_ARCH_GET_GS:
+				d.out[1] = true
+			case linux_ARCH_GET_CPUID:
+				d.omit[1] = true
+			}
+		}, exit: func(d *Decoded) {
+			if !d.out[1] {
+				return
+			}
+			a := d.c.Args[1]
+			d.args[1] = ptr(a)
+			if b, err := d.read(a, 8); err == nil && a != 0 && !d.Failed() {
+				d.args[1] = "[" + hexs(le64(b)) + "]"
+			}
+		}},
+		"mount": {enter: mountEnter},
+	}
+}
+
+// mountEnter renders mount's flags as strace does: MS_MGC_VAL first when
+// the old magic is there; the type is a pointer for a remount, and the
+// type and data are pointers for a bind, a move or a propagation change.
+func mountEnter(d *Decoded) {
+	f := d.c.Args[3]
+	magic := f&linux.MS_MGC_MSK == linux.MS_MGC_VAL
+	if magic {
+		f &^= linux.MS_MGC_MSK
+	}
+	const (
+		remount  = 32
+		typeless = 4096 | 8192 | 1<<20 | 1<<18 | 1<<19 | 1<<17 // MS_BIND|MS_MOVE|MS_SHARED|MS_PRIVATE|MS_SLAVE|MS_UNBINDABLE
+	)
+	switch {
+	case f&remount != 0:
+		d.args[2] = ptr(d.c.Args[2])
+	case f&typeless != 0:
+		d.args[2], d.args[4] = ptr(d.c.Args[2]), ptr(d.c.Args[4])
+	}
+	var s string
+	if magic {
+		s = "MS_MGC_VAL"
+		if f != 0 {
+			s += "|"
+		}
+	}
+	if f != 0 || !magic {
+		s += linux.MountFlags.Format(f)
+	}
+	d.args[3] = s
+}
