@@ -76,3 +76,26 @@ var UmountFlags = &FlagSet{Unknown: "MNT_???", Flags: []Flag{
 var SchedPolicies = NewValueSet("SCHED_???", false, Flag{0, "SCHED_OTHER"}, Flag{1, "SCHED_FIFO"},
 	Flag{2, "SCHED_RR"}, Flag{3, "SCHED_BATCH"}, Flag{4, "SCHED_ISO"}, Flag{5, "SCHED_IDLE"},
 	Flag{6, "SCHED_DEADLINE"})
+
+// IoprioWho names ioprio_get's and ioprio_set's which.
+var IoprioWho = NewValueSet("IOPRIO_WHO_???", false,
+	Flag{1, "IOPRIO_WHO_PROCESS"}, Flag{2, "IOPRIO_WHO_PGRP"}, Flag{3, "IOPRIO_WHO_USER"})
+
+// IoprioClasses names the class in an I/O priority's top bits.
+var IoprioClasses = NewValueSet("IOPRIO_CLASS_???", false,
+	Flag{0, "IOPRIO_CLASS_NONE"}, Flag{1, "IOPRIO_CLASS_RT"}, Flag{2, "IOPRIO_CLASS_BE"}, Flag{3, "IOPRIO_CLASS_IDLE"})
+
+// MembarrierCmds names membarrier's commands.
+var MembarrierCmds = NewValueSet("MEMBARRIER_CMD_???", false,
+	Flag{0, "MEMBARRIER_CMD_QUERY"}, Flag{1, "MEMBARRIER_CMD_GLOBAL"}, Flag{2, "MEMBARRIER_CMD_GLOBAL_EXPEDITED"},
+	Flag{4, "MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED"}, Flag{8, "MEMBARRIER_CMD_PRIVATE_EXPEDITED"},
+	Flag{16, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED"}, Flag{32, "MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE"},
+	Flag{64, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE"}, Flag{128, "MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ"},
+	Flag{256, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ"})
+
+// MembarrierFlags are membarrier's flags.
+var MembarrierFlags = &FlagSet{Unknown: "MEMBARRIER_CMD_FLAG_???", Flags: []Flag{{1, "MEMBARRIER_CMD_FLAG_CPU"}}}
+
+// KcmpTypes names kcmp's types.
+var KcmpTypes = NewValueSet("KCMP_???", false, Flag{0, "KCMP_FILE"}, Flag{1, "KCMP_VM"}, Flag{2, "KCMP_FILES"},
+	Flag{3, "KCMP_FS"}, Flag{4, "KCMP_SIGHAND"}, Flag{5, "KCMP_IO"}, Flag{6, "KCMP_SYSVSEM"}, Flag{7, "KCMP_EPOLL_TFD"})

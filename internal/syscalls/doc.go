@@ -42,10 +42,10 @@
 // arch_prctl's XSAVE feature masks (ARCH_GET_XCOMP_*, ARCH_REQ_XCOMP_*),
 // which strace names; calls whose table entry still has generic arguments
 // ("arg0 x": the sched_*attr calls, get_mempolicy, set_mempolicy, mbind,
-// clock_adjtime, kcmp, ioprio_get and ioprio_set, mq_timedsend and the
-// other mq_* calls but mq_open, io_uring, bpf, keyctl and others) print
-// every argument in hex, and capget, capset, mincore, personality and
-// membarrier print their structures and flags as numbers or pointers.
+// clock_adjtime, mq_notify, mq_getsetattr, io_uring, bpf, keyctl and
+// others) print every argument in hex, and capget, capset, mincore,
+// personality and membarrier's QUERY result print their structures and
+// flags as numbers or pointers, kcmp's KCMP_EPOLL_TFD slot as a number.
 // prctl's arm64-only options (PR_SVE_*, PR_SME_*, PR_PAC_*, the tagged
 // address controls) and PR_SCHED_CORE print their arguments in hex, and a
 // seccomp filter (PR_SET_SECCOMP) prints as {len=N, filter=ADDR} even with

@@ -1226,6 +1226,32 @@ func goldenCases() []goldenCase {
 	a = mk()
 	add("sched_rr_get_interval", "sched_rr_get_interval", a, "retval=0", nil, 0, a.u64s(0, 100000000))
 
+	// rt_sigqueueinfo, mq_*, ioprio, membarrier, kcmp.
+	a = mk()
+	si = make([]byte, 128)
+	binary.LittleEndian.PutUint32(si, 10)
+	binary.LittleEndian.PutUint32(si[16:], 1234)
+	add("rt_sigqueueinfo", "rt_sigqueueinfo", a, "", nil, 1234, 10, a.put(si))
+	a = mk()
+	add("rt_tgsigqueueinfo", "rt_tgsigqueueinfo", a, "", nil, 1234, 1235, 10, a.put(si))
+	a = mk()
+	add("mq_unlink", "mq_unlink", a, "", nil, a.str("/q"))
+	a = mk()
+	add("mq_timedsend", "mq_timedsend", a, "", nil, 3, a.put([]byte("hi")), 2, 7, a.u64s(1, 2))
+	a = mk()
+	add("mq_timedreceive", "mq_timedreceive", a, "retval=2", nil, 3, a.put([]byte("hi")), 64, a.u32s(7), 0)
+	a = mk()
+	add("mq_timedreceive-null", "mq_timedreceive", a, "retval=2", nil, 3, a.put([]byte("hi")), 64, 0, 0)
+	add("ioprio_set", "ioprio_set", nil, "", nil, 1, 0, 0x6004)
+	add("ioprio_set-unknown", "ioprio_set", nil, "", nil, 4, 0, 0xe007)
+	add("ioprio_get", "ioprio_get", nil, "retval=16388", nil, 2, 5)
+	add("membarrier", "membarrier", nil, "", nil, 0, 0, 0)
+	add("membarrier-cpu", "membarrier", nil, "", nil, 0x40, 1, 3)
+	add("membarrier-unknown", "membarrier", nil, "", nil, 0x1000, 2, 3)
+	add("kcmp-file", "kcmp", nil, "", nil, 1, 2, 0, 3, 4)
+	add("kcmp-files", "kcmp", nil, "", nil, 1, 2, 2, 3, 4)
+	add("kcmp-unknown", "kcmp", nil, "", nil, 1, 2, 9, 3, 4)
+
 	// -y: fds named after the files call.c opened.
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-read", call: "read", a: a, inject: "retval=2", flags: []string{"-y"},

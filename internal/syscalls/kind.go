@@ -172,6 +172,12 @@ const (
 	KindSchedPolicy                    // (policy) SCHED_RR
 	KindSchedParam                     // (schedparam) a struct sched_param passed in: [5]
 	KindOutSchedParam                  // (oschedparam) the same, filled in
+	KindSiginfo                        // (siginfo) a siginfo_t passed in (rt_sigqueueinfo)
+	KindIoprioWho                      // (iowho) IOPRIO_WHO_PROCESS
+	KindIoprio                         // (ioprio) IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)
+	KindMembarrierCmd                  // (membarrier) MEMBARRIER_CMD_QUERY
+	KindMembarrierFlags                // (membarrierf) MEMBARRIER_CMD_FLAG_CPU
+	KindKcmpType                       // (kcmp) KCMP_FILE
 	numKinds
 )
 
@@ -214,7 +220,9 @@ var kindNames = map[string]Kind{
 	"msgbuf": KindMsgbuf, "omsgbuf": KindOutMsgbuf, "ipcmsgf": KindIPCMsgFlags, "xattrval": KindXattrValue, "oxattrval": KindOutXattrValue,
 	"oxattrlist": KindOutXattrList, "xattrf": KindXattrFlags, "offp": KindOffPtr, "splicef": KindSpliceFlags,
 	"sfrf": KindSyncFileRangeFlags, "umountf": KindUmountFlags, "policy": KindSchedPolicy,
-	"schedparam": KindSchedParam, "oschedparam": KindOutSchedParam,
+	"schedparam": KindSchedParam, "oschedparam": KindOutSchedParam, "siginfo": KindSiginfo,
+	"iowho": KindIoprioWho, "ioprio": KindIoprio, "membarrier": KindMembarrierCmd, "membarrierf": KindMembarrierFlags,
+	"kcmp": KindKcmpType,
 }
 
 // String returns the kind's signature name ("path").
@@ -487,6 +495,17 @@ func init() {
 		KindSchedPolicy:        valueKind(linux.SchedPolicies),
 		KindSchedParam:         {enter: func(d *Decoded, i int) string { return d.schedParam(d.c.Args[i]) }},
 		KindOutSchedParam:      outStruct(func(d *Decoded, a uint64) string { return d.schedParam(a) }),
+		KindSiginfo: {enter: func(d *Decoded, i int) string {
+			if d.c.Args[i] == 0 {
+				return "NULL"
+			}
+			return d.siginfo(d.c.Args[i])
+		}},
+		KindIoprioWho:       valueKind(linux.IoprioWho),
+		KindIoprio:          {enter: func(d *Decoded, i int) string { return formatIoprio(d.c.Args[i]) }},
+		KindMembarrierCmd:   valueKind(linux.MembarrierCmds),
+		KindMembarrierFlags: flags32Kind(linux.MembarrierFlags),
+		KindKcmpType:        valueKind(linux.KcmpTypes),
 		KindOutUint: outStruct(func(d *Decoded, a uint64) string {
 			if v, ok := d.u32(a); ok {
 				return "[" + strconv.FormatUint(uint64(v), 10) + "]"

@@ -83,6 +83,12 @@ func (d *Decoded) schedParam(addr uint64) string {
 	return "[" + strconv.Itoa(int(int32(v))) + "]"
 }
 
+// formatIoprio renders an I/O priority: IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4).
+func formatIoprio(v uint64) string {
+	p := uint32(v)
+	return "IOPRIO_PRIO_VALUE(" + linux.IoprioClasses.Format(uint64(p>>13)) + ", " + strconv.FormatUint(uint64(p&0x1fff), 10) + ")"
+}
+
 // The arch_prctl codes whose argument is an address the kernel writes.
 const (
 	linux_ARCH_GET_FS    = 0x1003
@@ -123,6 +129,24 @@ func callSpecials() map[string]*special {
 			}
 		}},
 		"mount": {enter: mountEnter},
+		"membarrier": {enter: func(d *Decoded) {
+			// cpu_id matters only with MEMBARRIER_CMD_FLAG_CPU.
+			d.omit[2] = d.c.Args[1]&1 == 0
+		}},
+		"kcmp": {enter: func(d *Decoded) {
+			// Only KCMP_FILE compares descriptors (idx1 and idx2);
+			// unknown types print them in hex.
+			switch t := uint32(d.c.Args[2]); {
+			case t == 0:
+			case t < 7:
+				d.omit[3], d.omit[4] = true, true
+			case t > 7:
+				d.args[3], d.args[4] = hexs(d.c.Args[3]), hexs(d.c.Args[4])
+			}
+		}},
+		"ioprio_get": {ret: func(d *Decoded) string {
+			return strconv.FormatInt(d.ret, 10) + " (" + formatIoprio(uint64(d.ret)) + ")"
+		}},
 	}
 }
 
