@@ -1252,6 +1252,14 @@ func goldenCases() []goldenCase {
 	add("kcmp-files", "kcmp", nil, "", nil, 1, 2, 2, 3, 4)
 	add("kcmp-unknown", "kcmp", nil, "", nil, 1, 2, 9, 3, 4)
 
+	// personality.
+	add("personality-query", "personality", nil, "", nil, 0xffffffff)
+	add("personality-norandom", "personality", nil, "retval=262144", nil, 0x40000)
+	add("personality-linux", "personality", nil, "retval=0", nil, 0)
+	add("personality-unknown", "personality", nil, "", nil, 0x4200005)
+	add("personality-bits", "personality", nil, "retval=4294967295", nil, 0x10000ff00)
+	add("personality-ret-unknown", "personality", nil, "retval=134217733", nil, 0x800008)
+
 	// -y: fds named after the files call.c opened.
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-read", call: "read", a: a, inject: "retval=2", flags: []string{"-y"},

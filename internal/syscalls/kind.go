@@ -178,6 +178,7 @@ const (
 	KindMembarrierCmd                  // (membarrier) MEMBARRIER_CMD_QUERY
 	KindMembarrierFlags                // (membarrierf) MEMBARRIER_CMD_FLAG_CPU
 	KindKcmpType                       // (kcmp) KCMP_FILE
+	KindPersonality                    // (persona) PER_LINUX|ADDR_NO_RANDOMIZE, 0xffffffff (the query) in hex
 	numKinds
 )
 
@@ -222,7 +223,7 @@ var kindNames = map[string]Kind{
 	"sfrf": KindSyncFileRangeFlags, "umountf": KindUmountFlags, "policy": KindSchedPolicy,
 	"schedparam": KindSchedParam, "oschedparam": KindOutSchedParam, "siginfo": KindSiginfo,
 	"iowho": KindIoprioWho, "ioprio": KindIoprio, "membarrier": KindMembarrierCmd, "membarrierf": KindMembarrierFlags,
-	"kcmp": KindKcmpType,
+	"kcmp": KindKcmpType, "persona": KindPersonality,
 }
 
 // String returns the kind's signature name ("path").
@@ -506,6 +507,12 @@ func init() {
 		KindMembarrierCmd:   valueKind(linux.MembarrierCmds),
 		KindMembarrierFlags: flags32Kind(linux.MembarrierFlags),
 		KindKcmpType:        valueKind(linux.KcmpTypes),
+		KindPersonality: {enter: func(d *Decoded, i int) string {
+			if p := uint32(d.c.Args[i]); p != 0xffffffff {
+				return formatPersonality(p)
+			}
+			return "0xffffffff"
+		}},
 		KindOutUint: outStruct(func(d *Decoded, a uint64) string {
 			if v, ok := d.u32(a); ok {
 				return "[" + strconv.FormatUint(uint64(v), 10) + "]"

@@ -89,6 +89,16 @@ func formatIoprio(v uint64) string {
 	return "IOPRIO_PRIO_VALUE(" + linux.IoprioClasses.Format(uint64(p>>13)) + ", " + strconv.FormatUint(uint64(p&0x1fff), 10) + ")"
 }
 
+// formatPersonality renders a personality: its execution domain (the low
+// byte), then its flags: PER_LINUX|ADDR_NO_RANDOMIZE.
+func formatPersonality(p uint32) string {
+	s := linux.PersonalityTypes.Format(uint64(p & 0xff))
+	if f := p &^ 0xff; f != 0 {
+		s += "|" + linux.PersonalityFlags.Format(uint64(f))
+	}
+	return s
+}
+
 // The arch_prctl codes whose argument is an address the kernel writes.
 const (
 	linux_ARCH_GET_FS    = 0x1003
@@ -143,6 +153,10 @@ func callSpecials() map[string]*special {
 			case t > 7:
 				d.args[3], d.args[4] = hexs(d.c.Args[3]), hexs(d.c.Args[4])
 			}
+		}},
+		"personality": {ret: func(d *Decoded) string {
+			// The old personality, named even when it is 0xffffffff.
+			return hexs(uint64(d.ret)) + " (" + formatPersonality(uint32(d.ret)) + ")"
 		}},
 		"ioprio_get": {ret: func(d *Decoded) string {
 			return strconv.FormatInt(d.ret, 10) + " (" + formatIoprio(uint64(d.ret)) + ")"

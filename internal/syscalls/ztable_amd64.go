@@ -151,7 +151,7 @@ var table = []entry{
 	{132, "utime", "filename path, times utimbuf", RetInt, ClassFile},
 	{133, "mknod", "pathname path, mode smode, dev x", RetInt, ClassFile},
 	{134, "uselib", "library path", RetInt, ClassFile},
-	{135, "personality", "persona x", RetHex, 0},
+	{135, "personality", "persona persona", RetHex, 0},
 	{136, "ustat", "dev x, ubuf p", RetInt, ClassAnyStatFS},
 	{137, "statfs", "path path, buf ostatfs", RetInt, ClassFile | ClassStatFS | ClassAnyStatFS},
 	{138, "fstatfs", "fd fd, buf ostatfs", RetInt, ClassDesc | ClassFStatFS | ClassAnyStatFS},
