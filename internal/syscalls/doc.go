@@ -43,9 +43,9 @@
 // which strace names; calls whose table entry still has generic arguments
 // ("arg0 x": the sched_*attr calls, get_mempolicy, set_mempolicy, mbind,
 // clock_adjtime, mq_notify, mq_getsetattr, io_uring, bpf, keyctl and
-// others) print every argument in hex, and capget, capset, mincore,
-// personality and membarrier's QUERY result print their structures and
-// flags as numbers or pointers, kcmp's KCMP_EPOLL_TFD slot as a number.
+// others) print every argument in hex, and mincore and membarrier's QUERY
+// result print their structures and flags as numbers or pointers, kcmp's
+// KCMP_EPOLL_TFD slot as a number.
 // prctl's arm64-only options (PR_SVE_*, PR_SME_*, PR_PAC_*, the tagged
 // address controls) and PR_SCHED_CORE print their arguments in hex, and a
 // seccomp filter (PR_SET_SECCOMP) prints as {len=N, filter=ADDR} even with

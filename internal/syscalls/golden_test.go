@@ -1260,6 +1260,35 @@ func goldenCases() []goldenCase {
 	add("personality-bits", "personality", nil, "retval=4294967295", nil, 0x10000ff00)
 	add("personality-ret-unknown", "personality", nil, "retval=134217733", nil, 0x800008)
 
+	// capget and capset.
+	const capV1, capV2, capV3 = 0x19980330, 0x20071026, 0x20080522
+	a = mk()
+	add("capset-v3", "capset", a, "", nil, a.u32s(capV3, 0), a.u32s(3, 0, 0, 0xffffffff, 3, 0))
+	a = mk()
+	add("capset-v2", "capset", a, "", nil, a.u32s(capV2, 1234), a.u32s(0, 0, 0x20, 1, 0, 0))
+	a = mk()
+	add("capset-v1", "capset", a, "", nil, a.u32s(capV1, 0), a.u32s(3, 0, 0, 0xffffffff, 3, 0))
+	a = mk()
+	add("capset-unknown-version", "capset", a, "", nil, a.u32s(0x12345678, 0), a.u32s(3, 0, 0))
+	a = mk()
+	add("capset-null-data", "capset", a, "", nil, a.u32s(capV3, 0), 0)
+	add("capset-bad-header", "capset", nil, "", nil, 0x1000, 0x2000)
+	a = mk()
+	add("capget-v3", "capget", a, "retval=0", nil, a.u32s(capV3, 0), a.u32s(3, 0, 0, 0xffffffff, 3, 0))
+	a = mk()
+	add("capget-einval", "capget", a, "error=EINVAL", nil, a.u32s(0x12345678, 0), a.u32s(3, 0, 0))
+	a = mk()
+	add("capget-unknown-version", "capget", a, "retval=0", nil, a.u32s(0x12345678, 0), a.u32s(3, 0, 0))
+	a = mk()
+	add("capget-null-header", "capget", a, "retval=0", nil, 0, a.u32s(3, 0, 0))
+	a = mk()
+	add("capget-null-data", "capget", a, "retval=0", nil, a.u32s(capV3, 0), 0)
+	a = mk()
+	add("capget-unknown-bits", "capget", a, "retval=0", nil, a.u32s(capV3, 0xffffffff),
+		a.u32s(0x100, 0xffffffff, 0, 0xfffffe00, 0xff0000, 0))
+	a = mk()
+	add("capget-data-at-end", "capget", a, "retval=0", nil, a.u32s(capV3, 0), a.endBlob(make([]byte, 20)))
+
 	// -y: fds named after the files call.c opened.
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-read", call: "read", a: a, inject: "retval=2", flags: []string{"-y"},

@@ -179,6 +179,9 @@ const (
 	KindMembarrierFlags                // (membarrierf) MEMBARRIER_CMD_FLAG_CPU
 	KindKcmpType                       // (kcmp) KCMP_FILE
 	KindPersonality                    // (persona) PER_LINUX|ADDR_NO_RANDOMIZE, 0xffffffff (the query) in hex
+	KindCapHeader                      // (caphdr) {version=_LINUX_CAPABILITY_VERSION_3, pid=0}
+	KindCapData                        // (capdata) capset's {effective=1<<CAP_CHOWN|..., permitted=..., inheritable=0}, sized by the header before it
+	KindOutCapData                     // (ocapdata) capget's, at exit
 	numKinds
 )
 
@@ -224,6 +227,7 @@ var kindNames = map[string]Kind{
 	"schedparam": KindSchedParam, "oschedparam": KindOutSchedParam, "siginfo": KindSiginfo,
 	"iowho": KindIoprioWho, "ioprio": KindIoprio, "membarrier": KindMembarrierCmd, "membarrierf": KindMembarrierFlags,
 	"kcmp": KindKcmpType, "persona": KindPersonality,
+	"caphdr": KindCapHeader, "capdata": KindCapData, "ocapdata": KindOutCapData,
 }
 
 // String returns the kind's signature name ("path").
@@ -507,6 +511,9 @@ func init() {
 		KindMembarrierCmd:   valueKind(linux.MembarrierCmds),
 		KindMembarrierFlags: flags32Kind(linux.MembarrierFlags),
 		KindKcmpType:        valueKind(linux.KcmpTypes),
+		KindCapHeader:       {enter: func(d *Decoded, i int) string { return d.capHeader(d.c.Args[i]) }},
+		KindCapData:         {enter: func(d *Decoded, i int) string { return d.capData(d.c.Args[i-1], d.c.Args[i]) }},
+		KindOutCapData:      outStruct(func(d *Decoded, a uint64) string { return d.capData(d.c.Args[0], a) }),
 		KindPersonality: {enter: func(d *Decoded, i int) string {
 			if p := uint32(d.c.Args[i]); p != 0xffffffff {
 				return formatPersonality(p)

@@ -99,6 +99,55 @@ func formatPersonality(p uint32) string {
 	return s
 }
 
+// capHeader renders capget's and capset's header:
+// {version=_LINUX_CAPABILITY_VERSION_3, pid=0}. strace prints it at entry
+// only, so capget's line shows the version passed in even when the kernel
+// wrote its own back (on EINVAL).
+func (d *Decoded) capHeader(addr uint64) string {
+	b, err := d.read(addr, 8)
+	if err != nil {
+		return ptr(addr)
+	}
+	return "{version=" + linux.CapVersions.Format(uint64(le32(b))) + ", pid=" + strconv.Itoa(int(int32(le32(b[4:])))) + "}"
+}
+
+// capData renders the capability sets at addr, as many 32-bit words each
+// as the header at hdr asks for (two from _LINUX_CAPABILITY_VERSION_2 on):
+// {effective=1<<CAP_CHOWN|1<<CAP_MAC_OVERRIDE, permitted=0, inheritable=0}.
+// Without a readable header it is the pointer.
+func (d *Decoded) capData(hdr, addr uint64) string {
+	h, err := d.read(hdr, 8)
+	if err != nil || addr == 0 {
+		return ptr(addr)
+	}
+	n := 1
+	if v := le32(h); v == linux.LINUX_CAPABILITY_VERSION_2 || v == linux.LINUX_CAPABILITY_VERSION_3 {
+		n = 2
+	}
+	b, err := d.read(addr, 12*n)
+	if err != nil {
+		return hexs(addr)
+	}
+	set := func(off int) string {
+		lo, hi := uint64(le32(b[off:])), uint64(0)
+		if n > 1 {
+			hi = uint64(le32(b[12+off:]))
+		}
+		var s string
+		if lo != 0 || hi == 0 {
+			s = linux.CapMasks[0].Format(lo)
+		}
+		if hi != 0 {
+			if lo != 0 {
+				s += "|"
+			}
+			s += linux.CapMasks[1].Format(hi)
+		}
+		return s
+	}
+	return "{effective=" + set(0) + ", permitted=" + set(4) + ", inheritable=" + set(8) + "}"
+}
+
 // The arch_prctl codes whose argument is an address the kernel writes.
 const (
 	linux_ARCH_GET_FS    = 0x1003
