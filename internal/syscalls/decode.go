@@ -264,7 +264,8 @@ func (d *Decoded) enterPart() string {
 	var parts []string
 	for i, out := range d.out {
 		if out {
-			if d.sepAtExit {
+			if d.sepAtExit || len(parts) == 0 {
+				// No ", " before a first argument printed at exit: "pipe( <unfinished ...>".
 				return strings.Join(parts, ", ")
 			}
 			return strings.Join(parts, ", ") + ", "

@@ -35,6 +35,16 @@ func TestUnfinishedResumed(t *testing.T) {
 		t.Errorf("Resumed() = %q, want %q", got, want)
 	}
 
+	// Calls whose first argument is printed at exit print nothing at entry.
+	g := Enter(&Call{Info: ByName("get_mempolicy"), Args: [6]uint64{0, 0, 0, 0, 1}}, nil, nil)
+	if got, want := g.Unfinished(), "get_mempolicy( <unfinished ...>"; got != want {
+		t.Errorf("Unfinished() = %q, want %q", got, want)
+	}
+	g.Exit(0, nil)
+	if got, want := g.Resumed(), "<... get_mempolicy resumed>NULL, NULL, 0, NULL, MPOL_F_NODE) = 0"; got != want {
+		t.Errorf("Resumed() = %q, want %q", got, want)
+	}
+
 	wt := Enter(&Call{Info: ByName("wait4"), Args: [6]uint64{^uint64(0), 0, 0, 0}}, nil, nil)
 	if got, want := wt.Unfinished(), "wait4(-1,  <unfinished ...>"; got != want {
 		t.Errorf("Unfinished() = %q, want %q", got, want)
@@ -90,6 +100,11 @@ func TestBadPointersStructs(t *testing.T) {
 		ret  int64
 	}{
 		{"fstatfs", [6]uint64{3, bad}, 0},
+		{"capget", [6]uint64{bad, bad}, 0},
+		{"capset", [6]uint64{bad, bad}, 0},
+		{"get_mempolicy", [6]uint64{bad, bad, 1 << 40}, 0},
+		{"set_mempolicy", [6]uint64{2, bad, ^uint64(0)}, 0},
+		{"mbind", [6]uint64{0, 1, 2, bad, 1 << 62}, 0},
 		{"statfs", [6]uint64{bad, bad}, 0},
 		{"sysinfo", [6]uint64{bad}, 0},
 		{"clone3", [6]uint64{bad, 88}, 77},

@@ -41,8 +41,7 @@
 // shmctl, semctl and msgctl, semctl's GETALL and SETALL arrays, and
 // arch_prctl's XSAVE feature masks (ARCH_GET_XCOMP_*, ARCH_REQ_XCOMP_*),
 // which strace names; calls whose table entry still has generic arguments
-// ("arg0 x": the sched_*attr calls, get_mempolicy, set_mempolicy, mbind,
-// clock_adjtime, mq_notify, mq_getsetattr, io_uring, bpf, keyctl and
+// ("arg0 x": the sched_*attr calls, clock_adjtime, mq_notify, mq_getsetattr, io_uring, bpf, keyctl and
 // others) print every argument in hex, and mincore and membarrier's QUERY
 // result print their structures and flags as numbers or pointers, kcmp's
 // KCMP_EPOLL_TFD slot as a number.

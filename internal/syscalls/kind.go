@@ -182,6 +182,13 @@ const (
 	KindCapHeader                      // (caphdr) {version=_LINUX_CAPABILITY_VERSION_3, pid=0}
 	KindCapData                        // (capdata) capset's {effective=1<<CAP_CHOWN|..., permitted=..., inheritable=0}, sized by the header before it
 	KindOutCapData                     // (ocapdata) capget's, at exit
+	KindMpolMode                       // (mpolmode) mbind's MPOL_BIND|MPOL_F_STATIC_NODES (64 bits)
+	KindMpolMode32                     // (mpolmode32) set_mempolicy's (32 bits)
+	KindOutMpolMode                    // (ompolmode) get_mempolicy's [MPOL_BIND]
+	KindNodemask                       // (nodemask) a node mask, its bit count in the next argument
+	KindOutNodemask                    // (onodemask) the same, filled in
+	KindMbindFlags                     // (mbindf) MPOL_MF_STRICT|MPOL_MF_MOVE
+	KindGetMempolicyFlags              // (gmpolf) MPOL_F_NODE|MPOL_F_ADDR (64 bits)
 	numKinds
 )
 
@@ -228,6 +235,8 @@ var kindNames = map[string]Kind{
 	"iowho": KindIoprioWho, "ioprio": KindIoprio, "membarrier": KindMembarrierCmd, "membarrierf": KindMembarrierFlags,
 	"kcmp": KindKcmpType, "persona": KindPersonality,
 	"caphdr": KindCapHeader, "capdata": KindCapData, "ocapdata": KindOutCapData,
+	"mpolmode": KindMpolMode, "mpolmode32": KindMpolMode32, "ompolmode": KindOutMpolMode,
+	"nodemask": KindNodemask, "onodemask": KindOutNodemask, "mbindf": KindMbindFlags, "gmpolf": KindGetMempolicyFlags,
 }
 
 // String returns the kind's signature name ("path").
@@ -514,6 +523,15 @@ func init() {
 		KindCapHeader:       {enter: func(d *Decoded, i int) string { return d.capHeader(d.c.Args[i]) }},
 		KindCapData:         {enter: func(d *Decoded, i int) string { return d.capData(d.c.Args[i-1], d.c.Args[i]) }},
 		KindOutCapData:      outStruct(func(d *Decoded, a uint64) string { return d.capData(d.c.Args[0], a) }),
+		KindMpolMode:        {enter: func(d *Decoded, i int) string { return formatMpolMode(d.c.Args[i]) }},
+		KindMpolMode32:      {enter: func(d *Decoded, i int) string { return formatMpolMode(uint64(uint32(d.c.Args[i]))) }},
+		KindOutMpolMode:     outStruct(func(d *Decoded, a uint64) string { return d.mpolModeOut(a) }),
+		KindNodemask: {enter: func(d *Decoded, i int) string {
+			return d.nodemask(d.c.Args[i], d.c.Args[i+1])
+		}},
+		KindOutNodemask:       outStruct(func(d *Decoded, a uint64) string { return d.nodemask(a, d.c.Args[2]) }),
+		KindMbindFlags:        flags32Kind(linux.MbindFlags),
+		KindGetMempolicyFlags: flagsKind(linux.GetMempolicyFlags),
 		KindPersonality: {enter: func(d *Decoded, i int) string {
 			if p := uint32(d.c.Args[i]); p != 0xffffffff {
 				return formatPersonality(p)
