@@ -130,7 +130,14 @@ func runExit(ctx context.Context, e *env) int {
 		e.errorf("exit: %v", err)
 		return exitFailure
 	}
-	cfg.Policy = exit.NewPolicy(allow, deny, ownAddrs(ln.Addr()))
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); *noAuth && (err != nil || !ap.Addr().Unmap().IsLoopback()) {
+		// "localhost" is whatever the resolver says: the address bound
+		// is what decides whether this would be an open proxy.
+		ln.Close()
+		e.errorf("exit: --no-auth is allowed only on a loopback address, and %s resolved to %s: that would be an open proxy", host, ln.Addr())
+		return exitUsage
+	}
+	cfg.Policy = exit.NewPolicy(allow, deny, exit.IsLocal)
 	srv, err := exit.New(cfg)
 	if err != nil {
 		ln.Close()
@@ -168,31 +175,6 @@ func isLoopbackHost(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// ownAddrs are the addresses of this host's interfaces plus the listen
-// address: destinations the exit must not connect to.
-func ownAddrs(listen net.Addr) []netip.Addr {
-	out, _ := interfaceAddrs()
-	if ap, err := netip.ParseAddrPort(listen.String()); err == nil && !ap.Addr().IsUnspecified() {
-		out = append(out, ap.Addr())
-	}
-	return out
-}
-
-// interfaceAddrs returns this host's interface addresses.
-func interfaceAddrs() ([]netip.Addr, error) {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil, err
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil {
-			out = append(out, p.Addr())
-		}
-	}
-	return out, nil
 }
 
 const exitHelp = `

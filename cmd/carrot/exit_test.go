@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/carrot-project/carrot/internal/netns"
 )
 
 // TestExitRefusesOpenProxy: every way of starting an exit that would be an
@@ -105,5 +108,26 @@ func TestRunProgramNotRunnable(t *testing.T) {
 				t.Errorf("carrot %s %s: exit %d, stderr %q; want %d and %q", cmd[0], tc.prog, r.code, r.stderr, tc.code, tc.err)
 			}
 		}
+	}
+}
+
+// TestExitNoAuthBindsLoopback: --no-auth on "localhost" is judged by the
+// address the listener got, not by the name: in a host whose hosts file
+// maps localhost elsewhere, the exit refuses to serve as an open proxy.
+func TestExitNoAuthBindsLoopback(t *testing.T) {
+	n := netns.New(t)
+	h := n.Host("exit")
+	if out, err := h.Run(context.Background(), "ip", "addr", "add", "10.9.0.1/24", "dev", "lo"); err != nil {
+		t.Fatalf("ip addr: %v\n%s", err, out)
+	}
+	h.WriteEtc("hosts", "10.9.0.1 localhost\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := h.Command(ctx, os.Args[0], "exit", "--listen", "localhost:1090", "--no-auth")
+	cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+	out, _ := cmd.CombinedOutput()
+	want := "carrot: exit: --no-auth is allowed only on a loopback address, and localhost resolved to 10.9.0.1:1090: that would be an open proxy\n"
+	if cmd.ProcessState.ExitCode() != exitUsage || string(out) != want {
+		t.Errorf("exit %d, %q; want %d, %q", cmd.ProcessState.ExitCode(), out, exitUsage, want)
 	}
 }

@@ -388,3 +388,18 @@ func historyPathHelp() string {
 	}
 	return "$XDG_CACHE_HOME/carrot/exits.json"
 }
+
+// interfaceAddrs returns this host's interface addresses.
+func interfaceAddrs() ([]netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr())
+		}
+	}
+	return out, nil
+}

@@ -28,11 +28,16 @@ import (
 	"github.com/carrot-project/carrot/internal/socks5"
 )
 
+// selfIs is a Policy's Self for a host whose only address is own.
+func selfIs(own netip.Addr) func(netip.Addr) (bool, error) {
+	return func(a netip.Addr) (bool, error) { return a == own, nil }
+}
+
 func TestPolicy(t *testing.T) {
 	p := NewPolicy(
 		[]netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("203.0.113.0/24")},
 		[]netip.Prefix{netip.MustParsePrefix("10.1.2.0/24"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("8.8.4.0/24")},
-		[]netip.Addr{netip.MustParseAddr("93.184.216.34")},
+		selfIs(netip.MustParseAddr("93.184.216.34")),
 	)
 	for addr, want := range map[string]bool{
 		"1.1.1.1":                true,
@@ -42,6 +47,11 @@ func TestPolicy(t *testing.T) {
 		"::1":                    false,
 		"::ffff:127.0.0.1":       false,
 		"::ffff:1.1.1.1":         true,
+		"::127.0.0.1":            false, // IPv4-compatible (deprecated)
+		"::ffff:0:7f00:1":        false, // IPv4-translated
+		"3fff::1":                false, // documentation
+		"5f00::1":                false, // SRv6
+		"168.63.129.16":          false, // Azure's platform address
 		"10.0.0.1":               false,
 		"10.1.0.1":               true,  // allowed more specifically than 10/8
 		"10.1.2.3":               false, // denied more specifically than the allow
@@ -78,12 +88,16 @@ func TestPolicy(t *testing.T) {
 	if ok, _ := p.Allowed(netip.Addr{}); ok {
 		t.Error("invalid address allowed")
 	}
-	self := []netip.Addr{netip.MustParseAddr("192.0.2.2")}
-	if ok, _ := NewPolicy([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, nil, self).Allowed(self[0]); ok {
+	own := netip.MustParseAddr("192.0.2.2")
+	if ok, _ := NewPolicy([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, nil, selfIs(own)).Allowed(own); ok {
 		t.Error("an --allow of the exit's subnet opened its own address")
 	}
-	if ok, why := NewPolicy([]netip.Prefix{netip.MustParsePrefix("192.0.2.2/32")}, nil, self).Allowed(self[0]); !ok {
+	if ok, why := NewPolicy([]netip.Prefix{netip.MustParsePrefix("192.0.2.2/32")}, nil, selfIs(own)).Allowed(own); !ok {
 		t.Errorf("an --allow naming the exit's own address exactly did not open it (%s)", why)
+	}
+	broken := func(netip.Addr) (bool, error) { return false, errors.New("no netlink") }
+	if ok, _ := NewPolicy(nil, nil, broken).Allowed(netip.MustParseAddr("1.1.1.1")); ok {
+		t.Error("allowed although the exit could not tell whether it is its own address")
 	}
 	allowAll := NewPolicy(nil, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, nil)
 	if ok, _ := allowAll.Allowed(netip.MustParseAddr("1.1.1.1")); ok {

@@ -13,32 +13,35 @@ import (
 // equivalents (IANA's special-purpose address registries).
 var DefaultDeny = mustPrefixes(
 	// IPv4
-	"0.0.0.0/8",       // "this network"
-	"10.0.0.0/8",      // private
-	"100.64.0.0/10",   // shared address space (CGNAT)
-	"127.0.0.0/8",     // loopback
-	"169.254.0.0/16",  // link-local (cloud metadata services live here)
-	"172.16.0.0/12",   // private
-	"192.0.0.0/24",    // IETF protocol assignments
-	"192.0.2.0/24",    // documentation
-	"192.88.99.0/24",  // 6to4 relay anycast
-	"192.168.0.0/16",  // private
-	"198.18.0.0/15",   // benchmarking; carrot's fake-IP DNS range
-	"198.51.100.0/24", // documentation
-	"203.0.113.0/24",  // documentation
-	"224.0.0.0/4",     // multicast
-	"240.0.0.0/4",     // reserved, and the limited broadcast address
+	"0.0.0.0/8",        // "this network"
+	"10.0.0.0/8",       // private
+	"100.64.0.0/10",    // shared address space (CGNAT)
+	"127.0.0.0/8",      // loopback
+	"169.254.0.0/16",   // link-local (cloud metadata services live here)
+	"168.63.129.16/32", // Azure's platform address (WireServer, its DNS): a metadata service outside 169.254/16
+	"172.16.0.0/12",    // private
+	"192.0.0.0/24",     // IETF protocol assignments
+	"192.0.2.0/24",     // documentation
+	"192.88.99.0/24",   // 6to4 relay anycast
+	"192.168.0.0/16",   // private
+	"198.18.0.0/15",    // benchmarking; carrot's fake-IP DNS range
+	"198.51.100.0/24",  // documentation
+	"203.0.113.0/24",   // documentation
+	"224.0.0.0/4",      // multicast
+	"240.0.0.0/4",      // reserved, and the limited broadcast address
 	// IPv6
-	"::/128",         // unspecified
-	"::1/128",        // loopback
-	"64:ff9b:1::/48", // local-use IPv4/IPv6 translation
-	"100::/64",       // discard-only
-	"2001::/23",      // IETF protocol assignments (Teredo among them)
-	"2001:db8::/32",  // documentation
-	"fc00::/7",       // unique local
-	"fe80::/10",      // link-local
-	"fec0::/10",      // site-local (deprecated)
-	"ff00::/8",       // multicast
+	"::/96",           // unspecified, loopback, and the deprecated IPv4-compatible ::a.b.c.d (a 6in4 host's sit0 carries ::127.0.0.1)
+	"::ffff:0:0:0/96", // IPv4-translated (RFC 2765)
+	"64:ff9b:1::/48",  // local-use IPv4/IPv6 translation
+	"100::/64",        // discard-only
+	"2001::/23",       // IETF protocol assignments (Teredo among them)
+	"2001:db8::/32",   // documentation
+	"3fff::/20",       // documentation (RFC 9637)
+	"5f00::/16",       // SRv6 segment identifiers (RFC 9602)
+	"fc00::/7",        // unique local
+	"fe80::/10",       // link-local
+	"fec0::/10",       // site-local (deprecated)
+	"ff00::/8",        // multicast
 )
 
 func mustPrefixes(ss ...string) []netip.Prefix {
@@ -72,7 +75,8 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 // Policy decides which destination addresses an exit may connect to.
 //
 // The rule is the routing table's: among the built-in denies, the
-// operator's --allow and --deny prefixes and the exit's own addresses, the
+// operator's --allow and --deny prefixes and the exit's own addresses (as
+// the host has them when the request comes: Self, IsLocal), the
 // most specific prefix that contains the address decides; at equal length
 // the operator's --deny beats the operator's --allow, which beats a built-in
 // deny (so --allow 10.0.0.0/8 opens exactly the default-denied 10/8). An address no rule covers is allowed (the public Internet). So
@@ -83,6 +87,7 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 // denied if the IPv4 address it embeds is.
 type Policy struct {
 	rules []rule
+	self  func(netip.Addr) (bool, error)
 }
 
 type rule struct {
@@ -101,17 +106,16 @@ const (
 	prioDeny
 )
 
-// NewPolicy builds a policy from DefaultDeny, the operator's lists and the
-// exit's own addresses (self), which are denied so the exit cannot be used
-// to reach services bound on its own host or loop into itself.
-func NewPolicy(allow, deny []netip.Prefix, self []netip.Addr) *Policy {
-	p := &Policy{}
+// NewPolicy builds a policy from DefaultDeny, the operator's lists and
+// self, which says whether an address is the exit's own (IsLocal; nil: no
+// address is). The exit's own addresses are denied so that it cannot be
+// used to reach services bound on its own host (0.0.0.0, [::]) or loop
+// into itself; self is asked at each request, so an address the host
+// gains later is one of them too, and an answer it cannot give denies.
+func NewPolicy(allow, deny []netip.Prefix, self func(netip.Addr) (bool, error)) *Policy {
+	p := &Policy{self: self}
 	for _, d := range DefaultDeny {
 		p.rules = append(p.rules, rule{d, false, "default deny " + d.String(), prioDefault})
-	}
-	for _, a := range self {
-		a = a.Unmap().WithZone("")
-		p.rules = append(p.rules, rule{netip.PrefixFrom(a, a.BitLen()), false, "exit's own address", prioDefault})
 	}
 	for _, a := range allow {
 		p.rules = append(p.rules, rule{a, true, "allow " + a.String(), prioAllow})
@@ -163,8 +167,20 @@ func (p *Policy) decide(ip netip.Addr) (bool, string) {
 			best = i
 		}
 	}
-	if best < 0 {
-		return true, "no rule"
+	allow, why := true, "no rule"
+	if best >= 0 {
+		allow, why = p.rules[best].allow, p.rules[best].why
 	}
-	return p.rules[best].allow, p.rules[best].why
+	// The exit's own address is a built-in deny of the single address:
+	// only an --allow naming it exactly opens it.
+	if !allow || p.self == nil || best >= 0 && p.rules[best].p.Bits() == ip.BitLen() {
+		return allow, why
+	}
+	switch own, err := p.self(ip); {
+	case err != nil:
+		return false, "cannot tell whether it is the exit's own address: " + err.Error()
+	case own:
+		return false, "exit's own address"
+	}
+	return allow, why
 }

@@ -71,7 +71,8 @@ type Config struct {
 	// authentication, which the caller must allow only on loopback.
 	Users Users
 	// Policy decides which destinations may be reached; nil means
-	// NewPolicy(nil, nil, nil): the default denies only.
+	// NewPolicy(nil, nil, IsLocal): the default denies and the host's own
+	// addresses.
 	Policy *Policy
 	// TLS, when set, makes the server speak SOCKS5 inside TLS.
 	TLS *tls.Config
@@ -102,7 +103,7 @@ type Server struct {
 // New checks cfg and fills in defaults.
 func New(cfg Config) (*Server, error) {
 	if cfg.Policy == nil {
-		cfg.Policy = NewPolicy(nil, nil, nil)
+		cfg.Policy = NewPolicy(nil, nil, IsLocal)
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
