@@ -167,7 +167,7 @@ var AdjtimexModes = &FlagSet{Unknown: "ADJ_???", Flags: []Flag{
 	{0x2000, "ADJ_NANO"}, {0x4000, "ADJ_TICK"}}}
 
 // AdjtimexStatus are a struct timex's status bits.
-var AdjtimexStatus = &FlagSet{Flags: []Flag{
+var AdjtimexStatus = &FlagSet{Unknown: "STA_???", Flags: []Flag{
 	{0x0001, "STA_PLL"}, {0x0002, "STA_PPSFREQ"}, {0x0004, "STA_PPSTIME"}, {0x0008, "STA_FLL"},
 	{0x0010, "STA_INS"}, {0x0020, "STA_DEL"}, {0x0040, "STA_UNSYNC"}, {0x0080, "STA_FREQHOLD"},
 	{0x0100, "STA_PPSSIGNAL"}, {0x0200, "STA_PPSJITTER"}, {0x0400, "STA_PPSWANDER"}, {0x0800, "STA_PPSERROR"},

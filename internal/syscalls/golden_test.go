@@ -1328,6 +1328,59 @@ func goldenCases() []goldenCase {
 	a = mk()
 	add("get_mempolicy-flags64", "get_mempolicy", a, "retval=0", nil, a.u32s(0xffffffff), 0, 64, 0, 0x100000001)
 
+	// mincore's vector, at exit.
+	vec := []byte{1, 0, 3, 2, 4, 0xff, 0, 1}
+	a = mk()
+	add("mincore", "mincore", a, "retval=0", nil, 0x7f0000000000, 20000, a.put(vec))
+	a = mk()
+	add("mincore-page", "mincore", a, "retval=0", nil, 0x7f0000000000, 4096, a.put(vec))
+	a = mk()
+	add("mincore-empty", "mincore", a, "retval=0", nil, 0x7f0000000000, 0, a.put(vec))
+	a = mk()
+	add("mincore-s3", "mincore", a, "retval=0", []string{"-s", "3"}, 0x7f0000000000, 40000, a.put(vec))
+	a = mk()
+	add("mincore-long", "mincore", a, "retval=0", nil, 0x7f0000000000, 400000, a.put(vec))
+	a = mk()
+	add("mincore-long-v", "mincore", a, "retval=0", []string{"-v"}, 0x7f0000000000, 400000, a.put(vec))
+	a = mk()
+	add("mincore-at-end", "mincore", a, "retval=0", nil, 0x7f0000000000, 40000, a.endBlob(make([]byte, 4)))
+	add("mincore-null", "mincore", nil, "retval=0", nil, 0x7f0000000000, 40000, 0)
+	a = mk()
+	add("mincore-enosys", "mincore", a, "", nil, 0x7f0000000000, 20000, a.put(vec))
+
+	// clock_adjtime's and adjtimex's struct timex, at exit.
+	timex := func(modes uint32, v ...int64) []byte {
+		b := make([]byte, 208)
+		binary.LittleEndian.PutUint32(b, modes)
+		for i, o := range []int{8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 136, 144, 152, 160} {
+			if i < len(v) {
+				binary.LittleEndian.PutUint64(b[o:], uint64(v[i]))
+			}
+		}
+		return b
+	}
+	a = mk()
+	add("clock_adjtime", "clock_adjtime", a, "retval=0", nil, 0,
+		a.put(timex(0xa001, -5, 100, 16000, 1600, 0x2041, 2, 1, 32768000, 1700000000, 123456, 10000, 0, 0, 0, 0, 0, 0, 0, 0, 37)))
+	a = mk()
+	add("clock_adjtime-error-state", "clock_adjtime", a, "retval=5", nil, 1, a.put(timex(0xffff)))
+	a = mk()
+	add("clock_adjtime-unknown-state", "clock_adjtime", a, "retval=9", nil, 11, a.put(timex(0x10000)))
+	a = mk()
+	add("clock_adjtime-einval", "clock_adjtime", a, "error=EINVAL", nil, 0, a.put(timex(1)))
+	a = mk()
+	add("clock_adjtime-enosys", "clock_adjtime", a, "", nil, 0, a.put(timex(1)))
+	add("clock_adjtime-null", "clock_adjtime", nil, "retval=1", nil, 0, 0)
+	a = mk()
+	add("clock_adjtime-at-end", "clock_adjtime", a, "retval=1", nil, 0, a.endBlob(make([]byte, 100)))
+	a = mk()
+	add("adjtimex", "adjtimex", a, "retval=3", nil, a.put(timex(0x8001, -1, -2, -3, -4, -1, -5, -6, -7, -8, -9,
+		-10, -11, -12, -13, -14, -15, -16, -17, -18, -19)))
+	a = mk()
+	add("adjtimex-eperm", "adjtimex", a, "error=EPERM", nil, a.put(timex(0x8001)))
+	a = mk()
+	add("adjtimex-v", "adjtimex", a, "retval=4", []string{"-v"}, a.put(timex(0x2000, 0, 0, 0, 0, 0xffff0000)))
+
 	// -y: fds named after the files call.c opened.
 	a = mk()
 	cs = append(cs, goldenCase{id: "y-read", call: "read", a: a, inject: "retval=2", flags: []string{"-y"},

@@ -189,6 +189,8 @@ const (
 	KindOutNodemask                    // (onodemask) the same, filled in
 	KindMbindFlags                     // (mbindf) MPOL_MF_STRICT|MPOL_MF_MOVE
 	KindGetMempolicyFlags              // (gmpolf) MPOL_F_NODE|MPOL_F_ADDR (64 bits)
+	KindOutMincore                     // (omincore) mincore's vector, a page count of the previous argument: [1, 0, 1]
+	KindOutTimex                       // (otimex) adjtimex's and clock_adjtime's struct timex, at exit
 	numKinds
 )
 
@@ -237,6 +239,7 @@ var kindNames = map[string]Kind{
 	"caphdr": KindCapHeader, "capdata": KindCapData, "ocapdata": KindOutCapData,
 	"mpolmode": KindMpolMode, "mpolmode32": KindMpolMode32, "ompolmode": KindOutMpolMode,
 	"nodemask": KindNodemask, "onodemask": KindOutNodemask, "mbindf": KindMbindFlags, "gmpolf": KindGetMempolicyFlags,
+	"omincore": KindOutMincore, "otimex": KindOutTimex,
 }
 
 // String returns the kind's signature name ("path").
@@ -532,6 +535,8 @@ func init() {
 		KindOutNodemask:       outStruct(func(d *Decoded, a uint64) string { return d.nodemask(a, d.c.Args[2]) }),
 		KindMbindFlags:        flags32Kind(linux.MbindFlags),
 		KindGetMempolicyFlags: flagsKind(linux.GetMempolicyFlags),
+		KindOutMincore:        outStruct(func(d *Decoded, a uint64) string { return d.mincore(a, d.c.Args[1]) }),
+		KindOutTimex:          outStruct(func(d *Decoded, a uint64) string { return d.timex(a) }),
 		KindPersonality: {enter: func(d *Decoded, i int) string {
 			if p := uint32(d.c.Args[i]); p != 0xffffffff {
 				return formatPersonality(p)

@@ -203,6 +203,8 @@ func callSpecials() map[string]*special {
 				d.args[3], d.args[4] = hexs(d.c.Args[3]), hexs(d.c.Args[4])
 			}
 		}},
+		"adjtimex":      {ret: func(d *Decoded) string { return d.timexRet(d.c.Args[0]) }},
+		"clock_adjtime": {ret: func(d *Decoded) string { return d.timexRet(d.c.Args[1]) }},
 		"personality": {ret: func(d *Decoded) string {
 			// The old personality, named even when it is 0xffffffff.
 			return hexs(uint64(d.ret)) + " (" + formatPersonality(uint32(d.ret)) + ")"

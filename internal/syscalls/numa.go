@@ -58,3 +58,13 @@ func (d *Decoded) mpolModeOut(addr uint64) string {
 	}
 	return "[" + linux.MpolModes.Format(uint64(v)) + "]"
 }
+
+// mincore renders mincore's vector at exit: one 0 or 1 (the resident bit)
+// per page of the length, limited by -s unless -v.
+func (d *Decoded) mincore(addr, length uint64) string {
+	const page = 4096
+	n := length/page + min(length%page, 1)
+	return d.array(addr, int(min(n, maxArrayBytes)), 1, !d.o.Verbose, func(b []byte) string {
+		return strconv.Itoa(int(b[0] & 1))
+	})
+}

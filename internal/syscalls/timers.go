@@ -151,3 +151,39 @@ func (d *Decoded) utimbuf(addr uint64) string {
 	return "{actime=" + strconv.FormatInt(at, 10) + dateComment(at, 0, 0, 0) +
 		", modtime=" + strconv.FormatInt(mt, 10) + dateComment(mt, 0, 0, 0) + "}"
 }
+
+// sizeofTimex is the size of a struct timex.
+const sizeofTimex = 208
+
+// timex renders adjtimex's and clock_adjtime's struct timex, as strace
+// prints it at exit with or without -v.
+func (d *Decoded) timex(addr uint64) string {
+	b, err := d.read(addr, sizeofTimex)
+	if err != nil {
+		return ptr(addr)
+	}
+	l := func(o int) string { return strconv.FormatInt(int64(le64(b[o:])), 10) }
+	i := func(o int) string { return strconv.Itoa(int(int32(le32(b[o:])))) }
+	return "{modes=" + linux.AdjtimexModes.Format(uint64(le32(b))) +
+		", offset=" + l(8) + ", freq=" + l(16) + ", maxerror=" + l(24) + ", esterror=" + l(32) +
+		", status=" + linux.AdjtimexStatus.Format(uint64(le32(b[40:]))) +
+		", constant=" + l(48) + ", precision=" + l(56) + ", tolerance=" + l(64) +
+		", time=" + formatTimeval(linux.ParseTimeval(b[72:])) +
+		", tick=" + l(88) + ", ppsfreq=" + l(96) + ", jitter=" + l(104) + ", shift=" + i(112) +
+		", stabil=" + l(120) + ", jitcnt=" + l(128) + ", calcnt=" + l(136) + ", errcnt=" + l(144) +
+		", stbcnt=" + l(152) + ", tai=" + i(160) + "}"
+}
+
+// timexRet renders adjtimex's and clock_adjtime's return: the clock
+// state's name after it (5 (TIME_ERROR)) when the struct timex at addr
+// could be shown.
+func (d *Decoded) timexRet(addr uint64) string {
+	r := strconv.FormatInt(d.ret, 10)
+	if _, err := d.read(addr, sizeofTimex); err != nil {
+		return r
+	}
+	if n, ok := linux.AdjtimexStates.Name(uint64(d.ret)); ok {
+		return r + " (" + n + ")"
+	}
+	return r
+}
