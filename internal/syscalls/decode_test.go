@@ -45,6 +45,17 @@ func TestUnfinishedResumed(t *testing.T) {
 		t.Errorf("Resumed() = %q, want %q", got, want)
 	}
 
+	// sched_setattr prints its flags at exit, after what E2BIG wrote back.
+	sa := a.u32s(40, 0)
+	ss := Enter(&Call{Info: ByName("sched_setattr"), Args: [6]uint64{0, sa, 0}}, arenaMem{a}, nil)
+	if got, want := ss.Unfinished(), "sched_setattr(0, {size=40} <unfinished ...>"; got != want {
+		t.Errorf("Unfinished() = %q, want %q", got, want)
+	}
+	ss.Exit(-7, arenaMem{a})
+	if got, want := ss.Resumed(), "<... sched_setattr resumed> => {size=40}, 0) = -1 E2BIG (Argument list too long)"; got != want {
+		t.Errorf("Resumed() = %q, want %q", got, want)
+	}
+
 	wt := Enter(&Call{Info: ByName("wait4"), Args: [6]uint64{^uint64(0), 0, 0, 0}}, nil, nil)
 	if got, want := wt.Unfinished(), "wait4(-1,  <unfinished ...>"; got != want {
 		t.Errorf("Unfinished() = %q, want %q", got, want)
@@ -108,6 +119,8 @@ func TestBadPointersStructs(t *testing.T) {
 		{"mincore", [6]uint64{0, 1 << 62, bad}, 0},
 		{"clock_adjtime", [6]uint64{0, bad}, 0},
 		{"adjtimex", [6]uint64{bad}, 0},
+		{"sched_setattr", [6]uint64{0, bad, 0}, -7},
+		{"sched_getattr", [6]uint64{0, bad, 56, 0}, 0},
 		{"statfs", [6]uint64{bad, bad}, 0},
 		{"sysinfo", [6]uint64{bad}, 0},
 		{"clone3", [6]uint64{bad, 88}, 77},

@@ -41,10 +41,9 @@
 // shmctl, semctl and msgctl, semctl's GETALL and SETALL arrays, and
 // arch_prctl's XSAVE feature masks (ARCH_GET_XCOMP_*, ARCH_REQ_XCOMP_*),
 // which strace names; calls whose table entry still has generic arguments
-// ("arg0 x": the sched_*attr calls, mq_notify, mq_getsetattr, io_uring,
-// bpf, keyctl and others) print every argument in hex, membarrier's QUERY
-// result prints its flags as a number and kcmp's KCMP_EPOLL_TFD slot is a
-// number.
+// ("arg0 x": mq_notify, mq_getsetattr, io_uring, bpf, keyctl and others)
+// print every argument in hex, membarrier's QUERY result prints its flags
+// as a number and kcmp's KCMP_EPOLL_TFD slot is a number.
 // prctl's arm64-only options (PR_SVE_*, PR_SME_*, PR_PAC_*, the tagged
 // address controls) and PR_SCHED_CORE print their arguments in hex, and a
 // seccomp filter (PR_SET_SECCOMP) prints as {len=N, filter=ADDR} even with

@@ -191,6 +191,8 @@ const (
 	KindGetMempolicyFlags              // (gmpolf) MPOL_F_NODE|MPOL_F_ADDR (64 bits)
 	KindOutMincore                     // (omincore) mincore's vector, a page count of the previous argument: [1, 0, 1]
 	KindOutTimex                       // (otimex) adjtimex's and clock_adjtime's struct timex, at exit
+	KindSchedAttr                      // (schedattr) sched_setattr's struct sched_attr
+	KindOutSchedAttr                   // (oschedattr) sched_getattr's, its size in the next argument
 	numKinds
 )
 
@@ -239,7 +241,7 @@ var kindNames = map[string]Kind{
 	"caphdr": KindCapHeader, "capdata": KindCapData, "ocapdata": KindOutCapData,
 	"mpolmode": KindMpolMode, "mpolmode32": KindMpolMode32, "ompolmode": KindOutMpolMode,
 	"nodemask": KindNodemask, "onodemask": KindOutNodemask, "mbindf": KindMbindFlags, "gmpolf": KindGetMempolicyFlags,
-	"omincore": KindOutMincore, "otimex": KindOutTimex,
+	"omincore": KindOutMincore, "otimex": KindOutTimex, "schedattr": KindSchedAttr, "oschedattr": KindOutSchedAttr,
 }
 
 // String returns the kind's signature name ("path").
@@ -537,6 +539,13 @@ func init() {
 		KindGetMempolicyFlags: flagsKind(linux.GetMempolicyFlags),
 		KindOutMincore:        outStruct(func(d *Decoded, a uint64) string { return d.mincore(a, d.c.Args[1]) }),
 		KindOutTimex:          outStruct(func(d *Decoded, a uint64) string { return d.timex(a) }),
+		KindSchedAttr:         {enter: func(d *Decoded, i int) string { return d.schedAttr(d.c.Args[i], 0, true) }},
+		KindOutSchedAttr: outStruct(func(d *Decoded, a uint64) string {
+			if uint32(d.c.Args[2]) == 0 {
+				return hexs(a)
+			}
+			return d.schedAttr(a, uint32(d.c.Args[2]), false)
+		}),
 		KindPersonality: {enter: func(d *Decoded, i int) string {
 			if p := uint32(d.c.Args[i]); p != 0xffffffff {
 				return formatPersonality(p)

@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 
@@ -81,6 +82,64 @@ func (d *Decoded) schedParam(addr uint64) string {
 		return hexs(addr)
 	}
 	return "[" + strconv.Itoa(int(int32(v))) + "]"
+}
+
+// schedAttr renders a struct sched_attr as strace's print_sched_attr:
+// sched_setattr's (set) as long as its size field says, or the first
+// version's if 0; sched_getattr's as long as the kernel's size field says,
+// of the usize bytes the call asked for. sched_setattr leaves out the
+// policy and the parameters its SCHED_FLAG_KEEP_* flags keep.
+func (d *Decoded) schedAttr(addr uint64, usize uint32, set bool) string {
+	b := make([]byte, linux.SizeofSchedAttrVer1)
+	var size uint32
+	if set {
+		v, ok := d.u32(addr)
+		if !ok {
+			return ptr(addr)
+		}
+		usize = v
+		if usize == 0 {
+			usize = linux.SizeofSchedAttrVer0
+		}
+		size = min(usize, linux.SizeofSchedAttrVer1)
+		if size >= linux.SizeofSchedAttrVer0 {
+			r, err := d.read(addr, int(size))
+			if err != nil {
+				return ptr(addr)
+			}
+			copy(b, r)
+		}
+		binary.LittleEndian.PutUint32(b, v)
+	} else {
+		r, err := d.read(addr, int(min(usize, linux.SizeofSchedAttrVer1)))
+		if err != nil {
+			return ptr(addr)
+		}
+		copy(b, r)
+		size = le32(b)
+	}
+	u := func(o int) string { return strconv.FormatUint(uint64(le32(b[o:])), 10) }
+	s := "{size=" + u(0)
+	if size >= linux.SizeofSchedAttrVer0 {
+		policy, flags := le32(b[4:]), le64(b[8:])
+		if !set || int32(policy) < 0 || flags&(linux.SCHED_FLAG_KEEP_POLICY|linux.SCHED_FLAG_KEEP_PARAMS) == 0 {
+			s += ", sched_policy=" + linux.SchedPolicies.Format(uint64(policy))
+		}
+		s += ", sched_flags=" + linux.SchedFlags.Format(flags)
+		if !set || flags&linux.SCHED_FLAG_KEEP_PARAMS == 0 {
+			s += ", sched_nice=" + strconv.Itoa(int(int32(le32(b[16:])))) + ", sched_priority=" + u(20) +
+				", sched_runtime=" + strconv.FormatUint(le64(b[24:]), 10) +
+				", sched_deadline=" + strconv.FormatUint(le64(b[32:]), 10) +
+				", sched_period=" + strconv.FormatUint(le64(b[40:]), 10)
+		}
+		if size >= linux.SizeofSchedAttrVer1 {
+			s += ", sched_util_min=" + u(48) + ", sched_util_max=" + u(52)
+		}
+	}
+	if set && usize > size {
+		s += ", ..."
+	}
+	return s + "}"
 }
 
 // formatIoprio renders an I/O priority: IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4).
@@ -205,6 +264,19 @@ func callSpecials() map[string]*special {
 		}},
 		"adjtimex":      {ret: func(d *Decoded) string { return d.timexRet(d.c.Args[0]) }},
 		"clock_adjtime": {ret: func(d *Decoded) string { return d.timexRet(d.c.Args[1]) }},
+		"sched_setattr": {enter: func(d *Decoded) {
+			// flags is printed at exit, after what E2BIG wrote back:
+			// "sched_setattr(0, {...} => {size=56}, 0)".
+			d.out[2], d.sepAtExit = true, true
+		}, exit: func(d *Decoded) {
+			if d.Errno() != "E2BIG" {
+				return
+			}
+			if v, ok := d.u32(d.c.Args[1]); ok {
+				d.late = " => {size=" + strconv.FormatUint(uint64(v), 10) + "}"
+				d.args[1] += d.late
+			}
+		}},
 		"personality": {ret: func(d *Decoded) string {
 			// The old personality, named even when it is 0xffffffff.
 			return hexs(uint64(d.ret)) + " (" + formatPersonality(uint32(d.ret)) + ")"
