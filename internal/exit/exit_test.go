@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -431,17 +432,72 @@ func TestExitMaxConnsAndIdle(t *testing.T) {
 	if te.dials.Load() != dials {
 		t.Error("a request past MaxConns was dialed")
 	}
-	// one without credentials is told so, as below the limit
+	// one without credentials is told so, as below the limit (MaxConns
+	// counts requests served, not handshakes)
 	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), nil); !errors.Is(err, socks5.ErrAuthRequired) {
 		t.Errorf("unauthenticated, past MaxConns: %v", err)
 	}
-	te.log.waitLog(t, "result=limit", "no-auth")
+	te.log.waitLog(t, "result=no-auth")
 	// the first one, left idle, is closed by the exit
 	first.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := first.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("idle connection: read %v, want EOF", err)
 	}
 	te.log.waitLog(t, "result=idle")
+}
+
+// TestExitHandshakeBudget: clients that connect and never authenticate
+// hold handshakes, not MaxConns: they cannot lock out one that
+// authenticates, and one source cannot hold more than maxHandshakesFrom.
+func TestExitHandshakeBudget(t *testing.T) {
+	te := startExit(t, func(c *Config) { c.MaxConns = 5 })
+	echo := echoServer(t)
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range maxHandshakesFrom {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte{5}) // a greeting begun, never finished
+		idle = append(idle, c)
+	}
+	for deadline := time.Now().Add(5 * time.Second); te.srv.Handshakes() < maxHandshakesFrom && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // the exit accepts them in its own time
+	}
+	// One more from the same source is closed at once.
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{5, 1, 2})
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 2)); err == nil {
+		t.Errorf("a handshake past the source's budget was answered (%d bytes)", n)
+	}
+	c.Close()
+	te.log.waitLog(t, "result=limit", fmt.Sprintf("%d handshakes in progress from 127.0.0.1", maxHandshakesFrom))
+	// An authenticated client from another source is served, past the
+	// idle ones' number.
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	raw, err := d.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := socks5.ClientHandshake(raw, socks5.AddrFromAddrPort(echo), socks5.ClientOptions{Auth: alice}); err != nil {
+		t.Fatalf("an authenticated client behind %d idle handshakes (MaxConns 5): %v", maxHandshakesFrom, err)
+	}
+	raw.Write([]byte("ping"))
+	b := make([]byte, 4)
+	if _, err := io.ReadFull(raw, b); err != nil || string(b) != "ping" {
+		t.Errorf("echo through the exit: %q %v", b, err)
+	}
 }
 
 // TestExitDialTimeoutReplies: a destination that never answers is

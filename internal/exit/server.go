@@ -4,14 +4,15 @@
 //
 // One connection goes through these steps, each bounded in time:
 //
-//  1. accept; past MaxConns concurrent connections the new one is refused
-//     (logged as result=limit): its handshake runs as below and its request
-//     is answered with a general failure, so that the client knows the
-//     exit is refusing (see refuse);
+//  1. accept, within the handshakes' own budget (beginHandshake: 1024 in
+//     all, 64 from one source), past which the connection is closed at
+//     once (logged as result=limit);
 //  2. TLS handshake when the server has a certificate (socks5+tls://);
 //  3. the SOCKS5 handshake (internal/socks5): username/password required
 //     unless the server was built without users, which cmd/carrot allows
-//     only on loopback listen addresses;
+//     only on loopback listen addresses; past MaxConns requests being
+//     served, the request is answered with a general failure (result=limit),
+//     so that the client knows the exit is refusing;
 //  4. the destination is resolved here, at the exit, when it is a name (a
 //     name that is an IP literal is taken as that IP), so the client's DNS
 //     never sees it; answers are kept for NameTTL (names.go);
@@ -94,10 +95,13 @@ type Config struct {
 
 // Server is a running exit.
 type Server struct {
-	cfg      Config
-	names    *nameCache   // nil: NameTTL < 0
-	active   atomic.Int64 // connections within MaxConns
-	refusing atomic.Int64 // connections past it, being answered (refuse)
+	cfg    Config
+	names  *nameCache   // nil: NameTTL < 0
+	active atomic.Int64 // requests being served, within MaxConns
+
+	hsMu       sync.Mutex
+	handshakes int                // in progress (beginHandshake)
+	hsFrom     map[netip.Addr]int // in progress, by source
 }
 
 // New checks cfg and fills in defaults.
@@ -135,7 +139,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NameTTL == 0 {
 		cfg.NameTTL = 5 * time.Second
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, hsFrom: map[netip.Addr]int{}}
 	if cfg.NameTTL > 0 {
 		s.names = newNameCache(cfg.Resolver, cfg.NameTTL)
 	}
@@ -176,9 +180,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// Active is the number of connections being handled (not counting those
-// being refused for coming past MaxConns).
+// Active is the number of requests being served (dialing or relaying),
+// which MaxConns bounds; handshakes in progress are not counted.
 func (s *Server) Active() int64 { return s.active.Load() }
+
+// Handshakes is the number of connections in their handshake (before a
+// request), which have a budget of their own (beginHandshake).
+func (s *Server) Handshakes() int {
+	s.hsMu.Lock()
+	defer s.hsMu.Unlock()
+	return s.handshakes
+}
 
 // outcome of a connection, for the log line.
 type record struct {
@@ -199,18 +211,34 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if n := s.active.Add(1); n > int64(s.cfg.MaxConns) {
-		s.active.Add(-1)
-		s.refuse(ctx, c, r)
+	src, err := s.beginHandshake(c.RemoteAddr())
+	if err != nil {
+		c.Close()
+		r.result, r.err = "limit", err
 		return
 	}
-	defer s.active.Add(-1)
-
 	conn, hc, req, ok := s.handshake(ctx, c, r, s.cfg.HandshakeTimeout)
+	s.endHandshake(src)
 	if !ok {
 		return
 	}
 	r.dest = req.Dest.String()
+	if n := s.active.Add(1); n > int64(s.cfg.MaxConns) {
+		// Answered, not cut off: the client learns that the exit is
+		// refusing, rather than meet a connection closed at its request,
+		// which looks like a broken exit.
+		s.active.Add(-1)
+		r.result = "limit"
+		r.err = fmt.Errorf("%d connections open (--max-conns): answered %v", s.cfg.MaxConns, socks5.ReplyGeneralFailure)
+		c.SetWriteDeadline(time.Now().Add(replyTimeout))
+		socks5.WriteReply(hc, socks5.ReplyGeneralFailure, socks5.Addr{})
+		if err := hc.Flush(); err != nil {
+			r.err = notSent(r.err, err)
+		}
+		conn.Close()
+		return
+	}
+	defer s.active.Add(-1)
 	// The handshake timeout covers the handshake only: the destination has
 	// DialTimeout of its own, and the reply its own deadline (replyTimeout)
 	// once the outcome is known. (Left in place, the handshake's deadline
@@ -350,38 +378,41 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, timeout t
 	return conn, hc, req, true
 }
 
-// refuse answers a connection that came past MaxConns: it runs the
-// handshake as usual (within refuseTimeout) and answers the request with
-// a general failure, so that the client learns the exit is refusing
-// rather than meet a connection closed at its greeting, which looks like
-// a TLS mismatch or a broken exit. At most maxRefusing connections are
-// answered so at once; past that they are closed at accept (as before
-// any answer). Either way the log says result=limit.
-func (s *Server) refuse(ctx context.Context, c net.Conn, r *record) {
-	r.result = "limit"
-	if s.refusing.Add(1) > maxRefusing {
-		s.refusing.Add(-1)
-		c.Close()
-		r.err = fmt.Errorf("%d connections open (--max-conns), and %d more being refused", s.cfg.MaxConns, maxRefusing)
-		return
+// beginHandshake admits a new connection to its handshake, within the
+// handshakes' own budget: maxHandshakes (or MaxConns if more) in all and
+// maxHandshakesFrom from one source (an IPv6 source's /64). Handshakes are budgeted apart from the
+// streams (MaxConns), so that clients that connect and never
+// authenticate cannot lock out one that does; past the budget a
+// connection is closed at once. It returns the source to give
+// endHandshake.
+func (s *Server) beginHandshake(remote net.Addr) (netip.Addr, error) {
+	var src netip.Addr
+	if ap, err := netip.ParseAddrPort(remote.String()); err == nil {
+		src = ap.Addr().Unmap().WithZone("")
+		if src.Is6() {
+			src = netip.PrefixFrom(src, 64).Masked().Addr()
+		}
 	}
-	defer s.refusing.Add(-1)
-	conn, hc, req, ok := s.handshake(ctx, c, r, min(s.cfg.HandshakeTimeout, refuseTimeout))
-	if !ok {
-		// how the handshake ended (a client without credentials, a spare
-		// connection closed unused) stays in the error
-		r.err = errors.New(r.result + ": " + strings.TrimPrefix(r.err.Error(), "socks5: "))
-		r.result = "limit"
-		return
+	s.hsMu.Lock()
+	defer s.hsMu.Unlock()
+	switch {
+	case s.handshakes >= max(s.cfg.MaxConns, maxHandshakes):
+		return src, fmt.Errorf("%d handshakes in progress: closed", s.handshakes)
+	case s.hsFrom[src] >= maxHandshakesFrom:
+		return src, fmt.Errorf("%d handshakes in progress from %s: closed", s.hsFrom[src], src)
 	}
-	r.dest = req.Dest.String()
-	r.err = fmt.Errorf("%d connections open (--max-conns): answered %v", s.cfg.MaxConns, socks5.ReplyGeneralFailure)
-	c.SetWriteDeadline(time.Now().Add(replyTimeout))
-	socks5.WriteReply(hc, socks5.ReplyGeneralFailure, socks5.Addr{})
-	if err := hc.Flush(); err != nil {
-		r.err = notSent(r.err, err)
+	s.handshakes++
+	s.hsFrom[src]++
+	return src, nil
+}
+
+func (s *Server) endHandshake(src netip.Addr) {
+	s.hsMu.Lock()
+	defer s.hsMu.Unlock()
+	s.handshakes--
+	if s.hsFrom[src]--; s.hsFrom[src] <= 0 {
+		delete(s.hsFrom, src)
 	}
-	conn.Close()
 }
 
 // notSent adds to err (which may be nil) that an answer to the client could
@@ -549,11 +580,13 @@ const tlsHandshake = 0x16
 // client has sent its request and is waiting for it.
 const replyTimeout = 5 * time.Second
 
-// refuseTimeout bounds the handshake of a connection refused for being
-// past MaxConns (refuse), and maxRefusing how many are answered at once.
+// maxHandshakes is how many handshakes may be in progress at once, and
+// maxHandshakesFrom how many from one source (beginHandshake): enough for
+// dozens of carrot runs behind one address, each holding a spare, and for
+// a browser's burst.
 const (
-	refuseTimeout = 2 * time.Second
-	maxRefusing   = 64
+	maxHandshakes     = 1024
+	maxHandshakesFrom = 64
 )
 
 // answerHold is how long the answers to a pipelined greeting and
