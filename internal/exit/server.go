@@ -102,6 +102,8 @@ type Server struct {
 	hsMu       sync.Mutex
 	handshakes int                // in progress (beginHandshake)
 	hsFrom     map[netip.Addr]int // in progress, by source
+
+	guesses guesses // recent credential failures, by source
 }
 
 // New checks cfg and fills in defaults.
@@ -217,7 +219,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		r.result, r.err = "limit", err
 		return
 	}
-	conn, hc, req, ok := s.handshake(ctx, c, r, s.cfg.HandshakeTimeout)
+	conn, hc, req, ok := s.handshake(ctx, c, r, src, s.cfg.HandshakeTimeout)
 	s.endHandshake(src)
 	if !ok {
 		return
@@ -318,7 +320,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 // timeout. On success it returns the connection to speak SOCKS5 on (c, or
 // TLS over it), the handshake's buffered view of it and the request, with
 // c's deadline still set; on failure it has closed c and filled in r.
-func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, timeout time.Duration) (net.Conn, *handshakeConn, socks5.Request, bool) {
+func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip.Addr, timeout time.Duration) (net.Conn, *handshakeConn, socks5.Request, bool) {
 	c.SetDeadline(time.Now().Add(timeout))
 	conn := c
 	if s.cfg.TLS != nil {
@@ -345,7 +347,21 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, timeout t
 	}
 	var auth func(u, p string) bool
 	if len(s.cfg.Users) > 0 {
-		auth = s.cfg.Users.Check
+		auth = func(u, p string) bool {
+			if d := s.guesses.delay(src, time.Now()); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return false
+				}
+			}
+			if !s.cfg.Users.Check(u, p) {
+				s.guesses.failed(src, time.Now())
+				return false
+			}
+			s.guesses.passed(src)
+			return true
+		}
 	}
 	hc := newHandshakeConn(conn)
 	if s.cfg.TLS == nil {
