@@ -127,16 +127,21 @@ func TestParsePrefix(t *testing.T) {
 }
 
 func TestParseUsers(t *testing.T) {
-	u, err := ParseUsers(strings.NewReader("# accounts\n\nalice:s3cret\nbob:pa:ss:word\r\n"))
+	u, err := ParseUsers(strings.NewReader("\ufeff# accounts (a byte-order mark first)\n\nalice:s3cret\nbob:pa:ss:word\r\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !u.Check("alice", "s3cret") || !u.Check("bob", "pa:ss:word") || u.Check("alice", "s3cre") || u.Check("carol", "") || u.Check("", "") {
 		t.Errorf("Check wrong: %v", u)
 	}
-	for _, bad := range []string{"", "alice\n", ":pw\n", "alice:\n", "a:1\na:2\n"} {
-		if _, err := ParseUsers(strings.NewReader(bad)); err == nil {
-			t.Errorf("ParseUsers(%q) accepted", bad)
+	for bad, why := range map[string]string{
+		"": "no users", "alice\n": "line 1: want", ":pw\n": "line 1: user name", "alice:\n": "line 1: password",
+		"a:1\na:2\n": "line 2: user", " alice:pw\n": "line 1: spaces", "alice:pw \n": "line 1: spaces",
+		"al\x00ice:pw\n": "line 1: a control", "alice:p\x1bw\n": "line 1: a control",
+		"a:1\n" + strings.Repeat("x", 70<<10) + ":pw\n": "line 2: longer than 64 KiB",
+	} {
+		if _, err := ParseUsers(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("ParseUsers(%.20q): %v, want %q", bad, err, why)
 		}
 	}
 }
@@ -557,6 +562,21 @@ func TestExitMalformedRequest(t *testing.T) {
 	}
 	te.log.waitLog(t, "result=bad-request", "1 to 255 bytes")
 	te.log.waitLog(t, "result=bad-request", "NUL")
+	// BIND is refused as not supported, and the log names what it asked.
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := socks5.ClientAuth(c, alice); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{socks5.Version, 2 /* BIND */, 0, socks5.AtypIPv4, 192, 0, 2, 7, 0, 21})
+	if rep, _, err := socks5.ReadReply(c); rep != socks5.ReplyCmdNotSupported {
+		t.Errorf("BIND: reply %v, %v; want %v", rep, err, socks5.ReplyCmdNotSupported)
+	}
+	te.log.waitLog(t, "result=bad-request", "dest=192.0.2.7:21")
 }
 
 func TestExitTLS(t *testing.T) {

@@ -381,6 +381,9 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 		}
 		conn.Close()
 		r.err = err
+		if errors.Is(err, socks5.ErrUnsupportedCommand) {
+			r.dest = req.Dest.String() // read whole: BIND, UDP ASSOCIATE
+		}
 		switch {
 		case errors.Is(err, socks5.ErrNoAcceptableMethod):
 			r.result = "no-auth"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 )
 
 // Users is the set of accounts allowed to use an exit: user name to
@@ -29,12 +30,20 @@ func LoadUsers(path string) (Users, error) {
 	return u, nil
 }
 
-// ParseUsers parses "user:password" lines.
+// ParseUsers parses "user:password" lines. An editor's byte-order mark
+// at the start is dropped; control characters, and spaces at either end of
+// a name or a password (which a client would have to send too, and which
+// are more likely an editing slip), are refused with the line's number.
 func ParseUsers(r io.Reader) (Users, error) {
 	u := Users{}
 	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
+	sc.Buffer(nil, 64<<10)
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), "\r")
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
@@ -46,6 +55,10 @@ func ParseUsers(r io.Reader) (Users, error) {
 			return nil, fmt.Errorf("line %d: user name must be 1 to 255 bytes", n)
 		case pass == "" || len(pass) > 255:
 			return nil, fmt.Errorf("line %d: password must be 1 to 255 bytes", n)
+		case strings.ContainsFunc(line, unicode.IsControl):
+			return nil, fmt.Errorf("line %d: a control character in the user name or password", n)
+		case strings.TrimSpace(name) != name || strings.TrimSpace(pass) != pass:
+			return nil, fmt.Errorf("line %d: spaces at the start or end of the user name or password", n)
 		}
 		if _, dup := u[name]; dup {
 			return nil, fmt.Errorf("line %d: user %q listed twice", n, name)
@@ -53,6 +66,9 @@ func ParseUsers(r io.Reader) (Users, error) {
 		u[name] = pass
 	}
 	if err := sc.Err(); err != nil {
+		if err == bufio.ErrTooLong {
+			return nil, fmt.Errorf("line %d: longer than 64 KiB", n)
+		}
 		return nil, err
 	}
 	if len(u) == 0 {
