@@ -253,8 +253,11 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 				case 'o':
 					f.o.Output = v
 				case 's':
-					n, err := strconv.ParseInt(v, 10, 32) // strace's limit, INT_MAX
-					if err != nil || n < 0 {
+					n, err := strconv.ParseInt(v, 10, 64)
+					if err != nil || n < 0 || n > 1<<30-1 { // strace's limit
+						err = errors.New("out of range")
+					}
+					if err != nil {
 						return nil, badUsage("invalid -s argument: '%s'", v)
 					}
 					f.o.Decode.StrSize = int(n)
@@ -266,7 +269,10 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 						return nil, err
 					}
 				case 'S':
-					if !slices.Contains(trace.SortKeys, v) {
+					switch {
+					case strings.HasPrefix(v, "min") || strings.HasPrefix(v, "max") || strings.HasPrefix(v, "time-m") || strings.HasPrefix(v, "time_m"):
+						return nil, badUsage("-S %s: carrot keeps no per-call minimum or maximum (sort by time, avg-time, calls, errors, name or nothing)", v)
+					case !slices.Contains(trace.SortKeys, v):
 						return nil, badUsage("invalid sortby: '%s'", v)
 					}
 					f.o.SortBy = v
@@ -292,16 +298,19 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 	f.o.Decode.FdPaths = min(ys, 2)
 	f.o.Decode.Hex = min(xs, 2)
 	f.o.Quiet = qs
+	if f.o.SortBy != "" && !f.o.Summary {
+		f.warnings = append(f.warnings, "-S/--summary-sort-by has no effect without (-c/--summary-only or -C/--summary)")
+	}
 	if onlyTable {
 		// As strace warns: the flags that only change call lines.
 		for _, w := range []struct {
 			set  bool
 			flag string
 		}{
+			{f.o.Relative, "-r/--relative-timestamps"},
+			{f.o.Timestamp > 0, "-t/--absolute-timestamps"},
 			{f.o.Durations, "-T/--syscall-times"},
 			{f.o.Decode.FdPaths > 0, "-y/--decode-fds"},
-			{f.o.Timestamp > 0, "-t/--absolute-timestamps"},
-			{f.o.Relative, "-r/--relative-timestamps"},
 		} {
 			if w.set {
 				f.warnings = append(f.warnings, w.flag+" has no effect with -c/--summary-only")
@@ -380,24 +389,27 @@ func (f *traceFlags) qualifier(expr string, traceSet *string) error {
 	return nil
 }
 
-// parseSignalSet reads -e signal='s set, as strace does (signal names with
-// or without SIG in any case, numbers, all, none, a leading ! for all
-// but), and returns the signals it leaves out: bit s-1 for signal s.
+// parseSignalSet reads -e signal='s set as strace does: "all" or "none",
+// or signal names (with or without SIG, in any case) and numbers separated
+// by commas, after any number of "!", each of which inverts it. It returns
+// the signals the set leaves out: bit s-1 for signal s.
 func parseSignalSet(val string) (hide uint64, err error) {
-	not := strings.HasPrefix(val, "!")
-	list := strings.TrimPrefix(val, "!")
+	rest, not := val, false
+	for strings.HasPrefix(rest, "!") {
+		rest, not = rest[1:], !not
+	}
 	var show uint64
-	empty := true
-	for _, tok := range strings.Split(list, ",") {
-		if tok == "" {
-			continue
-		}
-		empty = false
-		switch low := strings.ToLower(tok); {
-		case low == "all":
-			show = ^uint64(0)
-		case low == "none":
-		default:
+	switch rest {
+	case "all":
+		show = ^uint64(0)
+	case "none":
+	default:
+		empty := true
+		for _, tok := range strings.Split(rest, ",") {
+			if tok == "" {
+				continue
+			}
+			empty = false
 			sig, ok := signalNumber(tok)
 			if !ok {
 				return 0, badUsage("invalid signal '%s'", tok)
@@ -406,9 +418,9 @@ func parseSignalSet(val string) (hide uint64, err error) {
 				show |= 1 << (sig - 1)
 			}
 		}
-	}
-	if empty {
-		return 0, badUsage("invalid signal '%s'", list)
+		if empty {
+			return 0, badUsage("invalid signal '%s'", val)
+		}
 	}
 	if not {
 		show = ^show

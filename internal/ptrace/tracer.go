@@ -209,10 +209,12 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 		t.add(pid, pid, false)
 		if bell != 0 {
 			if err := t.seize(bell); err != nil {
+				// Said, not left for the program's SIGKILL to tell.
 				unix.Kill(pid, unix.SIGKILL)
-			} else {
-				t.doorbell.Store(int64(bell))
+				unix.Wait4(pid, nil, unix.WALL, nil)
+				return fmt.Errorf("doorbell: %w", err)
 			}
+			t.doorbell.Store(int64(bell))
 		}
 		stop := context.AfterFunc(ctx, func() {
 			t.Do(func() {
@@ -341,7 +343,8 @@ func sleepingIn(tid int) (nr int, ok bool) {
 		return 0, false
 	}
 	nr, err = strconv.Atoi(string(f[0]))
-	return nr, err == nil && nr >= 0
+	// restart_syscall: interrupted before already, by what is not known.
+	return nr, err == nil && nr >= 0 && nr != unix.SYS_RESTART_SYSCALL
 }
 
 // onThread runs f on a goroutine locked to a thread that is never

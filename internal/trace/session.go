@@ -156,6 +156,9 @@ type taskState struct {
 	stime       time.Duration
 	unfinished  bool // its entry was printed as "<unfinished ...>"
 	liveAtEnter int  // tasks traced at the call's entry, for its line's prefix
+	// restartAttached says restartOf is the call attaching interrupted,
+	// which only a restart_syscall as the task's first call resumes.
+	restartAttached bool
 	// restartOf is the call a signal last interrupted with
 	// ERESTART_RESTARTBLOCK, which restart_syscall resumes.
 	restartOf string
@@ -406,6 +409,15 @@ func (s *Session) Enter(c *ptrace.Syscall) ptrace.Action {
 	defer s.mu.Unlock()
 	k := s.task(c.Tid, c.Pid)
 	s.adoptRoot(c.Tid)
+	if k.restartAttached {
+		// The first call after attaching: a restart_syscall resumes the
+		// call attaching interrupted; any other means it restarted as
+		// itself (read, ERESTARTSYS) or had ended.
+		k.restartAttached = false
+		if c.Nr != unix.SYS_RESTART_SYSCALL {
+			k.restartOf = ""
+		}
+	}
 	shown := s.visible(k) && (s.o.TraceAll || (c.Nr >= 0 && s.o.Trace.Has(c.Nr)))
 	if !shown && s.fds == nil {
 		return ptrace.Continue
@@ -628,7 +640,9 @@ func (s *Session) prefixLive(tid int, t time.Time, live int) string {
 		if !s.lastLine.IsZero() {
 			d = max(t.Sub(s.lastLine), 0)
 		}
-		s.lastLine = t
+		if t.After(s.lastLine) {
+			s.lastLine = t // never back: the next line counts from the latest
+		}
 		us := d.Microseconds()
 		if s.o.Timestamp > 0 {
 			fmt.Fprintf(&b, "(+%6d.%06d) ", us/1e6, us%1e6)
@@ -729,7 +743,7 @@ func (s *Session) Event(ev *ptrace.Event) {
 			// Attaching interrupts the call it sleeps in; a
 			// restart_syscall that follows resumes that one.
 			if ev.Asleep {
-				k.restartOf = callName(ev.Sleeping)
+				k.restartOf, k.restartAttached = callName(ev.Sleeping), true
 			}
 			if s.o.Quiet == 0 && ev.Tid == ev.Pid {
 				// Every thread is attached, as strace -f does, and said so.
@@ -817,7 +831,7 @@ func (s *Session) Event(ev *ptrace.Event) {
 			s.tl.instant(ev.Pid, ev.Tid, linux.SignalName(int64(ev.Sig)), time.Now())
 		}
 	case ptrace.EventStopped:
-		if k := s.task(ev.Tid, ev.Pid); s.visible(k) && s.calls {
+		if k := s.task(ev.Tid, ev.Pid); s.visible(k) && s.showSignal(ev.Sig) && s.calls {
 			s.event(ev.Tid, fmt.Sprintf("--- stopped by %s ---", linux.SignalName(int64(ev.Sig))))
 		}
 	case ptrace.EventExit:

@@ -44,32 +44,28 @@ func newSummary(sortBy string) *summary {
 // their aliases: by total time (the default), average time, calls, errors,
 // name, or none (by system call number, as strace leaves them).
 var SortKeys = []string{
-	"time", "time-total", "time_total", "total-time", "total_time",
+	"time", "time-total", "time_total", "total-time", "total_time", "time-percent", "time_percent",
 	"avg-time", "avg_time", "time-avg", "time_avg",
-	"calls", "count", "errors", "error", "name", "syscall", "nothing", "none",
+	"calls", "count", "errors", "error", "name", "syscall", "syscall-name", "syscall_name", "nothing", "none",
 }
 
-// rowOrder compares two rows for sortBy (SortKeys); ties go by calls, then
-// name, so that the order is the same from run to run.
+// rowOrder compares two rows for sortBy (SortKeys). Ties keep the system
+// calls' numbers' order, as strace's stable sort of its table does.
 func rowOrder(sortBy string) func(a, b SummaryRow) int {
-	tie := func(a, b SummaryRow) int {
-		if c := cmp.Compare(b.Calls, a.Calls); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Syscall, b.Syscall)
-	}
+	byNr := func(a, b SummaryRow) int { return cmp.Compare(rowNr(a.Syscall), rowNr(b.Syscall)) }
+	avg := func(r SummaryRow) float64 { return r.Seconds / float64(max(r.Calls, 1)) }
 	var key func(a, b SummaryRow) int
 	switch sortBy {
 	case "avg-time", "avg_time", "time-avg", "time_avg":
-		key = func(a, b SummaryRow) int { return cmp.Compare(b.UsecsPerCal, a.UsecsPerCal) }
+		key = func(a, b SummaryRow) int { return cmp.Compare(avg(b), avg(a)) }
 	case "calls", "count":
-		key = func(a, b SummaryRow) int { return 0 }
+		key = func(a, b SummaryRow) int { return cmp.Compare(b.Calls, a.Calls) }
 	case "errors", "error":
 		key = func(a, b SummaryRow) int { return cmp.Compare(b.Errors, a.Errors) }
-	case "name", "syscall":
+	case "name", "syscall", "syscall-name", "syscall_name":
 		return func(a, b SummaryRow) int { return strings.Compare(a.Syscall, b.Syscall) }
 	case "nothing", "none":
-		return func(a, b SummaryRow) int { return cmp.Compare(rowNr(a.Syscall), rowNr(b.Syscall)) }
+		return byNr
 	default: // by total time
 		key = func(a, b SummaryRow) int { return cmp.Compare(b.Seconds, a.Seconds) }
 	}
@@ -77,7 +73,7 @@ func rowOrder(sortBy string) func(a, b SummaryRow) int {
 		if c := key(a, b); c != 0 {
 			return c
 		}
-		return tie(a, b)
+		return byNr(a, b)
 	}
 }
 

@@ -1,8 +1,10 @@
 package trace
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTableTotalWithoutTime: a run whose calls took no measurable system
@@ -33,5 +35,21 @@ func TestTableRuleWidth(t *testing.T) {
 		if f := strings.Fields(rule); len(f[len(f)-1]) != c.want {
 			t.Errorf("%s: rule %q, want %d dashes at the end", c.name, rule, c.want)
 		}
+	}
+}
+
+// TestRelativeNeverBack: -r counts from the latest line's time; a line
+// carrying an older time (a call written whole at its exit, with its
+// entry's time) shows 0 and does not set the clock back.
+func TestRelativeNeverBack(t *testing.T) {
+	s := &Session{o: Options{Relative: true}}
+	t0 := time.Unix(100, 0)
+	var got []string
+	for _, at := range []time.Time{t0, t0.Add(300 * time.Millisecond), t0.Add(100 * time.Millisecond), t0.Add(400 * time.Millisecond)} {
+		got = append(got, s.prefixLive(1, at, 1))
+	}
+	want := []string{"     0.000000 ", "     0.300000 ", "     0.000000 ", "     0.100000 "}
+	if !slices.Equal(got, want) {
+		t.Errorf("prefixes %q, want %q", got, want)
 	}
 }
