@@ -247,8 +247,22 @@ func BenchmarkRun(b *testing.B) {
 		socks := fmt.Sprintf("%s:%s@%s:1080", netns.ExitUser, netns.ExitPass, c.ExitV4[2])
 		// The peer exits, on the same host as carrot exit 2: Dante (no
 		// authentication) and microsocks (the same account).
+		netns.RequireBinaries(b, "microsocks", "danted")
 		c.StartDante(b, 2, 1081)
 		c.StartMicrosocks(b, 2, 1082)
+		for _, port := range []string{"1081", "1082"} { // neither says when it listens
+			for i := 0; ; i++ {
+				conn, err := c.Client.DialContext(ctx, "tcp", c.ExitV4[2].String()+":"+port)
+				if err == nil {
+					conn.Close()
+					break
+				}
+				if i == 100 {
+					b.Fatalf("peer exit on port %s: %v", port, err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
 		dante := fmt.Sprintf("%s:1081", c.ExitV4[2])
 		microsocks := fmt.Sprintf("%s:%s@%s:1082", netns.ExitUser, netns.ExitPass, c.ExitV4[2])
 		type variant struct {
