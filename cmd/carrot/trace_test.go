@@ -1774,9 +1774,10 @@ func TestTraceThreadExecve(t *testing.T) {
 threading.Thread(target=lambda: os.execv("/bin/true", ["true"])).start()
 time.sleep(10)`
 	args := []string{"-f", "-e", "trace=execve", realPython(), "-c", script}
+	last := 4 // lines: the thread's execve on
 	norm := func(s string) string {
 		lines := strings.Split(strings.TrimSpace(s), "\n")
-		s = strings.Join(lines[len(lines)-4:], "\n") // the thread's execve on
+		s = strings.Join(lines[max(len(lines)-last, 0):], "\n")
 		s = regexp.MustCompile(`0x[0-9a-f]+`).ReplaceAllString(s, "ADDR")
 		// The two pids, in the order they appear.
 		pids := map[string]string{}
@@ -1789,6 +1790,29 @@ time.sleep(10)`
 	}
 	want, got := norm(traceFile(t, []string{strace}, args...)), norm(traceFile(t, []string{os.Args[0], "trace"}, args...))
 	sameAsStrace(t, want, got, "<pid changed to PID1 ...>", "+++ superseded by execve in pid PID0 +++")
+
+	// The leader in a call that is shown (joining the thread): strace ends
+	// that call "= ?", which cuts the execve line like any other line; on
+	// stderr, with one task left, the superseded line has no prefix.
+	join := `import os, threading, time
+def f():
+    time.sleep(0.2)
+    os.execv("/bin/true", ["true"])
+t = threading.Thread(target=f); t.start(); t.join()`
+	args = []string{"-f", "-e", "trace=execve,futex", realPython(), "-c", join}
+	stderrOf := func(tool ...string) string {
+		cmd := exec.Command(tool[0], append(tool[1:], args...)...)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v\n%s", tool, err, errb.String())
+		}
+		return errb.String()
+	}
+	last = 5
+	want, got = norm(stderrOf(strace)), norm(stderrOf(os.Args[0], "trace"))
+	sameAsStrace(t, want, got, "<unfinished ...>\n[pid PID1] <... futex resumed>)", "= ?\n+++ superseded by execve in pid PID0 +++")
 }
 
 // TestTraceAttachRestart: the call that attaching interrupted is named in

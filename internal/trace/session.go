@@ -805,17 +805,25 @@ func (s *Session) Event(ev *ptrace.Event) {
 		}
 		s.named(ev.Pid)
 	case ptrace.EventSuperseded:
-		if o := s.open; o != nil && o.tid == ev.OldTid && o.dec != nil && !s.o.PerTask {
-			// The thread in execve becomes the leader: strace says so
-			// on its line.
-			s.open = nil
+		// As strace: the leader, gone, ends the call it was in ("= ?",
+		// which cuts the execve's line like any other line); else the
+		// thread's execve line says that its pid changes.
+		leader := s.tasks[ev.Tid]
+		if leader != nil {
+			s.diedInCall(leader, time.Now())
+			if leader.counted {
+				s.live--
+				leader.counted = false
+			}
+		}
+		if o := s.tasks[ev.OldTid]; o != nil && o.inCall && o.dec != nil && !o.unfinished && (s.open == o || s.o.PerTask) && s.calls && !s.o.JSON {
+			if s.open == o {
+				s.open = nil
+			}
 			s.cut(o, fmt.Sprintf(" <pid changed to %d ...>", ev.Tid))
 		}
-		if k := s.tasks[ev.Tid]; k != nil && s.visible(k) && s.calls {
+		if leader != nil && s.visible(leader) && s.calls {
 			s.event(ev.Tid, fmt.Sprintf("+++ superseded by execve in pid %d +++", ev.OldTid))
-		}
-		if k := s.tasks[ev.Tid]; k != nil && k.counted {
-			s.live--
 		}
 	case ptrace.EventSignal:
 		k := s.task(ev.Tid, ev.Pid)
@@ -846,6 +854,35 @@ func (k *taskState) pidOr(tid int) int {
 	return k.pid
 }
 
+// diedInCall ends the call k was in when it ended (exit_group and
+// friends, a task killed inside a call, a leader superseded by another
+// thread's execve), as strace does: "= ?".
+func (s *Session) diedInCall(k *taskState, now time.Time) {
+	if !k.inCall || !k.shown || k.dec == nil {
+		return
+	}
+	k.inCall = false
+	if s.sum != nil {
+		d := now.Sub(k.enter)
+		if !s.o.WallTime {
+			d = 0
+		}
+		s.sum.add(k.pid, callName(k.nr), false, d)
+	}
+	if s.calls && s.o.Status&StatusUnfinished != 0 { // exit_group's "= ?" is unfinished too, as for strace
+		if s.o.JSON {
+			s.jsonCall(k, now, 0)
+		} else {
+			k.dec.Exit(0, nil)
+			if isExitCall(k.nr) {
+				s.finishExitCall(k)
+			} else {
+				s.finish(k, now, "?")
+			}
+		}
+	}
+}
+
 func (s *Session) exit(ev *ptrace.Event) {
 	if s.kc != nil {
 		s.kc.TaskGone(ev.Tid)
@@ -854,29 +891,7 @@ func (s *Session) exit(ev *ptrace.Event) {
 		}
 	}
 	k := s.task(ev.Tid, ev.Pid)
-	now := time.Now()
-	if k.inCall && k.shown && k.dec != nil {
-		// exit_group and friends, or a task killed inside a call.
-		if s.sum != nil {
-			d := now.Sub(k.enter)
-			if !s.o.WallTime {
-				d = 0
-			}
-			s.sum.add(k.pid, callName(k.nr), false, d)
-		}
-		if s.calls && s.o.Status&StatusUnfinished != 0 { // exit_group's "= ?" is unfinished too, as for strace
-			if s.o.JSON {
-				s.jsonCall(k, now, 0)
-			} else {
-				k.dec.Exit(0, nil)
-				if isExitCall(k.nr) {
-					s.finishExitCall(k)
-				} else {
-					s.finish(k, now, "?")
-				}
-			}
-		}
-	}
+	s.diedInCall(k, time.Now())
 	// As strace: -qq hides "exited with", and the signal set (-e
 	// signal=none) "killed by".
 	switch {
