@@ -394,6 +394,13 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 	if r := runCarrot(t, "", "trace", "-p", "999999999"); r.code != 1 || r.stderr != "carrot: attach 999999999: no such process\n" {
 		t.Errorf("-p of no process: exit %d, %q", r.code, r.stderr)
 	}
+	// A kernel thread cannot be traced, and the message says so (not that
+	// root lacks a capability).
+	if kt := kernelThread(); kt != "" {
+		if r := runCarrot(t, "", "trace", "-p", kt); r.code != 1 || !strings.Contains(r.stderr, "pid "+kt+" is a kernel thread, which nothing can trace") {
+			t.Errorf("-p of kernel thread %s: exit %d, %q", kt, r.code, r.stderr)
+		}
+	}
 	// With -c, no empty table after the error, as strace.
 	if r := runCarrot(t, "", "trace", "-c", "-p", "999999999", "-p", "999999998"); r.code != 1 ||
 		r.stderr != "carrot: attach 999999999: no such process\ncarrot: attach 999999998: no such process\n" {
@@ -1842,4 +1849,19 @@ func TestTraceAttachRestart(t *testing.T) {
 func readFileOr(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
+}
+
+// kernelThread is the pid of a kernel thread this test can see in /proc,
+// or "" (in a container's pid namespace there is none).
+func kernelThread() string {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/status"); err == nil && strings.Contains(string(b), "\nKthread:\t1\n") {
+			return e.Name()
+		}
+	}
+	return ""
 }

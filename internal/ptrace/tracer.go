@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -142,6 +143,10 @@ func tracedError(what string, tid int, err error, tracer int) error {
 	if tracer != 0 {
 		// Whatever yama allows, a task has one tracer at a time.
 		cause = fmt.Sprintf("pid %d is already traced by pid %d (a debugger, strace, or carrot itself run under one)", tid, tracer)
+	} else if statusText(tid, "Kthread:") == "1" {
+		cause = fmt.Sprintf("pid %d is a kernel thread, which nothing can trace", tid)
+	} else if strings.HasPrefix(statusText(tid, "State:"), "Z") {
+		cause = fmt.Sprintf("pid %d is a zombie: it has exited, and waits for its parent to reap it", tid)
 	} else if b, e := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); e == nil {
 		switch s := string(bytes.TrimSpace(b)); s {
 		case "1":
@@ -833,17 +838,22 @@ func readTgid(tid int) int { return statusField(tid, "Tgid:") }
 // statusField returns a numeric field of /proc/TID/status ("Tgid:",
 // "TracerPid:"), or 0.
 func statusField(tid int, field string) int {
+	n, _ := strconv.Atoi(statusText(tid, field))
+	return n
+}
+
+// statusText is the value of field ("State:") in /proc/TID/status, or "".
+func statusText(tid int, field string) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
-		return 0
+		return ""
 	}
 	_, rest, ok := bytes.Cut(b, []byte("\n"+field))
 	if !ok {
-		return 0
+		return ""
 	}
 	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	n, _ := strconv.Atoi(string(bytes.TrimSpace(line)))
-	return n
+	return string(bytes.TrimSpace(line))
 }
 
 // spinner decides how the tracer waits for the next stop. A ptrace stop
