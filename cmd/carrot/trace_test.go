@@ -1786,6 +1786,7 @@ time.sleep(10)`
 		lines := strings.Split(strings.TrimSpace(s), "\n")
 		s = strings.Join(lines[max(len(lines)-last, 0):], "\n")
 		s = regexp.MustCompile(`0x[0-9a-f]+`).ReplaceAllString(s, "ADDR")
+		s = regexp.MustCompile(`\[pid +`).ReplaceAllString(s, "[pid ") // "[pid %5d]": the pids' widths vary
 		// The two pids, in the order they appear.
 		pids := map[string]string{}
 		return regexp.MustCompile(`\b\d{3,}\b`).ReplaceAllStringFunc(s, func(p string) string {
