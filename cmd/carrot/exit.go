@@ -56,7 +56,7 @@ func runExit(ctx context.Context, e *env) int {
 	fs.Var(&deny, "deny", "destination CIDR to deny (repeatable)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate: serve SOCKS5 inside TLS (socks5+tls://)")
 	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
-	maxConns := fs.Int("max-conns", 1024, "requests served at once at most (dialing or relaying; handshakes have a budget of their own)")
+	maxConns := fs.Int("max-conns", 1024, "authenticated connections at once at most (waiting for a request, dialing or relaying; clients not yet authenticated have a budget of their own)")
 	idle := durationFlag(fs, "idle-timeout", exit.DefaultIdleTimeout, "close a connection after this long without a byte either way (0: never)")
 	dialTimeout := durationFlag(fs, "dial-timeout", 10*time.Second, "resolving and connecting to a destination")
 	hsTimeout := durationFlag(fs, "handshake-timeout", 10*time.Second, "a client's TLS and SOCKS5 handshake")

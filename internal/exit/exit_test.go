@@ -505,6 +505,47 @@ func TestExitHandshakeBudget(t *testing.T) {
 	}
 }
 
+// TestExitSparesCountInMaxConns: an authenticated connection waiting for
+// its request (a carrot run's spare) leaves the budget of clients not yet
+// authenticated: one address may hold more of them than that budget's
+// per-source share, up to MaxConns, past which the request is answered
+// with a general failure.
+func TestExitSparesCountInMaxConns(t *testing.T) {
+	const spares = maxHandshakesFrom + 6
+	te := startExit(t, func(c *Config) { c.MaxConns = spares + 1 })
+	echo := echoServer(t)
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range spares {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if err := socks5.ClientAuth(c, alice); err != nil {
+			t.Fatalf("spare %d: %v", len(held), err)
+		}
+		held = append(held, c)
+	}
+	if h, a := te.srv.Handshakes(), te.srv.Active(); h != 0 || a != spares {
+		t.Errorf("%d handshakes and %d authenticated, want 0 and %d", h, a, spares)
+	}
+	// One more request is served (MaxConns is spares+1), the next refused.
+	c, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice)
+	if err != nil {
+		t.Fatalf("a request within MaxConns: %v", err)
+	}
+	defer c.Close()
+	var re *socks5.ReplyError
+	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice); !errors.As(err, &re) || re.Reply != socks5.ReplyGeneralFailure {
+		t.Errorf("a request past MaxConns: %v, want a general failure", err)
+	}
+}
+
 // TestExitDialTimeoutReplies: a destination that never answers is
 // reported to the client as TTL expired when DialTimeout runs out, even
 // when the handshake timeout is no longer: the handshake's deadline is

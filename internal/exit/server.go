@@ -4,15 +4,15 @@
 //
 // One connection goes through these steps, each bounded in time:
 //
-//  1. accept, within the handshakes' own budget (beginHandshake: 1024 in
-//     all, 64 from one source), past which the connection is closed at
-//     once (logged as result=limit);
+//  1. accept, within the budget of handshakes not yet authenticated
+//     (beginHandshake: 1024 in all, 64 from one source), past which the
+//     connection is closed at once (logged as result=limit);
 //  2. TLS handshake when the server has a certificate (socks5+tls://);
 //  3. the SOCKS5 handshake (internal/socks5): username/password required
 //     unless the server was built without users, which cmd/carrot allows
-//     only on loopback listen addresses; past MaxConns requests being
-//     served, the request is answered with a general failure (result=limit),
-//     so that the client knows the exit is refusing;
+//     only on loopback listen addresses; an authenticated connection counts
+//     in MaxConns, and past it its request is answered with a general
+//     failure (result=limit), so that the client knows the exit is refusing;
 //  4. the destination is resolved here, at the exit, when it is a name (a
 //     name that is an IP literal is taken as that IP), so the client's DNS
 //     never sees it; answers are kept for NameTTL (names.go);
@@ -182,8 +182,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// Active is the number of requests being served (dialing or relaying),
-// which MaxConns bounds; handshakes in progress are not counted.
+// Active is the number of authenticated connections, waiting for their
+// request or being served (dialing or relaying), which MaxConns bounds;
+// handshakes before authentication are not counted (Handshakes).
 func (s *Server) Active() int64 { return s.active.Load() }
 
 // Handshakes is the number of connections in their handshake (before a
@@ -219,13 +220,34 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		r.result, r.err = "limit", err
 		return
 	}
-	conn, hc, req, ok := s.handshake(ctx, c, r, src, s.cfg.HandshakeTimeout)
-	s.endHandshake(src)
+	// An authenticated client leaves the handshakes' budget at once and
+	// counts in MaxConns from then on, waiting for its request or not (a
+	// carrot run's spare): the budget is for clients not yet known.
+	inHandshake, counted := true, false
+	leave := func() {
+		if inHandshake {
+			inHandshake = false
+			s.endHandshake(src)
+		}
+	}
+	authed := func() {
+		leave()
+		s.active.Add(1)
+		counted = true
+	}
+	conn, hc, req, ok := s.handshake(ctx, c, r, src, s.cfg.HandshakeTimeout, authed)
+	leave()
 	if !ok {
+		if counted {
+			s.active.Add(-1)
+		}
 		return
 	}
 	r.dest = req.Dest.String()
-	if n := s.active.Add(1); n > int64(s.cfg.MaxConns) {
+	if !counted {
+		s.active.Add(1) // no authentication: counted from its request
+	}
+	if s.active.Load() > int64(s.cfg.MaxConns) {
 		// Answered, not cut off: the client learns that the exit is
 		// refusing, rather than meet a connection closed at its request,
 		// which looks like a broken exit.
@@ -320,7 +342,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 // timeout. On success it returns the connection to speak SOCKS5 on (c, or
 // TLS over it), the handshake's buffered view of it and the request, with
 // c's deadline still set; on failure it has closed c and filled in r.
-func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip.Addr, timeout time.Duration) (net.Conn, *handshakeConn, socks5.Request, bool) {
+func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip.Addr, timeout time.Duration, authed func()) (net.Conn, *handshakeConn, socks5.Request, bool) {
 	c.SetDeadline(time.Now().Add(timeout))
 	conn := c
 	if s.cfg.TLS != nil {
@@ -360,6 +382,7 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 				return false
 			}
 			s.guesses.passed(src)
+			authed()
 			return true
 		}
 	}
@@ -398,12 +421,12 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 }
 
 // beginHandshake admits a new connection to its handshake, within the
-// handshakes' own budget: maxHandshakes (or MaxConns if more) in all and
-// maxHandshakesFrom from one source (an IPv6 source's /64). Handshakes are budgeted apart from the
-// streams (MaxConns), so that clients that connect and never
-// authenticate cannot lock out one that does; past the budget a
-// connection is closed at once. It returns the source to give
-// endHandshake.
+// budget of connections not yet authenticated: maxHandshakes (or MaxConns
+// if more) in all and maxHandshakesFrom from one source (an IPv6 source's
+// /64). They are budgeted apart from the authenticated ones (MaxConns), so
+// that clients that connect and never authenticate cannot lock out one
+// that does; past the budget a connection is closed at once. It returns
+// the source to give endHandshake.
 func (s *Server) beginHandshake(remote net.Addr) (netip.Addr, error) {
 	var src netip.Addr
 	if ap, err := netip.ParseAddrPort(remote.String()); err == nil {
@@ -417,7 +440,9 @@ func (s *Server) beginHandshake(remote net.Addr) (netip.Addr, error) {
 	switch {
 	case s.handshakes >= max(s.cfg.MaxConns, maxHandshakes):
 		return src, fmt.Errorf("%d handshakes in progress: closed", s.handshakes)
-	case s.hsFrom[src] >= maxHandshakesFrom:
+	case len(s.cfg.Users) > 0 && s.hsFrom[src] >= maxHandshakesFrom:
+		// (without users, the exit listens on loopback only: every
+		// client is local, one source, and already trusted)
 		return src, fmt.Errorf("%d handshakes in progress from %s: closed", s.hsFrom[src], src)
 	}
 	s.handshakes++
