@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -136,6 +137,17 @@ func runExit(ctx context.Context, e *env) int {
 		ln.Close()
 		e.errorf("exit: --no-auth is allowed only on a loopback address, and %s resolved to %s: that would be an open proxy", host, ln.Addr())
 		return exitUsage
+	}
+	// The exit's own addresses are asked of the kernel at each request; a
+	// kernel (or sandbox) that will not say would have every request
+	// denied, so it is found out now.
+	if own, err := exit.IsLocal(netip.MustParseAddr("127.0.0.1")); err != nil || !own {
+		ln.Close()
+		if err == nil {
+			err = errors.New("127.0.0.1 is not said to be local")
+		}
+		e.errorf("exit: cannot ask the kernel which addresses are this host's (a netlink route lookup: %v), so every destination would be denied", err)
+		return exitFailure
 	}
 	cfg.Policy = exit.NewPolicy(allow, deny, exit.IsLocal)
 	srv, err := exit.New(cfg)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,5 +130,21 @@ func TestExitNoAuthBindsLoopback(t *testing.T) {
 	want := "carrot: exit: --no-auth is allowed only on a loopback address, and localhost resolved to 10.9.0.1:1090: that would be an open proxy\n"
 	if cmd.ProcessState.ExitCode() != exitUsage || string(out) != want {
 		t.Errorf("exit %d, %q; want %d, %q", cmd.ProcessState.ExitCode(), out, exitUsage, want)
+	}
+}
+
+// TestExitWithoutNetlink: where the kernel cannot be asked which addresses
+// are the host's (no netlink: a sandbox), the exit does not start, rather
+// than deny every request it would serve.
+func TestExitWithoutNetlink(t *testing.T) {
+	wrap := filepath.Join(t.TempDir(), "nonetlink")
+	if out, err := exec.Command("gcc", "-o", wrap, "testdata/nonetlink.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	cmd := exec.Command(wrap, os.Args[0], "exit", "--listen", "127.0.0.1:0", "--no-auth")
+	cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != exitFailure || !strings.Contains(string(out), "cannot ask the kernel which addresses are this host's") {
+		t.Errorf("exit %d, %q", cmd.ProcessState.ExitCode(), out)
 	}
 }

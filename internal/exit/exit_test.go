@@ -863,3 +863,33 @@ func TestExitShutdownLogsSpares(t *testing.T) {
 		t.Errorf("log: %s", l)
 	}
 }
+
+// TestExitAuthenticatedPastMaxConns: connections that authenticate when
+// MaxConns is full stay in the budget of clients not yet served (bounded
+// per source), so that one account cannot hold connections without end.
+func TestExitAuthenticatedPastMaxConns(t *testing.T) {
+	te := startExit(t, func(c *Config) { c.MaxConns = 2 })
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	closed := 0
+	for range 2 + maxHandshakesFrom + 5 {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if err := socks5.ClientAuth(c, alice); err != nil {
+			closed++
+			c.Close()
+			continue
+		}
+		held = append(held, c)
+	}
+	if a, h := te.srv.Active(), te.srv.Handshakes(); a != 2 || h != maxHandshakesFrom || closed != 5 {
+		t.Errorf("%d counted in MaxConns, %d in the handshake budget, %d closed; want 2, %d, 5", a, h, closed, maxHandshakesFrom)
+	}
+}

@@ -231,8 +231,13 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		}
 	}
 	authed := func() {
+		if s.active.Add(1) > int64(s.cfg.MaxConns) {
+			// Full: it stays in the unauthenticated budget (bounded per
+			// source), and its request is answered with the failure.
+			s.active.Add(-1)
+			return
+		}
 		leave()
-		s.active.Add(1)
 		counted = true
 	}
 	conn, hc, req, ok := s.handshake(ctx, c, r, src, s.cfg.HandshakeTimeout, authed)
@@ -343,7 +348,8 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 // TLS over it), the handshake's buffered view of it and the request, with
 // c's deadline still set; on failure it has closed c and filled in r.
 func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip.Addr, timeout time.Duration, authed func()) (net.Conn, *handshakeConn, socks5.Request, bool) {
-	c.SetDeadline(time.Now().Add(timeout))
+	deadline := time.Now().Add(timeout)
+	c.SetDeadline(deadline)
 	conn := c
 	if s.cfg.TLS != nil {
 		// A client speaking plain SOCKS5 to this TLS listener would wait
@@ -370,7 +376,7 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 	var auth func(u, p string) bool
 	if len(s.cfg.Users) > 0 {
 		auth = func(u, p string) bool {
-			if d := s.guesses.delay(src, time.Now()); d > 0 {
+			if d := min(s.guesses.delay(src, time.Now()), time.Until(deadline)); d > 0 {
 				select {
 				case <-time.After(d):
 				case <-ctx.Done():

@@ -55,8 +55,8 @@ func ParseUsers(r io.Reader) (Users, error) {
 			return nil, fmt.Errorf("line %d: user name must be 1 to 255 bytes", n)
 		case pass == "" || len(pass) > 255:
 			return nil, fmt.Errorf("line %d: password must be 1 to 255 bytes", n)
-		case strings.ContainsFunc(line, unicode.IsControl):
-			return nil, fmt.Errorf("line %d: a control character in the user name or password", n)
+		case strings.ContainsFunc(line, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }):
+			return nil, fmt.Errorf("line %d: a control or invisible format character (a byte-order mark, a zero-width space, a direction override) in the user name or password", n)
 		case strings.TrimSpace(name) != name || strings.TrimSpace(pass) != pass:
 			return nil, fmt.Errorf("line %d: spaces at the start or end of the user name or password", n)
 		}
