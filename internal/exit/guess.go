@@ -6,19 +6,38 @@ import (
 	"time"
 )
 
-// guesses slows down password guessing. A source (an address; an IPv6
-// source's /64, as for the handshake budget) whose credentials failed
-// recently waits before its next credentials are checked: nothing for its
-// first freeGuesses failures, then 10 ms doubling with each failure up to
-// maxGuessDelay. The wait comes before the check, right or wrong, so a
-// guesser cannot learn from a quick answer which guess was right. With 64
-// handshakes at once from one source (maxHandshakesFrom), one source tries
-// about 13 passwords a second instead of ten thousand. A source forgets its
-// failures guessMemory after its last one; credentials that pass clear
-// them. At most maxGuessers sources are remembered (the oldest go first).
+// guesses slows down password guessing. Failures are counted for each
+// source (an address; an IPv6 source's /64, as for the handshake budget)
+// and user name, for each source whatever the name, and for each name
+// whatever the source. Credentials are checked only after a wait once
+// there were freeGuesses failures for that name from that source,
+// freeGuessesAny for any names from it, or freeGuessesName for that name
+// from anywhere (a guesser rotating over sources): 10 ms, doubling with
+// each failure past those, up to maxGuessDelay. The wait
+// comes before the check, right or wrong, so a guesser cannot learn from a
+// quick answer which guess was right. With 64 handshakes at once from one
+// source (maxHandshakesFrom), one source tries about 13 passwords a second
+// instead of ten thousand.
+//
+// Right credentials clear the failures of that source and name only: a
+// user behind the same NAT as a guesser neither resets the guesser's count
+// nor is slowed by the guesses at other names (only past freeGuessesAny).
+// A source forgets its failures guessMemory after the last one. At most
+// maxGuessers are remembered; a failure that finds the table full drops a
+// record that no longer delays anything, never one that does, and while
+// the table is full of delaying records, credentials from a source not in
+// it wait fullDelay: rotating over more sources than the table holds does
+// not escape the waits.
 type guesses struct {
 	mu sync.Mutex
-	by map[netip.Addr]*guesser
+	by map[guessKey]*guesser
+}
+
+// guessKey is a source and a user name: "" for the source's failures
+// under any name, and the zero source for the name's from anywhere.
+type guessKey struct {
+	src  netip.Addr
+	user string
 }
 
 type guesser struct {
@@ -27,56 +46,100 @@ type guesser struct {
 }
 
 const (
-	freeGuesses   = 3
-	maxGuessDelay = 5 * time.Second
-	guessMemory   = 10 * time.Minute
-	maxGuessers   = 4096
+	freeGuesses     = 3
+	freeGuessesAny  = 30
+	freeGuessesName = 20
+	maxGuessDelay   = 5 * time.Second
+	fullDelay       = time.Second
+	guessMemory     = 10 * time.Minute
+	maxGuessers     = 4096
 )
 
-// delay is how long src waits before its credentials are checked.
-func (g *guesses) delay(src netip.Addr, now time.Time) time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	e := g.by[src]
-	if e == nil || now.Sub(e.last) > guessMemory || e.fails < freeGuesses {
+// wait is how long k's credentials wait after its failures, free ones
+// first (nil: none).
+func (e *guesser) wait(free int, now time.Time) time.Duration {
+	if e == nil || now.Sub(e.last) > guessMemory || e.fails < free {
 		return 0
 	}
-	return min(10*time.Millisecond<<min(e.fails-freeGuesses, 20), maxGuessDelay)
+	return min(10*time.Millisecond<<min(e.fails-free, 20), maxGuessDelay)
 }
 
-// failed records a failure of src's credentials.
-func (g *guesses) failed(src netip.Addr, now time.Time) {
+// delay is how long credentials for user from src wait before they are
+// checked.
+func (g *guesses) delay(src netip.Addr, user string, now time.Time) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	one, any, name := g.by[guessKey{src, user}], g.by[guessKey{src, ""}], g.by[guessKey{netip.Addr{}, user}]
+	d := max(one.wait(freeGuesses, now), any.wait(freeGuessesAny, now), name.wait(freeGuessesName, now))
+	if any == nil && len(g.by) >= maxGuessers && !g.evictable(now) {
+		d = max(d, fullDelay)
+	}
+	return d
+}
+
+// failed records a failure of user's credentials from src.
+func (g *guesses) failed(src netip.Addr, user string, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.by == nil {
-		g.by = map[netip.Addr]*guesser{}
+		g.by = map[guessKey]*guesser{}
 	}
-	e := g.by[src]
-	if e == nil || now.Sub(e.last) > guessMemory {
-		if len(g.by) >= maxGuessers {
-			g.forgetOldest()
+	for _, k := range []guessKey{{src, user}, {src, ""}, {netip.Addr{}, user}} {
+		e := g.by[k]
+		if e == nil || now.Sub(e.last) > guessMemory {
+			if e == nil && len(g.by) >= maxGuessers && !g.evict(now) {
+				continue // full of records that delay: this one waits fullDelay
+			}
+			e = &guesser{}
+			g.by[k] = e
 		}
-		e = &guesser{}
-		g.by[src] = e
+		e.fails++
+		e.last = now
 	}
-	e.fails++
-	e.last = now
 }
 
-// passed forgets src's failures: its credentials were right.
-func (g *guesses) passed(src netip.Addr) {
+// passed forgets the failures of user from src: its credentials were right.
+func (g *guesses) passed(src netip.Addr, user string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.by, src)
+	delete(g.by, guessKey{src, user})
 }
 
-func (g *guesses) forgetOldest() {
-	var oldest netip.Addr
-	var at time.Time
-	for a, e := range g.by {
-		if at.IsZero() || e.last.Before(at) {
-			oldest, at = a, e.last
+// delaying reports whether k's record still makes credentials wait.
+func delaying(k guessKey, e *guesser, now time.Time) bool {
+	free := freeGuesses
+	switch {
+	case k.user == "":
+		free = freeGuessesAny
+	case !k.src.IsValid():
+		free = freeGuessesName
+	}
+	return e.wait(free, now) > 0
+}
+
+// evictable reports whether some record delays nothing any more.
+func (g *guesses) evictable(now time.Time) bool {
+	for k, e := range g.by {
+		if !delaying(k, e, now) {
+			return true
 		}
 	}
-	delete(g.by, oldest)
+	return false
+}
+
+// evict drops the oldest record that delays nothing; false if there is
+// none.
+func (g *guesses) evict(now time.Time) bool {
+	var victim guessKey
+	var at time.Time
+	found := false
+	for k, e := range g.by {
+		if !delaying(k, e, now) && (!found || e.last.Before(at)) {
+			victim, at, found = k, e.last, true
+		}
+	}
+	if found {
+		delete(g.by, victim)
+	}
+	return found
 }

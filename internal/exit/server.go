@@ -376,7 +376,7 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 	var auth func(u, p string) bool
 	if len(s.cfg.Users) > 0 {
 		auth = func(u, p string) bool {
-			if d := min(s.guesses.delay(src, time.Now()), time.Until(deadline)); d > 0 {
+			if d := min(s.guesses.delay(src, u, time.Now()), time.Until(deadline)); d > 0 {
 				select {
 				case <-time.After(d):
 				case <-ctx.Done():
@@ -384,10 +384,10 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 				}
 			}
 			if !s.cfg.Users.Check(u, p) {
-				s.guesses.failed(src, time.Now())
+				s.guesses.failed(src, u, time.Now())
 				return false
 			}
-			s.guesses.passed(src)
+			s.guesses.passed(src, u)
 			authed()
 			return true
 		}
