@@ -893,3 +893,56 @@ func TestExitAuthenticatedPastMaxConns(t *testing.T) {
 		t.Errorf("%d counted in MaxConns, %d in the handshake budget, %d closed; want 2, %d, 5", a, h, closed, maxHandshakesFrom)
 	}
 }
+
+// TestExitHandshakeEviction: when clients that never authenticate fill the
+// whole budget, a newcomer from another network is admitted and the
+// oldest handshake of the network holding the most is closed; one more
+// from that network itself is refused.
+func TestExitHandshakeEviction(t *testing.T) {
+	te := startExit(t, nil)
+	te.srv.hsMu.Lock()
+	te.srv.hsLimit = 8 // (the server is running)
+	te.srv.hsMu.Unlock()
+	echo := echoServer(t)
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range 8 {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte{5})
+		idle = append(idle, c)
+	}
+	for deadline := time.Now().Add(5 * time.Second); te.srv.Handshakes() < 8 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	// Another from the same network: refused.
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{5, 1, 2})
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 2)); err == nil {
+		t.Error("a 9th handshake from the network holding all 8 was admitted")
+	}
+	c.Close()
+	te.log.waitLog(t, "result=limit", "8 handshakes in progress: closed")
+	// From another network: admitted, and served.
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3)}}
+	raw, err := d.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := socks5.ClientHandshake(raw, socks5.AddrFromAddrPort(echo), socks5.ClientOptions{Auth: alice}); err != nil {
+		t.Fatalf("a client from another network, with the budget full: %v", err)
+	}
+	te.log.waitLog(t, "result=limit", "closed in its handshake to admit another")
+}

@@ -5,7 +5,8 @@
 // One connection goes through these steps, each bounded in time:
 //
 //  1. accept, within the budget of handshakes not yet authenticated
-//     (beginHandshake: 1024 in all, 64 from one source), past which the
+//     (beginHandshake: 1024 in all, 64 from one source, the heaviest
+//     network's oldest closed for a newcomer when full), past which the
 //     connection is closed at once (logged as result=limit);
 //  2. TLS handshake when the server has a certificate (socks5+tls://);
 //  3. the SOCKS5 handshake (internal/socks5): username/password required
@@ -44,6 +45,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,8 +102,10 @@ type Server struct {
 	active atomic.Int64 // requests being served, within MaxConns
 
 	hsMu       sync.Mutex
-	handshakes int                // in progress (beginHandshake)
-	hsFrom     map[netip.Addr]int // in progress, by source
+	hsLimit    int                       // handshakes at once: maxHandshakes, or MaxConns if more
+	handshakes int                       // in progress (beginHandshake)
+	hsFrom     map[netip.Addr]int        // in progress, by source
+	hsPending  map[netip.Addr][]*pending // in progress, by network, oldest first
 
 	guesses guesses // recent credential failures, by source
 }
@@ -141,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NameTTL == 0 {
 		cfg.NameTTL = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, hsFrom: map[netip.Addr]int{}}
+	s := &Server{cfg: cfg, hsLimit: max(cfg.MaxConns, maxHandshakes), hsFrom: map[netip.Addr]int{}, hsPending: map[netip.Addr][]*pending{}}
 	if cfg.NameTTL > 0 {
 		s.names = newNameCache(cfg.Resolver, cfg.NameTTL)
 	}
@@ -214,12 +218,13 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	src, err := s.beginHandshake(c.RemoteAddr())
+	hs, err := s.beginHandshake(c)
 	if err != nil {
 		c.Close()
 		r.result, r.err = "limit", err
 		return
 	}
+	src := hs.src
 	// An authenticated client leaves the handshakes' budget at once and
 	// counts in MaxConns from then on, waiting for its request or not (a
 	// carrot run's spare): the budget is for clients not yet known.
@@ -227,7 +232,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	leave := func() {
 		if inHandshake {
 			inHandshake = false
-			s.endHandshake(src)
+			s.endHandshake(hs)
 		}
 	}
 	authed := func() {
@@ -245,6 +250,10 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 	if !ok {
 		if counted {
 			s.active.Add(-1)
+		}
+		if s.wasEvicted(hs) {
+			r.result = "limit"
+			r.err = fmt.Errorf("closed in its handshake to admit another: the clients not yet authenticated filled their budget, and its network held the most of them (%v)", r.err)
 		}
 		return
 	}
@@ -426,42 +435,94 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 	return conn, hc, req, true
 }
 
-// beginHandshake admits a new connection to its handshake, within the
-// budget of connections not yet authenticated: maxHandshakes (or MaxConns
-// if more) in all and maxHandshakesFrom from one source (an IPv6 source's
+// pending is a connection in its handshake, before authentication.
+type pending struct {
+	c       net.Conn
+	src     netip.Addr // its source: an IPv4 address, an IPv6 /64
+	group   netip.Addr // its network: an IPv4 address, an IPv6 /48
+	evicted bool       // closed to admit another (beginHandshake)
+}
+
+// beginHandshake admits c to its handshake, within the budget of
+// connections not yet authenticated: maxHandshakes (or MaxConns if more)
+// in all and maxHandshakesFrom from one source (an IPv4 address, an IPv6
 // /64). They are budgeted apart from the authenticated ones (MaxConns), so
 // that clients that connect and never authenticate cannot lock out one
-// that does; past the budget a connection is closed at once. It returns
-// the source to give endHandshake.
-func (s *Server) beginHandshake(remote net.Addr) (netip.Addr, error) {
-	var src netip.Addr
-	if ap, err := netip.ParseAddrPort(remote.String()); err == nil {
-		src = ap.Addr().Unmap().WithZone("")
-		if src.Is6() {
-			src = netip.PrefixFrom(src, 64).Masked().Addr()
+// that does. When the whole budget is taken, the oldest handshake of the
+// network holding the most (an IPv4 address, an IPv6 /48) is closed to
+// admit c, if that network holds more than c's: many sources filling the
+// budget (16 addresses at 64 each, or an IPv6 /48's many /64s) cannot
+// keep a newcomer from elsewhere out. Otherwise c is refused; it is closed
+// at once either way. endHandshake ends what this returns.
+func (s *Server) beginHandshake(c net.Conn) (*pending, error) {
+	p := &pending{c: c}
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		p.src, p.group = ap.Addr().Unmap().WithZone(""), ap.Addr().Unmap().WithZone("")
+		if p.src.Is6() {
+			p.src = netip.PrefixFrom(p.src, 64).Masked().Addr()
+			p.group = netip.PrefixFrom(p.group, 48).Masked().Addr()
 		}
 	}
 	s.hsMu.Lock()
 	defer s.hsMu.Unlock()
-	switch {
-	case s.handshakes >= max(s.cfg.MaxConns, maxHandshakes):
-		return src, fmt.Errorf("%d handshakes in progress: closed", s.handshakes)
-	case len(s.cfg.Users) > 0 && s.hsFrom[src] >= maxHandshakesFrom:
+	if len(s.cfg.Users) > 0 && s.hsFrom[p.src] >= maxHandshakesFrom {
 		// (without users, the exit listens on loopback only: every
 		// client is local, one source, and already trusted)
-		return src, fmt.Errorf("%d handshakes in progress from %s: closed", s.hsFrom[src], src)
+		return nil, fmt.Errorf("%d handshakes in progress from %s: closed", s.hsFrom[p.src], p.src)
+	}
+	if s.handshakes >= s.hsLimit {
+		var heavy netip.Addr
+		for g, ps := range s.hsPending {
+			if len(ps) > len(s.hsPending[heavy]) {
+				heavy = g
+			}
+		}
+		if len(s.hsPending[heavy]) <= len(s.hsPending[p.group]) {
+			return nil, fmt.Errorf("%d handshakes in progress: closed", s.handshakes)
+		}
+		victim := s.hsPending[heavy][0]
+		victim.evicted = true
+		s.dropLocked(victim)
+		victim.c.Close()
 	}
 	s.handshakes++
-	s.hsFrom[src]++
-	return src, nil
+	s.hsFrom[p.src]++
+	s.hsPending[p.group] = append(s.hsPending[p.group], p)
+	return p, nil
 }
 
-func (s *Server) endHandshake(src netip.Addr) {
+// endHandshake ends p's place in the budget (beginHandshake), if it still
+// has one.
+func (s *Server) endHandshake(p *pending) {
 	s.hsMu.Lock()
 	defer s.hsMu.Unlock()
+	if !p.evicted {
+		s.dropLocked(p)
+	}
+}
+
+// wasEvicted reports whether p was closed to admit another.
+func (s *Server) wasEvicted(p *pending) bool {
+	s.hsMu.Lock()
+	defer s.hsMu.Unlock()
+	return p.evicted
+}
+
+// dropLocked takes p out of the budget; s.hsMu is held.
+func (s *Server) dropLocked(p *pending) {
+	ps := s.hsPending[p.group]
+	i := slices.Index(ps, p)
+	if i < 0 {
+		return
+	}
+	if ps = slices.Delete(ps, i, i+1); len(ps) == 0 {
+		delete(s.hsPending, p.group)
+	} else {
+		s.hsPending[p.group] = ps
+	}
 	s.handshakes--
-	if s.hsFrom[src]--; s.hsFrom[src] <= 0 {
-		delete(s.hsFrom, src)
+	if s.hsFrom[p.src]--; s.hsFrom[p.src] <= 0 {
+		delete(s.hsFrom, p.src)
 	}
 }
 
