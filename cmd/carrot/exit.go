@@ -149,7 +149,7 @@ func runExit(ctx context.Context, e *env) int {
 		e.errorf("exit: cannot ask the kernel which addresses are this host's (a netlink route lookup: %v), so every destination would be denied", err)
 		return exitFailure
 	}
-	cfg.Policy = exit.NewPolicy(allow, deny, exit.IsLocal)
+	cfg.Policy = exit.NewPolicy(allow, deny, exit.IsLocalTo)
 	srv, err := exit.New(cfg)
 	if err != nil {
 		ln.Close()

@@ -30,8 +30,8 @@ import (
 )
 
 // selfIs is a Policy's Self for a host whose only address is own.
-func selfIs(own netip.Addr) func(netip.Addr) (bool, error) {
-	return func(a netip.Addr) (bool, error) { return a == own, nil }
+func selfIs(own netip.Addr) func(netip.Addr, uint16) (bool, error) {
+	return func(a netip.Addr, _ uint16) (bool, error) { return a == own, nil }
 }
 
 func TestPolicy(t *testing.T) {
@@ -96,7 +96,7 @@ func TestPolicy(t *testing.T) {
 	if ok, why := NewPolicy([]netip.Prefix{netip.MustParsePrefix("192.0.2.2/32")}, nil, selfIs(own)).Allowed(own); !ok {
 		t.Errorf("an --allow naming the exit's own address exactly did not open it (%s)", why)
 	}
-	broken := func(netip.Addr) (bool, error) { return false, errors.New("no netlink") }
+	broken := func(netip.Addr, uint16) (bool, error) { return false, errors.New("no netlink") }
 	if ok, _ := NewPolicy(nil, nil, broken).Allowed(netip.MustParseAddr("1.1.1.1")); ok {
 		t.Error("allowed although the exit could not tell whether it is its own address")
 	}

@@ -15,13 +15,13 @@ import (
 // 10–20 µs), because a list taken at start misses what the host gains
 // later: an IPv6 privacy address, a DHCP renumbering, a failover address,
 // a VPN. An address with no route is not local.
-func IsLocal(ip netip.Addr) (bool, error) { return isLocalPort(ip, 0) }
+func IsLocal(ip netip.Addr) (bool, error) { return IsLocalTo(ip, 0) }
 
-// isLocalPort is IsLocal for a TCP connection to port (0: any): the lookup
+// IsLocalTo is IsLocal for a TCP connection to port (0: any): the lookup
 // carries the protocol and the port, as the dial's own route lookup does,
 // so that policy routing by protocol or port (ip rule ipproto, dport)
 // answers as it will for the dial.
-func isLocalPort(ip netip.Addr, port uint16) (bool, error) {
+func IsLocalTo(ip netip.Addr, port uint16) (bool, error) {
 	ip = ip.Unmap().WithZone("")
 	family := unix.AF_INET6
 	if ip.Is4() {

@@ -22,7 +22,7 @@ func TestIsLocal(t *testing.T) {
 		var why string
 		h.Do(func() error {
 			got, err = IsLocal(netip.MustParseAddr(addr))
-			allowed, why = NewPolicy(nil, nil, IsLocal).Allowed(netip.MustParseAddr(addr))
+			allowed, why = NewPolicy(nil, nil, IsLocalTo).Allowed(netip.MustParseAddr(addr))
 			return nil
 		})
 		if err != nil || got != want {
@@ -51,4 +51,29 @@ func TestIsLocal(t *testing.T) {
 	check("2001:4860:1::6", true)
 	check("198.51.98.77", true)
 	check("1.1.1.1", false)
+
+	// Policy routing by port (the local rule moved after the others, as
+	// VRF setups do): 198.51.97.5 is local to a TCP connection to port
+	// 9000 only, and the lookup carries the port as the dial's does.
+	for _, args := range [][]string{
+		{"addr", "add", "198.51.97.5/32", "dev", "lo"},
+		{"route", "add", "198.51.97.5/32", "dev", "lo", "table", "200"},
+		{"rule", "add", "pref", "32765", "lookup", "local"},
+		{"rule", "del", "pref", "0"},
+		{"rule", "add", "pref", "50", "ipproto", "tcp", "dport", "9000", "lookup", "local"},
+		{"rule", "add", "pref", "100", "lookup", "200"},
+	} {
+		if out, err := h.Run(context.Background(), "ip", args...); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	ip := netip.MustParseAddr("198.51.97.5")
+	for port, want := range map[uint16]bool{9000: true, 80: false} {
+		var got bool
+		var err error
+		h.Do(func() error { got, err = IsLocalTo(ip, port); return nil })
+		if err != nil || got != want {
+			t.Errorf("IsLocalTo(%s, %d) = %v, %v; want %v", ip, port, got, err, want)
+		}
+	}
 }

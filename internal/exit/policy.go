@@ -87,7 +87,7 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 // denied if the IPv4 address it embeds is.
 type Policy struct {
 	rules []rule
-	self  func(netip.Addr) (bool, error)
+	self  func(netip.Addr, uint16) (bool, error)
 }
 
 type rule struct {
@@ -112,7 +112,7 @@ const (
 // used to reach services bound on its own host (0.0.0.0, [::]) or loop
 // into itself; self is asked at each request, so an address the host
 // gains later is one of them too, and an answer it cannot give denies.
-func NewPolicy(allow, deny []netip.Prefix, self func(netip.Addr) (bool, error)) *Policy {
+func NewPolicy(allow, deny []netip.Prefix, self func(netip.Addr, uint16) (bool, error)) *Policy {
 	p := &Policy{self: self}
 	for _, d := range DefaultDeny {
 		p.rules = append(p.rules, rule{d, false, "default deny " + d.String(), prioDefault})
@@ -133,7 +133,11 @@ var (
 
 // Allowed reports whether the exit may connect to ip, and the rule that
 // decided.
-func (p *Policy) Allowed(ip netip.Addr) (bool, string) {
+func (p *Policy) Allowed(ip netip.Addr) (bool, string) { return p.AllowedTo(ip, 0) }
+
+// AllowedTo is Allowed for a connection to port (0: any), which the
+// lookup of the exit's own addresses carries, as the dial's own does.
+func (p *Policy) AllowedTo(ip netip.Addr, port uint16) (bool, string) {
 	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() {
 		return false, "invalid address"
@@ -148,15 +152,15 @@ func (p *Policy) Allowed(ip netip.Addr) (bool, string) {
 			embedded = netip.AddrFrom4([4]byte(b[2:6]))
 		}
 		if embedded.IsValid() {
-			if ok, why := p.decide(embedded); !ok {
+			if ok, why := p.decide(embedded, port); !ok {
 				return false, why + " (embedded in " + ip.String() + ")"
 			}
 		}
 	}
-	return p.decide(ip)
+	return p.decide(ip, port)
 }
 
-func (p *Policy) decide(ip netip.Addr) (bool, string) {
+func (p *Policy) decide(ip netip.Addr, port uint16) (bool, string) {
 	best := -1
 	for i, r := range p.rules {
 		if !r.p.Contains(ip) {
@@ -176,7 +180,7 @@ func (p *Policy) decide(ip netip.Addr) (bool, string) {
 	if !allow || p.self == nil || best >= 0 && p.rules[best].p.Bits() == ip.BitLen() {
 		return allow, why
 	}
-	switch own, err := p.self(ip); {
+	switch own, err := p.self(ip, port); {
 	case err != nil:
 		return false, "cannot tell whether it is the exit's own address: " + err.Error()
 	case own:

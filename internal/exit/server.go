@@ -74,8 +74,8 @@ type Config struct {
 	// authentication, which the caller must allow only on loopback.
 	Users Users
 	// Policy decides which destinations may be reached; nil means
-	// NewPolicy(nil, nil, IsLocal): the default denies and the host's own
-	// addresses.
+	// NewPolicy(nil, nil, IsLocalTo): the default denies and the host's
+	// own addresses.
 	Policy *Policy
 	// TLS, when set, makes the server speak SOCKS5 inside TLS.
 	TLS *tls.Config
@@ -113,7 +113,7 @@ type Server struct {
 // New checks cfg and fills in defaults.
 func New(cfg Config) (*Server, error) {
 	if cfg.Policy == nil {
-		cfg.Policy = NewPolicy(nil, nil, IsLocal)
+		cfg.Policy = NewPolicy(nil, nil, IsLocalTo)
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
@@ -569,7 +569,7 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out 
 		addrs = []netip.Addr{dest.IP}
 	}
 	for _, a := range addrs {
-		if ok, why := s.cfg.Policy.Allowed(a); !ok {
+		if ok, why := s.cfg.Policy.AllowedTo(a, dest.Port); !ok {
 			r.addr = net.JoinHostPort(a.Unmap().String(), fmt.Sprint(dest.Port))
 			r.err = fmt.Errorf("%s denied: %s", a, why)
 			return nil, socks5.ReplyNotAllowed, "denied"
