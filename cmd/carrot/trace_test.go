@@ -401,6 +401,26 @@ func TestTraceExitStatusAndErrors(t *testing.T) {
 			t.Errorf("-p of kernel thread %s: exit %d, %q", kt, r.code, r.stderr)
 		}
 	}
+	// Nor can a zombie, and the message says so.
+	parent := exec.Command(realPython(), "-c", `import os, time
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+print(pid, flush=True)
+time.sleep(30)`)
+	pout, _ := parent.StdoutPipe()
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Process.Kill()
+	var zombie string
+	fmt.Fscan(pout, &zombie)
+	for i := 0; i < 200 && !strings.Contains(readFileOr("/proc/"+zombie+"/status"), "State:\tZ"); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := runCarrot(t, "", "trace", "-p", zombie); r.code != 1 || !strings.Contains(r.stderr, "pid "+zombie+" is a zombie") {
+		t.Errorf("-p of zombie %s: exit %d, %q", zombie, r.code, r.stderr)
+	}
 	// With -c, no empty table after the error, as strace.
 	if r := runCarrot(t, "", "trace", "-c", "-p", "999999999", "-p", "999999998"); r.code != 1 ||
 		r.stderr != "carrot: attach 999999999: no such process\ncarrot: attach 999999998: no such process\n" {
