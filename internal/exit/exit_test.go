@@ -457,45 +457,16 @@ func TestExitMaxConnsAndIdle(t *testing.T) {
 func TestExitHandshakeBudget(t *testing.T) {
 	te := startExit(t, func(c *Config) { c.MaxConns = 5 })
 	echo := echoServer(t)
-	var idle []net.Conn
-	defer func() {
-		for _, c := range idle {
-			c.Close()
-		}
-	}()
-	for range maxHandshakesFrom {
-		c, err := net.Dial("tcp", te.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Write([]byte{5}) // a greeting begun, never finished
-		idle = append(idle, c)
-	}
-	for deadline := time.Now().Add(5 * time.Second); te.srv.Handshakes() < maxHandshakesFrom && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond) // the exit accepts them in its own time
-	}
+	holdHandshakes(t, te, maxHandshakesFrom)
 	// One more from the same source is closed at once.
-	c, err := net.Dial("tcp", te.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write([]byte{5, 1, 2})
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := c.Read(make([]byte, 2)); err == nil {
+	if n := refusedHandshake(t, te); n > 0 {
 		t.Errorf("a handshake past the source's budget was answered (%d bytes)", n)
 	}
-	c.Close()
 	te.log.waitLog(t, "result=limit", fmt.Sprintf("%d handshakes in progress from 127.0.0.1", maxHandshakesFrom))
 	// An authenticated client from another source is served, past the
 	// idle ones' number.
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
-	raw, err := d.Dial("tcp", te.addr)
+	raw, err := connectFrom(t, te, 2, echo)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	raw.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := socks5.ClientHandshake(raw, socks5.AddrFromAddrPort(echo), socks5.ClientOptions{Auth: alice}); err != nil {
 		t.Fatalf("an authenticated client behind %d idle handshakes (MaxConns 5): %v", maxHandshakesFrom, err)
 	}
 	raw.Write([]byte("ping"))
@@ -503,6 +474,73 @@ func TestExitHandshakeBudget(t *testing.T) {
 	if _, err := io.ReadFull(raw, b); err != nil || string(b) != "ping" {
 		t.Errorf("echo through the exit: %q %v", b, err)
 	}
+}
+
+// holdHandshakes opens n connections from 127.0.0.1 that begin a greeting
+// and never finish it, closed when the test ends, and waits until the
+// exit has them all in their handshake.
+func holdHandshakes(t *testing.T, te *testExit, n int) {
+	t.Helper()
+	for range n {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.Write([]byte{socks5.Version})
+	}
+	for deadline := time.Now().Add(5 * time.Second); te.srv.Handshakes() < n && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // the exit accepts them in its own time
+	}
+}
+
+// refusedHandshake opens one more connection from 127.0.0.1 and returns
+// how many bytes the exit answered its greeting with (0: it was closed).
+func refusedHandshake(t *testing.T, te *testExit) int {
+	t.Helper()
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte{socks5.Version, 1, 2})
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _ := c.Read(make([]byte, 2))
+	return n
+}
+
+// connectFrom connects through te as alice from 127.0.0.host to echo; the
+// stream closes when the test ends.
+func connectFrom(t *testing.T, te *testExit, host byte, echo netip.AddrPort) (net.Conn, error) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, host)}}
+	c, err := d.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = socks5.ClientHandshake(c, socks5.AddrFromAddrPort(echo), socks5.ClientOptions{Auth: alice})
+	return c, err
+}
+
+// authenticated opens n connections as alice, closed when the test ends,
+// that wait for their request (a carrot run's spares), and returns how
+// many the exit closed instead.
+func authenticated(t *testing.T, te *testExit, n int) (closed int) {
+	t.Helper()
+	for range n {
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if socks5.ClientAuth(c, alice) != nil {
+			closed++
+		}
+	}
+	return closed
 }
 
 // TestExitSparesCountInMaxConns: an authenticated connection waiting for
@@ -514,22 +552,8 @@ func TestExitSparesCountInMaxConns(t *testing.T) {
 	const spares = maxHandshakesFrom + 6
 	te := startExit(t, func(c *Config) { c.MaxConns = spares + 1 })
 	echo := echoServer(t)
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
-	for range spares {
-		c, err := net.Dial("tcp", te.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		if err := socks5.ClientAuth(c, alice); err != nil {
-			t.Fatalf("spare %d: %v", len(held), err)
-		}
-		held = append(held, c)
+	if closed := authenticated(t, te, spares); closed > 0 {
+		t.Fatalf("%d of %d spares closed", closed, spares)
 	}
 	if h, a := te.srv.Handshakes(), te.srv.Active(); h != 0 || a != spares {
 		t.Errorf("%d handshakes and %d authenticated, want 0 and %d", h, a, spares)
@@ -869,26 +893,7 @@ func TestExitShutdownLogsSpares(t *testing.T) {
 // per source), so that one account cannot hold connections without end.
 func TestExitAuthenticatedPastMaxConns(t *testing.T) {
 	te := startExit(t, func(c *Config) { c.MaxConns = 2 })
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
-	closed := 0
-	for range 2 + maxHandshakesFrom + 5 {
-		c, err := net.Dial("tcp", te.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		if err := socks5.ClientAuth(c, alice); err != nil {
-			closed++
-			c.Close()
-			continue
-		}
-		held = append(held, c)
-	}
+	closed := authenticated(t, te, 2+maxHandshakesFrom+5)
 	if a, h := te.srv.Active(), te.srv.Handshakes(); a != 2 || h != maxHandshakesFrom || closed != 5 {
 		t.Errorf("%d counted in MaxConns, %d in the handshake budget, %d closed; want 2, %d, 5", a, h, closed, maxHandshakesFrom)
 	}
@@ -904,44 +909,14 @@ func TestExitHandshakeEviction(t *testing.T) {
 	te.srv.hsLimit = 8 // (the server is running)
 	te.srv.hsMu.Unlock()
 	echo := echoServer(t)
-	var idle []net.Conn
-	defer func() {
-		for _, c := range idle {
-			c.Close()
-		}
-	}()
-	for range 8 {
-		c, err := net.Dial("tcp", te.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Write([]byte{5})
-		idle = append(idle, c)
-	}
-	for deadline := time.Now().Add(5 * time.Second); te.srv.Handshakes() < 8 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	holdHandshakes(t, te, 8)
 	// Another from the same network: refused.
-	c, err := net.Dial("tcp", te.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write([]byte{5, 1, 2})
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Read(make([]byte, 2)); err == nil {
+	if n := refusedHandshake(t, te); n > 0 {
 		t.Error("a 9th handshake from the network holding all 8 was admitted")
 	}
-	c.Close()
 	te.log.waitLog(t, "result=limit", "8 handshakes in progress: closed")
 	// From another network: admitted, and served.
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3)}}
-	raw, err := d.Dial("tcp", te.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	raw.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := socks5.ClientHandshake(raw, socks5.AddrFromAddrPort(echo), socks5.ClientOptions{Auth: alice}); err != nil {
+	if _, err := connectFrom(t, te, 3, echo); err != nil {
 		t.Fatalf("a client from another network, with the budget full: %v", err)
 	}
 	te.log.waitLog(t, "result=limit", "closed in its handshake to admit another")
