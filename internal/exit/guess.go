@@ -71,8 +71,10 @@ func (g *guesses) delay(src netip.Addr, user string, now time.Time) time.Duratio
 	defer g.mu.Unlock()
 	one, any, name := g.by[guessKey{src, user}], g.by[guessKey{src, ""}], g.by[guessKey{netip.Addr{}, user}]
 	d := max(one.wait(freeGuesses, now), any.wait(freeGuessesAny, now), name.wait(freeGuessesName, now))
-	if any == nil && len(g.by) >= maxGuessers && !g.evictable(now) {
-		d = max(d, fullDelay)
+	if any == nil && len(g.by) >= maxGuessers {
+		if _, ok := g.idlest(now); !ok {
+			d = max(d, fullDelay)
+		}
 	}
 	return d
 }
@@ -87,8 +89,12 @@ func (g *guesses) failed(src netip.Addr, user string, now time.Time) {
 	for _, k := range []guessKey{{src, user}, {src, ""}, {netip.Addr{}, user}} {
 		e := g.by[k]
 		if e == nil || now.Sub(e.last) > guessMemory {
-			if e == nil && len(g.by) >= maxGuessers && !g.evict(now) {
-				continue // full of records that delay: this one waits fullDelay
+			if e == nil && len(g.by) >= maxGuessers {
+				victim, ok := g.idlest(now)
+				if !ok {
+					continue // full of records that delay: this one waits fullDelay
+				}
+				delete(g.by, victim)
 			}
 			e = &guesser{}
 			g.by[k] = e
@@ -117,29 +123,14 @@ func delaying(k guessKey, e *guesser, now time.Time) bool {
 	return e.wait(free, now) > 0
 }
 
-// evictable reports whether some record delays nothing any more.
-func (g *guesses) evictable(now time.Time) bool {
-	for k, e := range g.by {
-		if !delaying(k, e, now) {
-			return true
-		}
-	}
-	return false
-}
-
-// evict drops the oldest record that delays nothing; false if there is
-// none.
-func (g *guesses) evict(now time.Time) bool {
-	var victim guessKey
+// idlest is the oldest record that delays nothing any more, the one a
+// full table may drop; ok is false if there is none.
+func (g *guesses) idlest(now time.Time) (k guessKey, ok bool) {
 	var at time.Time
-	found := false
-	for k, e := range g.by {
-		if !delaying(k, e, now) && (!found || e.last.Before(at)) {
-			victim, at, found = k, e.last, true
+	for key, e := range g.by {
+		if !delaying(key, e, now) && (!ok || e.last.Before(at)) {
+			k, at, ok = key, e.last, true
 		}
 	}
-	if found {
-		delete(g.by, victim)
-	}
-	return found
+	return k, ok
 }
