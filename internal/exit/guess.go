@@ -16,8 +16,8 @@ import (
 // each failure past those, up to maxGuessDelay. The wait
 // comes before the check, right or wrong, so a guesser cannot learn from a
 // quick answer which guess was right. With 64 handshakes at once from one
-// source (maxHandshakesFrom), one source tries about 13 passwords a second
-// instead of ten thousand.
+// source (maxHandshakesFrom), each waiting maxGuessDelay once the wait is at
+// its cap, one source tries at most about 13 passwords a second.
 //
 // Right credentials clear the failures of that source and name only: a
 // user behind the same NAT as a guesser neither resets the guesser's count
