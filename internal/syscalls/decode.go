@@ -239,10 +239,6 @@ func pad(s string, col int) string {
 // completes the line: `read(3, `.
 func (d *Decoded) Entry() string { return d.info.Name + "(" + d.enterPart() }
 
-// Unfinished renders the part strace prints at entry when another
-// process's line comes before this call's exit: `read(3,  <unfinished ...>`.
-func (d *Decoded) Unfinished() string { return d.Entry() + " <unfinished ...>" }
-
 // Died is what strace shows of a call its task died in, before ") = ?":
 // the entry, and "<unfinished ...>" only if an out-argument was left to
 // show (kill(1234, SIGKILL) but read(3,  <unfinished ...>). resumed says

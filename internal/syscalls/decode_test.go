@@ -12,8 +12,8 @@ func TestUnfinishedResumed(t *testing.T) {
 	a := &arena{}
 	buf := a.put([]byte("hello....."))
 	d := Enter(&Call{Pid: 18981, Info: ByName("read"), Args: [6]uint64{3, buf, 10}}, arenaMem{a}, nil)
-	if got, want := d.Unfinished(), "read(3,  <unfinished ...>"; got != want {
-		t.Errorf("Unfinished() = %q, want %q", got, want)
+	if got, want := d.Entry()+" <unfinished ...>", "read(3,  <unfinished ...>"; got != want {
+		t.Errorf("Entry() + \" <unfinished ...>\" = %q, want %q", got, want)
 	}
 	d.Exit(5, arenaMem{a})
 	if got, want := d.ResumedCol(6), `<... read resumed>"hello", 10)    = 5`; got != want {
@@ -28,8 +28,8 @@ func TestUnfinishedResumed(t *testing.T) {
 	if got, want := w.LineCol(6), `write(4, "hello", 5)              = 5`; got != want {
 		t.Errorf("LineCol(6) = %q, want %q", got, want)
 	}
-	if got, want := w.Unfinished(), `write(4, "hello", 5 <unfinished ...>`; got != want {
-		t.Errorf("Unfinished() = %q, want %q", got, want)
+	if got, want := w.Entry()+" <unfinished ...>", `write(4, "hello", 5 <unfinished ...>`; got != want {
+		t.Errorf("Entry() + \" <unfinished ...>\" = %q, want %q", got, want)
 	}
 	if got, want := w.Resumed(), `<... write resumed>)                    = 5`; got != want {
 		t.Errorf("Resumed() = %q, want %q", got, want)
@@ -37,8 +37,8 @@ func TestUnfinishedResumed(t *testing.T) {
 
 	// Calls whose first argument is printed at exit print nothing at entry.
 	g := Enter(&Call{Info: ByName("get_mempolicy"), Args: [6]uint64{0, 0, 0, 0, 1}}, nil, nil)
-	if got, want := g.Unfinished(), "get_mempolicy( <unfinished ...>"; got != want {
-		t.Errorf("Unfinished() = %q, want %q", got, want)
+	if got, want := g.Entry()+" <unfinished ...>", "get_mempolicy( <unfinished ...>"; got != want {
+		t.Errorf("Entry() + \" <unfinished ...>\" = %q, want %q", got, want)
 	}
 	g.Exit(0, nil)
 	if got, want := g.Resumed(), "<... get_mempolicy resumed>NULL, NULL, 0, NULL, MPOL_F_NODE) = 0"; got != want {
@@ -48,8 +48,8 @@ func TestUnfinishedResumed(t *testing.T) {
 	// sched_setattr prints its flags at exit, after what E2BIG wrote back.
 	sa := a.u32s(40, 0)
 	ss := Enter(&Call{Info: ByName("sched_setattr"), Args: [6]uint64{0, sa, 0}}, arenaMem{a}, nil)
-	if got, want := ss.Unfinished(), "sched_setattr(0, {size=40} <unfinished ...>"; got != want {
-		t.Errorf("Unfinished() = %q, want %q", got, want)
+	if got, want := ss.Entry()+" <unfinished ...>", "sched_setattr(0, {size=40} <unfinished ...>"; got != want {
+		t.Errorf("Entry() + \" <unfinished ...>\" = %q, want %q", got, want)
 	}
 	ss.Exit(-7, arenaMem{a})
 	if got, want := ss.Resumed(), "<... sched_setattr resumed> => {size=40}, 0) = -1 E2BIG (Argument list too long)"; got != want {
@@ -57,8 +57,8 @@ func TestUnfinishedResumed(t *testing.T) {
 	}
 
 	wt := Enter(&Call{Info: ByName("wait4"), Args: [6]uint64{^uint64(0), 0, 0, 0}}, nil, nil)
-	if got, want := wt.Unfinished(), "wait4(-1,  <unfinished ...>"; got != want {
-		t.Errorf("Unfinished() = %q, want %q", got, want)
+	if got, want := wt.Entry()+" <unfinished ...>", "wait4(-1,  <unfinished ...>"; got != want {
+		t.Errorf("Entry() + \" <unfinished ...>\" = %q, want %q", got, want)
 	}
 	wt.Exit(18982, nil)
 	if got, want := wt.Line(), "wait4(-1, NULL, 0, NULL)                = 18982"; got != want {
@@ -226,8 +226,8 @@ func TestQuote(t *testing.T) {
 // the whole line does not change.
 func TestIoctlSplit(t *testing.T) {
 	d := Enter(&Call{Info: ByName("ioctl"), Args: [6]uint64{1, 0x5401, 0x7ffc0000}}, nil, nil)
-	if got, want := d.Unfinished(), "ioctl(1, TCGETS <unfinished ...>"; got != want {
-		t.Errorf("Unfinished() = %q, want %q", got, want)
+	if got, want := d.Entry()+" <unfinished ...>", "ioctl(1, TCGETS <unfinished ...>"; got != want {
+		t.Errorf("Entry() + \" <unfinished ...>\" = %q, want %q", got, want)
 	}
 	d.Exit(-25, nil)
 	resumed := "<... ioctl resumed>, 0x7ffc0000)"

@@ -41,7 +41,7 @@ func FuzzDecode(f *testing.F) {
 		c := &Call{Nr: int(nr % 480), Args: [6]uint64{fix(a0), fix(a1), fix(a2), fix(a3), 0x1000, 0}}
 		o := &Options{StrSize: int(opt%40) + 1, Verbose: opt&0x40 != 0, Hex: int(opt>>4) % 3, FdPaths: int(opt>>7) & 1, Fds: fileNamer{"/x"}}
 		d := Enter(c, fuzzMem(mem), o)
-		_ = d.Unfinished()
+		_ = d.Entry()
 		d.Exit(ret, fuzzMem(mem))
 		if d.Line() == "" || d.Resumed() == "" {
 			t.Fatal("empty line")
