@@ -14,8 +14,9 @@
 // calls [Decoded.Exit] with the raw return value (-errno on failure), which
 // renders the out-arguments (read buffers, struct stat, accepted
 // addresses) and the return value. [Decoded.Line] then gives strace's
-// line; [Decoded.Unfinished] and [Decoded.Resumed] give the two halves
-// strace prints when another process's line comes in between.
+// line; [Decoded.Entry] (which the caller ends " <unfinished ...>") and
+// [Decoded.Resumed] give the two halves strace prints when another
+// process's line comes in between.
 //
 // The table gives every argument a Kind; each Kind has one renderer, so
 // decoders are shared between calls (every path argument is a "path", every
