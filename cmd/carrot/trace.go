@@ -270,7 +270,7 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 					}
 				case 'S':
 					switch {
-					case strings.HasPrefix(v, "min") || strings.HasPrefix(v, "max") || strings.HasPrefix(v, "time-m") || strings.HasPrefix(v, "time_m"):
+					case slices.Contains(extremeSortKeys, v):
 						return nil, badUsage("-S %s: carrot keeps no per-call minimum or maximum (sort by time, avg-time, calls, errors, name or nothing)", v)
 					case !slices.Contains(trace.SortKeys, v):
 						return nil, badUsage("invalid sortby: '%s'", v)
@@ -348,6 +348,10 @@ func parseTraceFlags(args []string) (*traceFlags, error) {
 }
 
 var errHelp = errors.New("help")
+
+// extremeSortKeys are strace's -S keys for its per-call minimum and
+// maximum columns, which carrot does not keep.
+var extremeSortKeys = []string{"min-time", "min_time", "time-min", "time_min", "max-time", "max_time", "time-max", "time_max"}
 
 // qualifier applies one -e expression.
 func (f *traceFlags) qualifier(expr string, traceSet *string) error {
