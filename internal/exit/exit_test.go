@@ -476,18 +476,24 @@ func TestExitHandshakeBudget(t *testing.T) {
 	}
 }
 
+// held is a connection from 127.0.0.1 to te, closed when the test ends.
+func held(t *testing.T, te *testExit) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // holdHandshakes opens n connections from 127.0.0.1 that begin a greeting
 // and never finish it, closed when the test ends, and waits until the
 // exit has them all in their handshake.
 func holdHandshakes(t *testing.T, te *testExit, n int) {
 	t.Helper()
 	for range n {
-		c, err := net.Dial("tcp", te.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.Write([]byte{socks5.Version})
+		held(t, te).Write([]byte{socks5.Version})
 	}
 	for deadline := time.Now().Add(5 * time.Second); te.srv.Handshakes() < n && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond) // the exit accepts them in its own time
@@ -530,11 +536,7 @@ func connectFrom(t *testing.T, te *testExit, host byte, echo netip.AddrPort) (ne
 func authenticated(t *testing.T, te *testExit, n int) (closed int) {
 	t.Helper()
 	for range n {
-		c, err := net.Dial("tcp", te.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
+		c := held(t, te)
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		if socks5.ClientAuth(c, alice) != nil {
 			closed++
