@@ -196,6 +196,18 @@ func (n *Net) Attach(hub, h *Host, addrs ...string) string {
 		n.ip("-n", hub.Name, "link", "add", "br0", "type", "bridge")
 		n.ip("-n", hub.Name, "link", "set", "br0", "up")
 		hub.bridg = true
+		// The hub stands for a switch: frames it forwards between hosts
+		// are not filtered. Where br_netfilter is loaded (Docker loads
+		// it), the kernel would otherwise pass every bridged frame through
+		// the hub's iptables and nftables hooks, a cost on each hop that no
+		// real network between these hosts has. The hosts' own rules
+		// (Nft) are not bridged traffic and still apply.
+		hub.Do(func() error {
+			for _, f := range []string{"iptables", "ip6tables", "arptables"} {
+				os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-"+f, []byte("0"), 0o644) // absent without br_netfilter
+			}
+			return nil
+		})
 	}
 	hub.mu.Unlock()
 	n.mu.Lock()

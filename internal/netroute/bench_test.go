@@ -115,14 +115,19 @@ func machineBusy() time.Duration {
 //     machine (which the origin, the exits and other users share). The
 //     "-5gbit" variants repeat them with the origin's sending shaped to
 //     linkRate, a link slower than the CPUs can fill, as real links are
-//     ($BENCH_LINK_RATE=10gbit: "-10gbit" variants at that rate).
+//     ($BENCH_LINK_RATE=10gbit: "-10gbit" variants at that rate). Every
+//     host uses Linux's default congestion control, CUBIC, whatever the
+//     machine's own (congestionControl); where that is another, variants
+//     named after it ("-bbr") repeat the main ones under it.
 //
 // Run as root:
 //
 //	go test -run '^$' -bench Run/Get -benchtime 20x ./internal/netroute
 //	go test -run '^$' -bench Run/Throughput -benchtime 5x ./internal/netroute
 //
-// BENCH_VARIANTS=REGEXP runs only the variants whose whole name matches.
+// BENCH_VARIANTS=REGEXP runs only the variants whose whole name matches;
+// BENCH_SAMPLES=1 logs each throughput sample, not only the medians (with
+// -test.v).
 func BenchmarkRun(b *testing.B) {
 	c := netns.NewCensored(b, netns.CensoredOptions{Exits: 4, Blocked: 2})
 	for i := range c.Exits {
@@ -130,6 +135,7 @@ func BenchmarkRun(b *testing.B) {
 	}
 	ctx := context.Background()
 	direct := c.Exits[3] // an uncensored host next to the origin
+	congestion := congestionControl(b, c, "cubic")
 	command := func(carrot []string, argv ...string) []string {
 		if carrot == nil {
 			return argv
@@ -269,20 +275,21 @@ func BenchmarkRun(b *testing.B) {
 			name string
 			host *netns.Host
 			argv []string
-			link bool // the origin's link paced at linkRate
+			link bool   // the origin's link paced at linkRate
+			cc   string // the hosts' congestion control, "" for cubic
 		}
 		variants := []variant{
-			{"direct", direct, curl(url), false},
-			{"exit-only", c.Client, curl("--socks5-hostname", socks, url), false},
-			{"exit-dante", c.Client, curl("--socks5-hostname", dante, url), false},
-			{"exit-microsocks", c.Client, curl("--socks5-hostname", microsocks, url), false},
-			{"1exit", c.Client, command(exits(c, "", 2), curl(url)...), false},
-			{"1exit-relay", c.Client, command(append(exits(c, "", 2), "--relay-all"), curl(url)...), false},
-			{"2hop", c.Client, command(exits(c, "chain", 2, 3), curl(url)...), false},
-			{"2hop-relay", c.Client, command(append(exits(c, "chain", 2, 3), "--relay-all"), curl(url)...), false},
+			{name: "direct", host: direct, argv: curl(url)},
+			{name: "exit-only", host: c.Client, argv: curl("--socks5-hostname", socks, url)},
+			{name: "exit-dante", host: c.Client, argv: curl("--socks5-hostname", dante, url)},
+			{name: "exit-microsocks", host: c.Client, argv: curl("--socks5-hostname", microsocks, url)},
+			{name: "1exit", host: c.Client, argv: command(exits(c, "", 2), curl(url)...)},
+			{name: "1exit-relay", host: c.Client, argv: command(append(exits(c, "", 2), "--relay-all"), curl(url)...)},
+			{name: "2hop", host: c.Client, argv: command(exits(c, "chain", 2, 3), curl(url)...)},
+			{name: "2hop-relay", host: c.Client, argv: command(append(exits(c, "chain", 2, 3), "--relay-all"), curl(url)...)},
 		}
 		if proxychains != nil {
-			variants = append(variants, variant{"proxychains", c.Client, proxychains("strict_chain", 2)(curl(url)...), false})
+			variants = append(variants, variant{name: "proxychains", host: c.Client, argv: proxychains("strict_chain", 2)(curl(url)...)})
 		}
 		// The same with a link slower than this machine's CPUs can fill
 		// (the origin's sending shaped by a token bucket), as on a real
@@ -295,6 +302,19 @@ func BenchmarkRun(b *testing.B) {
 			v.name += "-" + linkRate
 			v.link = true
 			variants = append(variants, v)
+		}
+		// The same under this machine's own congestion control, where it
+		// is not Linux's default (this VM's is BBR, without the fq qdisc
+		// it expects: TCP paces each connection itself, on timers).
+		if own := hostCongestion(b); own != "cubic" {
+			for _, v := range variants {
+				if !slices.Contains([]string{"direct", "exit-only", "1exit", "2hop"}, v.name) {
+					continue
+				}
+				v.name += "-" + own
+				v.cc = own
+				variants = append(variants, v)
+			}
 		}
 		variants = onlyVariants(b, variants, func(v variant) string { return v.name })
 		paced := false
@@ -318,6 +338,7 @@ func BenchmarkRun(b *testing.B) {
 		for range b.N {
 			for i, v := range variants {
 				pace(v.link)
+				congestion(cmp.Or(v.cc, "cubic"))
 				cpu0, busy0 := cpuUse(), machineBusy()
 				out, err := v.host.Run(ctx, v.argv[0], v.argv[1:]...)
 				cpu1, busy1 := cpuUse(), machineBusy()
@@ -329,6 +350,9 @@ func BenchmarkRun(b *testing.B) {
 					b.Fatal(err)
 				}
 				speed[i] = append(speed[i], t.speed/1e6)
+				if os.Getenv("BENCH_SAMPLES") != "" {
+					b.Logf("%s %.0f MB/s", v.name, t.speed/1e6)
+				}
 				clientCPU[i] = append(clientCPU[i], (cpu1.client - cpu0.client).Seconds())
 				machineCPU[i] = append(machineCPU[i], (busy1 - busy0).Seconds())
 			}
@@ -339,6 +363,65 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(median(machineCPU[i]), "cpu-s/GiB-machine-"+v.name)
 		}
 	})
+}
+
+// hostCongestion is the congestion control the machine gives new
+// sockets, which new network namespaces inherit.
+func hostCongestion(b *testing.B) string {
+	cc, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return strings.TrimSpace(string(cc))
+}
+
+// congestionControl sets every host of c to the TCP congestion control
+// algorithm first, and returns a function that switches them all to
+// another. The benchmark runs with Linux's default, CUBIC, whatever this
+// machine was given (new namespaces inherit it), so that its figures do
+// not depend on that choice; variants that name another compare.
+//
+// A namespace other than the first may only choose an algorithm listed in
+// the machine-wide net.ipv4.tcp_allowed_congestion_control, which lists
+// the machine's own and reno when it was set to something else than
+// cubic: the benchmark adds the ones it uses there, and puts the list back
+// when it ends.
+func congestionControl(b *testing.B, c *netns.Censored, first string) func(string) {
+	const allowed = "/proc/sys/net/ipv4/tcp_allowed_congestion_control"
+	avail, err := os.ReadFile("/proc/sys/net/ipv4/tcp_available_congestion_control")
+	if err != nil {
+		b.Fatal(err)
+	}
+	was, err := os.ReadFile(allowed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.WriteFile(allowed, was, 0o644) })
+	hosts := append([]*netns.Host{c.Client, c.Origin}, c.Exits...)
+	current := ""
+	set := func(cc string) {
+		if cc == current {
+			return
+		}
+		if !slices.Contains(strings.Fields(string(avail)), cc) {
+			b.Fatalf("congestion control %s: this kernel has only %s", cc, avail)
+		}
+		list, err := os.ReadFile(allowed)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !slices.Contains(strings.Fields(string(list)), cc) {
+			if err := os.WriteFile(allowed, []byte(strings.TrimSpace(string(list))+" "+cc), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, h := range hosts {
+			h.Sysctl("ipv4/tcp_congestion_control", cc)
+		}
+		current = cc
+	}
+	set(first)
+	return set
 }
 
 // onlyVariants keeps the variants whose name matches $BENCH_VARIANTS, a
