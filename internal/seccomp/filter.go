@@ -75,16 +75,26 @@ func (a Action) String() string {
 	return fmt.Sprintf("action(%#x)", uint32(a))
 }
 
-// ArgRule refines the action for one syscall by one argument's bits: the
-// call gets IfSet when (arg[Arg] & Mask) != 0, else the Filter's action for
-// the number. The test covers all 64 bits (BPF loads 32-bit words, so a
-// mask with bits in both halves costs two loads), so Mask: ^uint64(0)
-// tests "the argument is not zero", pointers included.
+// ArgRule refines the action for one syscall by one argument: the call
+// gets IfSet when the argument matches, else the next rule for the same
+// number (rules are tested in the order given), else the Filter's action
+// for the number.
+//
+// Without Values, the argument matches when (arg[Arg] & Mask) != 0. The
+// test covers all 64 bits (BPF loads 32-bit words, so a mask with bits in
+// both halves costs two loads), so Mask: ^uint64(0) tests "the argument is
+// not zero", pointers included.
+//
+// With Values, it matches when its low 32 bits, ANDed with Mask's low 32
+// bits, equal one of Values. The kernel reads an int argument (a socket's
+// domain or type, an address length) from the low word alone, whatever
+// the high word holds, so that is the word a policy on one must test.
 type ArgRule struct {
-	Nr    int
-	Arg   int // 0..5
-	Mask  uint64
-	IfSet Action
+	Nr     int
+	Arg    int // 0..5
+	Mask   uint64
+	Values []uint32
+	IfSet  Action
 }
 
 // Filter says what each syscall number gets. The zero Filter allows
@@ -96,7 +106,7 @@ type Filter struct {
 	Default Action
 	// Calls overrides Default for individual syscall numbers.
 	Calls map[int]Action
-	// Rules refine individual numbers by argument bits (e.g. clone with
+	// Rules refine individual numbers by an argument (e.g. clone with
 	// CLONE_UNTRACED). A number with a rule need not be in Calls.
 	Rules []ArgRule
 	// Foreign applies to calls made through another ABI than Arch (i386
@@ -149,7 +159,7 @@ func orAllow(a Action) Action {
 type span struct {
 	lo, hi uint32
 	act    Action
-	rule   *ArgRule // non-nil: lo == hi and the action depends on an argument
+	rules  []*ArgRule // not empty: lo == hi and the action depends on arguments
 }
 
 // spans returns the whole number space [0, 2^32) cut into runs with one
@@ -176,7 +186,7 @@ func (f *Filter) spans() []span {
 		if !ok {
 			s = span{lo: uint32(r.Nr), hi: uint32(r.Nr), act: def}
 		}
-		s.rule = r
+		s.rules = append(s.rules, r)
 		special[uint32(r.Nr)] = s
 	}
 	nrs := make([]uint32, 0, len(special))
@@ -187,7 +197,7 @@ func (f *Filter) spans() []span {
 
 	var out []span
 	add := func(s span) {
-		if n := len(out); n > 0 && out[n-1].rule == nil && s.rule == nil &&
+		if n := len(out); n > 0 && out[n-1].rules == nil && s.rules == nil &&
 			out[n-1].act == s.act && out[n-1].hi+1 == s.lo {
 			out[n-1].hi = s.hi
 			return
@@ -248,24 +258,48 @@ func tree(spans []span) []bpf.Instruction {
 	return append(out, right...)
 }
 
-// leaf returns the action of one span; a span with an argument rule tests
-// the mask against the argument's low word, then its high word (args are
-// little-endian on x86-64 and arm64).
+// leaf returns the action of one span: its rules' tests in order, each
+// returning the rule's action on a match, then the span's own action.
 func leaf(s span) []bpf.Instruction {
-	if s.rule == nil {
-		return []bpf.Instruction{bpf.RetConstant{Val: uint32(s.act)}}
-	}
-	off := uint32(offArgs + 8*s.rule.Arg)
 	var out []bpf.Instruction
-	for i, m := range []uint32{uint32(s.rule.Mask), uint32(s.rule.Mask >> 32)} {
-		if m == 0 {
-			continue
-		}
-		out = append(out,
-			bpf.LoadAbsolute{Off: off + 4*uint32(i), Size: 4},
-			bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: m, SkipFalse: 1},
-			bpf.RetConstant{Val: uint32(s.rule.IfSet)},
-		)
+	for _, r := range s.rules {
+		out = append(out, ruleTest(r)...)
 	}
 	return append(out, bpf.RetConstant{Val: uint32(s.act)})
+}
+
+// ruleTest returns r's test, which returns r.IfSet on a match and falls
+// through otherwise. A mask test looks at the argument's low word, then its
+// high word (args are little-endian on x86-64 and arm64); a value test at
+// the low word only.
+func ruleTest(r *ArgRule) []bpf.Instruction {
+	off := uint32(offArgs + 8*r.Arg)
+	var out []bpf.Instruction
+	if r.Values == nil {
+		for i, m := range []uint32{uint32(r.Mask), uint32(r.Mask >> 32)} {
+			if m == 0 {
+				continue
+			}
+			out = append(out,
+				bpf.LoadAbsolute{Off: off + 4*uint32(i), Size: 4},
+				bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: m, SkipFalse: 1},
+				bpf.RetConstant{Val: uint32(r.IfSet)},
+			)
+		}
+		return out
+	}
+	out = append(out, bpf.LoadAbsolute{Off: off, Size: 4})
+	if m := uint32(r.Mask); m != 0xffffffff {
+		out = append(out, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: m})
+	}
+	// One jeq per value, each jumping over the ones after it and the
+	// "no match" jump to the return.
+	n := len(r.Values)
+	for i, v := range r.Values {
+		out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v, SkipTrue: uint8(n - i)})
+	}
+	return append(out,
+		bpf.Jump{Skip: 1},
+		bpf.RetConstant{Val: uint32(r.IfSet)},
+	)
 }

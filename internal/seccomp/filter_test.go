@@ -60,11 +60,23 @@ func want(f *Filter, nr uint32, arg0 uint64) Action {
 		a = f.Default
 	}
 	for _, r := range f.Rules {
-		if uint32(r.Nr) == nr && r.Arg == 0 && arg0&r.Mask != 0 {
+		if uint32(r.Nr) == nr && r.Arg == 0 && matches(r, arg0) {
 			return r.IfSet
 		}
 	}
 	return orAllow(a)
+}
+
+func matches(r ArgRule, arg uint64) bool {
+	if r.Values == nil {
+		return arg&r.Mask != 0
+	}
+	for _, v := range r.Values {
+		if uint32(arg)&uint32(r.Mask) == v {
+			return true
+		}
+	}
+	return false
 }
 
 func TestCompileSmallSet(t *testing.T) {
@@ -117,11 +129,17 @@ func TestCompileAgreesWithReference(t *testing.T) {
 		for range n {
 			f.Calls[rng.IntN(470)] = acts[rng.IntN(len(acts))]
 		}
-		switch iter % 3 {
+		switch iter % 4 {
 		case 0:
 			f.Rules = []ArgRule{{Nr: rng.IntN(470), Mask: 0x800000, IfSet: Trace(9)}}
 		case 1:
 			f.Rules = []ArgRule{{Nr: rng.IntN(470), Mask: ^uint64(0), IfSet: Trace(9)}}
+		case 2:
+			nr := rng.IntN(470)
+			f.Rules = []ArgRule{
+				{Nr: nr, Mask: 0xff, Values: []uint32{0x11}, IfSet: Errno(1)},
+				{Nr: nr, Mask: 0xffffffff, Values: []uint32{0, 0x800011}, IfSet: Trace(9)},
+			}
 		}
 		raw, err := f.Compile()
 		if err != nil {
@@ -163,6 +181,37 @@ func TestCompileIsShort(t *testing.T) {
 	}
 	if depth > 9 {
 		t.Errorf("search depth %d", depth)
+	}
+}
+
+// Value rules compare the low word, masked, in order; the first match
+// decides, and a high word the kernel ignores for an int changes nothing.
+func TestArgRuleValues(t *testing.T) {
+	const sockPacket = 10
+	f := &Filter{Arch: AuditArchX86_64, Calls: map[int]Action{unix.SYS_SOCKET: Trace(2)},
+		Rules: []ArgRule{
+			{Nr: unix.SYS_SOCKET, Arg: 1, Mask: 0xf, Values: []uint32{sockPacket}, IfSet: Trace(3)},
+			{Nr: unix.SYS_SOCKET, Arg: 0, Mask: 0xffffffff, Values: []uint32{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6}, IfSet: Allow},
+		}}
+	for _, c := range []struct {
+		domain, typ uint64
+		want        Action
+	}{
+		{unix.AF_INET, unix.SOCK_STREAM, Allow},
+		{unix.AF_INET6, unix.SOCK_DGRAM | unix.SOCK_CLOEXEC, Allow},
+		{unix.AF_UNIX, unix.SOCK_STREAM, Allow},
+		{1<<32 | unix.AF_INET, unix.SOCK_STREAM, Allow}, // the kernel reads AF_INET
+		{unix.AF_INET, sockPacket, Trace(3)},
+		{unix.AF_INET, sockPacket | unix.SOCK_NONBLOCK, Trace(3)},
+		{unix.AF_INET, 1<<32 | sockPacket, Trace(3)},
+		{unix.AF_PACKET, unix.SOCK_RAW, Trace(2)},
+		{1<<32 | unix.AF_PACKET, unix.SOCK_RAW, Trace(2)},
+		{44 /* AF_XDP */, unix.SOCK_RAW, Trace(2)},
+		{1 << 32, unix.SOCK_STREAM, Trace(2)}, // AF_UNSPEC
+	} {
+		if got := run(t, f, AuditArchX86_64, unix.SYS_SOCKET, c.domain, c.typ); got != c.want {
+			t.Errorf("socket(%#x, %#x): %v, want %v", c.domain, c.typ, got, c.want)
+		}
 	}
 }
 
