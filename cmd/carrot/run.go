@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/carrot-project/carrot/internal/exitdial"
 	"github.com/carrot-project/carrot/internal/fakedns"
 	"github.com/carrot-project/carrot/internal/linux"
@@ -148,6 +150,15 @@ func runRun(ctx context.Context, e *env) int {
 	}
 	defer h.Close()
 
+	// The program runs as carrot's user: without this, it could ptrace
+	// carrot (its parent, same uid, dumpable; no Yama on many machines)
+	// and make carrot's own unfiltered threads connect for it, or read
+	// the exits' credentials from carrot's memory. Not dumpable, carrot
+	// can be traced, read or written only with CAP_SYS_PTRACE.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		e.errorf("run: %v", err)
+		return exitFailure
+	}
 	tr := ptrace.New(ptrace.Config{Handler: h, Filter: netroute.Filter(), Async: true})
 	defer forwardSignals(tr)()
 	// A TERM is the program's to answer (forwardSignals), not a reason to

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/netip"
@@ -20,6 +21,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +29,7 @@ import (
 	"github.com/carrot-project/carrot/internal/netns"
 )
 
-var carrotBin, connectBin string
+var carrotBin, connectBin, bypassBin string
 
 func TestMain(m *testing.M) {
 	var dir string
@@ -56,10 +58,13 @@ func TestMain(m *testing.M) {
 		// What carrot run keeps across runs stays in the test's directory.
 		os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 		connectBin = filepath.Join(dir, "connect")
-		if out, err := exec.Command("gcc", "-O1", "-Wall", "-o", connectBin, "testdata/connect.c").CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "gcc testdata/connect.c: %v\n%s", err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
+		bypassBin = filepath.Join(dir, "bypass")
+		for bin, src := range map[string]string{connectBin: "testdata/connect.c", bypassBin: "testdata/bypass.c"} {
+			if out, err := exec.Command("gcc", "-O1", "-Wall", "-o", bin, src).CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "gcc %s: %v\n%s", src, err, out)
+				os.RemoveAll(dir)
+				os.Exit(1)
+			}
 		}
 	}
 	code := m.Run()
@@ -804,6 +809,72 @@ print("bad", bad)
 		out, err := run(ctx, c, race, connectBin, "-", "-", "uring")
 		if err != nil || report(t, out)["io_uring_setup"] != "-1 ENOSYS" {
 			t.Fatalf("%v\n%s", err, out)
+		}
+	})
+
+	t.Run("bypass", func(t *testing.T) {
+		// Calls that would send around the routing (testdata/bypass.c)
+		// send natively, and fail under carrot run with nothing sent: a
+		// UDP listener on exit 2, which the client reaches directly,
+		// counts what arrives.
+		var got atomic.Int64
+		var pc net.PacketConn
+		if err := c.Exits[2].Do(func() (err error) {
+			pc, err = net.ListenPacket("udp4", c.ExitV4[2].String()+":9999")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				if _, _, err := pc.ReadFrom(buf); err != nil {
+					return
+				}
+				got.Add(1)
+			}
+		}()
+		target := []string{c.ExitV4[2].String(), "9999"}
+		native, err := c.Client.Run(ctx, bypassBin, target...)
+		if err != nil {
+			t.Fatalf("natively: %v\n%s", err, native)
+		}
+		for i := 0; got.Load() < 5 && i < 100; i++ { // highlen, 3 unspec, raw
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := got.Load(); n < 5 {
+			t.Fatalf("natively, the listener got %d of 5 datagrams: it sees no leak\n%s", n, native)
+		}
+		got.Store(0)
+		out, err := run(ctx, c, race, bypassBin, target[0], target[1])
+		r := report(t, out)
+		for k, want := range map[string]string{
+			"sendto_highlen": "-1 EPERM", "sendto_unspec": "-1 EPERM", "sendmsg_unspec": "-1 EPERM",
+			"sendmmsg_unspec": "-1 EPERM", "raw_unspec": "-1 EPERM",
+			"sock_packet": "-1 EPERM", "socket_highdomain": "-1 EPERM",
+			"socket_xdp": "-1 EAFNOSUPPORT", "socket_vsock": "-1 EAFNOSUPPORT", "socket_netlink": "0 0",
+			"seccomp_listener": "-1 EPERM", "seccomp_plain": "0 0",
+			"clone_untraced": "-1 EPERM", "clone3": "-1 ENOSYS", "fork_status": "7",
+		} {
+			if r[k] != want {
+				t.Errorf("%s=%q under carrot run, want %q", k, r[k], want)
+			}
+		}
+		if err != nil {
+			t.Errorf("%v\n%s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if n := got.Load(); n != 0 {
+			t.Errorf("%d datagrams reached the listener directly under carrot run\n%s", n, out)
+		}
+		// As a user (root may trace anything), the program cannot reach
+		// into carrot, its parent of the same uid.
+		args := append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/nonexistent", carrotBin, "run"}, race...)
+		out, err = c.Client.Run(ctx, "setpriv", append(append(args, "--", bypassBin), target...)...)
+		r = report(t, out)
+		if err != nil || r["ptrace_parent"] != "-1 EPERM" || r["vm_read_parent"] != "-1 EPERM" {
+			t.Errorf("as nobody: %v, ptrace_parent=%q vm_read_parent=%q, want -1 EPERM\n%s", err, r["ptrace_parent"], r["vm_read_parent"], out)
 		}
 	})
 

@@ -83,13 +83,16 @@ func (h *Handler) connectDNS(c *ptrace.Syscall, fd, s int, si sockInfo, dest net
 	return ptrace.Return(0)
 }
 
-// readName reads a socket address argument of length n. A length the kernel
-// refuses gives ok false with no action: the kernel fails the call itself.
+// readName reads a socket address argument of length n, an int: the
+// kernel reads its low 32 bits whatever the register's high ones hold. A
+// length the kernel refuses (EINVAL) gives Continue: the kernel fails the
+// call itself.
 func readName(c *ptrace.Syscall, p, n uint64) (b []byte, a *ptrace.Action) {
-	if int32(n) < 0 || n > linux.SizeofSockaddr {
+	l := int32(n)
+	if l < 0 || l > linux.SizeofSockaddr {
 		return nil, &ptrace.Continue
 	}
-	b = make([]byte, n)
+	b = make([]byte, l)
 	if _, err := c.Mem().ReadAt(b, p); err != nil {
 		f := ptrace.Fail(unix.EFAULT)
 		return nil, &f
@@ -139,19 +142,32 @@ func gather(c *ptrace.Syscall, iov, n uint64) ([]byte, error) {
 // (sendto, sendmsg): direct ones go as they are, DNS ones are sent to
 // carrot's server by carrot, the rest are refused. payload reads the data.
 func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int, payload func() ([]byte, error)) ptrace.Action {
+	fd := argFd(c, 0)
+	s := -1
+	var si sockInfo
+	defer func() {
+		if s >= 0 {
+			unix.Close(s)
+		}
+	}()
 	family, dest, err := parseSockaddr(name)
+	if err == nil && family == unix.AF_UNSPEC {
+		if s, si, err = h.dup(c, fd); err != nil {
+			return ptrace.Fail(errnoOf(err, unix.EBADF))
+		}
+		family, dest, err = unspecAddr(name, si)
+	}
 	if err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
 		return ptrace.Continue // another family, or an address the kernel refuses too
 	}
 	if !h.cfg.Policy.handled(dest) {
 		return ptrace.Continue
 	}
-	fd := argFd(c, 0)
-	s, si, err := h.dup(c, fd)
-	if err != nil {
-		return ptrace.Fail(errnoOf(err, unix.EBADF))
+	if s < 0 {
+		if s, si, err = h.dup(c, fd); err != nil {
+			return ptrace.Fail(errnoOf(err, unix.EBADF))
+		}
 	}
-	defer unix.Close(s)
 	switch {
 	case si.typ == unix.SOCK_STREAM:
 		if flags&unix.MSG_FASTOPEN != 0 {
@@ -182,6 +198,25 @@ func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int
 	}
 	h.log(Event{Pid: c.Pid, Fd: fd, Op: "refuse", Call: call + " " + sockKind(si), Dest: dest, Err: unix.EPERM})
 	return ptrace.Fail(unix.EPERM)
+}
+
+// unspecAddr is what the kernel makes of an AF_UNSPEC address given to a
+// send on socket si: an AF_INET one on an IPv4 socket (UDP, raw, ping and
+// L2TP sockets alike), an AF_INET6 one on an IPv6 raw socket. An IPv6 UDP
+// socket sends to its peer instead, and every other socket refuses it:
+// for those the family stays AF_UNSPEC.
+func unspecAddr(name []byte, si sockInfo) (family uint16, dest netip.AddrPort, err error) {
+	switch {
+	case si.domain == unix.AF_INET:
+		family = unix.AF_INET
+	case si.domain == unix.AF_INET6 && si.typ == unix.SOCK_RAW:
+		family = unix.AF_INET6
+	default:
+		return unix.AF_UNSPEC, dest, nil
+	}
+	b := append([]byte(nil), name...)
+	binary.LittleEndian.PutUint16(b, family)
+	return parseSockaddr(b)
 }
 
 func (h *Handler) sendto(c *ptrace.Syscall) ptrace.Action {
@@ -237,6 +272,14 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 	}
 	msgs := make([]msg, vlen)
 	routed := false
+	fd := argFd(c, 0)
+	s := -1
+	var si sockInfo
+	defer func() {
+		if s >= 0 {
+			unix.Close(s)
+		}
+	}()
 	for i := range msgs {
 		m := linux.ParseMsghdr(vb[i*sizeofMmsghdr:])
 		msgs[i].m = m
@@ -248,6 +291,14 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 			return *a
 		}
 		family, dest, err := parseSockaddr(name)
+		if err == nil && family == unix.AF_UNSPEC {
+			if s < 0 {
+				if s, si, err = h.dup(c, fd); err != nil {
+					return ptrace.Fail(errnoOf(err, unix.EBADF))
+				}
+			}
+			family, dest, err = unspecAddr(name, si)
+		}
 		if err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
 			continue
 		}
@@ -257,12 +308,12 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 	if !routed {
 		return ptrace.Continue
 	}
-	fd := argFd(c, 0)
-	s, si, err := h.dup(c, fd)
-	if err != nil {
-		return ptrace.Fail(errnoOf(err, unix.EBADF))
+	if s < 0 {
+		var err error
+		if s, si, err = h.dup(c, fd); err != nil {
+			return ptrace.Fail(errnoOf(err, unix.EBADF))
+		}
 	}
-	defer unix.Close(s)
 	if si.typ == unix.SOCK_STREAM {
 		if flags&unix.MSG_FASTOPEN != 0 {
 			return ptrace.Fail(unix.EOPNOTSUPP)

@@ -89,9 +89,25 @@
 //
 // Filter stops the program only at connect, getpeername, sendmsg,
 // sendmmsg, getsockopt of SO_ERROR-like options, sendto and recvfrom that
-// carry an address, and socket of AF_PACKET-like domains; io_uring and
-// calls through other ABIs fail with ENOSYS in the filter itself. Reads,
-// writes, send, recv and everything else on routed sockets never stop.
+// carry an address, and socket of a domain other than AF_UNIX, AF_INET,
+// AF_INET6 and AF_NETLINK (or of type SOCK_PACKET); io_uring, clone3 and
+// calls through other ABIs fail with ENOSYS in the filter itself, clone
+// with CLONE_UNTRACED and seccomp filters with a notification listener
+// with EPERM (see Filter). Reads, writes, send, recv and everything else
+// on routed sockets never stop.
+//
+// # What is not closed
+//
+// A call carrot lets the kernel run (a connect to loopback or a --direct
+// range, a send TCP ignores the address of) is judged on the address and
+// the socket the program had at the stop. The kernel reads the address
+// from the program's memory again, and the descriptor from its table:
+// another thread of the program can change either in between. Closing
+// that needs carrot to make every such call itself, on its duplicate of
+// the socket, with its own copy of the address; it does so for the calls
+// it routes, not yet for these. A connect to a routed destination on a
+// socket that is already connecting or connected runs with an address
+// length of 2, so that a socket disconnected in between is refused.
 //
 // # Threads and locks
 //

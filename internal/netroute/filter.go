@@ -16,15 +16,32 @@ import (
 //	getsockopt                               optname with bit 2 set (SO_ERROR is 4)
 //	sendto                                   with a destination address (not send())
 //	recvfrom                                 with a source address (not recv())
-//	socket                                   domain with bit 4 set (AF_PACKET is 17)
+//	socket                                   a domain other than AF_UNIX, AF_INET,
+//	                                         AF_INET6, AF_NETLINK, or type SOCK_PACKET
 //	io_uring_setup, _enter, _register        fail with ENOSYS: a ring could
 //	                                         connect and send behind our back
+//	clone3                                   fails with ENOSYS (its flags are in
+//	                                         memory; libcs fall back to clone)
+//	clone with CLONE_UNTRACED                fails with EPERM
+//	seccomp with FILTER_FLAG_NEW_LISTENER    fails with EPERM
 //	calls through another ABI (i386, x32)    fail with ENOSYS
 //
+// The last four keep every task under carrot's eyes. A task that carries
+// this filter but that carrot does not trace fails the trapped calls with
+// ENOSYS, unless another tracer takes it: the program itself, tracing a
+// child it started untraced, would get the child's stops and let its
+// connects run. And a filter of the program's own that returns
+// SECCOMP_RET_USER_NOTIF takes precedence over this one's TRACE: its
+// supervisor could let a connect run without carrot seeing it. Both are
+// refused. (clone3's flags could ask for CLONE_UNTRACED where no filter
+// can see them.)
+//
 // The address tests cover the whole 64-bit pointer (seccomp.ArgRule tests
-// both words), so a sockaddr on a 4 GiB boundary is stopped too.
+// both words), so a sockaddr on a 4 GiB boundary is stopped too; the
+// socket tests look at the low words only, as the kernel reads an int.
 func Filter() *seccomp.Filter {
 	enosys := seccomp.Errno(uint16(unix.ENOSYS))
+	eperm := seccomp.Errno(uint16(unix.EPERM))
 	trace := seccomp.Trace(0)
 	return &seccomp.Filter{
 		Arch:    ptrace.AuditArch,
@@ -36,15 +53,30 @@ func Filter() *seccomp.Filter {
 			unix.SYS_GETSOCKNAME:       trace,
 			unix.SYS_SENDMSG:           trace,
 			unix.SYS_SENDMMSG:          trace,
+			unix.SYS_SOCKET:            trace,
 			unix.SYS_IO_URING_SETUP:    enosys,
 			unix.SYS_IO_URING_ENTER:    enosys,
 			unix.SYS_IO_URING_REGISTER: enosys,
+			unix.SYS_CLONE3:            enosys,
 		},
 		Rules: []seccomp.ArgRule{
 			{Nr: unix.SYS_GETSOCKOPT, Arg: 2, Mask: unix.SO_ERROR, IfSet: trace},
 			{Nr: unix.SYS_SENDTO, Arg: 4, Mask: ^uint64(0), IfSet: trace},
 			{Nr: unix.SYS_RECVFROM, Arg: 4, Mask: ^uint64(0), IfSet: trace},
-			{Nr: unix.SYS_SOCKET, Arg: 0, Mask: 0x10, IfSet: trace},
+			{Nr: unix.SYS_SOCKET, Arg: 1, Mask: sockTypeMask, Values: []uint32{unix.SOCK_PACKET}, IfSet: trace},
+			{Nr: unix.SYS_SOCKET, Arg: 0, Mask: 0xffffffff, Values: untrappedDomains, IfSet: seccomp.Allow},
+			{Nr: unix.SYS_CLONE, Arg: 0, Mask: unix.CLONE_UNTRACED, IfSet: eperm},
+			{Nr: unix.SYS_SECCOMP, Arg: 1, Mask: unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, IfSet: eperm},
 		},
 	}
 }
+
+// sockTypeMask is the kernel's SOCK_TYPE_MASK: a socket type without its
+// SOCK_NONBLOCK and SOCK_CLOEXEC flags.
+const sockTypeMask = 0xf
+
+// untrappedDomains are the socket domains created without a stop: the IP
+// ones (whose traffic the other calls route), AF_UNIX and AF_NETLINK,
+// which carry nothing off the machine. Every other domain stops, and
+// socket refuses the ones that could.
+var untrappedDomains = []uint32{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK}

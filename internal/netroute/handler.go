@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -171,6 +172,7 @@ type exitKind uint8
 const (
 	exitConnect exitKind = iota + 1
 	exitRecvfrom
+	exitAddrlen // a connect left to the kernel with an address length of 2
 )
 
 // exitCall is what Exit does for a call whose Enter asked for its exit.
@@ -178,8 +180,8 @@ type exitCall struct {
 	kind  exitKind
 	conn  *conn // exitConnect
 	first bool  // exitConnect: the connect that started it
-	// exitConnect: the program's address length, put back at exit (the
-	// call ran with 2, see connect)
+	// exitConnect, exitAddrlen: the program's address length, put back at
+	// exit (the call ran with 2, see relayed)
 	addrlen uint64
 	fd      int    // exitRecvfrom: the socket
 	addr    uint64 // exitRecvfrom: src_addr
@@ -275,6 +277,8 @@ func (h *Handler) Exit(c *ptrace.Syscall) {
 	case exitConnect:
 		c.SetArg(2, x.addrlen)
 		h.connectExit(c, x)
+	case exitAddrlen:
+		c.SetArg(2, x.addrlen)
 	case exitRecvfrom:
 		h.recvfromExit(c, x)
 	}
@@ -481,9 +485,14 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 		// Connected (through carrot, or directly to a loopback or --direct
 		// address), connecting or listening: the kernel answers without
 		// sending anything (0 for the first connect after a non-blocking
-		// one completed, then EISCONN; EALREADY; EINVAL), and ignores the
-		// address.
-		return ptrace.Continue
+		// one completed, then EISCONN; EALREADY; a wait), and ignores the
+		// address. Unless another thread disconnects the socket
+		// (shutdown) before the call runs: the address length becomes 2,
+		// which the kernel's answers above never read but which makes it
+		// refuse (EINVAL) to connect a socket that is closed by then.
+		h.exits[c.Tid] = &exitCall{kind: exitAddrlen, addrlen: c.Args[2]}
+		c.SetArg(2, 2)
+		return ptrace.WantExit
 	}
 	if si.domain == unix.AF_INET6 && dest.Addr().Is4In6() {
 		if only, err := unix.GetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && only != 0 {
@@ -1004,11 +1013,26 @@ func (h *Handler) getsockname(c *ptrace.Syscall) ptrace.Action {
 
 // --- socket ---
 
+// socket sees the sockets Filter stops: those of a domain it does not let
+// through, and type SOCK_PACKET. The kernel reads both as ints.
 func (h *Handler) socket(c *ptrace.Syscall) ptrace.Action {
-	if int(c.Args[0]) == unix.AF_PACKET {
+	domain, typ := int(int32(c.Args[0])), int(int32(c.Args[1]))&sockTypeMask
+	switch {
+	case domain == unix.AF_PACKET:
 		// Link-layer sockets would bypass every rule here.
 		h.log(Event{Pid: c.Pid, Fd: -1, Op: "refuse", Call: "socket AF_PACKET", Err: unix.EPERM})
 		return ptrace.Fail(unix.EPERM)
+	case domain == unix.AF_INET && typ == unix.SOCK_PACKET:
+		// The old name of a link-layer socket: the kernel makes it one.
+		h.log(Event{Pid: c.Pid, Fd: -1, Op: "refuse", Call: "socket SOCK_PACKET", Err: unix.EPERM})
+		return ptrace.Fail(unix.EPERM)
+	case slices.Contains(untrappedDomains, uint32(domain)), domain == unix.AF_ALG:
+		// (AF_ALG: the kernel's crypto, on the machine)
+		return ptrace.Continue
 	}
-	return ptrace.Continue
+	// Every other family can reach something off the machine without IP
+	// (AF_XDP, AF_VSOCK, Bluetooth, CAN...) or carries TCP or UDP of its
+	// own (AF_SMC, AF_RXRPC, AF_KCM): as if the kernel did not have it.
+	h.log(Event{Pid: c.Pid, Fd: -1, Op: "refuse", Call: "socket domain " + itoa(domain), Err: unix.EAFNOSUPPORT})
+	return ptrace.Fail(unix.EAFNOSUPPORT)
 }

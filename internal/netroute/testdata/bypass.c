@@ -1,0 +1,135 @@
+// bypass: ways a program could send around carrot run's routing, each
+// tried once; it prints what each call returned, one key=value per line
+// ("-1 EPERM", or the call's result and "0"), for a test to compare
+// natively (where they send) and under carrot run (where they must not).
+//
+//	bypass HOST PORT
+//
+// HOST PORT is a UDP listener the test watches. Every datagram below goes
+// there, so under carrot run the listener must hear nothing.
+//
+//   - sendto_highlen: sendto with an address length whose high 32 bits are
+//     set (the kernel reads the low 32 only)
+//   - sendto_unspec, sendmsg_unspec, sendmmsg_unspec: an AF_UNSPEC
+//     address, which IPv4 UDP reads as AF_INET
+//   - raw_unspec: the same on a raw socket (needs root)
+//   - sock_packet, socket_highdomain, socket_xdp, socket_vsock: link-layer
+//     or non-IP sockets; socket_netlink must still work
+//   - seccomp_listener: a filter of the program's own with a notification
+//     listener (which would outrank carrot's); seccomp_plain: a plain one,
+//     which must still work
+//   - clone_untraced, clone3: a child carrot would not trace; fork_status:
+//     a plain fork still works
+//   - ptrace_parent, vm_read_parent: the program reaching into carrot
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void show(const char *key, long r) {
+	int e = r < 0 ? errno : 0;
+	const char *name = "0";
+	char buf[32];
+	switch (e) {
+	case 0: break;
+	case EPERM: name = "EPERM"; break;
+	case ENOSYS: name = "ENOSYS"; break;
+	case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+	case EINVAL: name = "EINVAL"; break;
+	case EACCES: name = "EACCES"; break;
+	case ESRCH: name = "ESRCH"; break;
+	default: snprintf(buf, sizeof buf, "E%d", e); name = buf;
+	}
+	printf("%s=%ld %s\n", key, r < 0 ? -1 : r, name);
+}
+
+int main(int argc, char **argv) {
+	if (argc != 3) {
+		fprintf(stderr, "usage: bypass HOST PORT\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[2]))};
+	if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1) {
+		fprintf(stderr, "bypass: %s is not an IPv4 address\n", argv[1]);
+		return 2;
+	}
+	struct sockaddr_in unspec = sin;
+	unspec.sin_family = AF_UNSPEC;
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+
+	show("sendto_highlen", syscall(SYS_sendto, u, "highlen", 7, 0, &sin, 0x100000000UL | sizeof sin));
+	show("sendto_unspec", sendto(u, "unspec", 6, 0, (struct sockaddr *)&unspec, sizeof unspec));
+	struct iovec iov = {.iov_base = "unspec-msg", .iov_len = 10};
+	struct msghdr m = {.msg_name = &unspec, .msg_namelen = sizeof unspec, .msg_iov = &iov, .msg_iovlen = 1};
+	show("sendmsg_unspec", sendmsg(u, &m, 0));
+	struct mmsghdr mm = {.msg_hdr = m};
+	show("sendmmsg_unspec", sendmmsg(u, &mm, 1, 0));
+	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+	if (raw >= 0) {
+		// a UDP header (ports, length, no checksum) and a payload
+		unsigned char pkt[8 + 3] = {0x30, 0x39, 0, 0, 0, 11, 0, 0, 'r', 'a', 'w'};
+		memcpy(pkt + 2, &sin.sin_port, 2);
+		struct sockaddr_in to = unspec;
+		to.sin_port = 0;
+		show("raw_unspec", sendto(raw, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to));
+	}
+
+	show("sock_packet", socket(AF_INET, SOCK_PACKET, htons(3)));
+	show("socket_highdomain", syscall(SYS_socket, 0x100000000UL | AF_PACKET, SOCK_RAW, htons(3)));
+	show("socket_xdp", socket(44 /* AF_XDP */, SOCK_RAW, 0));
+	show("socket_vsock", socket(AF_VSOCK, SOCK_STREAM, 0));
+	show("socket_netlink", socket(AF_NETLINK, SOCK_RAW, 0) >= 0 ? 0 : -1);
+
+	struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	struct sock_fprog prog = {.len = 1, .filter = allow};
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	show("seccomp_listener", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog) >= 0 ? 0 : -1);
+	show("seccomp_plain", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog));
+
+	long pid = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	show("clone_untraced", pid > 0 ? 0 : pid);
+	char args[88] = {0}; // struct clone_args: flags 0, exit_signal SIGCHLD
+	args[32] = SIGCHLD;
+	pid = syscall(SYS_clone3, args, sizeof args);
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	show("clone3", pid > 0 ? 0 : pid);
+	pid = fork();
+	if (pid == 0)
+		_exit(7);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	printf("fork_status=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+
+	pid_t parent = getppid();
+	long r = ptrace(PTRACE_SEIZE, parent, 0, 0);
+	show("ptrace_parent", r);
+	if (r == 0)
+		ptrace(PTRACE_DETACH, parent, 0, 0);
+	char b[8];
+	struct iovec local = {.iov_base = b, .iov_len = sizeof b}, remote = {.iov_base = (void *)0x400000, .iov_len = sizeof b};
+	r = process_vm_readv(parent, &local, 1, &remote, 1, 0);
+	show("vm_read_parent", r < 0 && errno == EFAULT ? 0 : r); // EFAULT: allowed, at an unmapped address
+	return 0;
+}
