@@ -847,8 +847,28 @@ print("bad", bad)
 			t.Fatalf("natively, the listener got %d of 5 datagrams: it sees no leak\n%s", n, native)
 		}
 		got.Store(0)
-		out, err := run(ctx, c, race, bypassBin, target[0], target[1])
+		// And a TCP listener there, for the connect race (bypass.c's race).
+		ln, err := c.Exits[2].Listen("tcp4", c.ExitV4[2].String()+":9998")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		var accepted atomic.Int64
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				conn.Close()
+			}
+		}()
+		out, err := run(ctx, c, race, bypassBin, target[0], target[1], "9998", "50")
 		r := report(t, out)
+		if r["race_tries"] == "" || r["race_tries"] == "0" || r["race_direct"] != "0" {
+			t.Errorf("connect race: %s tries, %s connected directly, want 0", r["race_tries"], r["race_direct"])
+		}
 		for k, want := range map[string]string{
 			"sendto_highlen": "-1 EPERM", "sendto_unspec": "-1 EPERM", "sendmsg_unspec": "-1 EPERM",
 			"sendmmsg_unspec": "-1 EPERM", "raw_unspec": "-1 EPERM",
@@ -867,6 +887,9 @@ print("bad", bad)
 		time.Sleep(200 * time.Millisecond)
 		if n := got.Load(); n != 0 {
 			t.Errorf("%d datagrams reached the listener directly under carrot run\n%s", n, out)
+		}
+		if n := accepted.Load(); n != 0 {
+			t.Errorf("%d connections reached the TCP listener directly under carrot run\n%s", n, out)
 		}
 		// As a user (root may trace anything), the program cannot reach
 		// into carrot, its parent of the same uid.

@@ -3,10 +3,14 @@
 // ("-1 EPERM", or the call's result and "0"), for a test to compare
 // natively (where they send) and under carrot run (where they must not).
 //
-//	bypass HOST PORT
+//	bypass HOST PORT [TCPPORT TRIES]
 //
 // HOST PORT is a UDP listener the test watches. Every datagram below goes
-// there, so under carrot run the listener must hear nothing.
+// there, so under carrot run the listener must hear nothing. With TCPPORT,
+// it also races, TRIES times, a connect to HOST:TCPPORT on a socket that is
+// already connecting (which carrot leaves to the kernel) against another
+// thread's shutdown of that socket (which carrot does not see); HOST:TCPPORT
+// is a TCP listener the test watches, which must accept nothing.
 //
 //   - sendto_highlen: sendto with an address length whose high 32 bits are
 //     set (the kernel reads the low 32 only)
@@ -38,7 +42,90 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
+
+// The shutdown race: the main thread's connect stops in carrot; the racer
+// watches for the end of that stop in /proc and disconnects the socket
+// before the call runs in the kernel.
+static volatile int race_fd = -1, race_go, race_stop;
+static pid_t race_tid;
+
+static void *racer(void *arg) {
+	(void)arg;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", race_tid);
+	while (!race_stop) {
+		while (!race_go && !race_stop)
+			;
+		if (race_stop)
+			break;
+		int f = open(path, O_RDONLY);
+		char b[512];
+		int seen = 0;
+		for (int i = 0; i < 200000 && race_go; i++) {
+			int n = pread(f, b, sizeof b - 1, 0);
+			if (n <= 0)
+				break;
+			b[n] = 0;
+			char *p = strrchr(b, ')');
+			if (!p || !p[1] || !p[2])
+				break;
+			if (p[2] == 't')
+				seen = 1; // stopped in the tracer
+			else if (seen)
+				break; // and let go
+		}
+		shutdown(race_fd, SHUT_RDWR);
+		close(f);
+		race_go = 0;
+	}
+	return NULL;
+}
+
+// race tries a connect to dst on a socket held connecting to a loopback
+// listener whose backlog is full, tries times, and prints how many of
+// those connects the kernel started towards dst (the socket then shows a
+// peer).
+static void race(struct sockaddr_in dst, int tries) {
+	race_tid = syscall(SYS_gettid);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t ll = sizeof la;
+	bind(l, (struct sockaddr *)&la, sizeof la);
+	listen(l, 0);
+	getsockname(l, (struct sockaddr *)&la, &ll);
+	for (int i = 0; i < 2; i++) { // fill the backlog: later SYNs go unanswered
+		int f = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(f, (struct sockaddr *)&la, sizeof la);
+	}
+	usleep(50000);
+	pthread_t th;
+	pthread_create(&th, NULL, racer, NULL);
+	int direct = 0, i;
+	time_t end = time(NULL) + 20;
+	for (i = 0; i < tries && time(NULL) < end; i++) {
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(s, (struct sockaddr *)&la, sizeof la); // SYN_SENT, held
+		race_fd = s;
+		race_go = 1;
+		connect(s, (struct sockaddr *)&dst, sizeof dst);
+		while (race_go)
+			;
+		usleep(2000);
+		struct sockaddr_in p;
+		socklen_t pl = sizeof p;
+		if (getpeername(s, (struct sockaddr *)&p, &pl) == 0 && p.sin_addr.s_addr == dst.sin_addr.s_addr)
+			direct++;
+		close(s);
+	}
+	race_stop = 1;
+	race_go = 1;
+	pthread_join(th, NULL);
+	printf("race_tries=%d\nrace_direct=%d\n", i, direct);
+}
 
 static void show(const char *key, long r) {
 	int e = r < 0 ? errno : 0;
@@ -58,8 +145,8 @@ static void show(const char *key, long r) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 3) {
-		fprintf(stderr, "usage: bypass HOST PORT\n");
+	if (argc != 3 && argc != 5) {
+		fprintf(stderr, "usage: bypass HOST PORT [TCPPORT TRIES]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -131,5 +218,10 @@ int main(int argc, char **argv) {
 	struct iovec local = {.iov_base = b, .iov_len = sizeof b}, remote = {.iov_base = (void *)0x400000, .iov_len = sizeof b};
 	r = process_vm_readv(parent, &local, 1, &remote, 1, 0);
 	show("vm_read_parent", r < 0 && errno == EFAULT ? 0 : r); // EFAULT: allowed, at an unmapped address
+	if (argc == 5) {
+		struct sockaddr_in dst = sin;
+		dst.sin_port = htons(atoi(argv[3]));
+		race(dst, atoi(argv[4]));
+	}
 	return 0;
 }
