@@ -119,10 +119,31 @@ func TestLoadCredentials(t *testing.T) {
 			t.Errorf("Lookup(%v) = %+v, want %s", hostport, a, want)
 		}
 	}
-	env["CARROT_EXIT_USER"], env["CARROT_EXIT_PASS"] = "envuser", "envpw"
+	// A URL with a user and no password: the password of that login.
+	for _, tc := range []struct{ url, want string }{
+		{"socks5://bob@exit.test:1080", "pw1"},
+		{"socks5://bob2@exit.test:1443", "pw2"},
+		{"socks5://anyone@other.test", "pw3"},
+		{"socks5://carol@exit.test:1080", ""}, // another login: none
+		{"socks5://bob:given@exit.test:1080", "given"},
+	} {
+		e, err := ParseExit(tc.url, c)
+		if err != nil || e.Auth == nil || e.Auth.Pass != tc.want {
+			t.Errorf("ParseExit(%s): %+v, %v; want password %q", tc.url, e, err, tc.want)
+		}
+	}
+	env["CARROT_EXIT_PASS"] = "envpw" // no user: the URL's
+	c, _ = LoadCredentials(func(k string) string { return env[k] })
+	if e, err := ParseExit("socks5://carol@exit.test:1080", c); err != nil || e.Auth.Pass != "envpw" {
+		t.Errorf("CARROT_EXIT_PASS for a URL's user: %+v, %v", e, err)
+	}
+	env["CARROT_EXIT_USER"] = "envuser"
 	c, _ = LoadCredentials(func(k string) string { return env[k] })
 	if a := c.Lookup("other.test", "1080"); a == nil || a.User != "envuser" {
 		t.Errorf("env must beat the netrc default: %+v", a)
+	}
+	if e, err := ParseExit("socks5://carol@other.test", c); err != nil || e.Auth.Pass != "" {
+		t.Errorf("CARROT_EXIT_PASS is envuser's, not carol's: %+v, %v", e, err)
 	}
 	os.Chmod(path, 0o644)
 	if _, err := LoadCredentials(func(k string) string { return env[k] }); err == nil {

@@ -106,7 +106,10 @@ func ParseExit(raw string, creds *Credentials) (*Exit, error) {
 	}
 	e.Pipeline = q.Get("pipeline") == "1" || q.Get("pipeline") == "true"
 	if u.User != nil {
-		pass, _ := u.User.Password()
+		pass, set := u.User.Password()
+		if !set {
+			pass, _ = creds.Password(host, port, u.User.Username())
+		}
 		e.Auth = &socks5.Auth{User: u.User.Username(), Pass: pass}
 	} else if a := creds.Lookup(host, port); a != nil {
 		e.Auth = a
@@ -237,7 +240,31 @@ func clientTLS(host, pin, caFile, sni string) (*tls.Config, error) {
 type Credentials struct {
 	machines map[string]*socks5.Auth
 	def      *socks5.Auth
-	env      *socks5.Auth
+	env      *socks5.Auth // CARROT_EXIT_USER and CARROT_EXIT_PASS
+	envPass  string       // CARROT_EXIT_PASS, with or without a user
+}
+
+// Password is user's password at host:port, for a URL that names the
+// user but gives no password (socks5://alice@host): the netrc entry for
+// the machine if its login is user, then CARROT_EXIT_PASS if
+// CARROT_EXIT_USER is user or unset, then the netrc default entry if its
+// login is user. ok is false when none has one. c may be nil.
+func (c *Credentials) Password(host, port, user string) (pass string, ok bool) {
+	if c == nil {
+		return "", false
+	}
+	for _, a := range []*socks5.Auth{c.machines[net.JoinHostPort(host, port)], c.machines[host]} {
+		if a != nil && a.User == user && a.Pass != "" {
+			return a.Pass, true
+		}
+	}
+	if c.envPass != "" && (c.env == nil || c.env.User == user) {
+		return c.envPass, true
+	}
+	if c.def != nil && c.def.User == user && c.def.Pass != "" {
+		return c.def.Pass, true
+	}
+	return "", false
 }
 
 // Lookup returns the credentials for host:port, or nil. c may be nil.
@@ -261,8 +288,9 @@ func (c *Credentials) Lookup(host, port string) *socks5.Auth {
 // and the netrc file it names or the default one.
 func LoadCredentials(getenv func(string) string) (*Credentials, error) {
 	c := &Credentials{machines: map[string]*socks5.Auth{}}
+	c.envPass = getenv("CARROT_EXIT_PASS")
 	if u := getenv("CARROT_EXIT_USER"); u != "" {
-		c.env = &socks5.Auth{User: u, Pass: getenv("CARROT_EXIT_PASS")}
+		c.env = &socks5.Auth{User: u, Pass: c.envPass}
 	}
 	path, explicit := getenv("CARROT_EXIT_NETRC"), true
 	if path == "" {

@@ -264,6 +264,9 @@ func readAuthStatus(r io.Reader, auth *Auth) error {
 		return fmt.Errorf("socks5: reading auth status: %w", err)
 	}
 	if h[0] != authVersion || h[1] != 0 {
+		if auth.Pass == "" {
+			return fmt.Errorf("%w: server rejected user %q, whose password was empty (none given?)", ErrAuthFailed, auth.User)
+		}
 		return fmt.Errorf("%w: server rejected user %q", ErrAuthFailed, auth.User)
 	}
 	return nil
