@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,6 +129,81 @@ sys.exit(10 + len(n))`
 			t.Errorf("carrot %v, TERM to the group: exit %d, want 11 (the program got it %d times)", sub[0], code, code-10)
 		}
 	}
+}
+
+// TestSignalEndsLeftovers: once the program has exited, carrot stays for
+// the process it left running (a background job, whose calls carrot still
+// traces or routes); a TERM then ends that process and carrot, with the
+// program's status, where it used to pass the signal to nobody.
+func TestSignalEndsLeftovers(t *testing.T) {
+	needRoot(t)
+	for _, sub := range [][]string{{"trace", "-f", "-o", os.DevNull}, {"run", "--exit", "socks5://127.0.0.1:9"}} {
+		cmd := carrotCmd(append(sub, "--", "sh", "-c", "sleep 60 & echo $!; exit 3")...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		// A file, not a pipe that Wait would read until the job closes it.
+		stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line := make([]byte, 32)
+		n, _ := out.Read(line)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(line[:n])))
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("carrot %s: the program printed %q", sub[0], line[:n])
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+			t.Fatalf("carrot %s ended while the program's background job runs", sub[0])
+		case <-time.After(500 * time.Millisecond): // sh has exited by now
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			syscall.Kill(pid, syscall.SIGKILL)
+			<-done
+			t.Fatalf("carrot %s: still running 20 s after TERM, with the program gone", sub[0])
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 3 {
+			t.Errorf("carrot %s: exit %d, want the program's 3", sub[0], code)
+		}
+		if said, _ := os.ReadFile(stderr.Name()); !strings.Contains(string(said), "ending the processes it left running") {
+			t.Errorf("carrot %s: stderr does not say why it ended the job:\n%s", sub[0], said)
+		}
+		stderr.Close()
+		for i := 0; alive(pid); i++ {
+			if i == 100 {
+				st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("carrot %s: the background job outlived carrot: %s", sub[0], st)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// alive reports whether process pid exists and is not a zombie (which its
+// new parent may take a while to reap).
+func alive(pid int) bool {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(st), ')')
+	return i < 0 || i+2 >= len(st) || st[i+2] != 'Z' && st[i+2] != 'X'
 }
 
 // TestIgnoredSignalsStayIgnored: signals ignored where carrot was started

@@ -160,10 +160,13 @@ func runRun(ctx context.Context, e *env) int {
 		return exitFailure
 	}
 	tr := ptrace.New(ptrace.Config{Handler: h, Filter: netroute.Filter(), Async: true})
-	defer forwardSignals(tr)()
 	// A TERM is the program's to answer (forwardSignals), not a reason to
-	// kill it: the run is not cancelled by main's.
-	st, err := tr.Run(context.WithoutCancel(ctx), ptrace.Program{Path: path, Argv: argv, Env: programEnv(os.Environ())})
+	// kill it: the run is not cancelled by main's, only by a signal that
+	// comes once the program has exited, for what it left running.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer forwardSignals(tr, endLeftovers(e, cancel))()
+	st, err := tr.Run(runCtx, ptrace.Program{Path: path, Argv: argv, Env: programEnv(os.Environ())})
 	if err != nil {
 		e.errorf("run: %v", err)
 		if errors.Is(err, ptrace.ErrPermission) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -26,7 +27,11 @@ import (
 // too, or has pending, around the time carrot got it, is not passed. The
 // signals are caught, not ignored: an ignored signal would stay ignored
 // in the program across its exec.
-func forwardSignals(tr *ptrace.Tracer) (stop func()) {
+//
+// Once the program has exited, carrot stays for the processes it left
+// running (they are traced: their calls need carrot), and such a signal is
+// for carrot: leftovers(sig) is called, to end them.
+func forwardSignals(tr *ptrace.Tracer, leftovers func(os.Signal)) (stop func()) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -44,6 +49,10 @@ func forwardSignals(tr *ptrace.Tracer) (stop func()) {
 				case <-done:
 					return
 				}
+				if tr.MainExited() {
+					leftovers(sig)
+					continue
+				}
 				p := tr.Pid()
 				if p == 0 || tr.Signaled(s).After(got.Add(-time.Second)) || pendingSignal(p, s) {
 					continue
@@ -57,6 +66,15 @@ func forwardSignals(tr *ptrace.Tracer) (stop func()) {
 	return func() {
 		signal.Stop(sigs)
 		close(done)
+	}
+}
+
+// endLeftovers is forwardSignals' leftovers for a run whose context end
+// kills what is left: it says so on stderr (e), and cancels.
+func endLeftovers(e *env, cancel context.CancelFunc) func(os.Signal) {
+	return func(sig os.Signal) {
+		e.errorf("%v: the program has exited; ending the processes it left running", sig)
+		cancel()
 	}
 }
 

@@ -531,10 +531,13 @@ func runTrace(ctx context.Context, e *env) int {
 		return traceAttach(ctx, e, f, s, sigs)
 	}
 	tr := ptrace.New(s.Config())
-	defer forwardSignals(tr)()
 	// A TERM is the program's to answer (forwardSignals), not a reason to
-	// kill it: the run is not cancelled by main's.
-	st, err := tr.Run(context.WithoutCancel(ctx), ptrace.Program{Path: path, Argv: f.argv, Env: os.Environ()})
+	// kill it: the run is not cancelled by main's, only by a signal that
+	// comes once the program has exited, for what it left running.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer forwardSignals(tr, endLeftovers(e, cancel))()
+	st, err := tr.Run(runCtx, ptrace.Program{Path: path, Argv: f.argv, Env: os.Environ()})
 	if cerr := s.Close(); err == nil && cerr != nil {
 		e.errorf("trace output: %v", cerr)
 	}

@@ -62,11 +62,12 @@ type Program struct {
 
 // Tracer runs programs under the engine. A Tracer is used once.
 type Tracer struct {
-	cfg     Config
-	h       Handler
-	seccomp bool         // calls stop only when the filter says so
-	opts    int          // PTRACE_O_* for every tracee
-	pid     atomic.Int64 // main, for Pid
+	cfg      Config
+	h        Handler
+	seccomp  bool         // calls stop only when the filter says so
+	opts     int          // PTRACE_O_* for every tracee
+	pid      atomic.Int64 // main, for Pid
+	mainGone atomic.Bool  // main has exited, for MainExited
 	// signaled[sig]: when the program's first process was last about to
 	// be delivered sig (UnixNano), for Signaled.
 	signaled [65]atomic.Int64
@@ -221,13 +222,20 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 			}
 			t.doorbell.Store(int64(bell))
 		}
+		tracer := unix.Gettid()
 		stop := context.AfterFunc(ctx, func() {
 			t.Do(func() {
 				for tid := range t.tasks {
 					unix.Tgkill(t.tasks[tid].pid, tid, unix.SIGKILL)
 				}
 			})
-			unix.Kill(pid, unix.SIGKILL) // in case there is no doorbell
+			unix.Kill(pid, unix.SIGKILL)
+			if t.doorbell.Load() == 0 {
+				// Nothing wakes the tracer thread for Do, which a task
+				// that makes no traced call (a sleep left behind) may
+				// never stop it for: find its tracees in /proc.
+				killTracees(tracer)
+			}
 		})
 		defer stop()
 		if err := t.loop(); err != nil {
@@ -258,6 +266,10 @@ func (t *Tracer) Signaled(sig unix.Signal) time.Time {
 // Pid is the pid of the program Run started (0 until it has started): to
 // send it a signal from another goroutine.
 func (t *Tracer) Pid() int { return int(t.pid.Load()) }
+
+// MainExited reports whether the program Run started has exited, while
+// Run goes on for the processes it left (a daemon, a background job).
+func (t *Tracer) MainExited() bool { return t.mainGone.Load() }
 
 // Attach traces the running processes pids (every thread of each) until
 // they are all gone or ctx is cancelled, when it detaches and leaves them
@@ -802,6 +814,7 @@ func (t *Tracer) gone(k *task, st Status) {
 	}
 	if k.tid == t.main {
 		t.mainDone, t.mainSt = true, st
+		t.mainGone.Store(true)
 	}
 }
 
@@ -830,6 +843,24 @@ func (t *Tracer) detach(k *task, sig unix.Signal, event int) {
 	ptrace(unix.PTRACE_DETACH, k.tid, 0, deliver)
 	delete(t.tasks, k.tid)
 	t.live--
+}
+
+// killTracees sends SIGKILL to every task that the thread tracer traces
+// (/proc's TracerPid is the tracing thread's id).
+func killTracees(tracer int) {
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		tasks, _ := os.ReadDir("/proc/" + p.Name() + "/task")
+		for _, k := range tasks {
+			if tid, err := strconv.Atoi(k.Name()); err == nil && statusField(tid, "TracerPid:") == tracer {
+				unix.Tgkill(pid, tid, unix.SIGKILL)
+			}
+		}
+	}
 }
 
 // readTgid returns the thread group of tid from /proc, or 0.
