@@ -181,6 +181,9 @@ type Dialer struct {
 	// to it pipeline; false, it did not choose that method: not carrot exit
 	probed   map[*Exit]bool
 	reported map[problemKey]bool // Problem was called for these
+	// refused holds, by exit name, the failure of an exit that rejected
+	// its credentials: it is not asked again in this Dialer's life.
+	refused map[string]error
 	// destination -> the History's guess that failed to reach it (Over):
 	// it lost if the race that follows is won by another exit
 	guessMissed map[string]missedGuess
@@ -227,6 +230,7 @@ func New(cfg Config) (*Dialer, error) {
 		overMiss:    map[*Exit]time.Time{},
 		probed:      map[*Exit]bool{},
 		reported:    map[problemKey]bool{},
+		refused:     map[string]error{},
 		guessMissed: map[string]missedGuess{},
 		now:         time.Now,
 		minAnswer:   cfg.History.answer(cfg.Exits),
@@ -407,6 +411,9 @@ func isTimeout(err error) bool {
 // attempt opens one stream through the hops (one exit, or a whole chain) to
 // dest. Cancelling ctx aborts it at any point.
 func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr, b *Begun) (Result, error) {
+	if err := d.refusedAny(hops); err != nil {
+		return Result{}, err
+	}
 	if len(hops) == 1 && d.cfg.Spares {
 		defer d.refillSoon(hops[0])
 		sp, asked := b.spare()
@@ -869,7 +876,7 @@ func (d *Dialer) order(dest socks5.Addr, useMemo bool) []*Exit {
 	key := dest.String()
 	var good, tail, skipped []*Exit
 	for _, e := range d.cfg.Exits {
-		if d.skipping(e, now) {
+		if d.skipping(e, now) || d.refused[e.Name] != nil {
 			skipped = append(skipped, e)
 			continue
 		}

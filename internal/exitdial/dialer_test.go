@@ -449,6 +449,34 @@ func TestErrnos(t *testing.T) {
 	wantErrno(t, err, syscall.ENETUNREACH)
 }
 
+// TestRefusedCredentialsAskedOnce: an exit that rejected the password is
+// not asked again by the same Dialer, connects and spares alike: each
+// failure would count towards the exit's throttle of password guesses,
+// and slow the user's next run, with the right password, too.
+func TestRefusedCredentialsAskedOnce(t *testing.T) {
+	a := startExit(t, nil, nil)
+	e, err := ParseExit(strings.Replace(a.url, "s3cret", "nope", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Config{Exits: []*Exit{e}, Mode: Race, ConnectTimeout: 5 * time.Second, Spares: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	echo := echoServer(t)
+	for i := range 5 {
+		_, err := d.Dial(context.Background(), mustAddr(echo))
+		if !errors.Is(err, socks5.ErrAuthFailed) {
+			t.Fatalf("dial %d: %v, want the authentication failure", i, err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // a spare's refill, were there one
+	if n := strings.Count(a.log.String(), "result=auth-failed"); n < 1 || n > 2 {
+		t.Errorf("the exit saw %d failed logins, want 1 (2 if a spare raced the first dial):\n%s", n, a.log)
+	}
+}
+
 func TestSkipFailingExits(t *testing.T) {
 	good := startExit(t, nil, nil)
 	echo := echoServer(t)

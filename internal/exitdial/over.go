@@ -116,6 +116,9 @@ func (d *Dialer) Over(dest socks5.Addr) (Plan, bool) {
 		}
 		hops = order[:1]
 	}
+	if d.refusedAny(hops) != nil {
+		return Plan{}, false // Dial fails it at once
+	}
 	for _, e := range hops {
 		if e.TLS != nil {
 			return Plan{}, false // the stream would have to stay in carrot's TLS

@@ -30,19 +30,42 @@ type problemKey struct {
 // dialer's own cancellation, or a kind already reported for that exit. A
 // general failure reply is the exit's problem though it came as the
 // answer to a request (socks5.Reply.AboutDest). d.mu must not be held.
+//
+// An exit that rejected its credentials is also remembered as refused: it
+// is not asked again (refusedAny), so a wrong password costs one failure
+// at the exit, not one per connect and spare. Each would count towards the
+// exit's guessing throttle (carrot exit makes a name's next checks wait,
+// up to 5 s, after 3 failures), which would slow the user's next run,
+// with the right password, too.
 func (d *Dialer) problem(err error) {
 	var ae *AttemptError
-	if d.cfg.Problem == nil || !errors.As(err, &ae) || ae.Dest || errors.Is(err, context.Canceled) {
+	if !errors.As(err, &ae) || ae.Dest || errors.Is(err, context.Canceled) {
 		return
 	}
 	key := problemKey{ae.Exit, cause(ae.Err)}
 	d.mu.Lock()
+	if errors.Is(err, socks5.ErrAuthFailed) && d.refused[ae.Exit] == nil {
+		d.refused[ae.Exit] = err
+	}
 	seen := d.reported[key] || d.closed
 	d.reported[key] = true
 	d.mu.Unlock()
-	if !seen {
+	if !seen && d.cfg.Problem != nil {
 		d.cfg.Problem(ae.Exit, err)
 	}
+}
+
+// refusedAny is the failure of the first of hops that rejected its
+// credentials in this Dialer's life (problem), or nil.
+func (d *Dialer) refusedAny(hops []*Exit) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range hops {
+		if err := d.refused[e.Name]; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generalFailure reports whether err is a "general SOCKS server failure"

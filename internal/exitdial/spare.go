@@ -109,7 +109,7 @@ const refillDelay = 10 * time.Millisecond
 // refill makes a spare for e in the background, unless it has one.
 func (d *Dialer) refill(e *Exit) {
 	d.mu.Lock()
-	if d.closed || d.spares[e] != nil || d.making[e] {
+	if d.closed || d.spares[e] != nil || d.making[e] || d.refused[e.Name] != nil {
 		d.mu.Unlock()
 		return
 	}
