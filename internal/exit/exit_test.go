@@ -249,9 +249,9 @@ func startExit(t *testing.T, mod func(*Config)) *testExit {
 		Users:  Users{"alice": "s3cret"},
 		Policy: NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil, nil),
 		Resolver: fakeResolver{
-			"echo.test":   {netip.MustParseAddr("127.0.0.1")},
-			"rebind.test": {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")},
-			"local.test":  {netip.MustParseAddr("127.0.0.2")},
+			"echo.test":  {netip.MustParseAddr("127.0.0.1")},
+			"mixed.test": {netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1")},
+			"local.test": {netip.MustParseAddr("127.0.0.2")},
 		},
 		Log: slog.New(slog.NewTextHandler(te.log, nil)),
 	}
@@ -376,7 +376,6 @@ func TestExitRefuses(t *testing.T) {
 	}{
 		{socks5.Addr{IP: netip.MustParseAddr("127.0.0.2"), Port: echo.Port()}, syscall.EPERM, "denied"},
 		{socks5.Addr{Name: "local.test", Port: echo.Port()}, syscall.EPERM, "denied"},
-		{socks5.Addr{Name: "rebind.test", Port: echo.Port()}, syscall.EPERM, "denied"},
 		{socks5.Addr{Name: "127.0.0.2", Port: echo.Port()}, syscall.EPERM, "denied"},
 		{socks5.Addr{IP: netip.MustParseAddr("::1"), Port: echo.Port()}, syscall.EPERM, "denied"},
 		{socks5.Addr{Name: "nowhere.test", Port: 80}, syscall.EHOSTUNREACH, "resolve-failed"},
@@ -392,6 +391,20 @@ func TestExitRefuses(t *testing.T) {
 		if tc.result == "denied" && te.dials.Load() != before {
 			t.Errorf("%v: denied destination was dialed", tc.dest)
 		}
+	}
+
+	// A name with a denied and an allowed address reaches the allowed one,
+	// and only that one is dialed.
+	before := te.dials.Load()
+	mixed := socks5.Addr{Name: "mixed.test", Port: echo.Port()}
+	c, err := dialVia(t, te.addr, mixed, alice)
+	if err != nil {
+		t.Fatalf("%v: %v", mixed, err)
+	}
+	c.Close()
+	te.log.waitLog(t, "dest="+mixed.String(), "addr="+echo.String(), "result=ok")
+	if n := te.dials.Load() - before; n != 1 {
+		t.Errorf("%v: %d dials, want 1 (the allowed address)", mixed, n)
 	}
 }
 

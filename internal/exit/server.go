@@ -17,11 +17,12 @@
 //  4. the destination is resolved here, at the exit, when it is a name (a
 //     name that is an IP literal is taken as that IP), so the client's DNS
 //     never sees it; answers are kept for NameTTL (names.go);
-//  5. every resolved address is checked against the Policy, and the request
-//     is refused ("not allowed by ruleset") if any one of them is denied: a
-//     name that resolves to a public and a private address is a DNS-rebinding
-//     attempt, not a name to be partly served;
-//  6. the checked addresses — and only those, never the name again, so a
+//  5. every resolved address is checked against the Policy; the denied ones
+//     are left out, and the request is refused ("not allowed by ruleset")
+//     when none is left. A name whose answer mixes allowed and denied
+//     addresses (a DNS-rebinding attempt, or just a dual-stack name where
+//     the operator denies IPv6) reaches only the allowed ones;
+//  6. the allowed addresses — and only those, never the name again, so a
 //     second resolution cannot swap in a private address — are dialed
 //     Happy-Eyeballs style (RFC 8305: staggered by 250ms, the first to
 //     connect wins) within DialTimeout; on failure the SOCKS5 reply code is
@@ -568,13 +569,20 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out 
 	} else {
 		addrs = []netip.Addr{dest.IP}
 	}
+	var allowed []netip.Addr
 	for _, a := range addrs {
-		if ok, why := s.cfg.Policy.AllowedTo(a, dest.Port); !ok {
+		if ok, why := s.cfg.Policy.AllowedTo(a, dest.Port); ok {
+			allowed = append(allowed, a)
+		} else if r.err == nil {
 			r.addr = net.JoinHostPort(a.Unmap().String(), fmt.Sprint(dest.Port))
 			r.err = fmt.Errorf("%s denied: %s", a, why)
-			return nil, socks5.ReplyNotAllowed, "denied"
 		}
 	}
+	if len(allowed) == 0 {
+		return nil, socks5.ReplyNotAllowed, "denied"
+	}
+	r.addr, r.err = "", nil
+	addrs = allowed
 	dialed = true
 	targets := make([]string, len(addrs))
 	for i, a := range addrs {
