@@ -143,30 +143,21 @@ func gather(c *ptrace.Syscall, iov, n uint64) ([]byte, error) {
 // carrot's server by carrot, the rest are refused. payload reads the data.
 func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int, payload func() ([]byte, error)) ptrace.Action {
 	fd := argFd(c, 0)
-	s := -1
-	var si sockInfo
-	defer func() {
-		if s >= 0 {
-			unix.Close(s)
-		}
-	}()
-	family, dest, err := parseSockaddr(name)
-	if err == nil && family == unix.AF_UNSPEC {
-		if s, si, err = h.dup(c, fd); err != nil {
-			return ptrace.Fail(errnoOf(err, unix.EBADF))
-		}
-		family, dest, err = unspecAddr(name, si)
+	sock := lazyDup{h: h, c: c, fd: fd}
+	defer sock.close()
+	family, dest, err := sock.sendAddr(name)
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.EBADF))
 	}
-	if err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
+	if family != unix.AF_INET && family != unix.AF_INET6 {
 		return ptrace.Continue // another family, or an address the kernel refuses too
 	}
 	if !h.cfg.Policy.handled(dest) {
 		return ptrace.Continue
 	}
-	if s < 0 {
-		if s, si, err = h.dup(c, fd); err != nil {
-			return ptrace.Fail(errnoOf(err, unix.EBADF))
-		}
+	s, si, err := sock.get()
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.EBADF))
 	}
 	switch {
 	case si.typ == unix.SOCK_STREAM:
@@ -198,6 +189,53 @@ func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int
 	}
 	h.log(Event{Pid: c.Pid, Fd: fd, Op: "refuse", Call: call + " " + sockKind(si), Dest: dest, Err: unix.EPERM})
 	return ptrace.Fail(unix.EPERM)
+}
+
+// lazyDup is the program's socket fd, duplicated into carrot (Handler.dup)
+// when first needed; close closes the duplicate, if any.
+type lazyDup struct {
+	h    *Handler
+	c    *ptrace.Syscall
+	fd   int
+	s    int // the duplicate, when done
+	si   sockInfo
+	err  error
+	done bool
+}
+
+func (l *lazyDup) get() (int, sockInfo, error) {
+	if !l.done {
+		l.s, l.si, l.err = l.h.dup(l.c, l.fd)
+		l.done = true
+	}
+	return l.s, l.si, l.err
+}
+
+func (l *lazyDup) close() {
+	if l.done && l.err == nil {
+		unix.Close(l.s)
+	}
+}
+
+// sendAddr is the destination the kernel will read in name, a send's
+// address on the socket: an AF_UNSPEC one depends on the socket
+// (unspecAddr), which is then duplicated. A family other than AF_INET and
+// AF_INET6, or an address the kernel refuses (too short), is returned as
+// its family with no error: not an IP destination. err is the
+// duplication's failure.
+func (l *lazyDup) sendAddr(name []byte) (family uint16, dest netip.AddrPort, err error) {
+	family, dest, perr := parseSockaddr(name)
+	if perr == nil && family == unix.AF_UNSPEC {
+		_, si, err := l.get()
+		if err != nil {
+			return 0, dest, err
+		}
+		family, dest, perr = unspecAddr(name, si)
+	}
+	if perr != nil {
+		return unix.AF_UNSPEC, netip.AddrPort{}, nil
+	}
+	return family, dest, nil
 }
 
 // unspecAddr is what the kernel makes of an AF_UNSPEC address given to a
@@ -273,13 +311,8 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 	msgs := make([]msg, vlen)
 	routed := false
 	fd := argFd(c, 0)
-	s := -1
-	var si sockInfo
-	defer func() {
-		if s >= 0 {
-			unix.Close(s)
-		}
-	}()
+	sock := lazyDup{h: h, c: c, fd: fd}
+	defer sock.close()
 	for i := range msgs {
 		m := linux.ParseMsghdr(vb[i*sizeofMmsghdr:])
 		msgs[i].m = m
@@ -290,16 +323,11 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 		if a != nil {
 			return *a
 		}
-		family, dest, err := parseSockaddr(name)
-		if err == nil && family == unix.AF_UNSPEC {
-			if s < 0 {
-				if s, si, err = h.dup(c, fd); err != nil {
-					return ptrace.Fail(errnoOf(err, unix.EBADF))
-				}
-			}
-			family, dest, err = unspecAddr(name, si)
+		family, dest, err := sock.sendAddr(name)
+		if err != nil {
+			return ptrace.Fail(errnoOf(err, unix.EBADF))
 		}
-		if err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
+		if family != unix.AF_INET && family != unix.AF_INET6 {
 			continue
 		}
 		msgs[i].dest = dest
@@ -308,11 +336,9 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 	if !routed {
 		return ptrace.Continue
 	}
-	if s < 0 {
-		var err error
-		if s, si, err = h.dup(c, fd); err != nil {
-			return ptrace.Fail(errnoOf(err, unix.EBADF))
-		}
+	s, si, err := sock.get()
+	if err != nil {
+		return ptrace.Fail(errnoOf(err, unix.EBADF))
 	}
 	if si.typ == unix.SOCK_STREAM {
 		if flags&unix.MSG_FASTOPEN != 0 {
