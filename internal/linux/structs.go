@@ -140,6 +140,10 @@ type Msghdr struct {
 // SizeofMsghdr is the size of struct user_msghdr.
 const SizeofMsghdr = 56
 
+// SizeofCmsghdr is the size of struct cmsghdr: a 64-bit cmsg_len, then
+// cmsg_level and cmsg_type, ints.
+const SizeofCmsghdr = 16
+
 // ParseMsghdr decodes a struct user_msghdr.
 func ParseMsghdr(b []byte) Msghdr {
 	return Msghdr{

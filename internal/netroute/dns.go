@@ -86,9 +86,13 @@ func (h *Handler) connectDNS(c *ptrace.Syscall, fd, s int, si sockInfo, dest net
 // readName reads a socket address argument of length n, an int: the
 // kernel reads its low 32 bits whatever the register's high ones hold. A
 // length the kernel refuses (EINVAL) gives Continue: the kernel fails the
-// call itself.
-func readName(c *ptrace.Syscall, p, n uint64) (b []byte, a *ptrace.Action) {
+// call itself. sendto refuses one over 128 bytes; a msghdr's (sendmsg,
+// sendmmsg) is cut to 128 instead (__copy_msghdr), and so is it here.
+func readName(c *ptrace.Syscall, p, n uint64, msghdr bool) (b []byte, a *ptrace.Action) {
 	l := int32(n)
+	if msghdr && l > linux.SizeofSockaddr {
+		l = linux.SizeofSockaddr
+	}
 	if l < 0 || l > linux.SizeofSockaddr {
 		return nil, &ptrace.Continue
 	}
@@ -160,7 +164,7 @@ func (h *Handler) sendOut(c *ptrace.Syscall, call string, name []byte, flags int
 		return ptrace.Fail(errnoOf(err, unix.EBADF))
 	}
 	switch {
-	case si.typ == unix.SOCK_STREAM:
+	case si.tcp():
 		if flags&unix.MSG_FASTOPEN != 0 {
 			// What the kernel says when fast open is off; callers fall
 			// back to connect(), which carrot routes.
@@ -238,6 +242,77 @@ func (l *lazyDup) sendAddr(name []byte) (family uint16, dest netip.AddrPort, err
 	return family, dest, nil
 }
 
+// Source routing. An IPv6 routing header, or IPv4's source route option,
+// sends a packet to its first hop, not to the address a connect or send
+// names: a datagram to ::1, or a TCP stream to carrot's loopback relay,
+// would leave directly for any address. The options that set one are
+// refused, as socket options (setsockopt) and as a send's control
+// messages.
+
+// Option names (include/uapi/linux/in.h, in6.h).
+const (
+	ipOptions          = 4  // IP_OPTIONS, SOL_IP
+	ipRetopts          = 7  // IP_RETOPTS, a control message
+	ipv62292Rthdr      = 5  // IPV6_2292RTHDR
+	ipv62292Pktoptions = 6  // IPV6_2292PKTOPTIONS: sticky options, a routing header among them
+	ipv6Rthdr          = 57 // IPV6_RTHDR
+)
+
+// setsockoptOptnames are the option names Filter stops setsockopt for;
+// setsockopt decides by their level.
+var setsockoptOptnames = []uint32{ipOptions, ipv62292Rthdr, ipv62292Pktoptions, ipv6Rthdr}
+
+// sourceRoute reports whether (level, name) sets a source route, as a
+// socket option or, cmsg, as a control message.
+func sourceRoute(level, name int32, cmsg bool) bool {
+	switch level {
+	case unix.SOL_IP:
+		return !cmsg && name == ipOptions || cmsg && name == ipRetopts
+	case unix.SOL_IPV6:
+		return name == ipv6Rthdr || name == ipv62292Rthdr || !cmsg && name == ipv62292Pktoptions
+	}
+	return false
+}
+
+func (h *Handler) setsockopt(c *ptrace.Syscall) ptrace.Action {
+	if sourceRoute(int32(c.Args[1]), int32(c.Args[2]), false) {
+		h.log(Event{Pid: c.Pid, Fd: argFd(c, 0), Op: "refuse", Call: "setsockopt source route", Err: unix.EPERM})
+		return ptrace.Fail(unix.EPERM)
+	}
+	return ptrace.Continue
+}
+
+// maxControl bounds the control data read from a send (the kernel's own
+// bound, net.core.optmem_max, is 20 KiB by default).
+const maxControl = 64 << 10
+
+// sourceRouted refuses a send whose control messages set a source route
+// (nil: none does).
+func (h *Handler) sourceRouted(c *ptrace.Syscall, m linux.Msghdr, call string) *ptrace.Action {
+	if m.Control == 0 || m.Controllen < linux.SizeofCmsghdr {
+		return nil
+	}
+	b := make([]byte, min(m.Controllen, maxControl))
+	if _, err := c.Mem().ReadAt(b, m.Control); err != nil {
+		return nil // the kernel reports EFAULT
+	}
+	for len(b) >= linux.SizeofCmsghdr {
+		l := binary.LittleEndian.Uint64(b)
+		level, typ := int32(binary.LittleEndian.Uint32(b[8:])), int32(binary.LittleEndian.Uint32(b[12:]))
+		if sourceRoute(level, typ, true) {
+			h.log(Event{Pid: c.Pid, Fd: argFd(c, 0), Op: "refuse", Call: call + " source route", Err: unix.EPERM})
+			a := ptrace.Fail(unix.EPERM)
+			return &a
+		}
+		n := (l + 7) &^ 7 // CMSG_ALIGN
+		if l < linux.SizeofCmsghdr || n >= uint64(len(b)) {
+			break // the last one, or one the kernel refuses (EINVAL)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
 // unspecAddr is what the kernel makes of an AF_UNSPEC address given to a
 // send on socket si: an AF_INET one on an IPv4 socket (UDP, raw, ping and
 // L2TP sockets alike), an AF_INET6 one on an IPv6 raw socket. An IPv6 UDP
@@ -261,7 +336,7 @@ func (h *Handler) sendto(c *ptrace.Syscall) ptrace.Action {
 	if c.Args[4] == 0 {
 		return ptrace.Continue
 	}
-	name, a := readName(c, c.Args[4], c.Args[5])
+	name, a := readName(c, c.Args[4], c.Args[5], false)
 	if a != nil {
 		return *a
 	}
@@ -276,10 +351,13 @@ func (h *Handler) sendmsg(c *ptrace.Syscall) ptrace.Action {
 		return ptrace.Fail(unix.EFAULT)
 	}
 	m := linux.ParseMsghdr(hb[:])
+	if a := h.sourceRouted(c, m, "sendmsg"); a != nil {
+		return *a
+	}
 	if m.Name == 0 {
 		return ptrace.Continue
 	}
-	name, a := readName(c, m.Name, uint64(m.Namelen))
+	name, a := readName(c, m.Name, uint64(m.Namelen), true)
 	if a != nil {
 		return *a
 	}
@@ -316,10 +394,13 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 	for i := range msgs {
 		m := linux.ParseMsghdr(vb[i*sizeofMmsghdr:])
 		msgs[i].m = m
+		if a := h.sourceRouted(c, m, "sendmmsg"); a != nil {
+			return *a
+		}
 		if m.Name == 0 {
 			continue
 		}
-		name, a := readName(c, m.Name, uint64(m.Namelen))
+		name, a := readName(c, m.Name, uint64(m.Namelen), true)
 		if a != nil {
 			return *a
 		}
@@ -340,7 +421,7 @@ func (h *Handler) sendmmsg(c *ptrace.Syscall) ptrace.Action {
 	if err != nil {
 		return ptrace.Fail(errnoOf(err, unix.EBADF))
 	}
-	if si.typ == unix.SOCK_STREAM {
+	if si.tcp() {
 		if flags&unix.MSG_FASTOPEN != 0 {
 			return ptrace.Fail(unix.EOPNOTSUPP)
 		}

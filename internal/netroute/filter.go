@@ -17,9 +17,13 @@ import (
 //	sendto                                   with a destination address (not send())
 //	recvfrom                                 with a source address (not recv())
 //	socket                                   a domain other than AF_UNIX, AF_INET,
-//	                                         AF_INET6, AF_NETLINK, or type SOCK_PACKET
+//	                                         AF_INET6, AF_NETLINK; type SOCK_PACKET
+//	                                         or SOCK_SEQPACKET; protocol SCTP, L2TP
+//	                                         or SMC
 //	io_uring_setup, _enter, _register        fail with ENOSYS: a ring could
 //	                                         connect and send behind our back
+//	setsockopt                               the option names of a source route
+//	                                         (IP_OPTIONS, IPV6_RTHDR...), at any level
 //	clone3                                   fails with ENOSYS (its flags are in
 //	                                         memory; libcs fall back to clone)
 //	clone with CLONE_UNTRACED                fails with EPERM
@@ -63,8 +67,10 @@ func Filter() *seccomp.Filter {
 			{Nr: unix.SYS_GETSOCKOPT, Arg: 2, Mask: unix.SO_ERROR, IfSet: trace},
 			{Nr: unix.SYS_SENDTO, Arg: 4, Mask: ^uint64(0), IfSet: trace},
 			{Nr: unix.SYS_RECVFROM, Arg: 4, Mask: ^uint64(0), IfSet: trace},
-			{Nr: unix.SYS_SOCKET, Arg: 1, Mask: sockTypeMask, Values: []uint32{unix.SOCK_PACKET}, IfSet: trace},
+			{Nr: unix.SYS_SOCKET, Arg: 1, Mask: sockTypeMask, Values: []uint32{unix.SOCK_PACKET, unix.SOCK_SEQPACKET}, IfSet: trace},
+			{Nr: unix.SYS_SOCKET, Arg: 2, Mask: 0xffffffff, Values: refusedProtocols, IfSet: trace},
 			{Nr: unix.SYS_SOCKET, Arg: 0, Mask: 0xffffffff, Values: untrappedDomains, IfSet: seccomp.Allow},
+			{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: setsockoptOptnames, IfSet: trace},
 			{Nr: unix.SYS_CLONE, Arg: 0, Mask: unix.CLONE_UNTRACED, IfSet: eperm},
 			{Nr: unix.SYS_SECCOMP, Arg: 1, Mask: unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, IfSet: eperm},
 		},
@@ -74,6 +80,16 @@ func Filter() *seccomp.Filter {
 // sockTypeMask is the kernel's SOCK_TYPE_MASK: a socket type without its
 // SOCK_NONBLOCK and SOCK_CLOEXEC flags.
 const sockTypeMask = 0xf
+
+// refusedProtocols are IP protocols that carry a connection or datagrams
+// of their own, which no call here routes (SCTP's associations start at a
+// sendmsg or a setsockopt, L2TP's and SMC's sockets send past connect's
+// rules): the kernel loads them on demand, carrot refuses them. SCTP is
+// also what SOCK_SEQPACKET means on an IP socket.
+var refusedProtocols = []uint32{unix.IPPROTO_SCTP, unix.IPPROTO_L2TP, ipprotoSMC}
+
+// ipprotoSMC is IPPROTO_SMC (Linux 6.11): an SMC socket in AF_INET(6).
+const ipprotoSMC = 256
 
 // untrappedDomains are the socket domains created without a stop: the IP
 // ones (whose traffic the other calls route), AF_UNIX and AF_NETLINK,

@@ -259,6 +259,8 @@ func (h *Handler) Enter(c *ptrace.Syscall) ptrace.Action {
 		return h.recvfrom(c)
 	case unix.SYS_SOCKET:
 		return h.socket(c)
+	case unix.SYS_SETSOCKOPT:
+		return h.setsockopt(c)
 	case -1:
 		// A call through another ABI (the filter fails those itself).
 		return ptrace.Fail(unix.ENOSYS)
@@ -1014,10 +1016,15 @@ func (h *Handler) getsockname(c *ptrace.Syscall) ptrace.Action {
 // --- socket ---
 
 // socket sees the sockets Filter stops: those of a domain it does not let
-// through, and type SOCK_PACKET. The kernel reads both as ints.
+// through, of type SOCK_PACKET or SOCK_SEQPACKET, and of the protocols
+// refusedProtocols lists. The kernel reads all three as ints.
 func (h *Handler) socket(c *ptrace.Syscall) ptrace.Action {
-	domain, typ := int(int32(c.Args[0])), int(int32(c.Args[1]))&sockTypeMask
+	domain, typ, proto := int(int32(c.Args[0])), int(int32(c.Args[1]))&sockTypeMask, uint32(c.Args[2])
+	ip := domain == unix.AF_INET || domain == unix.AF_INET6
 	switch {
+	case ip && (typ == unix.SOCK_SEQPACKET || slices.Contains(refusedProtocols, proto)):
+		h.log(Event{Pid: c.Pid, Fd: -1, Op: "refuse", Call: "socket protocol " + itoa(int(proto)) + " type " + itoa(typ), Err: unix.EPROTONOSUPPORT})
+		return ptrace.Fail(unix.EPROTONOSUPPORT)
 	case domain == unix.AF_PACKET:
 		// Link-layer sockets would bypass every rule here.
 		h.log(Event{Pid: c.Pid, Fd: -1, Op: "refuse", Call: "socket AF_PACKET", Err: unix.EPERM})

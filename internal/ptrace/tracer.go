@@ -229,7 +229,9 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 					unix.Tgkill(t.tasks[tid].pid, tid, unix.SIGKILL)
 				}
 			})
-			unix.Kill(pid, unix.SIGKILL)
+			if !t.mainGone.Load() { // else reaped: the pid may be another's
+				unix.Kill(pid, unix.SIGKILL)
+			}
 			if t.doorbell.Load() == 0 {
 				// Nothing wakes the tracer thread for Do, which a task
 				// that makes no traced call (a sleep left behind) may
@@ -848,6 +850,9 @@ func (t *Tracer) detach(k *task, sig unix.Signal, event int) {
 // killTracees sends SIGKILL to every task that the thread tracer traces
 // (/proc's TracerPid is the tracing thread's id).
 func killTracees(tracer int) {
+	if self, err := os.Readlink("/proc/self"); err != nil || self != strconv.Itoa(os.Getpid()) {
+		return // a /proc of another pid namespace: its TracerPids are not ours
+	}
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		pid, err := strconv.Atoi(p.Name())

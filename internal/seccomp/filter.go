@@ -232,6 +232,11 @@ func (f *Filter) Compile() ([]bpf.RawInstruction, error) {
 		bpf.RetConstant{Val: uint32(orAllow(f.Foreign))},
 		bpf.LoadAbsolute{Off: offNr, Size: 4},
 	}
+	for _, r := range f.Rules {
+		if len(r.Values) > 255 {
+			return nil, fmt.Errorf("seccomp: a rule for call %d has %d values, at most 255", r.Nr, len(r.Values))
+		}
+	}
 	prog = append(prog, tree(f.spans())...)
 	if len(prog) > maxInsns {
 		return nil, fmt.Errorf("seccomp: filter needs %d instructions, the kernel takes at most %d", len(prog), maxInsns)

@@ -16,6 +16,11 @@
 //     set (the kernel reads the low 32 only)
 //   - sendto_unspec, sendmsg_unspec, sendmmsg_unspec: an AF_UNSPEC
 //     address, which IPv4 UDP reads as AF_INET
+//   - sendmsg_longname, sendmmsg_longname: a msghdr name over 128 bytes,
+//     which the kernel cuts to 128 and sends
+//   - ip_options, ipv6_rthdr, sendmsg_retopts: source routes, as socket
+//     options and as a control message (on a send to loopback)
+//   - socket_sctp, socket_seqpacket: IP protocols no call routes
 //   - raw_unspec: the same on a raw socket (needs root)
 //   - sock_packet, socket_highdomain, socket_xdp, socket_vsock: link-layer
 //     or non-IP sockets; socket_netlink must still work
@@ -138,6 +143,7 @@ static void show(const char *key, long r) {
 	case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
 	case EINVAL: name = "EINVAL"; break;
 	case EACCES: name = "EACCES"; break;
+	case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
 	case ESRCH: name = "ESRCH"; break;
 	default: snprintf(buf, sizeof buf, "E%d", e); name = buf;
 	}
@@ -166,6 +172,40 @@ int main(int argc, char **argv) {
 	show("sendmsg_unspec", sendmsg(u, &m, 0));
 	struct mmsghdr mm = {.msg_hdr = m};
 	show("sendmmsg_unspec", sendmmsg(u, &mm, 1, 0));
+	// A msghdr's name longer than a sockaddr_storage: sendmsg cuts it to
+	// 128 bytes and sends (sendto refuses it).
+	char longname[200] = {0};
+	memcpy(longname, &sin, sizeof sin);
+	struct iovec liov = {.iov_base = "longname", .iov_len = 8};
+	struct msghdr lm = {.msg_name = longname, .msg_namelen = sizeof longname, .msg_iov = &liov, .msg_iovlen = 1};
+	show("sendmsg_longname", sendmsg(u, &lm, 0));
+	struct mmsghdr lmm = {.msg_hdr = lm};
+	show("sendmmsg_longname", sendmmsg(u, &lmm, 1, 0));
+	// Source routes: the packet goes to the route's first hop, whatever
+	// the address.
+	unsigned char opts[4] = {1, 1, 1, 0}; // IPv4 options: NOPs, an end
+	show("ip_options", setsockopt(u, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts));
+	int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	unsigned char rth[24] = {0, 2, 0, 1}; // next header, length 2 (x8), type 0, 1 segment left
+	show("ipv6_rthdr", setsockopt(u6, IPPROTO_IPV6, IPV6_RTHDR, rth, sizeof rth));
+	union {
+		char buf[CMSG_SPACE(sizeof rth)];
+		struct cmsghdr align;
+	} ctl = {0};
+	// to loopback, which carrot leaves to the kernel: only the control
+	// message can make it leave
+	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_port = sin.sin_port, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct msghdr cm = {.msg_name = &lo, .msg_namelen = sizeof lo, .msg_iov = &liov, .msg_iovlen = 1,
+	                    .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+	struct cmsghdr *ch = CMSG_FIRSTHDR(&cm);
+	ch->cmsg_level = IPPROTO_IP;
+	ch->cmsg_type = IP_RETOPTS;
+	ch->cmsg_len = CMSG_LEN(sizeof opts);
+	memcpy(CMSG_DATA(ch), opts, sizeof opts);
+	cm.msg_controllen = CMSG_SPACE(sizeof opts);
+	show("sendmsg_retopts", sendmsg(u, &cm, 0));
+	show("socket_sctp", socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP));
+	show("socket_seqpacket", socket(AF_INET6, SOCK_SEQPACKET, 0));
 	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
 	if (raw >= 0) {
 		// a UDP header (ports, length, no checksum) and a payload
