@@ -35,11 +35,13 @@
 //     block carrot, so it is started with sendto(MSG_FASTOPEN|
 //     MSG_DONTWAIT), which connects without waiting; then the program's own
 //     connect runs, finds the socket connecting and waits in the kernel —
-//     signals interrupt it (EINTR) as they would. Its address length is
-//     set to 2 first (a register, not memory), so that if the socket is no
-//     longer connecting when the call runs, the kernel refuses the call
-//     (EINVAL) rather than connect directly; the exit stop puts the
-//     program's length back in the register. When the kernel has fast open
+//     signals interrupt it (EINTR) as they would. It runs with a 2-byte
+//     address of carrot's (guard: the family alone, AF_UNIX, which an LSM
+//     such as SELinux lets through where it refuses a short AF_INET one),
+//     so that if the socket is no longer connecting when the call runs,
+//     the kernel refuses the call (EINVAL) rather than connect directly;
+//     the exit stop puts the program's address and length back in the
+//     registers. When the kernel has fast open
 //     disabled, the blocking connect waits in carrot instead (Defer) and
 //     the socket is connected once the exits have answered.
 //  2. Dial. A goroutine asks the exits for the destination (a fake DNS
@@ -106,8 +108,9 @@
 // that needs carrot to make every such call itself, on its duplicate of
 // the socket, with its own copy of the address; it does so for the calls
 // it routes, not yet for these. A connect to a routed destination on a
-// socket that is already connecting or connected runs with an address
-// length of 2, so that a socket disconnected in between is refused.
+// socket that is already connecting or connected runs with carrot's
+// 2-byte address too, so that a socket disconnected in between is
+// refused.
 //
 // # Threads and locks
 //

@@ -180,13 +180,13 @@ type exitCall struct {
 	kind  exitKind
 	conn  *conn // exitConnect
 	first bool  // exitConnect: the connect that started it
-	// exitConnect, exitAddrlen: the program's address length, put back at
-	// exit (the call ran with 2, see relayed)
-	addrlen uint64
-	fd      int    // exitRecvfrom: the socket
-	addr    uint64 // exitRecvfrom: src_addr
-	alen    uint64 // exitRecvfrom: addrlen pointer
-	size    int32  // exitRecvfrom: *addrlen at entry
+	// exitConnect, exitAddrlen: the program's address and its length, put
+	// back at exit (the call ran with carrot's 2-byte one, see guard)
+	sockaddr, addrlen uint64
+	fd                int    // exitRecvfrom: the socket
+	addr              uint64 // exitRecvfrom: src_addr
+	alen              uint64 // exitRecvfrom: addrlen pointer
+	size              int32  // exitRecvfrom: *addrlen at entry
 }
 
 // Start makes a Handler: it opens the hold listeners and serves cfg.DNS on
@@ -277,9 +277,11 @@ func (h *Handler) Exit(c *ptrace.Syscall) {
 	delete(h.exits, c.Tid)
 	switch x.kind {
 	case exitConnect:
+		c.SetArg(1, x.sockaddr)
 		c.SetArg(2, x.addrlen)
 		h.connectExit(c, x)
 	case exitAddrlen:
+		c.SetArg(1, x.sockaddr)
 		c.SetArg(2, x.addrlen)
 	case exitRecvfrom:
 		h.recvfromExit(c, x)
@@ -348,11 +350,21 @@ var refusedUnix = []string{
 
 func (h *Handler) connect(c *ptrace.Syscall) ptrace.Action {
 	fd := argFd(c, 0)
+	if int32(c.Args[2]) == 2 {
+		// A blocking connect restarted after a signal may still have the
+		// address guard gave it: AF_UNIX, which a TCP socket never takes.
+		var fam [2]byte
+		if _, err := c.Mem().ReadAt(fam[:], c.Args[1]); err == nil && binary.LittleEndian.Uint16(fam[:]) == unix.AF_UNIX {
+			if a, ok := h.waitAgain(c, fd); ok {
+				return a
+			}
+		}
+	}
 	op, err := syscalls.Canonical(&syscalls.Call{Pid: c.Pid, Nr: c.Nr, Args: c.Args}, c.Mem())
 	if err != nil {
 		if int32(c.Args[2]) == 2 {
-			// A blocking connect restarted after a signal still has the
-			// address length this handler gave it (see connectStream).
+			// The same, where guard could not write its address: the
+			// program's, with the length guard gave it.
 			if a, ok := h.waitAgain(c, fd); ok {
 				return a
 			}
@@ -471,8 +483,7 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 			if si.nonblock {
 				return ptrace.Fail(unix.EALREADY)
 			}
-			h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e, addrlen: c.Args[2]}
-			c.SetArg(2, 2)
+			h.exits[c.Tid] = guard(c, &exitCall{kind: exitConnect, conn: e})
 			return ptrace.WantExit
 		case failed:
 			// a non-blocking connect's failure, reported by connect
@@ -492,8 +503,7 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 		// (shutdown) before the call runs: the address length becomes 2,
 		// which the kernel's answers above never read but which makes it
 		// refuse (EINVAL) to connect a socket that is closed by then.
-		h.exits[c.Tid] = &exitCall{kind: exitAddrlen, addrlen: c.Args[2]}
-		c.SetArg(2, 2)
+		h.exits[c.Tid] = guard(c, &exitCall{kind: exitAddrlen})
 		return ptrace.WantExit
 	}
 	if si.domain == unix.AF_INET6 && dest.Addr().Is4In6() {
@@ -557,11 +567,40 @@ func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 	// kernel refuses it (EINVAL) instead of connecting directly; Exit
 	// then reports the real errno, and puts the length back: the kernel
 	// keeps argument registers across a call, and so does carrot. The
-	// sockaddr itself is untouched.
-	h.exits[c.Tid] = &exitCall{kind: exitConnect, conn: e, first: true, addrlen: c.Args[2]}
-	c.SetArg(2, 2)
+	// sockaddr itself is untouched (guard).
+	h.exits[c.Tid] = guard(c, &exitCall{kind: exitConnect, conn: e, first: true})
 	return ptrace.WantExit
 }
+
+// guard makes the connect c is stopped at run with a 2-byte address, for
+// x, which records the program's address and length for Exit to put back.
+//
+// Two bytes are the family alone: the kernel's answers for a socket
+// already connecting or connected never read more, and a connect of a
+// closed socket refuses it (EINVAL: tcp_v4_connect and tcp_v6_connect
+// want a whole sockaddr), so no thread of the program can make that call
+// connect anywhere. The family read is AF_UNIX, from two bytes carrot
+// writes below the thread's stack red zone, not the program's own: an LSM
+// may check the address first, and SELinux refuses (EINVAL) an AF_INET or
+// AF_INET6 one shorter than its struct, where it lets other families
+// through to the protocol. Where the stack cannot be written, the
+// program's address is used.
+func guard(c *ptrace.Syscall, x *exitCall) *exitCall {
+	x.sockaddr, x.addrlen = c.Args[1], c.Args[2]
+	at := (c.SP - guardBelow) &^ 7
+	var fam [2]byte
+	binary.LittleEndian.PutUint16(fam[:], unix.AF_UNIX)
+	if _, err := c.Mem().WriteAt(fam[:], at); err == nil {
+		c.SetArg(1, at)
+	}
+	c.SetArg(2, 2)
+	return x
+}
+
+// guardBelow is how far below the stack pointer guard writes: past the
+// 128-byte red zone that the x86-64 and arm64 ABIs leave to a function
+// below its stack pointer.
+const guardBelow = 256
 
 func (h *Handler) add(e *conn) {
 	h.mu.Lock()
