@@ -79,6 +79,7 @@ type Tracer struct {
 	mainDone  bool
 	mainSt    Status
 	detaching bool
+	ending    bool // Run's context ended: every task is killed
 
 	ru   *unix.Rusage // wait4's, when Config.Rusage
 	spin spinner      // wait4's polling before it blocks
@@ -225,6 +226,7 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 		tracer := unix.Gettid()
 		stop := context.AfterFunc(ctx, func() {
 			t.Do(func() {
+				t.ending = true // and the tasks that appear from now on (add)
 				for tid := range t.tasks {
 					unix.Tgkill(t.tasks[tid].pid, tid, unix.SIGKILL)
 				}
@@ -472,6 +474,9 @@ func (t *Tracer) add(tid, pid int, visible bool) *task {
 	k := &task{tid: tid, pid: pid, mem: Memory{tid: tid}, visible: visible, known: true}
 	t.tasks[tid] = k
 	t.live++
+	if t.ending {
+		unix.Tgkill(pid, tid, unix.SIGKILL) // forked as the others were killed
+	}
 	return k
 }
 
