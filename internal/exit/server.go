@@ -390,6 +390,10 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 				select {
 				case <-time.After(d):
 				case <-ctx.Done():
+					// Stopping: the password was not judged, so no status
+					// says it was wrong (a client would stop using a
+					// right one).
+					c.Close()
 					return false
 				}
 			}
