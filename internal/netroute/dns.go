@@ -258,10 +258,6 @@ const (
 	ipv6Rthdr          = 57 // IPV6_RTHDR
 )
 
-// setsockoptOptnames are the option names Filter stops setsockopt for;
-// setsockopt decides by their level.
-var setsockoptOptnames = []uint32{ipOptions, ipv62292Rthdr, ipv62292Pktoptions, ipv6Rthdr}
-
 // sourceRoute reports whether (level, name) sets a source route, as a
 // socket option or, cmsg, as a control message.
 func sourceRoute(level, name int32, cmsg bool) bool {

@@ -22,8 +22,8 @@ import (
 //	                                         or SMC
 //	io_uring_setup, _enter, _register        fail with ENOSYS: a ring could
 //	                                         connect and send behind our back
-//	setsockopt                               the option names of a source route
-//	                                         (IP_OPTIONS, IPV6_RTHDR...), at any level
+//	setsockopt                               the options that set a source route
+//	                                         (IP_OPTIONS, IPV6_RTHDR...)
 //	clone3                                   fails with ENOSYS (its flags are in
 //	                                         memory; libcs fall back to clone)
 //	clone with CLONE_UNTRACED                fails with EPERM
@@ -70,7 +70,10 @@ func Filter() *seccomp.Filter {
 			{Nr: unix.SYS_SOCKET, Arg: 1, Mask: sockTypeMask, Values: []uint32{unix.SOCK_PACKET, unix.SOCK_SEQPACKET}, IfSet: trace},
 			{Nr: unix.SYS_SOCKET, Arg: 2, Mask: 0xffffffff, Values: refusedProtocols, IfSet: trace},
 			{Nr: unix.SYS_SOCKET, Arg: 0, Mask: 0xffffffff, Values: untrappedDomains, IfSet: seccomp.Allow},
-			{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: setsockoptOptnames, IfSet: trace},
+			{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: []uint32{ipOptions}, IfSet: trace,
+				And: &seccomp.ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{unix.SOL_IP}}},
+			{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: []uint32{ipv6Rthdr, ipv62292Rthdr, ipv62292Pktoptions}, IfSet: trace,
+				And: &seccomp.ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{unix.SOL_IPV6}}},
 			{Nr: unix.SYS_CLONE, Arg: 0, Mask: unix.CLONE_UNTRACED, IfSet: eperm},
 			{Nr: unix.SYS_SECCOMP, Arg: 1, Mask: unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, IfSet: eperm},
 		},

@@ -89,12 +89,16 @@ func (a Action) String() string {
 // bits, equal one of Values. The kernel reads an int argument (a socket's
 // domain or type, an address length) from the low word alone, whatever
 // the high word holds, so that is the word a policy on one must test.
+//
+// And, when not nil, is a further condition (its Nr and IfSet unused)
+// that must match too: setsockopt of one option name at one level.
 type ArgRule struct {
 	Nr     int
 	Arg    int // 0..5
 	Mask   uint64
 	Values []uint32
 	IfSet  Action
+	And    *ArgRule
 }
 
 // Filter says what each syscall number gets. The zero Filter allows
@@ -233,8 +237,10 @@ func (f *Filter) Compile() ([]bpf.RawInstruction, error) {
 		bpf.LoadAbsolute{Off: offNr, Size: 4},
 	}
 	for _, r := range f.Rules {
-		if len(r.Values) > 255 {
-			return nil, fmt.Errorf("seccomp: a rule for call %d has %d values, at most 255", r.Nr, len(r.Values))
+		for c := &r; c != nil; c = c.And {
+			if len(c.Values) > 250 || c.Arg < 0 || c.Arg > 5 {
+				return nil, fmt.Errorf("seccomp: a rule for call %d tests argument %d against %d values (at most 250, of arguments 0 to 5)", r.Nr, c.Arg, len(c.Values))
+			}
 		}
 	}
 	prog = append(prog, tree(f.spans())...)
@@ -273,38 +279,54 @@ func leaf(s span) []bpf.Instruction {
 	return append(out, bpf.RetConstant{Val: uint32(s.act)})
 }
 
-// ruleTest returns r's test, which returns r.IfSet on a match and falls
-// through otherwise. A mask test looks at the argument's low word, then its
-// high word (args are little-endian on x86-64 and arm64); a value test at
-// the low word only.
+// ruleTest returns r's test, which returns r.IfSet when r and every rule
+// in its And chain match, and falls through otherwise. A mask test looks
+// at the argument's low word, then its high word (args are little-endian
+// on x86-64 and arm64); a value test at the low word only.
 func ruleTest(r *ArgRule) []bpf.Instruction {
+	then := []bpf.Instruction{bpf.RetConstant{Val: uint32(r.IfSet)}}
+	var chain []*ArgRule
+	for c := r; c != nil; c = c.And {
+		chain = append(chain, c)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		then = condition(chain[i], then)
+	}
+	return then
+}
+
+// condition returns the test of r's own condition: on a match it goes on
+// to then, else it jumps past then's end.
+func condition(r *ArgRule, then []bpf.Instruction) []bpf.Instruction {
 	off := uint32(offArgs + 8*r.Arg)
 	var out []bpf.Instruction
 	if r.Values == nil {
+		var words []int
 		for i, m := range []uint32{uint32(r.Mask), uint32(r.Mask >> 32)} {
-			if m == 0 {
-				continue
+			if m != 0 {
+				words = append(words, i)
 			}
+		}
+		for j, i := range words {
+			// a match skips the other word's load and jset, and the
+			// "no match" jump
 			out = append(out,
 				bpf.LoadAbsolute{Off: off + 4*uint32(i), Size: 4},
-				bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: m, SkipFalse: 1},
-				bpf.RetConstant{Val: uint32(r.IfSet)},
+				bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: uint32(r.Mask >> (32 * i)), SkipTrue: uint8(2*(len(words)-1-j) + 1)},
 			)
 		}
-		return out
+	} else {
+		out = append(out, bpf.LoadAbsolute{Off: off, Size: 4})
+		if m := uint32(r.Mask); m != 0xffffffff {
+			out = append(out, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: m})
+		}
+		// One jeq per value, each jumping over the ones after it and the
+		// "no match" jump.
+		n := len(r.Values)
+		for i, v := range r.Values {
+			out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v, SkipTrue: uint8(n - i)})
+		}
 	}
-	out = append(out, bpf.LoadAbsolute{Off: off, Size: 4})
-	if m := uint32(r.Mask); m != 0xffffffff {
-		out = append(out, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: m})
-	}
-	// One jeq per value, each jumping over the ones after it and the
-	// "no match" jump to the return.
-	n := len(r.Values)
-	for i, v := range r.Values {
-		out = append(out, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v, SkipTrue: uint8(n - i)})
-	}
-	return append(out,
-		bpf.Jump{Skip: 1},
-		bpf.RetConstant{Val: uint32(r.IfSet)},
-	)
+	out = append(out, bpf.Jump{Skip: uint32(len(then))})
+	return append(out, then...)
 }

@@ -215,6 +215,38 @@ func TestArgRuleValues(t *testing.T) {
 	}
 }
 
+// And joins two arguments' tests: setsockopt of an option name at one
+// level only. The second rule for the same call is tested when the first's
+// And fails.
+func TestArgRuleAnd(t *testing.T) {
+	f := &Filter{Arch: AuditArchX86_64, Rules: []ArgRule{
+		{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: []uint32{4}, IfSet: Trace(1),
+			And: &ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{unix.SOL_IP}}},
+		{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: []uint32{5, 6, 57}, IfSet: Trace(2),
+			And: &ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{unix.SOL_IPV6}}},
+		{Nr: unix.SYS_SETSOCKOPT, Arg: 4, Mask: 1 << 40, IfSet: Trace(3),
+			And: &ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{unix.SOL_TCP}}},
+	}}
+	for _, c := range []struct {
+		level, name, optlen uint64
+		want                Action
+	}{
+		{unix.SOL_IP, 4, 0, Trace(1)},
+		{unix.SOL_TCP, 4, 0, Allow}, // TCP_KEEPIDLE
+		{unix.SOL_IPV6, 4, 0, Allow},
+		{unix.SOL_IPV6, 57, 0, Trace(2)},
+		{unix.SOL_IPV6, 6, 0, Trace(2)},
+		{unix.SOL_IP, 57, 0, Allow},
+		{1<<32 | unix.SOL_IP, 4, 0, Trace(1)},
+		{unix.SOL_TCP, 1, 1 << 40, Trace(3)},
+		{unix.SOL_IP, 1, 1 << 40, Allow},
+	} {
+		if got := run(t, f, AuditArchX86_64, unix.SYS_SETSOCKOPT, 3, c.level, c.name, 0, c.optlen); got != c.want {
+			t.Errorf("setsockopt(level %#x, name %d, arg4 %#x): %v, want %v", c.level, c.name, c.optlen, got, c.want)
+		}
+	}
+}
+
 // A pointer on a 4 GiB boundary has a zero low word: a "not NULL" rule
 // must still see it.
 func TestArgRuleWholeWord(t *testing.T) {
