@@ -3,6 +3,7 @@ package netroute
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -249,23 +250,37 @@ func (l *lazyDup) sendAddr(name []byte) (family uint16, dest netip.AddrPort, err
 // refused, as socket options (setsockopt) and as a send's control
 // messages.
 
-// Option names (include/uapi/linux/in.h, in6.h).
-const (
-	ipOptions          = 4  // IP_OPTIONS, SOL_IP
-	ipRetopts          = 7  // IP_RETOPTS, a control message
-	ipv62292Rthdr      = 5  // IPV6_2292RTHDR
-	ipv62292Pktoptions = 6  // IPV6_2292PKTOPTIONS: sticky options, a routing header among them
-	ipv6Rthdr          = 57 // IPV6_RTHDR
+// sourceRouteOptions are the socket options that set a source route, by
+// level (Filter stops setsockopt for these alone); sourceRouteCmsgs the
+// control messages that do.
+var (
+	sourceRouteOptions = []optionNames{
+		{unix.SOL_IP, []uint32{unix.IP_OPTIONS}},
+		{unix.SOL_IPV6, []uint32{unix.IPV6_RTHDR, unix.IPV6_2292RTHDR, unix.IPV6_2292PKTOPTIONS}},
+	}
+	sourceRouteCmsgs = []optionNames{
+		{unix.SOL_IP, []uint32{unix.IP_RETOPTS}},
+		{unix.SOL_IPV6, []uint32{unix.IPV6_RTHDR, unix.IPV6_2292RTHDR}},
+	}
 )
+
+// optionNames are names of options (or control messages) at one level.
+type optionNames struct {
+	level int32
+	names []uint32
+}
 
 // sourceRoute reports whether (level, name) sets a source route, as a
 // socket option or, cmsg, as a control message.
 func sourceRoute(level, name int32, cmsg bool) bool {
-	switch level {
-	case unix.SOL_IP:
-		return !cmsg && name == ipOptions || cmsg && name == ipRetopts
-	case unix.SOL_IPV6:
-		return name == ipv6Rthdr || name == ipv62292Rthdr || !cmsg && name == ipv62292Pktoptions
+	table := sourceRouteOptions
+	if cmsg {
+		table = sourceRouteCmsgs
+	}
+	for _, t := range table {
+		if t.level == level && slices.Contains(t.names, uint32(name)) {
+			return true
+		}
 	}
 	return false
 }

@@ -47,7 +47,7 @@ func Filter() *seccomp.Filter {
 	enosys := seccomp.Errno(uint16(unix.ENOSYS))
 	eperm := seccomp.Errno(uint16(unix.EPERM))
 	trace := seccomp.Trace(0)
-	return &seccomp.Filter{
+	f := &seccomp.Filter{
 		Arch:    ptrace.AuditArch,
 		X32Bit:  seccomp.X32SyscallBit,
 		Foreign: enosys,
@@ -70,14 +70,15 @@ func Filter() *seccomp.Filter {
 			{Nr: unix.SYS_SOCKET, Arg: 1, Mask: sockTypeMask, Values: []uint32{unix.SOCK_PACKET, unix.SOCK_SEQPACKET}, IfSet: trace},
 			{Nr: unix.SYS_SOCKET, Arg: 2, Mask: 0xffffffff, Values: refusedProtocols, IfSet: trace},
 			{Nr: unix.SYS_SOCKET, Arg: 0, Mask: 0xffffffff, Values: untrappedDomains, IfSet: seccomp.Allow},
-			{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: []uint32{ipOptions}, IfSet: trace,
-				And: &seccomp.ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{unix.SOL_IP}}},
-			{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: []uint32{ipv6Rthdr, ipv62292Rthdr, ipv62292Pktoptions}, IfSet: trace,
-				And: &seccomp.ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{unix.SOL_IPV6}}},
 			{Nr: unix.SYS_CLONE, Arg: 0, Mask: unix.CLONE_UNTRACED, IfSet: eperm},
 			{Nr: unix.SYS_SECCOMP, Arg: 1, Mask: unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, IfSet: eperm},
 		},
 	}
+	for _, o := range sourceRouteOptions {
+		f.Rules = append(f.Rules, seccomp.ArgRule{Nr: unix.SYS_SETSOCKOPT, Arg: 2, Mask: 0xffffffff, Values: o.names, IfSet: trace,
+			And: &seccomp.ArgRule{Arg: 1, Mask: 0xffffffff, Values: []uint32{uint32(o.level)}}})
+	}
+	return f
 }
 
 // sockTypeMask is the kernel's SOCK_TYPE_MASK: a socket type without its
@@ -89,10 +90,7 @@ const sockTypeMask = 0xf
 // sendmsg or a setsockopt, L2TP's and SMC's sockets send past connect's
 // rules): the kernel loads them on demand, carrot refuses them. SCTP is
 // also what SOCK_SEQPACKET means on an IP socket.
-var refusedProtocols = []uint32{unix.IPPROTO_SCTP, unix.IPPROTO_L2TP, ipprotoSMC}
-
-// ipprotoSMC is IPPROTO_SMC (Linux 6.11): an SMC socket in AF_INET(6).
-const ipprotoSMC = 256
+var refusedProtocols = []uint32{unix.IPPROTO_SCTP, unix.IPPROTO_L2TP, unix.IPPROTO_SMC}
 
 // untrappedDomains are the socket domains created without a stop: the IP
 // ones (whose traffic the other calls route), AF_UNIX and AF_NETLINK,
