@@ -368,6 +368,20 @@ func (d *Decoded) read(addr uint64, n int) ([]byte, error) {
 	return b, nil
 }
 
+// structAt reads the n bytes of a structure argument at addr. When it
+// cannot, ok is false and shown is what strace prints instead: NULL, or the
+// address in hex.
+func (d *Decoded) structAt(addr uint64, n int) (b []byte, shown string, ok bool) {
+	if addr == 0 {
+		return nil, "NULL", false
+	}
+	b, err := d.read(addr, n)
+	if err != nil {
+		return nil, hexs(addr), false
+	}
+	return b, "", true
+}
+
 // readUpTo reads up to n bytes at addr, stopping at unreadable memory.
 func (d *Decoded) readUpTo(addr uint64, n int) []byte {
 	if d.mem == nil || n <= 0 {

@@ -94,12 +94,9 @@ func ioctlExit(d *Decoded) {
 // empty ("c_lflag=") and ends c_oflag's delays and c_cflag's size with a
 // '|' even when no flag follows; so does this.
 func (d *Decoded) termios(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofTermios)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofTermios)
+	if !ok {
+		return shown
 	}
 	t := linux.ParseTermios(b)
 	flags := func(s *linux.FlagSet, v uint32) string {
@@ -139,12 +136,9 @@ func (d *Decoded) termios(addr uint64) string {
 
 // winsize renders a struct winsize: {ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}.
 func (d *Decoded) winsize(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofWinsize)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofWinsize)
+	if !ok {
+		return shown
 	}
 	w := linux.ParseWinsize(b)
 	u := func(v uint16) string { return strconv.Itoa(int(v)) }

@@ -13,12 +13,9 @@ import (
 
 // timezone renders a struct timezone.
 func (d *Decoded) timezone(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 8)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 8)
+	if !ok {
+		return shown
 	}
 	return "{tz_minuteswest=" + i32s(b, 0) + ", tz_dsttime=" + i32s(b, 4) + "}"
 }
@@ -62,12 +59,9 @@ func (d *Decoded) xattrList(addr, n uint64) string {
 
 // offPtr renders splice's and copy_file_range's loff_t pointers: [10].
 func (d *Decoded) offPtr(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 8)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 8)
+	if !ok {
+		return shown
 	}
 	return "[" + strconv.FormatInt(int64(le64(b)), 10) + "]"
 }

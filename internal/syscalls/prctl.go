@@ -211,12 +211,9 @@ func (d *Decoded) fixedString(addr uint64, n int) string {
 // sockFprog renders a struct sock_fprog (a seccomp or socket filter) as
 // strace does without -v: {len=6, filter=0x7ffc...}.
 func (d *Decoded) sockFprog(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 16)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 16)
+	if !ok {
+		return shown
 	}
 	return "{len=" + strconv.Itoa(int(uint16(b[0])|uint16(b[1])<<8)) + ", filter=" + ptr(le64(b[8:])) + "}"
 }

@@ -58,12 +58,9 @@ func formatSigmask(m uint64) string {
 
 // sigaction renders a kernel struct sigaction.
 func (d *Decoded) sigaction(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofSigaction)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofSigaction)
+	if !ok {
+		return shown
 	}
 	sa := linux.ParseSigaction(b)
 	var h string
@@ -217,12 +214,9 @@ func (d *Decoded) pollRevents(addr, n uint64) string {
 
 // timespec renders a struct timespec passed in.
 func (d *Decoded) timespec(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofTimespec)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofTimespec)
+	if !ok {
+		return shown
 	}
 	return formatTimespec(linux.ParseTimespec(b))
 }
@@ -338,12 +332,9 @@ func trimNul(b []byte) []byte {
 // msghdr renders a struct msghdr; data < 0 for sendmsg (all iov data),
 // otherwise the bytes received.
 func (d *Decoded) msghdr(addr uint64, data int64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofMsghdr)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofMsghdr)
+	if !ok {
+		return shown
 	}
 	m := linux.ParseMsghdr(b)
 	s := "{msg_name="
@@ -371,12 +362,9 @@ func makedev(dev uint64) string {
 // stat renders a struct stat: {st_mode=S_IFREG|0644, st_size=3391, ...}
 // without -v, every field with it.
 func (d *Decoded) stat(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofStat)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofStat)
+	if !ok {
+		return shown
 	}
 	st := linux.ParseStat(b)
 	isDev := st.Mode&0170000 == 0020000 || st.Mode&0170000 == 0060000
@@ -413,12 +401,9 @@ func (d *Decoded) stat(addr uint64) string {
 // field in strace's order, stx_btime, stx_mnt_id and the stx_dio_* fields
 // only when stx_mask says they are filled in.
 func (d *Decoded) statx(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofStatx)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofStatx)
+	if !ok {
+		return shown
 	}
 	st := linux.ParseStatx(b)
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
@@ -535,12 +520,9 @@ func (d *Decoded) intFields(addr uint64, n int, names ...string) string {
 // rlimit renders a struct rlimit (two 64-bit values) as strace does:
 // multiples of 1024 as N*1024, all ones as RLIM64_INFINITY.
 func (d *Decoded) rlimit(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 16)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 16)
+	if !ok {
+		return shown
 	}
 	lim := func(v uint64) string {
 		switch {
@@ -557,12 +539,9 @@ func (d *Decoded) rlimit(addr uint64) string {
 // pselectMask renders pselect6's last argument, a pointer to the kernel's
 // {const sigset_t *ss; size_t ss_len}: {sigmask=[INT], sigsetsize=8}.
 func (d *Decoded) pselectMask(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 16)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 16)
+	if !ok {
+		return shown
 	}
 	size := le64(b[8:])
 	return "{sigmask=" + d.sigset(le64(b), size) + ", sigsetsize=" + strconv.FormatUint(size, 10) + "}"
@@ -629,12 +608,9 @@ func (d *Decoded) epollEvents(addr uint64, n int64, array bool) string {
 
 // rusage renders a struct rusage: its times, and with -v every count.
 func (d *Decoded) rusage(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofRusage)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofRusage)
+	if !ok {
+		return shown
 	}
 	r := linux.ParseRusage(b)
 	s := "{ru_utime=" + formatTimeval(r.Utime) + ", ru_stime=" + formatTimeval(r.Stime)
@@ -669,12 +645,9 @@ func (d *Decoded) statfs(addr uint64) string {
 // flock renders fcntl's struct flock; getlk adds l_pid, which only
 // F_GETLK and F_OFD_GETLK fill in.
 func (d *Decoded) flock(addr uint64, getlk bool) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofFlock)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofFlock)
+	if !ok {
+		return shown
 	}
 	fl := linux.ParseFlock(b)
 	s := "{l_type=" + linux.LockTypes.Format(uint64(uint16(fl.Type))) +
@@ -688,12 +661,9 @@ func (d *Decoded) flock(addr uint64, getlk bool) string {
 
 // fOwnerEx renders F_SETOWN_EX's and F_GETOWN_EX's struct f_owner_ex.
 func (d *Decoded) fOwnerEx(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 8)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 8)
+	if !ok {
+		return shown
 	}
 	return "{type=" + linux.FOwnerTypes.Format(uint64(le32(b))) + ", pid=" + strconv.Itoa(int(int32(le32(b[4:])))) + "}"
 }
@@ -734,12 +704,9 @@ func (d *Decoded) cloneArgs(addr, size uint64) string {
 	if n < linux.SizeofCloneArgsVer0 {
 		return ptr(addr)
 	}
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, int(n))
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, int(n))
+	if !ok {
+		return shown
 	}
 	a := linux.ParseCloneArgs(b)
 	s := "{flags=" + linux.Clone3Flags.Format(a.Flags)
@@ -843,12 +810,9 @@ func (d *Decoded) nonzeroTail(addr, known, size uint64) string {
 
 // intArray renders n C ints at addr: [5, 6]; a bad pointer as its address.
 func (d *Decoded) intArray(addr uint64, n int) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 4*n)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 4*n)
+	if !ok {
+		return shown
 	}
 	parts := make([]string, n)
 	for i := range parts {
@@ -905,12 +869,9 @@ func (d *Decoded) idArray(addr uint64, n int64) string {
 
 // stackT renders sigaltstack's stack_t {ss_sp, ss_flags, ss_size}.
 func (d *Decoded) stackT(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 24)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 24)
+	if !ok {
+		return shown
 	}
 	return "{ss_sp=" + ptr(le64(b)) + ", ss_flags=" + linux.SigaltstackFlags.Format(uint64(le32(b[8:]))) +
 		", ss_size=" + strconv.FormatUint(le64(b[16:]), 10) + "}"

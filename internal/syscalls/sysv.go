@@ -85,12 +85,9 @@ func (d *Decoded) sembufs(addr, n uint64) string {
 
 // msgbuf renders a struct msgbuf: its mtype and size bytes of mtext.
 func (d *Decoded) msgbuf(addr, size uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 8)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 8)
+	if !ok {
+		return shown
 	}
 	return "{mtype=" + strconv.FormatInt(int64(le64(b)), 10) + ", mtext=" + d.buffer(addr+8, size) + "}"
 }
@@ -157,12 +154,9 @@ var ipcCtls = map[string]ipcCtl{
 
 // ipcCtlStruct reads and renders the structure of call c at addr.
 func (d *Decoded) ipcCtlStruct(c ipcCtl, addr uint64, set bool) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, c.size)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, c.size)
+	if !ok {
+		return shown
 	}
 	return c.render(b, set)
 }

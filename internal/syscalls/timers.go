@@ -11,12 +11,9 @@ import (
 // itimerval renders a struct itimerval (setitimer, getitimer): two
 // timevals.
 func (d *Decoded) itimerval(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 2*linux.SizeofTimeval)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 2*linux.SizeofTimeval)
+	if !ok {
+		return shown
 	}
 	return "{it_interval=" + formatTimeval(linux.ParseTimeval(b)) + ", it_value=" + formatTimeval(linux.ParseTimeval(b[16:])) + "}"
 }
@@ -24,12 +21,9 @@ func (d *Decoded) itimerval(addr uint64) string {
 // itimerspec renders a struct itimerspec (timer_settime, timerfd_settime
 // and their gettime): two timespecs.
 func (d *Decoded) itimerspec(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 2*linux.SizeofTimespec)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 2*linux.SizeofTimespec)
+	if !ok {
+		return shown
 	}
 	return "{it_interval=" + formatTimespec(linux.ParseTimespec(b)) + ", it_value=" + formatTimespec(linux.ParseTimespec(b[16:])) + "}"
 }
@@ -44,12 +38,9 @@ const (
 // sigevent renders timer_create's struct sigevent: the value only when it
 // is not zero, the signal named only when the notification sends one.
 func (d *Decoded) sigevent(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, linux.SizeofSigevent)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, linux.SizeofSigevent)
+	if !ok {
+		return shown
 	}
 	ev := linux.ParseSigevent(b)
 	s := "{"
@@ -99,12 +90,9 @@ const (
 // utimens renders utimensat's two timespecs, each with its date:
 // [{tv_sec=1, tv_nsec=0} /* 1970-01-01T00:00:01+0000 */, UTIME_OMIT].
 func (d *Decoded) utimens(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 2*linux.SizeofTimespec)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 2*linux.SizeofTimespec)
+	if !ok {
+		return shown
 	}
 	var parts [2]string
 	for i := range parts {
@@ -123,12 +111,9 @@ func (d *Decoded) utimens(addr uint64) string {
 
 // utimes renders the two timevals of utimes and futimesat, each with its date.
 func (d *Decoded) utimes(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 2*linux.SizeofTimeval)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 2*linux.SizeofTimeval)
+	if !ok {
+		return shown
 	}
 	var parts [2]string
 	for i := range parts {
@@ -140,12 +125,9 @@ func (d *Decoded) utimes(addr uint64) string {
 
 // utimbuf renders utime's struct utimbuf {actime, modtime}, each with its date.
 func (d *Decoded) utimbuf(addr uint64) string {
-	if addr == 0 {
-		return "NULL"
-	}
-	b, err := d.read(addr, 16)
-	if err != nil {
-		return hexs(addr)
+	b, shown, ok := d.structAt(addr, 16)
+	if !ok {
+		return shown
 	}
 	at, mt := int64(le64(b)), int64(le64(b[8:]))
 	return "{actime=" + strconv.FormatInt(at, 10) + dateComment(at, 0, 0, 0) +
