@@ -172,7 +172,7 @@ type exitKind uint8
 const (
 	exitConnect exitKind = iota + 1
 	exitRecvfrom
-	exitAddrlen // a connect left to the kernel with an address length of 2
+	exitAddrlen // a connect left to the kernel with guard's address
 )
 
 // exitCall is what Exit does for a call whose Enter asked for its exit.
@@ -276,13 +276,12 @@ func (h *Handler) Exit(c *ptrace.Syscall) {
 	}
 	delete(h.exits, c.Tid)
 	switch x.kind {
-	case exitConnect:
+	case exitConnect, exitAddrlen:
 		c.SetArg(1, x.sockaddr)
 		c.SetArg(2, x.addrlen)
-		h.connectExit(c, x)
-	case exitAddrlen:
-		c.SetArg(1, x.sockaddr)
-		c.SetArg(2, x.addrlen)
+		if x.kind == exitConnect {
+			h.connectExit(c, x)
+		}
 	case exitRecvfrom:
 		h.recvfromExit(c, x)
 	}
@@ -352,9 +351,10 @@ func (h *Handler) connect(c *ptrace.Syscall) ptrace.Action {
 	fd := argFd(c, 0)
 	if int32(c.Args[2]) == 2 {
 		// A blocking connect restarted after a signal may still have the
-		// address guard gave it: AF_UNIX, which a TCP socket never takes.
+		// address guard gave it (AF_UNIX, or the program's own cut to its
+		// family): not AF_UNSPEC, which asks for a disconnect.
 		var fam [2]byte
-		if _, err := c.Mem().ReadAt(fam[:], c.Args[1]); err == nil && binary.LittleEndian.Uint16(fam[:]) == unix.AF_UNIX {
+		if _, err := c.Mem().ReadAt(fam[:], c.Args[1]); err == nil && binary.LittleEndian.Uint16(fam[:]) != unix.AF_UNSPEC {
 			if a, ok := h.waitAgain(c, fd); ok {
 				return a
 			}
@@ -362,13 +362,6 @@ func (h *Handler) connect(c *ptrace.Syscall) ptrace.Action {
 	}
 	op, err := syscalls.Canonical(&syscalls.Call{Pid: c.Pid, Nr: c.Nr, Args: c.Args}, c.Mem())
 	if err != nil {
-		if int32(c.Args[2]) == 2 {
-			// The same, where guard could not write its address: the
-			// program's, with the length guard gave it.
-			if a, ok := h.waitAgain(c, fd); ok {
-				return a
-			}
-		}
 		return ptrace.Fail(errnoOf(err, unix.EINVAL))
 	}
 	cn := op.(*syscalls.Connect)
@@ -500,9 +493,9 @@ func (h *Handler) connectStream(c *ptrace.Syscall, fd, s int, si sockInfo, dest 
 		// sending anything (0 for the first connect after a non-blocking
 		// one completed, then EISCONN; EALREADY; a wait), and ignores the
 		// address. Unless another thread disconnects the socket
-		// (shutdown) before the call runs: the address length becomes 2,
-		// which the kernel's answers above never read but which makes it
-		// refuse (EINVAL) to connect a socket that is closed by then.
+		// (shutdown) before the call runs: the call gets guard's 2-byte
+		// address, which the kernel's answers above never read but which
+		// makes it refuse (EINVAL) to connect a socket closed by then.
 		h.exits[c.Tid] = guard(c, &exitCall{kind: exitAddrlen})
 		return ptrace.WantExit
 	}
@@ -562,12 +555,12 @@ func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 	}
 	// A blocking socket: the program's own connect waits in the kernel
 	// (signals interrupt it as they would) for the socket that hold left
-	// connecting. Its address length becomes 2 so that, should the wait
-	// be over and the socket disconnected before the call runs, the
-	// kernel refuses it (EINVAL) instead of connecting directly; Exit
-	// then reports the real errno, and puts the length back: the kernel
-	// keeps argument registers across a call, and so does carrot. The
-	// sockaddr itself is untouched (guard).
+	// connecting. It runs with guard's 2-byte address so that, should the
+	// wait be over and the socket disconnected before the call runs, the
+	// kernel refuses it (EINVAL) instead of connecting directly; Exit then
+	// reports the real errno, and puts the program's address and length
+	// back: the kernel keeps argument registers across a call, and so does
+	// carrot. The program's sockaddr itself is untouched.
 	h.exits[c.Tid] = guard(c, &exitCall{kind: exitConnect, conn: e, first: true})
 	return ptrace.WantExit
 }

@@ -67,7 +67,7 @@ type Tracer struct {
 	seccomp  bool         // calls stop only when the filter says so
 	opts     int          // PTRACE_O_* for every tracee
 	pid      atomic.Int64 // main, for Pid
-	mainGone atomic.Bool  // main has exited, for MainExited
+	mainGone atomic.Bool  // main has exited (mainSt is set), for MainExited
 	// signaled[sig]: when the program's first process was last about to
 	// be delivered sig (UnixNano), for Signaled.
 	signaled [65]atomic.Int64
@@ -76,7 +76,6 @@ type Tracer struct {
 	tasks     map[int]*task
 	live      int // tasks that still exist, held ones included
 	main      int // the started program's pid
-	mainDone  bool
 	mainSt    Status
 	detaching bool
 	ending    bool // Run's context ended: every task is killed
@@ -245,7 +244,7 @@ func (t *Tracer) Run(ctx context.Context, p Program) (Status, error) {
 		if err := t.loop(); err != nil {
 			return err
 		}
-		if !t.mainDone {
+		if !t.mainGone.Load() {
 			return fmt.Errorf("ptrace: lost track of pid %d", pid)
 		}
 		st = t.mainSt
@@ -820,7 +819,7 @@ func (t *Tracer) gone(k *task, st Status) {
 		t.event(&Event{Kind: EventExit, Tid: k.tid, Pid: k.pid, Status: st, Leader: k.tid == k.pid})
 	}
 	if k.tid == t.main {
-		t.mainDone, t.mainSt = true, st
+		t.mainSt = st
 		t.mainGone.Store(true)
 	}
 }
