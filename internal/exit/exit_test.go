@@ -826,13 +826,16 @@ func TestExitNameCache(t *testing.T) {
 
 // TestExitClientResetCancelsDial: a client that resets its connection while
 // the exit is connecting for it (carrot run abandoning a request it takes
-// another way) has the dial cancelled, not finished for nobody; a client
+// another way) has the dial cancelled, not finished for nobody, and the
+// name's answer is kept (the cancel was no failure of it); a client
 // that only half-closes during the dial, after its request and early
 // bytes, still gets its stream.
 func TestExitClientResetCancelsDial(t *testing.T) {
 	dialing, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
+	r := &countingResolver{answers: map[string][]netip.Addr{"echo.test": {netip.MustParseAddr("127.0.0.1")}}, lookups: map[string]int{}}
 	te := startExit(t, func(c *Config) {
 		c.DialTimeout = time.Minute
+		c.Resolver = r
 		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialing <- struct{}{}
 			<-ctx.Done() // a destination that does not answer
@@ -868,6 +871,10 @@ func TestExitClientResetCancelsDial(t *testing.T) {
 		}
 	}
 	te.log.waitLog(t, "dest=echo.test:7", "result=client-gone")
+	// A cancelled dial says nothing against the name's answer: kept.
+	if got := r.count("echo.test"); got != 1 {
+		t.Errorf("echo.test looked up %d times for two cancelled dials, want 1", got)
+	}
 
 	// A FIN is not a reset.
 	echo := echoServer(t)

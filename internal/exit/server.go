@@ -552,9 +552,11 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out 
 			addrs = []netip.Addr{ip}
 		} else {
 			// An answer none of whose addresses could be reached is not
-			// kept (one the policy refused is: asking again changes nothing).
+			// kept (one the policy refused is: asking again changes
+			// nothing, and one whose dial the client cancelled, by going
+			// away or taking another exit, was not found wanting).
 			defer func() {
-				if out == nil && dialed && s.names != nil {
+				if out == nil && dialed && s.names != nil && !errors.Is(ctx.Err(), context.Canceled) {
 					s.names.forget(nameNetwork, dest.Name)
 				}
 			}()
