@@ -206,10 +206,21 @@ type destExit struct {
 // dropped and starts again.
 const memoLimit = 4096
 
-// New makes a Dialer.
+// New makes a Dialer. Exits whose names are the same (the same user,
+// host and port, with different passwords or TLS settings) are told apart
+// by their place in the list ("socks5://alice@h:1080 (exit 2)"): the
+// memory, a refusal of credentials, the History and messages all go by
+// name.
 func New(cfg Config) (*Dialer, error) {
 	if len(cfg.Exits) == 0 {
 		return nil, errors.New("exitdial: no exits")
+	}
+	seen := map[string]bool{}
+	for i, e := range cfg.Exits {
+		if seen[e.Name] {
+			e.Name = fmt.Sprintf("%s (exit %d)", e.Name, i+1)
+		}
+		seen[e.Name] = true
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 20 * time.Second

@@ -475,6 +475,34 @@ func TestRefusedCredentialsAskedOnce(t *testing.T) {
 	if n := strings.Count(a.log.String(), "result=auth-failed"); n < 1 || n > 2 {
 		t.Errorf("the exit saw %d failed logins, want 1 (2 if a spare raced the first dial):\n%s", n, a.log)
 	}
+
+	// The same user and exit listed again with the right password is
+	// another exit: the first one's refusal does not stop it. (A new
+	// exit: a's throttle of alice's guesses would slow this.)
+	b := startExit(t, nil, nil)
+	wrong, err := ParseExit(strings.Replace(b.url, "s3cret", "nope", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right, err := ParseExit(b.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := New(Config{Exits: []*Exit{wrong, right}, Mode: Failover, ConnectTimeout: 5 * time.Second, Spares: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if wrong.Name == right.Name {
+		t.Errorf("two exits named %q", wrong.Name)
+	}
+	for i := range 3 {
+		r, err := d2.Dial(context.Background(), mustAddr(echo))
+		if err != nil {
+			t.Fatalf("dial %d with the right password second: %v", i, err)
+		}
+		r.Conn.Close()
+	}
 }
 
 func TestSkipFailingExits(t *testing.T) {
