@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,11 +184,19 @@ func BenchmarkRun(b *testing.B) {
 			peer   func(argv ...string) []string // instead of carrot run: a peer tool
 		}
 		histDir := b.TempDir() // the history variant's, kept across iterations
+		// The two blocked exits as they would be on machines of their
+		// own: SOCKS5 servers on the same hosts (port 1090) that take the
+		// spare's handshake and then never read, so nothing of theirs runs
+		// on this machine's two vCPUs while the race is on. From the
+		// client, a blocked exit looks the same: its answer never comes.
+		offbox := []string{"--exit", silentExit(b, c, 0), "--exit", silentExit(b, c, 1), "--exit", c.ExitURL(2), "--exit-history=false"}
 		variants := []variant{
 			{"direct", direct, nil, 0, nil, nil},
 			{"1exit", c.Client, exits(c, "", 2), 0, nil, nil},
 			{"1exit-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 0, nil, nil},
 			{"3exits-2blocked", c.Client, exits(c, "race", 0, 1, 2), 0, nil, nil},
+			{"3exits-2blocked-offbox", c.Client, offbox, 0, nil, nil},
+			{"3exits-2blocked-offbox-stagger1us", c.Client, append(slices.Clone(offbox), "--stagger", "1us"), 0, nil, nil},
 			{"3exits-2blocked-history", c.Client, append(exits(c, "race", 0, 1, 2), "--exit-history"), 0, []string{"XDG_CACHE_HOME=" + histDir}, nil},
 			{"1exit-warm", c.Client, exits(c, "", 2), 10, nil, nil},
 			{"1exit-warm-relay", c.Client, append(exits(c, "", 2), "--relay-all"), 10, nil, nil},
@@ -459,4 +470,61 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// silentExit serves, on exit i's port 1090, a SOCKS5 server that accepts
+// ExitUser's credentials and then reads nothing more (a blocked exit
+// whose work is done elsewhere, see the Get benchmark), and returns its
+// URL. Its connections stay open until the benchmark ends.
+func silentExit(b *testing.B, c *netns.Censored, i int) string {
+	ln, err := c.Exits[i].Listen("tcp", ":1090")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	b.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			go func() {
+				// greeting: 5, n, n methods; then RFC 1929: 1, ulen, user, plen, pass
+				var hdr [2]byte
+				if _, err := io.ReadFull(conn, hdr[:]); err != nil || hdr[0] != 5 {
+					return
+				}
+				if _, err := io.ReadFull(conn, make([]byte, hdr[1])); err != nil {
+					return
+				}
+				if _, err := conn.Write([]byte{5, 2}); err != nil {
+					return
+				}
+				if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+					return
+				}
+				user := make([]byte, int(hdr[1])+1) // and the password's length
+				if _, err := io.ReadFull(conn, user); err != nil {
+					return
+				}
+				if _, err := io.ReadFull(conn, make([]byte, user[hdr[1]])); err != nil {
+					return
+				}
+				conn.Write([]byte{1, 0})
+			}()
+		}
+	}()
+	return fmt.Sprintf("socks5://%s:%s@%s:1090", netns.ExitUser, netns.ExitPass, c.ExitV4[i])
 }
