@@ -110,8 +110,11 @@ func runRun(ctx context.Context, e *env) int {
 	}
 
 	var hist *exitdial.History
-	if *history && m == exitdial.Race && len(parsed) > 1 {
-		if p, err := exitdial.DefaultHistoryPath(); err == nil {
+	if m == exitdial.Race && len(parsed) > 1 {
+		// Without the file (--exit-history=false, or no cache directory),
+		// the run's own races still order its later ones.
+		hist = exitdial.NewHistory()
+		if p, err := exitdial.DefaultHistoryPath(); err == nil && *history {
 			hist = exitdial.LoadHistory(p)
 			defer func() {
 				// A cache: a home that cannot keep it (read-only, or

@@ -67,10 +67,17 @@ const (
 	historyMax     = 256 // exits kept, the most recent
 )
 
+// NewHistory is an empty history kept in memory only (Save does nothing):
+// one run's races still order its later ones.
+func NewHistory() *History {
+	return &History{scores: map[string]histEntry{}, touched: map[string]bool{}, answers: map[string]time.Duration{}}
+}
+
 // LoadHistory reads the history kept at path. A missing or unreadable file
 // is an empty history (it is a cache: losing it costs a few staggers).
 func LoadHistory(path string) *History {
-	h := &History{path: path, scores: map[string]histEntry{}, touched: map[string]bool{}, answers: map[string]time.Duration{}}
+	h := NewHistory()
+	h.path = path
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return h
@@ -187,9 +194,9 @@ func (h *History) race(winner *Exit, asked []*Exit) {
 // Save writes the exits this run's races changed over what the file
 // holds now (runs at the same time keep each other's other exits),
 // atomically (a temporary file renamed over it), readable by its owner
-// only.
+// only. A NewHistory has no file: Save does nothing.
 func (h *History) Save() error {
-	if h == nil {
+	if h == nil || h.path == "" {
 		return nil
 	}
 	h.mu.Lock()

@@ -1304,6 +1304,46 @@ print(s.makefile("rb").read().decode().split("\r\n\r\n", 1)[1], end="")
 }
 
 // waitCount waits until n() reaches want, or timeout passes.
+// TestRaceLearnsWithinRun: without the history file (--exit-history=false),
+// a run's first race still teaches its later ones. The HTTP GET asks the
+// two blocked exits listed first before the third wins; the HTTPS GET
+// that follows in the same run (a destination met for the first time:
+// another port) asks the third first, and the blocked ones not at all.
+// No file is written.
+func TestRaceLearnsWithinRun(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3, Blocked: 2})
+	procs := make([]*netns.Proc, 3)
+	for i := range c.Exits {
+		procs[i] = c.StartCarrotExit(t, carrotBin, i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cache := t.TempDir()
+	asked := func(i int) int { return strings.Count(procs[i].Output(), "dest="+c.OriginName+":") }
+	args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
+	args = append(args, "--stagger", "300ms", "--", "sh", "-c",
+		fmt.Sprintf("curl -sS --max-time 10 %s && curl -sS --max-time 10 --cacert %s %s", c.HTTPURL, c.CAFile, c.HTTPSURL))
+	if out, err := c.Client.Run(ctx, "env", args...); err != nil || out != netns.OriginBody+netns.OriginBody {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !waitCount(func() int { return asked(2) }, 2, 10*time.Second) {
+		t.Fatalf("exit 2 was asked %d times, want 2:\n%s", asked(2), procs[2].Output())
+	}
+	for i := range 2 {
+		// A cancelled attempt is logged when the exit has let it go.
+		if !procs[i].WaitOutput("dest="+c.OriginName+":", 10*time.Second) {
+			t.Fatalf("exit %d was not asked by the first race:\n%s", i, procs[i].Output())
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // a second cancelled attempt's line would be there by now
+	if asked(0) != 1 || asked(1) != 1 {
+		t.Errorf("the blocked exits were asked %d and %d times, want once each (the second race should start with exit 2)", asked(0), asked(1))
+	}
+	if _, err := os.Stat(filepath.Join(cache, "carrot")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--exit-history=false wrote the cache: %v", err)
+	}
+}
+
 func waitCount(n func() int, want int, timeout time.Duration) bool {
 	for deadline := time.Now().Add(timeout); n() < want; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
