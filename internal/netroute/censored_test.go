@@ -876,7 +876,7 @@ print("bad", bad)
 			"sendmsg_longname": "-1 EPERM", "sendmmsg_longname": "-1 EPERM",
 			"ip_options": "-1 EPERM", "ipv6_rthdr": "-1 EPERM", "sendmsg_retopts": "-1 EPERM",
 			"socket_sctp": "-1 EPROTONOSUPPORT", "socket_seqpacket": "-1 EPROTONOSUPPORT",
-			"sock_packet": "-1 EPERM", "socket_highdomain": "-1 EPERM",
+			"socket_mptcp": "-1 EPROTONOSUPPORT", "sock_packet": "-1 EPERM", "socket_highdomain": "-1 EPERM",
 			"socket_xdp": "-1 EAFNOSUPPORT", "socket_vsock": "-1 EAFNOSUPPORT", "socket_netlink": "0 0",
 			"seccomp_listener": "-1 EPERM", "seccomp_plain": "0 0",
 			"clone_untraced": "-1 EPERM", "clone3": "-1 ENOSYS", "fork_status": "7",

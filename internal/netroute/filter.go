@@ -18,8 +18,8 @@ import (
 //	recvfrom                                 with a source address (not recv())
 //	socket                                   a domain other than AF_UNIX, AF_INET,
 //	                                         AF_INET6, AF_NETLINK; type SOCK_PACKET
-//	                                         or SOCK_SEQPACKET; protocol SCTP, L2TP
-//	                                         or SMC
+//	                                         or SOCK_SEQPACKET; protocol SCTP, L2TP,
+//	                                         SMC or MPTCP
 //	io_uring_setup, _enter, _register        fail with ENOSYS: a ring could
 //	                                         connect and send behind our back
 //	setsockopt                               the options that set a source route
@@ -89,8 +89,11 @@ const sockTypeMask = 0xf
 // of their own, which no call here routes (SCTP's associations start at a
 // sendmsg or a setsockopt, L2TP's and SMC's sockets send past connect's
 // rules): the kernel loads them on demand, carrot refuses them. SCTP is
-// also what SOCK_SEQPACKET means on an IP socket.
-var refusedProtocols = []uint32{unix.IPPROTO_SCTP, unix.IPPROTO_L2TP, unix.IPPROTO_SMC}
+// also what SOCK_SEQPACKET means on an IP socket. Multipath TCP is refused
+// here too, as a kernel without it does: its connect would be (the hold
+// and the relay are plain TCP), and programs that try MPTCP first (curl
+// --mptcp, Go's MultipathTCP) fall back to TCP when socket() fails.
+var refusedProtocols = []uint32{unix.IPPROTO_SCTP, unix.IPPROTO_L2TP, unix.IPPROTO_SMC, unix.IPPROTO_MPTCP}
 
 // untrappedDomains are the socket domains created without a stop: the IP
 // ones (whose traffic the other calls route), AF_UNIX and AF_NETLINK,

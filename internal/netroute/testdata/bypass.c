@@ -20,7 +20,9 @@
 //     which the kernel cuts to 128 and sends
 //   - ip_options, ipv6_rthdr, sendmsg_retopts: source routes, as socket
 //     options and as a control message (on a send to loopback)
-//   - socket_sctp, socket_seqpacket: IP protocols no call routes
+//   - socket_sctp, socket_seqpacket: IP protocols no call routes;
+//     socket_mptcp: multipath TCP, refused at socket() so that programs
+//     fall back to TCP (its connect would be refused)
 //   - raw_unspec: the same on a raw socket (needs root)
 //   - sock_packet, socket_highdomain, socket_xdp, socket_vsock: link-layer
 //     or non-IP sockets; socket_netlink must still work
@@ -206,6 +208,7 @@ int main(int argc, char **argv) {
 	show("sendmsg_retopts", sendmsg(u, &cm, 0));
 	show("socket_sctp", socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP));
 	show("socket_seqpacket", socket(AF_INET6, SOCK_SEQPACKET, 0));
+	show("socket_mptcp", socket(AF_INET, SOCK_STREAM, 262)); // IPPROTO_MPTCP
 	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
 	if (raw >= 0) {
 		// a UDP header (ports, length, no checksum) and a payload
