@@ -1344,6 +1344,57 @@ func TestRaceLearnsWithinRun(t *testing.T) {
 	}
 }
 
+// TestStartsWithPortsInTimeWait: on a host whose connections over
+// 127.0.0.1 have left every ephemeral port in TIME_WAIT, a program can
+// still connect (a connect may reuse such a port), so carrot run must
+// start too: its loopback listeners (the hold, the DNS server), which a
+// bind to port 0 cannot put on those ports, go to another address of
+// 127/8.
+func TestStartsWithPortsInTimeWait(t *testing.T) {
+	netns.Skip(t)
+	h := netns.New(t).Host("tw")
+	h.Sysctl("ipv4/ip_local_port_range", "40000 40009")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	exit := h.Start(carrotBin, "exit", "--listen", "127.0.0.1:1080", "--no-auth")
+	defer exit.Stop()
+	if !exit.WaitOutput("listening", 10*time.Second) {
+		t.Fatalf("exit did not start:\n%s", exit.Output())
+	}
+	if err := h.Do(func() error {
+		ln, err := net.Listen("tcp", "127.0.0.1:5555")
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		for range 10 {
+			c, err := net.Dial("tcp", "127.0.0.1:5555")
+			if err != nil {
+				return err
+			}
+			a, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			c.Close() // the client closes first: its port goes to TIME_WAIT
+			a.Close()
+		}
+		// Every ephemeral port is taken: a listener cannot have one.
+		if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+			l.Close()
+			return errors.New("a listener on 127.0.0.1:0 still got a port: the test cannot tell")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Run(ctx, carrotBin, "run", "--exit", "socks5://127.0.0.1:1080", "--", "getent", "hosts", "origin.test")
+	// The host has no resolver: the name resolves through carrot's DNS.
+	if err != nil || !strings.Contains(out, "origin.test") {
+		t.Fatalf("carrot run with every ephemeral port in TIME_WAIT: %v\n%s", err, out)
+	}
+}
+
 func waitCount(n func() int, want int, timeout time.Duration) bool {
 	for deadline := time.Now().Add(timeout); n() < want; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

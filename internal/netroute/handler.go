@@ -105,7 +105,7 @@ type Event struct {
 type Handler struct {
 	cfg    Config
 	hold   *holder
-	dns4   netip.AddrPort // the fake DNS server (UDP and TCP), 127.0.0.1
+	dns4   netip.AddrPort // the fake DNS server (UDP and TCP), 127.0.0.1 (onLoopback)
 	dns6   netip.AddrPort // and on ::1, if usable (else invalid)
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -205,7 +205,10 @@ func Start(cfg Config) (*Handler, error) {
 		cancel()
 		return nil, err
 	}
-	if h.dns4, err = cfg.DNS.Listen(ctx, "127.0.0.1:0"); err != nil {
+	if err = onLoopback(func(ip netip.Addr) (err error) {
+		h.dns4, err = cfg.DNS.Listen(ctx, netip.AddrPortFrom(ip, 0).String())
+		return err
+	}); err != nil {
 		h.Close()
 		return nil, err
 	}

@@ -9,6 +9,7 @@ package netroute
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -137,7 +138,10 @@ func (l holdListener) close() {
 func newHolder() (*holder, error) {
 	h := &holder{}
 	var err error
-	if h.v4, err = listenHold(unix.AF_INET, netip.MustParseAddr("127.0.0.1")); err != nil {
+	if err = onLoopback(func(ip netip.Addr) (err error) {
+		h.v4, err = listenHold(unix.AF_INET, ip)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("hold listener on 127.0.0.1: %w", err)
 	}
 	h.v6, _ = listenHold(unix.AF_INET6, netip.IPv6Loopback()) // optional
@@ -147,6 +151,21 @@ func newHolder() (*holder, error) {
 func (h *holder) close() {
 	h.v4.close()
 	h.v6.close()
+}
+
+// onLoopback runs listen on 127.0.0.1, then, while it fails with
+// EADDRINUSE, on a few other addresses of 127.0.0.0/8. A listener bound to
+// port 0 gets a port that no socket on its address holds, TIME_WAIT ones
+// included, where a connect may reuse those: on a host whose connections
+// over 127.0.0.1 have left every ephemeral port in TIME_WAIT (a busy
+// local proxy), the program can still connect, and carrot must still
+// start. The other addresses of 127/8 share no port with 127.0.0.1.
+func onLoopback(listen func(netip.Addr) error) error {
+	err := listen(netip.AddrFrom4([4]byte{127, 0, 0, 1}))
+	for i := 0; i < 8 && errors.Is(err, unix.EADDRINUSE); i++ {
+		err = listen(netip.AddrFrom4([4]byte{127, byte(1 + rand.IntN(254)), byte(rand.IntN(256)), byte(1 + rand.IntN(254))}))
+	}
+	return err
 }
 
 // reusable marks s so that release's socket may bind the same address:
