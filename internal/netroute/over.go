@@ -66,7 +66,8 @@ import (
 //     timeout, unless the exit is the Dialer's guess (Over.Guess): then
 //     it gets overStall too. A signal for the thread cannot interrupt it
 //     while carrot holds it, so carrot looks for one (/proc's pending,
-//     blocked, ignored and caught masks, every signalPoll): if one is
+//     blocked, ignored and caught masks, every 2 ms at first, then less
+//     often, see signalPoll): if one is
 //     pending, the socket is disconnected and the connect takes the
 //     relayed path, where the kernel's wait is interrupted as it would
 //     be. A blocking socket with SO_SNDTIMEO (a connect with its own time
@@ -430,14 +431,25 @@ func disconnect(s int) {
 	unix.GetsockoptInt(s, unix.SOL_SOCKET, unix.SO_ERROR)
 }
 
-// signalPoll is how often a blocking connect carried over the program's
-// own socket looks for a pending signal.
-const signalPoll = 2 * time.Millisecond
+// How often a blocking connect carried over the program's own socket
+// looks for a pending signal: every signalPoll while the connect is young
+// (most exits answer within it, and a program's alarm or Ctrl-C then
+// interrupts it at once), then twice as seldom at each look, up to
+// signalPollMax. A read of /proc's status costs tens of microseconds; at a
+// steady 2 ms, a hundred threads waiting on a slow destination kept a
+// vCPU busy. A signal for a connect that waits long is seen at most
+// signalPollMax late.
+const (
+	signalPoll     = 2 * time.Millisecond
+	signalPollFast = 50 * time.Millisecond
+	signalPollMax  = 50 * time.Millisecond
+)
 
 // watchSignals calls stop when thread tid has a signal pending that it
 // does not block, until ctx ends.
 func watchSignals(ctx context.Context, tid int, stop context.CancelFunc) {
-	t := time.NewTicker(signalPoll)
+	start, every := time.Now(), signalPoll
+	t := time.NewTimer(every)
 	defer t.Stop()
 	path := "/proc/" + itoa(tid) + "/status"
 	for {
@@ -450,6 +462,10 @@ func watchSignals(ctx context.Context, tid int, stop context.CancelFunc) {
 			stop()
 			return
 		}
+		if time.Since(start) > signalPollFast {
+			every = min(2*every, signalPollMax)
+		}
+		t.Reset(every)
 	}
 }
 
