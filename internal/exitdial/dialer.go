@@ -171,6 +171,7 @@ type Dialer struct {
 	lastGood       map[string]*Exit        // destination -> exit that last reached it
 	lastBad        map[destExit]time.Time  // (destination, exit) -> when it last failed
 	spares         map[*Exit]*spare        // at most one ready spare per exit
+	handshakes     map[*Exit]chan struct{} // new connections in their handshakes (handshakeSlot)
 	making         map[*Exit]bool          // a spare is being made
 	lastOK         map[*Exit]time.Time     // when the exit last answered a request or made a spare
 	hopAddrs       map[*Exit]*hopAddrs     // first exits' resolved names, for Over
@@ -242,6 +243,7 @@ func New(cfg Config) (*Dialer, error) {
 		probed:      map[*Exit]bool{},
 		reported:    map[problemKey]bool{},
 		refused:     map[string]error{},
+		handshakes:  map[*Exit]chan struct{}{},
 		guessMissed: map[string]missedGuess{},
 		now:         time.Now,
 		minAnswer:   cfg.History.answer(cfg.Exits),
@@ -444,20 +446,53 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr, b 
 		}
 	}
 	first := hops[0]
-	t0 := time.Now()
-	raw, err := d.cfg.Dial(ctx, "tcp", first.Addr)
+	done, err := d.handshakeSlot(ctx, first)
 	if err != nil {
 		return Result{}, &AttemptError{Exit: first.Name, Err: err}
 	}
+	t0 := time.Now()
+	raw, err := d.cfg.Dial(ctx, "tcp", first.Addr)
+	if err != nil {
+		done()
+		return Result{}, &AttemptError{Exit: first.Name, Err: err}
+	}
 	d.sampleExit(first, time.Since(t0))
-	return d.request(ctx, raw, nil, false, hops, dest)
+	if first.TLS == nil {
+		done() // the greeting goes at once (pipelined once probed)
+		done = func() {}
+	}
+	return d.request(ctx, raw, nil, false, hops, dest, done)
 }
 
-// request runs the handshakes over raw, a connection to hops[0], and asks
-// the last hop for dest. authed, if not nil, is raw already authenticated
-// with hops[0] (through TLS if it has it): a spare. sent says the caller
-// already sent hops[0] its pipelined handshake (Plan.Hello), or on a
-// spare its request (Begin).
+// maxHandshakes is how many new connections one Dialer sets up to an exit
+// at once: from its TCP connect to the end of its TLS handshake (for
+// socks5+tls; the SOCKS5 greeting is pipelined). An exit budgets the
+// connections of one address that are not yet authenticated (carrot exit:
+// 64), and closes those past it; a burst of connects (a crawler, curl
+// --parallel) to a TLS exit a few milliseconds away had every one past
+// 64 fail. Half of it leaves room for other clients behind the same
+// address; the rest wait their turn, within the connect timeout.
+const maxHandshakes = 32
+
+// handshakeSlot waits for a place among e's handshakes (maxHandshakes) and
+// returns the function that gives it back, once.
+func (d *Dialer) handshakeSlot(ctx context.Context, e *Exit) (func(), error) {
+	d.mu.Lock()
+	sem := d.handshakes[e]
+	if sem == nil {
+		sem = make(chan struct{}, maxHandshakes)
+		d.handshakes[e] = sem
+	}
+	d.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-sem }) }, nil
+}
+
 // reset closes c with a TCP reset rather than a FIN: carrot exit cancels
 // the dial it is making for a client that resets (a FIN is only a client
 // done sending).
@@ -468,7 +503,18 @@ func reset(c net.Conn) {
 	c.Close()
 }
 
-func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, hops []*Exit, dest socks5.Addr) (Result, error) {
+// request runs the handshakes over raw, a connection to hops[0], and asks
+// the last hop for dest. authed, if not nil, is raw already authenticated
+// with hops[0] (through TLS if it has it): a spare. sent says the caller
+// already sent hops[0] its pipelined handshake (Plan.Hello), or on a
+// spare its request (Begin).
+//
+// tlsDone, if given, is called once the first hop's TLS handshake is over
+// (handshakeSlot's release), and in any case by the time request returns.
+func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, hops []*Exit, dest socks5.Addr, tlsDone ...func()) (Result, error) {
+	for _, done := range tlsDone {
+		defer done()
+	}
 	// Abort the handshakes when ctx ends; undone once they succeed. (The
 	// deadline first: set after, it could undo an abort that came between.)
 	if dl, ok := ctx.Deadline(); ok {
@@ -496,7 +542,13 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 		default:
 			if hop.TLS != nil {
 				tc := tls.Client(conn, hop.TLS)
-				if err := tc.HandshakeContext(ctx); err != nil {
+				err := tc.HandshakeContext(ctx)
+				if i == 0 {
+					for _, done := range tlsDone {
+						done()
+					}
+				}
+				if err != nil {
 					raw.Close()
 					return Result{}, &AttemptError{Exit: hop.Name, Err: &tlsError{err}}
 				}

@@ -1133,3 +1133,86 @@ func TestGeneralFailureFromOtherServers(t *testing.T) {
 		t.Error("the exit is skipped for names it cannot resolve")
 	}
 }
+
+// slowListener delays each accepted connection's first read by delay: a
+// client that far away, as the exit sees it.
+type slowListener struct {
+	net.Listener
+	delay time.Duration
+}
+
+func (l slowListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &slowConn{Conn: c, delay: l.delay}, nil
+}
+
+type slowConn struct {
+	net.Conn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *slowConn) Read(p []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) })
+	return c.Conn.Read(p)
+}
+
+// TestTLSHandshakeBurst: a burst of connects through one TLS exit (a
+// crawler, curl --parallel) all succeed. The exit closes a source's
+// handshakes past its budget (64 not yet authenticated); the Dialer keeps
+// at most maxHandshakes of its own in progress, and the rest wait.
+func TestTLSHandshakeBurst(t *testing.T) {
+	cert := selfSigned(t)
+	echo := echoServer(t)
+	srv, err := exit.New(exit.Config{
+		Users:  exit.Users{"alice": "s3cret"},
+		Policy: exit.NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil, nil),
+		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ctx, slowListener{ln, 30 * time.Millisecond}) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e, err := ParseExit("socks5+tls://alice:s3cret@"+ln.Addr().String()+"?pin="+Pin(cert.Certificate[0]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Config{Exits: []*Exit{e}, Mode: Race, ConnectTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			r, err := d.Dial(context.Background(), mustAddr(echo))
+			if err == nil {
+				r.Conn.Close()
+			}
+			errs <- err
+		}()
+	}
+	failed := 0
+	for range n {
+		if err := <-errs; err != nil {
+			if failed == 0 {
+				t.Errorf("first failure: %v", err)
+			}
+			failed++
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d connects at once through a TLS exit failed", failed, n)
+	}
+}

@@ -111,10 +111,15 @@ func (e *tlsError) Error() string {
 		msg = "tls: " + msg
 	}
 	var rh tls.RecordHeaderError
-	if socks5.PeerClosed(e.err) || errors.As(e.err, &rh) {
-		// What a plain SOCKS5 server does with a ClientHello: it closes
-		// (carrot exit, at the version byte), or answers in SOCKS5.
+	switch {
+	case errors.As(e.err, &rh):
+		// What a plain SOCKS5 server does with a ClientHello: it answers
+		// in SOCKS5...
 		msg += " (the exit did not answer the TLS handshake in TLS: if it serves plain SOCKS5, its URL is socks5://)"
+	case socks5.PeerClosed(e.err):
+		// ...or closes (carrot exit, at the version byte); a TLS exit
+		// closes too when it has too many handshakes in progress.
+		msg += " (the exit closed the connection during the TLS handshake: if it serves plain SOCKS5, its URL is socks5://; else it may be at its limit of handshakes in progress)"
 	}
 	return msg
 }
