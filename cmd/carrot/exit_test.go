@@ -3,14 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/netns"
+	"github.com/carrot-project/carrot/internal/socks5"
 )
 
 // TestExitRefusesOpenProxy: every way of starting an exit that would be an
@@ -146,5 +152,140 @@ func TestExitWithoutNetlink(t *testing.T) {
 	out, _ := cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() != exitFailure || !strings.Contains(string(out), "cannot ask the kernel which addresses are this host's") {
 		t.Errorf("exit %d, %q", cmd.ProcessState.ExitCode(), out)
+	}
+}
+
+// exitProc is a carrot exit process, its stderr collected.
+type exitProc struct {
+	cmd  *exec.Cmd
+	addr string // where it listens
+	mu   sync.Mutex
+	log  bytes.Buffer
+	done chan struct{} // closed when it has exited
+}
+
+func (p *exitProc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.Write(b)
+}
+
+func (p *exitProc) stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// waitLog waits until stderr holds a line containing every one of parts,
+// past the first skip such lines.
+func (p *exitProc) waitLog(t *testing.T, skip int, parts ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		n := 0
+	lines:
+		for _, line := range strings.Split(p.stderr(), "\n") {
+			for _, part := range parts {
+				if !strings.Contains(line, part) {
+					continue lines
+				}
+			}
+			if n++; n > skip {
+				return
+			}
+		}
+	}
+	t.Fatalf("no log line with %q in:\n%s", parts, p.stderr())
+}
+
+// startExitProc runs carrot exit --listen 127.0.0.1:0 with args, and
+// waits for its start line.
+func startExitProc(t *testing.T, args ...string) *exitProc {
+	t.Helper()
+	p := &exitProc{done: make(chan struct{})}
+	p.cmd = carrotCmd(append([]string{"exit", "--listen", "127.0.0.1:0"}, args...)...)
+	p.cmd.Stderr = p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	p.waitLog(t, 0, "carrot exit: listening on ")
+	line := p.stderr()
+	line = line[strings.Index(line, "listening on ")+len("listening on "):]
+	p.addr = line[:strings.Index(line, " ")]
+	return p
+}
+
+// viaExit connects to dest through the exit at addr.
+func viaExit(t *testing.T, addr string, dest netip.AddrPort, auth *socks5.Auth) (net.Conn, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := socks5.ClientHandshake(c, socks5.AddrFromAddrPort(dest), socks5.ClientOptions{Auth: auth}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, nil
+}
+
+// silentDest accepts connections and keeps them, never answering nor
+// closing them.
+func silentDest(t *testing.T) (netip.AddrPort, <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			conns <- c
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String()), conns
+}
+
+// TestExitSIGTERMEndsRelays: a SIGTERM stops the exit although a relay's
+// client half-closed and its destination never answers: the relay is
+// logged (result=shutdown, with its bytes) and the process exits.
+func TestExitSIGTERMEndsRelays(t *testing.T) {
+	dest, conns := silentDest(t)
+	p := startExitProc(t, "--no-auth", "--allow", dest.Addr().String())
+	c, err := viaExit(t, p.addr, dest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hello"))
+	c.(*net.TCPConn).CloseWrite()
+	d := <-conns
+	d.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(d, make([]byte, 5)); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still running 5s after SIGTERM:\n%s", p.stderr())
+	}
+	p.waitLog(t, 0, "dest="+dest.String(), "up=5", "result=shutdown")
+	if _, err := d.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("destination read %v, want EOF", err)
 	}
 }

@@ -943,3 +943,103 @@ func TestExitHandshakeEviction(t *testing.T) {
 	}
 	te.log.waitLog(t, "result=limit", "closed in its handshake to admit another")
 }
+
+// silentServer accepts connections, reads what they send into got, and
+// never answers nor closes them.
+func silentServer(t *testing.T) (netip.AddrPort, <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			conns <- c
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String()), conns
+}
+
+// halfClosedRelay opens a relay through te to dest whose client sent
+// "hello" and half-closed; it returns the client's connection and the
+// destination's, which has read the hello.
+func halfClosedRelay(t *testing.T, te *testExit, dest netip.AddrPort, conns <-chan net.Conn) (net.Conn, net.Conn) {
+	t.Helper()
+	c, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(dest), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.Write([]byte("hello"))
+	c.(*net.TCPConn).CloseWrite()
+	var d net.Conn
+	select {
+	case d = <-conns:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the destination was not reached")
+	}
+	d.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(d, make([]byte, 5)); err != nil {
+		t.Fatal(err)
+	}
+	return c, d
+}
+
+// TestExitShutdownEndsRelays: stopping the exit ends a relay whose client
+// half-closed and whose destination never answers: both connections are
+// closed, it is logged once (result=shutdown, with its bytes), and Serve
+// returns.
+func TestExitShutdownEndsRelays(t *testing.T) {
+	te := startExit(t, nil)
+	dest, conns := silentServer(t)
+	c, d := halfClosedRelay(t, te, dest, conns)
+	stopped := make(chan struct{})
+	go func() {
+		te.stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the exit did not stop: a relay still runs")
+	}
+	te.log.waitLog(t, "dest="+dest.String(), "up=5", "down=0", "result=shutdown")
+	if n := strings.Count(te.log.String(), "dest="+dest.String()); n != 1 {
+		t.Errorf("%d log lines for the relay, want 1:\n%s", n, te.log.String())
+	}
+	buf := make([]byte, 1)
+	if _, err := d.Read(buf); err != io.EOF {
+		t.Errorf("destination read %v, want EOF", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Errorf("client read %v, want EOF", err)
+	}
+}
+
+// TestExitClientGoneFreesRelay: a client that half-closed and then reset
+// its connection frees its place in MaxConns, although the destination
+// never answers; one that only half-closed keeps it.
+func TestExitClientGoneFreesRelay(t *testing.T) {
+	te := startExit(t, func(c *Config) { c.MaxConns = 1 })
+	dest, conns := silentServer(t)
+	c, _ := halfClosedRelay(t, te, dest, conns)
+	time.Sleep(200 * time.Millisecond)
+	if n := te.srv.Active(); n != 1 {
+		t.Fatalf("%d active after a half-close, want 1", n)
+	}
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
+	te.log.waitLog(t, "dest="+dest.String(), "up=5", "result=ok", "gone")
+	if n := te.srv.Active(); n != 0 {
+		t.Errorf("%d active after the client went away, want 0", n)
+	}
+	halfClosedRelay(t, te, dest, conns) // the place is free
+}

@@ -339,7 +339,9 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 			return
 		}
 	}
-	st, err := relay.Pipe(conn, out, s.cfg.IdleTimeout)
+	// On shutdown (ctx) the relay closes both connections: a client that
+	// half-closed no longer holds the exit open for a silent destination.
+	st, err := relay.PipeContext(ctx, conn, out, s.cfg.IdleTimeout)
 	r.up, r.down = int64(len(early))+st.AToB, st.BToA
 	switch {
 	case errors.Is(err, relay.ErrIdle):

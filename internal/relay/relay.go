@@ -10,7 +10,13 @@
 // shut (CloseWrite), so a client that half-closes (shutdown(SHUT_WR), HTTP/1.0
 // style request bodies, `nc -N`) still gets its answer; the relay ends when
 // both directions have ended. A read or write error in one direction closes
-// both connections, which ends the other direction too.
+// both connections, which ends the other direction too. A source that has
+// half-closed is still watched (awaitGone, on the poller, without a
+// goroutine of its own): should its socket then be closed altogether (a
+// reset, or its keepalives unanswered), nobody is left to take the other
+// direction's bytes, and the relay ends, rather than wait on a destination
+// that may never speak. PipeContext also ends, closing both connections,
+// when its context is done (an exit stopping).
 //
 // Idle timeout without touching the data path: splice cannot count bytes as
 // they pass and per-read deadlines would force a user-space copy, so a
@@ -22,7 +28,9 @@
 package relay
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -45,15 +53,24 @@ type Stats struct {
 // either direction. The error is the first failure of either direction (nil
 // for clean EOFs on both sides), or ErrIdle.
 func Pipe(a, b net.Conn, idle time.Duration) (Stats, error) {
+	return PipeContext(context.Background(), a, b, idle)
+}
+
+// PipeContext is Pipe that also ends, closing both connections, when ctx
+// is done (its error is then ctx's).
+func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats, error) {
 	var (
 		st       Stats
 		errOnce  sync.Once
 		firstErr error
 		wg       sync.WaitGroup
 		closing  sync.Once
+		closed   atomic.Bool
+		ended    atomic.Int32 // directions whose source reached EOF
 	)
 	closeBoth := func() {
 		closing.Do(func() {
+			closed.Store(true)
 			a.Close()
 			b.Close()
 		})
@@ -62,11 +79,13 @@ func Pipe(a, b net.Conn, idle time.Duration) (Stats, error) {
 		errOnce.Do(func() { firstErr = err })
 		closeBoth()
 	}
+	stop := context.AfterFunc(ctx, func() { fail(context.Cause(ctx)) })
+	defer stop()
 
 	ra, rb := io.Reader(a), io.Reader(b)
+	ta, tb := tcpConn(a), tcpConn(b)
 	var activity func() uint64
 	if idle > 0 {
-		ta, tb := tcpConn(a), tcpConn(b)
 		if ta == nil && tb == nil {
 			var n atomic.Uint64
 			ra = countingReader{a, &n}
@@ -76,28 +95,31 @@ func Pipe(a, b net.Conn, idle time.Duration) (Stats, error) {
 			activity = func() uint64 { return tcpActivity(ta) + tcpActivity(tb) }
 		}
 	}
-
+	// copyDir copies src to dst; at src's EOF it shuts dst's write half,
+	// and then waits for the other direction, or for src to be gone.
+	copyDir := func(dst, src net.Conn, r io.Reader, tsrc *net.TCPConn, n *int64) {
+		defer wg.Done()
+		c, err := io.Copy(dst, r)
+		atomic.AddInt64(n, c)
+		if err != nil {
+			fail(err)
+			return
+		}
+		closeWrite(dst)
+		if ended.Add(1) == 2 {
+			closeBoth()
+			return
+		}
+		if tsrc == nil {
+			return
+		}
+		if err := awaitGone(tsrc); !closed.Load() {
+			fail(err)
+		}
+	}
 	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		n, err := io.Copy(b, ra)
-		atomic.AddInt64(&st.AToB, n)
-		if err != nil {
-			fail(err)
-			return
-		}
-		closeWrite(b)
-	}()
-	go func() {
-		defer wg.Done()
-		n, err := io.Copy(a, rb)
-		atomic.AddInt64(&st.BToA, n)
-		if err != nil {
-			fail(err)
-			return
-		}
-		closeWrite(a)
-	}()
+	go copyDir(b, a, ra, ta, &st.AToB)
+	go copyDir(a, b, rb, tb, &st.BToA)
 
 	done := make(chan struct{})
 	if idle > 0 {
@@ -107,6 +129,43 @@ func Pipe(a, b net.Conn, idle time.Duration) (Stats, error) {
 	close(done)
 	closeBoth()
 	return Stats{AToB: atomic.LoadInt64(&st.AToB), BToA: atomic.LoadInt64(&st.BToA)}, firstErr
+}
+
+// ErrGone is a relay's error when a connection whose stream had ended
+// (a half-close) was then closed altogether: reset, or declared dead by
+// its keepalives, while the other direction still waited.
+var ErrGone = errors.New("relay: the peer that had half-closed is gone")
+
+// awaitGone waits, without reading, until c's socket is closed (TCP state
+// CLOSE: a reset, a keepalive timeout), or until c is closed here. c's
+// peer has half-closed (its EOF was read): the socket stays readable, so
+// the wait is for the next event on it, which a reset or a keepalive
+// timeout raises (EPOLLERR, EPOLLHUP); data the other way does not.
+func awaitGone(c *net.TCPConn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var gone error
+	err = rc.Read(func(fd uintptr) bool {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		switch {
+		case err != nil:
+			gone = err
+		case info.State == unix.BPF_TCP_CLOSE:
+			gone = ErrGone
+			if e, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR); err == nil && e != 0 {
+				gone = fmt.Errorf("%w: %w", ErrGone, unix.Errno(e))
+			}
+		default:
+			return false
+		}
+		return true
+	})
+	if gone != nil {
+		return gone
+	}
+	return err
 }
 
 // watch calls expire once activity has not changed for idle.

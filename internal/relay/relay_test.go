@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -131,5 +132,88 @@ func TestPipeResetEndsBoth(t *testing.T) {
 	case <-res:
 	case <-time.After(5 * time.Second):
 		t.Fatal("relay still running")
+	}
+}
+
+// silentPipe is a relay's two connections to a client and to a destination
+// that never sends nor closes, running Pipe under ctx.
+func silentPipe(t *testing.T, ctx context.Context) (client, server net.Conn, res <-chan pipeResult) {
+	t.Helper()
+	client, relayA := tcpPair(t)
+	relayB, server := tcpPair(t)
+	ch := make(chan pipeResult, 1)
+	go func() {
+		st, err := PipeContext(ctx, relayA, relayB, time.Minute)
+		ch <- pipeResult{st, err}
+	}()
+	return client, server, ch
+}
+
+type pipeResult struct {
+	st  Stats
+	err error
+}
+
+// TestPipeHalfClosedThenGone: a client that half-closed and then reset its
+// connection ends the relay, although the destination never sends nor
+// closes; one that only half-closed does not.
+func TestPipeHalfClosedThenGone(t *testing.T) {
+	client, server, res := silentPipe(t, context.Background())
+	client.Write([]byte("request"))
+	client.(*net.TCPConn).CloseWrite()
+	buf := make([]byte, 7)
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(server, buf); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-res:
+		t.Fatalf("relay ended after a half-close: %v", r.err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	client.(*net.TCPConn).SetLinger(0)
+	client.Close() // a reset
+	select {
+	case r := <-res:
+		if !errors.Is(r.err, ErrGone) || r.st.AToB != 7 {
+			t.Errorf("relay ended with %+v, %v; want 7 bytes up, ErrGone", r.st, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("relay still running after the half-closed client reset")
+	}
+	// the destination's connection was closed
+	if _, err := server.Read(buf); err != io.EOF {
+		t.Errorf("destination read %v, want EOF", err)
+	}
+}
+
+// TestPipeContextEnds: a relay whose client half-closed and whose
+// destination is silent ends when its context is done, both connections
+// closed, with its counts.
+func TestPipeContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	client, server, res := silentPipe(t, ctx)
+	client.Write([]byte("request"))
+	client.(*net.TCPConn).CloseWrite()
+	server.Write([]byte("ab"))
+	buf := make([]byte, 7)
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.ReadFull(server, buf)
+	io.ReadFull(client, buf[:2])
+	cancel()
+	select {
+	case r := <-res:
+		if !errors.Is(r.err, context.Canceled) || r.st.AToB != 7 || r.st.BToA != 2 {
+			t.Errorf("relay ended with %+v, %v; want 7 up, 2 down, context.Canceled", r.st, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("relay still running after its context ended")
+	}
+	if _, err := server.Read(buf); err != io.EOF {
+		t.Errorf("destination read %v, want EOF", err)
+	}
+	if _, err := client.Read(buf); err != io.EOF {
+		t.Errorf("client read %v, want EOF", err)
 	}
 }
