@@ -217,3 +217,53 @@ func TestPipeContextEnds(t *testing.T) {
 		t.Errorf("client read %v, want EOF", err)
 	}
 }
+
+// TestPipeIdleOnTime: an idle relay is closed no sooner than the idle
+// timeout after its last byte, and not much later (1 to 1.125 times it,
+// asserted with slack for a loaded machine). Several pairs, their last
+// byte at different moments of the watchdog's period.
+func TestPipeIdleOnTime(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	const trials = 16
+	type outcome struct {
+		after time.Duration // from the last write to the close
+		err   error
+	}
+	res := make(chan outcome, trials)
+	for i := range trials {
+		peerA, a := tcpPair(t)
+		b, peerB := tcpPair(t)
+		go io.Copy(io.Discard, peerB)
+		ended := make(chan time.Time, 1)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := Pipe(a, b, idle)
+			ended <- time.Now()
+			errc <- err
+		}()
+		go func() {
+			time.Sleep(150*time.Millisecond + time.Duration(i)*idle/watchSteps/trials*2)
+			last := time.Now()
+			peerA.Write([]byte("x"))
+			select {
+			case end := <-ended:
+				res <- outcome{end.Sub(last), <-errc}
+			case <-time.After(10 * time.Second):
+				res <- outcome{-1, errors.New("not closed")}
+			}
+		}()
+	}
+	for range trials {
+		o := <-res
+		switch {
+		case o.err != nil && !errors.Is(o.err, ErrIdle) || o.after < 0:
+			t.Errorf("relay ended with %v", o.err)
+		case o.after < idle:
+			t.Errorf("closed %v after its last byte, sooner than the idle timeout %v", o.after, idle)
+		case o.after > idle*5/4+30*time.Millisecond:
+			t.Errorf("closed %v after its last byte: over 1.25 times the idle timeout %v", o.after, idle)
+		default:
+			t.Logf("closed %v after its last byte (%.3fx)", o.after, float64(o.after)/float64(idle))
+		}
+	}
+}
