@@ -3,17 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/carrot-project/carrot/internal/netns"
 	"github.com/carrot-project/carrot/internal/socks5"
@@ -288,4 +293,56 @@ func TestExitSIGTERMEndsRelays(t *testing.T) {
 	if _, err := d.Read(make([]byte, 1)); err != io.EOF {
 		t.Errorf("destination read %v, want EOF", err)
 	}
+}
+
+// limitFiles lowers process pid's open-file limit so that exactly one more
+// descriptor can be opened: the lowest free one.
+func limitFiles(t *testing.T, pid int) {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[int]bool{}
+	for _, e := range ents {
+		n, _ := strconv.Atoi(e.Name())
+		open[n] = true
+	}
+	free := 0
+	for fd := 0; ; fd++ {
+		if open[fd] {
+			continue
+		}
+		if free++; free == 2 {
+			// below fd, one free descriptor
+			var lim unix.Rlimit
+			if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &lim); err != nil {
+				t.Fatal(err)
+			}
+			lim.Cur = uint64(fd)
+			if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// TestExitOutOfFiles: an exit out of file descriptors answers a request it
+// cannot judge (the own-address lookup needs one) with a general failure,
+// logged result=failed, not as a destination "not allowed by ruleset".
+func TestExitOutOfFiles(t *testing.T) {
+	dest, _ := silentDest(t)
+	p := startExitProc(t, "--no-auth", "--allow", "127.0.0.0/8")
+	var re *socks5.ReplyError
+	// 127.0.0.1 is the exit's own address: denied, while it can tell
+	if _, err := viaExit(t, p.addr, dest, nil); !errors.As(err, &re) || re.Reply != socks5.ReplyNotAllowed {
+		t.Fatalf("with descriptors to spare: %v, want not allowed", err)
+	}
+	p.waitLog(t, 0, "result=denied") // logged once its connection is closed
+	limitFiles(t, p.cmd.Process.Pid)
+	if _, err := viaExit(t, p.addr, dest, nil); !errors.As(err, &re) || re.Reply != socks5.ReplyGeneralFailure {
+		t.Errorf("out of descriptors: %v, want a general failure", err)
+	}
+	p.waitLog(t, 0, "dest="+dest.String(), "result=failed", "too many open files")
 }

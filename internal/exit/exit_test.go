@@ -1043,3 +1043,27 @@ func TestExitClientGoneFreesRelay(t *testing.T) {
 	}
 	halfClosedRelay(t, te, dest, conns) // the place is free
 }
+
+// TestExitOwnFailureIsNotDenied: when the exit cannot tell whether an
+// address is its own (the lookup failed: no file descriptor left), the
+// request is answered with a general failure and logged result=failed,
+// not refused as "not allowed by ruleset".
+func TestExitOwnFailureIsNotDenied(t *testing.T) {
+	emfile := func(netip.Addr, uint16) (bool, error) {
+		return false, fmt.Errorf("route lookup: %w", syscall.EMFILE)
+	}
+	te := startExit(t, func(c *Config) {
+		c.Policy = NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, nil, emfile)
+	})
+	echo := echoServer(t)
+	dials := te.dials.Load()
+	_, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice)
+	var re *socks5.ReplyError
+	if !errors.As(err, &re) || re.Reply != socks5.ReplyGeneralFailure {
+		t.Errorf("err %v, want a general failure reply", err)
+	}
+	te.log.waitLog(t, "dest="+echo.String(), "result=failed", "too many open files")
+	if te.dials.Load() != dials {
+		t.Error("dialed although the policy could not be applied")
+	}
+}

@@ -136,11 +136,24 @@ var (
 func (p *Policy) Allowed(ip netip.Addr) (bool, string) { return p.AllowedTo(ip, 0) }
 
 // AllowedTo is Allowed for a connection to port (0: any), which the
-// lookup of the exit's own addresses carries, as the dial's own does.
+// lookup of the exit's own addresses carries, as the dial's own does. An
+// address whose answer Check could not give is not allowed.
 func (p *Policy) AllowedTo(ip netip.Addr, port uint16) (bool, string) {
+	ok, why, err := p.Check(ip, port)
+	if err != nil {
+		return false, why + ": " + err.Error()
+	}
+	return ok, why
+}
+
+// Check is AllowedTo, with the exit's own failure told apart: err is set,
+// and ok false, when the rules could not be applied (the own-address
+// lookup failed: no file descriptor left, no memory), which is no answer
+// about ip and should not be reported to the client as a refusal.
+func (p *Policy) Check(ip netip.Addr, port uint16) (ok bool, why string, err error) {
 	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() {
-		return false, "invalid address"
+		return false, "invalid address", nil
 	}
 	if ip.Is6() {
 		b := ip.As16()
@@ -152,15 +165,15 @@ func (p *Policy) AllowedTo(ip netip.Addr, port uint16) (bool, string) {
 			embedded = netip.AddrFrom4([4]byte(b[2:6]))
 		}
 		if embedded.IsValid() {
-			if ok, why := p.decide(embedded, port); !ok {
-				return false, why + " (embedded in " + ip.String() + ")"
+			if ok, why, err := p.decide(embedded, port); !ok {
+				return false, why + " (embedded in " + ip.String() + ")", err
 			}
 		}
 	}
 	return p.decide(ip, port)
 }
 
-func (p *Policy) decide(ip netip.Addr, port uint16) (bool, string) {
+func (p *Policy) decide(ip netip.Addr, port uint16) (bool, string, error) {
 	best := -1
 	for i, r := range p.rules {
 		if !r.p.Contains(ip) {
@@ -178,13 +191,13 @@ func (p *Policy) decide(ip netip.Addr, port uint16) (bool, string) {
 	// The exit's own address is a built-in deny of the single address:
 	// only an --allow naming it exactly opens it.
 	if !allow || p.self == nil || best >= 0 && p.rules[best].p.Bits() == ip.BitLen() {
-		return allow, why
+		return allow, why, nil
 	}
 	switch own, err := p.self(ip, port); {
 	case err != nil:
-		return false, "cannot tell whether it is the exit's own address: " + err.Error()
+		return false, "cannot tell whether it is the exit's own address", err
 	case own:
-		return false, "exit's own address"
+		return false, "exit's own address", nil
 	}
-	return allow, why
+	return allow, why, nil
 }

@@ -21,7 +21,10 @@
 //     are left out, and the request is refused ("not allowed by ruleset")
 //     when none is left. A name whose answer mixes allowed and denied
 //     addresses (a DNS-rebinding attempt, or just a dual-stack name where
-//     the operator denies IPv6) reaches only the allowed ones;
+//     the operator denies IPv6) reaches only the allowed ones. Where the
+//     exit cannot apply the rules (its own-address lookup failed: out of
+//     file descriptors), that is its own failure, not a refusal: answered
+//     with a general failure (result=failed), as past MaxConns;
 //  6. the allowed addresses — and only those, never the name again, so a
 //     second resolution cannot swap in a private address — are dialed
 //     Happy-Eyeballs style (RFC 8305: staggered by 250ms, the first to
@@ -577,14 +580,28 @@ func (s *Server) connect(ctx context.Context, dest socks5.Addr, r *record) (out 
 	} else {
 		addrs = []netip.Addr{dest.IP}
 	}
-	var allowed []netip.Addr
+	var (
+		allowed  []netip.Addr
+		checkErr error // the exit's own failure to apply the rules
+	)
 	for _, a := range addrs {
-		if ok, why := s.cfg.Policy.AllowedTo(a, dest.Port); ok {
+		ok, why, err := s.cfg.Policy.Check(a, dest.Port)
+		switch {
+		case ok:
 			allowed = append(allowed, a)
-		} else if r.err == nil {
+		case err != nil && checkErr == nil:
+			checkErr = fmt.Errorf("%s: %s: %w", a, why, err)
+		case err == nil && r.err == nil:
 			r.addr = net.JoinHostPort(a.Unmap().String(), fmt.Sprint(dest.Port))
 			r.err = fmt.Errorf("%s denied: %s", a, why)
 		}
+	}
+	if len(allowed) == 0 && checkErr != nil {
+		// Not the destination's fault, nor a refusal: the exit's own
+		// (out of file descriptors, say), answered as past --max-conns,
+		// so that the client takes it as the exit's and goes elsewhere.
+		r.addr, r.err = "", checkErr
+		return nil, socks5.ReplyGeneralFailure, "failed"
 	}
 	if len(allowed) == 0 {
 		return nil, socks5.ReplyNotAllowed, "denied"
