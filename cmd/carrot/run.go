@@ -128,6 +128,10 @@ func runRun(ctx context.Context, e *env) int {
 	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
 	d, err := exitdial.New(exitdial.Config{Exits: parsed, Mode: m, ConnectTimeout: *timeout, Stagger: *stagger,
 		Names: pool, Spares: true, History: hist, Problem: func(exit string, err error) {
+			if exitdial.OutOfDescriptors(err) {
+				e.errorf("run: out of file descriptors (%s): each relayed connection holds several of carrot's, from the limit it shares with the program; raise it (ulimit -n)", nofileLimit())
+				return
+			}
 			e.errorf("exit %s: %s", exit, problemText(err))
 		}})
 	if err != nil {
@@ -225,6 +229,15 @@ func problemText(err error) string {
 		err = ae.Err
 	}
 	return strings.ReplaceAll(err.Error(), "socks5: ", "")
+}
+
+// nofileLimit describes this process's descriptor limit.
+func nofileLimit() string {
+	var r unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &r) != nil {
+		return "limit unknown"
+	}
+	return fmt.Sprintf("limit %d", r.Cur)
 }
 
 // exitDialer is netroute's Dialer over exitdial.

@@ -54,8 +54,9 @@
 // exits reported about the destination, most informative first:
 // ECONNREFUSED (some exit reached the host and was refused), EHOSTUNREACH,
 // ENETUNREACH, ETIMEDOUT, EPERM (an exit's policy refused); when no exit
-// reported on the destination, ETIMEDOUT if the connect timeout ran out or
-// an exit could not be reached in time, else ENETUNREACH (no way out).
+// reported on the destination, ENOBUFS if this process ran out of file
+// descriptors (OutOfDescriptors), ETIMEDOUT if the connect timeout ran out
+// or an exit could not be reached in time, else ENETUNREACH (no way out).
 // errors.As(err, &errno) with a syscall.Errno gives it.
 //
 // DNS. Destinations may be names; they are sent to the exit unresolved
@@ -382,8 +383,9 @@ func (d *Dialer) named(dest socks5.Addr) (socks5.Addr, error) {
 // errnoFor picks the errno for a failed Dial; see the package doc.
 func errnoFor(ctx context.Context, errs []error) syscall.Errno {
 	var best socks5.Reply // ReplySucceeded (0): no answer about the destination
-	exitTimeout := false
+	exitTimeout, short := false, false
 	for _, err := range errs {
+		short = short || OutOfDescriptors(err)
 		var ae *AttemptError
 		if !errors.As(err, &ae) {
 			continue
@@ -406,6 +408,8 @@ func errnoFor(ctx context.Context, errs []error) syscall.Errno {
 	switch {
 	case best != socks5.ReplySucceeded:
 		return best.Errno()
+	case short:
+		return syscall.ENOBUFS
 	case ctx.Err() == context.Canceled:
 		return syscall.ECANCELED
 	case ctx.Err() != nil || exitTimeout:
@@ -995,6 +999,9 @@ func (d *Dialer) recordLocked(dest socks5.Addr, e *Exit, err error) (exitFailed 
 		delete(d.lastBad, destExit{key, e})
 		return false
 	}
+	if OutOfDescriptors(err) {
+		return true // carrot's shortage, not the exit's failure
+	}
 	var ae *AttemptError
 	if errors.As(err, &ae) && ae.Dest {
 		d.lastBad[destExit{key, e}] = now
@@ -1013,6 +1020,13 @@ func (d *Dialer) recordLocked(dest socks5.Addr, e *Exit, err error) (exitFailed 
 		h.until = now.Add(skipFor(h.fails))
 	}
 	return true
+}
+
+// OutOfDescriptors reports whether err is this process's (or the
+// system's) file descriptor table being full: a failure of the client
+// side, which says nothing of the exit.
+func OutOfDescriptors(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 // Skipping exits that keep failing (see the package doc).

@@ -1395,6 +1395,52 @@ func TestStartsWithPortsInTimeWait(t *testing.T) {
 	}
 }
 
+// TestOutOfDescriptors: carrot's relays need descriptors of its own (the
+// held socket, the exit's connection, splice pipes), from the same limit
+// as the program's. When carrot runs out, the program's connect fails
+// with ENOBUFS (resources short, as the kernel says), not with EMFILE, which
+// would be about the program's own table, and carrot says what ran out,
+// without blaming the exit (which stays in use).
+func TestOutOfDescriptors(t *testing.T) {
+	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 2}) // exit 0 is blocked
+	c.StartCarrotExit(t, carrotBin, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	prog := `
+import errno, socket, sys
+held, got = [], {}
+ip = socket.gethostbyname(sys.argv[1])  # once: a lookup needs carrot's descriptors too
+for i in range(40):
+    s = socket.socket()
+    try:
+        s.connect((ip, 80))
+        held.append(s)
+        got["ok"] = got.get("ok", 0) + 1
+    except OSError as e:
+        got[errno.errorcode.get(e.errno, str(e.errno))] = got.get(errno.errorcode.get(e.errno, str(e.errno)), 0) + 1
+        s.close()
+print(" ".join("%s=%d" % kv for kv in sorted(got.items())))
+`
+	args := append([]string{"--nofile=64:64", carrotBin, "run", "--relay-all"}, exits(c, "", 1)...)
+	args = append(args, "--", "python3", "-c", prog, c.OriginName)
+	out, err := c.Client.Run(ctx, "prlimit", args...)
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "ok=") || !strings.Contains(out, "ENOBUFS=") {
+		t.Errorf("want some connects ok and the rest ENOBUFS:\n%s", out)
+	}
+	for _, bad := range []string{"EMFILE", "ECONNABORTED", "ENETUNREACH"} {
+		if strings.Contains(out, bad+"=") {
+			t.Errorf("a connect failed with %s:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "out of file descriptors") || strings.Contains(out, "exit socks5://") {
+		t.Errorf("carrot did not say that it ran out of descriptors, or blamed the exit:\n%s", out)
+	}
+}
+
 func waitCount(n func() int, want int, timeout time.Duration) bool {
 	for deadline := time.Now().Add(timeout); n() < want; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

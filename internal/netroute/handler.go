@@ -329,10 +329,17 @@ func (h *Handler) dup(c *ptrace.Syscall, fd int) (s int, si sockInfo, err error)
 	return s, si, nil
 }
 
-// errnoOf is the errno in err, or def.
+// errnoOf is the errno in err, or def. carrot's own descriptor table
+// being full (EMFILE, ENFILE: a relay holds several descriptors, from a
+// limit carrot shares with the program) is ENOBUFS to the program, the
+// kernel's word for resources short: EMFILE would speak of the program's
+// table, which has room.
 func errnoOf(err error, def syscall.Errno) syscall.Errno {
 	var e syscall.Errno
 	if errors.As(err, &e) && e != 0 {
+		if e == unix.EMFILE || e == unix.ENFILE {
+			return unix.ENOBUFS
+		}
 		return e
 	}
 	return def
