@@ -346,3 +346,26 @@ func TestExitOutOfFiles(t *testing.T) {
 	}
 	p.waitLog(t, 0, "dest="+dest.String(), "result=failed", "too many open files")
 }
+
+// TestExitAcceptOutOfFilesLogsRarely: an exit out of file descriptors
+// retries its accept every 100ms, but logs its first failure only, not a
+// line per retry.
+func TestExitAcceptOutOfFilesLogsRarely(t *testing.T) {
+	p := startExitProc(t, "--no-auth", "--handshake-timeout", "30s")
+	limitFiles(t, p.cmd.Process.Pid)
+	for _, first := range []string{"\x05", "\x05\x01\x00"} {
+		// one takes the last descriptor, its handshake unfinished; the
+		// other cannot be accepted
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte(first))
+	}
+	p.waitLog(t, 0, "msg=accept", "too many open files")
+	time.Sleep(1500 * time.Millisecond)
+	if n := strings.Count(p.stderr(), "msg=accept"); n != 1 {
+		t.Errorf("%d accept lines in 1.5s, want 1:\n%s", n, p.stderr())
+	}
+}

@@ -1067,3 +1067,21 @@ func TestExitOwnFailureIsNotDenied(t *testing.T) {
 		t.Error("dialed although the policy could not be applied")
 	}
 }
+
+// TestAcceptFailuresLog: an accept loop failing every 100ms logs its first
+// failure, then one line a minute with the count since the line before.
+func TestAcceptFailuresLog(t *testing.T) {
+	var buf syncBuf
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	var a acceptFailures
+	t0 := time.Now()
+	err := fmt.Errorf("accept4: %w", syscall.EMFILE)
+	for i := range 1201 { // 0 to 120s
+		a.failed(log, err, t0.Add(time.Duration(i)*100*time.Millisecond))
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 || strings.Contains(lines[0], "failures=") ||
+		!strings.Contains(lines[1], "failures=600 ") || !strings.Contains(lines[2], "failures=600 ") {
+		t.Errorf("log:\n%s\nwant 3 lines: the first failure, then failures=600 twice", buf.String())
+	}
+}

@@ -164,6 +164,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer ln.Close()
+	var failing acceptFailures
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -176,7 +177,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				continue
 			}
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				s.cfg.Log.Warn("accept", "err", err)
+				failing.failed(s.cfg.Log, err, time.Now())
 				time.Sleep(100 * time.Millisecond)
 				continue
 			}
@@ -189,6 +190,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}()
 	}
 }
+
+// acceptFailures keeps the log of an accept loop out of file descriptors
+// short (it retries every 100ms): the first failure is logged, then at
+// most one line every acceptLogEvery, which says how many failed since
+// the line before.
+type acceptFailures struct {
+	logged time.Time // when the last line was written
+	n      int       // failures since, not logged
+}
+
+func (a *acceptFailures) failed(log *slog.Logger, err error, now time.Time) {
+	switch {
+	case a.logged.IsZero():
+		log.Warn("accept", "err", err)
+	case now.Sub(a.logged) >= acceptLogEvery:
+		log.Warn("accept", "err", err, "failures", a.n+1, "since", a.logged.Format(time.RFC3339))
+	default:
+		a.n++
+		return
+	}
+	a.logged, a.n = now, 0
+}
+
+// acceptLogEvery is how often a failing accept loop logs at most.
+const acceptLogEvery = time.Minute
 
 // Active is the number of authenticated connections, waiting for their
 // request or being served (dialing or relaying), which MaxConns bounds;
