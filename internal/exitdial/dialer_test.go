@@ -188,6 +188,16 @@ func startExit(t *testing.T, tlsCert *tls.Certificate, resolver exit.Resolver) *
 // startExitWith is startExit with mod applied to the exit's Config.
 func startExitWith(t *testing.T, tlsCert *tls.Certificate, mod func(*exit.Config)) *testExit {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startExitOn(t, ln, tlsCert, mod)
+}
+
+// startExitOn is startExitWith serving ln.
+func startExitOn(t *testing.T, ln net.Listener, tlsCert *tls.Certificate, mod func(*exit.Config)) *testExit {
+	t.Helper()
 	te := &testExit{log: &logBuf{}}
 	cfg := exit.Config{
 		Users:  exit.Users{"alice": "s3cret"},
@@ -203,10 +213,6 @@ func startExitWith(t *testing.T, tlsCert *tls.Certificate, mod func(*exit.Config
 		scheme = "socks5+tls"
 	}
 	srv, err := exit.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1167,24 +1173,12 @@ func (c *slowConn) Read(p []byte) (int, error) {
 func TestTLSHandshakeBurst(t *testing.T) {
 	cert := selfSigned(t)
 	echo := echoServer(t)
-	srv, err := exit.New(exit.Config{
-		Users:  exit.Users{"alice": "s3cret"},
-		Policy: exit.NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil, nil),
-		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ctx, slowListener{ln, 30 * time.Millisecond}) }()
-	t.Cleanup(func() { cancel(); <-done })
-	e, err := ParseExit("socks5+tls://alice:s3cret@"+ln.Addr().String()+"?pin="+Pin(cert.Certificate[0]), nil)
+	te := startExitOn(t, slowListener{ln, 30 * time.Millisecond}, &cert, nil)
+	e, err := ParseExit(te.url+"?pin="+Pin(cert.Certificate[0]), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
