@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/carrot-project/carrot/internal/exit"
@@ -174,11 +175,43 @@ func runExit(ctx context.Context, e *env) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadUsers(ctx, hup, srv, *users, cfg.Log)
 	if err := srv.Serve(ctx, ln); err != nil {
 		e.errorf("exit: %v", err)
 		return exitFailure
 	}
 	return exitOK
+}
+
+// reloadUsers re-reads the users file at each SIGHUP (hup), as danted
+// does: the accounts read apply to the handshakes to come, and live
+// relays are not touched; a file that cannot be read or parsed leaves the
+// accounts as they were. Without a users file (--no-auth) the signal is
+// only logged.
+func reloadUsers(ctx context.Context, hup <-chan os.Signal, srv *exit.Server, path string, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		if path == "" {
+			log.Warn("SIGHUP ignored: no --users file to re-read (--no-auth)")
+			continue
+		}
+		u, err := exit.LoadUsers(path)
+		if err == nil {
+			err = srv.SetUsers(u)
+		}
+		if err != nil {
+			log.Error("users not re-read: the accounts stay as they were", "file", path, "err", err)
+			continue
+		}
+		log.Info("users re-read: they apply to new connections", "file", path, "users", len(u))
+	}
 }
 
 func isLoopbackHost(host string) bool {
@@ -195,4 +228,6 @@ usage: carrot exit --listen ADDR (--users FILE | --no-auth) [--allow CIDR ...] [
 Loopback, private, link-local, multicast, documentation and other special
 ranges, and the exit's own addresses, are denied unless --allow names them;
 the most specific matching CIDR decides. One log line per connection on stderr.
+SIGHUP re-reads the --users file (for new connections); SIGINT and SIGTERM
+stop the exit, closing every connection.
 `

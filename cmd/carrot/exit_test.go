@@ -369,3 +369,88 @@ func TestExitAcceptOutOfFilesLogsRarely(t *testing.T) {
 		t.Errorf("%d accept lines in 1.5s, want 1:\n%s", n, p.stderr())
 	}
 }
+
+// echoDest echoes each connection until EOF.
+func echoDest(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// echoes checks that c echoes a message.
+func echoes(t *testing.T, c net.Conn) {
+	t.Helper()
+	buf := make([]byte, 5)
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("echo %q, %v", buf, err)
+	}
+}
+
+// TestExitSIGHUPReloadsUsers: SIGHUP re-reads the users file: its accounts
+// apply to new connections, a relay already running is untouched, and a
+// file that is not valid leaves the accounts as they were. Without a users
+// file, SIGHUP is logged and ignored.
+func TestExitSIGHUPReloadsUsers(t *testing.T) {
+	dest := echoDest(t)
+	users := filepath.Join(t.TempDir(), "users")
+	write := func(s string) {
+		if err := os.WriteFile(users, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("alice:s3cret\n")
+	alice := &socks5.Auth{User: "alice", Pass: "s3cret"}
+	bob := &socks5.Auth{User: "bob", Pass: "hunter2"}
+	p := startExitProc(t, "--users", users, "--allow", dest.Addr().String())
+	live, err := viaExit(t, p.addr, dest, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoes(t, live)
+
+	write("bob:hunter2\ncarol:pw\n")
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, 0, "users re-read", "users=2")
+	if _, err := viaExit(t, p.addr, dest, alice); !errors.Is(err, socks5.ErrAuthFailed) {
+		t.Errorf("alice, removed: %v, want an authentication failure", err)
+	}
+	if _, err := viaExit(t, p.addr, dest, bob); err != nil {
+		t.Errorf("bob, added: %v", err)
+	}
+	echoes(t, live) // alice's relay lives on
+
+	write("bob\n") // no password: not valid
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, 0, "level=ERROR", "users not re-read", "line 1")
+	if _, err := viaExit(t, p.addr, dest, bob); err != nil {
+		t.Errorf("bob, after a bad file: %v", err)
+	}
+
+	na := startExitProc(t, "--no-auth", "--allow", dest.Addr().String())
+	na.cmd.Process.Signal(syscall.SIGHUP)
+	na.waitLog(t, 0, "SIGHUP ignored")
+	if c, err := viaExit(t, na.addr, dest, nil); err != nil {
+		t.Errorf("without users, after a SIGHUP: %v", err)
+	} else {
+		echoes(t, c)
+	}
+}

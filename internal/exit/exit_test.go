@@ -1085,3 +1085,46 @@ func TestAcceptFailuresLog(t *testing.T) {
 		t.Errorf("log:\n%s\nwant 3 lines: the first failure, then failures=600 twice", buf.String())
 	}
 }
+
+// TestExitSetUsers: new accounts apply to the handshakes that follow,
+// while handshakes run (go test -race); a server without authentication
+// cannot be given accounts, nor one with them be left without.
+func TestExitSetUsers(t *testing.T) {
+	te := startExit(t, nil)
+	echo := echoServer(t)
+	bob := &socks5.Auth{User: "bob", Pass: "hunter2"}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				if c, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice); err == nil {
+					c.Close()
+				}
+			}
+		}()
+	}
+	for range 10 {
+		te.srv.SetUsers(Users{"alice": "s3cret", "bob": "hunter2"})
+	}
+	wg.Wait()
+	if err := te.srv.SetUsers(Users{"bob": "hunter2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice); !errors.Is(err, socks5.ErrAuthFailed) {
+		t.Errorf("alice, removed: %v", err)
+	}
+	if c, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), bob); err != nil {
+		t.Errorf("bob, added: %v", err)
+	} else {
+		c.Close()
+	}
+	if err := te.srv.SetUsers(nil); err == nil {
+		t.Error("SetUsers(nil) accepted: the server would be left without accounts")
+	}
+	na := startExit(t, func(c *Config) { c.Users = nil })
+	if err := na.srv.SetUsers(Users{"bob": "hunter2"}); err == nil {
+		t.Error("SetUsers accepted by a server without authentication")
+	}
+}

@@ -76,6 +76,7 @@ const DefaultIdleTimeout = 2 * time.Hour
 type Config struct {
 	// Users are the accounts that may connect. Empty means no
 	// authentication, which the caller must allow only on loopback.
+	// SetUsers replaces them while the server runs.
 	Users Users
 	// Policy decides which destinations may be reached; nil means
 	// NewPolicy(nil, nil, IsLocalTo): the default denies and the host's
@@ -104,6 +105,9 @@ type Server struct {
 	cfg    Config
 	names  *nameCache   // nil: NameTTL < 0
 	active atomic.Int64 // requests being served, within MaxConns
+
+	auth  bool                  // clients must authenticate (Config.Users was not empty)
+	users atomic.Pointer[Users] // the accounts, replaced whole by SetUsers
 
 	hsMu       sync.Mutex
 	hsLimit    int                       // handshakes at once: maxHandshakes, or MaxConns if more
@@ -150,6 +154,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.NameTTL = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, hsLimit: max(cfg.MaxConns, maxHandshakes), hsFrom: map[netip.Addr]int{}, hsPending: map[netip.Addr][]*pending{}}
+	s.auth = len(cfg.Users) > 0
+	s.users.Store(&cfg.Users)
 	if cfg.NameTTL > 0 {
 		s.names = newNameCache(cfg.Resolver, cfg.NameTTL)
 	}
@@ -215,6 +221,21 @@ func (a *acceptFailures) failed(log *slog.Logger, err error, now time.Time) {
 
 // acceptLogEvery is how often a failing accept loop logs at most.
 const acceptLogEvery = time.Minute
+
+// SetUsers replaces the accounts for the handshakes to come; those done
+// (relays, a client's spare waiting for its request) are not touched. A
+// server built without users (no authentication) cannot be given some,
+// nor can one with users be left without.
+func (s *Server) SetUsers(u Users) error {
+	switch {
+	case !s.auth:
+		return errors.New("exit: the server runs without authentication")
+	case len(u) == 0:
+		return errors.New("exit: no users")
+	}
+	s.users.Store(&u)
+	return nil
+}
 
 // Active is the number of authenticated connections, waiting for their
 // request or being served (dialing or relaying), which MaxConns bounds;
@@ -415,7 +436,7 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 		conn = tc
 	}
 	var auth func(u, p string) bool
-	if len(s.cfg.Users) > 0 {
+	if s.auth {
 		auth = func(u, p string) bool {
 			if d := min(s.guesses.delay(src, u, time.Now()), time.Until(deadline)); d > 0 {
 				select {
@@ -428,7 +449,7 @@ func (s *Server) handshake(ctx context.Context, c net.Conn, r *record, src netip
 					return false
 				}
 			}
-			if !s.cfg.Users.Check(u, p) {
+			if !s.users.Load().Check(u, p) {
 				s.guesses.failed(src, u, time.Now())
 				return false
 			}
@@ -501,7 +522,7 @@ func (s *Server) beginHandshake(c net.Conn) (*pending, error) {
 	}
 	s.hsMu.Lock()
 	defer s.hsMu.Unlock()
-	if len(s.cfg.Users) > 0 && s.hsFrom[p.src] >= maxHandshakesFrom {
+	if s.auth && s.hsFrom[p.src] >= maxHandshakesFrom {
 		// (without users, the exit listens on loopback only: every
 		// client is local, one source, and already trusted)
 		return nil, fmt.Errorf("%d handshakes in progress from %s: closed", s.hsFrom[p.src], p.src)
