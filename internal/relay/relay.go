@@ -62,8 +62,8 @@ func Pipe(a, b net.Conn, idle time.Duration) (Stats, error) {
 func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats, error) {
 	var (
 		st       Stats
-		errOnce  sync.Once
-		firstErr error
+		errMu    sync.Mutex
+		firstErr error // guarded by errMu: the watchdog or ctx may fail the pair as it ends
 		wg       sync.WaitGroup
 		closing  sync.Once
 		closed   atomic.Bool
@@ -77,7 +77,11 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 		})
 	}
 	fail := func(err error) {
-		errOnce.Do(func() { firstErr = err })
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
 		closeBoth()
 	}
 	stop := context.AfterFunc(ctx, func() { fail(context.Cause(ctx)) })
@@ -129,6 +133,8 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 	wg.Wait()
 	close(done)
 	closeBoth()
+	errMu.Lock()
+	defer errMu.Unlock()
 	return Stats{AToB: atomic.LoadInt64(&st.AToB), BToA: atomic.LoadInt64(&st.BToA)}, firstErr
 }
 
