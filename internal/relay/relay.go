@@ -102,7 +102,11 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 	}
 	// copyDir copies src to dst; at src's EOF it shuts dst's write half,
 	// and then waits for the other direction, or for src to be gone.
-	copyDir := func(dst, src net.Conn, r io.Reader, tsrc *net.TCPConn, n *int64) {
+	// dstShut is set before dst's write half is shut, srcShut by the
+	// other direction before it shuts src's: once both halves of src are
+	// shut, its socket closes normally (FIN both ways), which is no sign
+	// of the peer being gone.
+	copyDir := func(dst, src net.Conn, r io.Reader, tsrc *net.TCPConn, n *int64, dstShut, srcShut *atomic.Bool) {
 		defer wg.Done()
 		c, err := io.Copy(dst, r)
 		atomic.AddInt64(n, c)
@@ -110,6 +114,7 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 			fail(err)
 			return
 		}
+		dstShut.Store(true)
 		closeWrite(dst)
 		if ended.Add(1) == 2 {
 			closeBoth()
@@ -118,13 +123,14 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 		if tsrc == nil {
 			return
 		}
-		if err := awaitGone(tsrc); !closed.Load() {
+		if err := awaitGone(tsrc); !closed.Load() && !srcShut.Load() {
 			fail(err)
 		}
 	}
+	var aShut, bShut atomic.Bool
 	wg.Add(2)
-	go copyDir(b, a, ra, ta, &st.AToB)
-	go copyDir(a, b, rb, tb, &st.BToA)
+	go copyDir(b, a, ra, ta, &st.AToB, &bShut, &aShut)
+	go copyDir(a, b, rb, tb, &st.BToA, &aShut, &bShut)
 
 	done := make(chan struct{})
 	if idle > 0 {
