@@ -108,7 +108,7 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 	// of the peer being gone.
 	copyDir := func(dst, src net.Conn, r io.Reader, tsrc *net.TCPConn, n *int64, dstShut, srcShut *atomic.Bool) {
 		defer wg.Done()
-		c, err := io.Copy(dst, r)
+		c, err := copyStream(dst, r)
 		atomic.AddInt64(n, c)
 		if err != nil {
 			fail(err)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -265,5 +267,50 @@ func TestPipeIdleOnTime(t *testing.T) {
 		default:
 			t.Logf("closed %v after its last byte (%.3fx)", o.after, float64(o.after)/float64(idle))
 		}
+	}
+}
+
+// pipeFds counts this process's pipe descriptors.
+func pipeFds(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "pipe:") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestIdleRelayHoldsNoPipe: a relay waiting for bytes holds its two
+// sockets and no splice pipe (Go's own splice holds one per direction
+// while it waits), and one that moved bytes gives its pipes back.
+func TestIdleRelayHoldsNoPipe(t *testing.T) {
+	const n = 20
+	before := pipeFds(t)
+	var clients []net.Conn
+	for range n {
+		client, relayA := tcpPair(t)
+		relayB, server := tcpPair(t)
+		go Pipe(relayA, relayB, 0)
+		// One exchange each way, then idle.
+		client.Write([]byte("ping"))
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(server, buf); err != nil {
+			t.Fatal(err)
+		}
+		server.Write(buf)
+		if _, err := io.ReadFull(client, buf); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, client)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if held := pipeFds(t) - before; held >= 2*n {
+		t.Errorf("%d idle relays hold %d pipe descriptors", n, held)
 	}
 }
