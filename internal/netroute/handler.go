@@ -345,6 +345,16 @@ func errnoOf(err error, def syscall.Errno) syscall.Errno {
 	return def
 }
 
+// abortErrno is the errno of a held connect that carrot could not hand
+// over (release): ENOBUFS when carrot ran out of descriptors (errnoOf),
+// else ECONNABORTED (the socket closed or changed under it).
+func abortErrno(err error) syscall.Errno {
+	if errnoOf(err, 0) == unix.ENOBUFS {
+		return unix.ENOBUFS
+	}
+	return unix.ECONNABORTED
+}
+
 func argFd(c *ptrace.Syscall, i int) int { return int(int32(c.Args[i])) }
 
 // --- connect ---
@@ -702,7 +712,7 @@ func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Contex
 		// The program gave up on the socket (closed it, or its own
 		// connect timeout expired) or it changed under us.
 		rc.Close()
-		h.fail(e, s, unix.ECONNABORTED, err)
+		h.fail(e, s, abortErrno(err), err)
 		return
 	}
 	unix.Close(s)
@@ -755,7 +765,7 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 		unix.Close(s)
 		h.drop(e)
 		h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Err: err, Dur: time.Since(e.start)})
-		c.Resume(ptrace.Fail(unix.ECONNABORTED))
+		c.Resume(ptrace.Fail(abortErrno(err)))
 		return
 	}
 	unix.Close(s)
