@@ -3,10 +3,11 @@
 // <-> destination) and, later, of the tracer's connect relay (program <->
 // exit).
 //
-// Mechanism. Each direction is one io.Copy. Between two *net.TCPConn (or
-// anything that unwraps to one through a NetConn method, but not TLS, whose
-// bytes must be encrypted) io.Copy becomes splice(2), so the payload never
-// enters user space. When a source reaches EOF the other side's write half is
+// Mechanism. Each direction is one copy. Between two *net.TCPConn it is
+// splice(2) (splice.go), so the payload never enters user space, through
+// a pipe held only while bytes are in it: an idle relay holds its two
+// sockets and nothing else. Anything else (TLS, whose bytes must be
+// encrypted; net.Pipe in tests) goes through io.Copy. When a source reaches EOF the other side's write half is
 // shut (CloseWrite), so a client that half-closes (shutdown(SHUT_WR), HTTP/1.0
 // style request bodies, `nc -N`) still gets its answer; the relay ends when
 // both directions have ended. A read or write error in one direction closes
