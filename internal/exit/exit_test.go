@@ -910,6 +910,42 @@ func TestExitShutdownLogsSpares(t *testing.T) {
 	}
 }
 
+// TestExitShutdownDuringDial: a request whose dial the exit's stop cuts
+// short is logged result=shutdown, not as a failed dial.
+func TestExitShutdownDuringDial(t *testing.T) {
+	dialing := make(chan struct{}, 1)
+	te := startExit(t, func(c *Config) {
+		c.DialTimeout = time.Minute
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialing <- struct{}{}
+			<-ctx.Done() // a destination that does not answer
+			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+		}
+	})
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hello, err := socks5.AppendPipelined(nil, socks5.Addr{Name: "echo.test", Port: 7}, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dialing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exit did not dial")
+	}
+	te.stop()
+	line := te.log.waitLog(t, "dest=echo.test:7")
+	if !strings.Contains(line, "result=shutdown") {
+		t.Errorf("a dial cut short by the exit's stop logged: %s", line)
+	}
+}
+
 // TestExitAuthenticatedPastMaxConns: connections that authenticate when
 // MaxConns is full stay in the budget of clients not yet served (bounded
 // per source), so that one account cannot hold connections without end.

@@ -363,6 +363,9 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		}
 		conn.Close()
 		r.result = reason
+		if ctx.Err() != nil {
+			r.result = "shutdown" // the exit stopped while it dialed
+		}
 		return
 	}
 	bound := socks5.Addr{}
