@@ -154,7 +154,10 @@ var ErrGone = errors.New("relay: the peer that had half-closed is gone")
 // CLOSE: a reset, a keepalive timeout), or until c is closed here. c's
 // peer has half-closed (its EOF was read): the socket stays readable, so
 // the wait is for the next event on it, which a reset or a keepalive
-// timeout raises (EPOLLERR, EPOLLHUP); data the other way does not.
+// timeout raises (EPOLLERR, EPOLLHUP). Other events wake it too (room to
+// write, as the other direction sends: the poller is edge-triggered and
+// reports the socket's whole readiness), and it looks again: a TCP_INFO
+// call per wake-up, about a hundred for 300 MB sent the other way.
 func awaitGone(c *net.TCPConn) error {
 	rc, err := c.SyscallConn()
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -312,5 +314,58 @@ func TestIdleRelayHoldsNoPipe(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if held := pipeFds(t) - before; held >= 2*n {
 		t.Errorf("%d idle relays hold %d pipe descriptors", n, held)
+	}
+}
+
+// TestRelayWithoutDescriptors: a relay that is up keeps working when its
+// next bytes come while the process's descriptor table is full (no pipe
+// can be had): the burst goes through user space.
+func TestRelayWithoutDescriptors(t *testing.T) {
+	client, a := tcpPair(t)
+	b, server := tcpPair(t)
+	ended := make(chan error, 1)
+	go func() { _, err := Pipe(a, b, 0); ended <- err }()
+	buf := make([]byte, 3)
+	client.Write([]byte("one"))
+	if _, err := io.ReadFull(server, buf); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // idle: the pipe went back to the free list
+	for len(freePipes) > 0 {          // so that the next burst needs a new one
+		p := <-freePipes
+		unix.Close(p.r)
+		unix.Close(p.w)
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	old := lim
+	lim.Cur = 256
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	var fill []int
+	for range 1024 {
+		fd, err := unix.Dup(0)
+		if err != nil {
+			break
+		}
+		fill = append(fill, fd)
+	}
+	client.Write([]byte("two"))
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, rerr := io.ReadFull(server, buf)
+	for _, fd := range fill {
+		unix.Close(fd)
+	}
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+	if rerr != nil || string(buf) != "two" {
+		t.Fatalf("bytes sent with the table full: %q, %v", buf, rerr)
+	}
+	select {
+	case err := <-ended:
+		t.Fatalf("the relay ended: %v", err)
+	default:
 	}
 }

@@ -65,7 +65,10 @@ func copyStream(dst net.Conn, r io.Reader) (int64, error) {
 }
 
 // spliceCopy moves src's bytes to dst through a pipe held only while
-// bytes are in it.
+// bytes are in it. When no pipe can be had (the descriptor table is full),
+// that burst is copied through user space instead: a relay that is up
+// keeps working when descriptors run short, as Go's splice did (it fell
+// back to a plain copy).
 func spliceCopy(dst, src *net.TCPConn) (written int64, err error) {
 	sr, err := src.SyscallConn()
 	if err != nil {
@@ -84,16 +87,30 @@ func spliceCopy(dst, src *net.TCPConn) (written int64, err error) {
 			unix.Close(p.w)
 		}
 	}()
+	var buf []byte // for bursts copied without a pipe
 	for {
 		var n int
 		var serr error
+		inBuf := false
 		rerr := sr.Read(func(fd uintptr) bool {
 			if !held {
-				if p, serr = getPipe(); serr != nil {
-					return true
+				var perr error
+				if p, perr = getPipe(); perr != nil {
+					if buf == nil {
+						buf = make([]byte, 32<<10)
+					}
+					inBuf = true
+					for {
+						n, serr = unix.Read(int(fd), buf)
+						if serr != unix.EINTR {
+							break
+						}
+					}
+					return serr != unix.EAGAIN
 				}
 				held = true
 			}
+			inBuf = false
 			for {
 				var k int64
 				k, serr = unix.Splice(int(fd), nil, p.w, nil, maxSplice, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
@@ -114,9 +131,20 @@ func spliceCopy(dst, src *net.TCPConn) (written int64, err error) {
 		case rerr != nil:
 			return written, rerr
 		case serr != nil:
-			return written, &net.OpError{Op: "splice", Net: "tcp", Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: serr}
+			return written, &net.OpError{Op: "read", Net: "tcp", Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: serr}
 		case n == 0:
-			return written, nil // EOF
+			if held {
+				putPipe(p) // empty at EOF
+				held = false
+			}
+			return written, nil
+		case inBuf:
+			m, err := dst.Write(buf[:n])
+			written += int64(m)
+			if err != nil {
+				return written, err
+			}
+			continue
 		}
 		for n > 0 {
 			var m int
