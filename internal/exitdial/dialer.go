@@ -169,15 +169,15 @@ type Dialer struct {
 	minAnswer      time.Duration
 	measuredAnswer bool // this run has measured one
 	health         map[*Exit]*exitHealth
-	lastGood       map[string]*Exit        // destination -> exit that last reached it
-	lastBad        map[destExit]time.Time  // (destination, exit) -> when it last failed
-	spares         map[*Exit]*spare        // at most one ready spare per exit
-	handshakes     map[*Exit]chan struct{} // new connections in their handshakes (handshakeSlot)
-	making         map[*Exit]bool          // a spare is being made
-	lastOK         map[*Exit]time.Time     // when the exit last answered a request or made a spare
-	hopAddrs       map[*Exit]*hopAddrs     // first exits' resolved names, for Over
-	srtt           map[*Exit]time.Duration // smoothed TCP connect time per exit
-	overMiss       map[*Exit]time.Time     // when Over's budget last ran out with the exit
+	lastGood       map[string]*Exit         // destination -> exit that last reached it
+	lastBad        map[destExit]time.Time   // (destination, exit) -> when it last failed
+	spares         map[*Exit]*spare         // at most one ready spare per exit
+	handshakes     map[string]chan struct{} // by server address: new connections in their handshakes (handshakeSlot)
+	making         map[*Exit]bool           // a spare is being made
+	lastOK         map[*Exit]time.Time      // when the exit last answered a request or made a spare
+	hopAddrs       map[*Exit]*hopAddrs      // first exits' resolved names, for Over
+	srtt           map[*Exit]time.Duration  // smoothed TCP connect time per exit
+	overMiss       map[*Exit]time.Time      // when Over's budget last ran out with the exit
 	// what a spare's greeting learnt of an exit: true, it reads pipelined
 	// messages (socks5.MethodPipelines: carrot exit), so fresh connections
 	// to it pipeline; false, it did not choose that method: not carrot exit
@@ -244,7 +244,7 @@ func New(cfg Config) (*Dialer, error) {
 		probed:      map[*Exit]bool{},
 		reported:    map[problemKey]bool{},
 		refused:     map[string]error{},
-		handshakes:  map[*Exit]chan struct{}{},
+		handshakes:  map[string]chan struct{}{},
 		guessMissed: map[string]missedGuess{},
 		now:         time.Now,
 		minAnswer:   cfg.History.answer(cfg.Exits),
@@ -478,20 +478,26 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr, b 
 // address; the rest wait their turn, within the connect timeout.
 const maxHandshakes = 32
 
-// handshakeSlot waits for a place among e's handshakes (maxHandshakes) and
-// returns the function that gives it back, once.
+// errQueued marks an attempt whose time ran out while it waited for a
+// handshake slot: the exit was never asked, and is not blamed.
+var errQueued = fmt.Errorf("waiting for one of the %d handshakes allowed at once", maxHandshakes)
+
+// handshakeSlot waits for a place among the handshakes in progress with
+// e's server (maxHandshakes; URLs that name the same host and port share
+// them, as the server counts by address) and returns the function that
+// gives it back, once.
 func (d *Dialer) handshakeSlot(ctx context.Context, e *Exit) (func(), error) {
 	d.mu.Lock()
-	sem := d.handshakes[e]
+	sem := d.handshakes[e.Addr]
 	if sem == nil {
 		sem = make(chan struct{}, maxHandshakes)
-		d.handshakes[e] = sem
+		d.handshakes[e.Addr] = sem
 	}
 	d.mu.Unlock()
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("%w (%w)", ctx.Err(), errQueued)
 	}
 	var once sync.Once
 	return func() { once.Do(func() { <-sem }) }, nil
@@ -1001,6 +1007,9 @@ func (d *Dialer) recordLocked(dest socks5.Addr, e *Exit, err error) (exitFailed 
 	}
 	if OutOfDescriptors(err) {
 		return true // carrot's shortage, not the exit's failure
+	}
+	if errors.Is(err, errQueued) {
+		return false // the exit was never asked
 	}
 	var ae *AttemptError
 	if errors.As(err, &ae) && ae.Dest {

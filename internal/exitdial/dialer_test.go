@@ -1210,3 +1210,26 @@ func TestTLSHandshakeBurst(t *testing.T) {
 		t.Errorf("%d of %d connects at once through a TLS exit failed", failed, n)
 	}
 }
+
+// TestHandshakeQueueNotBlamed: an attempt whose time runs out while it
+// waits for a handshake slot fails with ETIMEDOUT, and does not count
+// against the exit, which it never asked. Two URLs of one server share
+// the slots.
+func TestHandshakeQueueNotBlamed(t *testing.T) {
+	ex := startExit(t, nil, nil)
+	d := newDialer(t, Failover, 300*time.Millisecond, ex.url, strings.Replace(ex.url, "alice:s3cret", "bob:other", 1))
+	for range maxHandshakes {
+		if _, err := d.handshakeSlot(context.Background(), d.cfg.Exits[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range skipAfter + 1 {
+		_, err := d.Dial(context.Background(), mustAddr(echoServer(t)))
+		wantErrno(t, err, syscall.ETIMEDOUT)
+	}
+	for _, e := range d.cfg.Exits {
+		if d.health[e] != nil || d.Skipped(e) {
+			t.Errorf("%s blamed for the queue: %+v", e.Name, d.health[e])
+		}
+	}
+}

@@ -43,6 +43,9 @@ func (d *Dialer) problem(err error) {
 		return
 	}
 	key := problemKey{ae.Exit, cause(ae.Err)}
+	if OutOfDescriptors(err) {
+		key = problemKey{"", "descriptors"} // carrot's own: once, whichever exit met it
+	}
 	d.mu.Lock()
 	if errors.Is(err, socks5.ErrAuthFailed) && d.refused[ae.Exit] == nil {
 		d.refused[ae.Exit] = err
