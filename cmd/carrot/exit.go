@@ -66,6 +66,11 @@ func runExit(ctx context.Context, e *env) int {
 	if code, ok := e.parse(fs); !ok {
 		return code
 	}
+	// SIGHUP is caught from here on (its default would end the exit
+	// while it starts); one that comes before serving is a reload then.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	usageErr := func(format string, a ...any) int { return e.usageError("exit: "+format, a...) }
 	switch {
 	case fs.NArg() > 0:
@@ -175,9 +180,6 @@ func runExit(ctx context.Context, e *env) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go reloadUsers(ctx, hup, srv, *users, cfg.Log)
 	if err := srv.Serve(ctx, ln); err != nil {
 		e.errorf("exit: %v", err)

@@ -1303,7 +1303,6 @@ print(s.makefile("rb").read().decode().split("\r\n\r\n", 1)[1], end="")
 	}
 }
 
-// waitCount waits until n() reaches want, or timeout passes.
 // TestRaceLearnsWithinRun: without the history file (--exit-history=false),
 // a run's first race still teaches its later ones. The HTTP GET asks the
 // two blocked exits listed first before the third wins; the HTTPS GET
@@ -1441,6 +1440,7 @@ print(" ".join("%s=%d" % kv for kv in sorted(got.items())))
 	}
 }
 
+// waitCount waits until n() reaches want, or timeout passes.
 func waitCount(n func() int, want int, timeout time.Duration) bool {
 	for deadline := time.Now().Add(timeout); n() < want; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -434,14 +434,13 @@ func disconnect(s int) {
 // How often a blocking connect carried over the program's own socket
 // looks for a pending signal: every signalPoll while the connect is young
 // (most exits answer within it, and a program's alarm or Ctrl-C then
-// interrupts it at once), then twice as seldom at each look, up to
-// signalPollMax. A read of /proc's status costs tens of microseconds; at a
+// interrupts it at once), then every signalPollMax. A read of /proc's status costs tens of microseconds; at a
 // steady 2 ms, a hundred threads waiting on a slow destination kept a
 // vCPU busy. A signal for a connect that waits long is seen at most
 // signalPollMax late.
 const (
 	signalPoll     = 2 * time.Millisecond
-	signalPollFast = 50 * time.Millisecond
+	signalPollFast = 50 * time.Millisecond // how long signalPoll lasts
 	signalPollMax  = 50 * time.Millisecond
 )
 
@@ -463,7 +462,7 @@ func watchSignals(ctx context.Context, tid int, stop context.CancelFunc) {
 			return
 		}
 		if time.Since(start) > signalPollFast {
-			every = min(2*every, signalPollMax)
+			every = signalPollMax
 		}
 		t.Reset(every)
 	}
