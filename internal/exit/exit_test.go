@@ -845,22 +845,7 @@ func TestExitClientResetCancelsDial(t *testing.T) {
 	})
 	// Reset at once (before the exit watches), and once it watches.
 	for _, after := range []time.Duration{0, 100 * time.Millisecond} {
-		c, err := net.Dial("tcp", te.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hello, err := socks5.AppendPipelined(nil, socks5.Addr{Name: "echo.test", Port: 7}, alice)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Write(hello); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-dialing:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the exit did not dial")
-		}
+		c := requestDialing(t, te, dialing)
 		time.Sleep(after)
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close() // a reset
@@ -910,23 +895,14 @@ func TestExitShutdownLogsSpares(t *testing.T) {
 	}
 }
 
-// TestExitShutdownDuringDial: a request whose dial the exit's stop cuts
-// short is logged result=shutdown, not as a failed dial.
-func TestExitShutdownDuringDial(t *testing.T) {
-	dialing := make(chan struct{}, 1)
-	te := startExit(t, func(c *Config) {
-		c.DialTimeout = time.Minute
-		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dialing <- struct{}{}
-			<-ctx.Done() // a destination that does not answer
-			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
-		}
-	})
+// requestDialing sends te a pipelined request for echo.test:7 and waits
+// until te's Dial says (on dialing) that it has started.
+func requestDialing(t *testing.T, te *testExit, dialing <-chan struct{}) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", te.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	hello, err := socks5.AppendPipelined(nil, socks5.Addr{Name: "echo.test", Port: 7}, alice)
 	if err != nil {
 		t.Fatal(err)
@@ -939,6 +915,23 @@ func TestExitShutdownDuringDial(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the exit did not dial")
 	}
+	return c
+}
+
+// TestExitShutdownDuringDial: a request whose dial the exit's stop cuts
+// short is logged result=shutdown, not as a failed dial.
+func TestExitShutdownDuringDial(t *testing.T) {
+	dialing := make(chan struct{}, 1)
+	te := startExit(t, func(c *Config) {
+		c.DialTimeout = time.Minute
+		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialing <- struct{}{}
+			<-ctx.Done() // a destination that does not answer
+			return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+		}
+	})
+	c := requestDialing(t, te, dialing)
+	defer c.Close()
 	te.stop()
 	line := te.log.waitLog(t, "dest=echo.test:7")
 	if !strings.Contains(line, "result=shutdown") {
