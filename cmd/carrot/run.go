@@ -125,11 +125,19 @@ func runRun(ctx context.Context, e *env) int {
 			}()
 		}
 	}
+	// carrot's own descriptor table full, met by the exits' dialer or
+	// by the tracer: said once.
+	var shortOnce sync.Once
+	short := func() {
+		shortOnce.Do(func() {
+			e.errorf("run: out of file descriptors (%s): each relayed connection holds some of carrot's, from the limit it shares with the program; raise it (ulimit -n)", nofileLimit())
+		})
+	}
 	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
 	d, err := exitdial.New(exitdial.Config{Exits: parsed, Mode: m, ConnectTimeout: *timeout, Stagger: *stagger,
 		Names: pool, Spares: true, History: hist, Problem: func(exit string, err error) {
 			if exitdial.OutOfDescriptors(err) {
-				e.errorf("run: out of file descriptors (%s): each relayed connection holds several of carrot's, from the limit it shares with the program; raise it (ulimit -n)", nofileLimit())
+				short()
 				return
 			}
 			e.errorf("exit %s: %s", exit, problemText(err))
@@ -146,6 +154,8 @@ func runRun(ctx context.Context, e *env) int {
 		Names:    pool,
 		Idle:     *idle,
 		RelayAll: *relayAll,
+
+		DescriptorsShort: short,
 	}
 	if logw != nil {
 		cfg.Log = (&routeLog{w: logw}).event

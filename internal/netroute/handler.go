@@ -68,6 +68,10 @@ type Config struct {
 	// Log receives one Event per routed, refused or finished connection.
 	// It is called from several goroutines. Nil: no log.
 	Log func(Event)
+	// DescriptorsShort, if set, is called (once) when carrot's own file
+	// descriptor table is full: a routed call then fails with ENOBUFS
+	// (errnoOf), which the user should hear of, not only the program.
+	DescriptorsShort func()
 }
 
 // Event is one line of what carrot routed.
@@ -110,6 +114,8 @@ type Handler struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	shortOnce sync.Once // DescriptorsShort
 
 	// The fields below belong to the tracer thread.
 	pidfds pidfds
@@ -320,6 +326,7 @@ func (h *Handler) Event(ev *ptrace.Event) {
 func (h *Handler) dup(c *ptrace.Syscall, fd int) (s int, si sockInfo, err error) {
 	s, err = h.pidfds.getfd(c.Pid, c.Tid, fd)
 	if err != nil {
+		h.noteShort(err)
 		return -1, si, err
 	}
 	if si, err = inspect(s); err != nil {
@@ -343,6 +350,14 @@ func errnoOf(err error, def syscall.Errno) syscall.Errno {
 		return e
 	}
 	return def
+}
+
+// noteShort tells Config.DescriptorsShort, once, when err is carrot's
+// own descriptor table being full.
+func (h *Handler) noteShort(err error) {
+	if h.cfg.DescriptorsShort != nil && (errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)) {
+		h.shortOnce.Do(h.cfg.DescriptorsShort)
+	}
 }
 
 // abortErrno is the errno of a held connect that carrot could not hand
@@ -562,6 +577,7 @@ func (h *Handler) relayed(c *ptrace.Syscall, e *conn, s int, si sockInfo, t neti
 	default:
 		h.drop(e)
 		unix.Close(s)
+		h.noteShort(err)
 		return ptrace.Fail(errnoOf(err, unix.ECONNABORTED))
 	}
 	if begun := h.begin(e.dest); begun != nil {
@@ -712,6 +728,7 @@ func (h *Handler) run(e *conn, s int, t netip.AddrPort, dial func(context.Contex
 		// The program gave up on the socket (closed it, or its own
 		// connect timeout expired) or it changed under us.
 		rc.Close()
+		h.noteShort(err)
 		h.fail(e, s, abortErrno(err), err)
 		return
 	}
@@ -765,6 +782,7 @@ func (h *Handler) runDeferred(c *ptrace.Syscall, e *conn, s int, t netip.AddrPor
 		unix.Close(s)
 		h.drop(e)
 		h.log(Event{Time: time.Now(), Pid: e.pid, Fd: e.fd, Op: "connect", Dest: e.dest, Err: err, Dur: time.Since(e.start)})
+		h.noteShort(err)
 		c.Resume(ptrace.Fail(abortErrno(err)))
 		return
 	}
