@@ -206,8 +206,14 @@ func (p *exitProc) waitLog(t *testing.T, skip int, parts ...string) {
 // waits for its start line.
 func startExitProc(t *testing.T, args ...string) *exitProc {
 	t.Helper()
-	p := &exitProc{done: make(chan struct{})}
-	p.cmd = carrotCmd(append([]string{"exit", "--listen", "127.0.0.1:0"}, args...)...)
+	return startExitCmd(t, carrotCmd(append([]string{"exit", "--listen", "127.0.0.1:0"}, args...)...))
+}
+
+// startExitCmd is startExitProc for a command of its own (carrot exit,
+// listening on 127.0.0.1:0, under a wrapper).
+func startExitCmd(t *testing.T, cmd *exec.Cmd) *exitProc {
+	t.Helper()
+	p := &exitProc{done: make(chan struct{}), cmd: cmd}
 	p.cmd.Stderr = p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -345,6 +351,23 @@ func TestExitOutOfFiles(t *testing.T) {
 		t.Errorf("out of descriptors: %v, want a general failure", err)
 	}
 	p.waitLog(t, 0, "dest="+dest.String(), "result=failed", "too many open files")
+}
+
+// TestExitWarnsOfLowFileLimit: an exit whose descriptor limit cannot hold
+// --max-conns connections says so when it starts; one whose limit can
+// does not.
+func TestExitWarnsOfLowFileLimit(t *testing.T) {
+	for _, tc := range []struct {
+		maxConns string
+		warn     bool
+	}{{"1024", true}, {"50", false}} {
+		cmd := exec.Command("prlimit", "--nofile=256:256", os.Args[0], "exit", "--listen", "127.0.0.1:0", "--no-auth", "--max-conns", tc.maxConns)
+		cmd.Env = append(os.Environ(), "CARROT_TEST_MAIN=1")
+		out := startExitCmd(t, cmd).stderr()
+		if got := strings.Contains(out, "warning: the file descriptor limit (256)"); got != tc.warn {
+			t.Errorf("--max-conns %s with 256 descriptors: warned %v, want %v:\n%s", tc.maxConns, got, tc.warn, out)
+		}
+	}
 }
 
 // TestExitAcceptOutOfFilesLogsRarely: an exit out of file descriptors
