@@ -1264,7 +1264,7 @@ func TestExitHistory(t *testing.T) {
 	os.WriteFile(path, b, 0o600)
 	script := `
 import socket, sys, time
-time.sleep(0.5)  # carrot's connections to the exits made: see below
+time.sleep(2)  # carrot's connections to the exits made: see below
 s = socket.socket()
 s.connect((sys.argv[1], 80))  # blocking
 s.sendall(b"GET / HTTP/1.0\r\nHost: " + sys.argv[1].encode() + b"\r\n\r\n")
@@ -1272,8 +1272,9 @@ print(s.makefile("rb").read().decode().split("\r\n\r\n", 1)[1], end="")
 `
 	// Each program waits a moment first: a guess goes only to an exit
 	// that answered within the last minute (carrot's connections to the
-	// exits, made as it starts, count).
-	for _, argv := range [][]string{{python(t), "-c", script, c.OriginName}, {"sh", "-c", "sleep 0.5; curl -sS --max-time 10 " + c.HTTPURL}} {
+	// exits, made as it starts, count; 2 s, since under the race detector
+	// on a loaded machine 0.5 s was not always enough).
+	for _, argv := range [][]string{{python(t), "-c", script, c.OriginName}, {"sh", "-c", "sleep 2; curl -sS --max-time 10 " + c.HTTPURL}} {
 		args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
 		args = append(append(args, "--exit-history", "-v", "--"), argv...)
 		began := time.Now()
