@@ -1478,9 +1478,10 @@ func TestExitHistoryForgedReset(t *testing.T) {
 	at := time.Now().UTC().Format(time.RFC3339Nano)
 	os.WriteFile(path, []byte(`{"exits":{"`+name(1)+`":{"score":0.97,"at":"`+at+`"}}}`), 0o600)
 	// The sleep lets carrot's connections to the exits be made first: a
-	// guess goes only to an exit that answered within the last minute.
+	// guess goes only to an exit that answered within the last minute
+	// (2 s: see TestExitHistory).
 	args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
-	args = append(args, "--exit-history", "-v", "--", "sh", "-c", "sleep 0.5; curl -sS --max-time 10 "+c.HTTPURL)
+	args = append(args, "--exit-history", "-v", "--", "sh", "-c", "sleep 2; curl -sS --max-time 10 "+c.HTTPURL)
 	out, err := c.Client.Run(ctx, "env", args...)
 	if err != nil || !strings.Contains(out, netns.OriginBody) || !strings.Contains(out, "retry") || !strings.Contains(out, "refused") {
 		t.Fatalf("through a trusted exit whose way is reset: %v\n%s", err, out)
