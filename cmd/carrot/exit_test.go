@@ -22,6 +22,7 @@ import (
 
 	"github.com/carrot-project/carrot/internal/netns"
 	"github.com/carrot-project/carrot/internal/socks5"
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 // TestExitRefusesOpenProxy: every way of starting an exit that would be an
@@ -249,34 +250,11 @@ func viaExit(t *testing.T, addr string, dest netip.AddrPort, auth *socks5.Auth) 
 	return c, nil
 }
 
-// silentDest accepts connections and keeps them, never answering nor
-// closing them.
-func silentDest(t *testing.T) (netip.AddrPort, <-chan net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	conns := make(chan net.Conn, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-			conns <- c
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String()), conns
-}
-
 // TestExitSIGTERMEndsRelays: a SIGTERM stops the exit although a relay's
 // client half-closed and its destination never answers: the relay is
 // logged (result=shutdown, with its bytes) and the process exits.
 func TestExitSIGTERMEndsRelays(t *testing.T) {
-	dest, conns := silentDest(t)
+	dest, conns := testnet.Silent(t)
 	p := startExitProc(t, "--no-auth", "--allow", dest.Addr().String())
 	c, err := viaExit(t, p.addr, dest, nil)
 	if err != nil {
@@ -338,7 +316,7 @@ func limitFiles(t *testing.T, pid int) {
 // cannot judge (the own-address lookup needs one) with a general failure,
 // logged result=failed, not as a destination "not allowed by ruleset".
 func TestExitOutOfFiles(t *testing.T) {
-	dest, _ := silentDest(t)
+	dest, _ := testnet.Silent(t)
 	p := startExitProc(t, "--no-auth", "--allow", "127.0.0.0/8")
 	var re *socks5.ReplyError
 	// 127.0.0.1 is the exit's own address: denied, while it can tell
@@ -393,29 +371,6 @@ func TestExitAcceptOutOfFilesLogsRarely(t *testing.T) {
 	}
 }
 
-// echoDest echoes each connection until EOF.
-func echoDest(t *testing.T) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
-}
-
 // echoes checks that c echoes a message.
 func echoes(t *testing.T, c net.Conn) {
 	t.Helper()
@@ -433,7 +388,7 @@ func echoes(t *testing.T, c net.Conn) {
 // file that is not valid leaves the accounts as they were. Without a users
 // file, SIGHUP is logged and ignored.
 func TestExitSIGHUPReloadsUsers(t *testing.T) {
-	dest := echoDest(t)
+	dest := testnet.Echo(t)
 	users := filepath.Join(t.TempDir(), "users")
 	write := func(s string) {
 		if err := os.WriteFile(users, []byte(s), 0o600); err != nil {

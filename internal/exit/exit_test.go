@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/socks5"
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 // selfIs is a Policy's Self for a host whose only address is own.
@@ -287,30 +288,6 @@ func startExit(t *testing.T, mod func(*Config)) *testExit {
 	return te
 }
 
-// echoServer echoes each connection until EOF, then half-closes.
-func echoServer(t *testing.T) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(c, c)
-				c.(*net.TCPConn).CloseWrite()
-				c.Close()
-			}()
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
-}
-
 func dialVia(t *testing.T, exitAddr string, dest socks5.Addr, auth *socks5.Auth) (net.Conn, error) {
 	t.Helper()
 	c, err := net.Dial("tcp", exitAddr)
@@ -329,7 +306,7 @@ var alice = &socks5.Auth{User: "alice", Pass: "s3cret"}
 
 func TestExitRelaysAndLogs(t *testing.T) {
 	te := startExit(t, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	for _, dest := range []socks5.Addr{
 		socks5.AddrFromAddrPort(echo),
 		{Name: "echo.test", Port: echo.Port()},
@@ -352,7 +329,7 @@ func TestExitRelaysAndLogs(t *testing.T) {
 
 func TestExitRefuses(t *testing.T) {
 	te := startExit(t, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	closedPort := func() uint16 {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		defer ln.Close()
@@ -410,7 +387,7 @@ func TestExitRefuses(t *testing.T) {
 
 func TestExitNoAuth(t *testing.T) {
 	te := startExit(t, func(c *Config) { c.Users = nil })
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	c, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -424,7 +401,7 @@ func TestExitMaxConnsAndIdle(t *testing.T) {
 		c.MaxConns = 1
 		c.IdleTimeout = 300 * time.Millisecond
 	})
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	first, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice)
 	if err != nil {
 		t.Fatal(err)
@@ -469,7 +446,7 @@ func TestExitMaxConnsAndIdle(t *testing.T) {
 // authenticates, and one source cannot hold more than maxHandshakesFrom.
 func TestExitHandshakeBudget(t *testing.T) {
 	te := startExit(t, func(c *Config) { c.MaxConns = 5 })
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	holdHandshakes(t, te, maxHandshakesFrom)
 	// One more from the same source is closed at once.
 	if n := refusedHandshake(t, te); n > 0 {
@@ -566,7 +543,7 @@ func authenticated(t *testing.T, te *testExit, n int) (closed int) {
 func TestExitSparesCountInMaxConns(t *testing.T) {
 	const spares = maxHandshakesFrom + 6
 	te := startExit(t, func(c *Config) { c.MaxConns = spares + 1 })
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	if closed := authenticated(t, te, spares); closed > 0 {
 		t.Fatalf("%d of %d spares closed", closed, spares)
 	}
@@ -665,7 +642,7 @@ func TestExitTLS(t *testing.T) {
 		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 		c.HandshakeTimeout = 500 * time.Millisecond
 	})
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	raw, err := net.Dial("tcp", te.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -756,7 +733,7 @@ func (c *countingResolver) count(host string) int {
 // requests within NameTTL, again after it, again after its addresses all
 // failed, and at every request with the cache off; failures are not kept.
 func TestExitNameCache(t *testing.T) {
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	closed := func() uint16 {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		defer ln.Close()
@@ -862,7 +839,7 @@ func TestExitClientResetCancelsDial(t *testing.T) {
 	}
 
 	// A FIN is not a reset.
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	slow := startExit(t, func(c *Config) {
 		d := &net.Dialer{}
 		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -959,7 +936,7 @@ func TestExitHandshakeEviction(t *testing.T) {
 	te.srv.hsMu.Lock()
 	te.srv.hsLimit = 8 // (the server is running)
 	te.srv.hsMu.Unlock()
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	holdHandshakes(t, te, 8)
 	// Another from the same network: refused.
 	if n := refusedHandshake(t, te); n > 0 {
@@ -971,29 +948,6 @@ func TestExitHandshakeEviction(t *testing.T) {
 		t.Fatalf("a client from another network, with the budget full: %v", err)
 	}
 	te.log.waitLog(t, "result=limit", "closed in its handshake to admit another")
-}
-
-// silentServer accepts connections, reads what they send into got, and
-// never answers nor closes them.
-func silentServer(t *testing.T) (netip.AddrPort, <-chan net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	conns := make(chan net.Conn, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-			conns <- c
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String()), conns
 }
 
 // halfClosedRelay opens a relay through te to dest whose client sent
@@ -1027,7 +981,7 @@ func halfClosedRelay(t *testing.T, te *testExit, dest netip.AddrPort, conns <-ch
 // returns.
 func TestExitShutdownEndsRelays(t *testing.T) {
 	te := startExit(t, nil)
-	dest, conns := silentServer(t)
+	dest, conns := testnet.Silent(t)
 	c, d := halfClosedRelay(t, te, dest, conns)
 	stopped := make(chan struct{})
 	go func() {
@@ -1058,7 +1012,7 @@ func TestExitShutdownEndsRelays(t *testing.T) {
 // never answers; one that only half-closed keeps it.
 func TestExitClientGoneFreesRelay(t *testing.T) {
 	te := startExit(t, func(c *Config) { c.MaxConns = 1 })
-	dest, conns := silentServer(t)
+	dest, conns := testnet.Silent(t)
 	c, _ := halfClosedRelay(t, te, dest, conns)
 	time.Sleep(200 * time.Millisecond)
 	if n := te.srv.Active(); n != 1 {
@@ -1084,7 +1038,7 @@ func TestExitOwnFailureIsNotDenied(t *testing.T) {
 	te := startExit(t, func(c *Config) {
 		c.Policy = NewPolicy([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, nil, emfile)
 	})
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	dials := te.dials.Load()
 	_, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), alice)
 	var re *socks5.ReplyError
@@ -1120,7 +1074,7 @@ func TestAcceptFailuresLog(t *testing.T) {
 // cannot be given accounts, nor one with them be left without.
 func TestExitSetUsers(t *testing.T) {
 	te := startExit(t, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	bob := &socks5.Auth{User: "bob", Pass: "hunter2"}
 	var wg sync.WaitGroup
 	for range 4 {

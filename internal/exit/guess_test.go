@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carrot-project/carrot/internal/socks5"
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 func TestGuessDelays(t *testing.T) {
@@ -80,7 +81,7 @@ func TestGuessRotation(t *testing.T) {
 // only after a wait; right ones then clear its failures.
 func TestExitSlowsGuessing(t *testing.T) {
 	te := startExit(t, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t)
 	wrong := &socks5.Auth{User: "alice", Pass: "guess"}
 	for range freeGuesses + 3 {
 		if _, err := dialVia(t, te.addr, socks5.AddrFromAddrPort(echo), wrong); !errors.Is(err, socks5.ErrAuthFailed) {

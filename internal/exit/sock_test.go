@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/carrot-project/carrot/internal/socks5"
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 // TestListenOptions: the listener waits for the client's first bytes
@@ -205,7 +206,7 @@ func TestHandshakeConn(t *testing.T) {
 // the reply, reach the destination first and are counted.
 func TestExitEarlyData(t *testing.T) {
 	te := startExit(t, nil)
-	if got := echoEarly(t, te.addr, echoServer(t), "early bytes", false); got != "early bytes" {
+	if got := echoEarly(t, te.addr, testnet.Echo(t), "early bytes", false); got != "early bytes" {
 		t.Fatalf("echo %q", got)
 	}
 	te.log.waitLog(t, "up=11", "down=11", "result=ok")

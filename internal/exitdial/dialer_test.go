@@ -30,6 +30,7 @@ import (
 	"github.com/carrot-project/carrot/internal/exit"
 	"github.com/carrot-project/carrot/internal/fakedns"
 	"github.com/carrot-project/carrot/internal/socks5"
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 func TestParseExit(t *testing.T) {
@@ -265,25 +266,6 @@ func closedAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func newDialer(t *testing.T, mode Mode, timeout time.Duration, urls ...string) *Dialer {
 	t.Helper()
 	var exits []*Exit
@@ -322,7 +304,7 @@ func wantErrno(t *testing.T, err error, want syscall.Errno) {
 
 func TestRaceBlockedExitFirst(t *testing.T) {
 	good := startExit(t, nil, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	d := newDialer(t, Race, 5*time.Second, blackhole(t), blackhole(t), good.url)
 	for i := range 3 {
 		start := time.Now()
@@ -351,7 +333,7 @@ func TestRaceBlockedExitFirst(t *testing.T) {
 
 func TestFailoverInOrder(t *testing.T) {
 	a, b := startExit(t, nil, nil), startExit(t, nil, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	closedAddr0 := closedAddr(t)
 	d := newDialer(t, Failover, 5*time.Second, "socks5://alice:s3cret@"+closedAddr0, a.url, b.url)
 	r, err := d.Dial(context.Background(), mustAddr(echo))
@@ -371,7 +353,7 @@ func TestFailoverInOrder(t *testing.T) {
 func TestChain(t *testing.T) {
 	cert := selfSigned(t)
 	a, b := startExit(t, nil, nil), startExit(t, &cert, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	pinnedB := b.url + "?pin=" + Pin(cert.Certificate[0])
 	d := newDialer(t, Chain, 5*time.Second, a.url, pinnedB)
 	r, err := d.Dial(context.Background(), mustAddr(echo))
@@ -395,7 +377,7 @@ func TestChain(t *testing.T) {
 func TestTLSPin(t *testing.T) {
 	cert, other := selfSigned(t), selfSigned(t)
 	b := startExit(t, &cert, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	d := newDialer(t, Race, 5*time.Second, b.url+"?pin="+Pin(cert.Certificate[0]))
 	r, err := d.Dial(context.Background(), mustAddr(echo))
 	if err != nil {
@@ -470,7 +452,7 @@ func TestRefusedCredentialsAskedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	for i := range 5 {
 		_, err := d.Dial(context.Background(), mustAddr(echo))
 		if !errors.Is(err, socks5.ErrAuthFailed) {
@@ -513,7 +495,7 @@ func TestRefusedCredentialsAskedOnce(t *testing.T) {
 
 func TestSkipFailingExits(t *testing.T) {
 	good := startExit(t, nil, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	downURL := "socks5://alice:s3cret@" + closedAddr(t)
 	d := newDialer(t, Failover, 5*time.Second, downURL, good.url)
 	down := d.cfg.Exits[0]
@@ -551,7 +533,7 @@ func (m mapResolver) LookupNetIP(ctx context.Context, network, host string) ([]n
 }
 
 func TestFakeIPBecomesName(t *testing.T) {
-	echo := mustAddr(echoServer(t))
+	echo := mustAddr(testnet.Echo(t).String())
 	ex := startExit(t, nil, mapResolver{"echo.test": netip.MustParseAddr("127.0.0.1")})
 	e, _ := ParseExit(ex.url, nil)
 	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
@@ -680,7 +662,7 @@ func TestAdaptiveStagger(t *testing.T) {
 // of time; one the server dropped while it waited is replaced at once,
 // without failing the Dial or counting against the exit.
 func TestSpares(t *testing.T) {
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -784,7 +766,7 @@ func TestPlainClientAtTLSExit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo := mustAddr(echoServer(t))
+	echo := mustAddr(testnet.Echo(t).String())
 	for range 2 {
 		start := time.Now()
 		_, err = d.Dial(context.Background(), echo)
@@ -864,7 +846,7 @@ func TestSkipExpires(t *testing.T) {
 	e := d.cfg.Exits[0]
 	now := time.Now()
 	d.now = func() time.Time { return now } // Dial calls it on this goroutine only
-	dest := mustAddr(echoServer(t))
+	dest := mustAddr(testnet.Echo(t).String())
 	fail := func() {
 		t.Helper()
 		_, err := d.Dial(context.Background(), dest)
@@ -905,7 +887,7 @@ func TestRaceLoserReset(t *testing.T) {
 		}
 	})
 	good := startExit(t, nil, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	d := newDialer(t, Race, 5*time.Second, blocked.url, good.url)
 	r, err := d.Dial(context.Background(), mustAddr(echo))
 	if err != nil {
@@ -951,7 +933,7 @@ func TestFailoverLearnsBlockedExit(t *testing.T) {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.EHOSTUNREACH}
 		}
 	})
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	d := newDialer(t, Failover, 5*time.Second, blocked.url, good.url)
 	for range 2 {
 		r, err := d.Dial(context.Background(), mustAddr(echo))
@@ -1057,7 +1039,7 @@ func TestBegin(t *testing.T) {
 // good exit wins only if it is asked one stagger after that exit.
 func TestRaceFailureReanchors(t *testing.T) {
 	const stagger = 200 * time.Millisecond
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	good := startExit(t, nil, nil)
 	slow := startExitWith(t, nil, func(c *exit.Config) {
 		c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -1172,7 +1154,7 @@ func (c *slowConn) Read(p []byte) (int, error) {
 // at most maxHandshakes of its own in progress, and the rest wait.
 func TestTLSHandshakeBurst(t *testing.T) {
 	cert := selfSigned(t)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -1224,7 +1206,7 @@ func TestHandshakeQueueNotBlamed(t *testing.T) {
 		}
 	}
 	for range skipAfter + 1 {
-		_, err := d.Dial(context.Background(), mustAddr(echoServer(t)))
+		_, err := d.Dial(context.Background(), mustAddr(testnet.Echo(t).String()))
 		wantErrno(t, err, syscall.ETIMEDOUT)
 	}
 	for _, e := range d.cfg.Exits {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/carrot-project/carrot/internal/exit"
 	"github.com/carrot-project/carrot/internal/socks5"
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 // problems collects what Config.Problem hears.
@@ -61,7 +62,7 @@ func dialTwice(t *testing.T, url string, dest socks5.Addr) (error, []string) {
 // requires them, and one with credentials at an exit that takes none, say
 // so (once, to Config.Problem), rather than "server chose method 0xff".
 func TestCredentialsMismatch(t *testing.T) {
-	echo := mustAddr(echoServer(t))
+	echo := mustAddr(testnet.Echo(t).String())
 	withUsers := startExit(t, nil, nil)
 	noUsers := startExitWith(t, nil, func(c *exit.Config) { c.Users = nil })
 	for _, tc := range []struct {
@@ -94,7 +95,7 @@ func TestTLSClientAtPlainExit(t *testing.T) {
 	plain := startExit(t, nil, nil)
 	url := strings.Replace(plain.url, "socks5://", "socks5+tls://", 1) + "?pin=sha256:" + strings.Repeat("ab", 32)
 	start := time.Now()
-	err, probs := dialTwice(t, url, mustAddr(echoServer(t)))
+	err, probs := dialTwice(t, url, mustAddr(testnet.Echo(t).String()))
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("two dials took %v", el)
 	}
@@ -113,7 +114,7 @@ func TestTLSClientAtPlainExit(t *testing.T) {
 // client says the exit refused (general failure), with no hint about TLS;
 // nothing is asked of the destination.
 func TestExitAtMaxConns(t *testing.T) {
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	ex := startExitWith(t, nil, func(c *exit.Config) { c.MaxConns = 1 })
 	// the one connection the exit allows, held open
 	first, err := newDialer(t, Race, 5*time.Second, ex.url).Dial(context.Background(), mustAddr(echo))
@@ -185,7 +186,7 @@ func TestSpareAnsweredLate(t *testing.T) {
 	}
 	defer d.Close()
 	waitFor(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return d.spares[e] != nil })
-	_, err = d.Dial(context.Background(), mustAddr(echoServer(t)))
+	_, err = d.Dial(context.Background(), mustAddr(testnet.Echo(t).String()))
 	if !errors.Is(err, io.EOF) {
 		t.Errorf("err %v, want the exit's EOF", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 // TestOver: Over offers a lone connection only to an exit known to work
@@ -16,7 +18,7 @@ import (
 // destination's answers from the exit's failures.
 func TestOver(t *testing.T) {
 	a, b := startExit(t, nil, nil), startExit(t, nil, nil)
-	echo := echoServer(t)
+	echo := testnet.Echo(t).String()
 	dest := mustAddr(echo)
 	ctx := context.Background()
 	dialOver := func(d *Dialer, p Plan) (Result, error) {
