@@ -1176,20 +1176,27 @@ print("families", sorted({a[0].name for a in socket.getaddrinfo(sys.argv[1], 80,
 	}
 }
 
+// blockedFirst is the network of the history tests: three carrot exits,
+// the first two blocked from the origin. asked(i) counts the requests for
+// the origin that exit i has logged.
+func blockedFirst(t *testing.T) (c *netns.Censored, procs []*netns.Proc, asked func(i int) int) {
+	t.Helper()
+	c = netns.NewCensored(t, netns.CensoredOptions{Exits: 3, Blocked: 2})
+	for i := range c.Exits {
+		procs = append(procs, c.StartCarrotExit(t, carrotBin, i))
+	}
+	return c, procs, func(i int) int { return strings.Count(procs[i].Output(), "dest="+c.OriginName+":") }
+}
+
 // TestExitHistory: carrot run keeps what its races taught across runs. The
 // first run asks the two blocked exits listed first before the third wins;
 // the second asks the third first, and the blocked ones not at all. The
 // history names exits, never a destination.
 func TestExitHistory(t *testing.T) {
-	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3, Blocked: 2})
-	procs := make([]*netns.Proc, 3)
-	for i := range c.Exits {
-		procs[i] = c.StartCarrotExit(t, carrotBin, i)
-	}
+	c, procs, asked := blockedFirst(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cache := t.TempDir()
-	asked := func(i int) int { return strings.Count(procs[i].Output(), "dest="+c.OriginName+":") }
 	get := func() {
 		t.Helper()
 		// A stagger long enough that the first exit asked, if it can, has
@@ -1311,15 +1318,10 @@ print(s.makefile("rb").read().decode().split("\r\n\r\n", 1)[1], end="")
 // another port) asks the third first, and the blocked ones not at all.
 // No file is written.
 func TestRaceLearnsWithinRun(t *testing.T) {
-	c := netns.NewCensored(t, netns.CensoredOptions{Exits: 3, Blocked: 2})
-	procs := make([]*netns.Proc, 3)
-	for i := range c.Exits {
-		procs[i] = c.StartCarrotExit(t, carrotBin, i)
-	}
+	c, procs, asked := blockedFirst(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cache := t.TempDir()
-	asked := func(i int) int { return strings.Count(procs[i].Output(), "dest="+c.OriginName+":") }
 	args := append([]string{"XDG_CACHE_HOME=" + cache, carrotBin, "run"}, exits(c, "race", 0, 1, 2)...)
 	args = append(args, "--stagger", "300ms", "--", "sh", "-c",
 		fmt.Sprintf("curl -sS --max-time 10 %s && curl -sS --max-time 10 --cacert %s %s", c.HTTPURL, c.CAFile, c.HTTPSURL))
