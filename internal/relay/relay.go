@@ -7,10 +7,11 @@
 // splice(2) (splice.go), so the payload never enters user space, through
 // a pipe held only while bytes are in it: an idle relay holds its two
 // sockets and nothing else. Anything else (TLS, whose bytes must be
-// encrypted; net.Pipe in tests) goes through io.Copy. When a source reaches EOF the other side's write half is
-// shut (CloseWrite), so a client that half-closes (shutdown(SHUT_WR), HTTP/1.0
-// style request bodies, `nc -N`) still gets its answer; the relay ends when
-// both directions have ended. A read or write error in one direction closes
+// encrypted; net.Pipe in tests) goes through io.Copy. When a source
+// reaches EOF the other side's write half is shut (CloseWrite), so a
+// client that half-closes (shutdown(SHUT_WR), HTTP/1.0 style request
+// bodies, `nc -N`) still gets its answer; the relay ends when both
+// directions have ended. A read or write error in one direction closes
 // both connections, which ends the other direction too. A source that has
 // half-closed is still watched (awaitGone, on the poller, without a
 // goroutine of its own): should its socket then be closed altogether (a
@@ -24,9 +25,10 @@
 // watchdog samples the kernel's own counters instead — TCP_INFO's
 // tcpi_bytes_received and tcpi_bytes_acked on every TCP connection in the
 // pair — and closes both connections when none of them has moved for the
-// idle period (sampled every eighth of it: the close comes 1 to 1.125 times
-// the idle period after the last byte, never sooner). Connections that are not TCP (tests over net.Pipe) are
-// wrapped with a counting reader, which costs the splice but nothing else.
+// idle period (sampled every eighth of it: the close comes 1 to 1.125
+// times the idle period after the last byte, never sooner). Connections
+// that are not TCP (tests over net.Pipe) are wrapped with a counting
+// reader, which costs the splice but nothing else.
 package relay
 
 import (
@@ -68,7 +70,6 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 		wg       sync.WaitGroup
 		closing  sync.Once
 		closed   atomic.Bool
-		ended    atomic.Int32 // directions whose source reached EOF
 	)
 	closeBoth := func() {
 		closing.Do(func() {
@@ -104,7 +105,9 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 	// copyDir copies src to dst; at src's EOF it shuts dst's write half,
 	// and then waits for the other direction, or for src to be gone.
 	// dstShut is set before dst's write half is shut, srcShut by the
-	// other direction before it shuts src's: once both halves of src are
+	// other direction before it shuts src's. Once both are set, both
+	// directions have ended (whichever sets its flag second sees the
+	// other's, and closes the pair); and once both halves of src are
 	// shut, its socket closes normally (FIN both ways), which is no sign
 	// of the peer being gone.
 	copyDir := func(dst, src net.Conn, r io.Reader, tsrc *net.TCPConn, n *int64, dstShut, srcShut *atomic.Bool) {
@@ -117,7 +120,7 @@ func PipeContext(ctx context.Context, a, b net.Conn, idle time.Duration) (Stats,
 		}
 		dstShut.Store(true)
 		closeWrite(dst)
-		if ended.Add(1) == 2 {
+		if srcShut.Load() {
 			closeBoth()
 			return
 		}
