@@ -438,7 +438,7 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr, b 
 			sp, asked = d.takeSpare(hops[0]), time.Now()
 		}
 		if sp != nil {
-			r, err := d.request(ctx, sp.raw, sp.conn, b != nil, hops, dest)
+			r, err := d.request(ctx, sp.raw, sp.conn, b != nil, hops, dest, nil)
 			if err == nil {
 				d.sampleAnswer(hops[0], time.Since(asked))
 			}
@@ -463,7 +463,6 @@ func (d *Dialer) attempt(ctx context.Context, hops []*Exit, dest socks5.Addr, b 
 	d.sampleExit(first, time.Since(t0))
 	if first.TLS == nil {
 		done() // the greeting goes at once (pipelined once probed)
-		done = func() {}
 	}
 	return d.request(ctx, raw, nil, false, hops, dest, done)
 }
@@ -519,12 +518,14 @@ func reset(c net.Conn) {
 // already sent hops[0] its pipelined handshake (Plan.Hello), or on a
 // spare its request (Begin).
 //
-// tlsDone, if given, is called once the first hop's TLS handshake is over
-// (handshakeSlot's release), and in any case by the time request returns.
-func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, hops []*Exit, dest socks5.Addr, tlsDone ...func()) (Result, error) {
-	for _, done := range tlsDone {
-		defer done()
+// tlsDone, if not nil, is handshakeSlot's release: called once the first
+// hop's TLS handshake is over, or by the time request returns (it may be
+// called more than once).
+func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, hops []*Exit, dest socks5.Addr, tlsDone func()) (Result, error) {
+	if tlsDone == nil {
+		tlsDone = func() {}
 	}
+	defer tlsDone()
 	// Abort the handshakes when ctx ends; undone once they succeed. (The
 	// deadline first: set after, it could undo an abort that came between.)
 	if dl, ok := ctx.Deadline(); ok {
@@ -554,9 +555,7 @@ func (d *Dialer) request(ctx context.Context, raw, authed net.Conn, sent bool, h
 				tc := tls.Client(conn, hop.TLS)
 				err := tc.HandshakeContext(ctx)
 				if i == 0 {
-					for _, done := range tlsDone {
-						done()
-					}
+					tlsDone()
 				}
 				if err != nil {
 					raw.Close()

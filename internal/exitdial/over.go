@@ -250,7 +250,7 @@ func (d *Dialer) DialOver(ctx context.Context, p Plan, raw net.Conn) (Result, er
 		raw.SetDeadline(time.Time{})
 		authed = raw
 	}
-	r, err := d.request(tctx, raw, authed, p.Hello != nil, p.hops, p.Dest)
+	r, err := d.request(tctx, raw, authed, p.Hello != nil, p.hops, p.Dest, nil)
 	d.recordOver(ctx, p, err)
 	if err != nil {
 		return Result{}, overError(tctx, p, err)
