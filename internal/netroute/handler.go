@@ -342,20 +342,26 @@ func (h *Handler) dup(c *ptrace.Syscall, fd int) (s int, si sockInfo, err error)
 // kernel's word for resources short: EMFILE would speak of the program's
 // table, which has room.
 func errnoOf(err error, def syscall.Errno) syscall.Errno {
+	if outOfDescriptors(err) {
+		return unix.ENOBUFS
+	}
 	var e syscall.Errno
 	if errors.As(err, &e) && e != 0 {
-		if e == unix.EMFILE || e == unix.ENFILE {
-			return unix.ENOBUFS
-		}
 		return e
 	}
 	return def
 }
 
+// outOfDescriptors reports whether err is carrot's own descriptor table
+// (or the system's) being full.
+func outOfDescriptors(err error) bool {
+	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
+}
+
 // noteShort tells Config.DescriptorsShort, once, when err is carrot's
 // own descriptor table being full.
 func (h *Handler) noteShort(err error) {
-	if h.cfg.DescriptorsShort != nil && (errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)) {
+	if h.cfg.DescriptorsShort != nil && outOfDescriptors(err) {
 		h.shortOnce.Do(h.cfg.DescriptorsShort)
 	}
 }
@@ -364,7 +370,7 @@ func (h *Handler) noteShort(err error) {
 // over (release): ENOBUFS when carrot ran out of descriptors (errnoOf),
 // else ECONNABORTED (the socket closed or changed under it).
 func abortErrno(err error) syscall.Errno {
-	if errnoOf(err, 0) == unix.ENOBUFS {
+	if outOfDescriptors(err) {
 		return unix.ENOBUFS
 	}
 	return unix.ECONNABORTED

@@ -66,11 +66,10 @@ import (
 //     timeout, unless the exit is the Dialer's guess (Over.Guess): then
 //     it gets overStall too. A signal for the thread cannot interrupt it
 //     while carrot holds it, so carrot looks for one (/proc's pending,
-//     blocked, ignored and caught masks, every 2 ms at first, then less
-//     often, see signalPoll): if one is
-//     pending, the socket is disconnected and the connect takes the
-//     relayed path, where the kernel's wait is interrupted as it would
-//     be. A blocking socket with SO_SNDTIMEO (a connect with its own time
+//     blocked, ignored and caught masks: every 2 ms for 50 ms, then
+//     every 50 ms, see signalPollFast): if one is pending, the socket is
+//     disconnected and the connect takes the relayed path, where the
+//     kernel's wait is interrupted as it would be. A blocking socket with SO_SNDTIMEO (a connect with its own time
 //     limit) is relayed.
 //
 // If the exit itself fails (its TCP connect, or its answers to the greeting
@@ -432,22 +431,21 @@ func disconnect(s int) {
 }
 
 // How often a blocking connect carried over the program's own socket
-// looks for a pending signal: every signalPoll while the connect is young
-// (most exits answer within it, and a program's alarm or Ctrl-C then
-// interrupts it at once), then every signalPollMax. A read of /proc's status costs tens of microseconds; at a
-// steady 2 ms, a hundred threads waiting on a slow destination kept a
-// vCPU busy. A signal for a connect that waits long is seen at most
-// signalPollMax late.
+// looks for a pending signal: every signalPollFast for its first
+// signalPollSlow (most exits answer within it, and a program's alarm or
+// Ctrl-C then interrupts it at once), then every signalPollSlow. A read of
+// /proc's status costs tens of microseconds; at a steady 2 ms, a hundred
+// threads waiting on a slow destination kept a vCPU busy. A signal for a
+// connect that waits long is seen at most signalPollSlow late.
 const (
-	signalPoll     = 2 * time.Millisecond
-	signalPollFast = 50 * time.Millisecond // how long signalPoll lasts
-	signalPollMax  = 50 * time.Millisecond
+	signalPollFast = 2 * time.Millisecond
+	signalPollSlow = 50 * time.Millisecond
 )
 
 // watchSignals calls stop when thread tid has a signal pending that it
 // does not block, until ctx ends.
 func watchSignals(ctx context.Context, tid int, stop context.CancelFunc) {
-	start, every := time.Now(), signalPoll
+	start, every := time.Now(), signalPollFast
 	t := time.NewTimer(every)
 	defer t.Stop()
 	path := "/proc/" + itoa(tid) + "/status"
@@ -461,8 +459,8 @@ func watchSignals(ctx context.Context, tid int, stop context.CancelFunc) {
 			stop()
 			return
 		}
-		if time.Since(start) > signalPollFast {
-			every = signalPollMax
+		if time.Since(start) > signalPollSlow {
+			every = signalPollSlow
 		}
 		t.Reset(every)
 	}
