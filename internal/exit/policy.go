@@ -131,25 +131,23 @@ var (
 	sixTo4 = netip.MustParsePrefix("2002::/16")
 )
 
-// Allowed reports whether the exit may connect to ip, and the rule that
-// decided.
-func (p *Policy) Allowed(ip netip.Addr) (bool, string) { return p.AllowedTo(ip, 0) }
-
-// AllowedTo is Allowed for a connection to port (0: any), which the
-// lookup of the exit's own addresses carries, as the dial's own does. An
-// address whose answer Check could not give is not allowed.
-func (p *Policy) AllowedTo(ip netip.Addr, port uint16) (bool, string) {
-	ok, why, err := p.Check(ip, port)
+// Allowed reports whether the exit may connect to ip (any port), and the
+// rule that decided; an address the rules could not be applied to (see
+// Check) is not allowed.
+func (p *Policy) Allowed(ip netip.Addr) (bool, string) {
+	ok, why, err := p.Check(ip, 0)
 	if err != nil {
 		return false, why + ": " + err.Error()
 	}
 	return ok, why
 }
 
-// Check is AllowedTo, with the exit's own failure told apart: err is set,
-// and ok false, when the rules could not be applied (the own-address
-// lookup failed: no file descriptor left, no memory), which is no answer
-// about ip and should not be reported to the client as a refusal.
+// Check reports whether the exit may connect to ip at port (0: any; the
+// lookup of the exit's own addresses carries it, as the dial's own does),
+// and the rule that decided. err is set, and ok false, when the rules
+// could not be applied (the own-address lookup failed: no file descriptor
+// left, no memory), which is no answer about ip and should not be
+// reported to the client as a refusal.
 func (p *Policy) Check(ip netip.Addr, port uint16) (ok bool, why string, err error) {
 	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() {
