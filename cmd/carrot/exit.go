@@ -165,9 +165,8 @@ func runExit(ctx context.Context, e *env) int {
 	// A connection holds two descriptors (two more for each direction
 	// while bytes flow through its splice pipe): say so where the limit
 	// cannot hold --max-conns of them, rather than let requests fail.
-	var lim syscall.Rlimit
-	if need := 2*uint64(*maxConns) + 64; syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < need {
-		fmt.Fprintf(e.Stderr, "carrot exit: warning: the file descriptor limit (%d) is below what --max-conns %d needs (about %d, two per connection); raise it (ulimit -n, systemd's LimitNOFILE=) or lower --max-conns\n", lim.Cur, *maxConns, need)
+	if lim, need := nofileLimit(), 2*uint64(*maxConns)+64; lim != 0 && lim < need {
+		fmt.Fprintf(e.Stderr, "carrot exit: warning: the file descriptor limit (%d) is below what --max-conns %d needs (about %d, two per connection); raise it (ulimit -n, systemd's LimitNOFILE=) or lower --max-conns\n", lim, *maxConns, need)
 	}
 	scheme := "socks5"
 	if pin != "" {

@@ -130,7 +130,7 @@ func runRun(ctx context.Context, e *env) int {
 	var shortOnce sync.Once
 	short := func() {
 		shortOnce.Do(func() {
-			e.errorf("run: out of file descriptors (%s): each relayed connection holds some of carrot's, from the limit it shares with the program; raise it (ulimit -n)", nofileLimit())
+			e.errorf("run: out of file descriptors (limit %d): each relayed connection holds some of carrot's, from the limit it shares with the program; raise it (ulimit -n)", nofileLimit())
 		})
 	}
 	pool := fakedns.NewPool(fakedns.DefaultV4, fakedns.DefaultV6)
@@ -241,13 +241,14 @@ func problemText(err error) string {
 	return strings.ReplaceAll(err.Error(), "socks5: ", "")
 }
 
-// nofileLimit describes this process's descriptor limit.
-func nofileLimit() string {
+// nofileLimit is this process's descriptor limit (its soft one, which Go
+// raised to the hard one at start), or 0 if it cannot be read.
+func nofileLimit() uint64 {
 	var r unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &r) != nil {
-		return "limit unknown"
+		return 0
 	}
-	return fmt.Sprintf("limit %d", r.Cur)
+	return r.Cur
 }
 
 // exitDialer is netroute's Dialer over exitdial.
