@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -14,13 +13,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/carrot-project/carrot/internal/netns"
+	"github.com/carrot-project/carrot/internal/socks5"
+	"github.com/carrot-project/carrot/internal/testnet"
 )
 
 // curlTimes are curl's -w timings of one transfer, in seconds.
@@ -481,50 +481,15 @@ func silentExit(b *testing.B, c *netns.Censored, i int) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	b.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
+	testnet.Serve(b, ln, func(conn net.Conn) {
+		if _, err := socks5.ReadGreeting(conn); err != nil {
+			return
 		}
+		conn.Write([]byte{socks5.Version, socks5.MethodUserPass})
+		if _, _, err := socks5.ReadUserPass(conn); err != nil {
+			return
+		}
+		conn.Write([]byte{1, 0}) // RFC 1929: version 1, success
 	})
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-			go func() {
-				// greeting: 5, n, n methods; then RFC 1929: 1, ulen, user, plen, pass
-				var hdr [2]byte
-				if _, err := io.ReadFull(conn, hdr[:]); err != nil || hdr[0] != 5 {
-					return
-				}
-				if _, err := io.ReadFull(conn, make([]byte, hdr[1])); err != nil {
-					return
-				}
-				if _, err := conn.Write([]byte{5, 2}); err != nil {
-					return
-				}
-				if _, err := io.ReadFull(conn, hdr[:]); err != nil {
-					return
-				}
-				user := make([]byte, int(hdr[1])+1) // and the password's length
-				if _, err := io.ReadFull(conn, user); err != nil {
-					return
-				}
-				if _, err := io.ReadFull(conn, make([]byte, user[hdr[1]])); err != nil {
-					return
-				}
-				conn.Write([]byte{1, 0})
-			}()
-		}
-	}()
 	return fmt.Sprintf("socks5://%s:%s@%s:1090", netns.ExitUser, netns.ExitPass, c.ExitV4[i])
 }

@@ -1,7 +1,7 @@
-// Package testnet gives tests the loopback servers they talk to through an
-// exit or a relay: one that echoes, one that never answers. Each listens
-// on 127.0.0.1 on a port of its own and is closed, with its connections,
-// when the test ends.
+// Package testnet gives tests the servers they talk to through an exit or
+// a relay: one that echoes, one that never answers (each on a port of its
+// own on 127.0.0.1), or any other on a listener of the test's (Serve).
+// Each is closed, with its connections, when the test ends.
 //
 // It is imported by tests only.
 package testnet
@@ -18,7 +18,7 @@ import (
 // until its EOF, then half-closes and closes it; it returns its address.
 func Echo(t testing.TB) netip.AddrPort {
 	t.Helper()
-	return serve(t, func(c net.Conn) {
+	return serve(t, loopback(t), func(c net.Conn) {
 		io.Copy(c, c)
 		c.(*net.TCPConn).CloseWrite()
 		c.Close()
@@ -31,7 +31,7 @@ func Echo(t testing.TB) netip.AddrPort {
 func Silent(t testing.TB) (netip.AddrPort, <-chan net.Conn) {
 	t.Helper()
 	conns := make(chan net.Conn, 16)
-	addr := serve(t, func(c net.Conn) {
+	addr := serve(t, loopback(t), func(c net.Conn) {
 		select {
 		case conns <- c:
 		default: // nobody is looking: keep it open all the same
@@ -40,14 +40,23 @@ func Silent(t testing.TB) (netip.AddrPort, <-chan net.Conn) {
 	return addr, conns
 }
 
-// serve listens on 127.0.0.1 and runs handle for each connection; the
-// listener and every connection it accepted are closed when the test ends.
-func serve(t testing.TB, handle func(net.Conn)) netip.AddrPort {
+// Serve runs handle for each connection ln accepts, until the test ends;
+// then ln and every connection it accepted are closed.
+func Serve(t testing.TB, ln net.Listener, handle func(net.Conn)) {
+	serve(t, ln, handle)
+}
+
+func loopback(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+// serve is Serve, returning ln's address.
+func serve(t testing.TB, ln net.Listener, handle func(net.Conn)) netip.AddrPort {
 	var (
 		mu     sync.Mutex
 		conns  []net.Conn
