@@ -228,32 +228,8 @@ func startExitOn(t *testing.T, ln net.Listener, tlsCert *tls.Certificate, mod fu
 // blackhole accepts connections and never answers: an exit that hangs.
 func blackhole(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "socks5://alice:s3cret@" + ln.Addr().String()
+	addr, _ := testnet.Silent(t)
+	return "socks5://alice:s3cret@" + addr.String()
 }
 
 // closedAddr is a loopback address where nothing listens.
