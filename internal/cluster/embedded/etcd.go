@@ -68,16 +68,19 @@ func StartEtcd(ctx context.Context, dir string, clientPort int, tlsFiles cluster
 // any, else picked free, and the other ports picked free.
 func startEtcd(ctx context.Context, dir string, clientPort int, tlsFiles clusterconf.TLSFiles) (*Etcd, error) {
 	portFile := filepath.Join(dir, "client-port")
-	if clientPort == 0 {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		clientPort = p
-	}
-	peerPort, err := freePort()
+	// The client port (unless given), the peer port and the HTTP port
+	// (below), picked together so that no two are the same.
+	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
+	}
+	if clientPort == 0 {
+		clientPort = ports[0]
+	}
+	peerPort, httpPort := ports[1], ports[2]
+	if peerPort == clientPort || httpPort == clientPort {
+		// a kept client port that a pick took too: a port in use, retried
+		return nil, fmt.Errorf("port %d: %w", clientPort, syscall.EADDRINUSE)
 	}
 	cfg := embed.NewConfig()
 	cfg.Name = "carrot"
@@ -94,10 +97,6 @@ func startEtcd(ctx context.Context, dir string, clientPort int, tlsFiles cluster
 	// port then serves gRPC alone, on gRPC's own transport. Shared with
 	// HTTP over TLS, etcd serves gRPC through net/http's HTTP/2 server,
 	// which made every request about 0.4 ms slower here.
-	httpPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	hu, _ := url.Parse(fmt.Sprintf("https://127.0.0.1:%d", httpPort))
 	cfg.ListenClientHttpUrls = []url.URL{*hu}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
@@ -179,13 +178,20 @@ func (e *Etcd) Close() {
 
 const closeWait = time.Second
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freePorts returns n ports of 127.0.0.1 that were free, and different:
+// each is held until all are picked (one picked and let go of before the
+// next could come back, and etcd refuses the same port for two uses).
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // StartEtcdConf starts a member in dir as StartEtcd does (making the TLS
